@@ -1,0 +1,9 @@
+# Settings every mailstead target shares: strict warnings on our own code only (third-party
+# headers come in as SYSTEM includes), and the repository root as the include root, so that
+# includes read `#include "common/config/config.hpp"`.
+function(mailstead_target target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Werror -Wshadow -Wnon-virtual-dtor
+                                           -Wold-style-cast -Wcast-align -Wunused -Wpedantic
+                                           -Wimplicit-fallthrough)
+  target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR} ${CMAKE_BINARY_DIR}/generated)
+endfunction()

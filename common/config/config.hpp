@@ -1,0 +1,110 @@
+#pragma once
+// The one configuration of the suite: a TOML file read by every daemon and by `mailstead`.
+//
+// Contract: load_config() either returns a Config in which every value has been validated
+// (types, ranges, files that must exist, listeners that must not collide), or every error it
+// found, each naming the file, line, column and key. A daemon refuses to start on any error.
+// Keys absent from the file take the defaults of the schema (schema.hpp), which is also what
+// `mailstead config sample` prints and what etc/mailstead.toml is checked against.
+// Relative paths are resolved against the directory of the config file.
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/config/units.hpp"
+
+namespace mailstead::config {
+
+enum class LogLevel { debug, info, warn, error };
+enum class TlsVersion { tls1_2, tls1_3 };
+
+struct ServerConfig {
+  std::string hostname;            // announced in greetings and trace headers
+  std::string user;                // drop to this user after binding ports; empty: stay
+  std::string group;               // drop to this group; empty: the user's primary group
+  std::filesystem::path data_dir;  // the storage environment lives here
+  unsigned threads = 1;            // event-loop threads per daemon
+};
+
+struct LogConfig {
+  LogLevel level = LogLevel::info;
+};
+
+struct TlsConfig {
+  std::filesystem::path certificate;  // PEM chain, leaf first
+  std::filesystem::path private_key;  // PEM
+  TlsVersion min_version = TlsVersion::tls1_2;
+  std::string ciphers;  // OpenSSL cipher list for TLS 1.2 (TLS 1.3 suites are OpenSSL's)
+};
+
+struct LimitsConfig {
+  unsigned max_connections_per_ip = 0;  // 0: unlimited
+  unsigned max_connections = 0;         // per daemon; 0: unlimited
+  std::chrono::seconds shutdown_grace{};
+  std::chrono::seconds tls_handshake_timeout{};
+};
+
+struct AuthConfig {
+  unsigned hash_threads = 1;  // threads that run password hashing, off the event loop
+};
+
+struct SmtpdConfig {
+  std::vector<Endpoint> listen;              // port 25: MX traffic, STARTTLS offered
+  std::vector<Endpoint> submission_listen;   // port 587: STARTTLS + AUTH
+  std::vector<Endpoint> submissions_listen;  // port 465: implicit TLS
+};
+
+struct Pop3dConfig {
+  std::vector<Endpoint> listen;      // port 110, STLS
+  std::vector<Endpoint> tls_listen;  // port 995, implicit TLS
+};
+
+struct ImapdConfig {
+  std::vector<Endpoint> listen;      // port 143, STARTTLS
+  std::vector<Endpoint> tls_listen;  // port 993, implicit TLS
+};
+
+struct Config {
+  std::filesystem::path source;  // the file it was read from
+  ServerConfig server;
+  LogConfig log;
+  TlsConfig tls;
+  LimitsConfig limits;
+  AuthConfig auth;
+  SmtpdConfig smtpd;
+  Pop3dConfig pop3d;
+  ImapdConfig imapd;
+};
+
+struct ConfigError {
+  std::string file;
+  unsigned line = 0;  // 0: the key is not in the file (its default is at fault)
+  unsigned column = 0;
+  std::string key;  // "section.key", or empty for a syntax error
+  std::string message;
+
+  std::string to_string() const;  // "file:line:column: key: message"
+};
+
+struct LoadResult {
+  std::optional<Config> config;     // set exactly when errors is empty
+  std::vector<ConfigError> errors;  // in file order
+};
+
+inline constexpr std::string_view kDefaultConfigPath = "/etc/mailstead/mailstead.toml";
+
+LoadResult load_config_file(const std::filesystem::path& path);
+
+// For tests and `config check` of text not on disk: `origin` names it in errors and
+// `base_dir` resolves relative paths.
+LoadResult load_config_text(std::string_view text, std::string_view origin,
+                            const std::filesystem::path& base_dir);
+
+std::string_view to_string(LogLevel level);
+
+}  // namespace mailstead::config

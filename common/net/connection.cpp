@@ -1,0 +1,134 @@
+#include "common/net/connection.hpp"
+
+#include <boost/asio/write.hpp>
+
+#include "common/net/tls.hpp"
+
+namespace mailstead::net {
+
+std::string_view to_string(ReadStatus status) {
+  switch (status) {
+    case ReadStatus::ok: return "ok";
+    case ReadStatus::closed: return "closed";
+    case ReadStatus::timed_out: return "timeout";
+    case ReadStatus::shutdown: return "shutdown";
+    case ReadStatus::error: return "error";
+  }
+  return "?";
+}
+
+Connection::Connection(tcp::socket socket, std::shared_ptr<ssl::context> tls, std::string session_id,
+                       std::size_t max_line)
+    : tls_context_(std::move(tls)),
+      stream_(std::move(socket), *tls_context_),
+      watchdog_timer_(stream_.get_executor()),
+      session_id_(std::move(session_id)),
+      input_(max_line) {
+  error_code ec;
+  remote_ = stream_.next_layer().remote_endpoint(ec);
+  local_ = stream_.next_layer().local_endpoint(ec);
+}
+
+std::string Connection::tls_description() const {
+  return tls_active_ ? describe_tls(const_cast<ssl::stream<tcp::socket>&>(stream_).native_handle()) : "none";
+}
+
+void Connection::set_deadline(Clock::time_point deadline) {
+  bool sooner = deadline < deadline_;
+  deadline_ = deadline;
+  if (sooner) watchdog_timer_.cancel();  // wake the watchdog to re-arm for the earlier time
+}
+
+awaitable<void> Connection::watchdog() {
+  while (!closed_) {
+    watchdog_timer_.expires_at(deadline_);
+    co_await watchdog_timer_.async_wait(use_tuple);
+    if (closed_) break;
+    if (Clock::now() >= deadline_) {
+      timed_out_ = true;
+      deadline_ = Clock::time_point::max();
+      error_code ignored;
+      stream_.next_layer().cancel(ignored);
+    }
+  }
+}
+
+ReadStatus Connection::status_of(const error_code& ec) {
+  if (!ec) return ReadStatus::ok;
+  if (timed_out_) {
+    timed_out_ = false;
+    return ReadStatus::timed_out;
+  }
+  if (ec == asio::error::operation_aborted && shutdown_requested_) return ReadStatus::shutdown;
+  if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated || ec == asio::error::connection_reset ||
+      ec == asio::error::broken_pipe)
+    return ReadStatus::closed;
+  return ReadStatus::error;
+}
+
+awaitable<ReadStatus> Connection::receive_more(std::chrono::seconds idle) {
+  if (closed_) co_return ReadStatus::closed;
+  auto space = input_.prepare();
+  set_deadline(Clock::now() + idle);
+  auto buffer = asio::buffer(space.data(), space.size());
+  auto [ec, n] = tls_active_ ? co_await stream_.async_read_some(buffer, use_tuple)
+                             : co_await stream_.next_layer().async_read_some(buffer, use_tuple);
+  set_deadline(Clock::time_point::max());
+  input_.commit(n);
+  co_return status_of(ec);
+}
+
+awaitable<LineResult> Connection::read_line(std::chrono::seconds idle) {
+  for (;;) {
+    auto event = input_.next();
+    if (auto* line = std::get_if<io::Line>(&event)) co_return *line;
+    if (std::holds_alternative<io::LineTooLong>(event)) co_return io::LineTooLong{};
+    if (shutdown_requested_) co_return Closed{ReadStatus::shutdown};
+    waiting_for_command_ = true;
+    auto status = co_await receive_more(idle);
+    waiting_for_command_ = false;
+    if (status != ReadStatus::ok) co_return Closed{status};
+  }
+}
+
+awaitable<bool> Connection::write(std::string_view data, std::chrono::seconds timeout) {
+  if (closed_) co_return false;
+  set_deadline(Clock::now() + timeout);
+  auto buffer = asio::buffer(data.data(), data.size());
+  auto [ec, n] = tls_active_ ? co_await asio::async_write(stream_, buffer, use_tuple)
+                             : co_await asio::async_write(stream_.next_layer(), buffer, use_tuple);
+  set_deadline(Clock::time_point::max());
+  timed_out_ = false;
+  if (ec) close();  // a half-written reply leaves the stream unusable
+  co_return !ec;
+}
+
+awaitable<error_code> Connection::start_tls(std::chrono::seconds timeout) {
+  input_.discard_buffered();  // RFC 3207 §4.2, RFC 2595 §3.1: nothing sent before TLS counts
+  set_deadline(Clock::now() + timeout);
+  auto [ec] = co_await stream_.async_handshake(ssl::stream_base::server, use_tuple);
+  set_deadline(Clock::time_point::max());
+  if (std::exchange(timed_out_, false)) ec = asio::error::timed_out;
+  if (!ec) tls_active_ = true;
+  co_return ec;
+}
+
+void Connection::request_shutdown() {
+  shutdown_requested_ = true;
+  if (waiting_for_command_) {
+    error_code ignored;
+    stream_.next_layer().cancel(ignored);
+  }
+}
+
+void Connection::close() {
+  if (closed_) return;
+  closed_ = true;
+  error_code ignored;
+  auto& socket = stream_.next_layer();
+  socket.shutdown(tcp::socket::shutdown_both, ignored);
+  socket.close(ignored);
+  watchdog_timer_.cancel();
+}
+
+}  // namespace mailstead::net

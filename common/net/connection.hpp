@@ -1,0 +1,91 @@
+#pragma once
+// One client connection as a protocol session sees it: a TCP socket that is plain or TLS
+// (implicit, or upgraded by STARTTLS), the bounded line reader that owns its input, and a
+// deadline on every read and write.
+//
+// Implementation notes
+// - Deadlines: one watchdog coroutine per connection, on the connection's strand, cancels the
+//   pending socket operation when the deadline passes; the operation then reports timed_out.
+//   This keeps one timer per connection instead of one per read.
+// - All input goes through input() (an io::LineReader of the protocol's line limit); raw
+//   readers (DATA, literals) take bytes from it with receive_more(). start_tls() discards
+//   whatever plaintext arrived behind the STARTTLS command before the handshake starts.
+// - Shutdown: request_shutdown() makes a session that is waiting for its next command see
+//   Closed{shutdown} at once; a session in the middle of a transfer finishes it, and the
+//   server closes what remains after the grace period.
+// - Errors are outcomes (ReadStatus / bool), never exceptions: a peer that goes away is normal.
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "common/io/line_reader.hpp"
+#include "common/net/asio.hpp"
+
+namespace mailstead::net {
+
+using Clock = std::chrono::steady_clock;
+
+enum class ReadStatus { ok, closed, timed_out, shutdown, error };
+std::string_view to_string(ReadStatus status);
+
+struct Closed {
+  ReadStatus why;
+};
+using LineResult = std::variant<io::Line, io::LineTooLong, Closed>;
+
+class Connection {
+ public:
+  Connection(tcp::socket socket, std::shared_ptr<ssl::context> tls, std::string session_id, std::size_t max_line);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  const std::string& session_id() const { return session_id_; }
+  const tcp::endpoint& remote() const { return remote_; }
+  const tcp::endpoint& local() const { return local_; }
+  bool is_tls() const { return tls_active_; }
+  std::string tls_description() const;  // "TLSv1.3 TLS_AES_256_GCM_SHA384" or "none"
+
+  io::LineReader& input() { return input_; }
+  auto get_executor() { return stream_.get_executor(); }
+
+  // The next line (or LineTooLong), receiving as needed; waits at most `idle` for input.
+  awaitable<LineResult> read_line(std::chrono::seconds idle);
+  // Receives more bytes into input() once; for raw readers (DATA, literals).
+  awaitable<ReadStatus> receive_more(std::chrono::seconds idle);
+  // Writes all of `data` within `timeout`; false if the peer is gone or too slow.
+  awaitable<bool> write(std::string_view data, std::chrono::seconds timeout);
+
+  // TLS handshake as server (implicit TLS, or after the STARTTLS reply). Discards buffered
+  // input first. On failure (the error is returned) the connection is unusable.
+  awaitable<error_code> start_tls(std::chrono::seconds timeout);
+
+  // Runs the deadline watchdog until close(); spawned by the server beside the session.
+  awaitable<void> watchdog();
+
+  // Call on the connection's executor.
+  void request_shutdown();
+  bool shutdown_requested() const { return shutdown_requested_; }
+  void close();
+
+ private:
+  void set_deadline(Clock::time_point deadline);
+  ReadStatus status_of(const error_code& ec);
+
+  std::shared_ptr<ssl::context> tls_context_;  // outlives stream_
+  ssl::stream<tcp::socket> stream_;
+  asio::steady_timer watchdog_timer_;
+  Clock::time_point deadline_ = Clock::time_point::max();
+  std::string session_id_;
+  tcp::endpoint remote_;
+  tcp::endpoint local_;
+  io::LineReader input_;
+  bool tls_active_ = false;
+  bool timed_out_ = false;
+  bool waiting_for_command_ = false;
+  bool shutdown_requested_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace mailstead::net

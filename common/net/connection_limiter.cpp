@@ -1,0 +1,45 @@
+#include "common/net/connection_limiter.hpp"
+
+namespace mailstead::net {
+
+std::string ConnectionLimiter::client_key(const asio::ip::address& address) {
+  if (address.is_v4()) return address.to_string();
+  auto v6 = address.to_v6();
+  if (v6.is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, v6).to_string();
+  auto bytes = v6.to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), 0);
+  return asio::ip::address_v6(bytes).to_string() + "/64";
+}
+
+std::variant<ConnectionLimiter::Permit, Refusal> ConnectionLimiter::try_admit(const asio::ip::address& address) {
+  auto key = client_key(address);
+  std::lock_guard lock(mutex_);
+  if (max_total_ != 0 && total_ >= max_total_) return Refusal::too_many_connections;
+  auto& count = per_client_[key];
+  if (max_per_client_ != 0 && count >= max_per_client_) {
+    if (count == 0) per_client_.erase(key);
+    return Refusal::too_many_from_client;
+  }
+  ++count;
+  ++total_;
+  return Permit(shared_from_this(), std::move(key));
+}
+
+unsigned ConnectionLimiter::active() const {
+  std::lock_guard lock(mutex_);
+  return total_;
+}
+
+void ConnectionLimiter::release(const std::string& client) {
+  std::lock_guard lock(mutex_);
+  auto it = per_client_.find(client);
+  if (it == per_client_.end()) return;
+  if (--it->second == 0) per_client_.erase(it);
+  --total_;
+}
+
+ConnectionLimiter::Permit::~Permit() {
+  if (owner_) owner_->release(client_);
+}
+
+}  // namespace mailstead::net

@@ -1,0 +1,54 @@
+#pragma once
+// Admission of new connections: at most `max_total` at once per daemon and `max_per_client`
+// per client. A client is an IPv4 address, or an IPv6 /64 — the block one host or household
+// normally gets, so that a client cannot evade the limit by rotating through its own /64.
+// Thread-safe. A Permit gives its slot back when destroyed.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "common/net/asio.hpp"
+
+namespace mailstead::net {
+
+enum class Refusal { too_many_connections, too_many_from_client };
+
+class ConnectionLimiter : public std::enable_shared_from_this<ConnectionLimiter> {
+ public:
+  class Permit {
+   public:
+    Permit(std::shared_ptr<ConnectionLimiter> owner, std::string client) : owner_(std::move(owner)), client_(std::move(client)) {}
+    Permit(Permit&&) = default;
+    Permit& operator=(Permit&&) = default;
+    ~Permit();
+
+   private:
+    std::shared_ptr<ConnectionLimiter> owner_;
+    std::string client_;
+  };
+
+  ConnectionLimiter(unsigned max_total, unsigned max_per_client) : max_total_(max_total), max_per_client_(max_per_client) {}
+
+  // A permit, or why the connection is refused. Limits of 0 mean unlimited.
+  std::variant<Permit, Refusal> try_admit(const asio::ip::address& address);
+  unsigned active() const;
+
+  // The key a client's connections are counted under: "192.0.2.7", or "2001:db8:1:2::/64".
+  static std::string client_key(const asio::ip::address& address);
+
+ private:
+  void release(const std::string& client);
+
+  mutable std::mutex mutex_;
+  unsigned max_total_;
+  unsigned max_per_client_;
+  unsigned total_ = 0;
+  std::map<std::string, unsigned, std::less<>> per_client_;
+};
+
+}  // namespace mailstead::net

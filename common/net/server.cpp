@@ -1,0 +1,240 @@
+#include "common/net/server.hpp"
+
+#include <csignal>
+#include <thread>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+#include <fmt/format.h>
+
+#include "common/log/log.hpp"
+
+namespace mailstead::net {
+namespace {
+
+std::string endpoint_text(const tcp::endpoint& e) {
+  auto address = e.address();
+  if (address.is_v6()) return fmt::format("[{}]:{}", address.to_string(), e.port());
+  return fmt::format("{}:{}", address.to_string(), e.port());
+}
+
+std::vector<tcp::endpoint> resolve_for_listening(asio::io_context& io, const config::Endpoint& endpoint) {
+  error_code ec;
+  auto address = asio::ip::make_address(endpoint.host, ec);
+  if (!ec) return {tcp::endpoint(address, endpoint.port)};
+  tcp::resolver resolver(io);
+  auto results = resolver.resolve(endpoint.host, std::to_string(endpoint.port), tcp::resolver::passive, ec);
+  if (ec) throw BindError(fmt::format("cannot resolve \"{}\": {}", endpoint.host, ec.message()));
+  std::vector<tcp::endpoint> out;
+  for (const auto& r : results) out.push_back(r.endpoint());
+  return out;
+}
+
+bool is_ipv6_wildcard_unavailable(const tcp::endpoint& e, const error_code& ec) {
+  return e.address().is_v6() && e.address().is_unspecified() &&
+         (ec == asio::error::address_family_not_supported || ec == boost::system::errc::address_not_available);
+}
+
+}  // namespace
+
+Server::Server(const config::Config& config, std::shared_ptr<ssl::context> tls)
+    : control_(asio::make_strand(io_)),
+      config_(config),
+      tls_(std::move(tls)),
+      limiter_(std::make_shared<ConnectionLimiter>(config.limits.max_connections, config.limits.max_connections_per_ip)),
+      grace_timer_(control_),
+      signals_(control_) {}
+
+Server::~Server() = default;
+
+void Server::listen(ListenerSpec spec) {
+  for (const auto& endpoint : resolve_for_listening(io_, spec.endpoint)) {
+    auto listener = std::make_unique<Listener>(Listener{spec, tcp::acceptor(control_)});
+    auto& acceptor = listener->acceptor;
+    error_code ec;
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec && endpoint.address().is_v6()) acceptor.set_option(asio::ip::v6_only(true), ec);
+    if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec && is_ipv6_wildcard_unavailable(endpoint, ec)) {
+      log::warn("-", "listen_skipped", "listener={} address={} reason=\"no IPv6 on this host\"", spec.name,
+                endpoint_text(endpoint));
+      continue;
+    }
+    if (ec) throw BindError(fmt::format("{}: cannot listen on {}: {}", spec.name, endpoint_text(endpoint), ec.message()));
+    log::info("-", "listen", "listener={} address={} tls={}", spec.name, endpoint_text(acceptor.local_endpoint()),
+              spec.implicit_tls ? "implicit" : "starttls");
+    listeners_.push_back(std::move(listener));
+  }
+}
+
+std::vector<tcp::endpoint> Server::bound_endpoints() const {
+  std::vector<tcp::endpoint> out;
+  for (const auto& l : listeners_) out.push_back(l->acceptor.local_endpoint());
+  return out;
+}
+
+void Server::run(unsigned threads) {
+  std::signal(SIGPIPE, SIG_IGN);
+  for (auto& listener : listeners_) asio::co_spawn(control_, accept_loop(*listener), asio::detached);
+  asio::co_spawn(control_, handle_signals(), asio::detached);
+  std::vector<std::thread> workers;
+  for (unsigned i = 1; i < threads; ++i) workers.emplace_back([this] { io_.run(); });
+  io_.run();
+  for (auto& w : workers) w.join();
+  log::info("-", "stopped", "");
+}
+
+void Server::shutdown() {
+  asio::dispatch(control_, [this] { begin_shutdown(); });
+}
+
+awaitable<void> Server::handle_signals() {
+  signals_.add(SIGINT);
+  signals_.add(SIGTERM);
+  auto [ec, signal] = co_await signals_.async_wait(use_tuple);
+  if (ec) co_return;
+  log::info("-", "signal", "signal={} action=shutdown grace={}s", signal, config_.limits.shutdown_grace.count());
+  begin_shutdown();
+  auto [ec2, again] = co_await signals_.async_wait(use_tuple);
+  if (ec2) co_return;
+  log::info("-", "signal", "signal={} action=close_all", again);
+  close_all();
+}
+
+void Server::begin_shutdown() {
+  if (stopping_) return;
+  stopping_ = true;
+  for (auto& listener : listeners_) {
+    error_code ignored;
+    listener->acceptor.close(ignored);
+  }
+  std::vector<std::shared_ptr<Connection>> live;
+  {
+    std::lock_guard lock(sessions_mutex_);
+    for (auto& [id, weak] : sessions_)
+      if (auto c = weak.lock()) live.push_back(std::move(c));
+  }
+  for (auto& c : live) asio::dispatch(c->get_executor(), [c] { c->request_shutdown(); });
+  if (live.empty()) {
+    signals_.cancel();
+    return;
+  }
+  grace_timer_.expires_after(config_.limits.shutdown_grace);
+  grace_timer_.async_wait([this](error_code ec) {
+    if (!ec) close_all();
+  });
+}
+
+void Server::close_all() {
+  std::vector<std::shared_ptr<Connection>> live;
+  {
+    std::lock_guard lock(sessions_mutex_);
+    for (auto& [id, weak] : sessions_)
+      if (auto c = weak.lock()) live.push_back(std::move(c));
+  }
+  if (!live.empty()) log::info("-", "close_all", "connections={}", live.size());
+  for (auto& c : live) asio::dispatch(c->get_executor(), [c] { c->close(); });
+  asio::dispatch(control_, [this] {
+    stopping_ = true;
+    for (auto& listener : listeners_) {
+      error_code ignored;
+      listener->acceptor.close(ignored);
+    }
+    signals_.cancel();
+  });
+}
+
+void Server::add(const std::shared_ptr<Connection>& connection) {
+  std::lock_guard lock(sessions_mutex_);
+  sessions_.emplace(connection->session_id(), connection);
+}
+
+void Server::remove(const std::string& session_id) {
+  bool last;
+  {
+    std::lock_guard lock(sessions_mutex_);
+    sessions_.erase(session_id);
+    last = sessions_.empty();
+  }
+  if (last) {
+    asio::dispatch(control_, [this] {
+      if (!stopping_) return;
+      grace_timer_.cancel();
+      signals_.cancel();
+    });
+  }
+}
+
+awaitable<void> Server::accept_loop(Listener& listener) {
+  for (;;) {
+    auto [ec, socket] = co_await listener.acceptor.async_accept(asio::make_strand(io_), use_tuple);
+    if (stopping_ || ec == asio::error::operation_aborted) co_return;
+    if (ec) {
+      // Out of file descriptors or similar: pause rather than spin, keep serving the others.
+      log::warn("-", "accept_failed", "listener={} error={}", listener.spec.name, log::quoted(ec.message()));
+      asio::steady_timer pause(control_, std::chrono::milliseconds(100));
+      co_await pause.async_wait(use_tuple);
+      continue;
+    }
+    auto executor = socket.get_executor();
+    asio::co_spawn(executor, serve(std::move(socket), listener.spec), [](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        log::error("-", "session_crashed", "error={}", log::quoted(ex.what()));
+      }
+    });
+  }
+}
+
+awaitable<void> Server::serve(tcp::socket socket, const ListenerSpec& spec) {
+  error_code ec;
+  auto remote = socket.remote_endpoint(ec);
+  if (ec) co_return;  // the client left before we looked
+  socket.set_option(tcp::no_delay(true), ec);
+  auto admission = limiter_->try_admit(remote.address());
+  auto connection = std::make_shared<Connection>(std::move(socket), tls_, log::new_session_id(), spec.max_line);
+  add(connection);
+  asio::co_spawn(connection->get_executor(), [connection]() -> awaitable<void> { co_await connection->watchdog(); },
+                 asio::detached);
+  const auto& id = connection->session_id();
+  auto started = Clock::now();
+  log::info(id, "connect", "listener={} remote={} local={}", spec.name, endpoint_text(remote),
+            endpoint_text(connection->local()));
+  std::string_view outcome = "done";
+  if (auto* refusal = std::get_if<Refusal>(&admission)) {
+    log::warn(id, "refused", "reason={}",
+              *refusal == Refusal::too_many_connections ? "too_many_connections" : "too_many_from_client");
+    outcome = "refused";
+    bool ready = !spec.implicit_tls || !co_await connection->start_tls(config_.limits.tls_handshake_timeout);
+    if (ready && spec.refusal) co_await connection->write(spec.refusal(*refusal), std::chrono::seconds(10));
+  } else {
+    co_await run_session(connection, spec);
+  }
+  connection->close();
+  remove(id);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
+  log::info(id, "disconnect", "outcome={} duration_ms={}", outcome, ms);
+}
+
+awaitable<void> Server::run_session(std::shared_ptr<Connection> connection, const ListenerSpec& spec) {
+  const auto& id = connection->session_id();
+  if (spec.implicit_tls) {
+    if (auto ec = co_await connection->start_tls(config_.limits.tls_handshake_timeout)) {
+      log::info(id, "tls_failed", "error={}", log::quoted(ec.message()));
+      co_return;
+    }
+    log::info(id, "tls", "cipher={}", log::quoted(connection->tls_description()));
+  }
+  try {
+    co_await spec.handler(*connection);
+  } catch (const std::exception& e) {
+    log::error(id, "session_error", "error={}", log::quoted(e.what()));
+  }
+}
+
+}  // namespace mailstead::net

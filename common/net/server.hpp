@@ -1,0 +1,95 @@
+#pragma once
+// The listening side of a daemon: binds its endpoints (as root, before privileges are dropped),
+// accepts on each, admits connections through the ConnectionLimiter, runs one coroutine per
+// connection on its own strand, and shuts down gracefully.
+//
+// Implementation notes
+// - Each connection: admit (or send the protocol's refusal line and close) -> implicit TLS
+//   handshake where the listener asks for it -> the protocol's handler -> close. Every step is
+//   logged with the session id; an exception escaping a handler is logged, never fatal.
+// - Shutdown (SIGTERM/SIGINT, or shutdown()): acceptors close at once, sessions waiting for a
+//   command are told (Closed{shutdown}) so the protocol can say goodbye, busy sessions get
+//   `limits.shutdown_grace` to finish, then every remaining connection is closed. run() returns
+//   when the last connection is gone. A second signal closes everything at once.
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/config/config.hpp"
+#include "common/net/asio.hpp"
+#include "common/net/connection.hpp"
+#include "common/net/connection_limiter.hpp"
+
+namespace mailstead::net {
+
+using SessionHandler = std::function<awaitable<void>(Connection&)>;
+
+struct ListenerSpec {
+  std::string name;  // e.g. "submission"; appears in logs
+  config::Endpoint endpoint;
+  bool implicit_tls = false;
+  std::size_t max_line = 8192;  // the protocol's command line limit, CRLF included
+  SessionHandler handler;
+  // The line sent to a client turned away by the limits, then the connection closes;
+  // e.g. "421 4.7.0 Too many connections\r\n". Empty: close without a word.
+  std::function<std::string(Refusal)> refusal;
+};
+
+class BindError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class Server {
+ public:
+  Server(const config::Config& config, std::shared_ptr<ssl::context> tls);
+  ~Server();
+
+  // Binds now; throws BindError naming the listener and the endpoint.
+  void listen(ListenerSpec spec);
+  // Local endpoints actually bound (port 0 in the config gets a real port here).
+  std::vector<tcp::endpoint> bound_endpoints() const;
+
+  // Serves until shut down, on `threads` threads; handles SIGINT and SIGTERM.
+  void run(unsigned threads);
+  // Starts a graceful shutdown; safe from any thread.
+  void shutdown();
+
+  unsigned active_connections() const { return limiter_->active(); }
+  asio::io_context& io() { return io_; }
+
+ private:
+  struct Listener {
+    ListenerSpec spec;
+    tcp::acceptor acceptor;
+  };
+
+  awaitable<void> accept_loop(Listener& listener);
+  awaitable<void> serve(tcp::socket socket, const ListenerSpec& spec);
+  awaitable<void> run_session(std::shared_ptr<Connection> connection, const ListenerSpec& spec);
+  awaitable<void> handle_signals();
+  void begin_shutdown();
+  void close_all();
+  void add(const std::shared_ptr<Connection>& connection);
+  void remove(const std::string& session_id);
+
+  asio::io_context io_;
+  asio::strand<asio::io_context::executor_type> control_;  // acceptors, timers, signals
+  const config::Config& config_;
+  std::shared_ptr<ssl::context> tls_;
+  std::shared_ptr<ConnectionLimiter> limiter_;
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  asio::steady_timer grace_timer_;
+  asio::signal_set signals_;
+  bool stopping_ = false;  // on control_
+
+  mutable std::mutex sessions_mutex_;
+  std::map<std::string, std::weak_ptr<Connection>> sessions_;
+};
+
+}  // namespace mailstead::net

@@ -1,0 +1,118 @@
+#include "common/sasl/sasl.hpp"
+
+#include <algorithm>
+
+#include "common/sasl/base64.hpp"
+
+namespace mailstead::sasl {
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+    return lower(x) == lower(y);
+  });
+}
+
+bool acceptable_field(std::string_view field) {
+  return field.size() <= kMaxField && field.find('\0') == std::string_view::npos && valid_utf8(field);
+}
+
+}  // namespace
+
+std::optional<Mechanism> parse_mechanism(std::string_view name) {
+  if (iequals(name, "PLAIN")) return Mechanism::plain;
+  if (iequals(name, "LOGIN")) return Mechanism::login;
+  return std::nullopt;
+}
+
+std::string_view to_string(Failure failure) {
+  switch (failure) {
+    case Failure::malformed_base64: return "malformed base64";
+    case Failure::malformed_message: return "malformed SASL message";
+    case Failure::cancelled: return "cancelled by client";
+  }
+  return "?";
+}
+
+Step ServerExchange::start(std::optional<std::string_view> initial_response) {
+  if (initial_response) return receive(*initial_response == "=" ? std::string_view{} : *initial_response);
+  if (mechanism_ == Mechanism::plain) return Challenge{""};
+  return Challenge{base64_encode("Username:")};
+}
+
+Step ServerExchange::respond(std::string_view client_line) {
+  if (client_line == "*") return Failed{Failure::cancelled};
+  return receive(client_line);
+}
+
+Step ServerExchange::receive(std::string_view base64_text) {
+  auto decoded = base64_decode(base64_text);
+  if (!decoded) return Failed{Failure::malformed_base64};
+  Secret message(std::move(*decoded));  // may hold a password: wiped when done
+  if (mechanism_ == Mechanism::plain) return receive_plain(message.reveal());
+  return receive_login(std::string(message.reveal()));
+}
+
+// RFC 4616 §2: message = [authzid] UTF8NUL authcid UTF8NUL passwd
+Step ServerExchange::receive_plain(std::string_view message) {
+  auto first = message.find('\0');
+  if (first == std::string_view::npos) return Failed{Failure::malformed_message};
+  auto second = message.find('\0', first + 1);
+  if (second == std::string_view::npos) return Failed{Failure::malformed_message};
+  auto authzid = message.substr(0, first);
+  auto authcid = message.substr(first + 1, second - first - 1);
+  auto password = message.substr(second + 1);
+  if (authcid.empty() || password.empty()) return Failed{Failure::malformed_message};
+  if (!acceptable_field(authzid) || !acceptable_field(authcid) || !acceptable_field(password))
+    return Failed{Failure::malformed_message};
+  return Success{Credentials{std::string(authzid), std::string(authcid), Secret(std::string(password))}};
+}
+
+// LOGIN: the user name (perhaps as the initial response), then the password.
+Step ServerExchange::receive_login(std::string message) {
+  if (message.empty() || !acceptable_field(message)) {
+    explicit_bzero(message.data(), message.size());
+    return Failed{Failure::malformed_message};
+  }
+  if (round_++ == 0) {
+    login_user_ = std::move(message);
+    return Challenge{base64_encode("Password:")};
+  }
+  return Success{Credentials{"", std::move(login_user_), Secret(std::move(message))}};
+}
+
+// RFC 3629 §4: no overlong forms, no surrogates, nothing above U+10FFFF.
+bool valid_utf8(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    auto c = static_cast<unsigned char>(text[i]);
+    std::size_t extra = 0;
+    unsigned char low = 0x80, high = 0xbf;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xc2 && c <= 0xdf) {
+      extra = 1;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      extra = 2;
+      if (c == 0xe0) low = 0xa0;
+      if (c == 0xed) high = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      extra = 3;
+      if (c == 0xf0) low = 0x90;
+      if (c == 0xf4) high = 0x8f;
+    } else {
+      return false;
+    }
+    if (i + extra >= text.size()) return false;  // truncated sequence
+    for (std::size_t k = 1; k <= extra; ++k) {
+      auto b = static_cast<unsigned char>(text[i + k]);
+      if (k == 1 ? (b < low || b > high) : (b < 0x80 || b > 0xbf)) return false;
+    }
+    i += extra + 1;
+  }
+  return true;
+}
+
+}  // namespace mailstead::sasl
