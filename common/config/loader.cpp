@@ -37,6 +37,9 @@ class ErrorList {
     return std::move(errors_);
   }
   bool empty() const { return errors_.empty(); }
+  bool has(std::string_view key) const {
+    return std::any_of(errors_.begin(), errors_.end(), [&](const ConfigError& e) { return e.key == key; });
+  }
 
  private:
   std::string file_;
@@ -122,6 +125,7 @@ void add_at(const toml::table& root, ErrorList& errors, const std::string& key, 
 
 void check_readable(const toml::table& root, ErrorList& errors, const std::string& key,
                     const std::filesystem::path& file) {
+  if (errors.has(key)) return;  // the value itself was wrong; that error says enough
   std::error_code ec;
   auto status = std::filesystem::status(file, ec);
   if (ec || !std::filesystem::exists(status)) {

@@ -31,6 +31,9 @@ std::vector<tcp::endpoint> resolve_for_listening(asio::io_context& io, const con
   return out;
 }
 
+// Keeps the connection alive while its watchdog runs.
+awaitable<void> watch(std::shared_ptr<Connection> connection) { co_await connection->watchdog(); }
+
 bool is_ipv6_wildcard_unavailable(const tcp::endpoint& e, const error_code& ec) {
   return e.address().is_v6() && e.address().is_unspecified() &&
          (ec == asio::error::address_family_not_supported || ec == boost::system::errc::address_not_available);
@@ -199,8 +202,7 @@ awaitable<void> Server::serve(tcp::socket socket, const ListenerSpec& spec) {
   auto admission = limiter_->try_admit(remote.address());
   auto connection = std::make_shared<Connection>(std::move(socket), tls_, log::new_session_id(), spec.max_line);
   add(connection);
-  asio::co_spawn(connection->get_executor(), [connection]() -> awaitable<void> { co_await connection->watchdog(); },
-                 asio::detached);
+  asio::co_spawn(connection->get_executor(), watch(connection), asio::detached);
   const auto& id = connection->session_id();
   auto started = Clock::now();
   log::info(id, "connect", "listener={} remote={} local={}", spec.name, endpoint_text(remote),

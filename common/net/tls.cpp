@@ -2,6 +2,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <fmt/format.h>
 
@@ -34,11 +35,15 @@ std::shared_ptr<ssl::context> make_server_tls_context(const config::TlsConfig& t
     throw TlsSetupError(fmt::format("tls.ciphers: no usable cipher in \"{}\": {}", tls.ciphers, openssl_errors()));
   if (SSL_CTX_use_certificate_chain_file(ctx, tls.certificate.c_str()) != 1)
     throw TlsSetupError(fmt::format("tls.certificate: cannot load \"{}\": {}", tls.certificate.string(), openssl_errors()));
-  if (SSL_CTX_use_PrivateKey_file(ctx, tls.private_key.c_str(), SSL_FILETYPE_PEM) != 1)
+  auto mismatch = [&] {
+    return TlsSetupError(fmt::format("tls.private_key: \"{}\" does not belong to the certificate \"{}\"",
+                                     tls.private_key.string(), tls.certificate.string()));
+  };
+  if (SSL_CTX_use_PrivateKey_file(ctx, tls.private_key.c_str(), SSL_FILETYPE_PEM) != 1) {
+    if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) throw mismatch();
     throw TlsSetupError(fmt::format("tls.private_key: cannot load \"{}\": {}", tls.private_key.string(), openssl_errors()));
-  if (SSL_CTX_check_private_key(ctx) != 1)
-    throw TlsSetupError(fmt::format("tls.private_key: \"{}\" does not belong to the certificate \"{}\"",
-                                    tls.private_key.string(), tls.certificate.string()));
+  }
+  if (SSL_CTX_check_private_key(ctx) != 1) throw mismatch();
   return context;
 }
 

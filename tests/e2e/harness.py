@@ -1,0 +1,167 @@
+"""Shared pieces of the end-to-end tests: build paths, throwaway instances (config, certificate,
+data dir) in a temporary directory, free loopback ports, and processes that are stopped by
+their own PID."""
+
+import os
+import select
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+BUILD = Path(os.environ.get("MAILSTEAD_BUILD", Path(__file__).resolve().parents[2] / "build"))
+SOURCE = Path(os.environ.get("MAILSTEAD_SOURCE", Path(__file__).resolve().parents[2]))
+ADMIN = BUILD / "admin" / "mailstead"
+TEST_LISTENER = BUILD / "tests" / "mailstead-test-listener"
+HOST = "127.0.0.1"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def make_certificate(directory):
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True)
+    return cert, key
+
+
+class Instance:
+    """A temporary directory holding mailstead.toml, tls/ and data/."""
+
+    def __init__(self, extra_toml="", sections=None):
+        self._tmp = tempfile.TemporaryDirectory(prefix="mailstead-e2e-")
+        self.dir = Path(self._tmp.name)
+        os.chmod(self.dir, 0o755)  # readable by an unprivileged user after a privilege drop
+        make_certificate(self.dir / "tls")
+        self.plain_port, self.tls_port = free_port(), free_port()
+        sections = dict(sections or {})
+        server = sections.pop("server", {})
+        server.setdefault("user", "")
+        server.setdefault("data_dir", "data")
+        imapd = sections.pop("imapd", {})
+        imapd.setdefault("listen", [f"{HOST}:{self.plain_port}"])
+        imapd.setdefault("tls_listen", [f"{HOST}:{self.tls_port}"])
+        body = {"server": server, "tls": {"certificate": "tls/cert.pem", "private_key": "tls/key.pem"},
+                "smtpd": {"listen": [], "submission_listen": [], "submissions_listen": []},
+                "pop3d": {"listen": [], "tls_listen": []}, "imapd": imapd}
+        body.update(sections)
+        self.config = self.dir / "mailstead.toml"
+        self.config.write_text(to_toml(body) + extra_toml)
+
+    def cleanup(self):
+        self._tmp.cleanup()
+
+
+def to_toml(sections):
+    def value(v):
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, int):
+            return str(v)
+        if isinstance(v, list):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+    out = []
+    for name, keys in sections.items():
+        out.append(f"[{name}]")
+        out += [f"{k} = {value(v)}" for k, v in keys.items()]
+        out.append("")
+    return "\n".join(out)
+
+
+class Daemon:
+    """A process that prints 'ready ...' on stdout once it listens; stderr goes to a log file."""
+
+    def __init__(self, argv, log_path, timeout=20):
+        self.log_path = Path(log_path)
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=self._log, stdin=subprocess.DEVNULL)
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        self.ready_line = self.proc.stdout.readline().decode().strip() if ready else ""
+        if not self.ready_line.startswith("ready"):
+            self.stop()
+            raise RuntimeError(f"{argv[0]} did not start: {self.ready_line!r}\n{self.log()}")
+        self.ports = [int(p) for p in self.ready_line.split()[1:]]
+
+    def log(self):
+        if not self._log.closed:
+            self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def signal(self, sig):
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, sig)
+
+    def wait(self, timeout):
+        return self.proc.wait(timeout=timeout)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.proc.stdout.close()
+        self._log.close()
+
+
+class LineClient:
+    """A CRLF line client over a plain or TLS socket."""
+
+    def __init__(self, port, tls_context=None, timeout=10):
+        self.sock = socket.create_connection((HOST, port), timeout=timeout)
+        if tls_context is not None:
+            self.sock = tls_context.wrap_socket(self.sock, server_hostname="localhost")
+        self.buffer = b""
+
+    def send_raw(self, data):
+        self.sock.sendall(data)
+
+    def send(self, line):
+        self.sock.sendall(line.encode() + b"\r\n")
+
+    def line(self):
+        while b"\r\n" not in self.buffer:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError(f"connection closed; unread: {self.buffer!r}")
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\r\n", 1)
+        return line.decode(errors="replace")
+
+    def closed(self):
+        """True if the server has closed the connection (after any pending lines)."""
+        try:
+            return self.sock.recv(1) == b""
+        except (ConnectionResetError, ssl.SSLError):
+            return True
+
+    def starttls(self, context):
+        self.sock = context.wrap_socket(self.sock, server_hostname="localhost")
+
+    def close(self):
+        self.sock.close()
+
+
+def client_context(minimum=ssl.TLSVersion.TLSv1_2, maximum=None):
+    """A TLS client context that accepts the test instance's self-signed certificate."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.minimum_version = minimum
+    if maximum is not None:
+        ctx.maximum_version = maximum
+    return ctx
