@@ -107,6 +107,7 @@ class Daemon:
         return self.proc.wait(timeout=timeout)
 
     def stop(self):
+        """Stops the process with SIGTERM (SIGKILL after 15 s); returns its exit status."""
         if self.proc.poll() is None:
             os.kill(self.proc.pid, signal.SIGTERM)
             try:
@@ -116,6 +117,14 @@ class Daemon:
                 self.proc.wait()
         self.proc.stdout.close()
         self._log.close()
+        return self.proc.returncode
+
+    def stop_cleanly(self):
+        """Stops the process and fails unless it exited 0 without a sanitizer report."""
+        status = self.stop()
+        log = self.log()
+        if status != 0 or "Sanitizer" in log:
+            raise AssertionError(f"{self.proc.args[0]} exited with {status}:\n{log[-4000:]}")
 
 
 class LineClient:

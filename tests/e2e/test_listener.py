@@ -57,8 +57,10 @@ class ListenerTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.daemon.stop()
-        cls.instance.cleanup()
+        try:
+            cls.daemon.stop_cleanly()
+        finally:
+            cls.instance.cleanup()
 
     def connect(self, tls=None, port=None):
         port = port or (self.instance.tls_port if tls else self.instance.plain_port)
@@ -262,8 +264,10 @@ class ConnectionLimitTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.daemon.stop()
-        cls.instance.cleanup()
+        try:
+            cls.daemon.stop_cleanly()
+        finally:
+            cls.instance.cleanup()
 
     def connect(self):
         client = LineClient(self.instance.plain_port)
@@ -301,8 +305,10 @@ class TimeoutTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.daemon.stop()
-        cls.instance.cleanup()
+        try:
+            cls.daemon.stop_cleanly()
+        finally:
+            cls.instance.cleanup()
 
     def test_idle_client_is_told_and_closed(self):
         c = LineClient(self.instance.plain_port)
@@ -335,7 +341,7 @@ class ShutdownTest(unittest.TestCase):
         self.instance = Instance(sections={"limits": {"shutdown_grace": "2s"}})
         self.addCleanup(self.instance.cleanup)
         self.daemon = start(self.instance)
-        self.addCleanup(self.daemon.stop)
+        self.addCleanup(self.daemon.stop_cleanly)
 
     def test_sigterm_tells_idle_sessions_and_exits(self):
         clients = [LineClient(self.instance.plain_port) for _ in range(3)]
@@ -384,7 +390,7 @@ class PrivilegeDropTest(unittest.TestCase):
         instance = Instance(sections={"server": {"user": "nobody", "group": "nogroup"}})
         self.addCleanup(instance.cleanup)
         daemon = start(instance)
-        self.addCleanup(daemon.stop)
+        self.addCleanup(daemon.stop_cleanly)
         nobody = int(subprocess.run(["id", "-u", "nobody"], capture_output=True, text=True).stdout)
         c = LineClient(instance.plain_port)
         self.addCleanup(c.close)

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The README's test command, and what CI runs: installs dependencies, builds the normal and the
+# sanitizer (ASan + UBSan) configuration once each, and runs every test in both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+scripts/build.sh build
+scripts/build.sh build-asan -DMAILSTEAD_SANITIZE=ON
+
+echo "== tests: RelWithDebInfo build"
+ctest --test-dir build --output-on-failure --timeout 600
+
+echo "== tests: AddressSanitizer + UndefinedBehaviorSanitizer build"
+ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1 \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan --output-on-failure --timeout 900
