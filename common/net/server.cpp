@@ -101,6 +101,7 @@ awaitable<void> Server::handle_signals() {
   if (ec) co_return;
   log::info("-", "signal", "signal={} action=shutdown grace={}s", signal, config_.limits.shutdown_grace.count());
   begin_shutdown();
+  if (drained_) co_return;
   auto [ec2, again] = co_await signals_.async_wait(use_tuple);
   if (ec2) co_return;
   log::info("-", "signal", "signal={} action=close_all", again);
@@ -121,14 +122,23 @@ void Server::begin_shutdown() {
       if (auto c = weak.lock()) live.push_back(std::move(c));
   }
   for (auto& c : live) asio::dispatch(c->get_executor(), [c] { c->request_shutdown(); });
-  if (live.empty()) {
-    signals_.cancel();
-    return;
-  }
   grace_timer_.expires_after(config_.limits.shutdown_grace);
   grace_timer_.async_wait([this](error_code ec) {
     if (!ec) close_all();
   });
+  finish_if_drained();
+}
+
+// Once stopping and the last session is gone, nothing may keep the io_context running.
+void Server::finish_if_drained() {
+  if (!stopping_ || drained_) return;
+  {
+    std::lock_guard lock(sessions_mutex_);
+    if (!sessions_.empty()) return;
+  }
+  drained_ = true;
+  grace_timer_.cancel();
+  signals_.cancel();
 }
 
 void Server::close_all() {
@@ -146,7 +156,7 @@ void Server::close_all() {
       error_code ignored;
       listener->acceptor.close(ignored);
     }
-    signals_.cancel();
+    finish_if_drained();
   });
 }
 
@@ -162,13 +172,7 @@ void Server::remove(const std::string& session_id) {
     sessions_.erase(session_id);
     last = sessions_.empty();
   }
-  if (last) {
-    asio::dispatch(control_, [this] {
-      if (!stopping_) return;
-      grace_timer_.cancel();
-      signals_.cancel();
-    });
-  }
+  if (last) asio::dispatch(control_, [this] { finish_if_drained(); });
 }
 
 awaitable<void> Server::accept_loop(Listener& listener) {
@@ -202,6 +206,7 @@ awaitable<void> Server::serve(tcp::socket socket, const ListenerSpec& spec) {
   auto admission = limiter_->try_admit(remote.address());
   auto connection = std::make_shared<Connection>(std::move(socket), tls_, log::new_session_id(), spec.max_line);
   add(connection);
+  if (stopping_) connection->request_shutdown();  // accepted just as the shutdown began
   asio::co_spawn(connection->get_executor(), watch(connection), asio::detached);
   const auto& id = connection->session_id();
   auto started = Clock::now();

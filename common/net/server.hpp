@@ -74,6 +74,7 @@ class Server {
   awaitable<void> run_session(std::shared_ptr<Connection> connection, const ListenerSpec& spec);
   awaitable<void> handle_signals();
   void begin_shutdown();
+  void finish_if_drained();
   void close_all();
   void add(const std::shared_ptr<Connection>& connection);
   void remove(const std::string& session_id);
@@ -86,7 +87,8 @@ class Server {
   std::vector<std::unique_ptr<Listener>> listeners_;
   asio::steady_timer grace_timer_;
   asio::signal_set signals_;
-  bool stopping_ = false;  // on control_
+  std::atomic<bool> stopping_{false};
+  bool drained_ = false;  // stopping and no session left; on control_
 
   mutable std::mutex sessions_mutex_;
   std::map<std::string, std::weak_ptr<Connection>> sessions_;
