@@ -46,12 +46,16 @@ int config_sample(const Invocation& inv) {
 }
 
 const std::vector<Command> kCommands = {
-    {{"config", "check"}, "[-c FILE]", "check the configuration file and the TLS certificate",
+    {{"config", "check"},
+     "[-c FILE]",
+     "check the configuration file and the TLS certificate",
      "Loads FILE exactly as the daemons do and reports every error with its file, line and key;\n"
      "then checks that the certificate and key load and match, and that server.user exists.\n"
      "Exit status 0 when all is well, 1 otherwise.",
      config_check},
-    {{"config", "sample"}, "", "print the default configuration with every option documented",
+    {{"config", "sample"},
+     "",
+     "print the default configuration with every option documented",
      "Prints mailstead.toml with every option at its default value; a starting point for a new\n"
      "configuration (the file installed in /etc/mailstead is this text).",
      config_sample},
@@ -59,6 +63,8 @@ const std::vector<Command> kCommands = {
 
 }  // namespace
 
-std::span<const Command> config_commands() { return kCommands; }
+std::span<const Command> config_commands() {
+  return kCommands;
+}
 
 }  // namespace mailstead::admin

@@ -9,7 +9,7 @@
 namespace mailstead::admin {
 
 struct Invocation {
-  std::string config_path;            // from -c/--config, $MAILSTEAD_CONFIG or the default
+  std::string config_path;             // from -c/--config, $MAILSTEAD_CONFIG or the default
   std::vector<std::string_view> args;  // after the subcommand words
 };
 

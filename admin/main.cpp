@@ -1,11 +1,11 @@
 // mailstead: the administration command. Finds the subcommand in the table, handles the
 // options every subcommand shares (-c/--config, --help), and runs it.
 
+#include <fmt/format.h>
+
 #include <cstdlib>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "admin/command.hpp"
 #include "common/config/config.hpp"
@@ -50,8 +50,10 @@ void print_help(const Command& c) {
 int run(int argc, char** argv) {
   std::vector<std::string_view> args(argv + 1, argv + argc);
   Invocation inv;
-  if (const char* env = std::getenv("MAILSTEAD_CONFIG"); env && *env) inv.config_path = env;
-  else inv.config_path = std::string(config::kDefaultConfigPath);
+  if (const char* env = std::getenv("MAILSTEAD_CONFIG"); env && *env)
+    inv.config_path = env;
+  else
+    inv.config_path = std::string(config::kDefaultConfigPath);
   bool help = false;
   std::vector<std::string_view> rest;
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -85,7 +87,8 @@ int run(int argc, char** argv) {
   if (help) return print_help(*best), kExitOk;
   inv.args.assign(rest.begin() + static_cast<std::ptrdiff_t>(best->words.size()), rest.end());
   for (auto a : inv.args) {
-    if (a.starts_with("-")) return fmt::print(stderr, "mailstead {}: unknown option \"{}\"\n", joined(*best), a), kExitUsage;
+    if (a.starts_with("-"))
+      return fmt::print(stderr, "mailstead {}: unknown option \"{}\"\n", joined(*best), a), kExitUsage;
   }
   return best->run(inv);
 }
@@ -93,4 +96,6 @@ int run(int argc, char** argv) {
 }  // namespace
 }  // namespace mailstead::admin
 
-int main(int argc, char** argv) { return mailstead::admin::run(argc, argv); }
+int main(int argc, char** argv) {
+  return mailstead::admin::run(argc, argv);
+}

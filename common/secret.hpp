@@ -2,12 +2,11 @@
 // A password or other credential. It cannot be formatted into a log line by accident (its
 // formatter prints "<redacted>") and its bytes are wiped when it goes away.
 
+#include <fmt/format.h>
 #include <string.h>
 
 #include <string>
 #include <string_view>
-
-#include <fmt/format.h>
 
 namespace mailstead {
 

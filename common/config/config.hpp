@@ -102,8 +102,7 @@ LoadResult load_config_file(const std::filesystem::path& path);
 
 // For tests and `config check` of text not on disk: `origin` names it in errors and
 // `base_dir` resolves relative paths.
-LoadResult load_config_text(std::string_view text, std::string_view origin,
-                            const std::filesystem::path& base_dir);
+LoadResult load_config_text(std::string_view text, std::string_view origin, const std::filesystem::path& base_dir);
 
 std::string_view to_string(LogLevel level);
 

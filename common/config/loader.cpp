@@ -2,6 +2,8 @@
 // schema (the file's value, or the default), then the checks that span several options.
 // Every error is collected, so that one `config check` shows them all.
 
+#include <fmt/format.h>
+#include <toml++/toml.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,10 +11,6 @@
 #include <fstream>
 #include <map>
 #include <sstream>
-
-#include <fmt/format.h>
-
-#include <toml++/toml.h>
 
 #include "common/config/config.hpp"
 #include "common/config/schema.hpp"
@@ -77,7 +75,8 @@ void check_unknown(const toml::table& root, ErrorList& errors) {
   std::vector<std::string_view> section_names;
   for (const auto& s : schema()) section_names.push_back(s.name);
   for (const auto& [name, node] : root) {
-    auto section = std::find_if(schema().begin(), schema().end(), [&](const Section& s) { return s.name == name.str(); });
+    auto section =
+        std::find_if(schema().begin(), schema().end(), [&](const Section& s) { return s.name == name.str(); });
     if (section == schema().end()) {
       errors.add(name.source(), std::string(name.str()), unknown_message("section", name.str(), section_names));
       continue;
@@ -111,16 +110,20 @@ void apply_options(const toml::table& root, Config& config, const ApplyContext& 
       if (!from_file) value = defaults().at_path(key).node();
       auto why = option.apply(*value, config, context);
       if (!why) continue;
-      if (from_file) errors.add(value->source(), key, *why);
-      else errors.add_default(key, *why);
+      if (from_file)
+        errors.add(value->source(), key, *why);
+      else
+        errors.add_default(key, *why);
     }
   }
 }
 
 // Where a key sits in the file, for errors found after the options were applied.
 void add_at(const toml::table& root, ErrorList& errors, const std::string& key, std::string message) {
-  if (auto* node = root.at_path(key).node()) errors.add(node->source(), key, std::move(message));
-  else errors.add_default(key, std::move(message) + " (the default; set it in the file)");
+  if (auto* node = root.at_path(key).node())
+    errors.add(node->source(), key, std::move(message));
+  else
+    errors.add_default(key, std::move(message) + " (the default; set it in the file)");
 }
 
 void check_readable(const toml::table& root, ErrorList& errors, const std::string& key,
@@ -157,8 +160,10 @@ void check_listeners(const toml::table& root, const Config& config, ErrorList& e
 void resolve_hostname(Config& config) {
   if (!config.server.hostname.empty()) return;
   char name[256] = {};
-  if (gethostname(name, sizeof name - 1) == 0 && name[0] != '\0') config.server.hostname = name;
-  else config.server.hostname = "localhost";
+  if (gethostname(name, sizeof name - 1) == 0 && name[0] != '\0')
+    config.server.hostname = name;
+  else
+    config.server.hostname = "localhost";
 }
 
 }  // namespace
@@ -204,10 +209,14 @@ std::string ConfigError::to_string() const {
 
 std::string_view to_string(LogLevel level) {
   switch (level) {
-    case LogLevel::debug: return "debug";
-    case LogLevel::info: return "info";
-    case LogLevel::warn: return "warn";
-    case LogLevel::error: return "error";
+    case LogLevel::debug:
+      return "debug";
+    case LogLevel::info:
+      return "info";
+    case LogLevel::warn:
+      return "warn";
+    case LogLevel::error:
+      return "error";
   }
   return "?";
 }

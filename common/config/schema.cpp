@@ -1,7 +1,6 @@
 #include "common/config/schema.hpp"
 
 #include <fmt/format.h>
-
 #include <toml++/toml.h>
 
 namespace mailstead::config {
@@ -16,16 +15,24 @@ using Error = std::optional<std::string>;
 
 std::string_view type_name(const toml::node& value) {
   switch (value.type()) {
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a floating-point number";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::table: return "a table";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a floating-point number";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::table:
+      return "a table";
     case toml::node_type::date:
     case toml::node_type::time:
-    case toml::node_type::date_time: return "a date or time";
-    case toml::node_type::none: break;
+    case toml::node_type::date_time:
+      return "a date or time";
+    case toml::node_type::none:
+      break;
   }
   return "nothing";
 }
@@ -54,19 +61,20 @@ Option path(std::string_view key, std::string_view def, std::string_view doc, Fi
           }};
 }
 
-Option count(std::string_view key, std::string_view def, std::string_view doc, Field<unsigned> field,
-             unsigned min, unsigned max) {
+Option count(std::string_view key, std::string_view def, std::string_view doc, Field<unsigned> field, unsigned min,
+             unsigned max) {
   return {key, def, doc, [=](const toml::node& value, Config& config, const ApplyContext&) -> Error {
             auto* n = value.as_integer();
             if (!n) return type_error(value, "an integer");
-            if (n->get() < min || n->get() > max) return fmt::format("{} is out of range; allowed: {} to {}", n->get(), min, max);
+            if (n->get() < min || n->get() > max)
+              return fmt::format("{} is out of range; allowed: {} to {}", n->get(), min, max);
             field(config) = static_cast<unsigned>(n->get());
             return std::nullopt;
           }};
 }
 
-Option duration(std::string_view key, std::string_view def, std::string_view doc, Field<seconds> field,
-                seconds min, seconds max) {
+Option duration(std::string_view key, std::string_view def, std::string_view doc, Field<seconds> field, seconds min,
+                seconds max) {
   return {key, def, doc, [=](const toml::node& value, Config& config, const ApplyContext&) -> Error {
             auto* s = value.as_string();
             if (!s) return type_error(value, "a duration string like \"30s\" or \"5m\"");
@@ -74,14 +82,14 @@ Option duration(std::string_view key, std::string_view def, std::string_view doc
             if (auto* why = std::get_if<std::string>(&parsed)) return *why;
             auto d = std::get<seconds>(parsed);
             if (d < min || d > max)
-              return fmt::format("\"{}\" is out of range; allowed: {} to {}", s->get(), format_duration(min), format_duration(max));
+              return fmt::format("\"{}\" is out of range; allowed: {} to {}", s->get(), format_duration(min),
+                                 format_duration(max));
             field(config) = d;
             return std::nullopt;
           }};
 }
 
-Option endpoints(std::string_view key, std::string_view def, std::string_view doc,
-                 Field<std::vector<Endpoint>> field) {
+Option endpoints(std::string_view key, std::string_view def, std::string_view doc, Field<std::vector<Endpoint>> field) {
   return {key, def, doc, [field](const toml::node& value, Config& config, const ApplyContext&) -> Error {
             auto* list = value.as_array();
             if (!list) return type_error(value, "an array of \"host:port\" strings");
@@ -134,15 +142,18 @@ std::vector<Section> build_schema() {
         path("data_dir", R"("/var/lib/mailstead")",
              "Directory of the mail storage, shared by all daemons and the `mailstead` command.",
              [](Config& c) -> std::filesystem::path& { return c.server.data_dir; }),
-        count("threads", "1", "Event-loop threads per daemon (1 is plenty for most sites).",
-              [](Config& c) -> unsigned& { return c.server.threads; }, 1, 64)}});
-  sections.push_back(
-      {"log",
-       "Logs go to standard error, one line per event (systemd's journal or docker logs keep them).",
-       {choice<LogLevel>("level", R"("info")", "Least severe level written: \"debug\", \"info\", \"warn\" or \"error\".",
-                         [](Config& c) -> LogLevel& { return c.log.level; },
-                         {{"debug", LogLevel::debug}, {"info", LogLevel::info}, {"warn", LogLevel::warn},
-                          {"error", LogLevel::error}})}});
+        count(
+            "threads", "1", "Event-loop threads per daemon (1 is plenty for most sites).",
+            [](Config& c) -> unsigned& { return c.server.threads; }, 1, 64)}});
+  sections.push_back({"log",
+                      "Logs go to standard error, one line per event (systemd's journal or docker logs keep them).",
+                      {choice<LogLevel>("level", R"("info")",
+                                        "Least severe level written: \"debug\", \"info\", \"warn\" or \"error\".",
+                                        [](Config& c) -> LogLevel& { return c.log.level; },
+                                        {{"debug", LogLevel::debug},
+                                         {"info", LogLevel::info},
+                                         {"warn", LogLevel::warn},
+                                         {"error", LogLevel::error}})}});
   sections.push_back(
       {"tls",
        "Certificate for STARTTLS and implicit TLS on every port. A daemon refuses to start\n"
@@ -155,53 +166,58 @@ std::vector<Section> build_schema() {
         choice<TlsVersion>("min_version", R"("1.2")", "Oldest TLS version accepted: \"1.2\" or \"1.3\".",
                            [](Config& c) -> TlsVersion& { return c.tls.min_version; },
                            {{"1.2", TlsVersion::tls1_2}, {"1.3", TlsVersion::tls1_3}}),
-        text("ciphers",
-             R"("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384")",
-             "OpenSSL cipher list for TLS 1.2, in the server's order of preference.\n"
-             "TLS 1.3 always uses OpenSSL's TLS 1.3 suites.",
-             [](Config& c) -> std::string& { return c.tls.ciphers; })}});
+        text(
+            "ciphers",
+            R"("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384")",
+            "OpenSSL cipher list for TLS 1.2, in the server's order of preference.\n"
+            "TLS 1.3 always uses OpenSSL's TLS 1.3 suites.",
+            [](Config& c) -> std::string& { return c.tls.ciphers; })}});
   sections.push_back(
       {"limits",
        "Connection limits of each daemon.",
-       {count("max_connections", "10000", "Connections a daemon serves at once; further clients are turned away. 0: no limit.",
-              [](Config& c) -> unsigned& { return c.limits.max_connections; }, 0, 1000000),
-        count("max_connections_per_ip", "20", "Connections one client address may hold open at once. 0: no limit.",
-              [](Config& c) -> unsigned& { return c.limits.max_connections_per_ip; }, 0, 1000000),
-        duration("tls_handshake_timeout", R"("30s")", "Time a client has to complete a TLS handshake.",
-                 [](Config& c) -> seconds& { return c.limits.tls_handshake_timeout; }, seconds(1), seconds(600)),
-        duration("shutdown_grace", R"("10s")",
-                 "On SIGTERM or SIGINT a daemon stops accepting and lets sessions finish for this long,\n"
-                 "then closes what remains.",
-                 [](Config& c) -> seconds& { return c.limits.shutdown_grace; }, seconds(0), seconds(3600))}});
+       {count(
+            "max_connections", "10000",
+            "Connections a daemon serves at once; further clients are turned away. 0: no limit.",
+            [](Config& c) -> unsigned& { return c.limits.max_connections; }, 0, 1000000),
+        count(
+            "max_connections_per_ip", "20", "Connections one client address may hold open at once. 0: no limit.",
+            [](Config& c) -> unsigned& { return c.limits.max_connections_per_ip; }, 0, 1000000),
+        duration(
+            "tls_handshake_timeout", R"("30s")", "Time a client has to complete a TLS handshake.",
+            [](Config& c) -> seconds& { return c.limits.tls_handshake_timeout; }, seconds(1), seconds(600)),
+        duration(
+            "shutdown_grace", R"("10s")",
+            "On SIGTERM or SIGINT a daemon stops accepting and lets sessions finish for this long,\n"
+            "then closes what remains.",
+            [](Config& c) -> seconds& { return c.limits.shutdown_grace; }, seconds(0), seconds(3600))}});
   sections.push_back(
       {"auth",
        "Password checks.",
-       {count("hash_threads", "1",
-              "Threads that verify password hashes, so that a slow hash never stalls other sessions.",
-              [](Config& c) -> unsigned& { return c.auth.hash_threads; }, 1, 64)}});
+       {count(
+           "hash_threads", "1", "Threads that verify password hashes, so that a slow hash never stalls other sessions.",
+           [](Config& c) -> unsigned& { return c.auth.hash_threads; }, 1, 64)}});
   sections.push_back(
       {"smtpd",
        "mailstead-smtpd: addresses to listen on.",
        {endpoints("listen", R"(["0.0.0.0:25", "[::]:25"])", "Inbound mail from the Internet (MX); STARTTLS is offered.",
                   [](Config& c) -> std::vector<Endpoint>& { return c.smtpd.listen; }),
-        endpoints("submission_listen", R"(["0.0.0.0:587", "[::]:587"])", "Submission by your users: STARTTLS, then AUTH.",
+        endpoints("submission_listen", R"(["0.0.0.0:587", "[::]:587"])",
+                  "Submission by your users: STARTTLS, then AUTH.",
                   [](Config& c) -> std::vector<Endpoint>& { return c.smtpd.submission_listen; }),
         endpoints("submissions_listen", R"(["0.0.0.0:465", "[::]:465"])", "Submission over implicit TLS.",
                   [](Config& c) -> std::vector<Endpoint>& { return c.smtpd.submissions_listen; })}});
-  sections.push_back(
-      {"pop3d",
-       "mailstead-pop3d: addresses to listen on.",
-       {endpoints("listen", R"(["0.0.0.0:110", "[::]:110"])", "POP3 with STLS.",
-                  [](Config& c) -> std::vector<Endpoint>& { return c.pop3d.listen; }),
-        endpoints("tls_listen", R"(["0.0.0.0:995", "[::]:995"])", "POP3 over implicit TLS.",
-                  [](Config& c) -> std::vector<Endpoint>& { return c.pop3d.tls_listen; })}});
-  sections.push_back(
-      {"imapd",
-       "mailstead-imapd: addresses to listen on.",
-       {endpoints("listen", R"(["0.0.0.0:143", "[::]:143"])", "IMAP with STARTTLS.",
-                  [](Config& c) -> std::vector<Endpoint>& { return c.imapd.listen; }),
-        endpoints("tls_listen", R"(["0.0.0.0:993", "[::]:993"])", "IMAP over implicit TLS.",
-                  [](Config& c) -> std::vector<Endpoint>& { return c.imapd.tls_listen; })}});
+  sections.push_back({"pop3d",
+                      "mailstead-pop3d: addresses to listen on.",
+                      {endpoints("listen", R"(["0.0.0.0:110", "[::]:110"])", "POP3 with STLS.",
+                                 [](Config& c) -> std::vector<Endpoint>& { return c.pop3d.listen; }),
+                       endpoints("tls_listen", R"(["0.0.0.0:995", "[::]:995"])", "POP3 over implicit TLS.",
+                                 [](Config& c) -> std::vector<Endpoint>& { return c.pop3d.tls_listen; })}});
+  sections.push_back({"imapd",
+                      "mailstead-imapd: addresses to listen on.",
+                      {endpoints("listen", R"(["0.0.0.0:143", "[::]:143"])", "IMAP with STARTTLS.",
+                                 [](Config& c) -> std::vector<Endpoint>& { return c.imapd.listen; }),
+                       endpoints("tls_listen", R"(["0.0.0.0:993", "[::]:993"])", "IMAP over implicit TLS.",
+                                 [](Config& c) -> std::vector<Endpoint>& { return c.imapd.tls_listen; })}});
   return sections;
 }
 

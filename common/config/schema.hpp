@@ -26,8 +26,7 @@ struct ApplyContext {
 };
 
 // Validates `value` and stores it into `config`; returns why it is wrong otherwise.
-using ApplyFn =
-    std::function<std::optional<std::string>(const toml::node& value, Config& config, const ApplyContext&)>;
+using ApplyFn = std::function<std::optional<std::string>(const toml::node& value, Config& config, const ApplyContext&)>;
 
 struct Option {
   std::string_view key;           // within its section

@@ -1,9 +1,9 @@
 #include "common/config/units.hpp"
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <limits>
-
-#include <fmt/format.h>
 
 namespace mailstead::config {
 namespace {
@@ -24,14 +24,21 @@ bool multiply_fits(std::uint64_t value, std::uint64_t factor, std::uint64_t limi
 
 Parsed<std::chrono::seconds> parse_duration(std::string_view text) {
   auto split = split_number(text);
-  if (!split) return fmt::format("\"{}\" is not a duration; write a number and a unit, like \"30s\", \"5m\", \"1h\" or \"2d\"", text);
+  if (!split)
+    return fmt::format("\"{}\" is not a duration; write a number and a unit, like \"30s\", \"5m\", \"1h\" or \"2d\"",
+                       text);
   auto [value, unit] = *split;
   std::uint64_t factor = 0;
-  if (unit == "s") factor = 1;
-  else if (unit == "m") factor = 60;
-  else if (unit == "h") factor = 3600;
-  else if (unit == "d") factor = 86400;
-  else return fmt::format("\"{}\" has no valid unit; use s, m, h or d, like \"30s\" or \"5m\"", text);
+  if (unit == "s")
+    factor = 1;
+  else if (unit == "m")
+    factor = 60;
+  else if (unit == "h")
+    factor = 3600;
+  else if (unit == "d")
+    factor = 86400;
+  else
+    return fmt::format("\"{}\" has no valid unit; use s, m, h or d, like \"30s\" or \"5m\"", text);
   constexpr std::uint64_t kMax = std::numeric_limits<std::int32_t>::max();
   if (!multiply_fits(value, factor, kMax)) return fmt::format("\"{}\" is too long a duration", text);
   return std::chrono::seconds(static_cast<std::int64_t>(value * factor));
@@ -39,15 +46,22 @@ Parsed<std::chrono::seconds> parse_duration(std::string_view text) {
 
 Parsed<std::uint64_t> parse_size(std::string_view text) {
   auto split = split_number(text);
-  if (!split) return fmt::format("\"{}\" is not a size; write a number of bytes, optionally with K, M or G, like \"50M\"", text);
+  if (!split)
+    return fmt::format("\"{}\" is not a size; write a number of bytes, optionally with K, M or G, like \"50M\"", text);
   auto [value, unit] = *split;
   std::uint64_t factor = 0;
-  if (unit.empty()) factor = 1;
-  else if (unit == "K") factor = 1024;
-  else if (unit == "M") factor = 1024 * 1024;
-  else if (unit == "G") factor = 1024 * 1024 * 1024;
-  else return fmt::format("\"{}\" has no valid unit; use K, M or G (powers of 1024), like \"50M\"", text);
-  if (!multiply_fits(value, factor, std::numeric_limits<std::int64_t>::max())) return fmt::format("\"{}\" is too large", text);
+  if (unit.empty())
+    factor = 1;
+  else if (unit == "K")
+    factor = 1024;
+  else if (unit == "M")
+    factor = 1024 * 1024;
+  else if (unit == "G")
+    factor = 1024 * 1024 * 1024;
+  else
+    return fmt::format("\"{}\" has no valid unit; use K, M or G (powers of 1024), like \"50M\"", text);
+  if (!multiply_fits(value, factor, std::numeric_limits<std::int64_t>::max()))
+    return fmt::format("\"{}\" is too large", text);
   return value * factor;
 }
 
@@ -67,7 +81,8 @@ Parsed<Endpoint> parse_endpoint(std::string_view text) {
     endpoint.host = std::string(text.substr(0, colon));
     port_text = text.substr(colon + 1);
   }
-  if (endpoint.host.empty()) return fmt::format("\"{}\" has no host; use \"0.0.0.0\" or \"[::]\" for all addresses", text);
+  if (endpoint.host.empty())
+    return fmt::format("\"{}\" has no host; use \"0.0.0.0\" or \"[::]\" for all addresses", text);
   unsigned port = 0;
   auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (ec != std::errc{} || end != port_text.data() + port_text.size() || port == 0 || port > 65535)

@@ -40,12 +40,16 @@ std::size_t DotDataReader::feed(std::span<const char> input, const Sink& sink) {
     char c = input[used++];
     switch (state_) {
       case State::line_start:
-        if (c == '.') state_ = State::dot;  // stuffed dot or the terminator: not data
-        else process_middle(c);
+        if (c == '.')
+          state_ = State::dot;  // stuffed dot or the terminator: not data
+        else
+          process_middle(c);
         break;
       case State::dot:
-        if (c == '\r') state_ = State::dot_cr;
-        else process_middle(c);
+        if (c == '\r')
+          state_ = State::dot_cr;
+        else
+          process_middle(c);
         break;
       case State::dot_cr:
         if (c == '\n') {

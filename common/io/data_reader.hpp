@@ -25,7 +25,7 @@ namespace mailstead::io {
 using Sink = std::function<void(std::span<const char>)>;
 
 struct DataStatus {
-  std::uint64_t size = 0;  // message bytes after unstuffing, including any past the limit
+  std::uint64_t size = 0;          // message bytes after unstuffing, including any past the limit
   std::uint64_t longest_line = 0;  // in bytes, with its CRLF
   bool too_big = false;
   bool bare_cr = false;

@@ -29,7 +29,9 @@ void init(std::string_view program, Level threshold) {
   g_threshold = static_cast<int>(threshold);
 }
 
-bool enabled(Level level) { return static_cast<int>(level) >= g_threshold.load(std::memory_order_relaxed); }
+bool enabled(Level level) {
+  return static_cast<int>(level) >= g_threshold.load(std::memory_order_relaxed);
+}
 
 void write(Level level, std::string_view session, std::string_view event, std::string_view fields) {
   std::string line = fmt::format("{} {} {} session={} event={}", timestamp(), config::to_string(level), g_program,

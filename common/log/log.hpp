@@ -9,11 +9,11 @@
 // control characters so a client cannot forge log lines. Credentials are held in Secret, which
 // formats as "<redacted>".
 
+#include <fmt/format.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
-
-#include <fmt/format.h>
 
 #include "common/config/config.hpp"
 
@@ -30,7 +30,9 @@ struct Quoted {
   std::string_view text;
   std::size_t limit = 200;
 };
-inline Quoted quoted(std::string_view text, std::size_t limit = 200) { return {text, limit}; }
+inline Quoted quoted(std::string_view text, std::size_t limit = 200) {
+  return {text, limit};
+}
 std::string escape(Quoted q);
 
 // A short id unique within the process lifetime, put on every line of one connection.

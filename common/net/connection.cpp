@@ -8,11 +8,16 @@ namespace mailstead::net {
 
 std::string_view to_string(ReadStatus status) {
   switch (status) {
-    case ReadStatus::ok: return "ok";
-    case ReadStatus::closed: return "closed";
-    case ReadStatus::timed_out: return "timeout";
-    case ReadStatus::shutdown: return "shutdown";
-    case ReadStatus::error: return "error";
+    case ReadStatus::ok:
+      return "ok";
+    case ReadStatus::closed:
+      return "closed";
+    case ReadStatus::timed_out:
+      return "timeout";
+    case ReadStatus::shutdown:
+      return "shutdown";
+    case ReadStatus::error:
+      return "error";
   }
   return "?";
 }

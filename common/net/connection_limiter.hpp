@@ -22,7 +22,8 @@ class ConnectionLimiter : public std::enable_shared_from_this<ConnectionLimiter>
  public:
   class Permit {
    public:
-    Permit(std::shared_ptr<ConnectionLimiter> owner, std::string client) : owner_(std::move(owner)), client_(std::move(client)) {}
+    Permit(std::shared_ptr<ConnectionLimiter> owner, std::string client)
+        : owner_(std::move(owner)), client_(std::move(client)) {}
     Permit(Permit&&) = default;
     Permit& operator=(Permit&&) = default;
     ~Permit();
@@ -32,7 +33,8 @@ class ConnectionLimiter : public std::enable_shared_from_this<ConnectionLimiter>
     std::string client_;
   };
 
-  ConnectionLimiter(unsigned max_total, unsigned max_per_client) : max_total_(max_total), max_per_client_(max_per_client) {}
+  ConnectionLimiter(unsigned max_total, unsigned max_per_client)
+      : max_total_(max_total), max_per_client_(max_per_client) {}
 
   // A permit, or why the connection is refused. Limits of 0 mean unlimited.
   std::variant<Permit, Refusal> try_admit(const asio::ip::address& address);

@@ -1,5 +1,6 @@
 #include "common/net/privileges.hpp"
 
+#include <fmt/format.h>
 #include <grp.h>
 #include <pwd.h>
 #include <unistd.h>
@@ -8,8 +9,6 @@
 #include <cstring>
 #include <stdexcept>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "common/log/log.hpp"
 
@@ -52,12 +51,15 @@ void drop_privileges(const std::string& user, const std::string& group) {
   Identity target = look_up(user, group);
   if (geteuid() != 0) {
     if (geteuid() != target.uid)
-      throw PrivilegeError(fmt::format("server.user is \"{}\" but the daemon runs as uid {} and is not root", user, geteuid()));
+      throw PrivilegeError(
+          fmt::format("server.user is \"{}\" but the daemon runs as uid {} and is not root", user, geteuid()));
     return;
   }
   if (setgroups(1, &target.gid) != 0) throw PrivilegeError(fmt::format("setgroups: {}", std::strerror(errno)));
-  if (setresgid(target.gid, target.gid, target.gid) != 0) throw PrivilegeError(fmt::format("setresgid: {}", std::strerror(errno)));
-  if (setresuid(target.uid, target.uid, target.uid) != 0) throw PrivilegeError(fmt::format("setresuid: {}", std::strerror(errno)));
+  if (setresgid(target.gid, target.gid, target.gid) != 0)
+    throw PrivilegeError(fmt::format("setresgid: {}", std::strerror(errno)));
+  if (setresuid(target.uid, target.uid, target.uid) != 0)
+    throw PrivilegeError(fmt::format("setresuid: {}", std::strerror(errno)));
   if (target.uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
     throw PrivilegeError("privileges could be regained after dropping them");
   log::info("-", "privileges_dropped", "user={} uid={} gid={}", user, target.uid, target.gid);

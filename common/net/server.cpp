@@ -1,12 +1,12 @@
 #include "common/net/server.hpp"
 
-#include <csignal>
-#include <thread>
+#include <fmt/format.h>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
-#include <fmt/format.h>
+#include <csignal>
+#include <thread>
 
 #include "common/log/log.hpp"
 
@@ -32,7 +32,9 @@ std::vector<tcp::endpoint> resolve_for_listening(asio::io_context& io, const con
 }
 
 // Keeps the connection alive while its watchdog runs.
-awaitable<void> watch(std::shared_ptr<Connection> connection) { co_await connection->watchdog(); }
+awaitable<void> watch(std::shared_ptr<Connection> connection) {
+  co_await connection->watchdog();
+}
 
 bool is_ipv6_wildcard_unavailable(const tcp::endpoint& e, const error_code& ec) {
   return e.address().is_v6() && e.address().is_unspecified() &&
@@ -45,7 +47,8 @@ Server::Server(const config::Config& config, std::shared_ptr<ssl::context> tls)
     : control_(asio::make_strand(io_)),
       config_(config),
       tls_(std::move(tls)),
-      limiter_(std::make_shared<ConnectionLimiter>(config.limits.max_connections, config.limits.max_connections_per_ip)),
+      limiter_(
+          std::make_shared<ConnectionLimiter>(config.limits.max_connections, config.limits.max_connections_per_ip)),
       grace_timer_(control_),
       signals_(control_) {}
 
@@ -66,7 +69,8 @@ void Server::listen(ListenerSpec spec) {
                 endpoint_text(endpoint));
       continue;
     }
-    if (ec) throw BindError(fmt::format("{}: cannot listen on {}: {}", spec.name, endpoint_text(endpoint), ec.message()));
+    if (ec)
+      throw BindError(fmt::format("{}: cannot listen on {}: {}", spec.name, endpoint_text(endpoint), ec.message()));
     log::info("-", "listen", "listener={} address={} tls={}", spec.name, endpoint_text(acceptor.local_endpoint()),
               spec.implicit_tls ? "implicit" : "starttls");
     listeners_.push_back(std::move(listener));

@@ -1,10 +1,9 @@
 #include "common/net/tls.hpp"
 
+#include <fmt/format.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-
-#include <fmt/format.h>
 
 namespace mailstead::net {
 namespace {
@@ -34,14 +33,16 @@ std::shared_ptr<ssl::context> make_server_tls_context(const config::TlsConfig& t
   if (SSL_CTX_set_cipher_list(ctx, tls.ciphers.c_str()) != 1)
     throw TlsSetupError(fmt::format("tls.ciphers: no usable cipher in \"{}\": {}", tls.ciphers, openssl_errors()));
   if (SSL_CTX_use_certificate_chain_file(ctx, tls.certificate.c_str()) != 1)
-    throw TlsSetupError(fmt::format("tls.certificate: cannot load \"{}\": {}", tls.certificate.string(), openssl_errors()));
+    throw TlsSetupError(
+        fmt::format("tls.certificate: cannot load \"{}\": {}", tls.certificate.string(), openssl_errors()));
   auto mismatch = [&] {
     return TlsSetupError(fmt::format("tls.private_key: \"{}\" does not belong to the certificate \"{}\"",
                                      tls.private_key.string(), tls.certificate.string()));
   };
   if (SSL_CTX_use_PrivateKey_file(ctx, tls.private_key.c_str(), SSL_FILETYPE_PEM) != 1) {
     if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) throw mismatch();
-    throw TlsSetupError(fmt::format("tls.private_key: cannot load \"{}\": {}", tls.private_key.string(), openssl_errors()));
+    throw TlsSetupError(
+        fmt::format("tls.private_key: cannot load \"{}\": {}", tls.private_key.string(), openssl_errors()));
   }
   if (SSL_CTX_check_private_key(ctx) != 1) throw mismatch();
   return context;

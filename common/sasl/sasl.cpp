@@ -28,9 +28,12 @@ std::optional<Mechanism> parse_mechanism(std::string_view name) {
 
 std::string_view to_string(Failure failure) {
   switch (failure) {
-    case Failure::malformed_base64: return "malformed base64";
-    case Failure::malformed_message: return "malformed SASL message";
-    case Failure::cancelled: return "cancelled by client";
+    case Failure::malformed_base64:
+      return "malformed base64";
+    case Failure::malformed_message:
+      return "malformed SASL message";
+    case Failure::cancelled:
+      return "cancelled by client";
   }
   return "?";
 }

@@ -17,6 +17,7 @@ SOURCE = Path(os.environ.get("MAILSTEAD_SOURCE", Path(__file__).resolve().parent
 ADMIN = BUILD / "admin" / "mailstead"
 TEST_LISTENER = BUILD / "tests" / "mailstead-test-listener"
 HOST = "127.0.0.1"
+SANITIZED = os.environ.get("MAILSTEAD_SANITIZE") == "ON"
 
 
 def free_port():

@@ -15,6 +15,7 @@
 // Errors: "ERR line too long", "ERR bare LF", "ERR bare CR". On idle timeout "BYE timeout",
 // on shutdown "BYE shutting down".
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -22,8 +23,6 @@
 #include <iostream>
 #include <optional>
 #include <string>
-
-#include <fmt/format.h>
 
 #include "common/config/config.hpp"
 #include "common/log/log.hpp"
@@ -64,9 +63,11 @@ awaitable<void> authenticate(net::Connection& c, const Context& ctx, std::string
     if (!text) co_return;
     step = exchange.respond(text->text);
   }
-  if (auto* failed = std::get_if<sasl::Failed>(&step)) co_return co_await send(c, fmt::format("BAD {}", to_string(failed->reason)));
+  if (auto* failed = std::get_if<sasl::Failed>(&step))
+    co_return co_await send(c, fmt::format("BAD {}", to_string(failed->reason)));
   auto& credentials = std::get<sasl::Success>(step).credentials;
-  log::info(c.session_id(), "auth_attempt", "user={} password={}", log::quoted(credentials.authcid), credentials.password);
+  log::info(c.session_id(), "auth_attempt", "user={} password={}", log::quoted(credentials.authcid),
+            credentials.password);
   auto verdict = co_await ctx.passwords->verify(std::move(credentials.password), ctx.hash);
   co_await send(c, verdict == auth::Verdict::match ? "OK authenticated" : "NO authentication failed");
 }
@@ -121,9 +122,12 @@ int main(int argc, char** argv) {
   int ctx_idle = 30;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string_view flag = argv[i];
-    if (flag == "-c") config_path = argv[i + 1];
-    else if (flag == "--hash-file") hash_file = argv[i + 1];
-    else if (flag == "--idle") ctx_idle = std::stoi(argv[i + 1]);
+    if (flag == "-c")
+      config_path = argv[i + 1];
+    else if (flag == "--hash-file")
+      hash_file = argv[i + 1];
+    else if (flag == "--idle")
+      ctx_idle = std::stoi(argv[i + 1]);
   }
   auto loaded = config::load_config_file(config_path);
   for (const auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());

@@ -153,7 +153,8 @@ TEST_F(ConfigTest, DefaultCertificateMissingSaysItIsTheDefault) {
   auto r = load("");
   ASSERT_FALSE(r.config);
   auto text = all_errors(r);
-  EXPECT_NE(text.find("test.toml: tls.certificate: \"/etc/mailstead/tls/cert.pem\" does not exist (the default; set it in the file)"),
+  EXPECT_NE(text.find("test.toml: tls.certificate: \"/etc/mailstead/tls/cert.pem\" does not exist (the default; set it "
+                      "in the file)"),
             std::string::npos)
       << text;
 }

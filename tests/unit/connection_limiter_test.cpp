@@ -5,7 +5,9 @@
 namespace mailstead::net {
 namespace {
 
-asio::ip::address ip(const char* text) { return asio::ip::make_address(text); }
+asio::ip::address ip(const char* text) {
+  return asio::ip::make_address(text);
+}
 
 bool admitted(const std::variant<ConnectionLimiter::Permit, Refusal>& v) {
   return std::holds_alternative<ConnectionLimiter::Permit>(v);

@@ -38,7 +38,8 @@ Events feed(LineReader& reader, std::string_view input, const std::vector<std::s
       std::memcpy(space.data(), input.data() + at, n);
       reader.commit(n);
       at += n;
-      for (auto e = reader.next(); !std::holds_alternative<NeedMore>(e); e = reader.next()) events.push_back(describe(e));
+      for (auto e = reader.next(); !std::holds_alternative<NeedMore>(e); e = reader.next())
+        events.push_back(describe(e));
     }
   }
   return events;

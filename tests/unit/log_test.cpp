@@ -20,7 +20,9 @@ TEST(Log, QuotedCutsLongText) {
   EXPECT_EQ(escape(quoted("abc", 3)), "\"abc\"");
 }
 
-TEST(Log, FormatsThroughFmt) { EXPECT_EQ(fmt::format("x={}", quoted("a b")), "x=\"a b\""); }
+TEST(Log, FormatsThroughFmt) {
+  EXPECT_EQ(fmt::format("x={}", quoted("a b")), "x=\"a b\"");
+}
 
 TEST(Log, SessionIdsAreDistinct) {
   auto a = new_session_id();

@@ -27,8 +27,8 @@ TEST(Password, PasswordWithNulNeverMatches) {
 }
 
 TEST(Password, MalformedHashes) {
-  for (std::string_view bad : {"", "*", "!", "$9$nosuchmethod$abc", "$y$", "$2b$99$abcdefghijklmnopqrstuu",
-                               "not a hash at all"}) {
+  for (std::string_view bad :
+       {"", "*", "!", "$9$nosuchmethod$abc", "$y$", "$2b$99$abcdefghijklmnopqrstuu", "not a hash at all"}) {
     EXPECT_EQ(verify_password("correct horse", bad), Verdict::malformed_hash) << bad;
   }
 }

@@ -81,7 +81,9 @@ TEST(Plain, Utf8Credentials) {
 
 TEST(Plain, MalformedMessages) {
   for (auto message : {"alice\0pw"s, "\0\0pw"s, "\0alice\0"s, ""s, "no nul at all"s, "\0alice\0pw\0extra"s,
-                       "\0al\xff" "ice\0pw"s, "\0alice\0p\xc0\x80w"s, "\0"s + std::string(2000, 'a') + "\0pw"s}) {
+                       "\0al\xff"
+                       "ice\0pw"s,
+                       "\0alice\0p\xc0\x80w"s, "\0"s + std::string(2000, 'a') + "\0pw"s}) {
     ServerExchange ex(Mechanism::plain);
     EXPECT_EQ(failure(ex.start(base64_encode(message))), Failure::malformed_message) << testing::PrintToString(message);
   }
@@ -148,12 +150,12 @@ TEST(Utf8, Validation) {
   EXPECT_TRUE(valid_utf8(""));
   EXPECT_TRUE(valid_utf8("plain ascii"));
   EXPECT_TRUE(valid_utf8("\xc3\xa4\xe2\x82\xac\xf0\x9f\x93\xa7"));  // ä € 📧
-  EXPECT_FALSE(valid_utf8("\xc3"));                                // truncated
-  EXPECT_FALSE(valid_utf8("\xe2\x82"));                            // truncated
-  EXPECT_FALSE(valid_utf8("\xc0\xaf"));                            // overlong
-  EXPECT_FALSE(valid_utf8("\xe0\x80\xaf"));                        // overlong
-  EXPECT_FALSE(valid_utf8("\xed\xa0\x80"));                        // surrogate
-  EXPECT_FALSE(valid_utf8("\xf4\x90\x80\x80"));                    // above U+10FFFF
+  EXPECT_FALSE(valid_utf8("\xc3"));                                 // truncated
+  EXPECT_FALSE(valid_utf8("\xe2\x82"));                             // truncated
+  EXPECT_FALSE(valid_utf8("\xc0\xaf"));                             // overlong
+  EXPECT_FALSE(valid_utf8("\xe0\x80\xaf"));                         // overlong
+  EXPECT_FALSE(valid_utf8("\xed\xa0\x80"));                         // surrogate
+  EXPECT_FALSE(valid_utf8("\xf4\x90\x80\x80"));                     // above U+10FFFF
   EXPECT_FALSE(valid_utf8("\xff"));
   EXPECT_FALSE(valid_utf8("\x80"));
 }
