@@ -50,6 +50,7 @@ void print_help(const Command& c) {
 int run(int argc, char** argv) {
   std::vector<std::string_view> args(argv + 1, argv + argc);
   Invocation inv;
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): read before any thread starts
   if (const char* env = std::getenv("MAILSTEAD_CONFIG"); env && *env)
     inv.config_path = env;
   else

@@ -7,6 +7,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 
 namespace mailstead::auth {
 namespace {
@@ -42,7 +43,7 @@ std::string hash_password(std::string_view password) {
   if (password.find('\0') != std::string_view::npos) throw std::invalid_argument("password contains NUL");
   char salt[CRYPT_GENSALT_OUTPUT_SIZE];
   if (!crypt_gensalt_rn("$y$", 0, nullptr, 0, salt, sizeof salt))
-    throw std::runtime_error(std::string("crypt_gensalt: ") + std::strerror(errno));
+    throw std::runtime_error(std::string("crypt_gensalt: ") + std::generic_category().message(errno));
   std::string phrase(password);
   auto state = std::make_unique<CryptState>();
   const char* result = crypt_rn(phrase.c_str(), salt, &state->data, sizeof state->data);

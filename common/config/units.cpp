@@ -55,9 +55,9 @@ Parsed<std::uint64_t> parse_size(std::string_view text) {
   else if (unit == "K")
     factor = 1024;
   else if (unit == "M")
-    factor = 1024 * 1024;
+    factor = std::uint64_t{1} << 20;
   else if (unit == "G")
-    factor = 1024 * 1024 * 1024;
+    factor = std::uint64_t{1} << 30;
   else
     return fmt::format("\"{}\" has no valid unit; use K, M or G (powers of 1024), like \"50M\"", text);
   if (!multiply_fits(value, factor, std::numeric_limits<std::int64_t>::max()))

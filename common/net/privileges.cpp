@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
+#include <system_error>
 #include <stdexcept>
 #include <vector>
 
@@ -55,11 +55,11 @@ void drop_privileges(const std::string& user, const std::string& group) {
           fmt::format("server.user is \"{}\" but the daemon runs as uid {} and is not root", user, geteuid()));
     return;
   }
-  if (setgroups(1, &target.gid) != 0) throw PrivilegeError(fmt::format("setgroups: {}", std::strerror(errno)));
+  if (setgroups(1, &target.gid) != 0) throw PrivilegeError(fmt::format("setgroups: {}", std::generic_category().message(errno)));
   if (setresgid(target.gid, target.gid, target.gid) != 0)
-    throw PrivilegeError(fmt::format("setresgid: {}", std::strerror(errno)));
+    throw PrivilegeError(fmt::format("setresgid: {}", std::generic_category().message(errno)));
   if (setresuid(target.uid, target.uid, target.uid) != 0)
-    throw PrivilegeError(fmt::format("setresuid: {}", std::strerror(errno)));
+    throw PrivilegeError(fmt::format("setresuid: {}", std::generic_category().message(errno)));
   if (target.uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
     throw PrivilegeError("privileges could be regained after dropping them");
   log::info("-", "privileges_dropped", "user={} uid={} gid={}", user, target.uid, target.gid);

@@ -84,7 +84,7 @@ std::vector<tcp::endpoint> Server::bound_endpoints() const {
 }
 
 void Server::run(unsigned threads) {
-  std::signal(SIGPIPE, SIG_IGN);
+  (void)std::signal(SIGPIPE, SIG_IGN);
   for (auto& listener : listeners_) asio::co_spawn(control_, accept_loop(*listener), asio::detached);
   asio::co_spawn(control_, handle_signals(), asio::detached);
   std::vector<std::thread> workers;
@@ -191,7 +191,7 @@ awaitable<void> Server::accept_loop(Listener& listener) {
       continue;
     }
     auto executor = socket.get_executor();
-    asio::co_spawn(executor, serve(std::move(socket), listener.spec), [](std::exception_ptr e) {
+    asio::co_spawn(executor, serve(std::move(socket), listener.spec), [](const std::exception_ptr& e) {
       if (!e) return;
       try {
         std::rethrow_exception(e);
