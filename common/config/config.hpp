@@ -53,6 +53,14 @@ struct AuthConfig {
   unsigned hash_threads = 1;  // threads that run password hashing, off the event loop
 };
 
+struct StorageConfig {
+  std::uint64_t map_size = 0;      // initial LMDB map size; doubled when full
+  std::uint64_t max_map_size = 0;  // 0: limited by the disk only
+  char hierarchy_separator = '/';
+  std::string plus_separator;  // empty: plus-addressing off
+  bool case_sensitive_local_parts = false;
+};
+
 struct SmtpdConfig {
   std::vector<Endpoint> listen;              // port 25: MX traffic, STARTTLS offered
   std::vector<Endpoint> submission_listen;   // port 587: STARTTLS + AUTH
@@ -76,6 +84,7 @@ struct Config {
   TlsConfig tls;
   LimitsConfig limits;
   AuthConfig auth;
+  StorageConfig storage;
   SmtpdConfig smtpd;
   Pop3dConfig pop3d;
   ImapdConfig imapd;

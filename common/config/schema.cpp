@@ -106,6 +106,29 @@ Option endpoints(std::string_view key, std::string_view def, std::string_view do
           }};
 }
 
+Option flag(std::string_view key, std::string_view def, std::string_view doc, Field<bool> field) {
+  return {key, def, doc, [field](const toml::node& value, Config& config, const ApplyContext&) -> Error {
+            auto* b = value.as_boolean();
+            if (!b) return type_error(value, "true or false");
+            field(config) = b->get();
+            return std::nullopt;
+          }};
+}
+
+Option size(std::string_view key, std::string_view def, std::string_view doc, Field<std::uint64_t> field,
+            std::uint64_t min) {
+  return {key, def, doc, [=](const toml::node& value, Config& config, const ApplyContext&) -> Error {
+            auto* s = value.as_string();
+            if (!s) return type_error(value, "a size string like \"512M\" or \"0\"");
+            auto parsed = parse_size(s->get());
+            if (auto* why = std::get_if<std::string>(&parsed)) return *why;
+            auto bytes = std::get<std::uint64_t>(parsed);
+            if (bytes != 0 && bytes < min) return fmt::format("\"{}\" is too small; at least {} bytes, or \"0\"", s->get(), min);
+            field(config) = bytes;
+            return std::nullopt;
+          }};
+}
+
 template <class E>
 Option choice(std::string_view key, std::string_view def, std::string_view doc, Field<E> field,
               std::vector<std::pair<std::string_view, E>> choices) {
@@ -196,6 +219,30 @@ std::vector<Section> build_schema() {
        {count(
            "hash_threads", "1", "Threads that verify password hashes, so that a slow hash never stalls other sessions.",
            [](Config& c) -> unsigned& { return c.auth.hash_threads; }, 1, 64)}});
+  sections.push_back(
+      {"storage",
+       "The mail store: one LMDB environment in server.data_dir shared by all daemons.",
+       {size("map_size", R"("1G")",
+             "Initial size of the store's memory map. It doubles by itself when full (up to\n"
+             "max_map_size), so this only needs changing for very large first imports.",
+             [](Config& c) -> std::uint64_t& { return c.storage.map_size; }, 1 << 20),
+        size("max_map_size", R"("0")",
+             "Largest size the map may grow to; \"0\": no limit but the disk. When the limit is\n"
+             "reached, deliveries fail with a temporary error rather than corrupting anything.",
+             [](Config& c) -> std::uint64_t& { return c.storage.max_map_size; }, 1 << 20),
+        choice<char>("hierarchy_separator", R"("/")",
+                     "Separator of mailbox hierarchy levels (\"Work/Projects\"): \"/\" or \".\".\n"
+                     "Fixed when the store is created; a daemon refuses to open a store made with the other.",
+                     [](Config& c) -> char& { return c.storage.hierarchy_separator; }, {{"/", '/'}, {".", '.'}}),
+        choice<std::string>("plus_separator", R"("+")",
+                            "Sub-addressing: mail to alice+lists@example.com goes to alice@example.com.\n"
+                            "The separator is \"+\" or \"-\"; \"\" turns it off.",
+                            [](Config& c) -> std::string& { return c.storage.plus_separator; },
+                            {{"+", "+"}, {"-", "-"}, {"", ""}}),
+        flag("case_sensitive_local_parts", "false",
+             "Whether Alice@ and alice@ are different mailboxes. RFC 5321 allows it; nearly every\n"
+             "user expects them to be the same.",
+             [](Config& c) -> bool& { return c.storage.case_sensitive_local_parts; })}});
   sections.push_back(
       {"smtpd",
        "mailstead-smtpd: addresses to listen on.",

@@ -1,0 +1,90 @@
+#pragma once
+// Internal to storage/: the LMDB environment and transaction state, and the key/value helpers
+// every storage component uses. Never included from a public header.
+
+#include <lmdb.h>
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+
+#include "storage/result.hpp"
+#include "storage/store.hpp"
+
+namespace mailstead::storage::detail {
+
+struct Dbs {
+  MDB_dbi meta;           // name -> value: schema version, counters
+  MDB_dbi domains;        // lower(domain) -> Domain record
+  MDB_dbi users;          // u32 user id -> User record
+  MDB_dbi user_index;     // address key -> u32 user id
+  MDB_dbi aliases;        // address key ("@domain" for a catch-all) -> Alias record
+  MDB_dbi mailboxes;      // u32 user id, u32 mailbox id -> Mailbox record
+  MDB_dbi mailbox_index;  // u32 user id, name -> u32 mailbox id
+};
+
+// Thrown for MDB_MAP_FULL: Store::update grows the map and retries.
+class MapFull : public StorageError {
+ public:
+  MapFull() : StorageError(Errc::full, "the mail store's map is full") {}
+};
+
+[[noreturn]] void throw_lmdb(int rc, std::string_view what);
+
+struct StoreImpl {
+  MDB_env* env = nullptr;
+  Dbs dbs{};
+  StoreOptions options;
+  // Shared by every live transaction of this process; exclusive while the map is resized
+  // (LMDB requires that no transaction of the process is active then).
+  mutable std::shared_mutex resize_mutex;
+
+  ~StoreImpl();
+};
+
+struct TxnState {
+  StoreImpl* store = nullptr;
+  MDB_txn* txn = nullptr;
+  std::shared_lock<std::shared_mutex> lock;
+  bool write = false;
+
+  ~TxnState();
+
+  const Dbs& dbs() const { return store->dbs; }
+  const StoreOptions& options() const { return store->options; }
+
+  // The value stays valid until the transaction ends (zero-copy from the map).
+  std::optional<std::string_view> get(MDB_dbi dbi, std::string_view key) const;
+  void put(MDB_dbi dbi, std::string_view key, std::string_view value);
+  bool insert(MDB_dbi dbi, std::string_view key, std::string_view value);  // false if the key exists
+  bool erase(MDB_dbi dbi, std::string_view key);
+
+  // Calls fn(key, value) for each entry whose key starts with `prefix`, in key order, while fn
+  // returns true.
+  template <class Fn>
+  void scan(MDB_dbi dbi, std::string_view prefix, Fn&& fn) const {
+    MDB_cursor* cursor = open_cursor(dbi);
+    MDB_val k{prefix.size(), const_cast<char*>(prefix.data())};
+    MDB_val v{};
+    int rc = mdb_cursor_get(cursor, &k, &v, prefix.empty() ? MDB_FIRST : MDB_SET_RANGE);
+    while (rc == 0) {
+      std::string_view key(static_cast<const char*>(k.mv_data), k.mv_size);
+      if (!key.starts_with(prefix)) break;
+      if (!fn(key, std::string_view(static_cast<const char*>(v.mv_data), v.mv_size))) break;
+      rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(cursor);
+    if (rc != 0 && rc != MDB_NOTFOUND) throw_lmdb(rc, "scan");
+  }
+
+  // Meta counters: returns the current value and stores value + 1.
+  std::uint64_t next_counter(std::string_view name, std::uint64_t initial);
+
+ private:
+  MDB_cursor* open_cursor(MDB_dbi dbi) const;
+};
+
+}  // namespace mailstead::storage::detail

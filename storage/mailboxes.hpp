@@ -1,0 +1,53 @@
+#pragma once
+// Mailboxes of a user: a hierarchy of names split by the store's separator ("/" or "."), each
+// with a fixed id, UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, a special-use attribute (RFC 6154)
+// and a subscription flag.
+//
+// - INBOX is matched case-insensitively and always stored as "INBOX" (RFC 3501 §5.1).
+// - Names are valid UTF-8 without control characters, with no empty level and no leading or
+//   trailing separator; at most 1024 bytes.
+// - UIDVALIDITY comes from a store-wide counter that starts at the creation time of the store,
+//   so a mailbox deleted and created again under the same name never repeats a value.
+// - A new user gets INBOX, Sent, Drafts, Trash, Junk and Archive, all subscribed.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "storage/accounts.hpp"
+#include "storage/result.hpp"
+#include "storage/store.hpp"
+
+namespace mailstead::storage {
+
+using MailboxId = std::uint32_t;
+
+enum class SpecialUse { none, sent, drafts, trash, junk, archive };
+std::string_view to_imap_attribute(SpecialUse use);  // "\\Sent", or "" for none
+
+struct Mailbox {
+  MailboxId id = 0;
+  UserId user = 0;
+  std::string name;
+  std::uint32_t uid_validity = 0;
+  std::uint32_t uid_next = 1;
+  std::uint64_t highest_modseq = 1;
+  SpecialUse special_use = SpecialUse::none;
+  bool subscribed = false;
+};
+
+// The canonical form of a mailbox name, or why it cannot be one.
+Result<std::string> normalize_mailbox_name(std::string_view name, char separator);
+
+// Creates `name` and any missing parent levels (RFC 3501 §6.3.3). already_exists if `name` is there.
+Result<Mailbox> create_mailbox(WriteTxn& txn, UserId user, std::string_view name,
+                               SpecialUse special_use = SpecialUse::none, bool subscribed = false);
+Result<Mailbox> find_mailbox(const ReadTxn& txn, UserId user, std::string_view name);
+std::vector<Mailbox> list_mailboxes(const ReadTxn& txn, UserId user);  // by name
+Result<void> set_subscribed(WriteTxn& txn, UserId user, std::string_view name, bool subscribed);
+
+Result<void> create_default_mailboxes(WriteTxn& txn, UserId user);
+void remove_all_mailboxes(WriteTxn& txn, UserId user);
+
+}  // namespace mailstead::storage

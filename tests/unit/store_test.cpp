@@ -1,0 +1,233 @@
+#include "storage/store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "storage/accounts.hpp"
+#include "storage/codec.hpp"
+#include "storage/detail/lmdb.hpp"
+#include "storage/mailboxes.hpp"
+#include "storage_fixture.hpp"
+
+namespace mailstead::storage {
+namespace {
+
+using testing::error_of;
+using testing::ok;
+
+class MailboxTest : public testing::StoreTest {
+ protected:
+  void SetUp() override {
+    StoreTest::SetUp();
+    user_ = store().update([](WriteTxn& t) -> Result<UserId> {
+      ok(add_domain(t, "example.test"));
+      return ok(add_user(t, "alice@example.test", "h", {})).id;
+    }).operator*();
+  }
+  std::vector<std::string> names() {
+    std::vector<std::string> out;
+    for (const auto& m : list_mailboxes(store().read(), user_)) out.push_back(m.name);
+    return out;
+  }
+  UserId user_ = 0;
+};
+
+TEST_F(MailboxTest, CreateMakesMissingParents) {
+  auto made = store().update([&](WriteTxn& t) { return create_mailbox(t, user_, "Work/Projects/2026"); });
+  ASSERT_TRUE(made) << made.error().detail;
+  EXPECT_EQ(made->name, "Work/Projects/2026");
+  EXPECT_EQ(names(), (std::vector<std::string>{"INBOX", "Archive", "Drafts", "Junk", "Sent", "Trash", "Work",
+                                               "Work/Projects", "Work/Projects/2026"}));
+}
+
+TEST_F(MailboxTest, InboxIsCaseInsensitive) {
+  auto r = store().read();
+  EXPECT_EQ(ok(find_mailbox(r, user_, "inbox")).name, "INBOX");
+  EXPECT_EQ(ok(find_mailbox(r, user_, "InBoX")).name, "INBOX");
+  EXPECT_EQ(error_of(find_mailbox(r, user_, "sent")), Errc::not_found);  // other names are exact
+}
+
+TEST_F(MailboxTest, InboxChildrenAreNormalizedToo) {
+  ok(store().update([&](WriteTxn& t) { return create_mailbox(t, user_, "inbox/Receipts"); }));
+  EXPECT_TRUE(find_mailbox(store().read(), user_, "INBOX/Receipts"));
+}
+
+TEST_F(MailboxTest, RefusesBadNamesAndDuplicates) {
+  auto t = store().write();
+  for (auto bad : {"", "/x", "x/", "a//b", "bad\x01name", "\xff\xfe"}) {
+    EXPECT_EQ(error_of(create_mailbox(t, user_, bad)), Errc::invalid_argument) << bad;
+  }
+  EXPECT_EQ(error_of(create_mailbox(t, user_, std::string(1025, 'x'))), Errc::invalid_argument);
+  EXPECT_EQ(error_of(create_mailbox(t, user_, "Sent")), Errc::already_exists);
+  EXPECT_EQ(error_of(create_mailbox(t, user_, "INBOX")), Errc::already_exists);
+}
+
+TEST_F(MailboxTest, UidValidityNeverRepeats) {
+  std::vector<std::uint32_t> seen;
+  for (const auto& m : list_mailboxes(store().read(), user_)) seen.push_back(m.uid_validity);
+  auto fresh = ok(store().update([&](WriteTxn& t) { return create_mailbox(t, user_, "New"); }));
+  for (auto v : seen) EXPECT_LT(v, fresh.uid_validity);
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(std::adjacent_find(seen.begin(), seen.end()), seen.end());
+}
+
+TEST_F(MailboxTest, Subscription) {
+  ok(store().update([&](WriteTxn& t) { return create_mailbox(t, user_, "Lists"); }));
+  EXPECT_FALSE(ok(find_mailbox(store().read(), user_, "Lists")).subscribed);
+  ok(store().update([&](WriteTxn& t) { return set_subscribed(t, user_, "Lists", true); }));
+  EXPECT_TRUE(ok(find_mailbox(store().read(), user_, "Lists")).subscribed);
+  auto t = store().write();
+  EXPECT_EQ(error_of(set_subscribed(t, user_, "Nope", true)), Errc::not_found);
+}
+
+TEST_F(MailboxTest, DotSeparator) {
+  options_.hierarchy_separator = '.';
+  std::filesystem::remove_all(dir_);
+  store_.reset();
+  auto id = ok(store().update([](WriteTxn& t) -> Result<UserId> {
+    ok(add_domain(t, "example.test"));
+    return ok(add_user(t, "bob@example.test", "h", {})).id;
+  }));
+  ok(store().update([&](WriteTxn& t) { return create_mailbox(t, id, "Work.Done"); }));
+  EXPECT_TRUE(find_mailbox(store().read(), id, "Work"));
+}
+
+using StoreLifecycle = testing::StoreTest;
+
+TEST_F(StoreLifecycle, UpdateThatFailsCommitsNothing) {
+  auto r = store().update([](WriteTxn& t) -> Result<void> {
+    ok(add_domain(t, "example.test"));
+    return fail(Errc::invalid_argument, "changed my mind");
+  });
+  EXPECT_FALSE(r);
+  EXPECT_TRUE(list_domains(store().read()).empty());
+}
+
+TEST_F(StoreLifecycle, UncommittedWriteIsRolledBack) {
+  {
+    auto t = store().write();
+    ok(add_domain(t, "example.test"));
+  }
+  EXPECT_TRUE(list_domains(store().read()).empty());
+}
+
+TEST_F(StoreLifecycle, ReadersSeeASnapshot) {
+  auto before = store().read();
+  ok(store().update([](WriteTxn& t) { return add_domain(t, "example.test"); }));
+  EXPECT_TRUE(list_domains(before).empty());
+  EXPECT_EQ(list_domains(store().read()).size(), 1u);
+}
+
+TEST_F(StoreLifecycle, MapGrowsWhenFull) {
+  options_.map_size = std::uint64_t{1} << 20;
+  ok(store().update([](WriteTxn& t) { return add_domain(t, "example.test"); }));
+  auto initial = store().map_size();
+  for (int batch = 0; batch < 40; ++batch) {
+    ok(store().update([&](WriteTxn& t) -> Result<void> {
+      for (int i = 0; i < 100; ++i)
+        ok(add_user(t, fmt::format("user{}-{}@example.test", batch, i), std::string(200, 'h'), {}));
+      return {};
+    }));
+  }
+  EXPECT_GT(store().map_size(), initial);
+  EXPECT_EQ(list_users(store().read()).size(), 4000u);
+  reopen();
+  EXPECT_EQ(list_users(store().read()).size(), 4000u);
+}
+
+TEST_F(StoreLifecycle, FullAtTheMaximumIsATemporaryError) {
+  options_.map_size = std::uint64_t{1} << 20;
+  options_.max_map_size = std::uint64_t{2} << 20;
+  ok(store().update([](WriteTxn& t) { return add_domain(t, "example.test"); }));
+  try {
+    for (int batch = 0;; ++batch) {
+      ok(store().update([&](WriteTxn& t) -> Result<void> {
+        for (int i = 0; i < 100; ++i)
+          ok(add_user(t, fmt::format("user{}-{}@example.test", batch, i), std::string(200, 'h'), {}));
+        return {};
+      }));
+      ASSERT_LT(batch, 1000) << "the store never filled up";
+    }
+  } catch (const StorageError& e) {
+    EXPECT_EQ(e.code(), Errc::full);
+  }
+  EXPECT_EQ(store().map_size(), std::uint64_t{2} << 20);
+  // Still usable: reads work and a small delete goes through.
+  auto users = list_users(store().read());
+  EXPECT_FALSE(users.empty());
+  ok(store().update([&](WriteTxn& t) { return remove_user(t, users.front().id); }));
+}
+
+TEST_F(StoreLifecycle, RefusesANewerSchema) {
+  store();
+  {
+    auto t = store().write();
+    std::string v;
+    codec::put_u32be(v, kSchemaVersion + 1);
+    t.state().put(t.state().dbs().meta, "schema_version", v);
+    t.commit();
+  }
+  store_.reset();
+  try {
+    store();
+    FAIL() << "opened a store of a newer format";
+  } catch (const StorageError& e) {
+    EXPECT_EQ(e.code(), Errc::version_mismatch);
+    EXPECT_NE(std::string(e.what()).find("has format 2, this mailstead reads format 1"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(StoreLifecycle, RefusesAnotherHierarchySeparator) {
+  store();
+  store_.reset();
+  options_.hierarchy_separator = '.';
+  try {
+    store();
+    FAIL() << "opened with another separator";
+  } catch (const StorageError& e) {
+    EXPECT_EQ(e.code(), Errc::invalid_argument);
+    EXPECT_NE(std::string(e.what()).find("storage.hierarchy_separator"), std::string::npos);
+  }
+}
+
+TEST(Codec, RoundTripsRecordsAndRejectsTruncation) {
+  auto bytes = codec::Writer(3).u64(0).u64(127).u64(128).u64(~std::uint64_t{0}).str("").str("hello").boolean(true).take();
+  codec::Reader r(bytes, "test");
+  EXPECT_EQ(r.format(), 3);
+  EXPECT_EQ(r.u64(), 0u);
+  EXPECT_EQ(r.u64(), 127u);
+  EXPECT_EQ(r.u64(), 128u);
+  EXPECT_EQ(r.u64(), ~std::uint64_t{0});
+  EXPECT_EQ(r.str(), "");
+  EXPECT_EQ(r.str(), "hello");
+  EXPECT_TRUE(r.boolean());
+  EXPECT_TRUE(r.at_end());
+  for (std::size_t cut = 1; cut < bytes.size(); ++cut) {
+    codec::Reader partial(std::string_view(bytes).substr(0, cut), "test");
+    EXPECT_THROW(
+        {
+          partial.u64();
+          partial.u64();
+          partial.u64();
+          partial.u64();
+          partial.str();
+          partial.str();
+          partial.boolean();
+        },
+        StorageError)
+        << cut;
+  }
+  EXPECT_THROW(codec::Reader("", "test"), StorageError);
+}
+
+TEST(Codec, BigEndianKeysSortNumerically) {
+  EXPECT_LT(codec::key_u32(1), codec::key_u32(256));
+  EXPECT_LT(codec::key_u32_u32(1, 0xffffffff), codec::key_u32_u32(2, 0));
+  EXPECT_EQ(codec::get_u32be(codec::key_u32(0xdeadbeef)), 0xdeadbeefu);
+}
+
+}  // namespace
+}  // namespace mailstead::storage
