@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -10,12 +11,12 @@
 #include "admin/command.hpp"
 #include "common/config/config.hpp"
 #include "common/version.hpp"
+#include "storage/result.hpp"
 
 namespace mailstead::admin {
 namespace {
 
-int version(const Invocation& inv) {
-  if (!inv.args.empty()) return fmt::print(stderr, "version takes no arguments\n"), kExitUsage;
+int version(const Invocation&) {
   fmt::print("mailstead {}\n", kVersion);
   return kExitOk;
 }
@@ -23,7 +24,8 @@ int version(const Invocation& inv) {
 std::vector<Command> all_commands() {
   std::vector<Command> out;
   for (const auto& c : config_commands()) out.push_back(c);
-  out.push_back({{"version"}, "", "print the version", "Prints the version of mailstead.", version});
+  for (const auto& c : account_commands()) out.push_back(c);
+  out.push_back({{"version"}, "", "print the version", "Prints the version of mailstead.", 0, 0, {}, version});
   return out;
 }
 
@@ -45,6 +47,43 @@ void print_overview(std::FILE* to) {
 
 void print_help(const Command& c) {
   fmt::print("usage: mailstead {}{}{}\n\n{}\n", joined(c), c.usage.empty() ? "" : " ", c.usage, c.help);
+  if (c.options.empty()) return;
+  fmt::print("\noptions:\n");
+  for (const auto& o : c.options)
+    fmt::print("  {:<22} {}\n", fmt::format("{}{}", o.name, o.takes_value ? " VALUE" : ""), o.help);
+}
+
+// Splits the words after the command's own into positional arguments and declared options.
+int parse_arguments(const Command& c, const std::vector<std::string_view>& words, Invocation& inv) {
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    auto word = words[i];
+    if (!word.starts_with("--") || word == "--") {
+      inv.args.push_back(word);
+      continue;
+    }
+    auto eq = word.find('=');
+    auto name = word.substr(0, eq);
+    auto spec = std::find_if(c.options.begin(), c.options.end(), [&](const OptionSpec& o) { return o.name == name; });
+    if (spec == c.options.end()) {
+      fmt::print(stderr, "mailstead {}: unknown option \"{}\" (see --help)\n", joined(c), name);
+      return kExitUsage;
+    }
+    if (!spec->takes_value) {
+      inv.options[spec->name] = "";
+    } else if (eq != std::string_view::npos) {
+      inv.options[spec->name] = word.substr(eq + 1);
+    } else if (i + 1 < words.size()) {
+      inv.options[spec->name] = words[++i];
+    } else {
+      fmt::print(stderr, "mailstead {}: {} needs a value\n", joined(c), name);
+      return kExitUsage;
+    }
+  }
+  if (inv.args.size() < c.min_args || inv.args.size() > c.max_args) {
+    fmt::print(stderr, "usage: mailstead {}{}{}\n", joined(c), c.usage.empty() ? "" : " ", c.usage);
+    return kExitUsage;
+  }
+  return kExitOk;
 }
 
 int run(int argc, char** argv) {
@@ -86,12 +125,14 @@ int run(int argc, char** argv) {
     return kExitUsage;
   }
   if (help) return print_help(*best), kExitOk;
-  inv.args.assign(rest.begin() + static_cast<std::ptrdiff_t>(best->words.size()), rest.end());
-  for (auto a : inv.args) {
-    if (a.starts_with("-"))
-      return fmt::print(stderr, "mailstead {}: unknown option \"{}\"\n", joined(*best), a), kExitUsage;
+  std::vector<std::string_view> after(rest.begin() + static_cast<std::ptrdiff_t>(best->words.size()), rest.end());
+  if (int rc = parse_arguments(*best, after, inv); rc != kExitOk) return rc;
+  try {
+    return best->run(inv);
+  } catch (const storage::StorageError& e) {
+    fmt::print(stderr, "mailstead: {}\n", e.what());
+    return kExitFailure;
   }
-  return best->run(inv);
 }
 
 }  // namespace

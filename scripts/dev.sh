@@ -39,7 +39,11 @@ cat <<TXT
   password: $password   (kept in $instance/alice.password)
 
 TXT
-echo "  not there yet: storage (issue 3); example.test and alice are added to it once it exists"
+mailstead() { "$admin" -c "$instance/mailstead.toml" "$@"; }
+mailstead domain list | grep -qx example.test || mailstead domain add example.test >/dev/null
+mailstead user list example.test | grep -q '^alice@example.test ' ||
+  mailstead user add alice@example.test --password-file "$instance/alice.password" >/dev/null
+echo "  storage: $instance/data (mailstead -c $instance/mailstead.toml user list)"
 
 pids=()
 declare -A ports=([smtpd]="SMTP 2525, submission 2587, SMTPS 2465" [pop3d]="POP3 2110, POP3S 2995"

@@ -1,6 +1,9 @@
 """End-to-end tests of the `mailstead` command: config check (the same validation the daemons
 run, plus the certificate and the user), config sample, version, help and usage errors."""
 
+import json
+import os
+import pwd
 import subprocess
 import unittest
 
@@ -26,7 +29,6 @@ class ConfigCheckTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
 
     def test_config_from_the_environment(self):
-        import os
         env = dict(os.environ, MAILSTEAD_CONFIG=str(self.instance.config))
         self.assertEqual(admin("config", "check", env=env).returncode, 0)
 
@@ -81,6 +83,120 @@ class ConfigCheckTest(unittest.TestCase):
         self.assertIn("/nonexistent/mailstead.toml: cannot open the config file", r.stderr)
 
 
+class AccountCommandsTest(unittest.TestCase):
+    def setUp(self):
+        self.instance = Instance()
+        self.addCleanup(self.instance.cleanup)
+
+    def run_admin(self, *args, stdin=None, expect=0):
+        r = subprocess.run([str(ADMIN), "-c", str(self.instance.config), *args], capture_output=True, text=True,
+                           input=stdin, timeout=60)
+        self.assertEqual(r.returncode, expect, f"{args}: {r.stdout}{r.stderr}")
+        return r
+
+    def add_user(self, address, password="long enough password", *extra):
+        return self.run_admin("user", "add", address, "--password-stdin", *extra, stdin=password + "\n")
+
+    def test_domains(self):
+        self.assertEqual(self.run_admin("domain", "add", "Example.TEST").stdout, "added domain example.test\n")
+        self.run_admin("domain", "add", "other.example")
+        self.assertEqual(json.loads(self.run_admin("domain", "list", "--json").stdout), ["example.test", "other.example"])
+        r = self.run_admin("domain", "add", "example.test", expect=1)
+        self.assertEqual(r.stderr, "mailstead: example.test is already a local domain\n")
+        self.assertIn("is not a valid domain name", self.run_admin("domain", "add", "not a domain", expect=1).stderr)
+        self.run_admin("domain", "remove", "other.example")
+        self.assertEqual(self.run_admin("domain", "list").stdout, "example.test\n")
+
+    def test_users(self):
+        self.run_admin("domain", "add", "example.test")
+        self.assertEqual(self.add_user("Alice@example.test", "long enough password", "--quota", "2G").stdout,
+                         "added user Alice@example.test\n")
+        self.run_admin("user", "test-login", "alice@EXAMPLE.test", "--password-stdin", stdin="long enough password\n")
+        r = self.run_admin("user", "test-login", "alice@example.test", "--password-stdin", stdin="wrong\n", expect=1)
+        self.assertIn("wrong password", r.stderr)
+        self.run_admin("user", "passwd", "alice@example.test", "--password-stdin", stdin="another long password\n")
+        self.run_admin("user", "test-login", "alice@example.test", "--password-stdin", stdin="another long password\n")
+        self.run_admin("user", "quota", "alice@example.test", "--messages", "1000")
+        quota = json.loads(self.run_admin("user", "quota", "alice@example.test", "--json").stdout)
+        self.assertEqual((quota["quota_bytes"], quota["quota_messages"]), (2 << 30, 1000))
+        self.run_admin("user", "disable", "alice@example.test")
+        r = self.run_admin("user", "test-login", "alice@example.test", "--password-stdin",
+                           stdin="another long password\n", expect=1)
+        self.assertIn("is disabled", r.stderr)
+        self.run_admin("user", "enable", "alice@example.test")
+        self.add_user("bob@example.test")
+        listed = json.loads(self.run_admin("user", "list", "--json").stdout)
+        self.assertEqual([u["address"] for u in listed], ["Alice@example.test", "bob@example.test"])
+        self.run_admin("user", "remove", "bob@example.test")
+        self.assertNotIn("bob", self.run_admin("user", "list").stdout)
+
+    def test_user_errors(self):
+        self.run_admin("domain", "add", "example.test")
+        r = self.run_admin("user", "add", "a@example.test", "--password-stdin", stdin="short\n", expect=1)
+        self.assertIn("too short", r.stderr)
+        r = self.run_admin("user", "add", "a@example.test", stdin="", expect=1)
+        self.assertIn("--password-file FILE or --password-stdin", r.stderr)
+        r = self.run_admin("user", "add", "a@example.org", "--password-stdin", stdin="long enough password\n",
+                           expect=1)
+        self.assertIn("example.org is not a local domain", r.stderr)
+        self.add_user("a@example.test")
+        r = self.run_admin("user", "add", "A@example.test", "--password-stdin", stdin="long enough password\n",
+                           expect=1)
+        self.assertIn("already a user", r.stderr)
+        self.assertIn("still has users", self.run_admin("domain", "remove", "example.test", expect=1).stderr)
+        self.run_admin("user", "add", "b@example.test", "--quota", "lots", expect=2)
+        self.assertIn("no user", self.run_admin("user", "remove", "nobody@example.test", expect=1).stderr)
+
+    def test_password_from_a_file(self):
+        self.run_admin("domain", "add", "example.test")
+        secret = self.instance.dir / "pw"
+        secret.write_text("from a file, long\n")
+        os.chmod(secret, 0o600)
+        self.run_admin("user", "add", "c@example.test", "--password-file", str(secret))
+        self.run_admin("user", "test-login", "c@example.test", "--password-stdin", stdin="from a file, long\n")
+
+    def test_aliases(self):
+        self.run_admin("domain", "add", "example.test")
+        self.add_user("alice@example.test")
+        self.assertEqual(self.run_admin("alias", "add", "team@example.test", "alice@example.test",
+                                        "bob@example.org").stdout,
+                         "team@example.test -> alice@example.test, bob@example.org\n")
+        self.run_admin("alias", "add", "@example.test", "alice@example.test")
+        listed = json.loads(self.run_admin("alias", "list", "--json").stdout)
+        self.assertEqual(listed, [{"address": "@example.test", "targets": ["alice@example.test"]},
+                                  {"address": "team@example.test",
+                                   "targets": ["alice@example.test", "bob@example.org"]}])
+        self.run_admin("alias", "remove", "team@example.test", "bob@example.org")
+        self.run_admin("alias", "remove", "@example.test")
+        self.assertEqual(self.run_admin("alias", "list").stdout, "team@example.test -> alice@example.test\n")
+        self.assertIn("is a user", self.run_admin("alias", "add", "alice@example.test", "x@example.org",
+                                                  expect=1).stderr)
+
+    def test_mailboxes_of_a_new_user(self):
+        self.run_admin("domain", "add", "example.test")
+        self.add_user("alice@example.test")
+        boxes = json.loads(self.run_admin("mailbox", "list", "alice@example.test", "--json").stdout)
+        self.assertEqual([(b["name"], b["special_use"]) for b in boxes],
+                         [("INBOX", ""), ("Archive", "\\Archive"), ("Drafts", "\\Drafts"), ("Junk", "\\Junk"),
+                          ("Sent", "\\Sent"), ("Trash", "\\Trash")])
+        self.assertTrue(all(b["subscribed"] and b["uid_next"] == 1 for b in boxes))
+
+    @unittest.skipUnless(os.geteuid() == 0, "needs root to drop to the service user")
+    def test_as_root_the_store_belongs_to_the_service_user(self):
+        text = self.instance.config.read_text().replace('user = ""', 'user = "nobody"\ngroup = "nogroup"')
+        self.instance.config.write_text(text)
+        secret = self.instance.dir / "root-only-password"
+        secret.write_text("readable by root only\n")
+        os.chmod(secret, 0o600)
+        self.run_admin("domain", "add", "example.test")
+        self.run_admin("user", "add", "alice@example.test", "--password-file", str(secret))
+        nobody = pwd.getpwnam("nobody").pw_uid
+        data = self.instance.dir / "data"
+        self.assertEqual(data.stat().st_uid, nobody)
+        for name in ("data.mdb", "lock.mdb"):
+            self.assertEqual((data / name).stat().st_uid, nobody, name)
+
+
 class CommandLineTest(unittest.TestCase):
     def test_sample_is_the_shipped_config(self):
         r = admin("config", "sample")
@@ -101,7 +217,8 @@ class CommandLineTest(unittest.TestCase):
         self.assertTrue(r.stdout.startswith("usage: mailstead config check [-c FILE]"))
 
     def test_usage_errors_exit_2(self):
-        for args in ([], ["frobnicate"], ["config"], ["config", "check", "extra"], ["version", "--bogus"], ["-c"]):
+        for args in ([], ["frobnicate"], ["config"], ["config", "check", "extra"], ["version", "--bogus"], ["-c"],
+                     ["domain", "add"], ["user", "add", "a@b", "--password-file"], ["alias", "add", "x@y"]):
             with self.subTest(args=args):
                 r = admin(*args)
                 self.assertEqual(r.returncode, 2, r.stderr)

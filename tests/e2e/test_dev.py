@@ -2,6 +2,7 @@
 development instance, passes its own config check, prints the credentials, says which parts
 do not exist yet, and reuses the instance on a second run."""
 
+import json
 import os
 import stat
 import subprocess
@@ -38,6 +39,12 @@ class DevInstanceTest(unittest.TestCase):
                 self.assertEqual(f"not there yet: mailstead-{daemon}" in first.stdout, not built)
             check = subprocess.run([str(ADMIN), "-c", str(config), "config", "check"], capture_output=True, text=True)
             self.assertEqual(check.returncode, 0, check.stderr)
+            users = subprocess.run([str(ADMIN), "-c", str(config), "user", "list", "--json"], capture_output=True,
+                                   text=True)
+            self.assertEqual(json.loads(users.stdout), [{"address": "alice@example.test", "quota_bytes": 0,
+                                                         "quota_messages": 0, "enabled": True}])
+            domains = subprocess.run([str(ADMIN), "-c", str(config), "domain", "list"], capture_output=True, text=True)
+            self.assertEqual(domains.stdout, "example.test\n")
 
             (instance / "data" / "keep-me").write_text("user data")
             second = run_dev(instance)
@@ -45,6 +52,8 @@ class DevInstanceTest(unittest.TestCase):
             self.assertNotIn("creating the development instance", second.stdout)
             self.assertEqual((instance / "alice.password").read_text(), password)
             self.assertEqual((instance / "data" / "keep-me").read_text(), "user data")
+            users_again = subprocess.run([str(ADMIN), "-c", str(config), "user", "list"], capture_output=True, text=True)
+            self.assertEqual(users_again.stdout.count("alice@example.test"), 1)
 
 
 if __name__ == "__main__":

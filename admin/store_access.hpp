@@ -1,0 +1,35 @@
+#pragma once
+// What every storage subcommand needs: the configuration, and the store opened as the
+// server's user. Run as root, the command first makes sure the data directory exists and
+// belongs to server.user, then drops to that user, so that files it creates stay readable by
+// the daemons.
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "admin/command.hpp"
+#include "common/config/config.hpp"
+#include "storage/store.hpp"
+
+namespace mailstead::admin {
+
+struct StoreAccess {
+  config::Config config;
+  std::unique_ptr<storage::Store> store;
+};
+
+// Prints what went wrong and returns nullopt when the config or the store cannot be opened.
+std::optional<StoreAccess> open_store(const Invocation& inv);
+
+// A password from --password-file, --password-stdin or a prompt on the terminal; nullopt
+// after printing why there is none. A new password is asked twice and must be long enough.
+enum class PasswordUse { new_password, test };
+std::optional<std::string> read_password(const Invocation& inv, PasswordUse use);
+
+// A failed storage operation: "mailstead: <detail>", exit status 1.
+int report(const storage::Failure& failure);
+
+std::string json_string(std::string_view text);
+
+}  // namespace mailstead::admin
