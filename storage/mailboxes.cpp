@@ -9,6 +9,7 @@
 #include "storage/address.hpp"
 #include "storage/codec.hpp"
 #include "storage/detail/lmdb.hpp"
+#include "storage/messages.hpp"
 
 namespace mailstead::storage {
 namespace {
@@ -18,27 +19,35 @@ constexpr std::size_t kMaxMailboxName = 1024;
 
 std::string encode(const Mailbox& m) {
   return codec::Writer(kMailboxFormat)
+      .u64(m.user)
       .str(m.name)
       .u64(m.uid_validity)
       .u64(m.uid_next)
       .u64(m.highest_modseq)
       .u64(static_cast<std::uint64_t>(m.special_use))
       .boolean(m.subscribed)
+      .boolean(m.noselect)
+      .u64(m.messages)
+      .u64(m.bytes)
       .take();
 }
 
-Mailbox decode(UserId user, MailboxId id, std::string_view bytes) {
+Mailbox decode(MailboxId id, std::string_view bytes) {
   codec::Reader r(bytes, "mailbox");
   Mailbox m;
   m.id = id;
-  m.user = user;
+  m.user = r.u32();
   m.name = r.str();
   m.uid_validity = r.u32();
   m.uid_next = r.u32();
   m.highest_modseq = r.u64();
   auto use = r.u64();
-  m.special_use = use <= static_cast<std::uint64_t>(SpecialUse::archive) ? static_cast<SpecialUse>(use) : SpecialUse::none;
+  m.special_use =
+      use <= static_cast<std::uint64_t>(SpecialUse::archive) ? static_cast<SpecialUse>(use) : SpecialUse::none;
   m.subscribed = r.boolean();
+  m.noselect = r.boolean();
+  m.messages = r.u64();
+  m.bytes = r.u64();
   return m;
 }
 
@@ -64,9 +73,27 @@ Mailbox insert(WriteTxn& txn, UserId user, const std::string& name, SpecialUse u
   m.uid_validity = next_uid_validity(t);
   m.special_use = use;
   m.subscribed = subscribed;
-  t.put(t.dbs().mailboxes, codec::key_u32_u32(user, m.id), encode(m));
+  save_mailbox(txn, m);
   t.put(t.dbs().mailbox_index, index_key(user, name), codec::key_u32(m.id));
   return m;
+}
+
+// The mailbox and every mailbox below it, in name order.
+std::vector<Mailbox> subtree(const ReadTxn& txn, UserId user, const std::string& name) {
+  std::vector<Mailbox> out;
+  std::string children = name + txn.state().options().hierarchy_separator;
+  for (auto& m : list_mailboxes(txn, user))
+    if (m.name == name || m.name.starts_with(children)) out.push_back(std::move(m));
+  return out;
+}
+
+void create_parents(WriteTxn& txn, UserId user, const std::string& name, bool subscribed) {
+  auto& t = txn.state();
+  char separator = t.options().hierarchy_separator;
+  for (auto at = name.find(separator); at != std::string::npos; at = name.find(separator, at + 1)) {
+    auto parent = name.substr(0, at);
+    if (!t.get(t.dbs().mailbox_index, index_key(user, parent))) insert(txn, user, parent, SpecialUse::none, subscribed);
+  }
 }
 
 }  // namespace
@@ -100,19 +127,31 @@ Result<std::string> normalize_mailbox_name(std::string_view name, char separator
   return out;
 }
 
+void save_mailbox(WriteTxn& txn, const Mailbox& mailbox) {
+  txn.state().put(txn.state().dbs().mailboxes, codec::key_u32(mailbox.id), encode(mailbox));
+}
+
 Result<Mailbox> create_mailbox(WriteTxn& txn, UserId user, std::string_view name, SpecialUse special_use,
                                bool subscribed) {
   char separator = txn.state().options().hierarchy_separator;
   auto normalized = normalize_mailbox_name(name, separator);
   if (!normalized) return normalized.error();
-  auto& t = txn.state();
-  if (t.get(t.dbs().mailbox_index, index_key(user, *normalized)))
-    return fail(Errc::already_exists, fmt::format("mailbox \"{}\" already exists", *normalized));
-  for (auto at = normalized->find(separator); at != std::string::npos; at = normalized->find(separator, at + 1)) {
-    auto parent = normalized->substr(0, at);
-    if (!t.get(t.dbs().mailbox_index, index_key(user, parent))) insert(txn, user, parent, SpecialUse::none, subscribed);
+  if (auto existing = find_mailbox(txn, user, *normalized)) {
+    if (!existing->noselect)
+      return fail(Errc::already_exists, fmt::format("mailbox \"{}\" already exists", *normalized));
+    existing->noselect = false;  // CREATE over a \Noselect name makes it selectable again
+    existing->special_use = special_use;
+    save_mailbox(txn, *existing);
+    return *existing;
   }
+  create_parents(txn, user, *normalized, subscribed);
   return insert(txn, user, *normalized, special_use, subscribed);
+}
+
+Result<Mailbox> mailbox_by_id(const ReadTxn& txn, MailboxId id) {
+  auto bytes = txn.state().get(txn.state().dbs().mailboxes, codec::key_u32(id));
+  if (!bytes) return fail(Errc::not_found, fmt::format("no mailbox with id {}", id));
+  return decode(id, *bytes);
 }
 
 Result<Mailbox> find_mailbox(const ReadTxn& txn, UserId user, std::string_view name) {
@@ -121,22 +160,23 @@ Result<Mailbox> find_mailbox(const ReadTxn& txn, UserId user, std::string_view n
   if (!normalized) return fail(Errc::not_found, fmt::format("no mailbox \"{}\"", name));
   auto id = t.get(t.dbs().mailbox_index, index_key(user, *normalized));
   if (!id) return fail(Errc::not_found, fmt::format("no mailbox \"{}\"", *normalized));
-  auto mailbox_id = codec::get_u32be(*id);
-  auto bytes = t.get(t.dbs().mailboxes, codec::key_u32_u32(user, mailbox_id));
-  if (!bytes) throw StorageError(Errc::corrupt, fmt::format("mailbox index points at missing mailbox {}", mailbox_id));
-  return decode(user, mailbox_id, *bytes);
+  auto mailbox = mailbox_by_id(txn, codec::get_u32be(*id));
+  if (!mailbox) throw StorageError(Errc::corrupt, fmt::format("mailbox index of \"{}\" points at nothing", *normalized));
+  return mailbox;
 }
 
 std::vector<Mailbox> list_mailboxes(const ReadTxn& txn, UserId user) {
   std::vector<Mailbox> out;
   const auto& t = txn.state();
-  t.scan(t.dbs().mailboxes, codec::key_u32(user), [&](std::string_view key, std::string_view value) {
-    out.push_back(decode(user, codec::get_u32be(key, 4), value));
+  t.scan(t.dbs().mailbox_index, codec::key_u32(user), [&](std::string_view, std::string_view id) {
+    auto mailbox = mailbox_by_id(txn, codec::get_u32be(id));
+    if (!mailbox) throw StorageError(Errc::corrupt, "mailbox index points at nothing");
+    out.push_back(std::move(*mailbox));
     return true;
   });
-  std::sort(out.begin(), out.end(), [](const Mailbox& a, const Mailbox& b) {
-    if ((a.name == "INBOX") != (b.name == "INBOX")) return a.name == "INBOX";
-    return a.name < b.name;
+  std::stable_sort(out.begin(), out.end(), [](const Mailbox& a, const Mailbox& b) {
+    bool a_inbox = a.name == "INBOX", b_inbox = b.name == "INBOX";
+    return a_inbox != b_inbox ? a_inbox : a.name < b.name;
   });
   return out;
 }
@@ -145,13 +185,61 @@ Result<void> set_subscribed(WriteTxn& txn, UserId user, std::string_view name, b
   auto mailbox = find_mailbox(txn, user, name);
   if (!mailbox) return mailbox.error();
   mailbox->subscribed = subscribed;
-  txn.state().put(txn.state().dbs().mailboxes, codec::key_u32_u32(user, mailbox->id), encode(*mailbox));
+  save_mailbox(txn, *mailbox);
+  return {};
+}
+
+Result<void> rename_mailbox(WriteTxn& txn, UserId user, std::string_view from, std::string_view to) {
+  auto& t = txn.state();
+  char separator = t.options().hierarchy_separator;
+  auto source = find_mailbox(txn, user, from);
+  if (!source) return source.error();
+  auto target_name = normalize_mailbox_name(to, separator);
+  if (!target_name) return target_name.error();
+  if (find_mailbox(txn, user, *target_name))
+    return fail(Errc::already_exists, fmt::format("mailbox \"{}\" already exists", *target_name));
+  if (target_name->starts_with(source->name + separator))
+    return fail(Errc::invalid_argument, "a mailbox cannot be moved below itself");
+  if (source->name == "INBOX") {
+    auto target = create_mailbox(txn, user, *target_name, SpecialUse::none, source->subscribed);
+    if (!target) return target.error();
+    auto moved = move_messages(txn, source->id, list_uids(txn, source->id), *target);
+    if (!moved) return moved.error();
+    return {};
+  }
+  create_parents(txn, user, *target_name, source->subscribed);
+  for (auto m : subtree(txn, user, source->name)) {
+    t.erase(t.dbs().mailbox_index, index_key(user, m.name));
+    m.name = *target_name + m.name.substr(source->name.size());
+    t.put(t.dbs().mailbox_index, index_key(user, m.name), codec::key_u32(m.id));
+    save_mailbox(txn, m);
+  }
+  return {};
+}
+
+Result<void> delete_mailbox(WriteTxn& txn, UserId user, std::string_view name) {
+  auto mailbox = find_mailbox(txn, user, name);
+  if (!mailbox) return mailbox.error();
+  if (mailbox->name == "INBOX") return fail(Errc::invalid_argument, "INBOX cannot be deleted");
+  bool has_children = subtree(txn, user, mailbox->name).size() > 1;
+  if (has_children && mailbox->noselect)
+    return fail(Errc::not_empty, fmt::format("\"{}\" has child mailboxes; delete them first", mailbox->name));
+  expunge_messages(txn, mailbox->id, list_uids(txn, mailbox->id));
+  auto& t = txn.state();
+  if (has_children) {
+    auto emptied = mailbox_by_id(txn, mailbox->id);
+    emptied->noselect = true;
+    save_mailbox(txn, *emptied);
+    return {};
+  }
+  t.erase(t.dbs().mailbox_index, index_key(user, mailbox->name));
+  t.erase(t.dbs().mailboxes, codec::key_u32(mailbox->id));
   return {};
 }
 
 Result<void> create_default_mailboxes(WriteTxn& txn, UserId user) {
   static const std::pair<std::string_view, SpecialUse> kDefaults[] = {
-      {"INBOX", SpecialUse::none}, {"Sent", SpecialUse::sent},   {"Drafts", SpecialUse::drafts},
+      {"INBOX", SpecialUse::none},  {"Sent", SpecialUse::sent}, {"Drafts", SpecialUse::drafts},
       {"Trash", SpecialUse::trash}, {"Junk", SpecialUse::junk}, {"Archive", SpecialUse::archive}};
   for (auto [name, use] : kDefaults) {
     auto made = create_mailbox(txn, user, name, use, true);
@@ -162,14 +250,11 @@ Result<void> create_default_mailboxes(WriteTxn& txn, UserId user) {
 
 void remove_all_mailboxes(WriteTxn& txn, UserId user) {
   auto& t = txn.state();
-  std::vector<std::string> keys, index_keys;
-  t.scan(t.dbs().mailboxes, codec::key_u32(user), [&](std::string_view key, std::string_view value) {
-    keys.emplace_back(key);
-    index_keys.push_back(index_key(user, decode(user, codec::get_u32be(key, 4), value).name));
-    return true;
-  });
-  for (const auto& k : keys) t.erase(t.dbs().mailboxes, k);
-  for (const auto& k : index_keys) t.erase(t.dbs().mailbox_index, k);
+  for (const auto& m : list_mailboxes(txn, user)) {
+    expunge_messages(txn, m.id, list_uids(txn, m.id));
+    t.erase(t.dbs().mailbox_index, index_key(user, m.name));
+    t.erase(t.dbs().mailboxes, codec::key_u32(m.id));
+  }
 }
 
 }  // namespace mailstead::storage

@@ -35,6 +35,9 @@ struct Mailbox {
   std::uint64_t highest_modseq = 1;
   SpecialUse special_use = SpecialUse::none;
   bool subscribed = false;
+  bool noselect = false;       // a deleted mailbox kept because it has children (RFC 3501 §6.3.4)
+  std::uint64_t messages = 0;  // kept current by every append and expunge
+  std::uint64_t bytes = 0;
 };
 
 // The canonical form of a mailbox name, or why it cannot be one.
@@ -44,8 +47,19 @@ Result<std::string> normalize_mailbox_name(std::string_view name, char separator
 Result<Mailbox> create_mailbox(WriteTxn& txn, UserId user, std::string_view name,
                                SpecialUse special_use = SpecialUse::none, bool subscribed = false);
 Result<Mailbox> find_mailbox(const ReadTxn& txn, UserId user, std::string_view name);
+Result<Mailbox> mailbox_by_id(const ReadTxn& txn, MailboxId id);
 std::vector<Mailbox> list_mailboxes(const ReadTxn& txn, UserId user);  // by name
 Result<void> set_subscribed(WriteTxn& txn, UserId user, std::string_view name, bool subscribed);
+
+// Renames a mailbox and its children, keeping ids and UIDs (RFC 3501 §6.3.5). Renaming INBOX
+// moves its messages into a new mailbox of that name and leaves INBOX empty; its children stay.
+Result<void> rename_mailbox(WriteTxn& txn, UserId user, std::string_view from, std::string_view to);
+// Deletes a mailbox with its messages. One that has children becomes \Noselect instead
+// (RFC 3501 §6.3.4); INBOX cannot be deleted.
+Result<void> delete_mailbox(WriteTxn& txn, UserId user, std::string_view name);
+
+// Writes a changed mailbox record (for the message operations).
+void save_mailbox(WriteTxn& txn, const Mailbox& mailbox);
 
 Result<void> create_default_mailboxes(WriteTxn& txn, UserId user);
 void remove_all_mailboxes(WriteTxn& txn, UserId user);

@@ -208,6 +208,11 @@ std::unique_ptr<Store> Store::open(const StoreOptions& options) {
   d.aliases = open_db("aliases");
   d.mailboxes = open_db("mailboxes");
   d.mailbox_index = open_db("mailbox_index");
+  d.messages = open_db("messages");
+  d.blob_refs = open_db("blob_refs");
+  d.blob_data = open_db("blob_data");
+  d.changes = open_db("changes");
+  d.usage = open_db("usage");
   initialize_or_check(*state);
   check(mdb_txn_commit(std::exchange(state->txn, nullptr)), "commit");
   return std::unique_ptr<Store>(new Store(std::move(impl)));

@@ -22,8 +22,13 @@ struct Dbs {
   MDB_dbi users;          // u32 user id -> User record
   MDB_dbi user_index;     // address key -> u32 user id
   MDB_dbi aliases;        // address key ("@domain" for a catch-all) -> Alias record
-  MDB_dbi mailboxes;      // u32 user id, u32 mailbox id -> Mailbox record
+  MDB_dbi mailboxes;      // u32 mailbox id -> Mailbox record
   MDB_dbi mailbox_index;  // u32 user id, name -> u32 mailbox id
+  MDB_dbi messages;       // u32 mailbox id, u32 uid -> Message record
+  MDB_dbi blob_refs;      // 32-byte SHA-256 -> BlobRef record (reference count, size)
+  MDB_dbi blob_data;      // 32-byte SHA-256 -> the message bytes
+  MDB_dbi changes;        // u64 modseq -> Change record
+  MDB_dbi usage;          // u32 user id -> Usage record (bytes, messages)
 };
 
 // Thrown for MDB_MAP_FULL: Store::update grows the map and retries.
@@ -66,18 +71,12 @@ struct TxnState {
   // returns true.
   template <class Fn>
   void scan(MDB_dbi dbi, std::string_view prefix, Fn&& fn) const {
-    MDB_cursor* cursor = open_cursor(dbi);
-    MDB_val k{prefix.size(), const_cast<char*>(prefix.data())};
-    MDB_val v{};
-    int rc = mdb_cursor_get(cursor, &k, &v, prefix.empty() ? MDB_FIRST : MDB_SET_RANGE);
-    while (rc == 0) {
-      std::string_view key(static_cast<const char*>(k.mv_data), k.mv_size);
-      if (!key.starts_with(prefix)) break;
-      if (!fn(key, std::string_view(static_cast<const char*>(v.mv_data), v.mv_size))) break;
-      rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
-    }
-    mdb_cursor_close(cursor);
-    if (rc != 0 && rc != MDB_NOTFOUND) throw_lmdb(rc, "scan");
+    walk(dbi, prefix, prefix, fn);
+  }
+  // Calls fn for each entry from the first key >= `start` to the end, while fn returns true.
+  template <class Fn>
+  void scan_from(MDB_dbi dbi, std::string_view start, Fn&& fn) const {
+    walk(dbi, start, {}, fn);
   }
 
   // Meta counters: returns the current value and stores value + 1.
@@ -85,6 +84,27 @@ struct TxnState {
 
  private:
   MDB_cursor* open_cursor(MDB_dbi dbi) const;
+
+  template <class Fn>
+  void walk(MDB_dbi dbi, std::string_view start, std::string_view prefix, Fn& fn) const {
+    MDB_cursor* cursor = open_cursor(dbi);
+    MDB_val k{start.size(), const_cast<char*>(start.data())};
+    MDB_val v{};
+    int rc = mdb_cursor_get(cursor, &k, &v, start.empty() ? MDB_FIRST : MDB_SET_RANGE);
+    try {
+      while (rc == 0) {
+        std::string_view key(static_cast<const char*>(k.mv_data), k.mv_size);
+        if (!key.starts_with(prefix)) break;
+        if (!fn(key, std::string_view(static_cast<const char*>(v.mv_data), v.mv_size))) break;
+        rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
+      }
+    } catch (...) {
+      mdb_cursor_close(cursor);
+      throw;
+    }
+    mdb_cursor_close(cursor);
+    if (rc != 0 && rc != MDB_NOTFOUND) throw_lmdb(rc, "scan");
+  }
 };
 
 }  // namespace mailstead::storage::detail

@@ -1,0 +1,39 @@
+#pragma once
+// The change log: every append, flag change and expunge takes the next value of one
+// store-wide modseq counter and leaves an entry (modseq -> user, mailbox, UID, kind). A process
+// learns that anything changed by comparing last_modseq() with the value it saw before (one
+// LMDB read), then asks changes_since() what: the base of IMAP IDLE and CONDSTORE/QRESYNC,
+// and of POP3/IMAP coherence.
+
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "storage/accounts.hpp"
+#include "storage/mailboxes.hpp"
+#include "storage/store.hpp"
+
+namespace mailstead::storage {
+
+enum class ChangeKind : std::uint8_t { appended = 1, flags = 2, expunged = 3 };
+
+struct Change {
+  std::uint64_t modseq = 0;
+  UserId user = 0;
+  MailboxId mailbox = 0;
+  std::uint32_t uid = 0;
+  ChangeKind kind = ChangeKind::appended;
+};
+
+// The highest modseq given out so far (1 when nothing has changed yet).
+std::uint64_t last_modseq(const ReadTxn& txn);
+// Changes with a modseq above `after`, oldest first, at most `limit`.
+std::vector<Change> changes_since(const ReadTxn& txn, std::uint64_t after,
+                                  std::size_t limit = std::numeric_limits<std::size_t>::max());
+
+namespace detail {
+// Takes the next modseq and logs the change under it; returns the modseq.
+std::uint64_t record_change(WriteTxn& txn, UserId user, MailboxId mailbox, std::uint32_t uid, ChangeKind kind);
+}  // namespace detail
+
+}  // namespace mailstead::storage

@@ -1,0 +1,389 @@
+#include "storage/messages.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "storage/changes.hpp"
+#include "storage_fixture.hpp"
+
+namespace mailstead::storage {
+namespace {
+
+using testing::error_of;
+using testing::ok;
+
+const std::string kMessage = "From: a@example.org\r\nSubject: hi\r\n\r\nHello\r\n";
+
+class MessagesTest : public testing::StoreTest {
+ protected:
+  void SetUp() override {
+    StoreTest::SetUp();
+    ok(store().update([](WriteTxn& t) { return add_domain(t, "example.test"); }));
+    alice_ = add("alice@example.test");
+    bob_ = add("bob@example.test");
+  }
+
+  UserId add(std::string_view address, Quota quota = {}) {
+    return ok(store().update([&](WriteTxn& t) { return add_user(t, address, "h", quota); })).id;
+  }
+  Mailbox box(UserId user, std::string_view name) { return ok(find_mailbox(store().read(), user, name)); }
+  Message append(UserId user, std::string_view name, const std::string& bytes = kMessage, AppendOptions o = {}) {
+    auto target = box(user, name);
+    return ok(store().update([&](WriteTxn& t) { return append_message(t, target, bytes, o); }));
+  }
+
+  UserId alice_ = 0, bob_ = 0;
+};
+
+TEST_F(MessagesTest, AppendGivesIncreasingUidsAndModseqs) {
+  auto first = append(alice_, "INBOX");
+  auto second = append(alice_, "INBOX", "Subject: 2\r\n\r\nx\r\n");
+  EXPECT_EQ(first.uid, 1u);
+  EXPECT_EQ(second.uid, 2u);
+  EXPECT_GT(second.modseq, first.modseq);
+  auto inbox = box(alice_, "INBOX");
+  EXPECT_EQ(inbox.uid_next, 3u);
+  EXPECT_EQ(inbox.messages, 2u);
+  EXPECT_EQ(inbox.bytes, kMessage.size() + 17);
+  EXPECT_EQ(inbox.highest_modseq, second.modseq);
+  auto r = store().read();
+  EXPECT_EQ(*read_blob(r, first.blob), kMessage);
+  EXPECT_EQ(usage_of(r, alice_).messages, 2u);
+  EXPECT_EQ(usage_of(r, alice_).bytes, kMessage.size() + 17);
+  EXPECT_EQ(list_uids(r, inbox.id), (std::vector<Uid>{1, 2}));
+}
+
+TEST_F(MessagesTest, AppendKeepsFlagsKeywordsAndDate) {
+  auto m = append(alice_, "Drafts", kMessage, {kSeen | kDraft | 0x100, {"$Forwarded", "Work", "$forwarded"}, 1700000000});
+  auto stored = *find_message(store().read(), m.mailbox, m.uid);
+  EXPECT_EQ(stored.flags, kSeen | kDraft);
+  EXPECT_EQ(stored.keywords, (std::vector<std::string>{"$Forwarded", "Work"}));
+  EXPECT_EQ(stored.internal_date, 1700000000);
+  EXPECT_EQ(stored.size, kMessage.size());
+}
+
+TEST_F(MessagesTest, AppendRefusals) {
+  auto inbox = box(alice_, "INBOX");
+  auto t = store().write();
+  EXPECT_EQ(error_of(append_message(t, inbox, "")), Errc::invalid_argument);
+  EXPECT_EQ(error_of(append_message(t, inbox, kMessage, {0, {"bad keyword"}, 0})), Errc::invalid_argument);
+  EXPECT_EQ(error_of(append_message(t, inbox, kMessage, {0, {"\\Seen"}, 0})), Errc::invalid_argument);
+}
+
+TEST_F(MessagesTest, DeliveryStoresTheBytesOnceForAllRecipients) {
+  auto carol = add("carol@example.test");
+  std::vector<DeliveryOutcome> outcomes;
+  ok(store().update([&](WriteTxn& t) -> Result<void> {
+    outcomes = deliver_message(t, kMessage, {alice_, bob_, carol}, 1700000000);
+    return {};
+  }));
+  ASSERT_EQ(outcomes.size(), 3u);
+  for (auto& o : outcomes) ASSERT_TRUE(o.result) << o.result.error().detail;
+  auto r = store().read();
+  EXPECT_EQ(blob_refcount(r, outcomes[0].result->blob), 3u);
+  for (auto user : {alice_, bob_, carol}) {
+    auto inbox = ok(find_mailbox(r, user, "INBOX"));
+    EXPECT_EQ(inbox.messages, 1u);
+    auto m = find_message(r, inbox.id, 1);
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->internal_date, 1700000000);
+    EXPECT_EQ(*read_blob(r, m->blob), kMessage);
+  }
+}
+
+TEST_F(MessagesTest, QuotaIsPerRecipientAndExact) {
+  auto small = add("small@example.test", Quota{kMessage.size() * 2, 0});
+  auto few = add("few@example.test", Quota{0, 1});
+  for (int round = 0; round < 3; ++round) {
+    std::vector<DeliveryOutcome> outcomes;
+    ok(store().update([&](WriteTxn& t) -> Result<void> {
+      outcomes = deliver_message(t, kMessage, {alice_, small, few});
+      return {};
+    }));
+    EXPECT_TRUE(outcomes[0].result);
+    EXPECT_EQ(static_cast<bool>(outcomes[1].result), round < 2) << round;
+    EXPECT_EQ(static_cast<bool>(outcomes[2].result), round < 1) << round;
+    if (round >= 2) {
+      EXPECT_EQ(outcomes[1].result.error().code, Errc::over_quota);
+    }
+  }
+  auto r = store().read();
+  EXPECT_EQ(usage_of(r, small).messages, 2u);
+  EXPECT_EQ(usage_of(r, few).messages, 1u);
+  EXPECT_EQ(usage_of(r, alice_).messages, 3u);
+}
+
+TEST_F(MessagesTest, Flags) {
+  auto m = append(alice_, "INBOX");
+  auto set = [&](FlagOperation op, std::uint32_t flags, std::vector<std::string> keywords,
+                 std::optional<std::uint64_t> since = std::nullopt) {
+    return ok(store().update([&](WriteTxn& t) { return store_flags(t, m.mailbox, m.uid, op, flags, keywords, since); }));
+  };
+  auto added = set(FlagOperation::add, kSeen | kFlagged, {"Work"});
+  EXPECT_TRUE(added.changed);
+  EXPECT_EQ(added.message.flags, kSeen | kFlagged);
+  EXPECT_GT(added.message.modseq, m.modseq);
+  auto again = set(FlagOperation::add, kSeen, {"work"});
+  EXPECT_FALSE(again.changed);  // nothing new: no new modseq
+  EXPECT_EQ(again.message.modseq, added.message.modseq);
+  auto removed = set(FlagOperation::remove, kFlagged, {"WORK"});
+  EXPECT_EQ(removed.message.flags, kSeen);
+  EXPECT_TRUE(removed.message.keywords.empty());
+  auto replaced = set(FlagOperation::replace, kAnswered, {"$Label1"});
+  EXPECT_EQ(replaced.message.flags, kAnswered);
+  EXPECT_EQ(replaced.message.keywords, std::vector<std::string>{"$Label1"});
+  auto conflict = set(FlagOperation::add, kDeleted, {}, added.message.modseq);
+  EXPECT_TRUE(conflict.conflict);
+  EXPECT_FALSE(conflict.changed);
+  EXPECT_EQ(find_message(store().read(), m.mailbox, m.uid)->flags, kAnswered);
+  EXPECT_EQ(box(alice_, "INBOX").highest_modseq, replaced.message.modseq);
+  auto t = store().write();
+  EXPECT_EQ(error_of(store_flags(t, m.mailbox, 99, FlagOperation::add, kSeen, {})), Errc::not_found);
+  EXPECT_EQ(error_of(store_flags(t, m.mailbox, m.uid, FlagOperation::add, 0, {"a b"})), Errc::invalid_argument);
+}
+
+TEST_F(MessagesTest, CopyAndMoveKeepFlagsAndShareTheBlob) {
+  auto a = append(alice_, "INBOX", kMessage, {kSeen, {"Work"}, 1600000000});
+  auto b = append(alice_, "INBOX", "Subject: b\r\n\r\nb\r\n");
+  auto archive = box(alice_, "Archive");
+  auto copied = ok(store().update([&](WriteTxn& t) { return copy_messages(t, a.mailbox, {b.uid, a.uid, 77}, archive); }));
+  EXPECT_EQ(copied.source_uids, (std::vector<Uid>{1, 2}));
+  EXPECT_EQ(copied.target_uids, (std::vector<Uid>{1, 2}));
+  EXPECT_EQ(copied.target_uid_validity, archive.uid_validity);
+  auto r = store().read();
+  auto copy = *find_message(r, archive.id, 1);
+  EXPECT_EQ(copy.flags, kSeen);
+  EXPECT_EQ(copy.keywords, std::vector<std::string>{"Work"});
+  EXPECT_EQ(copy.internal_date, 1600000000);
+  EXPECT_EQ(blob_refcount(r, a.blob), 2u);
+  EXPECT_EQ(usage_of(r, alice_).messages, 4u);
+
+  auto bob_inbox = box(bob_, "INBOX");
+  auto moved = ok(store().update([&](WriteTxn& t) { return move_messages(t, archive.id, {1}, bob_inbox); }));
+  EXPECT_EQ(moved.target_uids, std::vector<Uid>{1});
+  auto after = store().read();
+  EXPECT_FALSE(find_message(after, archive.id, 1));
+  EXPECT_TRUE(find_message(after, bob_inbox.id, 1));
+  EXPECT_EQ(usage_of(after, alice_).messages, 3u);
+  EXPECT_EQ(usage_of(after, bob_).messages, 1u);
+  EXPECT_EQ(blob_refcount(after, a.blob), 2u);
+}
+
+TEST_F(MessagesTest, CopyOverQuotaCopiesNothing) {
+  auto tiny = add("tiny@example.test", Quota{0, 1});
+  auto a = append(alice_, "INBOX");
+  append(alice_, "INBOX");
+  auto target = box(tiny, "INBOX");
+  auto t = store().write();
+  EXPECT_EQ(error_of(copy_messages(t, a.mailbox, {1, 2}, target)), Errc::over_quota);
+}
+
+TEST_F(MessagesTest, ExpungeReleasesBlobsAndUsage) {
+  auto a = append(alice_, "INBOX");
+  auto b = append(alice_, "INBOX", kMessage);  // same bytes: same blob
+  EXPECT_EQ(a.blob, b.blob);
+  EXPECT_EQ(blob_refcount(store().read(), a.blob), 2u);
+  auto removed = ok(store().update([&](WriteTxn& t) -> Result<std::vector<Uid>> {
+    return expunge_messages(t, a.mailbox, {2, 5});
+  }));
+  EXPECT_EQ(removed, std::vector<Uid>{2});
+  EXPECT_EQ(blob_refcount(store().read(), a.blob), 1u);
+  ok(store().update([&](WriteTxn& t) -> Result<std::vector<Uid>> { return expunge_messages(t, a.mailbox, {1}); }));
+  auto r = store().read();
+  EXPECT_EQ(blob_refcount(r, a.blob), 0u);
+  EXPECT_FALSE(read_blob(r, a.blob));
+  EXPECT_EQ(usage_of(r, alice_).bytes, 0u);
+  EXPECT_EQ(usage_of(r, alice_).messages, 0u);
+  auto inbox = box(alice_, "INBOX");
+  EXPECT_EQ(inbox.messages, 0u);
+  EXPECT_EQ(inbox.uid_next, 3u);  // UIDs are not reused
+  EXPECT_EQ(append(alice_, "INBOX").uid, 3u);
+}
+
+TEST_F(MessagesTest, ExpungeDeletedOnlyTouchesDeleted) {
+  append(alice_, "INBOX", kMessage, {kDeleted, {}, 0});
+  append(alice_, "INBOX", kMessage, {kSeen, {}, 0});
+  append(alice_, "INBOX", kMessage, {kDeleted | kSeen, {}, 0});
+  auto inbox = box(alice_, "INBOX");
+  auto removed = ok(store().update([&](WriteTxn& t) -> Result<std::vector<Uid>> { return expunge_deleted(t, inbox.id); }));
+  EXPECT_EQ(removed, (std::vector<Uid>{1, 3}));
+  EXPECT_EQ(list_uids(store().read(), inbox.id), std::vector<Uid>{2});
+}
+
+TEST_F(MessagesTest, ChangeLogRecordsEveryChangeInOrder) {
+  auto start = last_modseq(store().read());
+  auto m = append(alice_, "INBOX");
+  ok(store().update([&](WriteTxn& t) { return store_flags(t, m.mailbox, m.uid, FlagOperation::add, kSeen, {}); }));
+  ok(store().update([&](WriteTxn& t) -> Result<std::vector<Uid>> { return expunge_messages(t, m.mailbox, {m.uid}); }));
+  auto r = store().read();
+  auto changes = changes_since(r, start);
+  ASSERT_EQ(changes.size(), 3u);
+  EXPECT_EQ(changes[0].kind, ChangeKind::appended);
+  EXPECT_EQ(changes[1].kind, ChangeKind::flags);
+  EXPECT_EQ(changes[2].kind, ChangeKind::expunged);
+  for (const auto& c : changes) {
+    EXPECT_EQ(c.user, alice_);
+    EXPECT_EQ(c.mailbox, m.mailbox);
+    EXPECT_EQ(c.uid, m.uid);
+  }
+  EXPECT_LT(changes[0].modseq, changes[1].modseq);
+  EXPECT_LT(changes[1].modseq, changes[2].modseq);
+  EXPECT_EQ(last_modseq(r), changes[2].modseq);
+  EXPECT_EQ(changes_since(r, changes[1].modseq).size(), 1u);
+  EXPECT_EQ(changes_since(r, start, 2).size(), 2u);
+}
+
+TEST_F(MessagesTest, RenameKeepsUidsAndMovesChildren) {
+  ok(store().update([&](WriteTxn& t) { return create_mailbox(t, alice_, "Work/Old/Deep"); }));
+  auto m = append(alice_, "Work/Old");
+  auto before = box(alice_, "Work/Old");
+  ok(store().update([&](WriteTxn& t) { return rename_mailbox(t, alice_, "Work/Old", "Done/2026"); }));
+  auto after = box(alice_, "Done/2026");
+  EXPECT_EQ(after.id, before.id);
+  EXPECT_EQ(after.uid_validity, before.uid_validity);
+  EXPECT_TRUE(find_message(store().read(), after.id, m.uid));
+  EXPECT_TRUE(find_mailbox(store().read(), alice_, "Done/2026/Deep"));
+  EXPECT_TRUE(find_mailbox(store().read(), alice_, "Done"));
+  EXPECT_FALSE(find_mailbox(store().read(), alice_, "Work/Old"));
+  EXPECT_FALSE(find_mailbox(store().read(), alice_, "Work/Old/Deep"));
+  auto t = store().write();
+  EXPECT_EQ(error_of(rename_mailbox(t, alice_, "Done", "Sent")), Errc::already_exists);
+  EXPECT_EQ(error_of(rename_mailbox(t, alice_, "Done", "Done/Inner")), Errc::invalid_argument);
+  EXPECT_EQ(error_of(rename_mailbox(t, alice_, "Nope", "X")), Errc::not_found);
+}
+
+TEST_F(MessagesTest, RenamingInboxMovesItsMessages) {
+  ok(store().update([&](WriteTxn& t) { return create_mailbox(t, alice_, "INBOX/Child"); }));
+  append(alice_, "INBOX");
+  append(alice_, "INBOX");
+  ok(store().update([&](WriteTxn& t) { return rename_mailbox(t, alice_, "inbox", "Old Inbox"); }));
+  auto r = store().read();
+  auto inbox = ok(find_mailbox(r, alice_, "INBOX"));
+  auto old = ok(find_mailbox(r, alice_, "Old Inbox"));
+  EXPECT_EQ(inbox.messages, 0u);
+  EXPECT_TRUE(list_uids(r, inbox.id).empty());
+  EXPECT_EQ(list_uids(r, old.id), (std::vector<Uid>{1, 2}));
+  EXPECT_TRUE(find_mailbox(r, alice_, "INBOX/Child"));  // children stay
+  EXPECT_EQ(usage_of(r, alice_).messages, 2u);
+}
+
+TEST_F(MessagesTest, DeleteMailbox) {
+  ok(store().update([&](WriteTxn& t) { return create_mailbox(t, alice_, "Parent/Child"); }));
+  auto m = append(alice_, "Parent");
+  append(alice_, "Parent/Child");
+  ok(store().update([&](WriteTxn& t) { return delete_mailbox(t, alice_, "Parent"); }));
+  auto parent = box(alice_, "Parent");
+  EXPECT_TRUE(parent.noselect);  // has a child: kept, emptied, \Noselect
+  EXPECT_EQ(parent.messages, 0u);
+  EXPECT_EQ(blob_refcount(store().read(), m.blob), 1u);  // the child's copy of the same bytes
+  {
+    auto t = store().write();
+    EXPECT_EQ(error_of(delete_mailbox(t, alice_, "Parent")), Errc::not_empty);
+    EXPECT_EQ(error_of(delete_mailbox(t, alice_, "INBOX")), Errc::invalid_argument);
+    EXPECT_EQ(error_of(append_message(t, parent, kMessage)), Errc::invalid_argument);
+  }
+  ok(store().update([&](WriteTxn& t) { return delete_mailbox(t, alice_, "Parent/Child"); }));
+  ok(store().update([&](WriteTxn& t) { return delete_mailbox(t, alice_, "Parent"); }));
+  auto r = store().read();
+  EXPECT_FALSE(find_mailbox(r, alice_, "Parent"));
+  EXPECT_EQ(blob_refcount(r, m.blob), 0u);
+  EXPECT_EQ(usage_of(r, alice_).messages, 0u);
+}
+
+TEST_F(MessagesTest, CreateOverANoselectMailboxRevivesIt) {
+  ok(store().update([&](WriteTxn& t) { return create_mailbox(t, alice_, "P/C"); }));
+  ok(store().update([&](WriteTxn& t) { return delete_mailbox(t, alice_, "P"); }));
+  auto revived = ok(store().update([&](WriteTxn& t) { return create_mailbox(t, alice_, "P"); }));
+  EXPECT_FALSE(revived.noselect);
+}
+
+TEST_F(MessagesTest, RemovingAUserReleasesItsMessages) {
+  auto m = append(alice_, "INBOX");
+  ok(store().update([&](WriteTxn& t) { return remove_user(t, alice_); }));
+  EXPECT_EQ(blob_refcount(store().read(), m.blob), 0u);
+}
+
+// Random sequences of append / flag / copy / move / expunge keep the invariants: UIDs strictly
+// increasing and below UIDNEXT, modseqs increasing, every blob's count equal to the records
+// that refer to it, usage and mailbox counters equal to the sums of their messages.
+TEST_F(MessagesTest, RandomOperationsKeepTheInvariants) {
+  std::mt19937 rng(20261124);
+  std::vector<Mailbox> boxes;
+  for (auto user : {alice_, bob_})
+    for (auto name : {"INBOX", "Archive", "Trash"}) boxes.push_back(box(user, name));
+  std::map<MailboxId, Uid> highest_uid_seen;
+  std::uint64_t last = last_modseq(store().read());
+  for (int step = 0; step < 600; ++step) {
+    const auto& from = boxes[rng() % boxes.size()];
+    const auto& to = boxes[rng() % boxes.size()];
+    auto uids = list_uids(store().read(), from.id);
+    Uid some = uids.empty() ? 1 : uids[rng() % uids.size()];
+    switch (rng() % 6) {
+      case 0:
+      case 1:
+        append(from.user, from.name, fmt::format("Subject: {}\r\n\r\n{}\r\n", rng() % 20, step % 7));
+        break;
+      case 2:
+        ok(store().update([&](WriteTxn& t) -> Result<void> {
+          if (auto r = store_flags(t, from.id, some, FlagOperation::add, 1u << (rng() % 5), {}); !r &&
+              r.error().code != Errc::not_found)
+            return r.error();
+          return {};
+        }));
+        break;
+      case 3:
+        ok(store().update([&](WriteTxn& t) { return copy_messages(t, from.id, {some}, to); }));
+        break;
+      case 4:
+        if (from.id != to.id) ok(store().update([&](WriteTxn& t) { return move_messages(t, from.id, {some}, to); }));
+        break;
+      case 5:
+        ok(store().update([&](WriteTxn& t) -> Result<std::vector<Uid>> { return expunge_messages(t, from.id, {some}); }));
+        break;
+    }
+    auto now = last_modseq(store().read());
+    EXPECT_GE(now, last);
+    last = now;
+  }
+  auto r = store().read();
+  std::map<std::string, std::uint32_t> references;
+  std::map<UserId, Usage> usage;
+  for (const auto& b : boxes) {
+    auto current = ok(mailbox_by_id(r, b.id));
+    Uid previous = 0;
+    std::uint64_t count = 0, bytes = 0, max_modseq = 0;
+    for_each_message(r, b.id, [&](const Message& m) {
+      EXPECT_GT(m.uid, previous);
+      EXPECT_LT(m.uid, current.uid_next);
+      previous = m.uid;
+      references[m.blob.hex()] += 1;
+      count += 1;
+      bytes += m.size;
+      max_modseq = std::max(max_modseq, m.modseq);
+      EXPECT_EQ(read_blob(r, m.blob)->size(), m.size);
+      return true;
+    });
+    EXPECT_EQ(current.messages, count);
+    EXPECT_EQ(current.bytes, bytes);
+    EXPECT_GE(current.highest_modseq, max_modseq);
+    usage[current.user].messages += count;
+    usage[current.user].bytes += bytes;
+  }
+  for (const auto& b : boxes) {
+    for_each_message(r, b.id, [&](const Message& m) {
+      EXPECT_EQ(blob_refcount(r, m.blob), references[m.blob.hex()]) << m.blob.hex();
+      return true;
+    });
+  }
+  for (auto user : {alice_, bob_}) {
+    EXPECT_EQ(usage_of(r, user).messages, usage[user].messages);
+    EXPECT_EQ(usage_of(r, user).bytes, usage[user].bytes);
+  }
+}
+
+}  // namespace
+}  // namespace mailstead::storage
