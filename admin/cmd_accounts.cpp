@@ -10,6 +10,7 @@
 #include "common/config/units.hpp"
 #include "storage/accounts.hpp"
 #include "storage/mailboxes.hpp"
+#include "storage/messages.hpp"
 
 namespace mailstead::admin {
 namespace {
@@ -149,7 +150,14 @@ int change_user(const Invocation& inv, std::string_view done, Change&& change) {
 }
 
 int user_remove(const Invocation& inv) {
-  return change_user(inv, "removed user", [](WriteTxn& t, const User& u) { return remove_user(t, u.id); });
+  bool force = inv.has("--force");
+  return change_user(inv, "removed user", [&](WriteTxn& t, const User& u) -> Result<void> {
+    auto held = usage_of(t, u.id);
+    if (held.messages > 0 && !force)
+      return fail(Errc::not_empty, fmt::format("{} has {} message{} ({} bytes); add --force to remove them too",
+                                               u.address, held.messages, held.messages == 1 ? "" : "s", held.bytes));
+    return remove_user(t, u.id);
+  });
 }
 
 int user_passwd(const Invocation& inv) {
@@ -259,14 +267,16 @@ int mailbox_list(const Invocation& inv) {
   auto boxes = list_mailboxes(txn, user->id);
   if (inv.has("--json")) {
     print_json_list(boxes, [](const Mailbox& m) {
-      return fmt::format(R"({{"name":{},"special_use":{},"subscribed":{},"uid_validity":{},"uid_next":{}}})",
-                         json_string(m.name), json_string(to_imap_attribute(m.special_use)),
-                         m.subscribed ? "true" : "false", m.uid_validity, m.uid_next);
+      return fmt::format(
+          R"({{"name":{},"special_use":{},"subscribed":{},"uid_validity":{},"uid_next":{},"messages":{},"bytes":{}}})",
+          json_string(m.name), json_string(to_imap_attribute(m.special_use)), m.subscribed ? "true" : "false",
+          m.uid_validity, m.uid_next, m.messages, m.bytes);
     });
     return kExitOk;
   }
   for (const auto& m : boxes)
-    fmt::print("{:<30} {:<9} {}\n", m.name, to_imap_attribute(m.special_use), m.subscribed ? "subscribed" : "");
+    fmt::print("{:<30} {:<9} messages={:<7} bytes={:<10} {}\n", m.name, to_imap_attribute(m.special_use), m.messages,
+               m.bytes, m.subscribed ? "subscribed" : "");
   return kExitOk;
 }
 

@@ -9,6 +9,7 @@
 #include "storage/address.hpp"
 #include "storage/codec.hpp"
 #include "storage/detail/lmdb.hpp"
+#include "storage/import_ledger.hpp"
 #include "storage/messages.hpp"
 
 namespace mailstead::storage {
@@ -232,6 +233,7 @@ Result<void> delete_mailbox(WriteTxn& txn, UserId user, std::string_view name) {
     save_mailbox(txn, *emptied);
     return {};
   }
+  forget_imports(txn, mailbox->id);
   t.erase(t.dbs().mailbox_index, index_key(user, mailbox->name));
   t.erase(t.dbs().mailboxes, codec::key_u32(mailbox->id));
   return {};
@@ -252,6 +254,7 @@ void remove_all_mailboxes(WriteTxn& txn, UserId user) {
   auto& t = txn.state();
   for (const auto& m : list_mailboxes(txn, user)) {
     expunge_messages(txn, m.id, list_uids(txn, m.id));
+    forget_imports(txn, m.id);
     t.erase(t.dbs().mailbox_index, index_key(user, m.name));
     t.erase(t.dbs().mailboxes, codec::key_u32(m.id));
   }

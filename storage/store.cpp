@@ -1,8 +1,12 @@
 #include "storage/store.hpp"
 
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <fstream>
 #include <chrono>
 #include <system_error>
 
@@ -213,6 +217,7 @@ std::unique_ptr<Store> Store::open(const StoreOptions& options) {
   d.blob_data = open_db("blob_data");
   d.changes = open_db("changes");
   d.usage = open_db("usage");
+  d.imports = open_db("imports");
   initialize_or_check(*state);
   check(mdb_txn_commit(std::exchange(state->txn, nullptr)), "commit");
   return std::unique_ptr<Store>(new Store(std::move(impl)));
@@ -227,6 +232,20 @@ std::uint64_t Store::map_size() const {
   MDB_envinfo info{};
   mdb_env_info(impl_->env, &info);
   return info.me_mapsize;
+}
+
+void Store::release_mapped_pages() {
+  // LMDB does not tell where it mapped the file (me_mapaddr is set only for MDB_FIXEDMAP), so
+  // find the mapping of data.mdb in /proc/self/maps.
+  auto data_file = std::filesystem::weakly_canonical(impl_->options.dir / "data.mdb").string();
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    if (!line.ends_with(" " + data_file)) continue;
+    std::uintptr_t begin = 0, end = 0;
+    if (std::sscanf(line.c_str(), "%" SCNxPTR "-%" SCNxPTR, &begin, &end) != 2) continue;
+    madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+  }
 }
 
 bool Store::grow_after(const StorageError& e) {

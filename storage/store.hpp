@@ -100,6 +100,12 @@ class Store {
   const StoreOptions& options() const;
   std::uint64_t map_size() const;
 
+  // Drops this process's mapping of the store's pages; they stay in the page cache and are
+  // mapped again on the next access. For long bulk writes (import): random B-tree inserts
+  // fault pages in, the kernel maps their neighbours too (fault-around), and without this the
+  // process's RSS would grow with the size of the store though every such page is clean.
+  void release_mapped_pages();
+
  private:
   explicit Store(std::unique_ptr<detail::StoreImpl> impl);
   bool grow_after(const StorageError& e);  // true if the map grew and the write may be retried

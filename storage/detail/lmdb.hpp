@@ -29,6 +29,7 @@ struct Dbs {
   MDB_dbi blob_data;      // 32-byte SHA-256 -> the message bytes
   MDB_dbi changes;        // u64 modseq -> Change record
   MDB_dbi usage;          // u32 user id -> Usage record (bytes, messages)
+  MDB_dbi imports;        // u32 mailbox id, source key -> u32 uid (import_ledger.hpp)
 };
 
 // Thrown for MDB_MAP_FULL: Store::update grows the map and retries.

@@ -1,0 +1,267 @@
+// mailstead import ADDRESS PATH: moves mail from another server into the store.
+//
+// Implementation notes
+// - Streaming: one message is read at a time and stored in batches (kBatchMessages or
+//   kBatchBytes, whichever comes first), each batch one transaction. Memory stays bounded by
+//   the batch and the list of file names, whatever the size of the source.
+// - Resumable: every stored message is recorded in the import ledger in the same transaction,
+//   under its source name (Maildir unique name, mbox offset). A second run skips what is
+//   recorded, so an interrupted import simply runs again.
+// - Maildir: the root goes to INBOX (or --mailbox), each Maildir++ folder ".A.B" to mailbox
+//   A/B (created if missing); flags from the ":2," suffix, keywords from dovecot-keywords,
+//   the internal date from the file's modification time. mbox: one mailbox, flags from
+//   Status:/X-Status:, the internal date from the "From " line.
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "admin/command.hpp"
+#include "admin/import_sources.hpp"
+#include "admin/store_access.hpp"
+#include "storage/import_ledger.hpp"
+#include "storage/mailboxes.hpp"
+#include "storage/messages.hpp"
+
+namespace mailstead::admin {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace storage;
+
+constexpr std::size_t kBatchMessages = 500;
+constexpr std::size_t kBatchBytes = 32 << 20;
+
+struct Pending {
+  std::string source_key;
+  std::string bytes;
+  AppendOptions options;
+};
+
+struct Totals {
+  std::uint64_t imported = 0;
+  std::uint64_t skipped = 0;
+  std::uint64_t mailboxes = 0;
+};
+
+class Progress {
+ public:
+  Progress() : terminal_(isatty(STDERR_FILENO) != 0) {}
+  void show(std::string_view mailbox, std::uint64_t done, std::uint64_t total) {
+    if (!terminal_) return;
+    auto now = std::chrono::steady_clock::now();
+    if (done != total && now - last_ < std::chrono::milliseconds(200)) return;
+    last_ = now;
+    fmt::print(stderr, "\r{}: {}/{}   ", mailbox, done, total);
+    if (done == total) fmt::print(stderr, "\n");
+  }
+
+ private:
+  bool terminal_;
+  std::chrono::steady_clock::time_point last_{};
+};
+
+// Stores messages of one mailbox in batches, skipping those the ledger already knows.
+class MailboxImporter {
+ public:
+  MailboxImporter(Store& store, Mailbox mailbox, Totals& totals)
+      : store_(store), mailbox_(std::move(mailbox)), totals_(totals) {}
+
+  bool seen(std::string_view source_key) {
+    if (!imported_as(store_.read(), mailbox_.id, source_key)) return false;
+    ++totals_.skipped;
+    return true;
+  }
+
+  Result<void> add(Pending message) {
+    batch_bytes_ += message.bytes.size();
+    batch_.push_back(std::move(message));
+    if (batch_.size() >= kBatchMessages || batch_bytes_ >= kBatchBytes) return flush();
+    return {};
+  }
+
+  Result<void> flush() {
+    if (batch_.empty()) return {};
+    auto stored = store_.update([&](WriteTxn& t) -> Result<std::size_t> {
+      std::size_t count = 0;
+      for (const auto& p : batch_) {
+        if (imported_as(t, mailbox_.id, p.source_key)) continue;
+        auto message = append_message(t, mailbox_, p.bytes, p.options);
+        if (!message) return message.error();
+        record_import(t, mailbox_.id, p.source_key, message->uid);
+        ++count;
+      }
+      return count;
+    });
+    if (!stored) return stored.error();
+    store_.release_mapped_pages();
+    totals_.imported += *stored;
+    batch_.clear();
+    batch_bytes_ = 0;
+    return {};
+  }
+
+  const std::string& name() const { return mailbox_.name; }
+
+ private:
+  Store& store_;
+  Mailbox mailbox_;
+  Totals& totals_;
+  std::vector<Pending> batch_;
+  std::size_t batch_bytes_ = 0;
+};
+
+Result<Mailbox> open_or_create(Store& store, UserId user, const std::string& name, Totals& totals) {
+  if (auto existing = find_mailbox(store.read(), user, name)) return existing;
+  ++totals.mailboxes;
+  return store.update([&](WriteTxn& t) { return create_mailbox(t, user, name, SpecialUse::none, true); });
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+Result<void> import_maildir_folder(Store& store, UserId user, const fs::path& folder, const std::string& mailbox_name,
+                                   Totals& totals, Progress& progress) {
+  auto mailbox = open_or_create(store, user, mailbox_name, totals);
+  if (!mailbox) return mailbox.error();
+  std::map<char, std::string> letters;
+  if (std::ifstream keywords(folder / "dovecot-keywords"); keywords) letters = parse_dovecot_keywords(keywords);
+  struct Entry {
+    fs::path path;
+    std::int64_t mtime;
+  };
+  std::vector<Entry> entries;
+  for (auto sub : {"cur", "new"}) {
+    std::error_code ec;
+    for (const auto& f : fs::directory_iterator(folder / sub, ec)) {
+      struct stat st {};
+      if (!f.is_regular_file() || ::stat(f.path().c_str(), &st) != 0) continue;
+      entries.push_back({f.path(), st.st_mtime});
+    }
+  }
+  std::sort(entries.begin(), entries.end(),
+            [](const Entry& a, const Entry& b) { return std::tie(a.mtime, a.path) < std::tie(b.mtime, b.path); });
+  MailboxImporter importer(store, *mailbox, totals);
+  std::uint64_t done = 0;
+  for (const auto& e : entries) {
+    auto filename = e.path.filename().string();
+    std::string key = "maildir:" + std::string(maildir_unique_name(filename));
+    progress.show(mailbox_name, ++done, entries.size());
+    if (importer.seen(key)) continue;
+    auto flags = parse_maildir_flags(filename, letters);
+    auto bytes = to_crlf(read_file(e.path));
+    if (bytes.empty()) continue;
+    if (auto r = importer.add({std::move(key), std::move(bytes), {flags.flags, flags.keywords, e.mtime}}); !r) return r;
+  }
+  return importer.flush();
+}
+
+Result<void> import_maildir(Store& store, UserId user, const fs::path& root, const std::string& root_mailbox,
+                            Totals& totals) {
+  Progress progress;
+  if (auto r = import_maildir_folder(store, user, root, root_mailbox, totals, progress); !r) return r;
+  std::vector<std::pair<std::string, fs::path>> folders;
+  for (const auto& d : fs::directory_iterator(root)) {
+    if (!d.is_directory()) continue;
+    auto name = maildir_folder_mailbox(d.path().filename().string(), store.options().hierarchy_separator);
+    if (name && fs::exists(d.path() / "cur")) folders.emplace_back(*name, d.path());
+  }
+  std::sort(folders.begin(), folders.end());
+  for (const auto& [name, path] : folders)
+    if (auto r = import_maildir_folder(store, user, path, name, totals, progress); !r) return r;
+  return {};
+}
+
+Result<void> import_mbox(Store& store, UserId user, const fs::path& file, const std::string& mailbox_name,
+                         Totals& totals) {
+  auto mailbox = open_or_create(store, user, mailbox_name, totals);
+  if (!mailbox) return mailbox.error();
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return fail(Errc::io_error, fmt::format("cannot read {}", file.string()));
+  auto total = fs::file_size(file);
+  Progress progress;
+  MboxReader reader(in);
+  MailboxImporter importer(store, *mailbox, totals);
+  MboxReader::Message message;
+  auto absolute = fs::absolute(file).string();
+  try {
+    while (reader.next(message)) {
+      progress.show(mailbox_name, std::min<std::uint64_t>(message.offset, total), total);
+      std::string key = fmt::format("mbox:{}:{}", absolute, message.offset);
+      if (importer.seen(key) || message.bytes.empty()) continue;
+      if (auto r = importer.add({std::move(key), std::move(message.bytes), {message.flags, {}, message.date}}); !r)
+        return r;
+    }
+  } catch (const std::runtime_error& e) {
+    return fail(Errc::invalid_argument, fmt::format("{}: {}", file.string(), e.what()));
+  }
+  progress.show(mailbox_name, total, total);
+  return importer.flush();
+}
+
+int import(const Invocation& inv) {
+  fs::path source(inv.args[1]);
+  std::error_code ec;
+  auto status = fs::status(source, ec);
+  if (ec || !fs::exists(status))
+    return fmt::print(stderr, "mailstead: {} does not exist\n", source.string()), kExitFailure;
+  bool maildir = fs::is_directory(status) && fs::is_directory(source / "cur");
+  if (!maildir && !fs::is_regular_file(status))
+    return fmt::print(stderr, "mailstead: {} is neither a Maildir (with cur/) nor an mbox file\n", source.string()),
+           kExitFailure;
+  auto access = open_store(inv);
+  if (!access) return kExitFailure;
+  auto& store = *access->store;
+  auto user = find_user(store.read(), inv.args[0]);
+  if (!user) return report(user.error());
+  std::string target(inv.value("--mailbox").value_or("INBOX"));
+  Totals totals;
+  auto result = maildir ? import_maildir(store, user->id, source, target, totals)
+                        : import_mbox(store, user->id, source, target, totals);
+  if (inv.has("--json"))
+    fmt::print(R"({{"imported":{},"skipped":{},"mailboxes_created":{},"complete":{}}})"
+               "\n",
+               totals.imported, totals.skipped, totals.mailboxes, result ? "true" : "false");
+  else
+    fmt::print("imported {} message{} into {} ({} already there, {} mailbox{} created)\n", totals.imported,
+               totals.imported == 1 ? "" : "s", user->address, totals.skipped, totals.mailboxes,
+               totals.mailboxes == 1 ? "" : "es");
+  if (!result) {
+    fmt::print(stderr, "mailstead: import stopped: {}; run it again to continue once that is fixed\n",
+               result.error().detail);
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+const std::vector<Command> kCommands = {
+    {{"import"},
+     "ADDRESS PATH",
+     "import a Maildir or an mbox file into a user's mailboxes",
+     "PATH is a Maildir (with its Maildir++ folders, flags and Dovecot keywords) or an mbox\n"
+     "file. Memory stays small whatever the size; progress is shown on a terminal. Run it again\n"
+     "after an interruption: what was imported already is skipped, nothing is stored twice.",
+     2,
+     2,
+     {{"--mailbox", true, "mailbox for an mbox file, or for the Maildir's root (default INBOX)"},
+      {"--json", false, "print the totals as JSON"}},
+     import},
+};
+
+}  // namespace
+
+std::span<const Command> import_commands() {
+  return kCommands;
+}
+
+}  // namespace mailstead::admin

@@ -1,0 +1,187 @@
+#include "admin/import_sources.hpp"
+
+#include <algorithm>
+#include <ctime>
+#include <stdexcept>
+
+#include "common/text/mutf7.hpp"
+#include "storage/messages.hpp"
+
+namespace mailstead::admin {
+
+std::string to_crlf(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size() + bytes.size() / 32);
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    char c = bytes[i];
+    if (c == '\r') {
+      out += "\r\n";
+      if (i + 1 < bytes.size() && bytes[i + 1] == '\n') ++i;
+    } else if (c == '\n') {
+      out += "\r\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+MaildirFlags parse_maildir_flags(std::string_view filename, const std::map<char, std::string>& keyword_letters) {
+  MaildirFlags out;
+  auto at = filename.find(":2,");
+  if (at == std::string_view::npos) at = filename.find("!2,");
+  if (at == std::string_view::npos) return out;
+  for (char c : filename.substr(at + 3)) {
+    switch (c) {
+      case 'D':
+        out.flags |= storage::kDraft;
+        break;
+      case 'F':
+        out.flags |= storage::kFlagged;
+        break;
+      case 'P':
+        out.keywords.emplace_back("$Forwarded");
+        break;
+      case 'R':
+        out.flags |= storage::kAnswered;
+        break;
+      case 'S':
+        out.flags |= storage::kSeen;
+        break;
+      case 'T':
+        out.flags |= storage::kDeleted;
+        break;
+      default:
+        if (auto it = keyword_letters.find(c); it != keyword_letters.end()) out.keywords.push_back(it->second);
+    }
+  }
+  return out;
+}
+
+std::string_view maildir_unique_name(std::string_view filename) {
+  auto at = filename.find(":2,");
+  if (at == std::string_view::npos) at = filename.find("!2,");
+  return filename.substr(0, at);
+}
+
+std::map<char, std::string> parse_dovecot_keywords(std::istream& in) {
+  std::map<char, std::string> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    auto space = line.find(' ');
+    if (space == std::string::npos) continue;
+    int index = 0;
+    try {
+      index = std::stoi(line.substr(0, space));
+    } catch (const std::exception&) {
+      continue;
+    }
+    auto name = line.substr(space + 1);
+    if (index >= 0 && index < 26 && storage::valid_keyword(name)) out[static_cast<char>('a' + index)] = name;
+  }
+  return out;
+}
+
+std::optional<std::string> maildir_folder_mailbox(std::string_view directory, char separator) {
+  if (directory.size() < 2 || directory[0] != '.' || directory == "..") return std::nullopt;
+  auto decoded = text::decode_mutf7(directory.substr(1));
+  if (!decoded || decoded->empty()) return std::nullopt;
+  std::string name = *decoded;
+  if (separator != '.') std::replace(name.begin(), name.end(), '.', separator);
+  return name;
+}
+
+std::optional<std::int64_t> parse_asctime(std::string_view text) {
+  std::tm tm{};
+  std::string copy(text);
+  const char* end = strptime(copy.c_str(), "%a %b %d %H:%M:%S %Y", &tm);
+  if (!end) return std::nullopt;
+  return static_cast<std::int64_t>(timegm(&tm));
+}
+
+namespace {
+
+// The date of a "From sender date" line: what follows the sender.
+std::int64_t from_line_date(std::string_view line) {
+  auto after = line.find(' ', 5);
+  if (after == std::string_view::npos) return 0;
+  auto date = line.substr(after + 1);
+  while (!date.empty() && (date.back() == '\r' || date.back() == ' ')) date.remove_suffix(1);
+  return parse_asctime(date).value_or(0);
+}
+
+std::uint32_t status_flags(std::string_view header_name, std::string_view value) {
+  std::uint32_t flags = 0;
+  for (char c : value) {
+    if (header_name == "status" && c == 'R') flags |= storage::kSeen;
+    if (header_name == "x-status") {
+      if (c == 'A') flags |= storage::kAnswered;
+      if (c == 'F') flags |= storage::kFlagged;
+      if (c == 'D') flags |= storage::kDeleted;
+      if (c == 'T') flags |= storage::kDraft;
+    }
+  }
+  return flags;
+}
+
+bool is_quoted_from(std::string_view line) {
+  std::size_t i = 0;
+  while (i < line.size() && line[i] == '>') ++i;
+  return i > 0 && line.substr(i).starts_with("From ");
+}
+
+}  // namespace
+
+bool MboxReader::next(Message& out) {
+  std::string line;
+  if (!started_) {
+    started_ = true;
+    while (std::getline(in_, line)) {
+      auto length = line.size() + 1;
+      if (line.starts_with("From ")) {
+        pending_from_ = line;
+        pending_offset_ = offset_;
+        offset_ += length;
+        break;
+      }
+      if (!line.empty() && line != "\r") throw std::runtime_error("not an mbox file: it does not start with \"From \"");
+      offset_ += length;
+    }
+  }
+  if (pending_from_.empty()) return false;
+  out = Message{};
+  out.offset = pending_offset_;
+  out.date = from_line_date(pending_from_);
+  pending_from_.clear();
+  bool in_headers = true;
+  std::string body;
+  while (std::getline(in_, line)) {
+    auto length = line.size() + 1;
+    if (line.starts_with("From ")) {
+      pending_from_ = line;
+      pending_offset_ = offset_;
+      offset_ += length;
+      break;
+    }
+    offset_ += length;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (in_headers && line.empty()) in_headers = false;
+    if (in_headers) {
+      auto colon = line.find(':');
+      if (colon != std::string::npos) {
+        std::string name = line.substr(0, colon);
+        std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+        if (name == "status" || name == "x-status") out.flags |= status_flags(name, line.substr(colon + 1));
+      }
+    }
+    if (is_quoted_from(line)) line.erase(0, 1);
+    body += line;
+    body += "\r\n";
+  }
+  // The blank line before the next "From " belongs to the mbox format, not to the message.
+  if (!pending_from_.empty() && body.ends_with("\r\n\r\n")) body.resize(body.size() - 2);
+  out.bytes = std::move(body);
+  return true;
+}
+
+}  // namespace mailstead::admin

@@ -1,0 +1,131 @@
+"""End-to-end tests of `mailstead import`: Maildir (flags, Dovecot keywords, Maildir++ folders
+with modified UTF-7 names) and mbox (mboxrd quoting, Status flags), re-runs that skip what is
+there, an import killed half-way and run again, and bounded memory on a source larger than the
+limit."""
+
+import json
+import os
+import resource
+import signal
+import subprocess
+import time
+import unittest
+from pathlib import Path
+
+from harness import ADMIN, SANITIZED, Instance
+
+
+class ImportTest(unittest.TestCase):
+    def setUp(self):
+        self.instance = Instance()
+        self.addCleanup(self.instance.cleanup)
+        self.admin("domain", "add", "example.test")
+        self.admin("user", "add", "alice@example.test", "--password-stdin", stdin="long enough password\n")
+
+    def admin(self, *args, stdin=None, expect=0):
+        r = subprocess.run([str(ADMIN), "-c", str(self.instance.config), *args], capture_output=True, text=True,
+                           input=stdin, timeout=600)
+        self.assertEqual(r.returncode, expect, f"{args}: {r.stdout}{r.stderr}")
+        return r
+
+    def mailboxes(self):
+        boxes = json.loads(self.admin("mailbox", "list", "alice@example.test", "--json").stdout)
+        return {b["name"]: b for b in boxes}
+
+    def make_maildir(self, root, count, size=0, folders=()):
+        for folder in ("", *folders):
+            base = Path(root) / folder
+            for sub in ("cur", "new", "tmp"):
+                (base / sub).mkdir(parents=True, exist_ok=True)
+        for i in range(count):
+            body = f"Subject: message {i}\nMessage-ID: <{i}@example.test>\n\n" + ("x" * 70 + "\n") * (size // 71)
+            (Path(root) / "cur" / f"{1700000000 + i}.M{i}P1.host:2,S").write_text(body)
+
+    def test_maildir_with_flags_keywords_and_folders(self):
+        root = self.instance.dir / "Maildir"
+        self.make_maildir(root, 0, folders=(".Work.Entw&APw-rfe", ".Lists"))
+        (root / "cur" / "1700000000.M1.host:2,FRS").write_text("Subject: one\n\nbody\n")
+        (root / "new" / "1700000001.M2.host").write_text("Subject: two\r\n\r\nbody\r\n")
+        work = root / ".Work.Entw&APw-rfe"
+        (work / "dovecot-keywords").write_text("0 $Important\n1 Work\n")
+        (work / "cur" / "1700000002.M3.host:2,Sab").write_text("Subject: three\n\nx\n")
+        (root / ".Lists" / "cur" / "1700000003.M4.host:2,T").write_text("Subject: four\n\ny\n")
+        r = json.loads(self.admin("import", "alice@example.test", str(root), "--json").stdout)
+        self.assertEqual(r, {"imported": 4, "skipped": 0, "mailboxes_created": 2, "complete": True})
+        boxes = self.mailboxes()
+        self.assertEqual(boxes["INBOX"]["messages"], 2)
+        self.assertEqual(boxes["Work/Entwürfe"]["messages"], 1)
+        self.assertEqual(boxes["Lists"]["messages"], 1)
+        self.assertIn("Work", boxes)
+        # Line ends became CRLF: "Subject: one\n\nbody\n" is 19 bytes, 22 with CRLF.
+        self.assertEqual(boxes["Lists"]["bytes"], len("Subject: four\r\n\r\ny\r\n"))
+        again = json.loads(self.admin("import", "alice@example.test", str(root), "--json").stdout)
+        self.assertEqual(again, {"imported": 0, "skipped": 4, "mailboxes_created": 0, "complete": True})
+        self.assertEqual(self.mailboxes()["INBOX"]["messages"], 2)
+
+    def test_mbox(self):
+        mbox = self.instance.dir / "saved.mbox"
+        mbox.write_text("From alice@example.org Mon Nov 24 09:54:29 2026\nStatus: RO\nSubject: first\n\n"
+                        ">From the quoted line\nend\n\n"
+                        "From bob@example.org Tue Nov 25 10:00:00 2026\nX-Status: AF\nSubject: second\n\nbody\n")
+        r = json.loads(self.admin("import", "alice@example.test", str(mbox), "--mailbox", "Saved", "--json").stdout)
+        self.assertEqual(r["imported"], 2)
+        saved = self.mailboxes()["Saved"]
+        self.assertEqual(saved["messages"], 2)
+        first = "Status: RO\r\nSubject: first\r\n\r\nFrom the quoted line\r\nend\r\n"
+        second = "X-Status: AF\r\nSubject: second\r\n\r\nbody\r\n"
+        self.assertEqual(saved["bytes"], len(first) + len(second))
+        self.assertEqual(json.loads(self.admin("import", "alice@example.test", str(mbox), "--mailbox", "Saved",
+                                               "--json").stdout)["skipped"], 2)
+
+    def test_not_an_mbox(self):
+        bogus = self.instance.dir / "notes.txt"
+        bogus.write_text("just some text\n")
+        r = self.admin("import", "alice@example.test", str(bogus), expect=1)
+        self.assertIn("not an mbox file", r.stderr)
+        r = self.admin("import", "alice@example.test", str(self.instance.dir / "missing"), expect=1)
+        self.assertIn("does not exist", r.stderr)
+        r = self.admin("import", "nobody@example.test", str(bogus), expect=1)
+        self.assertIn("no user", r.stderr)
+
+    def test_over_quota_stops_and_says_so(self):
+        self.admin("user", "quota", "alice@example.test", "--messages", "3")
+        root = self.instance.dir / "Maildir"
+        self.make_maildir(root, 5)
+        r = self.admin("import", "alice@example.test", str(root), expect=1)
+        self.assertIn("over its message quota", r.stderr)
+        self.assertIn("run it again to continue", r.stderr)
+
+    def test_killed_import_continues_without_duplicates(self):
+        root = self.instance.dir / "Maildir"
+        total = 4000
+        self.make_maildir(root, total, size=2000)
+        proc = subprocess.Popen([str(ADMIN), "-c", str(self.instance.config), "import", "alice@example.test",
+                                 str(root)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while self.mailboxes()["INBOX"]["messages"] == 0:
+            self.assertIsNone(proc.poll(), "the import finished before it could be interrupted")
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.01)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        partial = self.mailboxes()["INBOX"]["messages"]
+        self.assertLess(partial, total, "killed too late to test anything")
+        r = json.loads(self.admin("import", "alice@example.test", str(root), "--json").stdout)
+        self.assertEqual(r["skipped"], partial)
+        self.assertEqual(r["imported"], total - partial)
+        self.assertEqual(self.mailboxes()["INBOX"]["messages"], total)
+
+    @unittest.skipIf(SANITIZED, "the sanitizer's own memory makes RSS meaningless")
+    def test_memory_stays_bounded_on_a_source_larger_than_the_limit(self):
+        root = self.instance.dir / "Maildir"
+        self.make_maildir(root, 5000, size=64 * 1024)  # about 320 MiB of mail
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        self.admin("import", "alice@example.test", str(root))
+        peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        self.assertEqual(self.mailboxes()["INBOX"]["messages"], 5000)
+        self.assertLess(max(peak_kib, before), 256 * 1024, f"peak RSS {peak_kib} KiB")
+
+
+if __name__ == "__main__":
+    unittest.main()
