@@ -172,8 +172,16 @@ ReadTxn::~ReadTxn() = default;
 void WriteTxn::commit() {
   MDB_txn* txn = std::exchange(state_->txn, nullptr);
   int rc = mdb_txn_commit(txn);  // frees the transaction whatever the outcome
-  state_->lock.unlock();
+  if (state_->lock.owns_lock()) state_->lock.unlock();  // a nested transaction holds no lock
   check(rc, "commit");
+}
+
+WriteTxn WriteTxn::nested() {
+  auto child = std::make_unique<TxnState>();
+  child->store = state_->store;
+  child->write = true;
+  check(mdb_txn_begin(state_->store->env, state_->txn, 0, &child->txn), "begin nested transaction");
+  return WriteTxn(std::move(child));
 }
 
 Store::Store(std::unique_ptr<detail::StoreImpl> impl) : impl_(std::move(impl)) {}

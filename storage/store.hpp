@@ -66,8 +66,12 @@ class ReadTxn {
 class WriteTxn : public ReadTxn {
  public:
   WriteTxn(WriteTxn&&) noexcept = default;
-  // Makes the changes durable; afterwards the transaction is finished.
+  // Makes the changes durable; afterwards the transaction is finished. On a nested
+  // transaction, merges its changes into the parent instead.
   void commit();
+  // A transaction inside this one: its changes join the parent's on commit(), or vanish if it
+  // is destroyed first. The parent must not be used while the child lives.
+  WriteTxn nested();
 
  private:
   friend class Store;

@@ -1,0 +1,182 @@
+// mailstead-storage-torture: drives the store from a separate process, for the crash and
+// multi-process tests (tests/e2e/test_storage.py). A test fixture, not installed.
+//
+//   deliver DIR FIRST COUNT WRITERS  deliver messages FIRST..FIRST+COUNT-1 from WRITERS threads
+//                                    through one GroupCommitter; print "ok K" once K is durable
+//   check DIR                        verify the store's invariants in one read transaction and
+//                                    print {"K": [user ids], ...} for every message found
+//
+// Message K goes to the users recipients(K) of u0..u4@example.test; its bytes name K.
+
+#include <atomic>
+#include <future>
+#include <charconv>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "storage/accounts.hpp"
+#include "storage/codec.hpp"
+#include "storage/detail/lmdb.hpp"
+#include "storage/group_commit.hpp"
+#include "storage/mailboxes.hpp"
+#include "storage/messages.hpp"
+
+using namespace mailstead::storage;
+
+namespace {
+
+constexpr int kUsers = 5;
+
+std::vector<std::string> recipients(long k) {
+  std::set<std::string> users{fmt::format("u{}@example.test", k % kUsers),
+                              fmt::format("u{}@example.test", (k * 7 + 3) % kUsers)};
+  return {users.begin(), users.end()};
+}
+
+std::string message(long k) {
+  return fmt::format("Message-ID: <{}@torture.test>\r\nSubject: torture {}\r\n\r\n{}\r\n", k, k,
+                     std::string(static_cast<std::size_t>(100 + k % 3000), 'x'));
+}
+
+std::unique_ptr<Store> open(const char* dir) {
+  StoreOptions options;
+  options.dir = dir;
+  options.map_size = std::uint64_t{4} << 20;  // small: the runs also exercise growth
+  return Store::open(options);
+}
+
+void ensure_accounts(Store& store) {
+  auto made = store.update([](WriteTxn& t) -> Result<void> {
+    if (!is_local_domain(t, "example.test")) (void)add_domain(t, "example.test");
+    for (int u = 0; u < kUsers; ++u) {
+      auto address = fmt::format("u{}@example.test", u);
+      if (!find_user(t, address)) (void)add_user(t, address, "x", {});
+    }
+    return {};
+  });
+  (void)made;
+}
+
+int deliver(const char* dir, long first, long count, int writers) {
+  auto store = open(dir);
+  ensure_accounts(*store);
+  std::map<std::string, UserId> ids;
+  for (int u = 0; u < kUsers; ++u) {
+    auto address = fmt::format("u{}@example.test", u);
+    ids[address] = find_user(store->read(), address)->id;
+  }
+  GroupCommitter committer(*store);
+  std::mutex out;
+  std::atomic<long> next{first};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < writers; ++w) {
+    threads.emplace_back([&] {
+      for (long k; (k = next++) < first + count;) {
+        std::vector<UserId> users;
+        for (const auto& r : recipients(k)) users.push_back(ids[r]);
+        auto bytes = message(k);
+        std::promise<bool> durable;
+        auto all_delivered = std::make_shared<bool>(false);
+        committer.submit(
+            [&, all_delivered](WriteTxn& t) {
+              *all_delivered = true;
+              for (auto& o : deliver_message(t, bytes, users)) *all_delivered = *all_delivered && static_cast<bool>(o.result);
+            },
+            [&, all_delivered](std::exception_ptr e) { durable.set_value(!e && *all_delivered); });
+        if (durable.get_future().get()) {
+          std::lock_guard lock(out);
+          std::printf("ok %ld\n", k);
+          std::fflush(stdout);
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  return 0;
+}
+
+[[noreturn]] void violated(const std::string& what) {
+  std::fprintf(stderr, "invariant violated: %s\n", what.c_str());
+  std::exit(1);
+}
+
+int check(const char* dir) {
+  auto store = open(dir);
+  auto txn = store->read();
+  const auto& t = txn.state();
+  std::map<std::string, std::uint64_t> references;
+  std::map<long, std::vector<UserId>> found;
+  for (const auto& user : list_users(txn)) {
+    Usage sum;
+    for (const auto& box : list_mailboxes(txn, user.id)) {
+      std::uint64_t messages = 0, bytes = 0;
+      for_each_message(txn, box.id, [&](const Message& m) {
+        auto blob = read_blob(txn, m.blob);
+        if (!blob) violated(fmt::format("message {}/{} has no blob", box.id, m.uid));
+        if (blob->size() != m.size) violated("blob size differs from the message size");
+        references[m.blob.hex()] += 1;
+        messages += 1;
+        bytes += m.size;
+        auto at = blob->find("Subject: torture ");
+        if (at != std::string_view::npos) {
+          long k = 0;
+          std::from_chars(blob->data() + at + 17, blob->data() + blob->size(), k);
+          found[k].push_back(user.id);
+        }
+        return true;
+      });
+      if (messages != box.messages || bytes != box.bytes) violated(fmt::format("counters of mailbox {}", box.name));
+      sum.messages += messages;
+      sum.bytes += bytes;
+    }
+    auto usage = usage_of(txn, user.id);
+    if (usage.messages != sum.messages || usage.bytes != sum.bytes) violated("usage of " + user.address);
+  }
+  std::uint64_t blobs = 0;
+  t.scan(t.dbs().blob_refs, "", [&](std::string_view key, std::string_view value) {
+    BlobId id;
+    std::copy(key.begin(), key.end(), id.bytes.begin());
+    codec::Reader r(value, "blob reference");
+    auto refs = r.u64();
+    if (references[id.hex()] != refs)
+      violated(fmt::format("blob {} counts {} references, {} exist", id.hex(), refs, references[id.hex()]));
+    if (!read_blob(txn, id)) violated("blob reference without data");
+    ++blobs;
+    return true;
+  });
+  std::uint64_t data = 0;
+  t.scan(t.dbs().blob_data, "", [&](std::string_view, std::string_view) {
+    ++data;
+    return true;
+  });
+  if (data != blobs) violated(fmt::format("{} blobs stored, {} referenced", data, blobs));
+  std::string json = "{";
+  for (const auto& [k, users] : found) {
+    if (json.size() > 1) json += ',';
+    json += fmt::format("\"{}\":[{}]", k, fmt::join(users, ","));
+  }
+  std::printf("%s}\n", json.c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string mode = argc > 1 ? argv[1] : "";
+  try {
+    if (mode == "deliver" && argc == 6) return deliver(argv[2], std::stol(argv[3]), std::stol(argv[4]), std::stoi(argv[5]));
+    if (mode == "check" && argc == 3) return check(argv[2]);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "storage-torture: %s\n", e.what());
+    return 1;
+  }
+  std::fprintf(stderr, "usage: mailstead-storage-torture deliver DIR FIRST COUNT WRITERS | check DIR\n");
+  return 2;
+}
