@@ -11,6 +11,7 @@
 #include "storage/changes.hpp"
 #include "storage/codec.hpp"
 #include "storage/detail/lmdb.hpp"
+#include "storage/structure_codec.hpp"
 
 namespace mailstead::storage {
 namespace {
@@ -71,6 +72,7 @@ void reference_blob(detail::TxnState& t, const BlobId& id, std::string_view byte
     refs = r.u64();
   } else {
     t.put(t.dbs().blob_data, blob_key(id), bytes);
+    t.put(t.dbs().blob_meta, blob_key(id), codec::encode_structure(mime::parse_message(bytes)));
   }
   t.put(t.dbs().blob_refs, blob_key(id), codec::Writer(kBlobRefFormat).u64(refs + 1).u64(bytes.size()).take());
 }
@@ -85,6 +87,7 @@ void release_blob(detail::TxnState& t, const BlobId& id) {
   if (refs <= 1) {
     t.erase(t.dbs().blob_refs, blob_key(id));
     t.erase(t.dbs().blob_data, blob_key(id));
+    t.erase(t.dbs().blob_meta, blob_key(id));
   } else {
     t.put(t.dbs().blob_refs, blob_key(id), codec::Writer(kBlobRefFormat).u64(refs - 1).u64(size).take());
   }
@@ -254,6 +257,12 @@ std::vector<Uid> list_uids(const ReadTxn& txn, MailboxId mailbox) {
 
 std::optional<std::string_view> read_blob(const ReadTxn& txn, const BlobId& blob) {
   return txn.state().get(txn.state().dbs().blob_data, blob_key(blob));
+}
+
+std::optional<mime::Part> message_structure(const ReadTxn& txn, const BlobId& blob) {
+  auto bytes = txn.state().get(txn.state().dbs().blob_meta, blob_key(blob));
+  if (!bytes) return std::nullopt;
+  return codec::decode_structure(*bytes);
 }
 
 std::uint32_t blob_refcount(const ReadTxn& txn, const BlobId& blob) {

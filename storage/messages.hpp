@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/mime/mime.hpp"
 #include "storage/accounts.hpp"
 #include "storage/mailboxes.hpp"
 #include "storage/result.hpp"
@@ -91,6 +92,8 @@ std::vector<Uid> list_uids(const ReadTxn& txn, MailboxId mailbox);
 // The message's bytes, straight from the map: valid until the transaction ends.
 std::optional<std::string_view> read_blob(const ReadTxn& txn, const BlobId& blob);
 std::uint32_t blob_refcount(const ReadTxn& txn, const BlobId& blob);  // 0 if absent
+// The MIME structure computed when the blob was stored (ENVELOPE, BODYSTRUCTURE, sections).
+std::optional<mime::Part> message_structure(const ReadTxn& txn, const BlobId& blob);
 
 enum class FlagOperation { replace, add, remove };
 // Changes the flags of one message (STORE). With unchanged_since (CONDSTORE, RFC 7162

@@ -223,6 +223,7 @@ std::unique_ptr<Store> Store::open(const StoreOptions& options) {
   d.messages = open_db("messages");
   d.blob_refs = open_db("blob_refs");
   d.blob_data = open_db("blob_data");
+  d.blob_meta = open_db("blob_meta");
   d.changes = open_db("changes");
   d.usage = open_db("usage");
   d.imports = open_db("imports");

@@ -157,6 +157,12 @@ int check(const char* dir) {
     return true;
   });
   if (data != blobs) violated(fmt::format("{} blobs stored, {} referenced", data, blobs));
+  std::uint64_t structures = 0;
+  t.scan(t.dbs().blob_meta, "", [&](std::string_view, std::string_view) {
+    ++structures;
+    return true;
+  });
+  if (structures != blobs) violated(fmt::format("{} structures for {} blobs", structures, blobs));
   std::string json = "{";
   for (const auto& [k, users] : found) {
     if (json.size() > 1) json += ',';

@@ -307,6 +307,44 @@ TEST_F(MessagesTest, RemovingAUserReleasesItsMessages) {
   EXPECT_EQ(blob_refcount(store().read(), m.blob), 0u);
 }
 
+void expect_same_structure(const mime::Part& a, const mime::Part& b) {
+  EXPECT_EQ(a.type, b.type);
+  EXPECT_EQ(a.subtype, b.subtype);
+  EXPECT_EQ(a.parameters, b.parameters);
+  EXPECT_EQ(a.header, b.header);
+  EXPECT_EQ(a.body, b.body);
+  EXPECT_EQ(a.encoding, b.encoding);
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_EQ(a.disposition, b.disposition);
+  EXPECT_EQ(a.disposition_parameters, b.disposition_parameters);
+  EXPECT_EQ(a.body_lines, b.body_lines);
+  EXPECT_EQ(a.fields.size(), b.fields.size());
+  ASSERT_EQ(a.envelope.has_value(), b.envelope.has_value());
+  if (a.envelope) {
+    EXPECT_EQ(a.envelope->subject, b.envelope->subject);
+    EXPECT_EQ(a.envelope->from, b.envelope->from);
+    EXPECT_EQ(a.envelope->to, b.envelope->to);
+    EXPECT_EQ(a.envelope->message_id, b.envelope->message_id);
+  }
+  ASSERT_EQ(a.children.size(), b.children.size());
+  for (std::size_t i = 0; i < a.children.size(); ++i) expect_same_structure(a.children[i], b.children[i]);
+}
+
+TEST_F(MessagesTest, StructureIsComputedOnceAndStoredWithTheBlob) {
+  const std::string bytes =
+      "From: Alice <alice@example.test>\r\nTo: bob@example.test\r\nSubject: report\r\n"
+      "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+      "see attached\r\n--b\r\nContent-Type: application/pdf; name=r.pdf\r\nContent-Disposition: attachment; "
+      "filename=r.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n--b--\r\n";
+  auto m = append(alice_, "INBOX", bytes);
+  auto stored = message_structure(store().read(), m.blob);
+  ASSERT_TRUE(stored);
+  expect_same_structure(*stored, mime::parse_message(bytes));
+  EXPECT_EQ(stored->children[1].disposition_parameters, (mime::Parameters{{"filename", "r.pdf"}}));
+  ok(store().update([&](WriteTxn& t) -> Result<std::vector<Uid>> { return expunge_messages(t, m.mailbox, {m.uid}); }));
+  EXPECT_FALSE(message_structure(store().read(), m.blob));
+}
+
 // Random sequences of append / flag / copy / move / expunge keep the invariants: UIDs strictly
 // increasing and below UIDNEXT, modseqs increasing, every blob's count equal to the records
 // that refer to it, usage and mailbox counters equal to the sums of their messages.

@@ -1,0 +1,271 @@
+#include "common/mime/mime.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+namespace mailstead::mime {
+namespace {
+
+std::string crlf(std::string_view lf_text) {
+  std::string out;
+  for (char c : lf_text) {
+    if (c == '\n') out += '\r';
+    out += c;
+  }
+  return out;
+}
+
+TEST(MimeHeaders, UnfoldsAndSkipsJunk) {
+  auto fields = parse_header_fields(crlf("Subject: a\n  long\tsubject\nno colon here\nX-Empty:\nTo:  b@x\n\nBody: no\n"));
+  ASSERT_EQ(fields.size(), 3u);
+  EXPECT_EQ(fields[0].name, "Subject");
+  EXPECT_EQ(fields[0].value, "a  long\tsubject");
+  EXPECT_EQ(fields[1].name, "X-Empty");
+  EXPECT_EQ(fields[1].value, "");
+  EXPECT_EQ(fields[2].value, "b@x");
+}
+
+TEST(MimeHeaders, HeaderEndIncludesTheBlankLine) {
+  EXPECT_EQ(header_end("A: b\r\n\r\nbody"), 8u);
+  EXPECT_EQ(header_end("A: b\n\nbody"), 6u);
+  EXPECT_EQ(header_end("\r\nbody"), 2u);
+  EXPECT_EQ(header_end("A: b\r\n"), 6u);  // no body at all
+  EXPECT_EQ(header_end(""), 0u);
+}
+
+TEST(MimeHeaders, FieldCountIsCapped) {
+  std::string block;
+  for (int i = 0; i < 5000; ++i) block += fmt::format("X-F{}: v\r\n", i);
+  EXPECT_EQ(parse_header_fields(block).size(), kMaxHeaderFields);
+}
+
+TEST(MimeContentType, TypeSubtypeAndParameters) {
+  std::string type, subtype;
+  Parameters params;
+  parse_content_type("Text/HTML; Charset=\"UTF-8\" ; format=flowed (comment); name=\"a \\\"b\\\".txt\"", type, subtype,
+                     params);
+  EXPECT_EQ(type, "text");
+  EXPECT_EQ(subtype, "html");
+  EXPECT_EQ(params, (Parameters{{"charset", "UTF-8"}, {"format", "flowed"}, {"name", "a \"b\".txt"}}));
+  parse_content_type("multipart/mixed;\r\n boundary=----=_Part_1", type, subtype, params);
+  EXPECT_EQ(params, (Parameters{{"boundary", "----=_Part_1"}}));
+  parse_content_type("garbage", type, subtype, params);
+  EXPECT_EQ(subtype, "");
+}
+
+TEST(MimeAddresses, CommonForms) {
+  EXPECT_EQ(parse_address_list("alice@example.test"), (std::vector<Address>{{"", "", "alice", "example.test"}}));
+  EXPECT_EQ(parse_address_list("Alice Smith <alice@example.test>, \"Bob, Jr.\" <bob@example.org>"),
+            (std::vector<Address>{{"Alice Smith", "", "alice", "example.test"}, {"Bob, Jr.", "", "bob", "example.org"}}));
+  EXPECT_EQ(parse_address_list("carol@example.test (Carol C.)"),
+            (std::vector<Address>{{"Carol C.", "", "carol", "example.test"}}));
+  EXPECT_EQ(parse_address_list("=?UTF-8?Q?J=C3=B6rg?= <joerg@example.test>"),
+            (std::vector<Address>{{"=?UTF-8?Q?J=C3=B6rg?=", "", "joerg", "example.test"}}));
+  EXPECT_EQ(parse_address_list("<@relay.test,@other.test:dave@example.test>"),
+            (std::vector<Address>{{"", "@relay.test,@other.test", "dave", "example.test"}}));
+  EXPECT_EQ(parse_address_list("\"odd local\"@example.test"),
+            (std::vector<Address>{{"", "", "\"odd local\"", "example.test"}}));
+  EXPECT_EQ(parse_address_list("first.last@sub.example.test"),
+            (std::vector<Address>{{"", "", "first.last", "sub.example.test"}}));
+}
+
+TEST(MimeAddresses, Groups) {
+  EXPECT_EQ(parse_address_list("undisclosed-recipients:;"),
+            (std::vector<Address>{{"", "", "undisclosed-recipients", ""}, {"", "", "", ""}}));
+  auto team = parse_address_list("Team: a@x.test, B <b@x.test>; c@y.test");
+  ASSERT_EQ(team.size(), 5u);
+  EXPECT_TRUE(team[0].group_start());
+  EXPECT_EQ(team[0].mailbox, "Team");
+  EXPECT_EQ(team[1], (Address{"", "", "a", "x.test"}));
+  EXPECT_EQ(team[2], (Address{"B", "", "b", "x.test"}));
+  EXPECT_TRUE(team[3].group_end());
+  EXPECT_EQ(team[4], (Address{"", "", "c", "y.test"}));
+}
+
+TEST(MimeAddresses, Malformed) {
+  EXPECT_TRUE(parse_address_list("").empty());
+  EXPECT_TRUE(parse_address_list(" , ,").empty());
+  EXPECT_EQ(parse_address_list("nobody"), (std::vector<Address>{{"", "", "nobody", "MISSING_DOMAIN"}}));
+  EXPECT_EQ(parse_address_list("<>"), (std::vector<Address>{{"", "", "MISSING_MAILBOX", "MISSING_DOMAIN"}}));
+  auto unbalanced = parse_address_list("\"Unclosed <a@x.test>");
+  EXPECT_EQ(unbalanced.size(), 1u);
+  auto stray = parse_address_list("> a@x.test <b@y.test");
+  EXPECT_FALSE(stray.empty());
+  parse_address_list(std::string(100000, '('));  // nothing but an unclosed comment
+  parse_address_list(std::string(100000, '<'));
+}
+
+TEST(MimeMessage, SimpleText) {
+  auto bytes = crlf(
+      "Date: Tue, 24 Nov 2026 09:00:00 +0000\nFrom: Alice <alice@example.test>\nTo: bob@example.org\n"
+      "Subject: =?UTF-8?B?SGVsbG8=?=\nMessage-ID: <1@example.test>\n\nline one\nline two\n");
+  auto m = parse_message(bytes);
+  EXPECT_EQ(m.type, "text");
+  EXPECT_EQ(m.subtype, "plain");
+  EXPECT_EQ(m.parameters, (Parameters{{"charset", "us-ascii"}}));
+  EXPECT_EQ(m.encoding, "7bit");
+  EXPECT_EQ(m.body.of(bytes), "line one\r\nline two\r\n");
+  EXPECT_EQ(m.header.offset, 0u);
+  EXPECT_TRUE(m.header.of(bytes).ends_with("\r\n\r\n"));
+  EXPECT_EQ(m.body_lines, 2u);
+  ASSERT_TRUE(m.envelope);
+  EXPECT_EQ(m.envelope->subject, "=?UTF-8?B?SGVsbG8=?=");
+  EXPECT_EQ(m.envelope->message_id, "<1@example.test>");
+  EXPECT_EQ(m.envelope->from, (std::vector<Address>{{"Alice", "", "alice", "example.test"}}));
+  EXPECT_EQ(m.envelope->sender, m.envelope->from);  // defaults (RFC 3501 §7.4.2)
+  EXPECT_EQ(m.envelope->reply_to, m.envelope->from);
+  EXPECT_FALSE(m.envelope->in_reply_to);
+  EXPECT_TRUE(m.envelope->cc.empty());
+}
+
+const char* kRelated =
+    "From: a@example.test\n"
+    "Content-Type: multipart/related; boundary=\"outer\"\n"
+    "\n"
+    "preamble\n"
+    "--outer\n"
+    "Content-Type: multipart/alternative; boundary=inner\n"
+    "\n"
+    "--inner\n"
+    "Content-Type: text/plain; charset=utf-8\n"
+    "Content-Transfer-Encoding: quoted-printable\n"
+    "\n"
+    "plain =C3=A4\n"
+    "--inner\n"
+    "Content-Type: text/html; charset=utf-8\n"
+    "\n"
+    "<p>html <img src=\"cid:img1\"></p>\n"
+    "--inner--\n"
+    "--outer\n"
+    "Content-Type: image/png; name=\"dot.png\"\n"
+    "Content-Transfer-Encoding: base64\n"
+    "Content-ID: <img1>\n"
+    "Content-Disposition: inline; filename=\"dot.png\"\n"
+    "\n"
+    "iVBORw0KGgo=\n"
+    "--outer--\n"
+    "epilogue\n";
+
+TEST(MimeMessage, MultipartAlternativeWithInlineImage) {
+  auto bytes = crlf(kRelated);
+  auto m = parse_message(bytes);
+  ASSERT_TRUE(m.is_multipart());
+  EXPECT_EQ(m.subtype, "related");
+  ASSERT_EQ(m.children.size(), 2u);
+  const auto& alt = m.children[0];
+  EXPECT_EQ(alt.subtype, "alternative");
+  ASSERT_EQ(alt.children.size(), 2u);
+  EXPECT_EQ(alt.children[0].body.of(bytes), "plain =C3=A4");  // the CRLF before --inner is the delimiter's
+  EXPECT_EQ(alt.children[0].encoding, "quoted-printable");
+  EXPECT_EQ(alt.children[0].parameters, (Parameters{{"charset", "utf-8"}}));
+  EXPECT_EQ(alt.children[0].body_lines, 1u);
+  EXPECT_EQ(alt.children[1].subtype, "html");
+  const auto& img = m.children[1];
+  EXPECT_EQ(img.type, "image");
+  EXPECT_EQ(img.id, "<img1>");
+  EXPECT_EQ(img.encoding, "base64");
+  EXPECT_EQ(img.disposition, "inline");
+  EXPECT_EQ(img.disposition_parameters, (Parameters{{"filename", "dot.png"}}));
+  EXPECT_EQ(img.body.of(bytes), "iVBORw0KGgo=");
+  EXPECT_EQ(img.header.of(bytes).substr(0, 13), "Content-Type:");
+}
+
+TEST(MimeMessage, ForwardedMessageHasItsOwnEnvelope) {
+  auto bytes = crlf(
+      "From: a@example.test\nSubject: Fwd\nContent-Type: multipart/mixed; boundary=b\n\n--b\n\nsee below\n--b\n"
+      "Content-Type: message/rfc822\n\nFrom: Orig <orig@example.org>\nSubject: original\nTo: x@example.test\n\n"
+      "original body\n--b--\n");
+  auto m = parse_message(bytes);
+  ASSERT_EQ(m.children.size(), 2u);
+  EXPECT_EQ(m.children[0].type, "text");  // default type of a part without Content-Type
+  const auto& fwd = m.children[1];
+  ASSERT_TRUE(fwd.is_message());
+  ASSERT_EQ(fwd.children.size(), 1u);
+  ASSERT_TRUE(fwd.children[0].envelope);
+  EXPECT_EQ(fwd.children[0].envelope->subject, "original");
+  EXPECT_EQ(fwd.children[0].envelope->from[0].host, "example.org");
+  EXPECT_EQ(fwd.children[0].body.of(bytes), "original body");
+  EXPECT_EQ(fwd.body_lines, 5u);  // From, Subject, To, blank, body
+}
+
+TEST(MimeMessage, DigestPartsDefaultToMessages) {
+  auto bytes = crlf("Content-Type: multipart/digest; boundary=d\n\n--d\n\nSubject: one\n\n1\n--d\n\nSubject: two\n\n2\n--d--\n");
+  auto m = parse_message(bytes);
+  ASSERT_EQ(m.children.size(), 2u);
+  EXPECT_TRUE(m.children[0].is_message());
+  EXPECT_EQ(m.children[1].children[0].envelope->subject, "two");
+}
+
+TEST(MimeMessage, MissingClosingBoundaryEndsAtTheEnd) {
+  auto bytes = crlf("Content-Type: multipart/mixed; boundary=b\n\n--b\n\nfirst\n--b\n\nsecond, never closed\n");
+  auto m = parse_message(bytes);
+  ASSERT_EQ(m.children.size(), 2u);
+  EXPECT_EQ(m.children[1].body.of(bytes), "second, never closed\r\n");
+}
+
+TEST(MimeMessage, MultipartWithoutBoundaryBecomesText) {
+  for (auto ct : {"multipart/mixed", "multipart/mixed; boundary=\"\"", "multipart/mixed; boundary=zz"}) {
+    auto bytes = crlf(fmt::format("Content-Type: {}\n\n--b\n\nx\n--b--\n", ct));
+    auto m = parse_message(bytes);
+    EXPECT_EQ(m.type, "text") << ct;
+    EXPECT_TRUE(m.children.empty()) << ct;
+    EXPECT_EQ(m.body_lines, 4u) << ct;
+  }
+}
+
+TEST(MimeMessage, SimilarBoundariesDoNotConfuse) {
+  auto bytes = crlf(
+      "Content-Type: multipart/mixed; boundary=b1\n\n--b1\nContent-Type: multipart/mixed; boundary=b1x\n\n"
+      "--b1x\n\ninner\n--b1x--\n--b1\n\nouter two\n--b1--\n");
+  auto m = parse_message(bytes);
+  ASSERT_EQ(m.children.size(), 2u);
+  ASSERT_EQ(m.children[0].children.size(), 1u);
+  EXPECT_EQ(m.children[0].children[0].body.of(bytes), "inner");
+  EXPECT_EQ(m.children[1].body.of(bytes), "outer two");
+}
+
+TEST(MimeMessage, DeepNestingIsCut) {
+  std::string bytes;
+  for (int i = 0; i < 200; ++i) bytes += fmt::format("Content-Type: multipart/mixed; boundary=b{}\r\n\r\n--b{}\r\n", i, i);
+  bytes += "\r\ndeepest\r\n";
+  auto m = parse_message(bytes);
+  int depth = 0;
+  for (const Part* p = &m; !p->children.empty(); p = &p->children[0]) ++depth;
+  EXPECT_LE(depth, kMaxDepth);
+}
+
+TEST(MimeMessage, DeeplyNestedMessagesAreCut) {
+  std::string bytes;
+  for (int i = 0; i < 500; ++i) bytes += "Content-Type: message/rfc822\r\n\r\n";
+  bytes += "Subject: bottom\r\n\r\nx\r\n";
+  auto m = parse_message(bytes);
+  int depth = 0;
+  for (const Part* p = &m; !p->children.empty(); p = &p->children[0]) ++depth;
+  EXPECT_LE(depth, kMaxDepth + 1);
+}
+
+TEST(MimeMessage, EightBitHeadersBareLfAndNoBody) {
+  auto bytes = std::string("Subject: caf\xc3\xa9 \xff\nFrom: \xe5\xbc\xa0@example.test\n\nbody\n");
+  auto m = parse_message(bytes);
+  EXPECT_EQ(m.envelope->subject, "caf\xc3\xa9 \xff");
+  EXPECT_EQ(m.envelope->from[0].mailbox, "\xe5\xbc\xa0");
+  EXPECT_EQ(m.body.of(bytes), "body\n");
+  auto headers_only = parse_message("Subject: x\r\n");
+  EXPECT_EQ(headers_only.body.length, 0u);
+  EXPECT_EQ(headers_only.body_lines, 0u);
+  auto empty = parse_message("");
+  EXPECT_EQ(empty.type, "text");
+}
+
+TEST(MimeMessage, HugeHeaderIsBounded) {
+  std::string bytes;
+  for (int i = 0; i < 20000; ++i) bytes += fmt::format("Received: from host{} by relay\r\n", i);
+  bytes += "Subject: after many\r\n\r\nbody\r\n";
+  auto m = parse_message(bytes);
+  EXPECT_EQ(m.fields.size(), kMaxHeaderFields);
+  EXPECT_EQ(m.body.of(bytes), "body\r\n");
+}
+
+}  // namespace
+}  // namespace mailstead::mime
