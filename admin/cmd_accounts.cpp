@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <ctime>
 
 #include "admin/command.hpp"
 #include "admin/store_access.hpp"
@@ -11,6 +12,7 @@
 #include "storage/accounts.hpp"
 #include "storage/mailboxes.hpp"
 #include "storage/messages.hpp"
+#include "storage/queue.hpp"
 
 namespace mailstead::admin {
 namespace {
@@ -280,6 +282,66 @@ int mailbox_list(const Invocation& inv) {
   return kExitOk;
 }
 
+std::string_view state_name(RecipientState s) {
+  switch (s) {
+    case RecipientState::pending:
+      return "pending";
+    case RecipientState::delivered:
+      return "delivered";
+    case RecipientState::failed:
+      return "failed";
+  }
+  return "?";
+}
+
+std::string utc(std::int64_t seconds) {
+  std::time_t t = seconds;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                     tm.tm_min, tm.tm_sec);
+}
+
+int queue_list(const Invocation& inv) {
+  auto access = open_store(inv);
+  if (!access) return kExitFailure;
+  auto entries = list_queue(access->store->read());
+  if (inv.has("--json")) {
+    print_json_list(entries, [](const QueueEntry& e) {
+      std::vector<std::string> rcpts;
+      for (const auto& r : e.recipients)
+        rcpts.push_back(fmt::format(R"({{"address":{},"state":"{}","attempts":{},"next_attempt":{},"last_error":{}}})",
+                                    json_string(r.address), state_name(r.state), r.attempts, r.next_attempt,
+                                    json_string(r.last_error)));
+      return fmt::format(R"({{"id":{},"sender":{},"size":{},"created":{},"recipients":[{}]}})", e.id,
+                         json_string(e.sender), e.size, e.created, fmt::join(rcpts, ","));
+    });
+    return kExitOk;
+  }
+  if (entries.empty()) fmt::print("the queue is empty\n");
+  for (const auto& e : entries) {
+    fmt::print("{:<8} {} <{}> {} bytes\n", e.id, utc(e.created), e.sender, e.size);
+    for (const auto& r : e.recipients)
+      fmt::print("         {:<9} {} attempts={} next={} {}\n", state_name(r.state), r.address, r.attempts,
+                 utc(r.next_attempt), r.last_error);
+  }
+  return kExitOk;
+}
+
+int queue_remove(const Invocation& inv) {
+  std::uint64_t id = 0;
+  auto text = inv.args[0];
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (ec != std::errc{} || end != text.data() + text.size())
+    return fmt::print(stderr, "mailstead: \"{}\" is not a queue id\n", text), kExitUsage;
+  auto access = open_store(inv);
+  if (!access) return kExitFailure;
+  auto removed = access->store->update([&](WriteTxn& t) { return remove_queue_entry(t, id); });
+  if (!removed) return report(removed.error());
+  fmt::print("removed queue entry {} (no bounce is sent)\n", id);
+  return kExitOk;
+}
+
 const std::vector<Command> kCommands = {
     {{"domain", "add"},
      "DOMAIN",
@@ -392,6 +454,23 @@ const std::vector<Command> kCommands = {
      2,
      {},
      alias_remove},
+    {{"queue", "list"},
+     "",
+     "list the mail waiting to go out",
+     "Prints each queued message with the state of each recipient, the last error and the\n"
+     "next attempt.",
+     0,
+     0,
+     {kJson},
+     queue_list},
+    {{"queue", "remove"},
+     "ID",
+     "delete a queued message without bouncing it",
+     "Removes the entry and its pending recipients; the sender is not told.",
+     1,
+     1,
+     {},
+     queue_remove},
     {{"mailbox", "list"},
      "ADDRESS",
      "list a user's mailboxes",

@@ -10,6 +10,8 @@
 // One line of "key=value" output per run; bench/storage.sh runs it repeatedly and reports
 // medians.
 
+#include <fmt/format.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -17,8 +19,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "storage/accounts.hpp"
 #include "storage/group_commit.hpp"
@@ -47,8 +47,10 @@ std::vector<UserId> make_users(Store& store, int count) {
 }
 
 std::string message_4k(long n) {
-  std::string m = fmt::format("From: sender@example.org\r\nTo: user@example.test\r\nSubject: bench {}\r\n"
-                              "Message-ID: <{}@bench.test>\r\n\r\n", n, n);
+  std::string m = fmt::format(
+      "From: sender@example.org\r\nTo: user@example.test\r\nSubject: bench {}\r\n"
+      "Message-ID: <{}@bench.test>\r\n\r\n",
+      n, n);
   while (m.size() < 4096 - 2) m += std::string(std::min<std::size_t>(76, 4094 - m.size()), 'a') + "\r\n";
   m.resize(4094);
   return m + "\r\n";
@@ -78,8 +80,9 @@ int deliver(const char* dir, int recipients, int writers, int seconds) {
   auto started = Clock::now();
   for (auto& t : threads) t.join();
   double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
-  std::printf("deliveries_per_s=%.0f recipients=%d writers=%d per_commit=%.1f\n", done / elapsed, recipients, writers,
-              static_cast<double>(committer.items()) / static_cast<double>(std::max<std::uint64_t>(1, committer.commits())));
+  std::printf(
+      "deliveries_per_s=%.0f recipients=%d writers=%d per_commit=%.1f\n", done / elapsed, recipients, writers,
+      static_cast<double>(committer.items()) / static_cast<double>(std::max<std::uint64_t>(1, committer.commits())));
   return 0;
 }
 
@@ -113,7 +116,8 @@ int fetch(const char* dir, long messages) {
 
 int main(int argc, char** argv) {
   std::string mode = argc > 2 ? argv[2] : "";
-  if (mode == "deliver" && argc == 6) return deliver(argv[1], std::stoi(argv[3]), std::stoi(argv[4]), std::stoi(argv[5]));
+  if (mode == "deliver" && argc == 6)
+    return deliver(argv[1], std::stoi(argv[3]), std::stoi(argv[4]), std::stoi(argv[5]));
   if (mode == "fetch" && argc == 4) return fetch(argv[1], std::stol(argv[3]));
   std::fprintf(stderr, "usage: mailstead-storage-bench DIR deliver RECIPIENTS WRITERS SECONDS | DIR fetch MESSAGES\n");
   return 2;

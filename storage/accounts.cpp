@@ -1,9 +1,9 @@
 #include "storage/accounts.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "storage/address.hpp"
 #include "storage/codec.hpp"
@@ -68,7 +68,8 @@ Result<LocalAddress> local_address(const ReadTxn& txn, std::string_view address,
     auto domain = normalize_domain(address.substr(1));
     if (!domain) return fail(Errc::invalid_argument, fmt::format("\"{}\" is not a valid domain", address.substr(1)));
     if (!is_local_domain(txn, *domain))
-      return fail(Errc::not_found, fmt::format("{} is not a local domain; add it with `mailstead domain add`", *domain));
+      return fail(Errc::not_found,
+                  fmt::format("{} is not a local domain; add it with `mailstead domain add`", *domain));
     return LocalAddress{"@" + *domain, catch_all_key(*domain), *domain};
   }
   auto parts = split_address(address);
@@ -82,7 +83,9 @@ Result<LocalAddress> local_address(const ReadTxn& txn, std::string_view address,
   return LocalAddress{parts->local + "@" + *domain, address_key(parts->local, *domain, policy), *domain};
 }
 
-std::string domain_of_key(std::string_view key) { return std::string(key.substr(key.rfind('@') + 1)); }
+std::string domain_of_key(std::string_view key) {
+  return std::string(key.substr(key.rfind('@') + 1));
+}
 
 Result<User> store_user(WriteTxn& txn, const User& user) {
   txn.state().put(txn.state().dbs().users, codec::key_u32(user.id), encode_user(user));
@@ -224,7 +227,8 @@ Result<Alias> add_alias_targets(WriteTxn& txn, std::string_view address, const s
   if (!local) return local.error();
   auto& t = txn.state();
   if (t.get(t.dbs().user_index, local->key))
-    return fail(Errc::already_exists, fmt::format("{} is a user; an alias cannot have the same address", local->display));
+    return fail(Errc::already_exists,
+                fmt::format("{} is a user; an alias cannot have the same address", local->display));
   if (targets.empty()) return fail(Errc::invalid_argument, "an alias needs at least one target");
   Alias alias{local->display, {}};
   if (auto existing = t.get(t.dbs().aliases, local->key)) alias = decode_alias(*existing);
@@ -258,10 +262,13 @@ Result<Alias> remove_alias_target(WriteTxn& txn, std::string_view address, std::
   auto alias = decode_alias(*existing);
   auto it = std::find_if(alias.targets.begin(), alias.targets.end(),
                          [&](const std::string& x) { return lower_ascii(x) == lower_ascii(target); });
-  if (it == alias.targets.end()) return fail(Errc::not_found, fmt::format("{} is not a target of {}", target, alias.address));
+  if (it == alias.targets.end())
+    return fail(Errc::not_found, fmt::format("{} is not a target of {}", target, alias.address));
   alias.targets.erase(it);
-  if (alias.targets.empty()) t.erase(t.dbs().aliases, local->key);
-  else t.put(t.dbs().aliases, local->key, encode_alias(alias));
+  if (alias.targets.empty())
+    t.erase(t.dbs().aliases, local->key);
+  else
+    t.put(t.dbs().aliases, local->key, encode_alias(alias));
   return alias;
 }
 

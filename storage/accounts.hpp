@@ -46,7 +46,7 @@ inline constexpr int kMaxAliasDepth = 8;
 
 // Domains
 Result<std::string> add_domain(WriteTxn& txn, std::string_view domain);  // the normalized name
-Result<void> remove_domain(WriteTxn& txn, std::string_view domain);       // not_empty while it has users/aliases
+Result<void> remove_domain(WriteTxn& txn, std::string_view domain);      // not_empty while it has users/aliases
 std::vector<std::string> list_domains(const ReadTxn& txn);
 bool is_local_domain(const ReadTxn& txn, std::string_view domain);
 

@@ -34,7 +34,9 @@ std::optional<std::string> normalize_domain(std::string_view domain);
 std::optional<std::string> local_part_problem(std::string_view local);
 
 std::string address_key(std::string_view local, std::string_view normalized_domain, const AddressPolicy& policy);
-inline std::string catch_all_key(std::string_view normalized_domain) { return "@" + std::string(normalized_domain); }
+inline std::string catch_all_key(std::string_view normalized_domain) {
+  return "@" + std::string(normalized_domain);
+}
 
 // "alice" for "alice+tag" (split at the first separator), or nullopt if there is no tag.
 std::optional<std::string_view> strip_tag(std::string_view local, const AddressPolicy& policy);

@@ -61,7 +61,9 @@ Reader::Reader(std::string_view in, std::string_view what) : in_(in), what_(what
   format_ = static_cast<std::uint8_t>(in_[0]);
 }
 
-void Reader::corrupt() const { throw StorageError(Errc::corrupt, fmt::format("corrupt {} record", what_)); }
+void Reader::corrupt() const {
+  throw StorageError(Errc::corrupt, fmt::format("corrupt {} record", what_));
+}
 
 std::uint64_t Reader::u64() {
   std::uint64_t v = 0;

@@ -1,9 +1,9 @@
 #include "storage/mailboxes.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
-
-#include <fmt/format.h>
 
 #include "common/sasl/sasl.hpp"
 #include "storage/address.hpp"
@@ -101,12 +101,18 @@ void create_parents(WriteTxn& txn, UserId user, const std::string& name, bool su
 
 std::string_view to_imap_attribute(SpecialUse use) {
   switch (use) {
-    case SpecialUse::none: return "";
-    case SpecialUse::sent: return "\\Sent";
-    case SpecialUse::drafts: return "\\Drafts";
-    case SpecialUse::trash: return "\\Trash";
-    case SpecialUse::junk: return "\\Junk";
-    case SpecialUse::archive: return "\\Archive";
+    case SpecialUse::none:
+      return "";
+    case SpecialUse::sent:
+      return "\\Sent";
+    case SpecialUse::drafts:
+      return "\\Drafts";
+    case SpecialUse::trash:
+      return "\\Trash";
+    case SpecialUse::junk:
+      return "\\Junk";
+    case SpecialUse::archive:
+      return "\\Archive";
   }
   return "";
 }
@@ -162,7 +168,8 @@ Result<Mailbox> find_mailbox(const ReadTxn& txn, UserId user, std::string_view n
   auto id = t.get(t.dbs().mailbox_index, index_key(user, *normalized));
   if (!id) return fail(Errc::not_found, fmt::format("no mailbox \"{}\"", *normalized));
   auto mailbox = mailbox_by_id(txn, codec::get_u32be(*id));
-  if (!mailbox) throw StorageError(Errc::corrupt, fmt::format("mailbox index of \"{}\" points at nothing", *normalized));
+  if (!mailbox)
+    throw StorageError(Errc::corrupt, fmt::format("mailbox index of \"{}\" points at nothing", *normalized));
   return mailbox;
 }
 

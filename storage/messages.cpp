@@ -1,15 +1,15 @@
 #include "storage/messages.hpp"
 
+#include <fmt/format.h>
 #include <openssl/evp.h>
 
 #include <algorithm>
 #include <chrono>
 
-#include <fmt/format.h>
-
 #include "storage/address.hpp"
 #include "storage/changes.hpp"
 #include "storage/codec.hpp"
+#include "storage/detail/blobs.hpp"
 #include "storage/detail/lmdb.hpp"
 #include "storage/structure_codec.hpp"
 
@@ -20,8 +20,12 @@ constexpr std::uint8_t kMessageFormat = 1;
 constexpr std::uint8_t kBlobRefFormat = 1;
 constexpr std::uint8_t kUsageFormat = 1;
 
-std::uint64_t zigzag(std::int64_t v) { return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63); }
-std::int64_t unzigzag(std::uint64_t v) { return static_cast<std::int64_t>(v >> 1) ^ -static_cast<std::int64_t>(v & 1); }
+std::uint64_t zigzag(std::int64_t v) {
+  return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
+}
+std::int64_t unzigzag(std::uint64_t v) {
+  return static_cast<std::int64_t>(v >> 1) ^ -static_cast<std::int64_t>(v & 1);
+}
 
 std::string_view blob_key(const BlobId& id) {
   return {reinterpret_cast<const char*>(id.bytes.data()), id.bytes.size()};
@@ -52,7 +56,11 @@ Message decode(MailboxId mailbox, Uid uid, std::string_view bytes) {
   return m;
 }
 
-BlobId hash_of(std::string_view bytes) {
+}  // namespace
+
+namespace detail {
+
+BlobId hash_blob(std::string_view bytes) {
   BlobId id;
   unsigned int length = 0;
   if (EVP_Digest(bytes.data(), bytes.size(), id.bytes.data(), &length, EVP_sha256(), nullptr) != 1 || length != 32)
@@ -60,12 +68,7 @@ BlobId hash_of(std::string_view bytes) {
   return id;
 }
 
-std::int64_t now_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-// One more reference to the blob, storing its bytes if this is the first.
-void reference_blob(detail::TxnState& t, const BlobId& id, std::string_view bytes) {
+void reference_blob(TxnState& t, const BlobId& id, std::string_view bytes) {
   std::uint64_t refs = 0;
   if (auto existing = t.get(t.dbs().blob_refs, blob_key(id))) {
     codec::Reader r(*existing, "blob reference");
@@ -77,8 +80,7 @@ void reference_blob(detail::TxnState& t, const BlobId& id, std::string_view byte
   t.put(t.dbs().blob_refs, blob_key(id), codec::Writer(kBlobRefFormat).u64(refs + 1).u64(bytes.size()).take());
 }
 
-// One reference fewer; the bytes go with the last one.
-void release_blob(detail::TxnState& t, const BlobId& id) {
+void release_blob(TxnState& t, const BlobId& id) {
   auto existing = t.get(t.dbs().blob_refs, blob_key(id));
   if (!existing) throw StorageError(Errc::corrupt, fmt::format("message refers to a missing blob {}", id.hex()));
   codec::Reader r(*existing, "blob reference");
@@ -91,6 +93,17 @@ void release_blob(detail::TxnState& t, const BlobId& id) {
   } else {
     t.put(t.dbs().blob_refs, blob_key(id), codec::Writer(kBlobRefFormat).u64(refs - 1).u64(size).take());
   }
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::reference_blob;
+using detail::release_blob;
+
+std::int64_t now_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 void save_usage(detail::TxnState& t, UserId user, const Usage& u) {
@@ -153,7 +166,8 @@ std::vector<std::string> canonical_keywords(std::vector<std::string> keywords) {
     if (std::none_of(out.begin(), out.end(), [&](const std::string& x) { return lower_ascii(x) == lower; }))
       out.push_back(std::move(k));
   }
-  std::sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) { return lower_ascii(a) < lower_ascii(b); });
+  std::sort(out.begin(), out.end(),
+            [](const std::string& a, const std::string& b) { return lower_ascii(a) < lower_ascii(b); });
   return out;
 }
 
@@ -194,7 +208,7 @@ Result<Message> append_message(WriteTxn& txn, const Mailbox& target, std::string
   if (!mailbox) return mailbox.error();
   if (auto ok = check_target(*mailbox, 1); !ok) return ok.error();
   if (auto ok = check_quota(txn, mailbox->user, bytes.size(), 1); !ok) return ok.error();
-  auto blob = hash_of(bytes);
+  auto blob = detail::hash_blob(bytes);
   reference_blob(txn.state(), blob, bytes);
   auto message = insert_message(txn, *mailbox, blob, bytes.size(), options.flags, canonical_keywords(options.keywords),
                                 options.internal_date ? options.internal_date : now_seconds());
@@ -209,7 +223,7 @@ std::vector<DeliveryOutcome> deliver_message(WriteTxn& txn, std::string_view byt
     for (auto u : users) outcomes.push_back({u, fail(Errc::invalid_argument, "an empty message cannot be stored")});
     return outcomes;
   }
-  auto blob = hash_of(bytes);  // once for all recipients
+  auto blob = detail::hash_blob(bytes);  // once for all recipients
   auto date = internal_date ? internal_date : now_seconds();
   for (auto user : users) {
     auto inbox = find_mailbox(txn, user, "INBOX");
@@ -319,7 +333,8 @@ Result<FlagChange> store_flags(WriteTxn& txn, MailboxId mailbox_id, Uid uid, Fla
   return change;
 }
 
-Result<CopyResult> copy_messages(WriteTxn& txn, MailboxId source, const std::vector<Uid>& uids, const Mailbox& target_in) {
+Result<CopyResult> copy_messages(WriteTxn& txn, MailboxId source, const std::vector<Uid>& uids,
+                                 const Mailbox& target_in) {
   auto target = mailbox_by_id(txn, target_in.id);
   if (!target) return target.error();
   std::vector<Message> originals;
@@ -339,7 +354,8 @@ Result<CopyResult> copy_messages(WriteTxn& txn, MailboxId source, const std::vec
   result.target_uid_validity = target->uid_validity;
   for (const auto& original : originals) {
     auto blob = read_blob(txn, original.blob);
-    if (!blob) throw StorageError(Errc::corrupt, fmt::format("message refers to a missing blob {}", original.blob.hex()));
+    if (!blob)
+      throw StorageError(Errc::corrupt, fmt::format("message refers to a missing blob {}", original.blob.hex()));
     reference_blob(txn.state(), original.blob, *blob);
     auto copy = insert_message(txn, *target, original.blob, original.size, original.flags, original.keywords,
                                original.internal_date);

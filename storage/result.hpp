@@ -42,7 +42,7 @@ class StorageError : public std::runtime_error {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}            // NOLINT(google-explicit-constructor)
   Result(Failure failure) : v_(std::move(failure)) {}  // NOLINT(google-explicit-constructor)
 
   explicit operator bool() const { return v_.index() == 0; }
@@ -70,6 +70,8 @@ class [[nodiscard]] Result<void> {
   bool ok_ = true;
 };
 
-inline Failure fail(Errc code, std::string detail) { return Failure{code, std::move(detail)}; }
+inline Failure fail(Errc code, std::string detail) {
+  return Failure{code, std::move(detail)};
+}
 
 }  // namespace mailstead::storage

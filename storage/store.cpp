@@ -1,16 +1,15 @@
 #include "storage/store.hpp"
 
+#include <fmt/format.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <fstream>
-#include <chrono>
 #include <system_error>
-
-#include <fmt/format.h>
 
 #include "common/log/log.hpp"
 #include "storage/codec.hpp"
@@ -20,15 +19,24 @@ namespace mailstead::storage {
 
 std::string_view to_string(Errc code) {
   switch (code) {
-    case Errc::not_found: return "not found";
-    case Errc::already_exists: return "already exists";
-    case Errc::invalid_argument: return "invalid";
-    case Errc::not_empty: return "not empty";
-    case Errc::over_quota: return "over quota";
-    case Errc::full: return "storage full";
-    case Errc::version_mismatch: return "version mismatch";
-    case Errc::corrupt: return "corrupt";
-    case Errc::io_error: return "I/O error";
+    case Errc::not_found:
+      return "not found";
+    case Errc::already_exists:
+      return "already exists";
+    case Errc::invalid_argument:
+      return "invalid";
+    case Errc::not_empty:
+      return "not empty";
+    case Errc::over_quota:
+      return "over quota";
+    case Errc::full:
+      return "storage full";
+    case Errc::version_mismatch:
+      return "version mismatch";
+    case Errc::corrupt:
+      return "corrupt";
+    case Errc::io_error:
+      return "I/O error";
   }
   return "?";
 }
@@ -40,7 +48,8 @@ void throw_lmdb(int rc, std::string_view what) {
   if (rc == ENOSPC) throw StorageError(Errc::full, fmt::format("{}: the disk is full", what));
   if (rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_INVALID)
     throw StorageError(Errc::corrupt, fmt::format("{}: {}", what, mdb_strerror(rc)));
-  if (rc == MDB_VERSION_MISMATCH) throw StorageError(Errc::version_mismatch, fmt::format("{}: {}", what, mdb_strerror(rc)));
+  if (rc == MDB_VERSION_MISMATCH)
+    throw StorageError(Errc::version_mismatch, fmt::format("{}: {}", what, mdb_strerror(rc)));
   throw StorageError(Errc::io_error, fmt::format("{}: {}", what, mdb_strerror(rc)));
 }
 
@@ -146,9 +155,10 @@ void initialize_or_check(TxnState& t) {
                                    t.options().dir.string(), found, kSchemaVersion));
   auto separator = t.get(dbs.meta, "hierarchy_separator");
   if (separator && *separator != std::string_view(&t.options().hierarchy_separator, 1))
-    throw StorageError(Errc::invalid_argument,
-                       fmt::format("storage.hierarchy_separator is \"{}\" but the mail store in {} was created with \"{}\"",
-                                   t.options().hierarchy_separator, t.options().dir.string(), *separator));
+    throw StorageError(
+        Errc::invalid_argument,
+        fmt::format("storage.hierarchy_separator is \"{}\" but the mail store in {} was created with \"{}\"",
+                    t.options().hierarchy_separator, t.options().dir.string(), *separator));
 }
 
 }  // namespace
@@ -171,7 +181,7 @@ ReadTxn::~ReadTxn() = default;
 
 void WriteTxn::commit() {
   MDB_txn* txn = std::exchange(state_->txn, nullptr);
-  int rc = mdb_txn_commit(txn);  // frees the transaction whatever the outcome
+  int rc = mdb_txn_commit(txn);                         // frees the transaction whatever the outcome
   if (state_->lock.owns_lock()) state_->lock.unlock();  // a nested transaction holds no lock
   check(rc, "commit");
 }
@@ -191,7 +201,8 @@ std::unique_ptr<Store> Store::open(const StoreOptions& options) {
   std::error_code ec;
   std::filesystem::create_directories(options.dir, ec);
   if (ec)
-    throw StorageError(Errc::io_error, fmt::format("cannot create the data directory {}: {}", options.dir.string(), ec.message()));
+    throw StorageError(Errc::io_error,
+                       fmt::format("cannot create the data directory {}: {}", options.dir.string(), ec.message()));
   auto impl = std::make_unique<StoreImpl>();
   impl->options = options;
   check(mdb_env_create(&impl->env), "create environment");
@@ -227,15 +238,23 @@ std::unique_ptr<Store> Store::open(const StoreOptions& options) {
   d.changes = open_db("changes");
   d.usage = open_db("usage");
   d.imports = open_db("imports");
+  d.queue = open_db("queue");
+  d.queue_due = open_db("queue_due");
   initialize_or_check(*state);
   check(mdb_txn_commit(std::exchange(state->txn, nullptr)), "commit");
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
-ReadTxn Store::read() const { return ReadTxn(begin(*impl_, false)); }
-WriteTxn Store::write() { return WriteTxn(begin(*impl_, true)); }
+ReadTxn Store::read() const {
+  return ReadTxn(begin(*impl_, false));
+}
+WriteTxn Store::write() {
+  return WriteTxn(begin(*impl_, true));
+}
 
-const StoreOptions& Store::options() const { return impl_->options; }
+const StoreOptions& Store::options() const {
+  return impl_->options;
+}
 
 std::uint64_t Store::map_size() const {
   MDB_envinfo info{};

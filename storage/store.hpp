@@ -33,7 +33,7 @@ struct StoreImpl;
 }  // namespace detail
 
 struct AddressPolicy {
-  std::string plus_separator = "+";      // "alice+tag@" delivers to alice; empty: off
+  std::string plus_separator = "+";  // "alice+tag@" delivers to alice; empty: off
   bool case_sensitive_local_parts = false;
 };
 

@@ -193,7 +193,8 @@ LoadResult load_config_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     return {std::nullopt,
-            {{path.string(), 0, 0, "", fmt::format("cannot open the config file: {}", std::generic_category().message(errno))}}};
+            {{path.string(), 0, 0, "",
+              fmt::format("cannot open the config file: {}", std::generic_category().message(errno))}}};
   }
   std::stringstream text;
   text << in.rdbuf();

@@ -123,7 +123,8 @@ Option size(std::string_view key, std::string_view def, std::string_view doc, Fi
             auto parsed = parse_size(s->get());
             if (auto* why = std::get_if<std::string>(&parsed)) return *why;
             auto bytes = std::get<std::uint64_t>(parsed);
-            if (bytes != 0 && bytes < min) return fmt::format("\"{}\" is too small; at least {} bytes, or \"0\"", s->get(), min);
+            if (bytes != 0 && bytes < min)
+              return fmt::format("\"{}\" is too small; at least {} bytes, or \"0\"", s->get(), min);
             field(config) = bytes;
             return std::nullopt;
           }};
@@ -222,14 +223,16 @@ std::vector<Section> build_schema() {
   sections.push_back(
       {"storage",
        "The mail store: one LMDB environment in server.data_dir shared by all daemons.",
-       {size("map_size", R"("1G")",
-             "Initial size of the store's memory map. It doubles by itself when full (up to\n"
-             "max_map_size), so this only needs changing for very large first imports.",
-             [](Config& c) -> std::uint64_t& { return c.storage.map_size; }, 1 << 20),
-        size("max_map_size", R"("0")",
-             "Largest size the map may grow to; \"0\": no limit but the disk. When the limit is\n"
-             "reached, deliveries fail with a temporary error rather than corrupting anything.",
-             [](Config& c) -> std::uint64_t& { return c.storage.max_map_size; }, 1 << 20),
+       {size(
+            "map_size", R"("1G")",
+            "Initial size of the store's memory map. It doubles by itself when full (up to\n"
+            "max_map_size), so this only needs changing for very large first imports.",
+            [](Config& c) -> std::uint64_t& { return c.storage.map_size; }, 1 << 20),
+        size(
+            "max_map_size", R"("0")",
+            "Largest size the map may grow to; \"0\": no limit but the disk. When the limit is\n"
+            "reached, deliveries fail with a temporary error rather than corrupting anything.",
+            [](Config& c) -> std::uint64_t& { return c.storage.max_map_size; }, 1 << 20),
         choice<char>("hierarchy_separator", R"("/")",
                      "Separator of mailbox hierarchy levels (\"Work/Projects\"): \"/\" or \".\".\n"
                      "Fixed when the store is created; a daemon refuses to open a store made with the other.",

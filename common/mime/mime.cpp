@@ -12,9 +12,13 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-bool iequals(std::string_view a, std::string_view b) { return a.size() == b.size() && lower(a) == lower(b); }
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && lower(a) == lower(b);
+}
 
-bool is_wsp(char c) { return c == ' ' || c == '\t'; }
+bool is_wsp(char c) {
+  return c == ' ' || c == '\t';
+}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (is_wsp(s.front()) || s.front() == '\r' || s.front() == '\n')) s.remove_prefix(1);
@@ -54,8 +58,10 @@ void skip_cfws(std::string_view s, std::size_t& i) {
     } else if (s[i] == '(') {
       int depth = 0;
       for (; i < s.size(); ++i) {
-        if (s[i] == '\\') ++i;
-        else if (s[i] == '(') ++depth;
+        if (s[i] == '\\')
+          ++i;
+        else if (s[i] == '(')
+          ++depth;
         else if (s[i] == ')' && --depth == 0) {
           ++i;
           break;
@@ -178,7 +184,9 @@ class AddressParser {
   }
 
  private:
-  bool at(char special) const { return pos_ < t_.size() && t_[pos_].kind == Token::special && t_[pos_].text[0] == special; }
+  bool at(char special) const {
+    return pos_ < t_.size() && t_[pos_].kind == Token::special && t_[pos_].text[0] == special;
+  }
 
   void list(bool in_group) {
     while (pos_ < t_.size()) {
@@ -198,8 +206,10 @@ class AddressParser {
     std::string out;
     for (auto i = from; i < to; ++i) {
       if (t_[i].kind == Token::comment) continue;
-      if (t_[i].kind == Token::quoted) out += '"' + t_[i].text + '"';
-      else out += t_[i].text;
+      if (t_[i].kind == Token::quoted)
+        out += '"' + t_[i].text + '"';
+      else
+        out += t_[i].text;
     }
     return out;
   }
@@ -482,7 +492,9 @@ void parse_content_type(std::string_view value, std::string& type, std::string& 
   parameters = parse_parameters(value, i);
 }
 
-std::vector<Address> parse_address_list(std::string_view value) { return AddressParser(address_tokens(value)).parse(); }
+std::vector<Address> parse_address_list(std::string_view value) {
+  return AddressParser(address_tokens(value)).parse();
+}
 
 Part parse_message(std::string_view bytes) {
   auto root = parse_entity(bytes, {0, bytes.size()}, 0, false);

@@ -66,12 +66,12 @@ struct Part {
   std::string subtype = "plain";
   Parameters parameters;  // names lower-case, values unquoted
   std::optional<std::string> id, description, md5, location;
-  std::string encoding = "7bit";  // lower-case
+  std::string encoding = "7bit";           // lower-case
   std::optional<std::string> disposition;  // lower-case
   Parameters disposition_parameters;
   std::vector<std::string> language;
-  std::uint64_t body_lines = 0;  // text/* and message/rfc822
-  std::vector<Part> children;    // multipart: the parts; message/rfc822: one, the message
+  std::uint64_t body_lines = 0;      // text/* and message/rfc822
+  std::vector<Part> children;        // multipart: the parts; message/rfc822: one, the message
   std::optional<Envelope> envelope;  // the top level and message/rfc822 parts
 
   bool is_multipart() const { return type == "multipart"; }

@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <system_error>
 #include <stdexcept>
+#include <system_error>
 #include <vector>
 
 #include "common/log/log.hpp"
@@ -55,7 +55,8 @@ void drop_privileges(const std::string& user, const std::string& group) {
           fmt::format("server.user is \"{}\" but the daemon runs as uid {} and is not root", user, geteuid()));
     return;
   }
-  if (setgroups(1, &target.gid) != 0) throw PrivilegeError(fmt::format("setgroups: {}", std::generic_category().message(errno)));
+  if (setgroups(1, &target.gid) != 0)
+    throw PrivilegeError(fmt::format("setgroups: {}", std::generic_category().message(errno)));
   if (setresgid(target.gid, target.gid, target.gid) != 0)
     throw PrivilegeError(fmt::format("setresgid: {}", std::generic_category().message(errno)));
   if (setresuid(target.uid, target.uid, target.uid) != 0)

@@ -31,6 +31,8 @@ struct Dbs {
   MDB_dbi changes;        // u64 modseq -> Change record
   MDB_dbi usage;          // u32 user id -> Usage record (bytes, messages)
   MDB_dbi imports;        // u32 mailbox id, source key -> u32 uid (import_ledger.hpp)
+  MDB_dbi queue;          // u64 queue id -> QueueEntry record
+  MDB_dbi queue_due;      // u64 next attempt (sign-flipped), u64 queue id -> empty
 };
 
 // Thrown for MDB_MAP_FULL: Store::update grows the map and retries.

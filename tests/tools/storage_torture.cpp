@@ -8,10 +8,12 @@
 //
 // Message K goes to the users recipients(K) of u0..u4@example.test; its bytes name K.
 
+#include <fmt/format.h>
+
 #include <atomic>
-#include <future>
 #include <charconv>
 #include <cstdio>
+#include <future>
 #include <map>
 #include <mutex>
 #include <set>
@@ -19,14 +21,13 @@
 #include <thread>
 #include <vector>
 
-#include <fmt/format.h>
-
 #include "storage/accounts.hpp"
 #include "storage/codec.hpp"
 #include "storage/detail/lmdb.hpp"
 #include "storage/group_commit.hpp"
 #include "storage/mailboxes.hpp"
 #include "storage/messages.hpp"
+#include "storage/queue.hpp"
 
 using namespace mailstead::storage;
 
@@ -87,7 +88,8 @@ int deliver(const char* dir, long first, long count, int writers) {
         committer.submit(
             [&, all_delivered](WriteTxn& t) {
               *all_delivered = true;
-              for (auto& o : deliver_message(t, bytes, users)) *all_delivered = *all_delivered && static_cast<bool>(o.result);
+              for (auto& o : deliver_message(t, bytes, users))
+                *all_delivered = *all_delivered && static_cast<bool>(o.result);
             },
             [&, all_delivered](std::exception_ptr e) { durable.set_value(!e && *all_delivered); });
         if (durable.get_future().get()) {
@@ -139,6 +141,7 @@ int check(const char* dir) {
     auto usage = usage_of(txn, user.id);
     if (usage.messages != sum.messages || usage.bytes != sum.bytes) violated("usage of " + user.address);
   }
+  for (const auto& entry : list_queue(txn)) references[entry.blob.hex()] += 1;
   std::uint64_t blobs = 0;
   t.scan(t.dbs().blob_refs, "", [&](std::string_view key, std::string_view value) {
     BlobId id;
@@ -177,7 +180,8 @@ int check(const char* dir) {
 int main(int argc, char** argv) {
   std::string mode = argc > 1 ? argv[1] : "";
   try {
-    if (mode == "deliver" && argc == 6) return deliver(argv[2], std::stol(argv[3]), std::stol(argv[4]), std::stoi(argv[5]));
+    if (mode == "deliver" && argc == 6)
+      return deliver(argv[2], std::stol(argv[3]), std::stol(argv[4]), std::stoi(argv[5]));
     if (mode == "check" && argc == 3) return check(argv[2]);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "storage-torture: %s\n", e.what());

@@ -1,8 +1,7 @@
 #include "storage/accounts.hpp"
 
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include "storage/mailboxes.hpp"
 #include "storage_fixture.hpp"

@@ -22,10 +22,14 @@ TEST(Address, NormalizesDomains) {
   EXPECT_EQ(normalize_domain("Example.TEST"), "example.test");
   EXPECT_EQ(normalize_domain("example.test."), "example.test");
   EXPECT_EQ(normalize_domain("xn--bcher-kva.example"), "xn--bcher-kva.example");
-  EXPECT_EQ(normalize_domain("b\xc3\xbc" "cher.example"), "b\xc3\xbc" "cher.example");
+  EXPECT_EQ(normalize_domain("b\xc3\xbc"
+                             "cher.example"),
+            "b\xc3\xbc"
+            "cher.example");
   EXPECT_EQ(normalize_domain("localhost"), "localhost");
   for (auto bad : {"", ".", "a..b", "-a.test", "a-.test", "a_b.test", "a b.test", "[192.0.2.1]", "a.test..",
-                   "exa\xff" "mple.test"}) {
+                   "exa\xff"
+                   "mple.test"}) {
     EXPECT_FALSE(normalize_domain(bad)) << bad;
   }
   EXPECT_FALSE(normalize_domain(std::string(64, 'a') + ".test"));

@@ -1,11 +1,10 @@
 #include "storage/group_commit.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <future>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "storage/messages.hpp"
 #include "storage_fixture.hpp"
@@ -106,8 +105,9 @@ TEST_F(GroupCommitTest, DestructorFinishesSubmittedWork) {
     GroupCommitter committer(store());
     auto inbox = ok(find_mailbox(store().read(), user_, "INBOX"));
     for (int i = 0; i < 100; ++i)
-      committer.submit([&, i](WriteTxn& t) { ok(append_message(t, inbox, fmt::format("Subject: {}\r\n\r\n.\r\n", i))); },
-                       [&](std::exception_ptr e) { done += e ? 0 : 1; });
+      committer.submit(
+          [&, i](WriteTxn& t) { ok(append_message(t, inbox, fmt::format("Subject: {}\r\n\r\n.\r\n", i))); },
+          [&](std::exception_ptr e) { done += e ? 0 : 1; });
   }
   EXPECT_EQ(done, 100);
 }

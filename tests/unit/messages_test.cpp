@@ -1,11 +1,10 @@
 #include "storage/messages.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <map>
 #include <random>
-
-#include <fmt/format.h>
 
 #include "storage/changes.hpp"
 #include "storage_fixture.hpp"
@@ -58,7 +57,8 @@ TEST_F(MessagesTest, AppendGivesIncreasingUidsAndModseqs) {
 }
 
 TEST_F(MessagesTest, AppendKeepsFlagsKeywordsAndDate) {
-  auto m = append(alice_, "Drafts", kMessage, {kSeen | kDraft | 0x100, {"$Forwarded", "Work", "$forwarded"}, 1700000000});
+  auto m =
+      append(alice_, "Drafts", kMessage, {kSeen | kDraft | 0x100, {"$Forwarded", "Work", "$forwarded"}, 1700000000});
   auto stored = *find_message(store().read(), m.mailbox, m.uid);
   EXPECT_EQ(stored.flags, kSeen | kDraft);
   EXPECT_EQ(stored.keywords, (std::vector<std::string>{"$Forwarded", "Work"}));
@@ -121,7 +121,8 @@ TEST_F(MessagesTest, Flags) {
   auto m = append(alice_, "INBOX");
   auto set = [&](FlagOperation op, std::uint32_t flags, std::vector<std::string> keywords,
                  std::optional<std::uint64_t> since = std::nullopt) {
-    return ok(store().update([&](WriteTxn& t) { return store_flags(t, m.mailbox, m.uid, op, flags, keywords, since); }));
+    return ok(
+        store().update([&](WriteTxn& t) { return store_flags(t, m.mailbox, m.uid, op, flags, keywords, since); }));
   };
   auto added = set(FlagOperation::add, kSeen | kFlagged, {"Work"});
   EXPECT_TRUE(added.changed);
@@ -150,7 +151,9 @@ TEST_F(MessagesTest, CopyAndMoveKeepFlagsAndShareTheBlob) {
   auto a = append(alice_, "INBOX", kMessage, {kSeen, {"Work"}, 1600000000});
   auto b = append(alice_, "INBOX", "Subject: b\r\n\r\nb\r\n");
   auto archive = box(alice_, "Archive");
-  auto copied = ok(store().update([&](WriteTxn& t) { return copy_messages(t, a.mailbox, {b.uid, a.uid, 77}, archive); }));
+  auto copied = ok(store().update([&](WriteTxn& t) {
+    return copy_messages(t, a.mailbox, {b.uid, a.uid, 77}, archive);
+  }));
   EXPECT_EQ(copied.source_uids, (std::vector<Uid>{1, 2}));
   EXPECT_EQ(copied.target_uids, (std::vector<Uid>{1, 2}));
   EXPECT_EQ(copied.target_uid_validity, archive.uid_validity);
@@ -209,7 +212,8 @@ TEST_F(MessagesTest, ExpungeDeletedOnlyTouchesDeleted) {
   append(alice_, "INBOX", kMessage, {kSeen, {}, 0});
   append(alice_, "INBOX", kMessage, {kDeleted | kSeen, {}, 0});
   auto inbox = box(alice_, "INBOX");
-  auto removed = ok(store().update([&](WriteTxn& t) -> Result<std::vector<Uid>> { return expunge_deleted(t, inbox.id); }));
+  auto removed =
+      ok(store().update([&](WriteTxn& t) -> Result<std::vector<Uid>> { return expunge_deleted(t, inbox.id); }));
   EXPECT_EQ(removed, (std::vector<Uid>{1, 3}));
   EXPECT_EQ(list_uids(store().read(), inbox.id), std::vector<Uid>{2});
 }
@@ -367,8 +371,8 @@ TEST_F(MessagesTest, RandomOperationsKeepTheInvariants) {
         break;
       case 2:
         ok(store().update([&](WriteTxn& t) -> Result<void> {
-          if (auto r = store_flags(t, from.id, some, FlagOperation::add, 1u << (rng() % 5), {}); !r &&
-              r.error().code != Errc::not_found)
+          if (auto r = store_flags(t, from.id, some, FlagOperation::add, 1u << (rng() % 5), {});
+              !r && r.error().code != Errc::not_found)
             return r.error();
           return {};
         }));
@@ -380,7 +384,8 @@ TEST_F(MessagesTest, RandomOperationsKeepTheInvariants) {
         if (from.id != to.id) ok(store().update([&](WriteTxn& t) { return move_messages(t, from.id, {some}, to); }));
         break;
       case 5:
-        ok(store().update([&](WriteTxn& t) -> Result<std::vector<Uid>> { return expunge_messages(t, from.id, {some}); }));
+        ok(store().update(
+            [&](WriteTxn& t) -> Result<std::vector<Uid>> { return expunge_messages(t, from.id, {some}); }));
         break;
     }
     auto now = last_modseq(store().read());

@@ -1,8 +1,7 @@
 #include "common/mime/mime.hpp"
 
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 namespace mailstead::mime {
 namespace {
@@ -17,7 +16,8 @@ std::string crlf(std::string_view lf_text) {
 }
 
 TEST(MimeHeaders, UnfoldsAndSkipsJunk) {
-  auto fields = parse_header_fields(crlf("Subject: a\n  long\tsubject\nno colon here\nX-Empty:\nTo:  b@x\n\nBody: no\n"));
+  auto fields =
+      parse_header_fields(crlf("Subject: a\n  long\tsubject\nno colon here\nX-Empty:\nTo:  b@x\n\nBody: no\n"));
   ASSERT_EQ(fields.size(), 3u);
   EXPECT_EQ(fields[0].name, "Subject");
   EXPECT_EQ(fields[0].value, "a  long\tsubject");
@@ -56,8 +56,9 @@ TEST(MimeContentType, TypeSubtypeAndParameters) {
 
 TEST(MimeAddresses, CommonForms) {
   EXPECT_EQ(parse_address_list("alice@example.test"), (std::vector<Address>{{"", "", "alice", "example.test"}}));
-  EXPECT_EQ(parse_address_list("Alice Smith <alice@example.test>, \"Bob, Jr.\" <bob@example.org>"),
-            (std::vector<Address>{{"Alice Smith", "", "alice", "example.test"}, {"Bob, Jr.", "", "bob", "example.org"}}));
+  EXPECT_EQ(
+      parse_address_list("Alice Smith <alice@example.test>, \"Bob, Jr.\" <bob@example.org>"),
+      (std::vector<Address>{{"Alice Smith", "", "alice", "example.test"}, {"Bob, Jr.", "", "bob", "example.org"}}));
   EXPECT_EQ(parse_address_list("carol@example.test (Carol C.)"),
             (std::vector<Address>{{"Carol C.", "", "carol", "example.test"}}));
   EXPECT_EQ(parse_address_list("=?UTF-8?Q?J=C3=B6rg?= <joerg@example.test>"),
@@ -190,7 +191,8 @@ TEST(MimeMessage, ForwardedMessageHasItsOwnEnvelope) {
 }
 
 TEST(MimeMessage, DigestPartsDefaultToMessages) {
-  auto bytes = crlf("Content-Type: multipart/digest; boundary=d\n\n--d\n\nSubject: one\n\n1\n--d\n\nSubject: two\n\n2\n--d--\n");
+  auto bytes =
+      crlf("Content-Type: multipart/digest; boundary=d\n\n--d\n\nSubject: one\n\n1\n--d\n\nSubject: two\n\n2\n--d--\n");
   auto m = parse_message(bytes);
   ASSERT_EQ(m.children.size(), 2u);
   EXPECT_TRUE(m.children[0].is_message());
@@ -227,7 +229,8 @@ TEST(MimeMessage, SimilarBoundariesDoNotConfuse) {
 
 TEST(MimeMessage, DeepNestingIsCut) {
   std::string bytes;
-  for (int i = 0; i < 200; ++i) bytes += fmt::format("Content-Type: multipart/mixed; boundary=b{}\r\n\r\n--b{}\r\n", i, i);
+  for (int i = 0; i < 200; ++i)
+    bytes += fmt::format("Content-Type: multipart/mixed; boundary=b{}\r\n\r\n--b{}\r\n", i, i);
   bytes += "\r\ndeepest\r\n";
   auto m = parse_message(bytes);
   int depth = 0;

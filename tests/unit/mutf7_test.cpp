@@ -17,8 +17,10 @@ TEST(Mutf7, KnownExamples) {
 }
 
 TEST(Mutf7, RoundTripsAstralAndMixedText) {
-  for (std::string s : {"", "INBOX", "\xf0\x9f\x93\xa7 Mail", "a\xc3\xa4\xc3\xb6\xc3\xbc" "b&c", "\xe2\x82\xac",
-                        "x\xf0\x9f\x98\x80\xf0\x9f\x98\x81y"}) {
+  for (std::string s : {"", "INBOX", "\xf0\x9f\x93\xa7 Mail",
+                        "a\xc3\xa4\xc3\xb6\xc3\xbc"
+                        "b&c",
+                        "\xe2\x82\xac", "x\xf0\x9f\x98\x80\xf0\x9f\x98\x81y"}) {
     auto decoded = decode_mutf7(encode_mutf7(s));
     ASSERT_TRUE(decoded) << s;
     EXPECT_EQ(*decoded, s);

@@ -1,10 +1,9 @@
 #include "storage/store.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
-
-#include <fmt/format.h>
 
 #include "storage/accounts.hpp"
 #include "storage/codec.hpp"
@@ -22,10 +21,13 @@ class MailboxTest : public testing::StoreTest {
  protected:
   void SetUp() override {
     StoreTest::SetUp();
-    user_ = store().update([](WriteTxn& t) -> Result<UserId> {
-      ok(add_domain(t, "example.test"));
-      return ok(add_user(t, "alice@example.test", "h", {})).id;
-    }).operator*();
+    user_ = store()
+                .update([](WriteTxn& t) -> Result<UserId> {
+                  ok(add_domain(t, "example.test"));
+                  return ok(add_user(t, "alice@example.test", "h", {})).id;
+                })
+                .
+                operator*();
   }
   std::vector<std::string> names() {
     std::vector<std::string> out;
@@ -194,7 +196,8 @@ TEST_F(StoreLifecycle, RefusesAnotherHierarchySeparator) {
 }
 
 TEST(Codec, RoundTripsRecordsAndRejectsTruncation) {
-  auto bytes = codec::Writer(3).u64(0).u64(127).u64(128).u64(~std::uint64_t{0}).str("").str("hello").boolean(true).take();
+  auto bytes =
+      codec::Writer(3).u64(0).u64(127).u64(128).u64(~std::uint64_t{0}).str("").str("hello").boolean(true).take();
   codec::Reader r(bytes, "test");
   EXPECT_EQ(r.format(), 3);
   EXPECT_EQ(r.u64(), 0u);
