@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <cerrno>
 #include <chrono>
@@ -179,10 +180,25 @@ ReadTxn::ReadTxn(ReadTxn&&) noexcept = default;
 ReadTxn& ReadTxn::operator=(ReadTxn&&) noexcept = default;
 ReadTxn::~ReadTxn() = default;
 
+namespace {
+
+// LMDB reports a short write as EIO, which is how a full disk (tmpfs, ext4 near its limit)
+// often shows up: tell a full disk from a broken one by looking at the free space.
+bool disk_nearly_full(const std::filesystem::path& dir) {
+  struct statvfs fs {};
+  if (statvfs(dir.c_str(), &fs) != 0) return false;
+  return static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize < (std::uint64_t{8} << 20);
+}
+
+}  // namespace
+
 void WriteTxn::commit() {
   MDB_txn* txn = std::exchange(state_->txn, nullptr);
   int rc = mdb_txn_commit(txn);                         // frees the transaction whatever the outcome
   if (state_->lock.owns_lock()) state_->lock.unlock();  // a nested transaction holds no lock
+  if ((rc == EIO || rc == ENOSPC) && disk_nearly_full(state_->store->options.dir))
+    throw StorageError(Errc::full,
+                       fmt::format("commit: the disk holding {} is full", state_->store->options.dir.string()));
   check(rc, "commit");
 }
 

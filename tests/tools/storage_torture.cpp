@@ -3,6 +3,8 @@
 //
 //   deliver DIR FIRST COUNT WRITERS  deliver messages FIRST..FIRST+COUNT-1 from WRITERS threads
 //                                    through one GroupCommitter; print "ok K" once K is durable
+//   fill DIR                         deliver until the store refuses; print "full" and the
+//                                    number delivered if it refused with Errc::full
 //   check DIR                        verify the store's invariants in one read transaction and
 //                                    print {"K": [user ids], ...} for every message found
 //
@@ -104,6 +106,32 @@ int deliver(const char* dir, long first, long count, int writers) {
   return 0;
 }
 
+int fill(const char* dir) {
+  auto store = open(dir);
+  ensure_accounts(*store);
+  auto user = find_user(store->read(), "u0@example.test")->id;
+  long delivered = 0;
+  try {
+    for (long k = 0;; ++k) {
+      auto bytes = message(k) + std::string(20000, 'f');
+      auto ok = store->update([&](WriteTxn& t) -> Result<void> {
+        auto outcomes = deliver_message(t, bytes, {user});
+        if (!outcomes[0].result) return outcomes[0].result.error();
+        return {};
+      });
+      if (!ok) {
+        std::fprintf(stderr, "refused: %s\n", ok.error().detail.c_str());
+        return 1;
+      }
+      std::printf("ok %ld\n", k);
+      ++delivered;
+    }
+  } catch (const StorageError& e) {
+    std::printf("%s %ld %s\n", e.code() == Errc::full ? "full" : "other", delivered, e.what());
+    return e.code() == Errc::full ? 0 : 1;
+  }
+}
+
 [[noreturn]] void violated(const std::string& what) {
   std::fprintf(stderr, "invariant violated: %s\n", what.c_str());
   std::exit(1);
@@ -183,6 +211,7 @@ int main(int argc, char** argv) {
     if (mode == "deliver" && argc == 6)
       return deliver(argv[2], std::stol(argv[3]), std::stol(argv[4]), std::stoi(argv[5]));
     if (mode == "check" && argc == 3) return check(argv[2]);
+    if (mode == "fill" && argc == 3) return fill(argv[2]);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "storage-torture: %s\n", e.what());
     return 1;
