@@ -1,0 +1,24 @@
+#pragma once
+// SMTP replies: a code, an enhanced status code (RFC 3463, sent when ENHANCEDSTATUSCODES is
+// in force, which is always for EHLO clients) and one or more lines of text, serialised with
+// the multi-line form of RFC 5321 §4.2.1.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mailstead::smtp {
+
+struct Reply {
+  int code = 250;
+  std::string enhanced;  // "2.0.0", or empty for replies that take none (220, 221 may, 354 not)
+  std::vector<std::string> lines;
+
+  bool positive() const { return code < 400; }
+  bool permanent() const { return code >= 500; }
+  std::string serialize() const;
+};
+
+Reply reply(int code, std::string_view enhanced, std::string_view text);
+
+}  // namespace mailstead::smtp
