@@ -50,5 +50,6 @@ inline constexpr int kExitUsage = 2;    // the command line is wrong
 std::span<const Command> config_commands();
 std::span<const Command> account_commands();
 std::span<const Command> import_commands();
+std::span<const Command> message_commands();
 
 }  // namespace mailstead::admin

@@ -8,6 +8,9 @@ function(mailstead_target target)
                                            # g++ 12 reports members of a std::variant as maybe-uninitialized
                                            # where they cannot be (seen with Result<Message>); a false
                                            # positive we cannot act on must not fail the build.
-                                           -Wno-maybe-uninitialized)
+                                           -Wno-maybe-uninitialized
+                                           # ...and Asio's coroutine frame operator delete as
+                                           # mismatched with its operator new (it is not).
+                                           -Wno-mismatched-new-delete)
   target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR} ${CMAKE_BINARY_DIR}/generated)
 endfunction()

@@ -65,6 +65,15 @@ struct SmtpdConfig {
   std::vector<Endpoint> listen;              // port 25: MX traffic, STARTTLS offered
   std::vector<Endpoint> submission_listen;   // port 587: STARTTLS + AUTH
   std::vector<Endpoint> submissions_listen;  // port 465: implicit TLS
+  std::uint64_t max_message_size = 0;
+  unsigned max_recipients = 0;
+  unsigned max_line_length = 0;
+  unsigned max_errors = 0;
+  unsigned max_received_headers = 0;
+  std::chrono::seconds command_timeout{};
+  std::chrono::seconds data_timeout{};
+  std::vector<std::string> trusted_networks;  // CIDR; may relay without AUTH
+  bool allow_plaintext_auth = false;          // AUTH before TLS (testing only)
 };
 
 struct Pop3dConfig {

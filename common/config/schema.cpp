@@ -1,6 +1,8 @@
 #include "common/config/schema.hpp"
 
 #include <fmt/format.h>
+
+#include "common/config/cidr.hpp"
 #include <toml++/toml.h>
 
 namespace mailstead::config {
@@ -100,6 +102,23 @@ Option endpoints(std::string_view key, std::string_view def, std::string_view do
               auto parsed = parse_endpoint(s->get());
               if (auto* why = std::get_if<std::string>(&parsed)) return *why;
               out.push_back(std::get<Endpoint>(parsed));
+            }
+            field(config) = std::move(out);
+            return std::nullopt;
+          }};
+}
+
+Option networks(std::string_view key, std::string_view def, std::string_view doc,
+                Field<std::vector<std::string>> field) {
+  return {key, def, doc, [field](const toml::node& value, Config& config, const ApplyContext&) -> Error {
+            auto* list = value.as_array();
+            if (!list) return type_error(value, "an array of networks like \"192.0.2.0/24\"");
+            std::vector<std::string> out;
+            for (const auto& item : *list) {
+              auto* s = item.as_string();
+              if (!s) return type_error(item, "a network like \"192.0.2.0/24\"");
+              if (!parse_cidr(s->get())) return fmt::format("\"{}\" is not a network (address/prefix)", s->get());
+              out.push_back(s->get());
             }
             field(config) = std::move(out);
             return std::nullopt;
@@ -248,14 +267,36 @@ std::vector<Section> build_schema() {
              [](Config& c) -> bool& { return c.storage.case_sensitive_local_parts; })}});
   sections.push_back(
       {"smtpd",
-       "mailstead-smtpd: addresses to listen on.",
+       "mailstead-smtpd: inbound mail (25), submission (587, 465), and their limits.",
        {endpoints("listen", R"(["0.0.0.0:25", "[::]:25"])", "Inbound mail from the Internet (MX); STARTTLS is offered.",
                   [](Config& c) -> std::vector<Endpoint>& { return c.smtpd.listen; }),
         endpoints("submission_listen", R"(["0.0.0.0:587", "[::]:587"])",
                   "Submission by your users: STARTTLS, then AUTH.",
                   [](Config& c) -> std::vector<Endpoint>& { return c.smtpd.submission_listen; }),
         endpoints("submissions_listen", R"(["0.0.0.0:465", "[::]:465"])", "Submission over implicit TLS.",
-                  [](Config& c) -> std::vector<Endpoint>& { return c.smtpd.submissions_listen; })}});
+                  [](Config& c) -> std::vector<Endpoint>& { return c.smtpd.submissions_listen; }),
+        size("max_message_size", R"("50M")", "Largest message accepted (announced as SIZE; 552 5.3.4 beyond).",
+             [](Config& c) -> std::uint64_t& { return c.smtpd.max_message_size; }, 1024),
+        count("max_recipients", "100", "Recipients per message; more get 452 4.5.3 (the client sends the rest later).",
+              [](Config& c) -> unsigned& { return c.smtpd.max_recipients; }, 1, 100000),
+        count("max_line_length", "2048", "Longest command line, CRLF included (RFC 5321 asks for at least 512).",
+              [](Config& c) -> unsigned& { return c.smtpd.max_line_length; }, 512, 65536),
+        count("max_errors", "10", "Protocol errors a client may make before it is disconnected (421 4.7.0).",
+              [](Config& c) -> unsigned& { return c.smtpd.max_errors; }, 1, 1000),
+        count("max_received_headers", "50",
+              "A message with more Received: header fields is refused (554 5.4.6): a mail loop.",
+              [](Config& c) -> unsigned& { return c.smtpd.max_received_headers; }, 5, 1000),
+        duration("command_timeout", R"("5m")", "Time a client has to send its next command (RFC 5321 §4.5.3.2.7).",
+                 [](Config& c) -> seconds& { return c.smtpd.command_timeout; }, seconds(1), seconds(3600)),
+        duration("data_timeout", R"("10m")", "Time a client has to send each block of message data.",
+                 [](Config& c) -> seconds& { return c.smtpd.data_timeout; }, seconds(1), seconds(3600)),
+        networks("trusted_networks", "[]",
+                 "Clients in these networks (CIDR) may relay without AUTH, like authenticated users.\n"
+                 "Keep it empty unless you run a trusted application server; never list a public range.",
+                 [](Config& c) -> std::vector<std::string>& { return c.smtpd.trusted_networks; }),
+        flag("allow_plaintext_auth", "false",
+             "Offer AUTH before STARTTLS. Passwords would cross the network in clear: for tests only.",
+             [](Config& c) -> bool& { return c.smtpd.allow_plaintext_auth; })}});
   sections.push_back({"pop3d",
                       "mailstead-pop3d: addresses to listen on.",
                       {endpoints("listen", R"(["0.0.0.0:110", "[::]:110"])", "POP3 with STLS.",

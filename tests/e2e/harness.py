@@ -15,6 +15,7 @@ from pathlib import Path
 BUILD = Path(os.environ.get("MAILSTEAD_BUILD", Path(__file__).resolve().parents[2] / "build"))
 SOURCE = Path(os.environ.get("MAILSTEAD_SOURCE", Path(__file__).resolve().parents[2]))
 ADMIN = BUILD / "admin" / "mailstead"
+SMTPD = BUILD / "smtpd" / "mailstead-smtpd"
 TEST_LISTENER = BUILD / "tests" / "mailstead-test-listener"
 HOST = "127.0.0.1"
 SANITIZED = os.environ.get("MAILSTEAD_SANITIZE") == "ON"
@@ -53,8 +54,10 @@ class Instance:
         imapd = sections.pop("imapd", {})
         imapd.setdefault("listen", [f"{HOST}:{self.plain_port}"])
         imapd.setdefault("tls_listen", [f"{HOST}:{self.tls_port}"])
+        smtpd = {"listen": [], "submission_listen": [], "submissions_listen": []}
+        smtpd.update(sections.pop("smtpd", {}))
         body = {"server": server, "tls": {"certificate": "tls/cert.pem", "private_key": "tls/key.pem"},
-                "smtpd": {"listen": [], "submission_listen": [], "submissions_listen": []},
+                "smtpd": smtpd,
                 "pop3d": {"listen": [], "tls_listen": []}, "imapd": imapd}
         body.update(sections)
         self.config = self.dir / "mailstead.toml"

@@ -1,0 +1,46 @@
+#include "smtpd/message_edit.hpp"
+
+#include <fmt/format.h>
+
+#include "common/mime/mime.hpp"
+
+namespace mailstead::smtp {
+
+std::string rfc5322_date(std::time_t when) {
+  static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  std::tm tm{};
+  gmtime_r(&when, &tm);
+  return fmt::format("{}, {} {} {} {:02}:{:02}:{:02} +0000", kDays[tm.tm_wday], tm.tm_mday, kMonths[tm.tm_mon],
+                     tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+std::string received_field(const ReceivedInfo& i) {
+  // The client's words go inside a comment-free position only after sanitising: a HELO name
+  // cannot hold CR, LF or parentheses that would break the field.
+  std::string helo;
+  for (char c : i.helo) helo += (static_cast<unsigned char>(c) < 0x21 || c == '(' || c == ')' || c == ';') ? '_' : c;
+  std::string out = fmt::format("Received: from {} ([{}])\r\n\tby {} (mailstead) with {}", helo, i.client_ip,
+                                i.hostname, i.protocol);
+  if (!i.tls.empty()) out += fmt::format("\r\n\t(using {})", i.tls);
+  out += fmt::format("\r\n\tid {}", i.id);
+  if (!i.for_address.empty()) out += fmt::format("\r\n\tfor <{}>", i.for_address);
+  out += fmt::format("; {}\r\n", rfc5322_date(i.when));
+  return out;
+}
+
+std::size_t count_fields(std::string_view message, std::string_view name) {
+  auto header = message.substr(0, mime::header_end(message));
+  std::size_t n = 0;
+  for (const auto& f : mime::parse_header_fields(header, SIZE_MAX)) {
+    if (f.name.size() != name.size()) continue;
+    bool same = true;
+    for (std::size_t k = 0; k < name.size() && same; ++k)
+      same = std::tolower(static_cast<unsigned char>(f.name[k])) == std::tolower(static_cast<unsigned char>(name[k]));
+    n += same;
+  }
+  return n;
+}
+
+}  // namespace mailstead::smtp

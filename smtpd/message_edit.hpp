@@ -1,0 +1,29 @@
+#pragma once
+// What smtpd adds to a message before storing it: trace fields (RFC 5321 §4.4) and, for
+// submissions, the Date: and Message-ID: a client left out (RFC 6409 §8). Pure functions.
+
+#include <cstddef>
+#include <ctime>
+#include <string>
+#include <string_view>
+
+namespace mailstead::smtp {
+
+struct ReceivedInfo {
+  std::string helo;         // what the client said in EHLO/HELO
+  std::string client_ip;    // "192.0.2.7" or "2001:db8::7"
+  std::string hostname;     // ours
+  std::string protocol;     // RFC 3848: SMTP, ESMTP, ESMTPS, ESMTPA, ESMTPSA (+ UTF8 forms)
+  std::string tls;          // "TLSv1.3 TLS_AES_256_GCM_SHA384", or empty
+  std::string id;           // the session id
+  std::string for_address;  // set when there is exactly one recipient
+  std::time_t when = 0;
+};
+
+std::string received_field(const ReceivedInfo& info);
+std::string rfc5322_date(std::time_t when);  // "Tue, 24 Nov 2026 09:54:29 +0000"
+
+// How often a header field occurs in the message's header block (case-insensitive name).
+std::size_t count_fields(std::string_view message, std::string_view name);
+
+}  // namespace mailstead::smtp

@@ -1,0 +1,32 @@
+#pragma once
+// One SMTP connection of mailstead-smtpd (RFC 5321, with PIPELINING, SIZE, 8BITMIME,
+// SMTPUTF8, ENHANCEDSTATUSCODES, STARTTLS, AUTH PLAIN/LOGIN, DSN parameters).
+
+#include <vector>
+
+#include "common/config/cidr.hpp"
+#include "common/config/config.hpp"
+#include "common/net/connection.hpp"
+#include "common/net/password_pool.hpp"
+#include "storage/group_commit.hpp"
+#include "storage/store.hpp"
+
+namespace mailstead::smtp {
+
+enum class Port {
+  mx,           // 25: mail for local domains; relaying only for trusted networks or AUTH
+  submission,   // 587: AUTH required (after STARTTLS) before MAIL
+  submissions,  // 465: the same over implicit TLS
+};
+
+struct SmtpContext {
+  const config::Config& config;
+  storage::Store& store;
+  storage::GroupCommitter& committer;
+  net::PasswordPool& passwords;
+  std::vector<config::Cidr> trusted_networks;
+};
+
+net::awaitable<void> serve_smtp(net::Connection& connection, const SmtpContext& context, Port port);
+
+}  // namespace mailstead::smtp

@@ -1,0 +1,369 @@
+"""End-to-end tests of mailstead-smtpd with real clients (Python's smtplib and raw sockets,
+swaks): local delivery byte for byte, pipelining, the relay tricks, submission with AUTH and
+the anti-spoofing rule, implicit TLS, smuggling and STARTTLS injection, limits, bad input."""
+
+import base64
+import json
+import shutil
+import smtplib
+import socket
+import ssl
+import subprocess
+import time
+import unittest
+
+from harness import ADMIN, HOST, SMTPD, Daemon, Instance, client_context, free_port
+
+PASSWORD = "alice's long password"
+
+
+class SmtpdInstance:
+    def __init__(self, **smtpd_options):
+        self.mx, self.submission, self.submissions = free_port(), free_port(), free_port()
+        smtpd = {"listen": [f"{HOST}:{self.mx}"], "submission_listen": [f"{HOST}:{self.submission}"],
+                 "submissions_listen": [f"{HOST}:{self.submissions}"]}
+        smtpd.update(smtpd_options)
+        self.instance = Instance(sections={"smtpd": smtpd, "server": {"hostname": "mail.example.test"}})
+        self.admin("domain", "add", "example.test")
+        self.admin("user", "add", "alice@example.test", "--password-stdin", stdin=PASSWORD + "\n")
+        self.admin("user", "add", "bob@example.test", "--password-stdin", stdin="bob's long password\n")
+        self.daemon = Daemon([str(SMTPD), "-c", str(self.instance.config)], self.instance.dir / "smtpd.log")
+
+    def admin(self, *args, stdin=None):
+        r = subprocess.run([str(ADMIN), "-c", str(self.instance.config), *args], capture_output=True, text=True,
+                           input=stdin, timeout=60)
+        if r.returncode != 0:
+            raise AssertionError(f"mailstead {args}: {r.stderr}")
+        return r.stdout
+
+    def messages(self, user, mailbox="INBOX"):
+        return json.loads(self.admin("message", "list", user, mailbox, "--json"))
+
+    def message_bytes(self, user, uid, mailbox="INBOX"):
+        return subprocess.run([str(ADMIN), "-c", str(self.instance.config), "message", "cat", user, mailbox, str(uid)],
+                              capture_output=True, check=True).stdout
+
+    def queue(self):
+        return json.loads(self.admin("queue", "list", "--json"))
+
+    def close(self):
+        try:
+            self.daemon.stop_cleanly()
+        finally:
+            self.instance.cleanup()
+
+
+class Raw:
+    """A line-level SMTP client for what smtplib will not do."""
+
+    def __init__(self, port, tls=False):
+        self.sock = socket.create_connection((HOST, port), timeout=10)
+        if tls:
+            self.sock = client_context().wrap_socket(self.sock, server_hostname="localhost")
+        self.buffer = b""
+
+    def send(self, data):
+        self.sock.sendall(data if isinstance(data, bytes) else data.encode())
+
+    def line(self):
+        while b"\r\n" not in self.buffer:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError(f"closed; unread {self.buffer!r}")
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\r\n", 1)
+        return line.decode()
+
+    def reply(self):
+        """A whole (possibly multi-line) reply, as (code, last line)."""
+        while True:
+            line = self.line()
+            if len(line) < 4 or line[3] != "-":
+                return int(line[:3]), line
+
+    def closed(self):
+        try:
+            return self.sock.recv(1) == b""
+        except (ConnectionResetError, ssl.SSLError):
+            return True
+
+    def close(self):
+        self.sock.close()
+
+
+class SmtpdTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.s = SmtpdInstance(max_message_size="64K", max_recipients=5, max_errors=20)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.close()
+
+    def raw(self, port=None, tls=False):
+        r = Raw(port or self.s.mx, tls)
+        self.addCleanup(r.close)
+        self.assertEqual(r.reply()[0], 220)
+        return r
+
+    def submit(self):
+        client = smtplib.SMTP(HOST, self.s.submission, timeout=10)
+        self.addCleanup(client.close)
+        client.starttls(context=client_context())
+        client.login("alice@example.test", PASSWORD)
+        return client
+
+    def test_greeting_and_ehlo(self):
+        with smtplib.SMTP(HOST, self.s.mx, timeout=10) as c:
+            code, text = c.ehlo("client.example.org")
+            self.assertEqual(code, 250)
+            for ext in (b"PIPELINING", b"SIZE 65536", b"8BITMIME", b"SMTPUTF8", b"ENHANCEDSTATUSCODES", b"DSN",
+                        b"STARTTLS"):
+                self.assertIn(ext, text)
+            self.assertNotIn(b"AUTH", text)  # not on port 25
+            self.assertEqual(c.noop()[0], 250)
+            self.assertEqual(c.verify("alice")[0], 252)
+
+    def test_local_delivery_is_byte_exact(self):
+        before = len(self.s.messages("bob@example.test"))
+        body = ("From: carol@example.org\r\nTo: bob@example.test\r\nSubject: exact\r\n\r\n"
+                ".leading dot\r\n..two dots\r\n.\r\nmid . dot\r\nlast line without dot\r\n")
+        with smtplib.SMTP(HOST, self.s.mx, timeout=10) as c:
+            c.sendmail("carol@example.org", ["Bob@Example.TEST"], body.encode())
+        messages = self.s.messages("bob@example.test")
+        self.assertEqual(len(messages), before + 1)
+        stored = self.s.message_bytes("bob@example.test", messages[-1]["uid"])
+        self.assertTrue(stored.endswith(body.encode()), stored)
+        header = stored[: len(stored) - len(body)].decode()
+        self.assertTrue(header.startswith("Return-Path: <carol@example.org>\r\nReceived: from "), header)
+        self.assertIn("by mail.example.test (mailstead) with ESMTP", header)
+        self.assertIn("for <Bob@Example.TEST>", header)
+
+    def test_whole_transaction_pipelined_in_one_packet(self):
+        r = self.raw()
+        r.send("EHLO pipe.example.org\r\nMAIL FROM:<p@example.org>\r\nRCPT TO:<alice@example.test>\r\n"
+               "RCPT TO:<nobody@example.test>\r\nDATA\r\n")
+        self.assertEqual(r.reply()[0], 250)
+        self.assertEqual(r.reply()[0], 250)
+        self.assertEqual(r.reply()[0], 250)
+        self.assertEqual(r.reply()[0], 550)
+        self.assertEqual(r.reply()[0], 354)
+        r.send("Subject: piped\r\n\r\nbody\r\n.\r\nQUIT\r\n")
+        self.assertEqual(r.reply()[0], 250)
+        self.assertEqual(r.reply()[0], 221)
+
+    def test_no_open_relay_by_any_trick(self):
+        tricks = ["victim@remote.example", "VICTIM@REMOTE.EXAMPLE", "victim%remote.example@example.test",
+                  "@example.test:victim@remote.example", "@example.test,@x.test:victim@remote.example",
+                  '"victim@remote.example"@example.test', "remote.example!victim@example.test",
+                  "victim@remote.example.", "victim@[192.0.2.1]", "victim@example.test.remote.example",
+                  "victim@xn--bcher-kva.example"]
+        r = self.raw()
+        r.send("EHLO relay.example.org\r\n")
+        r.reply()
+        for address in tricks:
+            r.send("MAIL FROM:<spammer@example.org>\r\n")
+            self.assertEqual(r.reply()[0], 250)
+            r.send(f"RCPT TO:<{address}>\r\n")
+            code, text = r.reply()
+            self.assertIn(code, (501, 550, 554), f"{address}: {text}")
+            r.send("RSET\r\n")
+            self.assertEqual(r.reply()[0], 250)
+            if code == 554:
+                self.assertIn("5.7.1", text)
+        self.assertEqual(self.s.queue(), [])
+
+    def test_unknown_user_and_null_sender(self):
+        with smtplib.SMTP(HOST, self.s.mx, timeout=10) as c:
+            with self.assertRaises(smtplib.SMTPRecipientsRefused) as refused:
+                c.sendmail("x@example.org", ["nobody@example.test"], b"Subject: x\r\n\r\nx\r\n")
+            self.assertEqual(refused.exception.recipients["nobody@example.test"][0], 550)
+            c.sendmail("", ["alice+bounces@example.test"], b"Subject: bounce\r\n\r\nx\r\n")
+
+    def test_submission_needs_tls_then_auth(self):
+        r = self.raw(self.s.submission)
+        r.send("EHLO me\r\n")
+        code, _ = r.reply()
+        r.send("AUTH PLAIN " + base64.b64encode(f"\0alice@example.test\0{PASSWORD}".encode()).decode() + "\r\n")
+        self.assertEqual(r.reply(), (538, "538 5.7.11 Encryption required for AUTH; use STARTTLS"))
+        r.send("MAIL FROM:<alice@example.test>\r\n")
+        self.assertEqual(r.reply()[0], 530)
+
+    def test_submission_relays_for_its_user_and_refuses_spoofing(self):
+        c = self.submit()
+        queued_before = len(self.s.queue())
+        c.sendmail("alice@example.test", ["carol@remote.example"],
+                   b"From: Alice <alice@example.test>\r\nSubject: out\r\n\r\nhello\r\n")
+        queue = self.s.queue()
+        self.assertEqual(len(queue), queued_before + 1)
+        self.assertEqual(queue[-1]["sender"], "alice@example.test")
+        self.assertEqual(queue[-1]["recipients"][0]["address"], "carol@remote.example")
+        with self.assertRaises(smtplib.SMTPSenderRefused) as spoof:
+            c.sendmail("bob@example.test", ["carol@remote.example"], b"Subject: x\r\n\r\nx\r\n")
+        self.assertEqual(spoof.exception.smtp_code, 553)
+        with self.assertRaises(smtplib.SMTPDataError) as header_spoof:
+            c.sendmail("alice@example.test", ["carol@remote.example"], b"From: bob@example.test\r\n\r\nx\r\n")
+        self.assertEqual(header_spoof.exception.smtp_code, 553)
+        c.sendmail("alice+tag@example.test", ["bob@example.test"], b"From: alice@example.test\r\n\r\nplus\r\n")
+
+    def test_submission_adds_date_and_message_id(self):
+        c = self.submit()
+        c.sendmail("alice@example.test", ["alice@example.test"], b"From: alice@example.test\r\nSubject: bare\r\n\r\nx\r\n")
+        last = self.s.messages("alice@example.test")[-1]
+        stored = self.s.message_bytes("alice@example.test", last["uid"]).decode()
+        self.assertIn("\r\nDate: ", stored)
+        self.assertRegex(stored, r"\r\nMessage-ID: <[^>]+@mail\.example\.test>\r\n")
+        self.assertIn("with ESMTPSA", stored)
+
+    def test_implicit_tls_submission(self):
+        with smtplib.SMTP_SSL(HOST, self.s.submissions, context=client_context(), timeout=10) as c:
+            c.login("alice@example.test", PASSWORD)
+            c.sendmail("alice@example.test", ["bob@example.test"], b"From: alice@example.test\r\n\r\nvia 465\r\n")
+
+    def test_auth_failures(self):
+        r = self.raw(self.s.submissions, tls=True)
+        r.send("EHLO me\r\n")
+        r.reply()
+        r.send("AUTH PLAIN " + base64.b64encode(b"\0alice@example.test\0wrong").decode() + "\r\n")
+        self.assertEqual(r.reply()[0], 535)
+        r.send("AUTH PLAIN " + base64.b64encode(b"\0nobody@example.test\0whatever").decode() + "\r\n")
+        self.assertEqual(r.reply()[0], 535)
+        r.send("AUTH PLAIN not-base64!\r\n")
+        self.assertEqual(r.reply()[0], 501)
+        r.send("AUTH LOGIN\r\n")
+        self.assertEqual(r.reply()[0], 334)
+        r.send("*\r\n")
+        self.assertEqual(r.reply()[0], 501)
+        r.send("AUTH CRAM-MD5\r\n")
+        self.assertEqual(r.reply()[0], 504)
+        r.send("AUTH LOGIN " + base64.b64encode(b"alice@example.test").decode() + "\r\n")
+        self.assertEqual(r.reply()[0], 334)
+        r.send(base64.b64encode(PASSWORD.encode()).decode() + "\r\n")
+        self.assertEqual(r.reply()[0], 235)
+        self.assertNotIn(PASSWORD, self.s.daemon.log())
+
+    def test_smuggling_is_refused(self):
+        before = len(self.s.messages("alice@example.test"))
+        for fake_end in (b"\n.\n", b"\r\n.\n", b"\n.\r\n", b"\r.\r\n"):
+            r = self.raw()
+            r.send(b"EHLO smuggler\r\nMAIL FROM:<s@example.org>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n")
+            for expected in (250, 250, 250, 354):
+                self.assertEqual(r.reply()[0], expected)
+            r.send(b"Subject: first\r\n\r\nx" + fake_end + b"MAIL FROM:<s@example.org>\r\nRCPT TO:<alice@example.test>\r\n"
+                   b"DATA\r\nSubject: smuggled\r\n\r\ny\r\n.\r\n")
+            code, text = r.reply()
+            self.assertEqual(code, 550, text)
+            self.assertIn("5.6.0", text)
+            r.send(b"NOOP\r\n")
+            self.assertEqual(r.reply()[0], 250)  # in step: the smuggled commands were message text
+        self.assertEqual(len(self.s.messages("alice@example.test")), before)
+
+    def test_starttls_injection_is_discarded(self):
+        r = self.raw()
+        r.send("EHLO me\r\n")
+        r.reply()
+        r.send("STARTTLS\r\nRSET\r\nMAIL FROM:<injected@example.org>\r\n")
+        self.assertEqual(r.reply()[0], 220)
+        r.sock = client_context().wrap_socket(r.sock, server_hostname="localhost")
+        r.send("MAIL FROM:<a@example.org>\r\n")
+        self.assertEqual(r.reply()[0], 503)  # state was reset by TLS: EHLO first, nothing injected ran
+        r.send("EHLO me\r\n")
+        code, text = r.reply()
+        self.assertEqual(code, 250)
+        self.assertNotIn("STARTTLS", text)
+
+    def test_size_limits(self):
+        r = self.raw()
+        r.send("EHLO me\r\nMAIL FROM:<big@example.org> SIZE=100000\r\n")
+        r.reply()
+        self.assertEqual(r.reply()[0], 552)
+        r.send("MAIL FROM:<big@example.org>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n")
+        for expected in (250, 250, 354):
+            self.assertEqual(r.reply()[0], expected)
+        r.send(b"Subject: big\r\n\r\n" + (b"x" * 998 + b"\r\n") * 70 + b".\r\n")
+        code, text = r.reply()
+        self.assertEqual(code, 552, text)  # read to the end, then refused: the session stays in step
+        r.send("NOOP\r\n")
+        self.assertEqual(r.reply()[0], 250)
+
+    def test_too_many_recipients(self):
+        r = self.raw()
+        r.send("EHLO me\r\nMAIL FROM:<m@example.org>\r\n")
+        r.reply()
+        r.reply()
+        for i in range(5):
+            r.send(f"RCPT TO:<alice+{i}@example.test>\r\n")
+            self.assertEqual(r.reply()[0], 250)
+        r.send("RCPT TO:<bob@example.test>\r\n")
+        code, text = r.reply()
+        self.assertEqual(code, 452)
+        self.assertIn("4.5.3", text)
+
+    def test_bad_input_then_disconnect_and_still_serving(self):
+        r = self.raw()
+        r.send("FROB\r\n")
+        self.assertEqual(r.reply()[0], 500)
+        r.send("EHLO me\r\nRCPT TO:<alice@example.test>\r\n")
+        r.reply()
+        self.assertEqual(r.reply()[0], 503)
+        r.send("MAIL FROM:<a@b.test>\r\nMAIL FROM:<a@b.test>\r\n")
+        self.assertEqual(r.reply()[0], 250)
+        self.assertEqual(r.reply()[0], 503)
+        r.send(b"NOOP\nNOOP\r\n")
+        self.assertEqual(r.reply()[0], 500)  # bare LF in a command
+        self.assertEqual(r.reply()[0], 250)
+        r.send(b"X" * 5000 + b"\r\n")
+        self.assertEqual(r.reply()[0], 500)  # too long
+        r.send(b"NUL\0byte\r\n")
+        self.assertEqual(r.reply()[0], 500)
+        for _ in range(13):  # errors 7 to 19
+            r.send("FROB\r\n")
+            self.assertEqual(r.reply()[0], 500)
+        r.send("FROB\r\n")
+        code, text = r.reply()
+        self.assertEqual(code, 500)
+        self.assertEqual(r.reply(), (421, "421 4.7.0 Too many errors, closing connection"))
+        self.assertTrue(r.closed())
+        with smtplib.SMTP(HOST, self.s.mx, timeout=10) as c:
+            self.assertEqual(c.noop()[0], 250)
+
+    def test_mail_loop_is_refused(self):
+        loop = "".join(f"Received: from hop{i} by relay{i}; Tue, 24 Nov 2026 09:00:00 +0000\r\n" for i in range(60))
+        with smtplib.SMTP(HOST, self.s.mx, timeout=10) as c:
+            with self.assertRaises(smtplib.SMTPDataError) as refused:
+                c.sendmail("l@example.org", ["alice@example.test"], (loop + "Subject: loop\r\n\r\nx\r\n").encode())
+            self.assertEqual(refused.exception.smtp_code, 554)
+
+    def test_swaks(self):
+        if not shutil.which("swaks"):
+            self.fail("swaks is not installed (scripts/install-deps.sh installs it)")
+        r = subprocess.run(["swaks", "--server", f"{HOST}:{self.s.submission}", "--tls", "--auth", "PLAIN",
+                            "--auth-user", "alice@example.test", "--auth-password", PASSWORD,
+                            "--from", "alice@example.test", "--to", "bob@example.test",
+                            "--header", "From: alice@example.test", "--body", "sent by swaks"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("250 2.0.0 OK", r.stdout)
+
+
+class QuotaAndTrustTest(unittest.TestCase):
+    def test_over_quota_at_rcpt(self):
+        s = SmtpdInstance()
+        self.addCleanup(s.close)
+        s.admin("user", "quota", "alice@example.test", "--messages", "1")
+        with smtplib.SMTP(HOST, s.mx, timeout=10) as c:
+            c.sendmail("q@example.org", ["alice@example.test"], b"Subject: 1\r\n\r\n1\r\n")
+            with self.assertRaises(smtplib.SMTPRecipientsRefused) as full:
+                c.sendmail("q@example.org", ["alice@example.test"], b"Subject: 2\r\n\r\n2\r\n")
+            self.assertEqual(full.exception.recipients["alice@example.test"][0], 452)
+
+    def test_trusted_network_may_relay(self):
+        s = SmtpdInstance(trusted_networks=["127.0.0.0/8"])
+        self.addCleanup(s.close)
+        with smtplib.SMTP(HOST, s.mx, timeout=10) as c:
+            c.sendmail("app@example.test", ["someone@remote.example"], b"Subject: app\r\n\r\nx\r\n")
+        self.assertEqual(s.queue()[0]["recipients"][0]["address"], "someone@remote.example")
+
+
+if __name__ == "__main__":
+    unittest.main()
