@@ -45,15 +45,27 @@ mailstead user list example.test | grep -q '^alice@example.test ' ||
   mailstead user add alice@example.test --password-file "$instance/alice.password" >/dev/null
 echo "  storage: $instance/data (mailstead -c $instance/mailstead.toml user list)"
 
+stop() {
+  trap - INT TERM
+  echo "dev: stopping"
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  wait "${pids[@]}" 2>/dev/null || true
+  exit 0
+}
+trap stop INT TERM
+
 pids=()
+ready_files=()
 declare -A ports=([smtpd]="SMTP 2525, submission 2587, SMTPS 2465" [pop3d]="POP3 2110, POP3S 2995"
                   [imapd]="IMAP 2143, IMAPS 2993")
 for daemon in smtpd pop3d imapd; do
   binary="$build/$daemon/mailstead-$daemon"
   if [ -x "$binary" ]; then
     echo "  starting mailstead-$daemon (${ports[$daemon]})"
-    "$binary" -c "$instance/mailstead.toml" &
+    ready_file=$(mktemp)
+    "$binary" -c "$instance/mailstead.toml" > "$ready_file" &
     pids+=($!)
+    ready_files+=("$ready_file")
   else
     echo "  not there yet: mailstead-$daemon (${ports[$daemon]})"
   fi
@@ -64,14 +76,20 @@ if [ ${#pids[@]} -eq 0 ]; then
   exit 0
 fi
 
-stop() {
-  trap - INT TERM
-  echo "dev: stopping"
-  kill -TERM "${pids[@]}" 2>/dev/null || true
-  wait "${pids[@]}" 2>/dev/null || true
-  exit 0
-}
-trap stop INT TERM
+# A daemon prints "ready" once it listens; say "Running" only when all of them do.
+for i in "${!pids[@]}"; do
+  until grep -q '^ready' "${ready_files[$i]}"; do
+    if ! kill -0 "${pids[$i]}" 2>/dev/null; then
+      echo "dev: a daemon failed to start; stopping" >&2
+      kill -TERM "${pids[@]}" 2>/dev/null || true
+      rm -f "${ready_files[@]}"
+      exit 1
+    fi
+    sleep 0.1
+  done
+done
+rm -f "${ready_files[@]}"
+
 echo "Running; Ctrl-C stops all daemons."
 status=0
 wait -n "${pids[@]}" || status=$?
