@@ -26,42 +26,41 @@ std::string to_crlf(std::string_view bytes) {
   return out;
 }
 
-MaildirFlags parse_maildir_flags(std::string_view filename, const std::map<char, std::string>& keyword_letters) {
-  MaildirFlags out;
+namespace {
+
+// Where the info part of a Maildir name starts (":2," or, on some systems, "!2,"), or npos.
+std::size_t info_at(std::string_view filename) {
   auto at = filename.find(":2,");
-  if (at == std::string_view::npos) at = filename.find("!2,");
+  return at != std::string_view::npos ? at : filename.find("!2,");
+}
+
+}  // namespace
+
+MaildirFlags parse_maildir_flags(std::string_view filename, const std::map<char, std::string>& keyword_letters) {
+  static constexpr std::pair<char, std::uint32_t> kFlagLetters[] = {{'D', storage::kDraft},
+                                                                    {'F', storage::kFlagged},
+                                                                    {'R', storage::kAnswered},
+                                                                    {'S', storage::kSeen},
+                                                                    {'T', storage::kDeleted}};
+  MaildirFlags out;
+  auto at = info_at(filename);
   if (at == std::string_view::npos) return out;
   for (char c : filename.substr(at + 3)) {
-    switch (c) {
-      case 'D':
-        out.flags |= storage::kDraft;
-        break;
-      case 'F':
-        out.flags |= storage::kFlagged;
-        break;
-      case 'P':
-        out.keywords.emplace_back("$Forwarded");
-        break;
-      case 'R':
-        out.flags |= storage::kAnswered;
-        break;
-      case 'S':
-        out.flags |= storage::kSeen;
-        break;
-      case 'T':
-        out.flags |= storage::kDeleted;
-        break;
-      default:
-        if (auto it = keyword_letters.find(c); it != keyword_letters.end()) out.keywords.push_back(it->second);
+    if (c == 'P') {
+      out.keywords.emplace_back("$Forwarded");  // "passed": resent or forwarded
+      continue;
     }
+    auto flag = std::find_if(std::begin(kFlagLetters), std::end(kFlagLetters), [c](auto& f) { return f.first == c; });
+    if (flag != std::end(kFlagLetters))
+      out.flags |= flag->second;
+    else if (auto it = keyword_letters.find(c); it != keyword_letters.end())
+      out.keywords.push_back(it->second);
   }
   return out;
 }
 
 std::string_view maildir_unique_name(std::string_view filename) {
-  auto at = filename.find(":2,");
-  if (at == std::string_view::npos) at = filename.find("!2,");
-  return filename.substr(0, at);
+  return filename.substr(0, info_at(filename));
 }
 
 std::map<char, std::string> parse_dovecot_keywords(std::istream& in) {

@@ -264,11 +264,15 @@ class ListenerTest(unittest.TestCase):
         self.assertRegex(log, r"session=[0-9a-f]{8} event=disconnect outcome=done duration_ms=\d+")
 
 
-class ConnectionLimitTest(unittest.TestCase):
+class DaemonCase(unittest.TestCase):
+    """One test listener for the whole class, with the class's config sections and arguments."""
+    sections = {}
+    arguments = ()
+
     @classmethod
     def setUpClass(cls):
-        cls.instance = Instance(sections={"limits": {"max_connections_per_ip": 4}})
-        cls.daemon = start(cls.instance)
+        cls.instance = Instance(sections=cls.sections)
+        cls.daemon = start(cls.instance, *cls.arguments)
 
     @classmethod
     def tearDownClass(cls):
@@ -276,6 +280,10 @@ class ConnectionLimitTest(unittest.TestCase):
             cls.daemon.stop_cleanly()
         finally:
             cls.instance.cleanup()
+
+
+class ConnectionLimitTest(DaemonCase):
+    sections = {"limits": {"max_connections_per_ip": 4}}
 
     def connect(self):
         client = LineClient(self.instance.plain_port)
@@ -305,18 +313,9 @@ class ConnectionLimitTest(unittest.TestCase):
         self.assertIn("event=refused reason=too_many_from_client", self.daemon.log())
 
 
-class TimeoutTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.instance = Instance(sections={"limits": {"tls_handshake_timeout": "1s"}})
-        cls.daemon = start(cls.instance, "--idle", "1")
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.daemon.stop_cleanly()
-        finally:
-            cls.instance.cleanup()
+class TimeoutTest(DaemonCase):
+    sections = {"limits": {"tls_handshake_timeout": "1s"}}
+    arguments = ("--idle", "1")
 
     def test_idle_client_is_told_and_closed(self):
         c = LineClient(self.instance.plain_port)
