@@ -78,6 +78,16 @@ class ImportTest(unittest.TestCase):
         self.assertEqual(json.loads(self.admin("import", "alice@example.test", str(mbox), "--mailbox", "Saved",
                                                "--json").stdout)["skipped"], 2)
 
+    def test_removing_a_user_with_mail_needs_force(self):
+        root = self.instance.dir / "Maildir"
+        self.make_maildir(root, 3)
+        self.admin("import", "alice@example.test", str(root))
+        r = self.admin("user", "remove", "alice@example.test", expect=1)
+        self.assertIn("has 3 messages", r.stderr)
+        self.assertIn("--force", r.stderr)
+        self.admin("user", "remove", "alice@example.test", "--force")
+        self.assertEqual(self.admin("user", "list").stdout, "")
+
     def test_not_an_mbox(self):
         bogus = self.instance.dir / "notes.txt"
         bogus.write_text("just some text\n")
