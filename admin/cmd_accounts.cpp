@@ -383,10 +383,11 @@ const std::vector<Command> kCommands = {
     {{"user", "remove"},
      "ADDRESS",
      "remove a user and its mailboxes",
-     "Removes the user and all its mailboxes.",
+     "Removes the user and all its mailboxes. A user that still has mail is only removed\n"
+     "with --force, which deletes the mail too.",
      1,
      1,
-     {},
+     {{"--force", false, "also delete the user's mail"}},
      user_remove},
     {{"user", "passwd"},
      "ADDRESS",
