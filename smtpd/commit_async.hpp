@@ -1,11 +1,16 @@
 #pragma once
 // Awaiting a GroupCommitter from a session coroutine: the work runs on the committer's thread,
 // and the session resumes on its own strand once the commit is durable.
+//
+// The only thing that crosses threads is a post to the session's strand that cancels a timer
+// the session waits on; the session's completion handler never leaves its strand. (Handing
+// the coroutine's own completion handler to the committer thread led to a use-after-free of
+// the strand under AddressSanitizer.)
 
+#include <atomic>
 #include <exception>
 #include <memory>
 
-#include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 
@@ -18,18 +23,30 @@ struct CommitOutcome {
   std::exception_ptr error;  // null: durable
 };
 
+namespace detail {
+
+struct PendingCommit {
+  explicit PendingCommit(const net::asio::any_io_executor& executor) : wake(executor) {}
+  net::asio::steady_timer wake;
+  std::atomic<bool> done{false};
+  std::exception_ptr error;  // written before `done`, read after it
+};
+
+}  // namespace detail
+
 inline net::awaitable<CommitOutcome> commit(storage::GroupCommitter& committer, storage::GroupCommitter::Work work) {
   auto executor = co_await net::asio::this_coro::executor;
-  co_return co_await net::asio::async_initiate<decltype(net::asio::use_awaitable), void(CommitOutcome)>(
-      [&committer, executor](auto handler, storage::GroupCommitter::Work w) {
-        // std::function needs a copyable callable; the coroutine's handler is move-only.
-        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        auto guard = std::make_shared<decltype(net::asio::make_work_guard(executor))>(net::asio::make_work_guard(executor));
-        committer.submit(std::move(w), [shared, guard, executor](std::exception_ptr e) {
-          net::asio::post(executor, [shared, guard, e]() mutable { (*shared)(CommitOutcome{e}); });
-        });
-      },
-      net::asio::use_awaitable, std::move(work));
+  auto pending = std::make_shared<detail::PendingCommit>(executor);
+  pending->wake.expires_at(net::asio::steady_timer::time_point::max());
+  committer.submit(std::move(work), [pending, executor](std::exception_ptr e) mutable {
+    pending->error = e;
+    pending->done.store(true, std::memory_order_release);
+    // Moved, so that the last reference, and the timer with it, ends on the strand.
+    net::asio::post(executor, [p = std::move(pending)] { p->wake.cancel(); });
+  });
+  // The strand runs the cancel only after this coroutine suspends, so the wake-up is not lost.
+  while (!pending->done.load(std::memory_order_acquire)) co_await pending->wake.async_wait(net::use_tuple);
+  co_return CommitOutcome{pending->error};
 }
 
 }  // namespace mailstead::smtp

@@ -74,7 +74,8 @@ class Session {
         if (!error(reply(500, "5.5.2", "Bare CR or LF in a command is not allowed"))) break;
         continue;
       }
-      if (!co_await dispatch(parse_command(line.text))) break;
+      auto command = parse_command(line.text);  // named: see "Coroutine rules" in docs/ARCHITECTURE.md
+      if (!co_await dispatch(std::move(command))) break;
     }
     co_await flush();
   }
@@ -285,7 +286,8 @@ class Session {
     bool authzid_ok = credentials.authzid.empty() || credentials.authzid == credentials.authcid;
     // Verify even for an unknown user, against a dummy hash: the same delay either way.
     static const std::string kDummy = "$y$j9T$abcdefghijklmnopqrstu1$HZ8mcCBaXDWmMfDHc6srTC.EUNg5x04Ly/TYQCr34R.";
-    auto verdict = co_await ctx_.passwords.verify(std::move(credentials.password), user ? user->password_hash : kDummy);
+    std::string hash = user ? user->password_hash : kDummy;
+    auto verdict = co_await ctx_.passwords.verify(std::move(credentials.password), std::move(hash));
     if (!user || !authzid_ok || !user->enabled || verdict != auth::Verdict::match) {
       log::info(c_.session_id(), "auth_failed", "user={} reason={}", log::quoted(credentials.authcid),
                 !user ? "unknown_user" : !authzid_ok ? "authzid" : !user->enabled ? "disabled" : "password");
@@ -386,7 +388,7 @@ class Session {
     std::string sender = t.mail.sender ? t.mail.sender->to_string() : "";
     auto local_copy = fmt::format("Return-Path: <{}>\r\n", sender) + traced;
     bool over_quota = false;
-    auto outcome = co_await commit(ctx_.committer, [&](storage::WriteTxn& txn) {
+    storage::GroupCommitter::Work work = [&](storage::WriteTxn& txn) {
       over_quota = false;
       if (!local.empty()) {
         for (auto& o : storage::deliver_message(txn, local_copy, local)) {
@@ -401,7 +403,8 @@ class Session {
         auto queued = storage::enqueue(txn, traced, entry);
         if (!queued) throw storage::StorageError(queued.error().code, queued.error().detail);
       }
-    });
+    };
+    auto outcome = co_await commit(ctx_.committer, std::move(work));
     if (outcome.error) {
       if (over_quota) co_return error(reply(452, "4.2.2", "Mailbox full, try again later"));
       try {
