@@ -29,7 +29,9 @@
 #include "smtpd/policy.hpp"
 #include "smtpd/proto/command.hpp"
 #include "smtpd/proto/reply.hpp"
+#include "common/net/connection_limiter.hpp"
 #include "storage/accounts.hpp"
+#include "storage/auth_failures.hpp"
 #include "storage/address.hpp"
 #include "storage/messages.hpp"
 #include "storage/queue.hpp"
@@ -261,6 +263,8 @@ class Session {
     if (!helo_) co_return error(reply(503, "5.5.1", "Send EHLO first"));
     if (user_) co_return error(reply(503, "5.5.1", "Already authenticated"));
     if (transaction_) co_return error(reply(503, "5.5.1", "AUTH is not allowed during a mail transaction"));
+    if (storage::auth_failures(ctx_.store.read(), client_key(), std::time(nullptr)).locked_until != 0)
+      co_return error(reply(454, "4.7.0", "Too many failed logins from your address; try again later"));
     auto mechanism = sasl::parse_mechanism(auth.mechanism);
     if (!mechanism) co_return error(reply(504, "5.5.4", "Unrecognized authentication mechanism"));
     sasl::ServerExchange exchange(*mechanism);
@@ -289,14 +293,39 @@ class Session {
     std::string hash = user ? user->password_hash : kDummy;
     auto verdict = co_await ctx_.passwords.verify(std::move(credentials.password), std::move(hash));
     if (!user || !authzid_ok || !user->enabled || verdict != auth::Verdict::match) {
-      log::info(c_.session_id(), "auth_failed", "user={} reason={}", log::quoted(credentials.authcid),
-                !user ? "unknown_user" : !authzid_ok ? "authzid" : !user->enabled ? "disabled" : "password");
+      auto failures = co_await count_failure();
+      log::info(c_.session_id(), "auth_failed", "user={} reason={} failures={} locked={}",
+                log::quoted(credentials.authcid),
+                !user ? "unknown_user" : !authzid_ok ? "authzid" : !user->enabled ? "disabled" : "password",
+                failures.count, failures.locked_until != 0);
       co_return error(reply(535, "5.7.8", "Authentication credentials invalid"));
     }
     user_ = *user;
     log::info(c_.session_id(), "auth", "user={}", log::quoted(user->address));
     queue_reply(reply(235, "2.7.0", "Authentication successful"));
     co_return true;
+  }
+
+  std::string client_key() const { return net::ConnectionLimiter::client_key(c_.remote().address()); }
+
+  // Records a failed login for the client's address (shared with every daemon through the
+  // store), then waits the growing delay before the 535 goes out.
+  net::awaitable<storage::AuthFailures> count_failure() {
+    const auto& a = cfg_.auth;
+    storage::LockoutPolicy policy{a.lockout_failures, a.lockout_window.count(), a.lockout_duration.count()};
+    storage::AuthFailures failures;
+    auto key = client_key();
+    auto now = static_cast<std::int64_t>(std::time(nullptr));
+    storage::GroupCommitter::Work work = [&](storage::WriteTxn& txn) {
+      failures = storage::record_auth_failure(txn, key, now, policy);
+    };
+    co_await commit(ctx_.committer, std::move(work));
+    auto delay = storage::failure_delay(failures.count, a.failure_delay, a.failure_delay_max);
+    if (delay.count() > 0) {
+      net::asio::steady_timer timer(c_.get_executor(), delay);
+      co_await timer.async_wait(net::use_tuple);
+    }
+    co_return failures;
   }
 
   // --- DATA -------------------------------------------------------------------------------

@@ -222,7 +222,7 @@ std::unique_ptr<Store> Store::open(const StoreOptions& options) {
   auto impl = std::make_unique<StoreImpl>();
   impl->options = options;
   check(mdb_env_create(&impl->env), "create environment");
-  check(mdb_env_set_maxdbs(impl->env, 16), "set maxdbs");
+  check(mdb_env_set_maxdbs(impl->env, 64), "set maxdbs");
   check(mdb_env_set_maxreaders(impl->env, 4096), "set maxreaders");
   check(mdb_env_set_mapsize(impl->env, options.map_size), "set map size");
   int rc = mdb_env_open(impl->env, options.dir.c_str(), MDB_NOTLS, 0640);
@@ -256,6 +256,7 @@ std::unique_ptr<Store> Store::open(const StoreOptions& options) {
   d.imports = open_db("imports");
   d.queue = open_db("queue");
   d.queue_due = open_db("queue_due");
+  d.auth_failures = open_db("auth_failures");
   initialize_or_check(*state);
   check(mdb_txn_commit(std::exchange(state->txn, nullptr)), "commit");
   return std::unique_ptr<Store>(new Store(std::move(impl)));

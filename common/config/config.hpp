@@ -51,6 +51,11 @@ struct LimitsConfig {
 
 struct AuthConfig {
   unsigned hash_threads = 1;  // threads that run password hashing, off the event loop
+  std::chrono::seconds failure_delay{};      // after the first failed login; doubles each time
+  std::chrono::seconds failure_delay_max{};
+  unsigned lockout_failures = 0;             // failures within lockout_window that lock; 0: never
+  std::chrono::seconds lockout_window{};
+  std::chrono::seconds lockout_duration{};
 };
 
 struct StorageConfig {

@@ -235,10 +235,24 @@ std::vector<Section> build_schema() {
             [](Config& c) -> seconds& { return c.limits.shutdown_grace; }, seconds(0), seconds(3600))}});
   sections.push_back(
       {"auth",
-       "Password checks.",
-       {count(
-           "hash_threads", "1", "Threads that verify password hashes, so that a slow hash never stalls other sessions.",
-           [](Config& c) -> unsigned& { return c.auth.hash_threads; }, 1, 64)}});
+       "Password checks, and the slow-down and lockout of addresses that guess passwords.",
+       {count("hash_threads", "1",
+              "Threads that verify password hashes, so that a slow hash never stalls other sessions.",
+              [](Config& c) -> unsigned& { return c.auth.hash_threads; }, 1, 64),
+        duration("failure_delay", R"("2s")",
+                 "A failed login is answered after this delay, doubled for each further failure from\n"
+                 "the same address (up to failure_delay_max). Successful logins are never delayed.",
+                 [](Config& c) -> seconds& { return c.auth.failure_delay; }, seconds(0), seconds(60)),
+        duration("failure_delay_max", R"("30s")", "Longest delay after a failed login.",
+                 [](Config& c) -> seconds& { return c.auth.failure_delay_max; }, seconds(0), seconds(600)),
+        count("lockout_failures", "10",
+              "After this many failed logins from one address (an IPv6 /64) within lockout_window,\n"
+              "logins from it are refused for lockout_duration, in every daemon. 0: never.",
+              [](Config& c) -> unsigned& { return c.auth.lockout_failures; }, 0, 100000),
+        duration("lockout_window", R"("15m")", "Window in which failed logins are counted.",
+                 [](Config& c) -> seconds& { return c.auth.lockout_window; }, seconds(1), seconds(86400)),
+        duration("lockout_duration", R"("15m")", "How long a locked-out address stays locked out.",
+                 [](Config& c) -> seconds& { return c.auth.lockout_duration; }, seconds(1), seconds(86400))}});
   sections.push_back(
       {"storage",
        "The mail store: one LMDB environment in server.data_dir shared by all daemons.",

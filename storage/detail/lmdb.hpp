@@ -33,6 +33,7 @@ struct Dbs {
   MDB_dbi imports;        // u32 mailbox id, source key -> u32 uid (import_ledger.hpp)
   MDB_dbi queue;          // u64 queue id -> QueueEntry record
   MDB_dbi queue_due;      // u64 next attempt (sign-flipped), u64 queue id -> empty
+  MDB_dbi auth_failures;  // client key ("192.0.2.7", "2001:db8::/64") -> AuthFailures record
 };
 
 // Thrown for MDB_MAP_FULL: Store::update grows the map and retries.

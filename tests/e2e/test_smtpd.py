@@ -18,12 +18,14 @@ PASSWORD = "alice's long password"
 
 
 class SmtpdInstance:
-    def __init__(self, **smtpd_options):
+    def __init__(self, auth=None, **smtpd_options):
         self.mx, self.submission, self.submissions = free_port(), free_port(), free_port()
         smtpd = {"listen": [f"{HOST}:{self.mx}"], "submission_listen": [f"{HOST}:{self.submission}"],
                  "submissions_listen": [f"{HOST}:{self.submissions}"]}
         smtpd.update(smtpd_options)
-        self.instance = Instance(sections={"smtpd": smtpd, "server": {"hostname": "mail.example.test"}})
+        sections = {"smtpd": smtpd, "server": {"hostname": "mail.example.test"},
+                    "auth": auth or {"failure_delay": "0s"}}
+        self.instance = Instance(sections=sections)
         self.admin("domain", "add", "example.test")
         self.admin("user", "add", "alice@example.test", "--password-stdin", stdin=PASSWORD + "\n")
         self.admin("user", "add", "bob@example.test", "--password-stdin", stdin="bob's long password\n")
@@ -344,6 +346,44 @@ class SmtpdTest(unittest.TestCase):
                            capture_output=True, text=True, timeout=60)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("250 2.0.0 OK", r.stdout)
+
+
+def auth_plain(user, password):
+    return "AUTH PLAIN " + base64.b64encode(f"\0{user}\0{password}".encode()).decode() + "\r\n"
+
+
+class FailedLoginTest(unittest.TestCase):
+    def test_failures_are_slowed_then_locked_out_per_address(self):
+        s = SmtpdInstance(auth={"failure_delay": "1s", "failure_delay_max": "1s", "lockout_failures": 3})
+        self.addCleanup(s.close)
+        attacker = Raw(s.submissions, tls=True)
+        self.addCleanup(attacker.close)
+        attacker.reply()
+        attacker.send("EHLO guesser\r\n")
+        attacker.reply()
+        for guess in ("one", "two", "three"):
+            started = time.monotonic()
+            attacker.send(auth_plain("alice@example.test", guess))
+            self.assertEqual(attacker.reply()[0], 535)
+            self.assertGreaterEqual(time.monotonic() - started, 0.9, "a failed login must be slowed")
+        attacker.send(auth_plain("alice@example.test", PASSWORD))  # even the right password now
+        code, text = attacker.reply()
+        self.assertEqual((code, text[:9]), (454, "454 4.7.0"))
+        # Another address is not affected, and a good login is not slowed.
+        other = socket.create_connection((HOST, s.submissions), timeout=10, source_address=("127.0.0.2", 0))
+        other = client_context().wrap_socket(other, server_hostname="localhost")
+        self.addCleanup(other.close)
+        client = Raw.__new__(Raw)
+        client.sock, client.buffer = other, b""
+        client.reply()
+        client.send("EHLO friend\r\n")
+        client.reply()
+        started = time.monotonic()
+        client.send(auth_plain("alice@example.test", PASSWORD))
+        self.assertEqual(client.reply()[0], 235)
+        self.assertLess(time.monotonic() - started, 0.5)
+        self.assertIn("event=auth_failed", s.daemon.log())
+        self.assertIn("failures=3 locked=true", s.daemon.log())
 
 
 class QuotaAndTrustTest(unittest.TestCase):
