@@ -50,7 +50,24 @@ struct AcceptedRecipient {
 struct Transaction {
   Mail mail;
   std::vector<AcceptedRecipient> recipients;
+  std::string chunks;      // BDAT data so far (RFC 3030)
+  bool chunking = false;   // a BDAT was accepted: DATA is no longer allowed
+  bool too_big = false;    // the chunks passed the size limit; the rest is discarded
 };
+
+// What the DATA reader reports, for a message that came in BDAT chunks.
+io::DataStatus scan_chunked(std::string_view message, bool too_big) {
+  io::DataStatus status;
+  status.too_big = too_big;
+  status.size = message.size();
+  for (std::size_t i = 0; i < message.size(); ++i) {
+    char c = message[i];
+    if (c == '\0') status.nul = true;
+    if (c == '\n' && (i == 0 || message[i - 1] != '\r')) status.bare_lf = true;
+    if (c == '\r' && (i + 1 == message.size() || message[i + 1] != '\n')) status.bare_cr = true;
+  }
+  return status;
+}
 
 std::string random_token() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -126,7 +143,7 @@ class Session {
     if (auto* x = std::get_if<Mail>(&command)) co_return on_mail(*x);
     if (auto* x = std::get_if<Rcpt>(&command)) co_return on_rcpt(*x);
     if (std::holds_alternative<Data>(command)) co_return co_await on_data();
-    if (std::holds_alternative<Bdat>(command)) co_return error(reply(502, "5.5.1", "CHUNKING is not offered"));
+    if (auto* x = std::get_if<Bdat>(&command)) co_return co_await on_bdat(*x);
     if (std::holds_alternative<Rset>(command)) {
       transaction_.reset();
       queue_reply(reply(250, "2.0.0", "Reset"));
@@ -187,6 +204,7 @@ class Session {
     r.lines.push_back("SMTPUTF8");
     r.lines.push_back("ENHANCEDSTATUSCODES");
     r.lines.push_back("DSN");
+    r.lines.push_back("CHUNKING");
     if (!c_.is_tls()) r.lines.push_back("STARTTLS");
     if (auth_offered() && !user_) r.lines.push_back("AUTH PLAIN LOGIN");
     queue_reply(r);
@@ -204,7 +222,8 @@ class Session {
       if (!mail.sender || !address_belongs_to(txn, mail.sender->to_string(), user_->id))
         return error(reply(553, "5.7.1", fmt::format("Sender address is not yours, {}", user_->address)));
     }
-    transaction_ = Transaction{mail, {}};
+    transaction_ = Transaction{};
+    transaction_->mail = mail;
     queue_reply(reply(250, "2.1.0", "Sender OK"));
     return true;
   }
@@ -333,6 +352,7 @@ class Session {
   net::awaitable<bool> on_data() {
     if (!transaction_) co_return error(reply(503, "5.5.1", "Send MAIL first"));
     if (transaction_->recipients.empty()) co_return error(reply(554, "5.5.1", "No valid recipients"));
+    if (transaction_->chunking) co_return error(reply(503, "5.5.1", "DATA is not allowed after BDAT"));
     queue_reply(reply(354, "", "End data with <CR><LF>.<CR><LF>"));
     if (!co_await flush()) co_return false;
     io::DotDataReader reader(cfg_.smtpd.max_message_size);
@@ -350,11 +370,54 @@ class Session {
     }
     auto transaction = std::move(*transaction_);
     transaction_.reset();
-    const auto& status = reader.status();
+    co_return co_await finish_message(transaction, std::move(message), reader.status());
+  }
+
+  // RFC 3030: the chunk is read (and dropped if refused) before any reply, since the client
+  // sends it without waiting; LAST ends the message like DATA's final dot.
+  net::awaitable<bool> on_bdat(const Bdat& bdat) {
+    bool accepted = transaction_ && !transaction_->recipients.empty();
+    io::CountedReader reader(bdat.size);
+    io::Sink keep = [&](std::span<const char> bytes) {
+      if (!accepted || transaction_->too_big) return;
+      if (transaction_->chunks.size() + bytes.size() > cfg_.smtpd.max_message_size) {
+        transaction_->too_big = true;
+        return;
+      }
+      transaction_->chunks.append(bytes.data(), bytes.size());
+    };
+    while (!reader.done()) {
+      auto buffered = c_.input().buffered();
+      c_.input().consume(reader.feed(buffered, keep));
+      if (reader.done()) break;
+      auto status = co_await c_.receive_more(cfg_.smtpd.data_timeout);
+      if (status != net::ReadStatus::ok) {
+        co_await say_goodbye(status);
+        co_return false;
+      }
+    }
+    if (!transaction_) co_return error(reply(503, "5.5.1", "Send MAIL first"));
+    if (!accepted) co_return error(reply(554, "5.5.1", "No valid recipients"));
+    transaction_->chunking = true;
+    if (!bdat.last) {
+      queue_reply(reply(250, "2.0.0", fmt::format("{} octets received", bdat.size)));
+      co_return true;
+    }
+    auto transaction = std::move(*transaction_);
+    transaction_.reset();
+    auto message = std::move(transaction.chunks);
+    auto status = scan_chunked(message, transaction.too_big);
+    co_return co_await finish_message(transaction, std::move(message), status);
+  }
+
+  // The checks every complete message passes, DATA or BDAT, then delivery.
+  net::awaitable<bool> finish_message(const Transaction& transaction, std::string message,
+                                      const io::DataStatus& status) {
     if (status.bare_cr || status.bare_lf)
       co_return error(reply(550, "5.6.0", "Bare CR or LF in the message is not allowed; lines end in CRLF"));
     if (status.nul) co_return error(reply(550, "5.6.0", "NUL bytes are not allowed in a message"));
     if (status.too_big) co_return error(reply(552, "5.3.4", "Message size exceeds the fixed maximum"));
+    if (message.empty()) co_return error(reply(554, "5.6.0", "An empty message is not accepted"));
     if (count_fields(message, "received") >= cfg_.smtpd.max_received_headers)
       co_return error(reply(554, "5.4.6", "Too many Received: fields, a mail loop"));
     if (user_ && !from_is_own(message)) co_return error(reply(553, "5.7.1", "From: address is not yours"));

@@ -120,7 +120,7 @@ class SmtpdTest(unittest.TestCase):
             code, text = c.ehlo("client.example.org")
             self.assertEqual(code, 250)
             for ext in (b"PIPELINING", b"SIZE 65536", b"8BITMIME", b"SMTPUTF8", b"ENHANCEDSTATUSCODES", b"DSN",
-                        b"STARTTLS"):
+                        b"CHUNKING", b"STARTTLS"):
                 self.assertIn(ext, text)
             self.assertNotIn(b"AUTH", text)  # not on port 25
             self.assertEqual(c.noop()[0], 250)
@@ -153,6 +153,42 @@ class SmtpdTest(unittest.TestCase):
         r.send("Subject: piped\r\n\r\nbody\r\n.\r\nQUIT\r\n")
         self.assertEqual(r.reply()[0], 250)
         self.assertEqual(r.reply()[0], 221)
+
+    def test_bdat_chunks_are_stored_byte_exact(self):
+        before = len(self.s.messages("bob@example.test"))
+        first = b"Subject: chunked\r\n\r\n.a dot that BDAT does not unstuff\r\n"
+        second = b"second chunk\r\n"
+        r = self.raw()
+        r.send(b"EHLO chunker\r\nMAIL FROM:<c@example.org>\r\nRCPT TO:<bob@example.test>\r\n"
+               + b"BDAT %d\r\n" % len(first) + first + b"BDAT %d\r\n" % len(second) + second + b"BDAT 0 LAST\r\n")
+        for expected in (250, 250, 250, 250, 250):
+            self.assertEqual(r.reply()[0], expected)
+        code, text = r.reply()
+        self.assertEqual(code, 250, text)
+        messages = self.s.messages("bob@example.test")
+        self.assertEqual(len(messages), before + 1)
+        self.assertTrue(self.s.message_bytes("bob@example.test", messages[-1]["uid"]).endswith(first + second))
+
+    def test_bdat_refusals_keep_the_session_in_step(self):
+        r = self.raw()
+        r.send(b"EHLO chunker\r\nBDAT 5 LAST\r\nhello")
+        r.reply()
+        self.assertEqual(r.reply()[0], 503)  # no MAIL: the 5 bytes were read and dropped
+        r.send(b"MAIL FROM:<c@example.org>\r\nRCPT TO:<bob@example.test>\r\nBDAT 3\r\nabcDATA\r\n")
+        for expected in (250, 250, 250, 503):  # DATA after BDAT is refused
+            self.assertEqual(r.reply()[0], expected)
+        r.send(b"BDAT 5 LAST\r\nx\ny\r\n")
+        code, text = r.reply()
+        self.assertEqual(code, 550, text)  # bare LF
+        r.send(b"MAIL FROM:<c@example.org>\r\nRCPT TO:<bob@example.test>\r\n")
+        r.reply()
+        r.reply()
+        big = b"x" * 40000
+        r.send(b"BDAT 40000\r\n" + big + b"BDAT 40000 LAST\r\n" + big)
+        self.assertEqual(r.reply()[0], 250)
+        self.assertEqual(r.reply()[0], 552)
+        r.send(b"NOOP\r\n")
+        self.assertEqual(r.reply()[0], 250)
 
     def test_no_open_relay_by_any_trick(self):
         tricks = ["victim@remote.example", "VICTIM@REMOTE.EXAMPLE", "victim%remote.example@example.test",
