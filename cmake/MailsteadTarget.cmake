@@ -4,7 +4,9 @@
 function(mailstead_target target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Werror -Wshadow -Wnon-virtual-dtor
                                            -Wold-style-cast -Wcast-align -Wunused -Wpedantic
-                                           -Wimplicit-fallthrough
+                                           -Wimplicit-fallthrough)
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    target_compile_options(${target} PRIVATE
                                            # g++ 12 reports members of a std::variant as maybe-uninitialized
                                            # where they cannot be (seen with Result<Message>); a false
                                            # positive we cannot act on must not fail the build.
@@ -12,5 +14,6 @@ function(mailstead_target target)
                                            # ...and Asio's coroutine frame operator delete as
                                            # mismatched with its operator new (it is not).
                                            -Wno-mismatched-new-delete)
+  endif()
   target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR} ${CMAKE_BINARY_DIR}/generated)
 endfunction()

@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
   # build
   build-essential cmake ninja-build pkg-config ccache
+  # fuzzing: clang's libFuzzer
+  clang libclang-rt-14-dev
   # libraries (see docs/ARCHITECTURE.md, "Dependencies")
   libboost1.81-dev libssl-dev libc-ares-dev liblmdb-dev libfmt-dev libgtest-dev
   libtomlplusplus-dev libcrypt-dev

@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # The README's test command, and what CI runs: installs dependencies, builds the normal and the
-# sanitizer (ASan + UBSan) configuration once each, and runs every test in both.
+# sanitizer (ASan + UBSan) configuration once each, and runs every test in both; then builds
+# the libFuzzer harnesses with clang and runs each one briefly over its seed corpus.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 scripts/build.sh build
 scripts/build.sh build-asan -DMAILSTEAD_SANITIZE=ON
+if [ ! -f build-fuzz/build.ninja ]; then
+  CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMAILSTEAD_TESTS=OFF \
+    -DMAILSTEAD_FUZZ=ON
+fi
+CCACHE_DIR="${CCACHE_DIR:-$PWD/.cache/ccache}" cmake --build build-fuzz -j "$(nproc)" \
+  --target smtp_command_fuzz dot_data_fuzz mime_fuzz line_reader_fuzz
 
 echo "== tests: RelWithDebInfo build"
 ctest --test-dir build --output-on-failure --timeout 600
@@ -15,3 +22,6 @@ echo "== tests: AddressSanitizer + UndefinedBehaviorSanitizer build"
 ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure --timeout 900
+
+echo "== fuzz smoke runs (libFuzzer, ASan + UBSan)"
+ctest --test-dir build-fuzz --output-on-failure --timeout 300

@@ -75,8 +75,9 @@ void check_unknown(const toml::table& root, ErrorList& errors) {
   std::vector<std::string_view> section_names;
   for (const auto& s : schema()) section_names.push_back(s.name);
   for (const auto& [name, node] : root) {
+    std::string_view section_name = name.str();  // a structured binding cannot be captured by clang 14
     auto section =
-        std::find_if(schema().begin(), schema().end(), [&](const Section& s) { return s.name == name.str(); });
+        std::find_if(schema().begin(), schema().end(), [&](const Section& s) { return s.name == section_name; });
     if (section == schema().end()) {
       errors.add(name.source(), std::string(name.str()), unknown_message("section", name.str(), section_names));
       continue;
