@@ -15,6 +15,9 @@ fi
 CCACHE_DIR="${CCACHE_DIR:-$PWD/.cache/ccache}" cmake --build build-fuzz -j "$(nproc)" \
   --target smtp_command_fuzz dot_data_fuzz mime_fuzz line_reader_fuzz
 
+echo "== fuzz smoke runs (libFuzzer, ASan + UBSan)"
+ctest --test-dir build-fuzz --output-on-failure --timeout 300
+
 echo "== tests: RelWithDebInfo build"
 ctest --test-dir build --output-on-failure --timeout 600
 
@@ -22,6 +25,3 @@ echo "== tests: AddressSanitizer + UndefinedBehaviorSanitizer build"
 ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure --timeout 900
-
-echo "== fuzz smoke runs (libFuzzer, ASan + UBSan)"
-ctest --test-dir build-fuzz --output-on-failure --timeout 300
