@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "common/text/mutf7.hpp"
+#include "storage/address.hpp"
 #include "storage/messages.hpp"
 
 namespace mailstead::admin {
@@ -131,21 +132,22 @@ bool is_quoted_from(std::string_view line) {
 
 }  // namespace
 
+bool MboxReader::next_line(std::string& line) {
+  auto start = offset_;
+  if (!std::getline(in_, line)) return false;
+  offset_ += line.size() + 1;
+  if (!line.starts_with("From ")) return true;
+  pending_from_ = line;  // the first line of the next message
+  pending_offset_ = start;
+  return false;
+}
+
 bool MboxReader::next(Message& out) {
   std::string line;
   if (!started_) {
     started_ = true;
-    while (std::getline(in_, line)) {
-      auto length = line.size() + 1;
-      if (line.starts_with("From ")) {
-        pending_from_ = line;
-        pending_offset_ = offset_;
-        offset_ += length;
-        break;
-      }
+    while (next_line(line))
       if (!line.empty() && line != "\r") throw std::runtime_error("not an mbox file: it does not start with \"From \"");
-      offset_ += length;
-    }
   }
   if (pending_from_.empty()) return false;
   out = Message{};
@@ -154,22 +156,13 @@ bool MboxReader::next(Message& out) {
   pending_from_.clear();
   bool in_headers = true;
   std::string body;
-  while (std::getline(in_, line)) {
-    auto length = line.size() + 1;
-    if (line.starts_with("From ")) {
-      pending_from_ = line;
-      pending_offset_ = offset_;
-      offset_ += length;
-      break;
-    }
-    offset_ += length;
+  while (next_line(line)) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (in_headers && line.empty()) in_headers = false;
     if (in_headers) {
       auto colon = line.find(':');
       if (colon != std::string::npos) {
-        std::string name = line.substr(0, colon);
-        std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+        auto name = storage::lower_ascii(line.substr(0, colon));
         if (name == "status" || name == "x-status") out.flags |= status_flags(name, line.substr(colon + 1));
       }
     }

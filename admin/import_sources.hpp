@@ -46,6 +46,9 @@ class MboxReader {
   bool next(Message& out);
 
  private:
+  // The next line of the current message; false at the end or at the next "From " line.
+  bool next_line(std::string& line);
+
   std::istream& in_;
   std::string pending_from_;  // the "From " line that starts the next message
   std::uint64_t pending_offset_ = 0;
