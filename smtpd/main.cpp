@@ -35,10 +35,14 @@ std::string config_path(int argc, char** argv) {
 }
 
 std::string refusal(net::Refusal r) {
-  return smtp::reply(421, "4.7.0",
-                     r == net::Refusal::too_many_from_client ? "Too many connections from your address, try later"
-                                                             : "Too many connections, try later")
-      .serialize();
+  switch (r) {
+    case net::Refusal::too_many_from_client:
+      return smtp::reply(421, "4.7.0", "Too many connections from your address, try later").serialize();
+    case net::Refusal::too_fast_from_client:
+      return smtp::reply(421, "4.7.0", "Connecting too fast from your address, slow down").serialize();
+    case net::Refusal::too_many_connections: break;
+  }
+  return smtp::reply(421, "4.7.0", "Too many connections, try later").serialize();
 }
 
 }  // namespace

@@ -45,6 +45,7 @@ struct TlsConfig {
 struct LimitsConfig {
   unsigned max_connections_per_ip = 0;  // 0: unlimited
   unsigned max_connections = 0;         // per daemon; 0: unlimited
+  unsigned max_connection_rate_per_ip = 0;  // new connections per client per minute; 0: unlimited
   std::chrono::seconds shutdown_grace{};
   std::chrono::seconds tls_handshake_timeout{};
 };

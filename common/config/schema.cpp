@@ -225,6 +225,10 @@ std::vector<Section> build_schema() {
         count(
             "max_connections_per_ip", "20", "Connections one client address may hold open at once. 0: no limit.",
             [](Config& c) -> unsigned& { return c.limits.max_connections_per_ip; }, 0, 1000000),
+        count("max_connection_rate_per_ip", "60",
+              "New connections one client address may open per minute; beyond, it is turned away\n"
+              "(SMTP: 421 4.7.0). 0: no limit.",
+              [](Config& c) -> unsigned& { return c.limits.max_connection_rate_per_ip; }, 0, 1000000),
         duration(
             "tls_handshake_timeout", R"("30s")", "Time a client has to complete a TLS handshake.",
             [](Config& c) -> seconds& { return c.limits.tls_handshake_timeout; }, seconds(1), seconds(600)),

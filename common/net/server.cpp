@@ -47,8 +47,8 @@ Server::Server(const config::Config& config, std::shared_ptr<ssl::context> tls)
     : control_(asio::make_strand(io_)),
       config_(config),
       tls_(std::move(tls)),
-      limiter_(
-          std::make_shared<ConnectionLimiter>(config.limits.max_connections, config.limits.max_connections_per_ip)),
+      limiter_(std::make_shared<ConnectionLimiter>(config.limits.max_connections, config.limits.max_connections_per_ip,
+                                                   config.limits.max_connection_rate_per_ip)),
       grace_timer_(control_),
       signals_(control_) {}
 
@@ -218,8 +218,7 @@ awaitable<void> Server::serve(tcp::socket socket, const ListenerSpec& spec) {
             endpoint_text(connection->local()));
   std::string_view outcome = "done";
   if (auto* refusal = std::get_if<Refusal>(&admission)) {
-    log::warn(id, "refused", "reason={}",
-              *refusal == Refusal::too_many_connections ? "too_many_connections" : "too_many_from_client");
+    log::warn(id, "refused", "reason={}", to_string(*refusal));
     outcome = "refused";
     bool ready = !spec.implicit_tls || !co_await connection->start_tls(config_.limits.tls_handshake_timeout);
     if (ready && spec.refusal) co_await connection->write(spec.refusal(*refusal), std::chrono::seconds(10));

@@ -59,6 +59,10 @@ class Instance:
         body = {"server": server, "tls": {"certificate": "tls/cert.pem", "private_key": "tls/key.pem"},
                 "smtpd": smtpd,
                 "pop3d": {"listen": [], "tls_listen": []}, "imapd": imapd}
+        # Tests open many connections from 127.0.0.1 in a minute; only the tests of that limit set it.
+        limits = {"max_connection_rate_per_ip": 100000}
+        limits.update(sections.pop("limits", {}))
+        body["limits"] = limits
         body.update(sections)
         self.config = self.dir / "mailstead.toml"
         self.config.write_text(to_toml(body) + extra_toml)

@@ -143,10 +143,7 @@ int main(int argc, char** argv) {
     ctx.passwords = &passwords;
     net::Server server(cfg, tls);
     auto handler = [&ctx](net::Connection& c) { return session(c, ctx); };
-    auto refusal = [](net::Refusal r) {
-      return std::string(r == net::Refusal::too_many_from_client ? "BYE too many connections from your address\r\n"
-                                                                 : "BYE too many connections\r\n");
-    };
+    auto refusal = [](net::Refusal r) { return fmt::format("BYE {}\r\n", net::to_string(r)); };
     for (const auto& e : cfg.imapd.listen) server.listen({"plain", e, false, 128, handler, refusal});
     for (const auto& e : cfg.imapd.tls_listen) server.listen({"tls", e, true, 128, handler, refusal});
     net::drop_privileges(cfg.server.user, cfg.server.group);

@@ -295,11 +295,11 @@ class ConnectionLimitTest(DaemonCase):
         held = [self.connect() for _ in range(4)]
         extra = LineClient(self.instance.plain_port)
         self.addCleanup(extra.close)
-        self.assertEqual(extra.line(), "BYE too many connections from your address")
+        self.assertEqual(extra.line(), "BYE too_many_from_client")
         self.assertTrue(extra.closed())
         implicit = LineClient(self.instance.tls_port, client_context())  # the refusal goes over TLS there
         self.addCleanup(implicit.close)
-        self.assertEqual(implicit.line(), "BYE too many connections from your address")
+        self.assertEqual(implicit.line(), "BYE too_many_from_client")
         held.pop().send("QUIT")
         deadline = time.monotonic() + 5
         while True:  # the slot comes back once the server has closed that session
@@ -311,6 +311,23 @@ class ConnectionLimitTest(DaemonCase):
             time.sleep(0.05)
 
         self.assertIn("event=refused reason=too_many_from_client", self.daemon.log())
+
+
+class ConnectionRateTest(DaemonCase):
+    sections = {"limits": {"max_connection_rate_per_ip": 5}}
+
+    def test_too_many_new_connections_a_minute_are_turned_away(self):
+        for _ in range(5):
+            c = LineClient(self.instance.plain_port)
+            self.assertEqual(c.line(), "* test listener ready")
+            c.send("QUIT")
+            self.assertEqual(c.line(), "BYE")
+            c.close()
+        sixth = LineClient(self.instance.plain_port)
+        self.addCleanup(sixth.close)
+        self.assertEqual(sixth.line(), "BYE too_fast_from_client")
+        self.assertTrue(sixth.closed())
+        self.assertIn("event=refused reason=too_fast_from_client", self.daemon.log())
 
 
 class TimeoutTest(DaemonCase):

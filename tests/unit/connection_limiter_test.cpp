@@ -54,6 +54,17 @@ TEST(ConnectionLimiter, ZeroMeansUnlimited) {
   EXPECT_EQ(limiter->active(), 1000u);
 }
 
+TEST(ConnectionLimiter, NewConnectionsPerMinute) {
+  auto limiter = std::make_shared<ConnectionLimiter>(0, 0, 3);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(admitted(limiter->try_admit(ip("192.0.2.1"), 1000 + i)));
+  auto fourth = limiter->try_admit(ip("192.0.2.1"), 1010);
+  ASSERT_FALSE(admitted(fourth));
+  EXPECT_EQ(std::get<Refusal>(fourth), Refusal::too_fast_from_client);
+  EXPECT_TRUE(admitted(limiter->try_admit(ip("192.0.2.2"), 1010)));  // per client
+  EXPECT_TRUE(admitted(limiter->try_admit(ip("192.0.2.1"), 1060)));  // a new minute
+  EXPECT_EQ(to_string(Refusal::too_fast_from_client), "too_fast_from_client");
+}
+
 TEST(ConnectionLimiter, Ipv6CountsPerSlash64) {
   EXPECT_EQ(ConnectionLimiter::client_key(ip("2001:db8:1:2:aaaa::1")), "2001:db8:1:2::/64");
   EXPECT_EQ(ConnectionLimiter::client_key(ip("2001:db8:1:2:bbbb::9")), "2001:db8:1:2::/64");
