@@ -58,13 +58,11 @@ std::optional<QuotaChange> parse_quota(const Invocation& inv, std::string_view b
     change.bytes = std::get<std::uint64_t>(parsed);
   }
   if (auto text = inv.value(messages_option)) {
-    std::uint64_t n = 0;
-    auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), n);
-    if (ec != std::errc{} || end != text->data() + text->size()) {
+    change.messages = parse_number<std::uint64_t>(*text);
+    if (!change.messages) {
       fmt::print(stderr, "mailstead: {}: \"{}\" is not a number\n", messages_option, *text);
       return std::nullopt;
     }
-    change.messages = n;
   }
   return change;
 }
@@ -329,16 +327,13 @@ int queue_list(const Invocation& inv) {
 }
 
 int queue_remove(const Invocation& inv) {
-  std::uint64_t id = 0;
-  auto text = inv.args[0];
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-  if (ec != std::errc{} || end != text.data() + text.size())
-    return fmt::print(stderr, "mailstead: \"{}\" is not a queue id\n", text), kExitUsage;
+  auto id = parse_number<std::uint64_t>(inv.args[0]);
+  if (!id) return fmt::print(stderr, "mailstead: \"{}\" is not a queue id\n", inv.args[0]), kExitUsage;
   auto access = open_store(inv);
   if (!access) return kExitFailure;
-  auto removed = access->store->update([&](WriteTxn& t) { return remove_queue_entry(t, id); });
+  auto removed = access->store->update([&](WriteTxn& t) { return remove_queue_entry(t, *id); });
   if (!removed) return report(removed.error());
-  fmt::print("removed queue entry {} (no bounce is sent)\n", id);
+  fmt::print("removed queue entry {} (no bounce is sent)\n", *id);
   return kExitOk;
 }
 

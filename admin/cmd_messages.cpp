@@ -61,19 +61,16 @@ int message_list(const Invocation& inv) {
 }
 
 int message_cat(const Invocation& inv) {
-  std::uint32_t uid = 0;
-  auto text = inv.args[2];
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), uid);
-  if (ec != std::errc{} || end != text.data() + text.size())
-    return fmt::print(stderr, "mailstead: \"{}\" is not a UID\n", text), kExitUsage;
+  auto uid = parse_number<std::uint32_t>(inv.args[2]);
+  if (!uid) return fmt::print(stderr, "mailstead: \"{}\" is not a UID\n", inv.args[2]), kExitUsage;
   auto access = open_store(inv);
   if (!access) return kExitFailure;
   auto txn = access->store->read();
   auto mailbox = named_mailbox(txn, inv);
   if (!mailbox) return report(mailbox.error());
-  auto message = find_message(txn, mailbox->id, uid);
+  auto message = find_message(txn, mailbox->id, *uid);
   if (!message)
-    return fmt::print(stderr, "mailstead: no message with UID {} in {}\n", uid, mailbox->name), kExitFailure;
+    return fmt::print(stderr, "mailstead: no message with UID {} in {}\n", *uid, mailbox->name), kExitFailure;
   auto bytes = read_blob(txn, message->blob);
   if (!bytes) return fmt::print(stderr, "mailstead: the message's bytes are missing\n"), kExitFailure;
   for (std::string_view rest = *bytes; !rest.empty();) {  // raw bytes, exactly as stored

@@ -4,6 +4,7 @@
 // belongs to server.user, then drops to that user, so that files it creates stay readable by
 // the daemons.
 
+#include <charconv>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,5 +32,14 @@ std::optional<std::string> read_password(const Invocation& inv, PasswordUse use)
 int report(const storage::Failure& failure);
 
 std::string json_string(std::string_view text);
+
+// A whole command-line argument as a number (a UID, a queue id, a count), or nullopt.
+template <class T>
+std::optional<T> parse_number(std::string_view text) {
+  T value{};
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  return value;
+}
 
 }  // namespace mailstead::admin
