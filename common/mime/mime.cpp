@@ -58,9 +58,10 @@ void skip_cfws(std::string_view s, std::size_t& i) {
     } else if (s[i] == '(') {
       int depth = 0;
       for (; i < s.size(); ++i) {
-        if (s[i] == '\\')
-          ++i;
-        else if (s[i] == '(')
+        if (s[i] == '\\') {
+          // An unclosed comment runs to the end; a trailing backslash must not step past it.
+          if (++i == s.size()) break;
+        } else if (s[i] == '(')
           ++depth;
         else if (s[i] == ')' && --depth == 0) {
           ++i;

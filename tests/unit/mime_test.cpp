@@ -54,6 +54,22 @@ TEST(MimeContentType, TypeSubtypeAndParameters) {
   EXPECT_EQ(subtype, "");
 }
 
+// Found by the fuzzer: a comment that ends in a backslash at the end of the field stepped the
+// parser one byte past the end.
+TEST(MimeContentType, CommentEndingInBackslashStaysInBounds) {
+  std::string type, subtype;
+  Parameters params;
+  parse_content_type("text/plain; (comment \\", type, subtype, params);
+  EXPECT_EQ(subtype, "plain");
+  EXPECT_TRUE(params.empty());
+  parse_content_type("text/plain; charset=utf-8 (\\", type, subtype, params);
+  EXPECT_EQ(params, (Parameters{{"charset", "utf-8"}}));
+  auto trailing = parse_address_list("a@x.test (\\");
+  ASSERT_EQ(trailing.size(), 1u);
+  EXPECT_EQ(trailing[0].mailbox, "a");
+  EXPECT_EQ(trailing[0].host, "x.test");
+}
+
 TEST(MimeAddresses, CommonForms) {
   EXPECT_EQ(parse_address_list("alice@example.test"), (std::vector<Address>{{"", "", "alice", "example.test"}}));
   EXPECT_EQ(
