@@ -25,6 +25,7 @@
 #include "admin/command.hpp"
 #include "admin/import_sources.hpp"
 #include "admin/store_access.hpp"
+#include "common/text/line_ends.hpp"
 #include "storage/import_ledger.hpp"
 #include "storage/mailboxes.hpp"
 #include "storage/messages.hpp"
@@ -159,7 +160,7 @@ Result<void> import_maildir_folder(Store& store, UserId user, const fs::path& fo
     progress.show(mailbox_name, ++done, entries.size());
     if (importer.seen(key)) continue;
     auto flags = parse_maildir_flags(filename, letters);
-    auto bytes = to_crlf(read_file(e.path));
+    auto bytes = text::to_crlf(read_file(e.path));
     if (bytes.empty()) continue;
     if (auto r = importer.add({std::move(key), std::move(bytes), {flags.flags, flags.keywords, e.mtime}}); !r) return r;
   }

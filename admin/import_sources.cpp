@@ -10,23 +10,6 @@
 
 namespace mailstead::admin {
 
-std::string to_crlf(std::string_view bytes) {
-  std::string out;
-  out.reserve(bytes.size() + bytes.size() / 32);
-  for (std::size_t i = 0; i < bytes.size(); ++i) {
-    char c = bytes[i];
-    if (c == '\r') {
-      out += "\r\n";
-      if (i + 1 < bytes.size() && bytes[i + 1] == '\n') ++i;
-    } else if (c == '\n') {
-      out += "\r\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 namespace {
 
 // Where the info part of a Maildir name starts (":2," or, on some systems, "!2,"), or npos.

@@ -13,9 +13,6 @@
 
 namespace mailstead::admin {
 
-// Message bytes with every line ending as CRLF (bare LF and bare CR become CRLF).
-std::string to_crlf(std::string_view bytes);
-
 // The flags part of a Maildir file name ("...:2,FRS"): storage flag bits, and keywords from
 // Dovecot's letters a-z through `keyword_letters` (from dovecot-keywords).
 struct MaildirFlags {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "common/text/line_ends.hpp"
 #include "storage/address.hpp"
 #include "storage/changes.hpp"
 #include "storage/codec.hpp"
@@ -152,6 +153,26 @@ Message insert_message(WriteTxn& txn, Mailbox& mailbox, const BlobId& blob, std:
   return m;
 }
 
+// The bytes to store: the caller's, or a CRLF copy when they have bare CR or LF (see
+// common/text/line_ends.hpp: POP3 and IMAP sizes are then simply the stored size).
+class CrlfBytes {
+ public:
+  explicit CrlfBytes(std::string_view given) : view_(given) {
+    if (!text::has_only_crlf(given)) {
+      copy_ = text::to_crlf(given);
+      view_ = copy_;
+    }
+  }
+  CrlfBytes(const CrlfBytes&) = delete;
+  CrlfBytes& operator=(const CrlfBytes&) = delete;
+  operator std::string_view() const { return view_; }  // NOLINT(google-explicit-constructor)
+  std::size_t size() const { return view_.size(); }
+
+ private:
+  std::string copy_;
+  std::string_view view_;
+};
+
 Result<void> check_target(const Mailbox& mailbox, std::size_t count) {
   if (mailbox.noselect) return fail(Errc::invalid_argument, fmt::format("\"{}\" cannot hold messages", mailbox.name));
   if (std::uint64_t{mailbox.uid_next} + count > 0xffffffffULL)
@@ -199,9 +220,10 @@ Usage usage_of(const ReadTxn& txn, UserId user) {
   return u;
 }
 
-Result<Message> append_message(WriteTxn& txn, const Mailbox& target, std::string_view bytes,
+Result<Message> append_message(WriteTxn& txn, const Mailbox& target, std::string_view given,
                                const AppendOptions& options) {
-  if (bytes.empty()) return fail(Errc::invalid_argument, "an empty message cannot be stored");
+  if (given.empty()) return fail(Errc::invalid_argument, "an empty message cannot be stored");
+  CrlfBytes bytes(given);
   for (const auto& k : options.keywords)
     if (!valid_keyword(k)) return fail(Errc::invalid_argument, fmt::format("\"{}\" is not a valid keyword", k));
   auto mailbox = mailbox_by_id(txn, target.id);  // the current record, not the caller's copy
@@ -216,13 +238,14 @@ Result<Message> append_message(WriteTxn& txn, const Mailbox& target, std::string
   return message;
 }
 
-std::vector<DeliveryOutcome> deliver_message(WriteTxn& txn, std::string_view bytes, const std::vector<UserId>& users,
+std::vector<DeliveryOutcome> deliver_message(WriteTxn& txn, std::string_view given, const std::vector<UserId>& users,
                                              std::int64_t internal_date) {
   std::vector<DeliveryOutcome> outcomes;
-  if (bytes.empty()) {
+  if (given.empty()) {
     for (auto u : users) outcomes.push_back({u, fail(Errc::invalid_argument, "an empty message cannot be stored")});
     return outcomes;
   }
+  CrlfBytes bytes(given);
   auto blob = detail::hash_blob(bytes);  // once for all recipients
   auto date = internal_date ? internal_date : now_seconds();
   for (auto user : users) {

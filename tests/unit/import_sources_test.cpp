@@ -57,10 +57,5 @@ TEST(Mbox, RefusesWhatIsNotAnMbox) {
   EXPECT_FALSE(none.next(m));
 }
 
-TEST(Crlf, ConvertsEveryLineEnd) {
-  EXPECT_EQ(to_crlf("a\nb\r\nc\rd"), "a\r\nb\r\nc\r\nd");
-  EXPECT_EQ(to_crlf(""), "");
-}
-
 }  // namespace
 }  // namespace mailstead::admin

@@ -56,6 +56,22 @@ TEST_F(MessagesTest, AppendGivesIncreasingUidsAndModseqs) {
   EXPECT_EQ(list_uids(r, inbox.id), (std::vector<Uid>{1, 2}));
 }
 
+TEST_F(MessagesTest, EveryStoredMessageEndsItsLinesInCrlf) {
+  auto appended = append(alice_, "INBOX", "Subject: lf\n\nbody\rline\n");
+  EXPECT_EQ(appended.size, 27u);
+  std::vector<DeliveryOutcome> outcomes;
+  ok(store().update([&](WriteTxn& t) {
+    outcomes = deliver_message(t, "Subject: lf\n\nbody\rline\n", {bob_});
+    return Result<void>{};
+  }));
+  ASSERT_TRUE(outcomes[0].result);
+  EXPECT_EQ(outcomes[0].result->blob, appended.blob);  // the same bytes after conversion
+  auto r = store().read();
+  EXPECT_EQ(*read_blob(r, appended.blob), "Subject: lf\r\n\r\nbody\r\nline\r\n");
+  EXPECT_EQ(box(alice_, "INBOX").bytes, 27u);
+  EXPECT_EQ(usage_of(r, alice_).bytes, 27u);
+}
+
 TEST_F(MessagesTest, AppendKeepsFlagsKeywordsAndDate) {
   auto m =
       append(alice_, "Drafts", kMessage, {kSeen | kDraft | 0x100, {"$Forwarded", "Work", "$forwarded"}, 1700000000});
