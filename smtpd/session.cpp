@@ -23,8 +23,9 @@
 #include "common/log/log.hpp"
 #include "common/mime/mime.hpp"
 #include "common/sasl/sasl.hpp"
+#include "common/session/commit.hpp"
+#include "common/session/login.hpp"
 #include "common/version.hpp"
-#include "smtpd/commit_async.hpp"
 #include "smtpd/message_edit.hpp"
 #include "smtpd/policy.hpp"
 #include "smtpd/proto/command.hpp"
@@ -76,7 +77,7 @@ std::string random_token() {
 
 class Session {
  public:
-  Session(net::Connection& c, const SmtpContext& ctx, Port port) : c_(c), ctx_(ctx), cfg_(ctx.config), port_(port) {}
+  Session(net::Connection& c, const SmtpContext& ctx, Port port) : c_(c), ctx_(ctx), cfg_(ctx.services.config), port_(port) {}
 
   net::awaitable<void> run() {
     queue_reply(reply(220, "", fmt::format("{} ESMTP mailstead", cfg_.server.hostname)));
@@ -218,7 +219,7 @@ class Session {
     if (mail.size && *mail.size > cfg_.smtpd.max_message_size)
       return error(reply(552, "5.3.4", "Message size exceeds the fixed maximum"));
     if (user_) {
-      auto txn = ctx_.store.read();
+      auto txn = ctx_.services.store.read();
       if (!mail.sender || !address_belongs_to(txn, mail.sender->to_string(), user_->id))
         return error(reply(553, "5.7.1", fmt::format("Sender address is not yours, {}", user_->address)));
     }
@@ -238,10 +239,10 @@ class Session {
       return error(reply(553, "5.6.7", "Non-ASCII address needs SMTPUTF8"));
     auto mailbox = rcpt.recipient;
     if (mailbox.domain.empty()) {  // bare "postmaster" (RFC 5321 §4.1.1.3)
-      auto domains = storage::list_domains(ctx_.store.read());
+      auto domains = storage::list_domains(ctx_.services.store.read());
       mailbox.domain = domains.empty() ? cfg_.server.hostname : domains.front();
     }
-    auto decision = decide_recipient(ctx_.store.read(), mailbox, may_relay(), transaction_->mail.size.value_or(0));
+    auto decision = decide_recipient(ctx_.services.store.read(), mailbox, may_relay(), transaction_->mail.size.value_or(0));
     switch (decision.verdict) {
       case RecipientVerdict::accepted:
         transaction_->recipients.push_back({rcpt, std::move(decision.users), std::move(decision.remote)});
@@ -282,7 +283,7 @@ class Session {
     if (!helo_) co_return error(reply(503, "5.5.1", "Send EHLO first"));
     if (user_) co_return error(reply(503, "5.5.1", "Already authenticated"));
     if (transaction_) co_return error(reply(503, "5.5.1", "AUTH is not allowed during a mail transaction"));
-    if (storage::auth_failures(ctx_.store.read(), client_key(), std::time(nullptr)).locked_until != 0)
+    if (session::locked_out(ctx_.services, c_))
       co_return error(reply(454, "4.7.0", "Too many failed logins from your address; try again later"));
     auto mechanism = sasl::parse_mechanism(auth.mechanism);
     if (!mechanism) co_return error(reply(504, "5.5.4", "Unrecognized authentication mechanism"));
@@ -305,46 +306,11 @@ class Session {
   }
 
   net::awaitable<bool> check_password(sasl::Credentials credentials) {
-    auto user = storage::find_user(ctx_.store.read(), credentials.authcid);
-    bool authzid_ok = credentials.authzid.empty() || credentials.authzid == credentials.authcid;
-    // Verify even for an unknown user, against a dummy hash: the same delay either way.
-    static const std::string kDummy = "$y$j9T$abcdefghijklmnopqrstu1$HZ8mcCBaXDWmMfDHc6srTC.EUNg5x04Ly/TYQCr34R.";
-    std::string hash = user ? user->password_hash : kDummy;
-    auto verdict = co_await ctx_.passwords.verify(std::move(credentials.password), std::move(hash));
-    if (!user || !authzid_ok || !user->enabled || verdict != auth::Verdict::match) {
-      auto failures = co_await count_failure();
-      log::info(c_.session_id(), "auth_failed", "user={} reason={} failures={} locked={}",
-                log::quoted(credentials.authcid),
-                !user ? "unknown_user" : !authzid_ok ? "authzid" : !user->enabled ? "disabled" : "password",
-                failures.count, failures.locked_until != 0);
-      co_return error(reply(535, "5.7.8", "Authentication credentials invalid"));
-    }
-    user_ = *user;
-    log::info(c_.session_id(), "auth", "user={}", log::quoted(user->address));
+    auto user = co_await session::log_in(ctx_.services, c_, std::move(credentials));
+    if (!user) co_return error(reply(535, "5.7.8", "Authentication credentials invalid"));
+    user_ = std::move(*user);
     queue_reply(reply(235, "2.7.0", "Authentication successful"));
     co_return true;
-  }
-
-  std::string client_key() const { return net::ConnectionLimiter::client_key(c_.remote().address()); }
-
-  // Records a failed login for the client's address (shared with every daemon through the
-  // store), then waits the growing delay before the 535 goes out.
-  net::awaitable<storage::AuthFailures> count_failure() {
-    const auto& a = cfg_.auth;
-    storage::LockoutPolicy policy{a.lockout_failures, a.lockout_window.count(), a.lockout_duration.count()};
-    storage::AuthFailures failures;
-    auto key = client_key();
-    auto now = static_cast<std::int64_t>(std::time(nullptr));
-    storage::GroupCommitter::Work work = [&](storage::WriteTxn& txn) {
-      failures = storage::record_auth_failure(txn, key, now, policy);
-    };
-    co_await commit(ctx_.committer, std::move(work));
-    auto delay = storage::failure_delay(failures.count, a.failure_delay, a.failure_delay_max);
-    if (delay.count() > 0) {
-      net::asio::steady_timer timer(c_.get_executor(), delay);
-      co_await timer.async_wait(net::use_tuple);
-    }
-    co_return failures;
   }
 
   // --- DATA -------------------------------------------------------------------------------
@@ -428,7 +394,7 @@ class Session {
   // and RFC 6409 §8 lets an MSA add one, which we leave to the client).
   bool from_is_own(std::string_view message) {
     auto header = message.substr(0, mime::header_end(message));
-    auto txn = ctx_.store.read();
+    auto txn = ctx_.services.store.read();
     for (const auto& field : mime::parse_header_fields(header)) {
       if (storage::lower_ascii(field.name) != "from") continue;
       for (const auto& a : mime::parse_address_list(field.value)) {
@@ -496,7 +462,7 @@ class Session {
         if (!queued) throw storage::StorageError(queued.error().code, queued.error().detail);
       }
     };
-    auto outcome = co_await commit(ctx_.committer, std::move(work));
+    auto outcome = co_await session::commit(ctx_.services.committer, std::move(work));
     if (outcome.error) {
       if (over_quota) co_return error(reply(452, "4.2.2", "Mailbox full, try again later"));
       try {

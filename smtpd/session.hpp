@@ -7,9 +7,7 @@
 #include "common/config/cidr.hpp"
 #include "common/config/config.hpp"
 #include "common/net/connection.hpp"
-#include "common/net/password_pool.hpp"
-#include "storage/group_commit.hpp"
-#include "storage/store.hpp"
+#include "common/session/services.hpp"
 
 namespace mailstead::smtp {
 
@@ -20,10 +18,7 @@ enum class Port {
 };
 
 struct SmtpContext {
-  const config::Config& config;
-  storage::Store& store;
-  storage::GroupCommitter& committer;
-  net::PasswordPool& passwords;
+  session::Services services;
   std::vector<config::Cidr> trusted_networks;
 };
 

@@ -17,7 +17,7 @@
 #include "common/net/asio.hpp"
 #include "storage/group_commit.hpp"
 
-namespace mailstead::smtp {
+namespace mailstead::session {
 
 struct CommitOutcome {
   std::exception_ptr error;  // null: durable
@@ -49,4 +49,4 @@ inline net::awaitable<CommitOutcome> commit(storage::GroupCommitter& committer, 
   co_return CommitOutcome{pending->error};
 }
 
-}  // namespace mailstead::smtp
+}  // namespace mailstead::session

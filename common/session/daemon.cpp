@@ -1,0 +1,66 @@
+#include "common/session/daemon.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "common/log/log.hpp"
+#include "common/net/privileges.hpp"
+#include "common/net/tls.hpp"
+#include "common/version.hpp"
+
+namespace mailstead::session {
+namespace {
+
+std::string config_path(int argc, char** argv) {
+  for (int i = 1; i + 1 < argc; ++i)
+    if (std::string_view(argv[i]) == "-c" || std::string_view(argv[i]) == "--config") return argv[i + 1];
+  if (const char* env = std::getenv("MAILSTEAD_CONFIG"); env && *env) return env;  // NOLINT(concurrency-mt-unsafe)
+  return std::string(config::kDefaultConfigPath);
+}
+
+}  // namespace
+
+int run_daemon(int argc, char** argv, const DaemonSpec& spec) {
+  auto program = fmt::format("mailstead-{}", spec.name);
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--version") return std::printf("%s %s\n", program.c_str(), kVersion), 0;
+    if (a == "-h" || a == "--help") {
+      std::printf("usage: %s [-c FILE]\n%s, as configured in FILE (default %s).\n", program.c_str(),
+                  std::string(spec.purpose).c_str(), std::string(config::kDefaultConfigPath).c_str());
+      return 0;
+    }
+  }
+  auto path = config_path(argc, argv);
+  auto loaded = config::load_config_file(path);
+  for (const auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
+  if (!loaded.config) return 1;
+  const auto& cfg = *loaded.config;
+  log::init(spec.name, cfg.log.level);
+  try {
+    auto tls = net::make_server_tls_context(cfg.tls);
+    net::Server server(cfg, tls);
+    spec.listen(server, cfg);
+    net::drop_privileges(cfg.server.user, cfg.server.group);
+    auto store = storage::Store::open(storage::store_options(cfg));
+    storage::GroupCommitter committer(*store);
+    net::PasswordPool passwords(cfg.auth.hash_threads);
+    Services services{cfg, *store, committer, passwords};
+    spec.ready(services);
+    log::info("-", "started", "version={} config={}", kVersion, log::quoted(path));
+    std::string ports;
+    for (const auto& e : server.bound_endpoints()) ports += fmt::format(" {}", e.port());
+    std::cout << "ready" << ports << std::endl;
+    server.run(cfg.server.threads);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", program.c_str(), e.what());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace mailstead::session
