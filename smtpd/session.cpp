@@ -25,6 +25,7 @@
 #include "common/sasl/sasl.hpp"
 #include "common/session/commit.hpp"
 #include "common/session/login.hpp"
+#include "common/session/sasl_exchange.hpp"
 #include "common/version.hpp"
 #include "smtpd/message_edit.hpp"
 #include "smtpd/policy.hpp"
@@ -287,16 +288,10 @@ class Session {
       co_return error(reply(454, "4.7.0", "Too many failed logins from your address; try again later"));
     auto mechanism = sasl::parse_mechanism(auth.mechanism);
     if (!mechanism) co_return error(reply(504, "5.5.4", "Unrecognized authentication mechanism"));
-    sasl::ServerExchange exchange(*mechanism);
-    auto step = exchange.start(auth.initial_response);
-    while (auto* challenge = std::get_if<sasl::Challenge>(&step)) {
-      out_ += fmt::format("334 {}\r\n", challenge->base64);
-      if (!co_await flush()) co_return false;
-      auto line = co_await c_.read_line(cfg_.smtpd.command_timeout);
-      auto* text = std::get_if<io::Line>(&line);
-      if (!text) co_return false;
-      step = exchange.respond(text->text);
-    }
+    auto outcome = co_await session::run_sasl(c_, *mechanism, auth.initial_response, "334 ",
+                                              cfg_.smtpd.command_timeout, out_);
+    if (!outcome) co_return false;
+    auto step = std::move(*outcome);
     if (auto* failed = std::get_if<sasl::Failed>(&step)) {
       if (failed->reason == sasl::Failure::cancelled) co_return error(reply(501, "5.0.0", "Authentication cancelled"));
       co_return error(reply(501, "5.5.2", "Cannot decode the response"));

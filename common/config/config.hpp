@@ -85,6 +85,10 @@ struct SmtpdConfig {
 struct Pop3dConfig {
   std::vector<Endpoint> listen;      // port 110, STLS
   std::vector<Endpoint> tls_listen;  // port 995, implicit TLS
+  std::chrono::seconds idle_timeout{};  // autologout (RFC 1939 §3: at least 10 minutes)
+  unsigned max_errors = 0;
+  bool allow_plaintext_auth = false;       // USER/PASS and AUTH before STLS
+  bool allow_concurrent_sessions = false;  // a second session on one maildrop instead of [IN-USE]
 };
 
 struct ImapdConfig {

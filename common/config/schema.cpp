@@ -315,12 +315,27 @@ std::vector<Section> build_schema() {
         flag("allow_plaintext_auth", "false",
              "Offer AUTH before STARTTLS. Passwords would cross the network in clear: for tests only.",
              [](Config& c) -> bool& { return c.smtpd.allow_plaintext_auth; })}});
-  sections.push_back({"pop3d",
-                      "mailstead-pop3d: addresses to listen on.",
-                      {endpoints("listen", R"(["0.0.0.0:110", "[::]:110"])", "POP3 with STLS.",
-                                 [](Config& c) -> std::vector<Endpoint>& { return c.pop3d.listen; }),
-                       endpoints("tls_listen", R"(["0.0.0.0:995", "[::]:995"])", "POP3 over implicit TLS.",
-                                 [](Config& c) -> std::vector<Endpoint>& { return c.pop3d.tls_listen; })}});
+  sections.push_back(
+      {"pop3d",
+       "mailstead-pop3d: POP3 (110 with STLS, 995 over TLS) on each user's INBOX.",
+       {endpoints("listen", R"(["0.0.0.0:110", "[::]:110"])", "POP3 with STLS.",
+                  [](Config& c) -> std::vector<Endpoint>& { return c.pop3d.listen; }),
+        endpoints("tls_listen", R"(["0.0.0.0:995", "[::]:995"])", "POP3 over implicit TLS.",
+                  [](Config& c) -> std::vector<Endpoint>& { return c.pop3d.tls_listen; }),
+        duration("idle_timeout", R"("10m")",
+                 "A session idle this long is closed without deleting anything. RFC 1939 asks for at\n"
+                 "least 10 minutes; shorter only for tests.",
+                 [](Config& c) -> seconds& { return c.pop3d.idle_timeout; }, seconds(1), seconds(86400)),
+        count("max_errors", "10", "Bad commands a client may send before it is disconnected.",
+              [](Config& c) -> unsigned& { return c.pop3d.max_errors; }, 1, 1000),
+        flag("allow_plaintext_auth", "false",
+             "Allow USER/PASS and AUTH before STLS. Passwords would cross the network in clear: for\n"
+             "tests only.",
+             [](Config& c) -> bool& { return c.pop3d.allow_plaintext_auth; }),
+        flag("allow_concurrent_sessions", "false",
+             "Let a second session open a maildrop that is already open (RFC 1939 wants it refused\n"
+             "with [IN-USE]; two clients deleting from one INBOX surprise their users).",
+             [](Config& c) -> bool& { return c.pop3d.allow_concurrent_sessions; })}});
   sections.push_back({"imapd",
                       "mailstead-imapd: addresses to listen on.",
                       {endpoints("listen", R"(["0.0.0.0:143", "[::]:143"])", "IMAP with STARTTLS.",

@@ -16,6 +16,7 @@ BUILD = Path(os.environ.get("MAILSTEAD_BUILD", Path(__file__).resolve().parents[
 SOURCE = Path(os.environ.get("MAILSTEAD_SOURCE", Path(__file__).resolve().parents[2]))
 ADMIN = BUILD / "admin" / "mailstead"
 SMTPD = BUILD / "smtpd" / "mailstead-smtpd"
+POP3D = BUILD / "pop3d" / "mailstead-pop3d"
 TEST_LISTENER = BUILD / "tests" / "mailstead-test-listener"
 HOST = "127.0.0.1"
 SANITIZED = os.environ.get("MAILSTEAD_SANITIZE") == "ON"
