@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <ctime>
+#include <fstream>
 
 #include "admin/command.hpp"
 #include "admin/store_access.hpp"
@@ -22,6 +23,33 @@ using namespace storage;
 const OptionSpec kJson{"--json", false, "print JSON instead of text"};
 const OptionSpec kPasswordFile{"--password-file", true, "read the password from the first line of this file"};
 const OptionSpec kPasswordStdin{"--password-stdin", false, "read the password from the first line of standard input"};
+const OptionSpec kPasswordHashFile{"--password-hash-file", true,
+                                   "take a crypt(3) hash ($y$, $6$, $2b$...) from this file, e.g. from another server"};
+
+// The hash to store for a new password: a fresh yescrypt hash of the password the user gives,
+// or, with --password-hash-file, a hash brought over from another server as it is (users
+// keep their passwords when they move their mail here).
+std::optional<std::string> new_password_hash(const Invocation& inv) {
+  if (auto file = inv.value("--password-hash-file")) {
+    std::ifstream in{std::string(*file)};
+    std::string hash;
+    if (!in || !std::getline(in, hash)) {
+      fmt::print(stderr, "mailstead: cannot read a password hash from {}\n", *file);
+      return std::nullopt;
+    }
+    while (!hash.empty() && (hash.back() == '\r' || hash.back() == ' ')) hash.pop_back();
+    if (auth::verify_password("", hash) == auth::Verdict::malformed_hash) {
+      fmt::print(stderr, "mailstead: {} does not hold a crypt(3) hash that libxcrypt can check\n", *file);
+      return std::nullopt;
+    }
+    return hash;
+  }
+  auto password = read_password(inv, PasswordUse::new_password);
+  if (!password) return std::nullopt;
+  auto hash = auth::hash_password(*password);
+  explicit_bzero(password->data(), password->size());
+  return hash;
+}
 
 std::string format_size(std::uint64_t bytes) {
   if (bytes == 0) return "unlimited";
@@ -110,14 +138,11 @@ int user_add(const Invocation& inv) {
   auto change = parse_quota(inv, "--quota", "--quota-messages");
   if (!change) return kExitUsage;
   Quota quota = change->applied_to({});
-  auto password =
-      read_password(inv, PasswordUse::new_password);  // before open_store drops privileges: the file may be root's
-  if (!password) return kExitFailure;
+  auto hash = new_password_hash(inv);  // before open_store drops privileges: the file may be root's
+  if (!hash) return kExitFailure;
   auto access = open_store(inv);
   if (!access) return kExitFailure;
-  auto hash = auth::hash_password(*password);
-  explicit_bzero(password->data(), password->size());
-  auto user = access->store->update([&](WriteTxn& t) { return add_user(t, inv.args[0], hash, quota); });
+  auto user = access->store->update([&](WriteTxn& t) { return add_user(t, inv.args[0], *hash, quota); });
   if (!user) return report(user.error());
   fmt::print("added user {}\n", user->address);
   return kExitOk;
@@ -161,12 +186,10 @@ int user_remove(const Invocation& inv) {
 }
 
 int user_passwd(const Invocation& inv) {
-  auto password = read_password(inv, PasswordUse::new_password);
-  if (!password) return kExitFailure;
-  auto hash = auth::hash_password(*password);
-  explicit_bzero(password->data(), password->size());
+  auto hash = new_password_hash(inv);
+  if (!hash) return kExitFailure;
   return change_user(inv, "changed the password of",
-                     [&](WriteTxn& t, const User& u) { return set_password_hash(t, u.id, hash); });
+                     [&](WriteTxn& t, const User& u) { return set_password_hash(t, u.id, *hash); });
 }
 
 int user_quota(const Invocation& inv) {
@@ -366,11 +389,13 @@ const std::vector<Command> kCommands = {
      "ADDRESS",
      "add a user (with INBOX, Sent, Drafts, Trash, Junk, Archive)",
      "The domain must be local. The password comes from --password-file, --password-stdin or\n"
-     "a prompt on the terminal, never from the command line; it is stored as a yescrypt hash.",
+     "a prompt on the terminal, never from the command line; it is stored as a yescrypt hash.\n"
+     "--password-hash-file keeps a hash from another server instead.",
      1,
      1,
      {kPasswordFile,
       kPasswordStdin,
+      kPasswordHashFile,
       {"--quota", true, "mailbox size limit, like 2G (0: unlimited)"},
       {"--quota-messages", true, "message count limit (0: unlimited)"}},
      user_add},
@@ -387,10 +412,10 @@ const std::vector<Command> kCommands = {
     {{"user", "passwd"},
      "ADDRESS",
      "set a user's password",
-     "The password comes as for `user add`.",
+     "The password (or hash) comes as for `user add`.",
      1,
      1,
-     {kPasswordFile, kPasswordStdin},
+     {kPasswordFile, kPasswordStdin, kPasswordHashFile},
      user_passwd},
     {{"user", "quota"},
      "ADDRESS",

@@ -155,6 +155,20 @@ class AccountCommandsTest(unittest.TestCase):
         self.run_admin("user", "add", "c@example.test", "--password-file", str(secret))
         self.run_admin("user", "test-login", "c@example.test", "--password-stdin", stdin="from a file, long\n")
 
+    def test_password_hash_from_another_server(self):
+        self.run_admin("domain", "add", "example.test")
+        sha512 = subprocess.run(["openssl", "passwd", "-6", "-salt", "saltsalt", "moved from dovecot"],
+                                capture_output=True, text=True, check=True).stdout.strip()
+        hashfile = self.instance.dir / "hash"
+        hashfile.write_text(sha512 + "\n")
+        self.run_admin("user", "add", "d@example.test", "--password-hash-file", str(hashfile))
+        self.run_admin("user", "test-login", "d@example.test", "--password-stdin", stdin="moved from dovecot\n")
+        self.run_admin("user", "test-login", "d@example.test", "--password-stdin", stdin="wrong\n", expect=1)
+        hashfile.write_text("not a hash\n")
+        r = self.run_admin("user", "passwd", "d@example.test", "--password-hash-file", str(hashfile), expect=1)
+        self.assertIn("does not hold a crypt(3) hash", r.stderr)
+        self.run_admin("user", "test-login", "d@example.test", "--password-stdin", stdin="moved from dovecot\n")
+
     def test_aliases(self):
         self.run_admin("domain", "add", "example.test")
         self.add_user("alice@example.test")
