@@ -27,6 +27,7 @@
 #include "pop3d/proto/command.hpp"
 #include "pop3d/proto/maildrop.hpp"
 #include "pop3d/proto/response.hpp"
+#include "pop3d/proto/states.hpp"
 #include "storage/mailboxes.hpp"
 #include "storage/messages.hpp"
 
@@ -112,15 +113,14 @@ class Session {
 
   net::awaitable<bool> dispatch(Command command) {
     if (auto* e = std::get_if<SyntaxError>(&command)) co_return error(err(e->text));
+    if (!allowed(in_transaction() ? State::transaction : State::authorization, command))
+      co_return error(err(in_transaction() ? "Already logged in" : "Log in first"));
     if (std::holds_alternative<Capa>(command)) co_return on_capa();
     if (std::holds_alternative<Quit>(command)) co_return co_await on_quit();
-    if (!in_transaction()) {
-      if (auto* x = std::get_if<User>(&command)) co_return on_user(*x);
-      if (auto* x = std::get_if<Pass>(&command)) co_return co_await on_pass(*x);
-      if (auto* x = std::get_if<Auth>(&command)) co_return co_await on_auth(*x);
-      if (std::holds_alternative<Stls>(command)) co_return co_await on_stls();
-      co_return error(err("Log in first"));
-    }
+    if (auto* x = std::get_if<User>(&command)) co_return on_user(*x);
+    if (auto* x = std::get_if<Pass>(&command)) co_return co_await on_pass(*x);
+    if (auto* x = std::get_if<Auth>(&command)) co_return co_await on_auth(*x);
+    if (std::holds_alternative<Stls>(command)) co_return co_await on_stls();
     if (std::holds_alternative<Stat>(command)) {
       out_ += ok(fmt::format("{} {}", maildrop_->live_messages(), maildrop_->live_octets()));
       co_return true;
@@ -134,13 +134,9 @@ class Session {
       out_ += ok("");
       co_return true;
     }
-    if (std::holds_alternative<Rset>(command)) {
-      maildrop_->reset();
-      out_ += ok(fmt::format("Maildrop has {} messages ({} octets)", maildrop_->live_messages(),
-                             maildrop_->live_octets()));
-      co_return true;
-    }
-    co_return error(err("Already logged in"));  // USER, PASS, AUTH, STLS
+    maildrop_->reset();  // RSET, the last command there is
+    out_ += ok(fmt::format("Maildrop has {} messages ({} octets)", maildrop_->live_messages(), maildrop_->live_octets()));
+    co_return true;
   }
 
   // --- AUTHORIZATION ----------------------------------------------------------------------

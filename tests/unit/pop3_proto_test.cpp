@@ -3,6 +3,7 @@
 #include "pop3d/proto/command.hpp"
 #include "pop3d/proto/maildrop.hpp"
 #include "pop3d/proto/response.hpp"
+#include "pop3d/proto/states.hpp"
 
 namespace mailstead::pop3 {
 namespace {
@@ -91,6 +92,23 @@ TEST(Pop3Maildrop, DeleteResetAndWhatUpdateApplies) {
   drop.mark_deleted(3);
   EXPECT_EQ(drop.retrieved_uids(), (std::vector<std::uint32_t>{10}));  // deleted ones need no \Seen
   EXPECT_EQ(drop.deleted_uids(), (std::vector<std::uint32_t>{15}));
+}
+
+TEST(Pop3States, EachStateAcceptsItsCommands) {
+  const auto auth = State::authorization;
+  const auto trans = State::transaction;
+  for (auto line : {"USER a", "PASS b", "AUTH PLAIN", "AUTH", "STLS"}) {
+    EXPECT_TRUE(allowed(auth, parse_command(line))) << line;
+    EXPECT_FALSE(allowed(trans, parse_command(line))) << line;
+  }
+  for (auto line : {"STAT", "LIST", "LIST 1", "UIDL", "RETR 1", "TOP 1 0", "DELE 1", "NOOP", "RSET"}) {
+    EXPECT_FALSE(allowed(auth, parse_command(line))) << line;
+    EXPECT_TRUE(allowed(trans, parse_command(line))) << line;
+  }
+  for (auto line : {"CAPA", "QUIT"}) {
+    EXPECT_TRUE(allowed(auth, parse_command(line))) << line;
+    EXPECT_TRUE(allowed(trans, parse_command(line))) << line;
+  }
 }
 
 TEST(Pop3Response, StatusLines) {
