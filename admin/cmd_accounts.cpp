@@ -24,7 +24,7 @@ const OptionSpec kJson{"--json", false, "print JSON instead of text"};
 const OptionSpec kPasswordFile{"--password-file", true, "read the password from the first line of this file"};
 const OptionSpec kPasswordStdin{"--password-stdin", false, "read the password from the first line of standard input"};
 const OptionSpec kPasswordHashFile{"--password-hash-file", true,
-                                   "take a crypt(3) hash ($y$, $6$, $2b$...) from this file, e.g. from another server"};
+                                   "keep this file's crypt(3) hash ($6$, $2b$, Dovecot's {SHA512-CRYPT}...)"};
 
 // The hash to store for a new password: a fresh yescrypt hash of the password the user gives,
 // or, with --password-hash-file, a hash brought over from another server as it is (users
@@ -38,6 +38,10 @@ std::optional<std::string> new_password_hash(const Invocation& inv) {
       return std::nullopt;
     }
     while (!hash.empty() && (hash.back() == '\r' || hash.back() == ' ')) hash.pop_back();
+    // Dovecot writes the scheme first ("{SHA512-CRYPT}$6$..."); its crypt(3) schemes are
+    // the hash after the braces.
+    for (std::string_view scheme : {"{CRYPT}", "{MD5-CRYPT}", "{SHA256-CRYPT}", "{SHA512-CRYPT}", "{BLF-CRYPT}"})
+      if (hash.starts_with(scheme)) hash.erase(0, scheme.size());
     if (auth::verify_password("", hash) == auth::Verdict::malformed_hash) {
       fmt::print(stderr, "mailstead: {} does not hold a crypt(3) hash that libxcrypt can check\n", *file);
       return std::nullopt;

@@ -164,6 +164,9 @@ class AccountCommandsTest(unittest.TestCase):
         self.run_admin("user", "add", "d@example.test", "--password-hash-file", str(hashfile))
         self.run_admin("user", "test-login", "d@example.test", "--password-stdin", stdin="moved from dovecot\n")
         self.run_admin("user", "test-login", "d@example.test", "--password-stdin", stdin="wrong\n", expect=1)
+        hashfile.write_text("{SHA512-CRYPT}" + sha512 + "\n")  # as in Dovecot's passwd-file
+        self.run_admin("user", "add", "e@example.test", "--password-hash-file", str(hashfile))
+        self.run_admin("user", "test-login", "e@example.test", "--password-stdin", stdin="moved from dovecot\n")
         hashfile.write_text("not a hash\n")
         r = self.run_admin("user", "passwd", "d@example.test", "--password-hash-file", str(hashfile), expect=1)
         self.assertIn("does not hold a crypt(3) hash", r.stderr)

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# POP3 benchmark: mailstead-pop3d beside Dovecot's pop3d (the reference stack in
+# ../shared/reference-stack), same machine, same messages, same password scheme
+# (SHA512-CRYPT, 5000 rounds: the hash is taken from Dovecot's user file into mailstead with
+# `mailstead user add --password-hash-file`).
+#   - logins/s: CLIENTS parallel loops of connect, USER/PASS, STAT, QUIT (users user1..N)
+#   - RETR of every message of a 10,000-message maildrop (about 6 KiB each), pipelined
+#   - login+STAT, LIST and UIDL of a 100,000-message maildrop (1 KiB each)
+# Each figure is the median of RUNS runs after one warm-up run.
+# usage (as root): bench/pop3.sh [BUILD_DIR]   RUNS=5 CLIENTS=4 SECONDS_PER_RUN=10
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=$(cd "${1:-$here/../build}" && pwd)
+runs=${RUNS:-5}
+clients=${CLIENTS:-4}
+seconds=${SECONDS_PER_RUN:-10}
+refstack=${REFSTACK:-$here/../../shared/reference-stack}
+
+work=$(mktemp -d /tmp/mailstead-bench-pop3.XXXXXX)
+chmod 755 "$work"  # the reference stack's postfix user must reach $RUN
+export RUN="$work/ref" NUSERS=10
+. "$refstack/env.sh"
+pop3d_pid=""
+cleanup() {
+  [ -n "$pop3d_pid" ] && kill "$pop3d_pid" 2>/dev/null && wait "$pop3d_pid" 2>/dev/null
+  "$refstack/ref/stop.sh" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+
+echo "# generating messages"
+python3 "$here/make_maildir.py" "$work/maildir-10k" 10000
+python3 "$here/make_maildir.py" "$work/maildir-100k" 100000 --size 1024
+
+echo "# starting the reference stack (Dovecot $(dovecot --version | cut -d' ' -f1))"
+"$refstack/ref/start.sh" >/dev/null
+for u in user1 user2; do mkdir -p "$RUN/mail/$u"; done
+cp -r "$work/maildir-10k" "$RUN/mail/user1/Maildir"
+cp -r "$work/maildir-100k" "$RUN/mail/user2/Maildir"
+chown -R "$MAIL_UID:" "$RUN/mail"
+
+echo "# starting mailstead-pop3d"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mkdir -p "$work/ms"
+cat > "$work/ms/mailstead.toml" <<TOML
+[server]
+user = ""
+data_dir = "$work/ms/data"
+threads = 1
+[tls]
+certificate = "$RUN/dovecot/ssl/cert.pem"
+private_key = "$RUN/dovecot/ssl/key.pem"
+[limits]
+max_connections_per_ip = 1000
+max_connection_rate_per_ip = 1000000
+[auth]
+hash_threads = 2
+[smtpd]
+listen = []
+submission_listen = []
+submissions_listen = []
+[pop3d]
+listen = ["127.0.0.1:$port"]
+tls_listen = []
+allow_plaintext_auth = true
+allow_concurrent_sessions = true
+[imapd]
+listen = []
+tls_listen = []
+TOML
+admin() { "$build/admin/mailstead" -c "$work/ms/mailstead.toml" "$@"; }
+admin domain add "$DOMAIN" >/dev/null
+head -1 "$RUN/dovecot/users" | cut -d: -f2 > "$work/ms/hash"
+for i in $(seq 1 "$NUSERS"); do admin user add "user$i@$DOMAIN" --password-hash-file "$work/ms/hash" >/dev/null; done
+admin import "user1@$DOMAIN" "$work/maildir-10k" >/dev/null
+admin import "user2@$DOMAIN" "$work/maildir-100k" >/dev/null
+"$build/pop3d/mailstead-pop3d" -c "$work/ms/mailstead.toml" > "$work/ms/ready" 2> "$work/ms/pop3d.log" &
+pop3d_pid=$!
+until grep -q ready "$work/ms/ready"; do sleep 0.1; done
+
+load() { python3 "$here/pop3_load.py" "$@"; }
+measure() {  # name key command...: prints the median of $runs runs after a warm-up
+  local key=$1; shift
+  "$@" >/dev/null
+  for _ in $(seq "$runs"); do "$@" | field "$key"; done | median
+}
+
+echo "# $(date -u +%FT%TZ) $(nproc) cores, $(uname -r); median of $runs runs after a warm-up"
+echo "# mailstead: threads=1 hash_threads=2; Dovecot: reference-stack defaults; SHA512-CRYPT both"
+printf '%-44s %12s %12s %8s\n' "case" "mailstead" "dovecot" "ratio"
+report() { printf '%-44s %12s %12s %8s\n' "$1" "$2" "$3" "$(ratio "$2" "$3")"; }
+
+m=$(measure logins_per_s load logins "$HOST" "$port" "user%d@$DOMAIN" "$PASS" "$clients" "$seconds")
+d=$(measure logins_per_s load logins "$HOST" "$POP3_PORT" "user%d@$DOMAIN" "$PASS" "$clients" "$seconds")
+report "logins/s ($clients clients, USER/PASS+STAT+QUIT)" "$m" "$d"
+
+m=$(measure messages_per_s load retr "$HOST" "$port" "user1@$DOMAIN" "$PASS")
+d=$(measure messages_per_s load retr "$HOST" "$POP3_PORT" "user1@$DOMAIN" "$PASS")
+report "RETR 10,000 messages: messages/s" "$m" "$d"
+m=$(measure mb_per_s load retr "$HOST" "$port" "user1@$DOMAIN" "$PASS")
+d=$(measure mb_per_s load retr "$HOST" "$POP3_PORT" "user1@$DOMAIN" "$PASS")
+report "RETR 10,000 messages: MB/s" "$m" "$d"
+
+for key in login_stat_ms list_ms uidl_ms; do
+  m=$(measure "$key" load uidl "$HOST" "$port" "user2@$DOMAIN" "$PASS")
+  d=$(measure "$key" load uidl "$HOST" "$POP3_PORT" "user2@$DOMAIN" "$PASS")
+  report "100,000 messages: $key (lower is better)" "$m" "$d"
+done
