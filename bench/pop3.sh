@@ -3,7 +3,8 @@
 # ../shared/reference-stack), same machine, same messages, same password scheme
 # (SHA512-CRYPT, 5000 rounds: the hash is taken from Dovecot's user file into mailstead with
 # `mailstead user add --password-hash-file`).
-#   - logins/s: CLIENTS parallel loops of connect, USER/PASS, STAT, QUIT (users user1..N)
+#   - logins/s: CLIENTS parallel loops of connect, USER/PASS, STAT, QUIT (one user each, from
+#     user3 on, each with a 20-message maildrop)
 #   - RETR of every message of a 10,000-message maildrop (about 6 KiB each), pipelined
 #   - login+STAT, LIST and UIDL of a 100,000-message maildrop (1 KiB each)
 # Each figure is the median of RUNS runs after one warm-up run.
@@ -18,7 +19,7 @@ refstack=${REFSTACK:-$here/../../shared/reference-stack}
 
 work=$(mktemp -d /tmp/mailstead-bench-pop3.XXXXXX)
 chmod 755 "$work"  # the reference stack's postfix user must reach $RUN
-export RUN="$work/ref" NUSERS=10
+export RUN="$work/ref" NUSERS=$((clients + 2))
 . "$refstack/env.sh"
 pop3d_pid=""
 cleanup() {
@@ -35,12 +36,14 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 echo "# generating messages"
 python3 "$here/make_maildir.py" "$work/maildir-10k" 10000
 python3 "$here/make_maildir.py" "$work/maildir-100k" 100000 --size 1024
+python3 "$here/make_maildir.py" "$work/maildir-20" 20
 
 echo "# starting the reference stack (Dovecot $(dovecot --version | cut -d' ' -f1))"
 "$refstack/ref/start.sh" >/dev/null
-for u in user1 user2; do mkdir -p "$RUN/mail/$u"; done
+for i in $(seq 1 "$NUSERS"); do mkdir -p "$RUN/mail/user$i"; done
 cp -r "$work/maildir-10k" "$RUN/mail/user1/Maildir"
 cp -r "$work/maildir-100k" "$RUN/mail/user2/Maildir"
+for i in $(seq 3 "$NUSERS"); do cp -r "$work/maildir-20" "$RUN/mail/user$i/Maildir"; done
 chown -R "$MAIL_UID:" "$RUN/mail"
 
 echo "# starting mailstead-pop3d"
@@ -78,6 +81,7 @@ head -1 "$RUN/dovecot/users" | cut -d: -f2 > "$work/ms/hash"
 for i in $(seq 1 "$NUSERS"); do admin user add "user$i@$DOMAIN" --password-hash-file "$work/ms/hash" >/dev/null; done
 admin import "user1@$DOMAIN" "$work/maildir-10k" >/dev/null
 admin import "user2@$DOMAIN" "$work/maildir-100k" >/dev/null
+for i in $(seq 3 "$NUSERS"); do admin import "user$i@$DOMAIN" "$work/maildir-20" >/dev/null; done
 "$build/pop3d/mailstead-pop3d" -c "$work/ms/mailstead.toml" > "$work/ms/ready" 2> "$work/ms/pop3d.log" &
 pop3d_pid=$!
 until grep -q ready "$work/ms/ready"; do sleep 0.1; done
@@ -94,8 +98,8 @@ echo "# mailstead: threads=1 hash_threads=2; Dovecot: reference-stack defaults; 
 printf '%-44s %12s %12s %8s\n' "case" "mailstead" "dovecot" "ratio"
 report() { printf '%-44s %12s %12s %8s\n' "$1" "$2" "$3" "$(ratio "$2" "$3")"; }
 
-m=$(measure logins_per_s load logins "$HOST" "$port" "user%d@$DOMAIN" "$PASS" "$clients" "$seconds")
-d=$(measure logins_per_s load logins "$HOST" "$POP3_PORT" "user%d@$DOMAIN" "$PASS" "$clients" "$seconds")
+m=$(measure logins_per_s load logins "$HOST" "$port" "user%d@$DOMAIN" "$PASS" "$clients" "$seconds" 3)
+d=$(measure logins_per_s load logins "$HOST" "$POP3_PORT" "user%d@$DOMAIN" "$PASS" "$clients" "$seconds" 3)
 report "logins/s ($clients clients, USER/PASS+STAT+QUIT)" "$m" "$d"
 
 m=$(measure messages_per_s load retr "$HOST" "$port" "user1@$DOMAIN" "$PASS")

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """POP3 load generator for bench/pop3.sh; prints one line of key=value results.
 
-  pop3_load.py logins HOST PORT USER PASSWORD CLIENTS SECONDS
-      CLIENTS connections in parallel, each looping connect, USER/PASS, STAT, QUIT.
+  pop3_load.py logins HOST PORT USER PASSWORD CLIENTS SECONDS FIRST
+      CLIENTS connections in parallel, each looping connect, USER/PASS, STAT, QUIT; "%d" in
+      USER becomes FIRST, FIRST+1, ... (one user per client).
   pop3_load.py retr HOST PORT USER PASSWORD
       One session: RETR of every message, pipelined 100 at a time; nothing is deleted.
   pop3_load.py uidl HOST PORT USER PASSWORD
@@ -73,14 +74,14 @@ class Client:
         self.sock.close()
 
 
-def logins(host, port, user, password, clients, seconds):
+def logins(host, port, user, password, clients, seconds, first):
     counts = [0] * int(clients)
     deadline = time.monotonic() + float(seconds)
 
     def loop(k):
         while time.monotonic() < deadline:
             c = Client(host, port)
-            c.login(user.replace("%d", str(k + 1)), password)
+            c.login(user.replace("%d", str(k + int(first))), password)
             c.command("STAT")
             c.quit()
             counts[k] += 1

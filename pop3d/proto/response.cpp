@@ -1,6 +1,6 @@
 #include "pop3d/proto/response.hpp"
 
-#include <cstring>
+#include "common/text/dot_stuffing.hpp"
 
 namespace mailstead::pop3 {
 namespace {
@@ -15,19 +15,6 @@ std::string_view code_text(Code code) {
     case Code::login_delay: return "[LOGIN-DELAY] ";
   }
   return "";
-}
-
-// Copies `text` (whole lines, CRLF-terminated except perhaps the last) dot-stuffed.
-void append_stuffed(std::string& out, std::string_view text) {
-  std::size_t line_start = 0;
-  while (line_start < text.size()) {
-    if (text[line_start] == '.') out += '.';
-    const void* lf = std::memchr(text.data() + line_start, '\n', text.size() - line_start);
-    auto line_end = lf ? static_cast<std::size_t>(static_cast<const char*>(lf) - text.data()) + 1 : text.size();
-    out.append(text.data() + line_start, line_end - line_start);
-    line_start = line_end;
-  }
-  if (!text.empty() && !text.ends_with("\r\n")) out += "\r\n";
 }
 
 }  // namespace
@@ -45,11 +32,7 @@ std::string err(std::string_view text, Code code) {
   return out += "\r\n";
 }
 
-void append_message(std::string& out, std::string_view message) {
-  out.reserve(out.size() + message.size() + message.size() / 512 + 5);
-  append_stuffed(out, message);
-  out += ".\r\n";
-}
+void append_message(std::string& out, std::string_view message) { text::append_dot_stuffed_message(out, message); }
 
 void append_top(std::string& out, std::string_view message, std::uint64_t lines) {
   // The header ends at the first empty line; a message without one is all header.
@@ -64,7 +47,7 @@ void append_top(std::string& out, std::string_view message, std::uint64_t lines)
     auto lf = message.find('\n', end);
     end = lf == std::string_view::npos ? message.size() : lf + 1;
   }
-  append_stuffed(out, message.substr(0, end));
+  text::append_dot_stuffed(out, message.substr(0, end));
   if (body == message.size() && !message.ends_with("\r\n\r\n") && !message.starts_with("\r\n"))
     out += "\r\n";  // the blank line that separates header and (absent) body
   out += ".\r\n";

@@ -21,4 +21,20 @@ struct Reply {
 
 Reply reply(int code, std::string_view enhanced, std::string_view text);
 
+// The client side: collects the lines of one server reply ("250-a", "250 b"). A line that is
+// not a reply line, or whose code differs from the first line's, is malformed: the session
+// with that server cannot go on.
+class ReplyAssembler {
+ public:
+  enum class Status { more, done, malformed };
+  Status add(std::string_view line);  // without the CRLF
+  // The reply once add() said done; the enhanced code is taken from the last line's text
+  // when it starts with one ("250 2.1.0 Ok").
+  Reply take();
+
+ private:
+  Reply reply_;
+  bool started_ = false;
+};
+
 }  // namespace mailstead::smtp

@@ -149,5 +149,37 @@ TEST(SmtpReply, SingleAndMultiLine) {
   EXPECT_TRUE(reply(554, "5.7.1", "").permanent());
 }
 
+TEST(SmtpReplyAssembler, ReadsWhatServersSend) {
+  ReplyAssembler a;
+  EXPECT_EQ(a.add("250-mx.example.org greets you"), ReplyAssembler::Status::more);
+  EXPECT_EQ(a.add("250-PIPELINING"), ReplyAssembler::Status::more);
+  EXPECT_EQ(a.add("250 STARTTLS"), ReplyAssembler::Status::done);
+  auto ehlo = a.take();
+  EXPECT_EQ(ehlo.code, 250);
+  EXPECT_EQ(ehlo.lines, (std::vector<std::string>{"mx.example.org greets you", "PIPELINING", "STARTTLS"}));
+  EXPECT_EQ(a.add("550 5.1.1 <x@example.org>: no such user"), ReplyAssembler::Status::done);
+  auto rejected = a.take();
+  EXPECT_EQ(rejected.enhanced, "5.1.1");
+  EXPECT_EQ(rejected.lines.back(), "<x@example.org>: no such user");
+  EXPECT_EQ(a.add("354"), ReplyAssembler::Status::done);  // bare code, as some servers send
+  EXPECT_EQ(a.take().code, 354);
+  EXPECT_EQ(a.add("421 4.3.2"), ReplyAssembler::Status::done);
+  EXPECT_EQ(a.take().enhanced, "4.3.2");
+  EXPECT_EQ(a.add("250 2.0.0"), ReplyAssembler::Status::done);
+  EXPECT_EQ(a.take().lines.back(), "");
+  EXPECT_EQ(a.add("250 2.0 not enhanced"), ReplyAssembler::Status::done);
+  EXPECT_EQ(a.take().enhanced, "");
+}
+
+TEST(SmtpReplyAssembler, RefusesWhatIsNotAReply) {
+  for (auto line : {"", "25", "hello", "2500 x", "250x", "199 early", "600 late", "abc def"}) {
+    ReplyAssembler a;
+    EXPECT_EQ(a.add(line), ReplyAssembler::Status::malformed) << line;
+  }
+  ReplyAssembler a;
+  EXPECT_EQ(a.add("250-first"), ReplyAssembler::Status::more);
+  EXPECT_EQ(a.add("550 other code"), ReplyAssembler::Status::malformed);
+}
+
 }  // namespace
 }  // namespace mailstead::smtp
