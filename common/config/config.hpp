@@ -91,6 +91,26 @@ struct Pop3dConfig {
   bool allow_concurrent_sessions = false;  // a second session on one maildrop instead of [IN-USE]
 };
 
+enum class RelayTls { starttls, implicit };
+
+// Sending to other domains (mailstead-smtpd's queue runner).
+struct OutboundConfig {
+  std::vector<Endpoint> resolvers;  // DNS servers; empty: the system's
+  unsigned port = 25;               // the port of remote MX hosts (tests only)
+  bool require_tls = false;
+  bool verify_certificates = false;
+  std::optional<Endpoint> relay;    // smarthost: everything goes through it
+  RelayTls relay_tls = RelayTls::starttls;
+  std::string relay_user;
+  std::string relay_password_file;  // first line is the password
+  std::chrono::seconds retry_first{};
+  std::chrono::seconds retry_max{};
+  std::chrono::seconds max_age{};
+  std::chrono::seconds delay_notice{};  // 0: no delay notices
+  unsigned max_deliveries = 0;          // sessions at once
+  unsigned max_per_domain = 0;          // sessions at once to one domain
+};
+
 struct ImapdConfig {
   std::vector<Endpoint> listen;      // port 143, STARTTLS
   std::vector<Endpoint> tls_listen;  // port 993, implicit TLS
@@ -105,6 +125,7 @@ struct Config {
   AuthConfig auth;
   StorageConfig storage;
   SmtpdConfig smtpd;
+  OutboundConfig outbound;
   Pop3dConfig pop3d;
   ImapdConfig imapd;
 };

@@ -158,6 +158,22 @@ void check_listeners(const toml::table& root, const Config& config, ErrorList& e
   check("imapd.tls_listen", config.imapd.tls_listen);
 }
 
+// A relay password file is read by the daemon after it dropped privileges: it must exist now,
+// and a user name without a password (or the reverse) is a mistake.
+void check_relay(const toml::table& root, Config& config, const std::filesystem::path& base_dir, ErrorList& errors) {
+  auto& out = config.outbound;
+  if (!out.relay_password_file.empty()) {
+    std::filesystem::path p(out.relay_password_file);
+    if (p.is_relative()) out.relay_password_file = (base_dir / p).lexically_normal().string();
+    check_readable(root, errors, "outbound.relay_password_file", out.relay_password_file);
+  }
+  if (out.relay_user.empty() != out.relay_password_file.empty())
+    add_at(root, errors, out.relay_user.empty() ? "outbound.relay_password_file" : "outbound.relay_user",
+           "relay_user and relay_password_file go together");
+  if (!out.relay_user.empty() && !out.relay)
+    add_at(root, errors, "outbound.relay_user", "is set, but outbound.relay is empty");
+}
+
 void resolve_hostname(Config& config) {
   if (!config.server.hostname.empty()) return;
   char name[256] = {};
@@ -185,6 +201,7 @@ LoadResult load_config_text(std::string_view text, std::string_view origin, cons
   check_readable(root, errors, "tls.certificate", config.tls.certificate);
   check_readable(root, errors, "tls.private_key", config.tls.private_key);
   check_listeners(root, config, errors);
+  check_relay(root, config, base_dir, errors);
   if (!errors.empty()) return {std::nullopt, errors.take()};
   resolve_hostname(config);
   return {std::move(config), {}};

@@ -125,6 +125,22 @@ Option networks(std::string_view key, std::string_view def, std::string_view doc
           }};
 }
 
+Option relay_endpoint(std::string_view key, std::string_view def, std::string_view doc,
+                      Field<std::optional<Endpoint>> field) {
+  return {key, def, doc, [field](const toml::node& value, Config& config, const ApplyContext&) -> Error {
+            auto* s = value.as_string();
+            if (!s) return type_error(value, "a \"host:port\" string");
+            if (s->get().empty()) {
+              field(config).reset();
+              return std::nullopt;
+            }
+            auto parsed = parse_endpoint(s->get());
+            if (auto* why = std::get_if<std::string>(&parsed)) return *why;
+            field(config) = std::get<Endpoint>(parsed);
+            return std::nullopt;
+          }};
+}
+
 Option flag(std::string_view key, std::string_view def, std::string_view doc, Field<bool> field) {
   return {key, def, doc, [field](const toml::node& value, Config& config, const ApplyContext&) -> Error {
             auto* b = value.as_boolean();
@@ -315,6 +331,49 @@ std::vector<Section> build_schema() {
         flag("allow_plaintext_auth", "false",
              "Offer AUTH before STARTTLS. Passwords would cross the network in clear: for tests only.",
              [](Config& c) -> bool& { return c.smtpd.allow_plaintext_auth; })}});
+  sections.push_back(
+      {"outbound",
+       "Sending to other domains: the queue runner of mailstead-smtpd looks up each domain's MX\n"
+       "hosts and delivers over SMTP, or hands everything to a relay (smarthost).",
+       {endpoints("resolvers", "[]",
+                  "DNS servers to ask, like [\"127.0.0.1:53\"]; empty: those of /etc/resolv.conf.",
+                  [](Config& c) -> std::vector<Endpoint>& { return c.outbound.resolvers; }),
+        count("port", "25", "Port of the remote MX hosts. Always 25 on the Internet; tests change it.",
+              [](Config& c) -> unsigned& { return c.outbound.port; }, 1, 65535),
+        flag("require_tls", "false",
+             "Deliver only over TLS (STARTTLS); a server without it gets nothing and the mail waits.\n"
+             "Off by default, like every public MTA: many servers still lack TLS.",
+             [](Config& c) -> bool& { return c.outbound.require_tls; }),
+        flag("verify_certificates", "false",
+             "Check the server's certificate against its name. MX certificates are often not valid\n"
+             "for their names, so this is off for direct delivery; turn it on for a relay.",
+             [](Config& c) -> bool& { return c.outbound.verify_certificates; }),
+        relay_endpoint("relay", R"("")",
+                       "Send everything through this relay (\"smtp.provider.example:587\"), as needed where\n"
+                       "outbound port 25 is blocked. Empty: deliver directly to each domain's MX.",
+                       [](Config& c) -> std::optional<Endpoint>& { return c.outbound.relay; }),
+        choice<RelayTls>("relay_tls", R"("starttls")",
+                         "\"starttls\" (ports 587, 25, 2525) or \"implicit\" (port 465). TLS is always required\n"
+                         "with a relay.",
+                         [](Config& c) -> RelayTls& { return c.outbound.relay_tls; },
+                         {{"starttls", RelayTls::starttls}, {"implicit", RelayTls::implicit}}),
+        text("relay_user", R"("")", "User name for AUTH at the relay; empty: no AUTH.",
+             [](Config& c) -> std::string& { return c.outbound.relay_user; }),
+        text("relay_password_file", R"("")", "File whose first line is the relay password.",
+             [](Config& c) -> std::string& { return c.outbound.relay_password_file; }),
+        duration("retry_first", R"("5m")", "Wait before the first retry after a temporary failure; it doubles.",
+                 [](Config& c) -> seconds& { return c.outbound.retry_first; }, seconds(1), seconds(86400)),
+        duration("retry_max", R"("1h")", "Longest wait between retries.",
+                 [](Config& c) -> seconds& { return c.outbound.retry_max; }, seconds(1), seconds(7 * 86400)),
+        duration("max_age", R"("5d")", "Mail still undelivered after this long is returned to its sender.",
+                 [](Config& c) -> seconds& { return c.outbound.max_age; }, seconds(1), seconds(30 * 86400)),
+        duration("delay_notice", R"("4h")",
+                 "Tell the sender once when mail is still waiting after this long (\"0s\": never).",
+                 [](Config& c) -> seconds& { return c.outbound.delay_notice; }, seconds(0), seconds(30 * 86400)),
+        count("max_deliveries", "20", "SMTP sessions to other servers at once.",
+              [](Config& c) -> unsigned& { return c.outbound.max_deliveries; }, 1, 1000),
+        count("max_per_domain", "4", "SMTP sessions at once to one destination domain.",
+              [](Config& c) -> unsigned& { return c.outbound.max_per_domain; }, 1, 100)}});
   sections.push_back(
       {"pop3d",
        "mailstead-pop3d: POP3 (110 with STLS, 995 over TLS) on each user's INBOX.",
