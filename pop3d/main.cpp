@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
     for (const auto& e : cfg.pop3d.listen) server.listen({"pop3", e, false, kMaxLine, handler, refusal});
     for (const auto& e : cfg.pop3d.tls_listen) server.listen({"pop3s", e, true, kMaxLine, handler, refusal});
   };
-  spec.ready = [&context, &locks](const session::Services& services) {
+  spec.ready = [&context, &locks](const session::Services& services, net::Server&) {
     context = std::make_unique<pop3::Pop3Context>(pop3::Pop3Context{services, locks});
   };
   return session::run_daemon(argc, argv, spec);

@@ -1,5 +1,5 @@
-// mailstead-smtpd: inbound SMTP (25), submission (587 STARTTLS, 465 implicit TLS) and local
-// delivery into the mail store. Mail for other domains is queued for the outbound runner.
+// mailstead-smtpd: inbound SMTP (25), submission (587 STARTTLS, 465 implicit TLS), local
+// delivery into the mail store, and the queue runner that sends mail to other domains.
 //
 // usage: mailstead-smtpd [-c FILE]   (start-up order: common/session/daemon.hpp)
 
@@ -7,6 +7,7 @@
 
 #include "common/config/cidr.hpp"
 #include "common/session/daemon.hpp"
+#include "smtpd/outbound/runner.hpp"
 #include "smtpd/proto/reply.hpp"
 #include "smtpd/session.hpp"
 
@@ -43,10 +44,16 @@ int main(int argc, char** argv) {
     for (const auto& e : cfg.smtpd.submissions_listen)
       server.listen({"submissions", e, true, line, handler(smtp::Port::submissions), refusal});
   };
-  spec.ready = [&context](const session::Services& services) {
+  std::unique_ptr<outbound::QueueRunner> runner;
+  spec.ready = [&context, &runner](const session::Services& services, net::Server& server) {
     std::vector<config::Cidr> trusted;
     for (const auto& n : services.config.smtpd.trusted_networks) trusted.push_back(*config::parse_cidr(n));
-    context = std::make_unique<smtp::SmtpContext>(smtp::SmtpContext{services, std::move(trusted)});
+    runner = std::make_unique<outbound::QueueRunner>(services, server.io());
+    auto* queue = runner.get();
+    context = std::make_unique<smtp::SmtpContext>(
+        smtp::SmtpContext{services, std::move(trusted), [queue] { queue->wake(); }});
+    server.on_shutdown([queue] { queue->stop(); });
+    runner->start();
   };
   return session::run_daemon(argc, argv, spec);
 }

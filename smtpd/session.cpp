@@ -468,6 +468,7 @@ class Session {
       queue_reply(reply(451, "4.3.0", "Temporary failure storing the message, try again later"));
       co_return true;
     }
+    if (!remote.empty() && ctx_.queued) ctx_.queued();
     log::info(c_.session_id(), "accepted", "from={} local={} remote={} size={}", log::quoted(sender, 300), local.size(),
               remote.size(), traced.size());
     queue_reply(reply(250, "2.0.0", fmt::format("OK, queued as {}", c_.session_id())));

@@ -2,6 +2,7 @@
 // One SMTP connection of mailstead-smtpd (RFC 5321, with PIPELINING, SIZE, 8BITMIME,
 // SMTPUTF8, ENHANCEDSTATUSCODES, STARTTLS, AUTH PLAIN/LOGIN, DSN parameters).
 
+#include <functional>
 #include <vector>
 
 #include "common/config/cidr.hpp"
@@ -20,6 +21,7 @@ enum class Port {
 struct SmtpContext {
   session::Services services;
   std::vector<config::Cidr> trusted_networks;
+  std::function<void()> queued;  // mail for other domains was queued: wake the queue runner
 };
 
 net::awaitable<void> serve_smtp(net::Connection& connection, const SmtpContext& context, Port port);

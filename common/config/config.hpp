@@ -106,7 +106,6 @@ struct OutboundConfig {
   std::chrono::seconds retry_first{};
   std::chrono::seconds retry_max{};
   std::chrono::seconds max_age{};
-  std::chrono::seconds delay_notice{};  // 0: no delay notices
   unsigned max_deliveries = 0;          // sessions at once
   unsigned max_per_domain = 0;          // sessions at once to one domain
 };

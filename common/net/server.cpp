@@ -115,6 +115,7 @@ awaitable<void> Server::handle_signals() {
 void Server::begin_shutdown() {
   if (stopping_) return;
   stopping_ = true;
+  for (auto& hook : shutdown_hooks_) hook();
   for (auto& listener : listeners_) {
     error_code ignored;
     listener->acceptor.close(ignored);

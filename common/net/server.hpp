@@ -59,6 +59,9 @@ class Server {
   void run(unsigned threads);
   // Starts a graceful shutdown; safe from any thread.
   void shutdown();
+  // Called when the shutdown begins (on the server's control strand), for background work
+  // that must end too, like a queue runner; add before run().
+  void on_shutdown(std::function<void()> fn) { shutdown_hooks_.push_back(std::move(fn)); }
 
   unsigned active_connections() const { return limiter_->active(); }
   asio::io_context& io() { return io_; }
@@ -87,6 +90,7 @@ class Server {
   std::vector<std::unique_ptr<Listener>> listeners_;
   asio::steady_timer grace_timer_;
   asio::signal_set signals_;
+  std::vector<std::function<void()>> shutdown_hooks_;
   std::atomic<bool> stopping_{false};
   bool drained_ = false;  // stopping and no session left; on control_
 

@@ -50,7 +50,7 @@ int run_daemon(int argc, char** argv, const DaemonSpec& spec) {
     storage::GroupCommitter committer(*store);
     net::PasswordPool passwords(cfg.auth.hash_threads);
     Services services{cfg, *store, committer, passwords};
-    spec.ready(services);
+    spec.ready(services, server);
     log::info("-", "started", "version={} config={}", kVersion, log::quoted(path));
     std::string ports;
     for (const auto& e : server.bound_endpoints()) ports += fmt::format(" {}", e.port());

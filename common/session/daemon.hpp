@@ -17,8 +17,9 @@ struct DaemonSpec {
   std::string_view purpose;  // one line for --help
   // Binds the daemon's listeners. Handlers run only after `ready`.
   std::function<void(net::Server&, const config::Config&)> listen;
-  // Called once the store is open, before the first connection is accepted.
-  std::function<void(const Services&)> ready;
+  // Called once the store is open, before the first connection is accepted; background work
+  // (the queue runner) starts here on the server's io_context.
+  std::function<void(const Services&, net::Server&)> ready;
 };
 
 // The whole main(): returns the process's exit code.

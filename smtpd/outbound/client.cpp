@@ -267,7 +267,9 @@ class ClientSession {
       replies.push_back(std::move(*r));
     }
     if (!replies[0].positive()) {
-      outcome.failure = refused(replies[0], "MAIL FROM", false);
+      // A 4xx to MAIL is this server's trouble (busy, greylisting at connect level): another MX may
+      // take the message now. A 5xx is the answer for the message.
+      outcome.failure = refused(replies[0], "MAIL FROM", !replies[0].permanent());
       co_return;
     }
     outcome.recipients.assign(replies.begin() + 1, replies.begin() + 1 + std::min(envelope.recipients.size(),
@@ -298,8 +300,10 @@ class ClientSession {
   }
 
   net::awaitable<void> quit() {
-    if (co_await write("QUIT\r\n", std::chrono::seconds(10))) co_return;
-    (void)co_await read_reply(std::chrono::seconds(10), "QUIT");
+    auto ec = co_await write("QUIT\r\n", std::chrono::seconds(10));
+    if (ec) co_return;
+    auto reply = co_await read_reply(std::chrono::seconds(10), "QUIT");  // named: see "Coroutine rules"
+    if (!reply) co_return;
   }
 
   static bool any_accepted(const std::vector<smtp::Reply>& replies) {

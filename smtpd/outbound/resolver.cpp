@@ -55,7 +55,7 @@ struct Resolver::Impl : std::enable_shared_from_this<Impl> {
   ares_channel channel = nullptr;
   asio::steady_timer timer;
   std::map<ares_socket_t, std::unique_ptr<asio::posix::stream_descriptor>> watched;
-  bool timer_armed = false;
+  bool stopped = false;  // after cancel(): no more waits, so the io_context can run dry
 
   explicit Impl(asio::any_io_executor ex) : executor(ex), timer(ex) {}
 
@@ -73,6 +73,7 @@ struct Resolver::Impl : std::enable_shared_from_this<Impl> {
       }
       return;
     }
+    if (self->stopped) return;
     auto& d = self->watched[fd];
     if (!d) {
       d = std::make_unique<asio::posix::stream_descriptor>(self->executor, fd);
@@ -87,6 +88,7 @@ struct Resolver::Impl : std::enable_shared_from_this<Impl> {
     it->second->async_wait(asio::posix::descriptor_base::wait_read, [weak, fd](boost::system::error_code ec) {
       auto self = weak.lock();
       if (!self || ec) return;
+      if (self->stopped) return;
       ares_process_fd(self->channel, fd, ARES_SOCKET_BAD);
       self->watch(fd);  // still wanted unless c-ares said otherwise meanwhile
       self->arm_timer();
@@ -95,6 +97,7 @@ struct Resolver::Impl : std::enable_shared_from_this<Impl> {
 
   // c-ares' own deadlines (retransmission, giving up) run from one timer.
   void arm_timer() {
+    if (stopped) return;
     timeval max{5, 0};
     timeval tv{};
     if (!ares_timeout(channel, &max, &tv)) return;
@@ -133,8 +136,15 @@ Resolver::Resolver(asio::any_io_executor executor, const std::vector<std::string
 Resolver::~Resolver() { cancel(); }
 
 void Resolver::cancel() {
+  impl_->stopped = true;
   if (impl_->channel) ares_cancel(impl_->channel);
   impl_->timer.cancel();
+  for (auto& [fd, d] : impl_->watched) {
+    net::error_code ignored;
+    d->cancel(ignored);
+    (void)d->release();  // c-ares closes its own sockets
+  }
+  impl_->watched.clear();
 }
 
 net::awaitable<MxAnswer> Resolver::mx(std::string domain) {

@@ -1,0 +1,346 @@
+#include "smtpd/outbound/runner.hpp"
+
+#include <fmt/format.h>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/post.hpp>
+#include <chrono>
+#include <fstream>
+
+#include "common/log/log.hpp"
+#include "common/session/commit.hpp"
+#include "smtpd/outbound/dsn.hpp"
+#include "storage/accounts.hpp"
+#include "storage/address.hpp"
+
+namespace mailstead::outbound {
+namespace {
+
+namespace asio = net::asio;
+
+constexpr std::size_t kScanBatch = 200;
+constexpr std::chrono::seconds kIdleScan{30};
+
+std::int64_t now_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string domain_of(const std::string& address) {
+  auto at = address.rfind('@');
+  return storage::lower_ascii(at == std::string::npos ? std::string_view{} : std::string_view(address).substr(at + 1));
+}
+
+bool has_eight_bit(std::string_view bytes) {
+  for (char c : bytes)
+    if (static_cast<unsigned char>(c) >= 0x80) return true;
+  return false;
+}
+
+bool is_ascii(std::string_view text) { return !has_eight_bit(text); }
+
+std::string read_first_line(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+  return line;
+}
+
+// c-ares' "ip:port" list; IPv6 addresses in brackets.
+std::vector<std::string> resolver_servers(const config::OutboundConfig& cfg) {
+  std::vector<std::string> servers;
+  for (const auto& e : cfg.resolvers)
+    servers.push_back(e.host.find(':') != std::string::npos ? fmt::format("[{}]:{}", e.host, e.port)
+                                                            : fmt::format("{}:{}", e.host, e.port));
+  return servers;
+}
+
+std::string reply_text(const smtp::Reply& r) {
+  std::string text = fmt::format("{}", r.code);
+  if (!r.enhanced.empty()) text += " " + r.enhanced;
+  for (const auto& l : r.lines) text += " " + l;
+  return text;
+}
+
+}  // namespace
+
+struct QueueRunner::Group {
+  std::string domain;
+  std::vector<std::size_t> recipients;  // indexes into the entry
+};
+
+QueueRunner::QueueRunner(const session::Services& services, asio::io_context& io)
+    : services_(services),
+      cfg_(services.config.outbound),
+      strand_(asio::make_strand(io)),
+      wake_timer_(strand_),
+      resolver_(strand_, resolver_servers(services.config.outbound), std::chrono::milliseconds(5000)),
+      tls_(make_client_tls_context()),
+      policy_{cfg_.retry_first, cfg_.retry_max, cfg_.max_age} {
+  if (!cfg_.relay_password_file.empty()) relay_password_ = read_first_line(cfg_.relay_password_file);
+}
+
+QueueRunner::~QueueRunner() = default;
+
+void QueueRunner::start() { asio::co_spawn(strand_, loop(), asio::detached); }
+
+void QueueRunner::stop() {
+  asio::dispatch(strand_, [this] {
+    stopping_ = true;
+    wake_timer_.cancel();
+    resolver_.cancel();
+    for (auto& [id, signal] : cancels_) signal->emit(asio::cancellation_type::terminal);
+  });
+}
+
+void QueueRunner::wake() {
+  asio::post(strand_, [this] {
+    woken_ = true;
+    wake_timer_.cancel();
+  });
+}
+
+net::awaitable<void> QueueRunner::loop() {
+  while (!stopping_) {
+    woken_ = false;
+    auto now = now_seconds();
+    std::vector<storage::QueueEntry> due;
+    std::int64_t next_due = now + kIdleScan.count();
+    {
+      auto txn = services_.store.read();
+      due = storage::due_entries(txn, now, kScanBatch + in_flight_.size());
+      for (const auto& e : storage::due_entries(txn, std::numeric_limits<std::int64_t>::max(), in_flight_.size() + 1))
+        if (!in_flight_.contains(e.id)) next_due = std::min(next_due, e.next_attempt().value_or(next_due));
+    }
+    for (const auto& entry : due) {
+      if (in_flight_.size() >= cfg_.max_deliveries) break;
+      if (in_flight_.contains(entry.id)) continue;
+      in_flight_.insert(entry.id);
+      auto signal = std::make_shared<asio::cancellation_signal>();
+      cancels_[entry.id] = signal;
+      auto id = entry.id;
+      asio::co_spawn(strand_, deliver_entry(id),
+                     asio::bind_cancellation_slot(signal->slot(), [this, id](std::exception_ptr e) {
+                       in_flight_.erase(id);
+                       cancels_.erase(id);
+                       if (e && !stopping_) {
+                         try {
+                           std::rethrow_exception(e);
+                         } catch (const std::exception& ex) {
+                           log::error("-", "queue_delivery_failed", "id={} error={}", id, log::quoted(ex.what()));
+                         }
+                       }
+                       woken_ = true;
+                       wake_timer_.cancel();
+                     }));
+    }
+    if (woken_) continue;
+    wake_timer_.expires_at(std::chrono::steady_clock::now() + std::chrono::seconds(std::max<std::int64_t>(next_due - now, 1)));
+    co_await wake_timer_.async_wait(net::use_tuple);
+  }
+}
+
+net::awaitable<void> QueueRunner::deliver_entry(storage::QueueId id) {
+  std::optional<storage::QueueEntry> entry;
+  std::string message;
+  {
+    auto txn = services_.store.read();
+    entry = storage::find_queue_entry(txn, id);
+    if (!entry) co_return;
+    auto bytes = storage::read_blob(txn, entry->blob);
+    if (!bytes) co_return;
+    message.assign(*bytes);  // the read transaction must not stay open across the network
+  }
+  auto now = now_seconds();
+  std::vector<Group> groups;
+  for (std::size_t i = 0; i < entry->recipients.size(); ++i) {
+    const auto& r = entry->recipients[i];
+    if (r.state != storage::RecipientState::pending || r.next_attempt > now) continue;
+    auto domain = cfg_.relay ? std::string("relay") : domain_of(r.address);
+    auto it = std::find_if(groups.begin(), groups.end(), [&](const Group& g) { return g.domain == domain; });
+    if (it == groups.end()) groups.push_back({domain, {i}});
+    else it->recipients.push_back(i);
+  }
+  std::vector<AttemptResult> results;
+  for (const auto& group : groups) {
+    if (per_domain_[group.domain] >= cfg_.max_per_domain) continue;  // next round
+    per_domain_[group.domain] += 1;
+    auto group_results = co_await deliver_group(*entry, group, message);
+    per_domain_[group.domain] -= 1;
+    if (stopping_) co_return;
+    results.insert(results.end(), group_results.begin(), group_results.end());
+  }
+  if (!results.empty()) co_await record(id, std::move(results));
+}
+
+net::awaitable<std::vector<std::string>> QueueRunner::route_for(const std::string& domain,
+                                                                std::vector<AttemptResult>& failures,
+                                                                const Group& group) {
+  auto fail_all = [&](AttemptKind kind, const std::string& text, const std::string& status) {
+    for (auto i : group.recipients) failures.push_back({i, kind, text, status, ""});
+  };
+  if (cfg_.relay) co_return std::vector<std::string>{cfg_.relay->host};
+  auto answer = co_await resolver_.mx(domain);
+  auto route = plan_route(domain, answer, rng_);
+  switch (route.kind) {
+    case RouteKind::hosts: co_return route.hosts;
+    case RouteKind::null_mx: fail_all(AttemptKind::permanent, route.reason, "5.1.10"); break;
+    case RouteKind::no_such_domain: fail_all(AttemptKind::permanent, route.reason, "5.1.2"); break;
+    case RouteKind::temporary: fail_all(AttemptKind::temporary, route.reason, "4.4.3"); break;
+  }
+  co_return std::vector<std::string>{};
+}
+
+net::awaitable<std::vector<AttemptResult>> QueueRunner::deliver_group(const storage::QueueEntry& entry,
+                                                                      const Group& group, std::string_view message) {
+  std::vector<AttemptResult> results;
+  auto hosts = co_await route_for(group.domain, results, group);
+  if (hosts.empty()) co_return results;
+
+  Envelope envelope;
+  envelope.sender = entry.sender;
+  for (auto i : group.recipients) envelope.recipients.push_back(entry.recipients[i].address);
+  envelope.eight_bit = has_eight_bit(message);
+  envelope.smtputf8 = !is_ascii(entry.sender);
+  for (const auto& r : envelope.recipients) envelope.smtputf8 = envelope.smtputf8 || !is_ascii(r);
+
+  ClientOptions options;
+  options.helo = services_.config.server.hostname;
+  options.verify_certificate = cfg_.verify_certificates;
+  options.tls = cfg_.require_tls ? TlsMode::required : TlsMode::opportunistic;
+  std::uint16_t port = static_cast<std::uint16_t>(cfg_.port);
+  if (cfg_.relay) {
+    port = cfg_.relay->port;
+    options.tls = cfg_.relay_tls == config::RelayTls::implicit ? TlsMode::implicit : TlsMode::required;
+    options.auth_user = cfg_.relay_user;
+    options.auth_password = relay_password_;
+  }
+
+  std::string last_failure = "no server could be reached";
+  for (const auto& host : hosts) {
+    options.server_name = host;
+    std::vector<asio::ip::address> addresses;
+    net::error_code literal_error;
+    auto literal = asio::ip::make_address(host, literal_error);
+    if (!literal_error) {
+      addresses.push_back(literal);
+    } else {
+      auto found = co_await resolver_.addresses(host);
+      if (stopping_) co_return results;
+      if (found.status != DnsStatus::ok) {
+        last_failure = fmt::format("cannot find the address of {}: {}", host,
+                                   found.error.empty() ? "no A or AAAA record" : found.error);
+        continue;
+      }
+      addresses = std::move(found.addresses);
+    }
+    for (const auto& address : addresses) {
+      net::tcp::endpoint server(address, port);
+      auto executor = co_await asio::this_coro::executor;
+      auto outcome = co_await send_message(executor, server, tls_, options, envelope, message);
+      if (stopping_) co_return results;
+      auto remote = fmt::format("{}[{}]", host, address.to_string());
+      if (outcome.failure && outcome.failure->try_elsewhere) {
+        last_failure = outcome.failure->text;
+        log::info("-", "queue_try_next", "id={} server={} error={}", entry.id, log::quoted(remote),
+                  log::quoted(last_failure));
+        continue;
+      }
+      if (outcome.failure) {  // an answer for every recipient: 5xx to MAIL, AUTH refused, size, SMTPUTF8
+        const auto& f = *outcome.failure;
+        bool permanent = f.reply.code >= 500 || f.reply.code == 0;
+        for (auto i : group.recipients)
+          results.push_back({i, permanent ? AttemptKind::permanent : AttemptKind::temporary, f.text,
+                             dsn_status(f.reply.code, f.reply.enhanced, permanent), remote});
+        co_return results;
+      }
+      for (std::size_t k = 0; k < group.recipients.size(); ++k) {
+        const auto& reply = outcome.recipients[k];
+        auto kind = reply.positive() && reply.code != 0 ? AttemptKind::delivered
+                    : reply.permanent()                 ? AttemptKind::permanent
+                                                        : AttemptKind::temporary;
+        auto text = reply.code == 0 ? std::string("no reply") : fmt::format("{} said: {}", remote, reply_text(reply));
+        results.push_back({group.recipients[k], kind, text, dsn_status(reply.code, reply.enhanced, reply.permanent()),
+                           remote});
+        log::info("-", "queue_result", "id={} to={} server={} result={} tls={}", entry.id,
+                  log::quoted(envelope.recipients[k]), log::quoted(remote), log::quoted(reply_text(reply)), outcome.tls);
+      }
+      co_return results;
+    }
+  }
+  for (auto i : group.recipients) results.push_back({i, AttemptKind::temporary, last_failure, "4.4.1", ""});
+  log::info("-", "queue_deferred", "id={} domain={} error={}", entry.id, log::quoted(group.domain),
+            log::quoted(last_failure));
+  co_return results;
+}
+
+net::awaitable<void> QueueRunner::record(storage::QueueId id, std::vector<AttemptResult> results) {
+  auto now = now_seconds();
+  bool queued_more = false;
+  storage::GroupCommitter::Work work = [&](storage::WriteTxn& txn) {
+    queued_more = false;
+    auto entry = storage::find_queue_entry(txn, id);
+    if (!entry) return;  // removed by the admin meanwhile
+    auto failed = apply_results(*entry, results, now, policy_);
+    if (!failed.empty() && !entry->sender.empty()) {
+      auto bytes = storage::read_blob(txn, entry->blob);
+      std::string original(bytes.value_or(std::string_view{}));
+      bounce(txn, *entry, failed, results, original, now);
+      queued_more = true;
+    }
+    auto updated = storage::update_queue_entry(txn, *entry);
+    if (!updated) throw storage::StorageError(updated.error().code, updated.error().detail);
+  };
+  auto outcome = co_await session::commit(services_.committer, std::move(work));
+  if (outcome.error) {
+    try {
+      std::rethrow_exception(outcome.error);
+    } catch (const std::exception& e) {
+      log::error("-", "queue_record_failed", "id={} error={}", id, log::quoted(e.what()));
+    }
+  }
+  if (queued_more) wake();
+}
+
+void QueueRunner::bounce(storage::WriteTxn& txn, const storage::QueueEntry& entry,
+                         const std::vector<std::size_t>& failed, const std::vector<AttemptResult>& results,
+                         std::string_view message, std::int64_t now) {
+  DsnInput in;
+  in.reporting_mta = services_.config.server.hostname;
+  in.to = entry.sender;
+  in.envid = entry.envid;
+  in.arrival = entry.created;
+  in.now = now;
+  in.return_full = entry.return_full;
+  in.original = message;
+  in.unique = fmt::format("{}.{}.{}", entry.id, now, rng_() & 0xffffff);
+  for (auto i : failed) {
+    const auto& r = entry.recipients[i];
+    if (r.notify & storage::kNotifyNever) continue;
+    if (r.notify != 0 && !(r.notify & storage::kNotifyFailure)) continue;
+    auto result = std::find_if(results.begin(), results.end(), [i](const AttemptResult& a) { return a.recipient == i; });
+    std::string status = result == results.end() || result->status.empty() ? "5.0.0" : result->status;
+    status[0] = '5';  // a temporary failure that outlived max_age is permanent now
+    std::string remote = result == results.end() ? "" : result->remote_mta;
+    in.recipients.push_back({r.address, r.orcpt, DsnAction::failed, status, remote, r.last_error, now});
+  }
+  if (in.recipients.empty()) return;
+  auto dsn = build_dsn(in);
+  auto where = storage::resolve(txn, entry.sender);
+  if (!where.users.empty()) {
+    auto local_copy = "Return-Path: <>\r\n" + dsn;  // what local delivery adds to every message
+    for (auto& o : storage::deliver_message(txn, local_copy, where.users))
+      if (!o.result) log::warn("-", "bounce_not_stored", "id={} error={}", entry.id, log::quoted(o.result.error().detail));
+  }
+  if (!where.remote.empty() || where.unknown()) {
+    storage::NewQueueEntry bounce_entry;
+    bounce_entry.sender = "";  // the null sender: a bounce is never bounced
+    for (const auto& address : where.unknown() ? std::vector<std::string>{entry.sender} : where.remote)
+      bounce_entry.recipients.push_back({address, storage::RecipientState::pending, 0, 0, "", "", 0});
+    auto queued = storage::enqueue(txn, dsn, bounce_entry);
+    if (!queued) throw storage::StorageError(queued.error().code, queued.error().detail);
+  }
+  log::info("-", "bounce", "id={} to={} recipients={}", entry.id, log::quoted(entry.sender), in.recipients.size());
+}
+
+}  // namespace mailstead::outbound

@@ -1,0 +1,74 @@
+#pragma once
+// The queue runner of mailstead-smtpd: takes due queue entries, delivers each pending
+// recipient to its domain's MX hosts (or the configured relay), records every outcome in the
+// store, and returns what fails for good to the sender as a DSN.
+//
+// Implementation notes
+// - Everything runs on one strand: the loop, the resolver (c-ares is entered only from it),
+//   and every delivery coroutine. Deliveries run concurrently up to outbound.max_deliveries,
+//   and at most outbound.max_per_domain to one domain.
+// - An entry is delivered by one coroutine at a time (in_flight_). Its recipients are grouped
+//   by domain; each group is one SMTP transaction per server tried. MX hosts are tried in
+//   order, each of their addresses in turn, until a server answers for the recipients (a 2xx,
+//   4xx or 5xx per recipient, or a 5xx to MAIL); a refused connection, a bad greeting or a
+//   failed TLS handshake moves on to the next address.
+// - Outcomes are committed (and bounces stored or queued) in one group-committed write
+//   transaction per entry. A crash between a remote 250 and that commit sends the message
+//   again on restart — the duplicate every MTA accepts rather than a loss.
+// - stop() cancels every delivery in progress (nothing is recorded for them; they run again
+//   after the restart) so that a shutdown never waits for a slow remote server.
+
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+
+#include "common/net/asio.hpp"
+#include "common/session/services.hpp"
+#include "smtpd/outbound/client.hpp"
+#include "smtpd/outbound/resolver.hpp"
+#include "smtpd/outbound/retry.hpp"
+#include "storage/queue.hpp"
+
+namespace mailstead::outbound {
+
+class QueueRunner {
+ public:
+  QueueRunner(const session::Services& services, net::asio::io_context& io);
+  ~QueueRunner();
+
+  void start();
+  void stop();  // any thread
+  void wake();  // any thread: new mail was queued
+
+ private:
+  struct Group;  // the recipients of one entry for one domain
+
+  net::awaitable<void> loop();
+  net::awaitable<void> deliver_entry(storage::QueueId id);
+  net::awaitable<std::vector<AttemptResult>> deliver_group(const storage::QueueEntry& entry, const Group& group,
+                                                           std::string_view message);
+  net::awaitable<std::vector<std::string>> route_for(const std::string& domain, std::vector<AttemptResult>& failures,
+                                                     const Group& group);
+  net::awaitable<void> record(storage::QueueId id, std::vector<AttemptResult> results);
+  void bounce(storage::WriteTxn& txn, const storage::QueueEntry& entry, const std::vector<std::size_t>& failed,
+              const std::vector<AttemptResult>& results, std::string_view message, std::int64_t now);
+
+  const session::Services& services_;
+  const config::OutboundConfig& cfg_;
+  net::asio::strand<net::asio::io_context::executor_type> strand_;
+  net::asio::steady_timer wake_timer_;
+  Resolver resolver_;
+  std::shared_ptr<net::ssl::context> tls_;
+  RetryPolicy policy_;
+  std::string relay_password_;
+  std::mt19937_64 rng_{std::random_device{}()};
+  std::set<storage::QueueId> in_flight_;
+  std::map<std::string, unsigned> per_domain_;
+  std::map<storage::QueueId, std::shared_ptr<net::asio::cancellation_signal>> cancels_;
+  bool stopping_ = false;
+  bool woken_ = false;
+};
+
+}  // namespace mailstead::outbound

@@ -1,0 +1,118 @@
+"""A small authoritative DNS server for the tests, on a loopback UDP and TCP port: it answers
+A, AAAA, MX and CNAME from a dict, NXDOMAIN for names it does not know, NODATA for known names
+without the type asked, and SERVFAIL for the names told to fail. Nothing leaves loopback."""
+
+import socket
+import socketserver
+import struct
+import threading
+
+TYPES = {"A": 1, "CNAME": 5, "MX": 15, "AAAA": 28}
+
+
+def encode_name(name):
+    if name in ("", "."):
+        return b"\x00"
+    out = b""
+    for label in name.rstrip(".").split("."):
+        out += bytes([len(label)]) + label.encode()
+    return out + b"\x00"
+
+
+def decode_name(packet, offset):
+    labels = []
+    while True:
+        length = packet[offset]
+        if length == 0:
+            return ".".join(labels), offset + 1
+        if length & 0xC0:
+            pointer = struct.unpack("!H", packet[offset:offset + 2])[0] & 0x3FFF
+            rest, _ = decode_name(packet, pointer)
+            labels.append(rest)
+            return ".".join(labels), offset + 2
+        labels.append(packet[offset + 1:offset + 1 + length].decode())
+        offset += 1 + length
+
+
+class Zone:
+    """records: {"name": [("MX", (10, "mx.example.org")), ("A", "127.0.0.2"), ...]}"""
+
+    def __init__(self, records=None, servfail=()):
+        self.records = {k.lower().rstrip("."): v for k, v in (records or {}).items()}
+        self.servfail = {n.lower() for n in servfail}
+        self.queries = []
+
+    def rdata(self, rtype, value):
+        if rtype == "A":
+            return socket.inet_pton(socket.AF_INET, value)
+        if rtype == "AAAA":
+            return socket.inet_pton(socket.AF_INET6, value)
+        if rtype == "MX":
+            return struct.pack("!H", value[0]) + encode_name(value[1])
+        if rtype == "CNAME":
+            return encode_name(value)
+        raise ValueError(rtype)
+
+    def answer(self, query):
+        ident, flags = struct.unpack("!HH", query[:4])
+        name, offset = decode_name(query, 12)
+        qtype, qclass = struct.unpack("!HH", query[offset:offset + 4])
+        question = query[12:offset + 4]
+        name = name.lower()
+        self.queries.append((name, qtype))
+        rcode = 0
+        answers = []
+        if name in self.servfail:
+            rcode = 2
+        elif name not in self.records:
+            rcode = 3
+        else:
+            current, seen = name, set()
+            while current in self.records and current not in seen:
+                seen.add(current)
+                records = self.records[current]
+                cname = [v for t, v in records if t == "CNAME"]
+                if cname and qtype != TYPES["CNAME"]:
+                    answers.append((current, "CNAME", cname[0]))
+                    current = cname[0].lower().rstrip(".")
+                    continue
+                answers += [(current, t, v) for t, v in records if TYPES[t] == qtype]
+                break
+        header = struct.pack("!HHHHHH", ident, 0x8400 | (flags & 0x0100) | rcode, 1, len(answers), 0, 0)
+        body = b""
+        for owner, rtype, value in answers:
+            data = self.rdata(rtype, value)
+            body += encode_name(owner) + struct.pack("!HHIH", TYPES[rtype], 1, 60, len(data)) + data
+        return header + question + body
+
+
+class FakeDns:
+    def __init__(self, zone, host="127.0.0.1"):
+        self.zone = zone
+        zone_ref = zone
+
+        class Udp(socketserver.BaseRequestHandler):
+            def handle(self):
+                data, sock = self.request
+                sock.sendto(zone_ref.answer(data), self.client_address)
+
+        class Tcp(socketserver.BaseRequestHandler):
+            def handle(self):
+                length = struct.unpack("!H", self.request.recv(2))[0]
+                data = b""
+                while len(data) < length:
+                    data += self.request.recv(length - len(data))
+                reply = zone_ref.answer(data)
+                self.request.sendall(struct.pack("!H", len(reply)) + reply)
+
+        self.udp = socketserver.ThreadingUDPServer((host, 0), Udp)
+        self.port = self.udp.server_address[1]
+        socketserver.ThreadingTCPServer.allow_reuse_address = True
+        self.tcp = socketserver.ThreadingTCPServer((host, self.port), Tcp)
+        for server in (self.udp, self.tcp):
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def close(self):
+        for server in (self.udp, self.tcp):
+            server.shutdown()
+            server.server_close()

@@ -1,0 +1,248 @@
+"""End-to-end tests of outbound delivery: mailstead-smtpd's queue runner resolves MX records
+through a test DNS server (fake_dns.py) and delivers to SMTP sinks on 127.0.0.2, 127.0.0.3, ...
+(sink_smtp.py): MX preference and fallback, implicit MX, null MX, NXDOMAIN, SERVFAIL, retry
+after 4xx, DSN bounces into the sender's INBOX, TLS required, a smarthost with AUTH, and a
+prompt shutdown while a delivery hangs."""
+
+import email
+import email.policy
+import json
+import smtplib
+import subprocess
+import time
+import unittest
+
+from fake_dns import FakeDns, Zone
+from harness import ADMIN, HOST, SMTPD, Daemon, Instance, free_port
+from sink_smtp import Behaviour, Sink
+
+PASSWORD = "alice's long password"
+ALICE = "alice@example.test"
+
+
+class Outbound:
+    """smtpd with submission, a fake DNS server, and sinks that share one port number."""
+
+    def __init__(self, zone, outbound=None, sinks=None, relay=None, files=None):
+        self.dns = FakeDns(zone)
+        self.sink_port = free_port()
+        self.submission = free_port()
+        self.mx = free_port()
+        out = {"resolvers": [f"127.0.0.1:{self.dns.port}"], "port": self.sink_port, "retry_first": "1s",
+               "retry_max": "2s"}
+        out.update(outbound or {})
+        if relay:
+            out["relay"] = f"{relay}:{self.sink_port}"
+        sections = {"smtpd": {"listen": [f"{HOST}:{self.mx}"], "submission_listen": [f"{HOST}:{self.submission}"],
+                              "submissions_listen": [], "allow_plaintext_auth": True,
+                              "trusted_networks": ["127.0.0.1/32"]},
+                    "server": {"hostname": "mail.example.test"}, "auth": {"failure_delay": "0s"},
+                    "outbound": out}
+        self.instance = Instance(sections=sections)
+        for name, text in (files or {}).items():
+            (self.instance.dir / name).write_text(text)
+        self.cert = str(self.instance.dir / "tls" / "cert.pem")
+        self.key = str(self.instance.dir / "tls" / "key.pem")
+        self.sinks = {}
+        for host, behaviour in (sinks or {}).items():
+            self.sinks[host] = Sink(host, self.sink_port, behaviour, self.cert, self.key)
+        self.admin("domain", "add", "example.test")
+        self.admin("user", "add", ALICE, "--password-stdin", stdin=PASSWORD + "\n")
+        self.smtpd = Daemon([str(SMTPD), "-c", str(self.instance.config)], self.instance.dir / "smtpd.log")
+
+    def admin(self, *args, stdin=None):
+        r = subprocess.run([str(ADMIN), "-c", str(self.instance.config), *args], capture_output=True, text=True,
+                           input=stdin, timeout=60)
+        if r.returncode != 0:
+            raise AssertionError(f"mailstead {args}: {r.stderr}")
+        return r.stdout
+
+    def send(self, to, body="Hello over there\r\n", sender=ALICE):
+        message = f"From: {sender}\r\nTo: {', '.join(to)}\r\nSubject: outbound test\r\n\r\n{body}"
+        with smtplib.SMTP(HOST, self.submission, timeout=10) as s:
+            s.login(ALICE, PASSWORD)
+            s.sendmail(sender, to, message.encode())
+
+    def queue(self):
+        return json.loads(self.admin("queue", "list", "--json"))
+
+    def inbox(self):
+        return json.loads(self.admin("message", "list", ALICE, "INBOX", "--json"))
+
+    def message(self, uid):
+        return subprocess.run([str(ADMIN), "-c", str(self.instance.config), "message", "cat", ALICE, "INBOX", str(uid)],
+                              capture_output=True, check=True).stdout
+
+    def wait(self, condition, timeout=20, what="condition"):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = condition()
+            if value:
+                return value
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for {what}\n{self.smtpd.log()[-3000:]}")
+
+    def bounces(self, count=1):
+        return self.wait(lambda: len(self.inbox()) >= count and self.inbox(), what="a bounce in alice's INBOX")
+
+    def close(self):
+        try:
+            self.smtpd.stop_cleanly()
+        finally:
+            for sink in self.sinks.values():
+                sink.close()
+            self.dns.close()
+            self.instance.cleanup()
+
+
+def dsn_parts(raw):
+    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    assert msg.get_content_type() == "multipart/report", msg.get_content_type()
+    parts = msg.get_payload()
+    status = parts[1].as_string() if not parts[1].is_multipart() else str(parts[1])
+    return msg, parts, status
+
+
+class OutboundTest(unittest.TestCase):
+    def run_with(self, zone, sinks=None, outbound=None, relay=None, files=None):
+        inst = Outbound(zone, outbound, sinks, relay, files)
+        self.addCleanup(inst.close)
+        return inst
+
+    def test_delivery_through_the_mx_with_the_exact_envelope(self):
+        inst = self.run_with(Zone({"example.org": [("MX", (10, "mx.example.org"))],
+                                   "mx.example.org": [("A", "127.0.0.2")]}),
+                             {"127.0.0.2": Behaviour()})
+        inst.send(["bob@example.org", "carol@example.org"], body="line one\r\n.dot line\r\n")
+        got = inst.sinks["127.0.0.2"].wait_for(1)[0]
+        self.assertEqual(got["sender"], ALICE)
+        self.assertEqual(got["recipients"], ["bob@example.org", "carol@example.org"])  # one transaction
+        self.assertIn(b"\r\nline one\r\n.dot line\r\n", got["data"])
+        self.assertIn(b"Subject: outbound test\r\n", got["data"])
+        self.assertTrue(got["data"].startswith(b"Received: from "))
+        self.assertTrue(got["tls"])  # opportunistic STARTTLS
+        inst.wait(lambda: inst.queue() == [], what="an empty queue")
+
+    def test_preference_order_and_fallback(self):
+        # mx1 (preference 10) refuses connections, mx2 (20) greets with 421, mx3 (30) takes it.
+        zone = Zone({"example.org": [("MX", (30, "mx3.example.org")), ("MX", (10, "mx1.example.org")),
+                                     ("MX", (20, "mx2.example.org"))],
+                     "mx1.example.org": [("A", "127.0.0.4")], "mx2.example.org": [("A", "127.0.0.5")],
+                     "mx3.example.org": [("A", "127.0.0.3")]})
+        inst = self.run_with(zone, {"127.0.0.5": Behaviour(greeting="421 4.3.2 busy"), "127.0.0.3": Behaviour()})
+        inst.send(["bob@example.org"])
+        self.assertEqual(inst.sinks["127.0.0.3"].wait_for(1)[0]["recipients"], ["bob@example.org"])
+        self.assertEqual(inst.sinks["127.0.0.5"].connections, 1)
+        asked = [name for name, _ in inst.dns.zone.queries]
+        self.assertLess(asked.index("mx1.example.org"), asked.index("mx2.example.org"))
+        self.assertLess(asked.index("mx2.example.org"), asked.index("mx3.example.org"))
+
+    def test_implicit_mx_and_cname(self):
+        zone = Zone({"example.org": [("A", "127.0.0.2")],
+                     "example.net": [("MX", (10, "alias.example.net"))],
+                     "alias.example.net": [("CNAME", "real.example.net")], "real.example.net": [("A", "127.0.0.2")]})
+        inst = self.run_with(zone, {"127.0.0.2": Behaviour()})
+        inst.send(["bob@example.org"])
+        inst.send(["dan@example.net"])
+        got = inst.sinks["127.0.0.2"].wait_for(2)
+        self.assertEqual(sorted(m["recipients"][0] for m in got), ["bob@example.org", "dan@example.net"])
+
+    def test_null_mx_and_nxdomain_bounce_at_once(self):
+        zone = Zone({"nomail.example.org": [("MX", (0, "."))]})
+        inst = self.run_with(zone)
+        inst.send(["bob@nomail.example.org"])
+        inst.send(["eve@nowhere.example.org"])
+        bounces = inst.bounces(2)
+        texts = [inst.message(m["uid"]) for m in bounces]
+        joined = b"".join(texts)
+        self.assertIn(b"null MX", joined)
+        self.assertIn(b"Status: 5.1.10", joined)
+        self.assertIn(b"does not exist (NXDOMAIN)", joined)
+        self.assertIn(b"Status: 5.1.2", joined)
+        inst.wait(lambda: inst.queue() == [], what="an empty queue")
+
+    def test_5xx_bounces_into_the_senders_inbox(self):
+        zone = Zone({"example.org": [("MX", (10, "mx.example.org"))], "mx.example.org": [("A", "127.0.0.2")]})
+        sink = Behaviour(rcpt={"nobody@example.org": "550 5.1.1 <nobody@example.org>: user unknown"})
+        inst = self.run_with(zone, {"127.0.0.2": sink})
+        inst.send(["nobody@example.org", "bob@example.org"], body="the secret body\r\n")
+        self.assertEqual(inst.sinks["127.0.0.2"].wait_for(1)[0]["recipients"], ["bob@example.org"])
+        bounce = inst.bounces(1)[0]
+        raw = inst.message(bounce["uid"])
+        msg, parts, status = dsn_parts(raw)
+        self.assertEqual(msg["From"], "Mail Delivery System <MAILER-DAEMON@mail.example.test>")
+        self.assertTrue(raw.startswith(b"Return-Path: <>\r\n"))  # sent with the null sender
+        self.assertIn("Final-Recipient: rfc822; nobody@example.org", status)
+        self.assertIn("Action: failed", status)
+        self.assertIn("Status: 5.1.1", status)
+        self.assertIn("user unknown", status)
+        self.assertNotIn("bob@example.org", status)
+        self.assertEqual(parts[2].get_content_type(), "text/rfc822-headers")
+        self.assertNotIn(b"the secret body", raw)
+        inst.wait(lambda: inst.queue() == [], what="an empty queue")
+
+    def test_4xx_then_success_on_retry(self):
+        zone = Zone({"example.org": [("MX", (10, "mx.example.org"))], "mx.example.org": [("A", "127.0.0.2")]})
+        inst = self.run_with(zone, {"127.0.0.2": Behaviour(data_replies=["451 4.3.0 try again later"])})
+        inst.send(["bob@example.org"])
+        queued = inst.wait(lambda: [e for e in inst.queue() if e["recipients"][0]["attempts"] == 1],
+                           what="a first failed attempt")
+        self.assertIn("451 4.3.0 try again later", queued[0]["recipients"][0]["last_error"])
+        inst.sinks["127.0.0.2"].wait_for(1, timeout=15)
+        inst.wait(lambda: inst.queue() == [], what="an empty queue")
+        self.assertEqual(inst.inbox(), [])  # no bounce
+
+    def test_servfail_waits_in_the_queue(self):
+        inst = self.run_with(Zone({}, servfail=["example.org"]))
+        inst.send(["bob@example.org"])
+        entry = inst.wait(lambda: [e for e in inst.queue() if e["recipients"][0]["attempts"] >= 1],
+                          what="a deferred entry")[0]
+        self.assertIn("DNS lookup of MX for example.org failed", entry["recipients"][0]["last_error"])
+        self.assertEqual(entry["recipients"][0]["state"], "pending")
+        self.assertEqual(inst.inbox(), [])
+
+    def test_required_tls_without_starttls_delivers_nothing(self):
+        zone = Zone({"example.org": [("MX", (10, "mx.example.org"))], "mx.example.org": [("A", "127.0.0.2")]})
+        inst = self.run_with(zone, {"127.0.0.2": Behaviour(starttls=False)}, {"require_tls": True})
+        inst.send(["bob@example.org"])
+        entry = inst.wait(lambda: [e for e in inst.queue() if e["recipients"][0]["attempts"] >= 1],
+                          what="a deferred entry")[0]
+        self.assertIn("does not offer STARTTLS, and TLS is required", entry["recipients"][0]["last_error"])
+        self.assertEqual(inst.sinks["127.0.0.2"].messages, [])
+
+    def test_smarthost_with_auth(self):
+        inst = self.run_with(Zone({}), {"127.0.0.6": Behaviour(auth=("relay-user", "relay secret"))},
+                             {"relay_user": "relay-user", "relay_password_file": "relay.password"},
+                             relay="127.0.0.6", files={"relay.password": "relay secret\n"})
+        inst.send(["bob@elsewhere.example"])
+        got = inst.sinks["127.0.0.6"].wait_for(1)[0]
+        self.assertEqual(got["auth"], "relay-user")
+        self.assertTrue(got["tls"])
+        self.assertEqual(got["recipients"], ["bob@elsewhere.example"])
+        self.assertEqual(inst.dns.zone.queries, [])  # a relay needs no MX lookups
+
+    def test_no_bounce_for_a_bounce(self):
+        zone = Zone({"example.org": [("MX", (10, "mx.example.org"))], "mx.example.org": [("A", "127.0.0.2")]})
+        inst = self.run_with(zone, {"127.0.0.2": Behaviour(rcpt={"gone@example.org": "550 5.1.1 gone"})})
+        # A trusted client relays a message with the null sender, as a bounce would come.
+        with smtplib.SMTP(HOST, inst.mx, timeout=10) as s:
+            s.sendmail("<>", ["gone@example.org"], b"From: MAILER-DAEMON@example.test\r\nSubject: x\r\n\r\nx\r\n")
+        inst.wait(lambda: inst.queue() == [], what="the failed bounce to leave the queue")
+        time.sleep(0.5)
+        self.assertEqual(inst.inbox(), [])
+        self.assertEqual(inst.queue(), [])
+
+    def test_shutdown_does_not_wait_for_a_hanging_server(self):
+        zone = Zone({"example.org": [("MX", (10, "mx.example.org"))], "mx.example.org": [("A", "127.0.0.2")]})
+        inst = self.run_with(zone, {"127.0.0.2": Behaviour(hang=True)})
+        inst.send(["bob@example.org"])
+        inst.wait(lambda: inst.sinks["127.0.0.2"].connections >= 1, what="a connection to the sink")
+        start = time.monotonic()
+        inst.smtpd.signal(15)
+        self.assertEqual(inst.smtpd.wait(timeout=10), 0)
+        self.assertLess(time.monotonic() - start, 5)
+        self.assertEqual(len(inst.queue()), 1)  # still queued, nothing recorded
+
+
+if __name__ == "__main__":
+    unittest.main()
