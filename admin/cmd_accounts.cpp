@@ -13,14 +13,12 @@
 #include "storage/accounts.hpp"
 #include "storage/mailboxes.hpp"
 #include "storage/messages.hpp"
-#include "storage/queue.hpp"
 
 namespace mailstead::admin {
 namespace {
 
 using namespace storage;
 
-const OptionSpec kJson{"--json", false, "print JSON instead of text"};
 const OptionSpec kPasswordFile{"--password-file", true, "read the password from the first line of this file"};
 const OptionSpec kPasswordStdin{"--password-stdin", false, "read the password from the first line of standard input"};
 const OptionSpec kPasswordHashFile{"--password-hash-file", true,
@@ -102,13 +100,6 @@ std::optional<QuotaChange> parse_quota(const Invocation& inv, std::string_view b
 std::string user_json(const User& u) {
   return fmt::format(R"({{"address":{},"quota_bytes":{},"quota_messages":{},"enabled":{}}})", json_string(u.address),
                      u.quota.bytes, u.quota.messages, u.enabled ? "true" : "false");
-}
-
-template <class Item, class Format>
-void print_json_list(const std::vector<Item>& items, Format&& format) {
-  std::string out = "[";
-  for (const auto& item : items) out += (out.size() > 1 ? "," : "") + format(item);
-  fmt::print("{}]\n", out);
 }
 
 int domain_add(const Invocation& inv) {
@@ -307,63 +298,6 @@ int mailbox_list(const Invocation& inv) {
   return kExitOk;
 }
 
-std::string_view state_name(RecipientState s) {
-  switch (s) {
-    case RecipientState::pending:
-      return "pending";
-    case RecipientState::delivered:
-      return "delivered";
-    case RecipientState::failed:
-      return "failed";
-  }
-  return "?";
-}
-
-std::string utc(std::int64_t seconds) {
-  std::time_t t = seconds;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                     tm.tm_min, tm.tm_sec);
-}
-
-int queue_list(const Invocation& inv) {
-  auto access = open_store(inv);
-  if (!access) return kExitFailure;
-  auto entries = list_queue(access->store->read());
-  if (inv.has("--json")) {
-    print_json_list(entries, [](const QueueEntry& e) {
-      std::vector<std::string> rcpts;
-      for (const auto& r : e.recipients)
-        rcpts.push_back(fmt::format(R"({{"address":{},"state":"{}","attempts":{},"next_attempt":{},"last_error":{}}})",
-                                    json_string(r.address), state_name(r.state), r.attempts, r.next_attempt,
-                                    json_string(r.last_error)));
-      return fmt::format(R"({{"id":{},"sender":{},"size":{},"created":{},"recipients":[{}]}})", e.id,
-                         json_string(e.sender), e.size, e.created, fmt::join(rcpts, ","));
-    });
-    return kExitOk;
-  }
-  if (entries.empty()) fmt::print("the queue is empty\n");
-  for (const auto& e : entries) {
-    fmt::print("{:<8} {} <{}> {} bytes\n", e.id, utc(e.created), e.sender, e.size);
-    for (const auto& r : e.recipients)
-      fmt::print("         {:<9} {} attempts={} next={} {}\n", state_name(r.state), r.address, r.attempts,
-                 utc(r.next_attempt), r.last_error);
-  }
-  return kExitOk;
-}
-
-int queue_remove(const Invocation& inv) {
-  auto id = parse_number<std::uint64_t>(inv.args[0]);
-  if (!id) return fmt::print(stderr, "mailstead: \"{}\" is not a queue id\n", inv.args[0]), kExitUsage;
-  auto access = open_store(inv);
-  if (!access) return kExitFailure;
-  auto removed = access->store->update([&](WriteTxn& t) { return remove_queue_entry(t, *id); });
-  if (!removed) return report(removed.error());
-  fmt::print("removed queue entry {} (no bounce is sent)\n", *id);
-  return kExitOk;
-}
-
 const std::vector<Command> kCommands = {
     {{"domain", "add"},
      "DOMAIN",
@@ -479,23 +413,6 @@ const std::vector<Command> kCommands = {
      2,
      {},
      alias_remove},
-    {{"queue", "list"},
-     "",
-     "list the mail waiting to go out",
-     "Prints each queued message with the state of each recipient, the last error and the\n"
-     "next attempt.",
-     0,
-     0,
-     {kJson},
-     queue_list},
-    {{"queue", "remove"},
-     "ID",
-     "delete a queued message without bouncing it",
-     "Removes the entry and its pending recipients; the sender is not told.",
-     1,
-     1,
-     {},
-     queue_remove},
     {{"mailbox", "list"},
      "ADDRESS",
      "list a user's mailboxes",

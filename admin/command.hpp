@@ -51,5 +51,6 @@ std::span<const Command> config_commands();
 std::span<const Command> account_commands();
 std::span<const Command> import_commands();
 std::span<const Command> message_commands();
+std::span<const Command> queue_commands();
 
 }  // namespace mailstead::admin

@@ -4,10 +4,13 @@
 // belongs to server.user, then drops to that user, so that files it creates stay readable by
 // the daemons.
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "admin/command.hpp"
 #include "common/config/config.hpp"
@@ -32,6 +35,16 @@ std::optional<std::string> read_password(const Invocation& inv, PasswordUse use)
 int report(const storage::Failure& failure);
 
 std::string json_string(std::string_view text);
+
+// A JSON array of `format(item)` for each item, on one line.
+template <class Item, class Format>
+void print_json_list(const std::vector<Item>& items, Format&& format) {
+  std::string out = "[";
+  for (const auto& item : items) out += (out.size() > 1 ? "," : "") + format(item);
+  fmt::print("{}]\n", out);
+}
+
+inline constexpr OptionSpec kJson{"--json", false, "print JSON instead of text"};
 
 // A whole command-line argument as a number (a UID, a queue id, a count), or nullopt.
 template <class T>

@@ -19,7 +19,7 @@ namespace {
 namespace asio = net::asio;
 
 constexpr std::size_t kScanBatch = 200;
-constexpr std::chrono::seconds kIdleScan{30};
+constexpr std::chrono::seconds kIdleScan{5};  // also how soon `mailstead queue retry` is seen
 
 std::int64_t now_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();

@@ -201,8 +201,8 @@ class AccountCommandsTest(unittest.TestCase):
     def test_queue_commands_on_an_empty_queue(self):
         self.assertEqual(self.run_admin("queue", "list").stdout, "the queue is empty\n")
         self.assertEqual(json.loads(self.run_admin("queue", "list", "--json").stdout), [])
-        self.assertIn("no queue entry 7", self.run_admin("queue", "remove", "7", expect=1).stderr)
-        self.run_admin("queue", "remove", "seven", expect=2)
+        self.assertIn("no queue entry 7", self.run_admin("queue", "delete", "7", expect=1).stderr)
+        self.run_admin("queue", "delete", "seven", expect=2)
 
     @unittest.skipUnless(os.geteuid() == 0, "needs root to drop to the service user")
     def test_as_root_the_store_belongs_to_the_service_user(self):

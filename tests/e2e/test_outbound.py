@@ -201,6 +201,27 @@ class OutboundTest(unittest.TestCase):
         self.assertEqual(entry["recipients"][0]["state"], "pending")
         self.assertEqual(inst.inbox(), [])
 
+    def test_queue_hold_release_retry_and_delete(self):
+        zone = Zone({"example.org": [("MX", (10, "mx.example.org"))], "mx.example.org": [("A", "127.0.0.2")]})
+        inst = self.run_with(zone, {"127.0.0.2": Behaviour(data_replies=["451 4.3.0 later"] * 3)},
+                             {"retry_first": "1h", "retry_max": "1h"})
+        inst.send(["bob@example.org"])
+        entry = inst.wait(lambda: [e for e in inst.queue() if e["recipients"][0]["attempts"] == 1],
+                          what="a first failed attempt")[0]
+        qid = str(entry["id"])
+        self.assertEqual(inst.admin("queue", "hold", qid), "held 1 queue entry\n")
+        shown = json.loads(inst.admin("queue", "show", qid, "--json"))
+        self.assertEqual(shown["recipients"][0]["state"], "held")
+        self.assertIn("never (held)", inst.admin("queue", "show", qid))
+        self.assertEqual(inst.admin("queue", "release", qid), "released 1 queue entry\n")
+        # Released means due now: the runner tries again at its next scan (at most 5 s).
+        inst.wait(lambda: inst.queue()[0]["recipients"][0]["attempts"] == 2, timeout=20, what="a second attempt")
+        self.assertEqual(inst.admin("queue", "retry", "--all"), "retrying 1 queue entry\n")
+        inst.wait(lambda: inst.queue()[0]["recipients"][0]["attempts"] == 3, timeout=20, what="a third attempt")
+        self.assertEqual(inst.admin("queue", "delete", qid), f"deleted queue entry {qid} (no bounce is sent)\n")
+        self.assertEqual(inst.queue(), [])
+        self.assertEqual(inst.inbox(), [])
+
     def test_required_tls_without_starttls_delivers_nothing(self):
         zone = Zone({"example.org": [("MX", (10, "mx.example.org"))], "mx.example.org": [("A", "127.0.0.2")]})
         inst = self.run_with(zone, {"127.0.0.2": Behaviour(starttls=False)}, {"require_tls": True})
