@@ -42,5 +42,6 @@ int main(int argc, char** argv) {
   spec.ready = [&context, &locks](const session::Services& services, net::Server&) {
     context = std::make_unique<pop3::Pop3Context>(pop3::Pop3Context{services, locks});
   };
+  spec.finished = [&context] { context.reset(); };
   return session::run_daemon(argc, argv, spec);
 }

@@ -55,5 +55,9 @@ int main(int argc, char** argv) {
     server.on_shutdown([queue] { queue->stop(); });
     runner->start();
   };
+  spec.finished = [&context, &runner] {
+    runner.reset();
+    context.reset();
+  };
   return session::run_daemon(argc, argv, spec);
 }

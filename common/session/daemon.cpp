@@ -50,6 +50,12 @@ int run_daemon(int argc, char** argv, const DaemonSpec& spec) {
     storage::GroupCommitter committer(*store);
     net::PasswordPool passwords(cfg.auth.hash_threads);
     Services services{cfg, *store, committer, passwords};
+    struct Finish {  // runs before the services and the server are destroyed, however we leave
+      const DaemonSpec& spec;
+      ~Finish() {
+        if (spec.finished) spec.finished();
+      }
+    } finish{spec};
     spec.ready(services, server);
     log::info("-", "started", "version={} config={}", kVersion, log::quoted(path));
     std::string ports;

@@ -20,6 +20,9 @@ struct DaemonSpec {
   // Called once the store is open, before the first connection is accepted; background work
   // (the queue runner) starts here on the server's io_context.
   std::function<void(const Services&, net::Server&)> ready;
+  // Called once serving has ended (or failed), while the io_context, the store and the
+  // services still exist: what `ready` made on them must be destroyed here.
+  std::function<void()> finished;
 };
 
 // The whole main(): returns the process's exit code.

@@ -64,6 +64,11 @@ class Instance:
         limits = {"max_connection_rate_per_ip": 100000}
         limits.update(sections.pop("limits", {}))
         body["limits"] = limits
+        # Outbound mail never leaves loopback: DNS goes to a port where nothing answers (the
+        # queue runner sees a temporary failure) unless a test brings its own server.
+        outbound = {"resolvers": [f"{HOST}:{free_port()}"]}
+        outbound.update(sections.pop("outbound", {}))
+        body["outbound"] = outbound
         body.update(sections)
         self.config = self.dir / "mailstead.toml"
         self.config.write_text(to_toml(body) + extra_toml)
