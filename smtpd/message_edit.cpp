@@ -24,6 +24,7 @@ std::string received_field(const ReceivedInfo& i) {
   std::string out = fmt::format("Received: from {} ([{}])\r\n\tby {} (mailstead) with {}", helo, i.client_ip,
                                 i.hostname, i.protocol);
   if (!i.tls.empty()) out += fmt::format("\r\n\t(using {})", i.tls);
+  if (!i.authenticated.empty()) out += fmt::format("\r\n\t(authenticated as {})", i.authenticated);
   out += fmt::format("\r\n\tid {}", i.id);
   if (!i.for_address.empty()) out += fmt::format("\r\n\tfor <{}>", i.for_address);
   out += fmt::format("; {}\r\n", rfc5322_date(i.when));

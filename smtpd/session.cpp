@@ -146,6 +146,10 @@ class Session {
     if (auto* x = std::get_if<Rcpt>(&command)) co_return on_rcpt(*x);
     if (std::holds_alternative<Data>(command)) co_return co_await on_data();
     if (auto* x = std::get_if<Bdat>(&command)) co_return co_await on_bdat(*x);
+    if (is_junk(command) && ++junk_ > cfg_.smtpd.max_junk_commands) {
+      queue_reply(reply(421, "4.7.0", "Too many commands without a message, closing connection"));
+      co_return false;
+    }
     if (std::holds_alternative<Rset>(command)) {
       transaction_.reset();
       queue_reply(reply(250, "2.0.0", "Reset"));
@@ -169,6 +173,12 @@ class Session {
     }
     if (std::holds_alternative<StartTls>(command)) co_return co_await on_starttls();
     co_return co_await on_auth(std::get<Auth>(command));
+  }
+
+  // Commands that move no mail; a client sending only these just holds a connection.
+  static bool is_junk(const Command& command) {
+    return std::holds_alternative<Noop>(command) || std::holds_alternative<Rset>(command) ||
+           std::holds_alternative<Vrfy>(command) || std::holds_alternative<Help>(command);
   }
 
   bool submission() const { return port_ != Port::mx; }
@@ -416,6 +426,7 @@ class Session {
     info.protocol = protocol(t);
     info.tls = c_.is_tls() ? c_.tls_description() : "";
     info.id = c_.session_id();
+    if (user_ && cfg_.smtpd.received_shows_user) info.authenticated = user_->address;
     if (t.recipients.size() == 1) info.for_address = t.recipients[0].rcpt.recipient.to_string();
     info.when = std::time(nullptr);
     std::string out = received_field(info);
@@ -471,6 +482,7 @@ class Session {
     if (!remote.empty() && ctx_.queued) ctx_.queued();
     log::info(c_.session_id(), "accepted", "from={} local={} remote={} size={}", log::quoted(sender, 300), local.size(),
               remote.size(), traced.size());
+    junk_ = 0;
     queue_reply(reply(250, "2.0.0", fmt::format("OK, queued as {}", c_.session_id())));
     co_return true;
   }
@@ -485,6 +497,7 @@ class Session {
   std::optional<storage::User> user_;
   std::optional<Transaction> transaction_;
   unsigned errors_ = 0;
+  unsigned junk_ = 0;  // junk commands since the last accepted message
 };
 
 }  // namespace

@@ -75,11 +75,13 @@ struct SmtpdConfig {
   unsigned max_recipients = 0;
   unsigned max_line_length = 0;
   unsigned max_errors = 0;
+  unsigned max_junk_commands = 0;  // NOOP, RSET, VRFY, HELP without a message accepted
   unsigned max_received_headers = 0;
   std::chrono::seconds command_timeout{};
   std::chrono::seconds data_timeout{};
   std::vector<std::string> trusted_networks;  // CIDR; may relay without AUTH
   bool allow_plaintext_auth = false;          // AUTH before TLS (testing only)
+  bool received_shows_user = false;           // the authenticated user in Received:
 };
 
 struct Pop3dConfig {

@@ -317,6 +317,10 @@ std::vector<Section> build_schema() {
               [](Config& c) -> unsigned& { return c.smtpd.max_line_length; }, 512, 65536),
         count("max_errors", "10", "Protocol errors a client may make before it is disconnected (421 4.7.0).",
               [](Config& c) -> unsigned& { return c.smtpd.max_errors; }, 1, 1000),
+        count("max_junk_commands", "100",
+              "NOOP, RSET, VRFY and HELP a client may send between accepted messages before it is\n"
+              "disconnected (421 4.7.0): a client that only keeps a connection busy.",
+              [](Config& c) -> unsigned& { return c.smtpd.max_junk_commands; }, 1, 100000),
         count("max_received_headers", "50",
               "A message with more Received: header fields is refused (554 5.4.6): a mail loop.",
               [](Config& c) -> unsigned& { return c.smtpd.max_received_headers; }, 5, 1000),
@@ -330,7 +334,11 @@ std::vector<Section> build_schema() {
                  [](Config& c) -> std::vector<std::string>& { return c.smtpd.trusted_networks; }),
         flag("allow_plaintext_auth", "false",
              "Offer AUTH before STARTTLS. Passwords would cross the network in clear: for tests only.",
-             [](Config& c) -> bool& { return c.smtpd.allow_plaintext_auth; })}});
+             [](Config& c) -> bool& { return c.smtpd.allow_plaintext_auth; }),
+        flag("received_shows_user", "false",
+             "Name the authenticated user in the Received: field of submitted mail, as some sites want\n"
+             "for tracing abuse. Off by default: recipients then learn the login name.",
+             [](Config& c) -> bool& { return c.smtpd.received_shows_user; })}});
   sections.push_back(
       {"outbound",
        "Sending to other domains: the queue runner of mailstead-smtpd looks up each domain's MX\n"

@@ -441,5 +441,37 @@ class QuotaAndTrustTest(unittest.TestCase):
         self.assertEqual(s.queue()[0]["recipients"][0]["address"], "someone@remote.example")
 
 
+class SiteOptionsTest(unittest.TestCase):
+    def test_junk_commands_are_limited_between_messages(self):
+        s = SmtpdInstance(max_junk_commands=5)
+        self.addCleanup(s.close)
+        r = Raw(s.mx)
+        self.addCleanup(r.close)
+        r.reply()
+        r.send("EHLO me\r\n" + "NOOP\r\n" * 4)
+        r.reply()
+        for _ in range(4):
+            self.assertEqual(r.reply()[0], 250)
+        r.send("MAIL FROM:<a@example.org>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n")
+        self.assertEqual([r.reply()[0] for _ in range(3)], [250, 250, 354])
+        r.send("Subject: x\r\n\r\nx\r\n.\r\n")
+        self.assertEqual(r.reply()[0], 250)  # an accepted message starts the count again
+        r.send("NOOP\r\nRSET\r\nVRFY x\r\nHELP\r\nNOOP\r\nNOOP\r\n")
+        self.assertEqual([r.reply()[0] for _ in range(5)], [250, 250, 252, 214, 250])
+        self.assertEqual(r.reply(), (421, "421 4.7.0 Too many commands without a message, closing connection"))
+        self.assertTrue(r.closed())
+
+    def test_received_names_the_user_only_when_configured(self):
+        for shows in (False, True):
+            s = SmtpdInstance(received_shows_user=shows)
+            self.addCleanup(s.close)
+            with smtplib.SMTP(HOST, s.submission, timeout=10) as c:
+                c.starttls(context=client_context())
+                c.login("alice@example.test", PASSWORD)
+                c.sendmail("alice@example.test", ["bob@example.test"], b"From: alice@example.test\r\n\r\nx\r\n")
+            stored = s.message_bytes("bob@example.test", s.messages("bob@example.test")[0]["uid"])
+            self.assertEqual(b"(authenticated as alice@example.test)" in stored, shows)
+
+
 if __name__ == "__main__":
     unittest.main()
