@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Inbound SMTP benchmark: mailstead-smtpd beside Postfix (delivering over LMTP into Dovecot,
+# the reference stack in ../shared/reference-stack), same machine, same load: Postfix's
+# smtp-source sending 4 KiB messages to one local user, one connection per message, with 10 and
+# with 50 parallel sessions. mailstead answers 250 only once the message is in the mailbox
+# (fsync'd), so its accepted rate is its delivered rate; for Postfix both are reported
+# (accepted: smtp-source's time; delivered: until the last file is in the Maildir).
+# Each figure is the median of RUNS runs.
+# usage (as root): bench/smtp.sh [BUILD_DIR]   RUNS=5 MESSAGES=2000
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=$(cd "${1:-$here/../build}" && pwd)
+runs=${RUNS:-5}
+messages=${MESSAGES:-2000}
+refstack=${REFSTACK:-$here/../../shared/reference-stack}
+
+work=$(mktemp -d /tmp/mailstead-bench-smtp.XXXXXX)
+chmod 755 "$work"
+export RUN="$work/ref" NUSERS=2
+. "$refstack/env.sh"
+smtpd_pid=""
+cleanup() {
+  [ -n "$smtpd_pid" ] && kill "$smtpd_pid" 2>/dev/null && wait "$smtpd_pid" 2>/dev/null
+  "$refstack/ref/stop.sh" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+now() { date +%s.%N; }
+rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN {printf "%.0f", n / (b - a)}'; }
+
+echo "# starting the reference stack (Postfix $(postconf -d -h mail_version), Dovecot $(dovecot --version | cut -d' ' -f1))"
+"$refstack/ref/start.sh" >/dev/null
+
+echo "# starting mailstead-smtpd"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mkdir -p "$work/ms"
+cat > "$work/ms/mailstead.toml" <<TOML
+[server]
+user = ""
+data_dir = "$work/ms/data"
+threads = 1
+[log]
+level = "warn"
+[tls]
+certificate = "$RUN/dovecot/ssl/cert.pem"
+private_key = "$RUN/dovecot/ssl/key.pem"
+[limits]
+max_connections_per_ip = 1000
+max_connection_rate_per_ip = 1000000
+[smtpd]
+listen = ["127.0.0.1:$port"]
+submission_listen = []
+submissions_listen = []
+[outbound]
+resolvers = ["127.0.0.1:9"]
+[pop3d]
+listen = []
+tls_listen = []
+[imapd]
+listen = []
+tls_listen = []
+TOML
+admin() { "$build/admin/mailstead" -c "$work/ms/mailstead.toml" "$@"; }
+admin domain add "$DOMAIN" >/dev/null
+echo "a long enough password" | admin user add "user1@$DOMAIN" --password-stdin >/dev/null
+"$build/smtpd/mailstead-smtpd" -c "$work/ms/mailstead.toml" > "$work/ms/ready" 2> "$work/ms/smtpd.log" &
+smtpd_pid=$!
+until grep -q ready "$work/ms/ready"; do sleep 0.1; done
+
+source_run() {  # sessions port -> seconds smtp-source took
+  local start end
+  start=$(now)
+  smtp-source -s "$1" -l 4096 -m "$messages" -f "sender@example.org" -t "user1@$DOMAIN" "127.0.0.1:$2"
+  end=$(now)
+  awk -v a="$start" -v b="$end" 'BEGIN {print b - a}'
+}
+
+delivered() { "$refstack/ref/delivered.sh"; }
+
+echo "# $(date -u +%FT%TZ) $(nproc) cores, $(uname -r); $messages messages of 4 KiB per run, median of $runs runs"
+echo "# mailstead: threads=1, every 250 after fsync (group commit); Postfix: queue files fsync'd before 250"
+printf '%-46s %12s %12s %8s\n' "case (messages/s)" "mailstead" "postfix" "ratio"
+for sessions in 10 50; do
+  ms=(); pa=(); pd=()
+  for _ in $(seq "$runs"); do
+    t=$(source_run "$sessions" "$port")
+    ms+=("$(awk -v n="$messages" -v t="$t" 'BEGIN {printf "%.0f", n / t}')")
+    before=$(delivered)
+    start=$(now)
+    t=$(source_run "$sessions" "$SMTP_PORT")
+    pa+=("$(awk -v n="$messages" -v t="$t" 'BEGIN {printf "%.0f", n / t}')")
+    until [ "$(delivered)" -ge $((before + messages)) ]; do sleep 0.05; done
+    pd+=("$(rate "$messages" "$start" "$(now)")")
+  done
+  m=$(printf '%s\n' "${ms[@]}" | median)
+  a=$(printf '%s\n' "${pa[@]}" | median)
+  d=$(printf '%s\n' "${pd[@]}" | median)
+  printf '%-46s %12s %12s %8s\n' "$sessions sessions: mailstead stored vs postfix accepted" "$m" "$a" "$(ratio "$m" "$a")"
+  printf '%-46s %12s %12s %8s\n' "$sessions sessions: mailstead stored vs postfix delivered" "$m" "$d" "$(ratio "$m" "$d")"
+done
