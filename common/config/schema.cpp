@@ -375,9 +375,11 @@ std::vector<Section> build_schema() {
                  [](Config& c) -> seconds& { return c.outbound.retry_max; }, seconds(1), seconds(7 * 86400)),
         duration("max_age", R"("5d")", "Mail still undelivered after this long is returned to its sender.",
                  [](Config& c) -> seconds& { return c.outbound.max_age; }, seconds(1), seconds(30 * 86400)),
-        count("max_deliveries", "20", "SMTP sessions to other servers at once.",
+        count("max_deliveries", "100", "SMTP sessions to other servers at once (Postfix's default too).",
               [](Config& c) -> unsigned& { return c.outbound.max_deliveries; }, 1, 1000),
-        count("max_per_domain", "4", "SMTP sessions at once to one destination domain.",
+        count("max_per_domain", "20",
+              "SMTP sessions at once to one destination domain (as Postfix's default; big providers\n"
+              "throttle clients that open many more).",
               [](Config& c) -> unsigned& { return c.outbound.max_per_domain; }, 1, 100)}});
   sections.push_back(
       {"pop3d",
