@@ -17,32 +17,50 @@ using net::use_tuple;
 constexpr std::size_t kMaxReplyLine = 4096;
 constexpr std::size_t kMaxReplyLines = 200;
 
-class ClientSession {
+}  // namespace
+
+class SmtpConnection::Impl {
  public:
-  ClientSession(asio::any_io_executor executor, std::shared_ptr<net::ssl::context> tls, ClientOptions options)
+  Impl(asio::any_io_executor executor, std::shared_ptr<net::ssl::context> tls, ClientOptions options)
       : tls_context_(std::move(tls)), stream_(executor, *tls_context_), timer_(executor), options_(std::move(options)) {}
 
-  net::awaitable<SessionOutcome> run(net::tcp::endpoint server, const Envelope& envelope, std::string_view message) {
-    SessionOutcome outcome;
+  net::awaitable<std::optional<SessionFailure>> open(net::tcp::endpoint server) {
     server_ = fmt::format("{}[{}]", options_.server_name, server.address().to_string());
-    if (auto failed = co_await connect(server)) {
-      outcome.failure = std::move(failed);
-      co_return outcome;
-    }
-    if (auto failed = co_await handshake_and_greet()) {
-      outcome.failure = std::move(failed);
-      co_return outcome;
-    }
-    if (auto failed = co_await check_capabilities(envelope, message.size())) {
-      outcome.failure = std::move(failed);
-      co_await quit();
+    auto failed = co_await connect(server);
+    if (failed) co_return failed;
+    co_return co_await handshake_and_greet();
+  }
+
+  net::awaitable<SessionOutcome> send(const Envelope& envelope, std::string_view message) {
+    SessionOutcome outcome;
+    auto refused_up_front = co_await check_capabilities(envelope, message.size());
+    if (refused_up_front) {
+      outcome.failure = std::move(refused_up_front);
       co_return outcome;
     }
     outcome.tls = tls_;
-    co_await transaction(envelope, message, outcome);
-    co_await quit();
+    bool clean = co_await transaction(envelope, message, outcome);
+    ++sent_;
+    if (!clean && !broken_) {  // the server still holds a half transaction: end it for the next message
+      auto ec = co_await write("RSET\r\n", options_.command_timeout);
+      if (ec) co_return outcome;
+      auto reset = co_await read_reply(options_.command_timeout, "RSET");
+      if (!reset || reset->code != 250) broken_ = true;
+    }
     co_return outcome;
   }
+
+  net::awaitable<void> quit() {
+    if (broken_) co_return;
+    auto ec = co_await write("QUIT\r\n", std::chrono::seconds(10));
+    if (ec) co_return;
+    auto reply = co_await read_reply(std::chrono::seconds(10), "QUIT");  // named: see "Coroutine rules"
+    broken_ = true;
+    if (!reply) co_return;
+  }
+
+  bool reusable() const { return !broken_; }
+  std::size_t sent() const { return sent_; }
 
  private:
   // --- transport -------------------------------------------------------------------------
@@ -59,6 +77,7 @@ class ClientSession {
   void disarm() { timer_.cancel(); }
 
   SessionFailure lost(std::string_view during, const net::error_code& ec) {
+    broken_ = true;
     auto what = timed_out_ ? std::string("timed out") : ec.message();
     return {smtp::Reply{0, "", {}}, true, fmt::format("{} during {}: {}", server_, during, what)};
   }
@@ -89,6 +108,7 @@ class ClientSession {
       std::size_t eol;
       while ((eol = input_.find("\r\n")) == std::string::npos) {
         if (input_.size() > kMaxReplyLine) {
+          broken_ = true;
           failure_ = {smtp::Reply{0, "", {}}, true, fmt::format("{} sent an over-long line during {}", server_, during)};
           co_return std::nullopt;
         }
@@ -111,6 +131,7 @@ class ClientSession {
       if (status == smtp::ReplyAssembler::Status::done) co_return assembler.take();
       if (status == smtp::ReplyAssembler::Status::malformed) break;
     }
+    broken_ = true;
     failure_ = {smtp::Reply{0, "", {}}, true, fmt::format("{} sent no valid SMTP reply during {}", server_, during)};
     co_return std::nullopt;
   }
@@ -227,7 +248,9 @@ class ClientSession {
     co_return std::nullopt;
   }
 
-  net::awaitable<void> transaction(const Envelope& envelope, std::string_view message, SessionOutcome& outcome) {
+  // True when the server is out of the transaction again (the final reply came, or MAIL was
+  // refused); false when an RSET is due before the connection can carry another message.
+  net::awaitable<bool> transaction(const Envelope& envelope, std::string_view message, SessionOutcome& outcome) {
     std::string mail = fmt::format("MAIL FROM:<{}>", envelope.sender);
     if (has("SIZE")) mail += fmt::format(" SIZE={}", message.size());
     if (envelope.eight_bit && has("8BITMIME")) mail += " BODY=8BITMIME";
@@ -246,7 +269,7 @@ class ClientSession {
       for (const auto& c : commands) all += c;
       if (auto ec = co_await write(all, options_.command_timeout)) {
         outcome.failure = lost("MAIL", ec);
-        co_return;
+        co_return false;
       }
     }
     for (std::size_t i = 0; i < commands.size(); ++i) {
@@ -256,13 +279,13 @@ class ClientSession {
         if (i > 0 && !replies[0].positive()) break;
         if (auto ec = co_await write(commands[i], options_.command_timeout)) {
           outcome.failure = lost(i == 0 ? "MAIL" : is_data ? "DATA" : "RCPT", ec);
-          co_return;
+          co_return false;
         }
       }
       auto r = co_await read_reply(options_.command_timeout, i == 0 ? "MAIL" : is_data ? "DATA" : "RCPT");
       if (!r) {
         outcome.failure = failure_;
-        co_return;
+        co_return false;
       }
       replies.push_back(std::move(*r));
     }
@@ -270,7 +293,7 @@ class ClientSession {
       // A 4xx to MAIL is this server's trouble (busy, greylisting at connect level): another MX may
       // take the message now. A 5xx is the answer for the message.
       outcome.failure = refused(replies[0], "MAIL FROM", !replies[0].permanent());
-      co_return;
+      co_return true;  // no transaction was opened
     }
     outcome.recipients.assign(replies.begin() + 1, replies.begin() + 1 + std::min(envelope.recipients.size(),
                                                                                    replies.size() - 1));
@@ -280,31 +303,27 @@ class ClientSession {
         for (auto& r : outcome.recipients)
           if (r.positive()) r = replies.back();
       }
-      co_return;
+      co_return false;
     }
     std::string data;
     text::append_dot_stuffed_message(data, message);
+    outcome.data_sent = true;
     if (auto ec = co_await write(data, options_.data_timeout)) {
       outcome.failure = lost("the message data", ec);
       outcome.recipients.clear();
-      co_return;
+      co_return false;
     }
     auto final_reply = co_await read_reply(options_.data_timeout, "the end of data");
     if (!final_reply) {
       outcome.failure = failure_;
       outcome.recipients.clear();
-      co_return;
+      co_return false;
     }
     for (auto& r : outcome.recipients)
       if (r.positive()) r = *final_reply;
+    co_return true;
   }
 
-  net::awaitable<void> quit() {
-    auto ec = co_await write("QUIT\r\n", std::chrono::seconds(10));
-    if (ec) co_return;
-    auto reply = co_await read_reply(std::chrono::seconds(10), "QUIT");  // named: see "Coroutine rules"
-    if (!reply) co_return;
-  }
 
   static bool any_accepted(const std::vector<smtp::Reply>& replies) {
     for (std::size_t i = 1; i < replies.size(); ++i)
@@ -334,15 +353,38 @@ class ClientSession {
   std::optional<SessionFailure> failure_;
   bool tls_ = false;
   bool timed_out_ = false;
+  bool broken_ = false;  // the connection cannot carry another message
+  std::size_t sent_ = 0;
 };
 
-}  // namespace
+SmtpConnection::SmtpConnection(asio::any_io_executor executor, std::shared_ptr<net::ssl::context> tls,
+                               ClientOptions options)
+    : impl_(std::make_unique<Impl>(std::move(executor), std::move(tls), std::move(options))) {}
+SmtpConnection::~SmtpConnection() = default;
+
+net::awaitable<std::optional<SessionFailure>> SmtpConnection::open(net::tcp::endpoint server) {
+  co_return co_await impl_->open(server);
+}
+net::awaitable<SessionOutcome> SmtpConnection::send(const Envelope& envelope, std::string_view message) {
+  co_return co_await impl_->send(envelope, message);
+}
+net::awaitable<void> SmtpConnection::quit() { co_await impl_->quit(); }
+bool SmtpConnection::reusable() const { return impl_->reusable(); }
+std::size_t SmtpConnection::messages_sent() const { return impl_->sent(); }
 
 net::awaitable<SessionOutcome> send_message(asio::any_io_executor executor, net::tcp::endpoint server,
                                             std::shared_ptr<net::ssl::context> tls_context, ClientOptions options,
                                             const Envelope& envelope, std::string_view message) {
-  ClientSession session(executor, std::move(tls_context), std::move(options));
-  co_return co_await session.run(server, envelope, message);
+  SmtpConnection connection(executor, std::move(tls_context), std::move(options));
+  SessionOutcome outcome;
+  auto failed = co_await connection.open(server);
+  if (failed) {
+    outcome.failure = std::move(failed);
+    co_return outcome;
+  }
+  outcome = co_await connection.send(envelope, message);
+  co_await connection.quit();
+  co_return outcome;
 }
 
 std::shared_ptr<net::ssl::context> make_client_tls_context() {

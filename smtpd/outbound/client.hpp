@@ -9,6 +9,7 @@
 // for every recipient.
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -53,8 +54,33 @@ struct SessionOutcome {
   std::optional<SessionFailure> failure;  // set: no recipient got an answer of its own
   std::vector<smtp::Reply> recipients;    // otherwise one reply per recipient, in order
   bool tls = false;                       // the message went over TLS
+  bool data_sent = false;                 // the message itself went out (a retry could duplicate it)
 };
 
+// One connection to one server, kept open for further messages (the queue runner pools idle
+// ones per destination address, as Postfix's connection cache does).
+class SmtpConnection {
+ public:
+  SmtpConnection(net::asio::any_io_executor executor, std::shared_ptr<net::ssl::context> tls_context,
+                 ClientOptions options);
+  ~SmtpConnection();
+  SmtpConnection(const SmtpConnection&) = delete;
+  SmtpConnection& operator=(const SmtpConnection&) = delete;
+
+  // Connect, greeting, EHLO, STARTTLS, AUTH; a failure says whether another server may help.
+  net::awaitable<std::optional<SessionFailure>> open(net::tcp::endpoint server);
+  // One message; afterwards the connection is ready for the next one if reusable().
+  net::awaitable<SessionOutcome> send(const Envelope& envelope, std::string_view message);
+  net::awaitable<void> quit();
+  bool reusable() const;
+  std::size_t messages_sent() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// open + send + quit on a new connection.
 net::awaitable<SessionOutcome> send_message(net::asio::any_io_executor executor, net::tcp::endpoint server,
                                             std::shared_ptr<net::ssl::context> tls_context, ClientOptions options,
                                             const Envelope& envelope, std::string_view message);

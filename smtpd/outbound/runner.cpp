@@ -19,6 +19,8 @@ namespace {
 namespace asio = net::asio;
 
 constexpr std::size_t kScanBatch = 200;
+constexpr std::chrono::seconds kIdleConnection{2};
+constexpr std::size_t kMessagesPerConnection = 100;
 constexpr std::chrono::seconds kIdleScan{5};  // also how soon `mailstead queue retry` is seen
 
 std::int64_t now_seconds() {
@@ -90,6 +92,7 @@ void QueueRunner::stop() {
     wake_timer_.cancel();
     resolver_.cancel();
     for (auto& [id, signal] : cancels_) signal->emit(asio::cancellation_type::terminal);
+    idle_.clear();  // no operation is pending on an idle connection: closing is immediate
   });
 }
 
@@ -100,9 +103,21 @@ void QueueRunner::wake() {
   });
 }
 
+// Idle connections past their time are closed (without QUIT: a remote server takes a plain
+// close of an idle connection as well, and a QUIT would need a coroutine per connection).
+void QueueRunner::close_idle(bool all) {
+  auto cutoff = std::chrono::steady_clock::now() - kIdleConnection;
+  for (auto it = idle_.begin(); it != idle_.end();) {
+    auto& list = it->second;
+    std::erase_if(list, [&](const Idle& i) { return all || i.since <= cutoff; });
+    it = list.empty() ? idle_.erase(it) : std::next(it);
+  }
+}
+
 net::awaitable<void> QueueRunner::loop() {
   while (!stopping_) {
     woken_ = false;
+    close_idle(false);
     auto now = now_seconds();
     std::vector<storage::QueueEntry> due;
     std::int64_t next_due = now + kIdleScan.count();
@@ -135,7 +150,9 @@ net::awaitable<void> QueueRunner::loop() {
                      }));
     }
     if (woken_) continue;
-    wake_timer_.expires_at(std::chrono::steady_clock::now() + std::chrono::seconds(std::max<std::int64_t>(next_due - now, 1)));
+    auto wake_at = std::chrono::steady_clock::now() + std::chrono::seconds(std::max<std::int64_t>(next_due - now, 1));
+    if (!idle_.empty()) wake_at = std::min(wake_at, std::chrono::steady_clock::now() + kIdleConnection);
+    wake_timer_.expires_at(wake_at);
     co_await wake_timer_.async_wait(net::use_tuple);
   }
 }
@@ -236,8 +253,7 @@ net::awaitable<std::vector<AttemptResult>> QueueRunner::deliver_group(const stor
     }
     for (const auto& address : addresses) {
       net::tcp::endpoint server(address, port);
-      auto executor = co_await asio::this_coro::executor;
-      auto outcome = co_await send_message(executor, server, tls_, options, envelope, message);
+      auto outcome = co_await send_over_cached_or_new(host, server, options, envelope, message);
       if (stopping_) co_return results;
       auto remote = fmt::format("{}[{}]", host, address.to_string());
       if (outcome.failure && outcome.failure->try_elsewhere) {
@@ -272,6 +288,40 @@ net::awaitable<std::vector<AttemptResult>> QueueRunner::deliver_group(const stor
   log::info("-", "queue_deferred", "id={} domain={} error={}", entry.id, log::quoted(group.domain),
             log::quoted(last_failure));
   co_return results;
+}
+
+net::awaitable<SessionOutcome> QueueRunner::send_over_cached_or_new(std::string host, net::tcp::endpoint server,
+                                                                   ClientOptions options, const Envelope& envelope,
+                                                                   std::string_view message) {
+  auto key = fmt::format("{}|{}|{}", host, server.address().to_string(), server.port());
+  // A cached connection first; a server may have closed it meanwhile, so a cached connection
+  // that fails before any reply gives way to a new one.
+  if (auto it = idle_.find(key); it != idle_.end() && !it->second.empty()) {
+    auto connection = std::move(it->second.back().connection);
+    it->second.pop_back();
+    auto outcome = co_await connection->send(envelope, message);
+    bool lost_before_answer = outcome.failure && outcome.failure->reply.code == 0 && !outcome.data_sent;
+    if (!lost_before_answer || stopping_) {
+      keep_or_close(key, std::move(connection));
+      co_return outcome;
+    }
+  }
+  auto executor = co_await asio::this_coro::executor;
+  auto connection = std::make_unique<SmtpConnection>(executor, tls_, std::move(options));
+  SessionOutcome outcome;
+  auto failed = co_await connection->open(server);
+  if (failed) {
+    outcome.failure = std::move(failed);
+    co_return outcome;
+  }
+  outcome = co_await connection->send(envelope, message);
+  keep_or_close(key, std::move(connection));
+  co_return outcome;
+}
+
+void QueueRunner::keep_or_close(const std::string& key, std::unique_ptr<SmtpConnection> connection) {
+  if (stopping_ || !connection->reusable() || connection->messages_sent() >= kMessagesPerConnection) return;
+  idle_[key].push_back({std::move(connection), std::chrono::steady_clock::now()});
 }
 
 net::awaitable<void> QueueRunner::record(storage::QueueId id, std::vector<AttemptResult> results) {

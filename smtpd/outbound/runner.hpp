@@ -15,6 +15,9 @@
 // - Outcomes are committed (and bounces stored or queued) in one group-committed write
 //   transaction per entry. A crash between a remote 250 and that commit sends the message
 //   again on restart — the duplicate every MTA accepts rather than a loss.
+// - Connections are reused: after a message, a connection that is still in step waits in
+//   idle_ (keyed by host and address) for the next message to the same server, for at most
+//   kIdleConnection and kMessagesPerConnection messages, like Postfix's connection cache.
 // - stop() cancels every delivery in progress (nothing is recorded for them; they run again
 //   after the restart) so that a shutdown never waits for a slow remote server.
 
@@ -51,6 +54,10 @@ class QueueRunner {
                                                            std::string_view message);
   net::awaitable<std::vector<std::string>> route_for(const std::string& domain, std::vector<AttemptResult>& failures,
                                                      const Group& group);
+  net::awaitable<SessionOutcome> send_over_cached_or_new(std::string host, net::tcp::endpoint server,
+                                                         ClientOptions options, const Envelope& envelope,
+                                                         std::string_view message);
+  void keep_or_close(const std::string& key, std::unique_ptr<SmtpConnection> connection);
   net::awaitable<void> record(storage::QueueId id, std::vector<AttemptResult> results);
   void bounce(storage::WriteTxn& txn, const storage::QueueEntry& entry, const std::vector<std::size_t>& failed,
               const std::vector<AttemptResult>& results, std::string_view message, std::int64_t now);
@@ -67,6 +74,13 @@ class QueueRunner {
   std::set<storage::QueueId> in_flight_;
   std::map<std::string, unsigned> per_domain_;
   std::map<storage::QueueId, std::shared_ptr<net::asio::cancellation_signal>> cancels_;
+  // Idle connections by server (host and address), kept kIdleConnection for the next message.
+  struct Idle {
+    std::unique_ptr<SmtpConnection> connection;
+    std::chrono::steady_clock::time_point since;
+  };
+  std::map<std::string, std::vector<Idle>> idle_;
+  void close_idle(bool all);
   bool stopping_ = false;
   bool woken_ = false;
 };

@@ -123,6 +123,18 @@ class OutboundTest(unittest.TestCase):
         self.assertTrue(got["tls"])  # opportunistic STARTTLS
         inst.wait(lambda: inst.queue() == [], what="an empty queue")
 
+    def test_connections_are_reused_for_further_messages(self):
+        zone = Zone({"example.org": [("MX", (10, "mx.example.org"))], "mx.example.org": [("A", "127.0.0.2")]})
+        inst = self.run_with(zone, {"127.0.0.2": Behaviour()})
+        for n in range(1, 4):  # one after the other, each within the idle time of the last
+            inst.send(["bob@example.org"], body=f"message {n}\r\n")
+            inst.sinks["127.0.0.2"].wait_for(n)
+        self.assertEqual(inst.sinks["127.0.0.2"].connections, 1)
+        time.sleep(3)  # past the idle time: the cached connection is closed, the next opens anew
+        inst.send(["bob@example.org"], body="message 4\r\n")
+        inst.sinks["127.0.0.2"].wait_for(4)
+        self.assertEqual(inst.sinks["127.0.0.2"].connections, 2)
+
     def test_preference_order_and_fallback(self):
         # mx1 (preference 10) refuses connections, mx2 (20) greets with 421, mx3 (30) takes it.
         zone = Zone({"example.org": [("MX", (30, "mx3.example.org")), ("MX", (10, "mx1.example.org")),
