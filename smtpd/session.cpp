@@ -37,6 +37,7 @@
 #include "storage/address.hpp"
 #include "storage/messages.hpp"
 #include "storage/queue.hpp"
+#include "storage/send_limits.hpp"
 
 namespace mailstead::smtp {
 namespace {
@@ -452,8 +453,11 @@ class Session {
     std::string sender = t.mail.sender ? t.mail.sender->to_string() : "";
     auto local_copy = fmt::format("Return-Path: <{}>\r\n", sender) + traced;
     bool over_quota = false;
+    std::int64_t limit_reopens = 0;
+    storage::SendLimits limits{cfg_.smtpd.max_messages_per_hour, cfg_.smtpd.max_messages_per_day};
     storage::GroupCommitter::Work work = [&](storage::WriteTxn& txn) {
       over_quota = false;
+      limit_reopens = 0;
       if (!local.empty()) {
         for (auto& o : storage::deliver_message(txn, local_copy, local)) {
           if (o.result) continue;
@@ -462,8 +466,18 @@ class Session {
         }
       }
       if (!remote.empty()) {
+        std::int64_t not_before = 0;
+        if (user_) {  // what leaves for other domains counts against the user's sending limits
+          auto sent = storage::count_sent_message(txn, user_->id, std::time(nullptr), limits,
+                                                  cfg_.smtpd.hold_over_limit);
+          if (sent.over_limit && !cfg_.smtpd.hold_over_limit) {
+            limit_reopens = sent.reopens_at;
+            throw storage::StorageError(storage::Errc::full, "sending limit");  // all or nothing
+          }
+          not_before = sent.not_before;
+        }
         storage::NewQueueEntry entry{sender, remote, user_ ? user_->id : 0, t.mail.envid,
-                                     t.mail.ret == Ret::full, 0};
+                                     t.mail.ret == Ret::full, not_before};
         auto queued = storage::enqueue(txn, traced, entry);
         if (!queued) throw storage::StorageError(queued.error().code, queued.error().detail);
       }
@@ -471,6 +485,14 @@ class Session {
     auto outcome = co_await session::commit(ctx_.services.committer, std::move(work));
     if (outcome.error) {
       if (over_quota) co_return error(reply(452, "4.2.2", "Mailbox full, try again later"));
+      if (limit_reopens) {
+        log::info(c_.session_id(), "sending_limit", "user={}", log::quoted(user_->address));
+        queue_reply(reply(451, "4.7.1",
+                          fmt::format("Sending limit reached ({} an hour, {} a day); try again after {}",
+                                      cfg_.smtpd.max_messages_per_hour, cfg_.smtpd.max_messages_per_day,
+                                      rfc5322_date(static_cast<std::time_t>(limit_reopens)))));
+        co_return true;
+      }
       try {
         std::rethrow_exception(outcome.error);
       } catch (const std::exception& e) {

@@ -218,6 +218,7 @@ Result<void> remove_user(WriteTxn& txn, UserId id) {
   auto parts = split_address(user->address);
   t.erase(t.dbs().user_index, address_key(parts->local, parts->domain, t.options().addresses));
   t.erase(t.dbs().users, codec::key_u32(id));
+  t.erase(t.dbs().send_counts, codec::key_u32(id));
   remove_all_mailboxes(txn, id);
   return {};
 }

@@ -82,6 +82,9 @@ struct SmtpdConfig {
   std::vector<std::string> trusted_networks;  // CIDR; may relay without AUTH
   bool allow_plaintext_auth = false;          // AUTH before TLS (testing only)
   bool received_shows_user = false;           // the authenticated user in Received:
+  unsigned max_messages_per_hour = 0;         // per user, to other domains; 0: no limit
+  unsigned max_messages_per_day = 0;
+  bool hold_over_limit = true;                // true: queue for later; false: 451 4.7.1
 };
 
 struct Pop3dConfig {

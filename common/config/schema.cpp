@@ -338,7 +338,17 @@ std::vector<Section> build_schema() {
         flag("received_shows_user", "false",
              "Name the authenticated user in the Received: field of submitted mail, as some sites want\n"
              "for tracing abuse. Off by default: recipients then learn the login name.",
-             [](Config& c) -> bool& { return c.smtpd.received_shows_user; })}});
+             [](Config& c) -> bool& { return c.smtpd.received_shows_user; }),
+        count("max_messages_per_hour", "200",
+              "Messages each user may send to other domains per hour (0: no limit). A stolen password\n"
+              "then sends a trickle, not a flood; mail to local users is not counted.",
+              [](Config& c) -> unsigned& { return c.smtpd.max_messages_per_hour; }, 0, 1000000),
+        count("max_messages_per_day", "1000", "The same per day (0: no limit).",
+              [](Config& c) -> unsigned& { return c.smtpd.max_messages_per_day; }, 0, 10000000),
+        choice<bool>("over_limit", R"("hold")",
+                     "A message over a limit: \"hold\" accepts it and sends it when the window has room;\n"
+                     "\"refuse\" answers 451 4.7.1 and the client tries later.",
+                     [](Config& c) -> bool& { return c.smtpd.hold_over_limit; }, {{"hold", true}, {"refuse", false}})}});
   sections.push_back(
       {"outbound",
        "Sending to other domains: the queue runner of mailstead-smtpd looks up each domain's MX\n"

@@ -34,6 +34,7 @@ struct Dbs {
   MDB_dbi queue;          // u64 queue id -> QueueEntry record
   MDB_dbi queue_due;      // u64 next attempt (sign-flipped), u64 queue id -> empty
   MDB_dbi auth_failures;  // client key ("192.0.2.7", "2001:db8::/64") -> AuthFailures record
+  MDB_dbi send_counts;    // u32 user id -> hour and day windows (send_limits.hpp)
 };
 
 // Thrown for MDB_MAP_FULL: Store::update grows the map and retries.

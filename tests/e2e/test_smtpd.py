@@ -461,6 +461,38 @@ class SiteOptionsTest(unittest.TestCase):
         self.assertEqual(r.reply(), (421, "421 4.7.0 Too many commands without a message, closing connection"))
         self.assertTrue(r.closed())
 
+    def submit(self, s, to, n):
+        with smtplib.SMTP(HOST, s.submission, timeout=10) as c:
+            c.starttls(context=client_context())
+            c.login("alice@example.test", PASSWORD)
+            c.sendmail("alice@example.test", to, f"From: alice@example.test\r\nSubject: {n}\r\n\r\nx\r\n".encode())
+
+    def test_sending_limit_holds_what_is_over_it(self):
+        s = SmtpdInstance(max_messages_per_hour=2)
+        self.addCleanup(s.close)
+        start = time.time()
+        for n in range(3):
+            self.submit(s, ["someone@remote.example"], n)
+        entries = sorted(s.queue(), key=lambda e: e["id"])
+        self.assertEqual(len(entries), 3)
+        held = entries[2]["recipients"][0]
+        self.assertGreaterEqual(held["next_attempt"], start + 3600 - 5)  # the next hour's window
+        for e in entries[:2]:
+            self.assertLess(e["recipients"][0]["next_attempt"], start + 3600 - 5)
+
+    def test_sending_limit_can_refuse_instead(self):
+        s = SmtpdInstance(max_messages_per_hour=1, over_limit="refuse")
+        self.addCleanup(s.close)
+        self.submit(s, ["someone@remote.example"], 1)
+        with self.assertRaises(smtplib.SMTPDataError) as refused:
+            self.submit(s, ["someone@remote.example", "bob@example.test"], 2)
+        self.assertEqual(refused.exception.smtp_code, 451)
+        self.assertIn(b"4.7.1 Sending limit reached (1 an hour", refused.exception.smtp_error)
+        self.assertEqual(len(s.queue()), 1)
+        self.assertEqual(s.messages("bob@example.test"), [])  # all or nothing: bob got nothing either
+        self.submit(s, ["bob@example.test"], 3)  # mail between local users is not counted
+        self.assertEqual(len(s.messages("bob@example.test")), 1)
+
     def test_received_names_the_user_only_when_configured(self):
         for shows in (False, True):
             s = SmtpdInstance(received_shows_user=shows)
