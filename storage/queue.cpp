@@ -41,6 +41,8 @@ std::string encode(const QueueEntry& e) {
         .str(r.last_error)
         .str(r.orcpt)
         .u64(r.notify);
+  // Added after the first format: at the end, so that older records still read (as false).
+  for (const auto& r : e.recipients) w.boolean(r.delay_notified);
   return w.take();
 }
 
@@ -69,6 +71,8 @@ QueueEntry decode(QueueId id, std::string_view bytes) {
     q.notify = static_cast<std::uint8_t>(r.u64());
     e.recipients.push_back(std::move(q));
   }
+  if (!r.at_end())
+    for (auto& q : e.recipients) q.delay_notified = r.boolean();
   return e;
 }
 

@@ -38,6 +38,7 @@ struct QueuedRecipient {
   std::string last_error;         // the last reply or failure, for the sender and the admin
   std::string orcpt;              // RFC 3461 ORCPT, as given
   std::uint8_t notify = 0;
+  bool delay_notified = false;    // the sender was told once that it is late (RFC 3464 "delayed")
 };
 
 struct QueueEntry {

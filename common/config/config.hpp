@@ -111,6 +111,7 @@ struct OutboundConfig {
   std::chrono::seconds retry_first{};
   std::chrono::seconds retry_max{};
   std::chrono::seconds max_age{};
+  std::chrono::seconds delay_notice{};  // 0: never tell senders their mail is late
   unsigned max_deliveries = 0;          // sessions at once
   unsigned max_per_domain = 0;          // sessions at once to one domain
 };

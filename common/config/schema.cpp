@@ -385,6 +385,10 @@ std::vector<Section> build_schema() {
                  [](Config& c) -> seconds& { return c.outbound.retry_max; }, seconds(1), seconds(7 * 86400)),
         duration("max_age", R"("5d")", "Mail still undelivered after this long is returned to its sender.",
                  [](Config& c) -> seconds& { return c.outbound.max_age; }, seconds(1), seconds(30 * 86400)),
+        duration("delay_notice", R"("4h")",
+                 "Tell the sender once when mail is still undelivered after this long (\"0s\": never).\n"
+                 "Senders who asked for no such notice (DSN NOTIFY) get none.",
+                 [](Config& c) -> seconds& { return c.outbound.delay_notice; }, seconds(0), seconds(30 * 86400)),
         count("max_deliveries", "100", "SMTP sessions to other servers at once (Postfix's default too).",
               [](Config& c) -> unsigned& { return c.outbound.max_deliveries; }, 1, 1000),
         count("max_per_domain", "20",

@@ -42,4 +42,16 @@ std::vector<std::size_t> apply_results(storage::QueueEntry& entry, const std::ve
   return failed;
 }
 
+std::vector<std::size_t> take_delay_notices(storage::QueueEntry& entry, std::int64_t now, std::chrono::seconds delay) {
+  std::vector<std::size_t> out;
+  if (delay.count() == 0 || now - entry.created < delay.count()) return out;
+  for (std::size_t i = 0; i < entry.recipients.size(); ++i) {
+    auto& r = entry.recipients[i];
+    if (r.state != storage::RecipientState::pending || r.delay_notified || r.attempts == 0) continue;
+    r.delay_notified = true;
+    out.push_back(i);
+  }
+  return out;
+}
+
 }  // namespace mailstead::outbound

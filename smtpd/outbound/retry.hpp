@@ -37,4 +37,9 @@ struct AttemptResult {
 std::vector<std::size_t> apply_results(storage::QueueEntry& entry, const std::vector<AttemptResult>& results,
                                        std::int64_t now, const RetryPolicy& policy);
 
+// Pending recipients that have waited `delay` since the message was queued, have been tried
+// at least once, and whose sender has not been told yet: marked as told, returned so that
+// one "delayed" notice goes out. delay 0: never.
+std::vector<std::size_t> take_delay_notices(storage::QueueEntry& entry, std::int64_t now, std::chrono::seconds delay);
+
 }  // namespace mailstead::outbound

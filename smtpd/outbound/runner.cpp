@@ -332,10 +332,12 @@ net::awaitable<void> QueueRunner::record(storage::QueueId id, std::vector<Attemp
     auto entry = storage::find_queue_entry(txn, id);
     if (!entry) return;  // removed by the admin meanwhile
     auto failed = apply_results(*entry, results, now, policy_);
-    if (!failed.empty() && !entry->sender.empty()) {
+    auto late = take_delay_notices(*entry, now, cfg_.delay_notice);
+    if ((!failed.empty() || !late.empty()) && !entry->sender.empty()) {
       auto bytes = storage::read_blob(txn, entry->blob);
       std::string original(bytes.value_or(std::string_view{}));
-      bounce(txn, *entry, failed, results, original, now);
+      if (!failed.empty()) notify_sender(txn, *entry, failed, results, original, now, DsnAction::failed);
+      if (!late.empty()) notify_sender(txn, *entry, late, results, original, now, DsnAction::delayed);
       queued_more = true;
     }
     auto updated = storage::update_queue_entry(txn, *entry);
@@ -352,9 +354,10 @@ net::awaitable<void> QueueRunner::record(storage::QueueId id, std::vector<Attemp
   if (queued_more) wake();
 }
 
-void QueueRunner::bounce(storage::WriteTxn& txn, const storage::QueueEntry& entry,
-                         const std::vector<std::size_t>& failed, const std::vector<AttemptResult>& results,
-                         std::string_view message, std::int64_t now) {
+void QueueRunner::notify_sender(storage::WriteTxn& txn, const storage::QueueEntry& entry,
+                                const std::vector<std::size_t>& which, const std::vector<AttemptResult>& results,
+                                std::string_view message, std::int64_t now, DsnAction action) {
+  bool failed = action == DsnAction::failed;
   DsnInput in;
   in.reporting_mta = services_.config.server.hostname;
   in.to = entry.sender;
@@ -364,15 +367,18 @@ void QueueRunner::bounce(storage::WriteTxn& txn, const storage::QueueEntry& entr
   in.return_full = entry.return_full;
   in.original = message;
   in.unique = fmt::format("{}.{}.{}", entry.id, now, rng_() & 0xffffff);
-  for (auto i : failed) {
+  in.retry_until = entry.created + cfg_.max_age.count();
+  // RFC 3461 §4.1: NOTIFY=NEVER, or a list without this kind of notice, means none.
+  auto wanted = failed ? storage::kNotifyFailure : storage::kNotifyDelay;
+  for (auto i : which) {
     const auto& r = entry.recipients[i];
     if (r.notify & storage::kNotifyNever) continue;
-    if (r.notify != 0 && !(r.notify & storage::kNotifyFailure)) continue;
+    if (r.notify != 0 && !(r.notify & wanted)) continue;
     auto result = std::find_if(results.begin(), results.end(), [i](const AttemptResult& a) { return a.recipient == i; });
-    std::string status = result == results.end() || result->status.empty() ? "5.0.0" : result->status;
-    status[0] = '5';  // a temporary failure that outlived max_age is permanent now
+    std::string status = result == results.end() || result->status.empty() ? "4.4.1" : result->status;
+    status[0] = failed ? '5' : '4';  // a temporary failure that outlived max_age is permanent now
     std::string remote = result == results.end() ? "" : result->remote_mta;
-    in.recipients.push_back({r.address, r.orcpt, DsnAction::failed, status, remote, r.last_error, now});
+    in.recipients.push_back({r.address, r.orcpt, action, status, remote, r.last_error, now});
   }
   if (in.recipients.empty()) return;
   auto dsn = build_dsn(in);
@@ -390,7 +396,8 @@ void QueueRunner::bounce(storage::WriteTxn& txn, const storage::QueueEntry& entr
     auto queued = storage::enqueue(txn, dsn, bounce_entry);
     if (!queued) throw storage::StorageError(queued.error().code, queued.error().detail);
   }
-  log::info("-", "bounce", "id={} to={} recipients={}", entry.id, log::quoted(entry.sender), in.recipients.size());
+  log::info("-", failed ? "bounce" : "delay_notice", "id={} to={} recipients={}", entry.id, log::quoted(entry.sender),
+            in.recipients.size());
 }
 
 }  // namespace mailstead::outbound

@@ -30,6 +30,7 @@
 #include "common/net/asio.hpp"
 #include "common/session/services.hpp"
 #include "smtpd/outbound/client.hpp"
+#include "smtpd/outbound/dsn.hpp"
 #include "smtpd/outbound/resolver.hpp"
 #include "smtpd/outbound/retry.hpp"
 #include "storage/queue.hpp"
@@ -59,8 +60,10 @@ class QueueRunner {
                                                          std::string_view message);
   void keep_or_close(const std::string& key, std::unique_ptr<SmtpConnection> connection);
   net::awaitable<void> record(storage::QueueId id, std::vector<AttemptResult> results);
-  void bounce(storage::WriteTxn& txn, const storage::QueueEntry& entry, const std::vector<std::size_t>& failed,
-              const std::vector<AttemptResult>& results, std::string_view message, std::int64_t now);
+  // A DSN to the sender (RFC 3464) for the given recipients: failed (a bounce) or delayed.
+  void notify_sender(storage::WriteTxn& txn, const storage::QueueEntry& entry, const std::vector<std::size_t>& which,
+                     const std::vector<AttemptResult>& results, std::string_view message, std::int64_t now,
+                     DsnAction action);
 
   const session::Services& services_;
   const config::OutboundConfig& cfg_;

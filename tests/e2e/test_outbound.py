@@ -204,6 +204,21 @@ class OutboundTest(unittest.TestCase):
         inst.wait(lambda: inst.queue() == [], what="an empty queue")
         self.assertEqual(inst.inbox(), [])  # no bounce
 
+    def test_one_delay_notice_while_it_keeps_trying(self):
+        zone = Zone({"example.org": [("MX", (10, "mx.example.org"))], "mx.example.org": [("A", "127.0.0.2")]})
+        inst = self.run_with(zone, {"127.0.0.2": Behaviour(data_replies=["451 4.3.0 later"] * 20)},
+                             {"delay_notice": "1s", "retry_first": "1s", "retry_max": "1s"})
+        inst.send(["bob@example.org"])
+        notice = inst.bounces(1)[0]
+        inst.wait(lambda: inst.queue()[0]["recipients"][0]["attempts"] >= 3, what="more attempts")
+        self.assertEqual(len(inst.inbox()), 1)  # told once, not at every attempt
+        msg, parts, status = dsn_parts(inst.message(notice["uid"]))
+        self.assertEqual(msg["Subject"], "Delayed Mail (still being retried)")
+        self.assertIn("Action: delayed", status)
+        self.assertIn("Status: 4.3.0", status)
+        self.assertIn("Will-Retry-Until:", status)
+        self.assertEqual(inst.queue()[0]["recipients"][0]["state"], "pending")
+
     def test_servfail_waits_in_the_queue(self):
         inst = self.run_with(Zone({}, servfail=["example.org"]))
         inst.send(["bob@example.org"])

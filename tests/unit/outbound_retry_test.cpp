@@ -59,5 +59,22 @@ TEST(OutboundRetry, GivesUpAtMaxAgeAndRetriesLastAtIt) {
   EXPECT_EQ(e.recipients[0].state, RecipientState::failed);
 }
 
+TEST(OutboundRetry, OneDelayNoticePerRecipientAfterTheDelay) {
+  auto e = entry(0);
+  e.recipients[0].attempts = 1;
+  e.recipients[1].attempts = 1;
+  e.recipients[1].state = RecipientState::delivered;
+  // recipient 2 has not been tried yet: nothing to report about it
+  EXPECT_TRUE(take_delay_notices(e, 3599, seconds(3600)).empty());
+  EXPECT_EQ(take_delay_notices(e, 3600, seconds(3600)), (std::vector<std::size_t>{0}));
+  EXPECT_TRUE(e.recipients[0].delay_notified);
+  EXPECT_TRUE(take_delay_notices(e, 9000, seconds(3600)).empty());  // once only
+  e.recipients[2].attempts = 1;
+  EXPECT_EQ(take_delay_notices(e, 9000, seconds(3600)), (std::vector<std::size_t>{2}));
+  auto never = entry(0);
+  never.recipients[0].attempts = 5;
+  EXPECT_TRUE(take_delay_notices(never, 100000, seconds(0)).empty());
+}
+
 }  // namespace
 }  // namespace mailstead::outbound

@@ -86,6 +86,7 @@ TEST_F(QueueTest, RunnerOutcomesMoveTheEntryAndFinallyRemoveIt) {
   entry.recipients[1].attempts = 1;
   entry.recipients[1].next_attempt = 4000000000;
   entry.recipients[1].last_error = "451 4.7.1 try later";
+  entry.recipients[1].delay_notified = true;
   ok(store().update([&](WriteTxn& t) { return update_queue_entry(t, entry); }));
   auto r = store().read();
   EXPECT_TRUE(due_entries(r, 3999999999, 10).empty());
@@ -93,6 +94,8 @@ TEST_F(QueueTest, RunnerOutcomesMoveTheEntryAndFinallyRemoveIt) {
   ASSERT_TRUE(stored);
   EXPECT_EQ(stored->recipients[1].last_error, "451 4.7.1 try later");
   EXPECT_EQ(stored->next_attempt(), 4000000000);
+  EXPECT_TRUE(stored->recipients[1].delay_notified);
+  EXPECT_FALSE(stored->recipients[0].delay_notified);
   entry.recipients[1].state = RecipientState::failed;
   ok(store().update([&](WriteTxn& t) { return update_queue_entry(t, entry); }));
   auto after = store().read();
