@@ -15,31 +15,15 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${1:-$here/../build}" && pwd)
 runs=${RUNS:-3}
 messages=${MESSAGES:-2000}
-refstack=${REFSTACK:-$here/../../shared/reference-stack}
-
-work=$(mktemp -d /tmp/mailstead-bench-out.XXXXXX)
-chmod 755 "$work"
-export RUN="$work/ref" NUSERS=2
-. "$refstack/env.sh"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  "$refstack/ref/stop.sh" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
-now() { date +%s.%N; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. "$here/lib.sh"
+export NUSERS=2
+bench_setup out
 
 sink_port=$(free_port)
 smtp-sink -u nobody -m 200 "127.0.0.2:$sink_port" 256 > /dev/null &
-pids+=($!)
+bench_track $!
 sleep 0.5
-kill -0 "${pids[0]}" || { echo "smtp-sink did not start" >&2; exit 1; }
+kill -0 "${bench_pids[0]}" || { echo "smtp-sink did not start" >&2; exit 1; }
 
 dns_port_file="$work/dns.port"
 python3 - "$dns_port_file" <<PY &
@@ -53,7 +37,7 @@ open(sys.argv[1], "w").write(str(dns.port))
 while True:
     time.sleep(3600)
 PY
-pids+=($!)
+bench_track $!
 until [ -s "$dns_port_file" ]; do sleep 0.1; done
 
 echo "# starting the reference stack (Postfix $(postconf -d -h mail_version))"
@@ -95,9 +79,7 @@ listen = []
 tls_listen = []
 TOML
 "$build/admin/mailstead" -c "$work/ms/mailstead.toml" domain add "$DOMAIN" >/dev/null
-"$build/smtpd/mailstead-smtpd" -c "$work/ms/mailstead.toml" > "$work/ms/ready" 2> "$work/ms/smtpd.log" &
-pids+=($!)
-until grep -q ready "$work/ms/ready"; do sleep 0.1; done
+start_mailstead "$build/smtpd/mailstead-smtpd" "$work/ms/mailstead.toml"
 
 ms_queue_empty() { [ "$("$build/admin/mailstead" -c "$work/ms/mailstead.toml" queue list --json)" = "[]" ]; }
 pf_queue_empty() { postqueue -c "$P/etc" -p 2>/dev/null | grep -q "Mail queue is empty"; }

@@ -15,23 +15,10 @@ build=$(cd "${1:-$here/../build}" && pwd)
 runs=${RUNS:-5}
 clients=${CLIENTS:-4}
 seconds=${SECONDS_PER_RUN:-10}
-refstack=${REFSTACK:-$here/../../shared/reference-stack}
-
-work=$(mktemp -d /tmp/mailstead-bench-pop3.XXXXXX)
-chmod 755 "$work"  # the reference stack's postfix user must reach $RUN
-export RUN="$work/ref" NUSERS=$((clients + 2))
-. "$refstack/env.sh"
-pop3d_pid=""
-cleanup() {
-  [ -n "$pop3d_pid" ] && kill "$pop3d_pid" 2>/dev/null && wait "$pop3d_pid" 2>/dev/null
-  "$refstack/ref/stop.sh" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+. "$here/lib.sh"
+export NUSERS=$((clients + 2))
+bench_setup pop3
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 
 echo "# generating messages"
 python3 "$here/make_maildir.py" "$work/maildir-10k" 10000
@@ -47,7 +34,7 @@ for i in $(seq 3 "$NUSERS"); do cp -r "$work/maildir-20" "$RUN/mail/user$i/Maild
 chown -R "$MAIL_UID:" "$RUN/mail"
 
 echo "# starting mailstead-pop3d"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 mkdir -p "$work/ms"
 cat > "$work/ms/mailstead.toml" <<TOML
 [server]
@@ -82,9 +69,7 @@ for i in $(seq 1 "$NUSERS"); do admin user add "user$i@$DOMAIN" --password-hash-
 admin import "user1@$DOMAIN" "$work/maildir-10k" >/dev/null
 admin import "user2@$DOMAIN" "$work/maildir-100k" >/dev/null
 for i in $(seq 3 "$NUSERS"); do admin import "user$i@$DOMAIN" "$work/maildir-20" >/dev/null; done
-"$build/pop3d/mailstead-pop3d" -c "$work/ms/mailstead.toml" > "$work/ms/ready" 2> "$work/ms/pop3d.log" &
-pop3d_pid=$!
-until grep -q ready "$work/ms/ready"; do sleep 0.1; done
+start_mailstead "$build/pop3d/mailstead-pop3d" "$work/ms/mailstead.toml"
 
 load() { python3 "$here/pop3_load.py" "$@"; }
 measure() {  # name key command...: prints the median of $runs runs after a warm-up

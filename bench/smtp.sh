@@ -12,30 +12,16 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${1:-$here/../build}" && pwd)
 runs=${RUNS:-5}
 messages=${MESSAGES:-2000}
-refstack=${REFSTACK:-$here/../../shared/reference-stack}
-
-work=$(mktemp -d /tmp/mailstead-bench-smtp.XXXXXX)
-chmod 755 "$work"
-export RUN="$work/ref" NUSERS=2
-. "$refstack/env.sh"
-smtpd_pid=""
-cleanup() {
-  [ -n "$smtpd_pid" ] && kill "$smtpd_pid" 2>/dev/null && wait "$smtpd_pid" 2>/dev/null
-  "$refstack/ref/stop.sh" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
-now() { date +%s.%N; }
+. "$here/lib.sh"
+export NUSERS=2
+bench_setup smtp
 rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN {printf "%.0f", n / (b - a)}'; }
 
 echo "# starting the reference stack (Postfix $(postconf -d -h mail_version), Dovecot $(dovecot --version | cut -d' ' -f1))"
 "$refstack/ref/start.sh" >/dev/null
 
 echo "# starting mailstead-smtpd"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 mkdir -p "$work/ms"
 cat > "$work/ms/mailstead.toml" <<TOML
 [server]
@@ -66,9 +52,7 @@ TOML
 admin() { "$build/admin/mailstead" -c "$work/ms/mailstead.toml" "$@"; }
 admin domain add "$DOMAIN" >/dev/null
 echo "a long enough password" | admin user add "user1@$DOMAIN" --password-stdin >/dev/null
-"$build/smtpd/mailstead-smtpd" -c "$work/ms/mailstead.toml" > "$work/ms/ready" 2> "$work/ms/smtpd.log" &
-smtpd_pid=$!
-until grep -q ready "$work/ms/ready"; do sleep 0.1; done
+start_mailstead "$build/smtpd/mailstead-smtpd" "$work/ms/mailstead.toml"
 
 source_run() {  # sessions port -> seconds smtp-source took
   local start end

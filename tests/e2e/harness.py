@@ -2,6 +2,7 @@
 data dir) in a temporary directory, free loopback ports, and processes that are stopped by
 their own PID."""
 
+import json
 import os
 import select
 import signal
@@ -72,6 +73,24 @@ class Instance:
         body.update(sections)
         self.config = self.dir / "mailstead.toml"
         self.config.write_text(to_toml(body) + extra_toml)
+
+    def admin(self, *args, stdin=None):
+        """Runs `mailstead -c <this config> ARGS`; fails the test on a non-zero exit."""
+        r = subprocess.run([str(ADMIN), "-c", str(self.config), *args], capture_output=True, text=True,
+                           input=stdin, timeout=60)
+        if r.returncode != 0:
+            raise AssertionError(f"mailstead {args}: {r.stderr}")
+        return r.stdout
+
+    def messages(self, user, mailbox="INBOX"):
+        return json.loads(self.admin("message", "list", user, mailbox, "--json"))
+
+    def message_bytes(self, user, uid, mailbox="INBOX"):
+        return subprocess.run([str(ADMIN), "-c", str(self.config), "message", "cat", user, mailbox, str(uid)],
+                              capture_output=True, check=True).stdout
+
+    def queue(self):
+        return json.loads(self.admin("queue", "list", "--json"))
 
     def cleanup(self):
         self._tmp.cleanup()

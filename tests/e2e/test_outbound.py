@@ -8,12 +8,11 @@ import email
 import email.policy
 import json
 import smtplib
-import subprocess
 import time
 import unittest
 
 from fake_dns import FakeDns, Zone
-from harness import ADMIN, HOST, SMTPD, Daemon, Instance, free_port
+from harness import HOST, SMTPD, Daemon, Instance, free_port
 from sink_smtp import Behaviour, Sink
 
 PASSWORD = "alice's long password"
@@ -51,11 +50,7 @@ class Outbound:
         self.smtpd = Daemon([str(SMTPD), "-c", str(self.instance.config)], self.instance.dir / "smtpd.log")
 
     def admin(self, *args, stdin=None):
-        r = subprocess.run([str(ADMIN), "-c", str(self.instance.config), *args], capture_output=True, text=True,
-                           input=stdin, timeout=60)
-        if r.returncode != 0:
-            raise AssertionError(f"mailstead {args}: {r.stderr}")
-        return r.stdout
+        return self.instance.admin(*args, stdin=stdin)
 
     def send(self, to, body="Hello over there\r\n", sender=ALICE):
         message = f"From: {sender}\r\nTo: {', '.join(to)}\r\nSubject: outbound test\r\n\r\n{body}"
@@ -64,14 +59,13 @@ class Outbound:
             s.sendmail(sender, to, message.encode())
 
     def queue(self):
-        return json.loads(self.admin("queue", "list", "--json"))
+        return self.instance.queue()
 
     def inbox(self):
-        return json.loads(self.admin("message", "list", ALICE, "INBOX", "--json"))
+        return self.instance.messages(ALICE)
 
     def message(self, uid):
-        return subprocess.run([str(ADMIN), "-c", str(self.instance.config), "message", "cat", ALICE, "INBOX", str(uid)],
-                              capture_output=True, check=True).stdout
+        return self.instance.message_bytes(ALICE, uid)
 
     def wait(self, condition, timeout=20, what="condition"):
         deadline = time.monotonic() + timeout

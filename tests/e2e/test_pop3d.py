@@ -4,11 +4,9 @@ DELE/RSET/QUIT and what the store keeps, UIDL stability, [IN-USE], STLS and SASL
 shared with SMTP, pipelining, autologout, bad input."""
 
 import base64
-import json
 import os
 import poplib
 import smtplib
-import socket
 import ssl
 import subprocess
 import tempfile
@@ -16,7 +14,7 @@ import time
 import unittest
 from pathlib import Path
 
-from harness import ADMIN, HOST, POP3D, SMTPD, Daemon, Instance, LineClient, client_context, free_port
+from harness import HOST, POP3D, SMTPD, Daemon, Instance, LineClient, client_context, free_port
 
 PASSWORD = "alice's long password"
 ALICE = "alice@example.test"
@@ -41,11 +39,7 @@ class Pop3Instance:
         self.pop3d = Daemon([str(POP3D), "-c", str(self.instance.config)], self.instance.dir / "pop3d.log")
 
     def admin(self, *args, stdin=None):
-        r = subprocess.run([str(ADMIN), "-c", str(self.instance.config), *args], capture_output=True, text=True,
-                           input=stdin, timeout=60)
-        if r.returncode != 0:
-            raise AssertionError(f"mailstead {args}: {r.stderr}")
-        return r.stdout
+        return self.instance.admin(*args, stdin=stdin)
 
     def deliver(self, body, subject="test", to=ALICE):
         message = f"From: sender@example.org\r\nTo: {to}\r\nSubject: {subject}\r\n\r\n{body}"
@@ -53,11 +47,10 @@ class Pop3Instance:
             s.sendmail("sender@example.org", [to], message.encode())
 
     def messages(self, user=ALICE):
-        return json.loads(self.admin("message", "list", user, "INBOX", "--json"))
+        return self.instance.messages(user)
 
     def stored(self, uid, user=ALICE):
-        return subprocess.run([str(ADMIN), "-c", str(self.instance.config), "message", "cat", user, "INBOX",
-                               str(uid)], capture_output=True, check=True).stdout
+        return self.instance.message_bytes(user, uid)
 
     def close(self):
         try:

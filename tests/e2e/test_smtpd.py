@@ -3,7 +3,6 @@ swaks): local delivery byte for byte, pipelining, the relay tricks, submission w
 the anti-spoofing rule, implicit TLS, smuggling and STARTTLS injection, limits, bad input."""
 
 import base64
-import json
 import shutil
 import smtplib
 import socket
@@ -12,7 +11,7 @@ import subprocess
 import time
 import unittest
 
-from harness import ADMIN, HOST, SMTPD, Daemon, Instance, client_context, free_port
+from harness import HOST, SMTPD, Daemon, Instance, client_context, free_port
 
 PASSWORD = "alice's long password"
 
@@ -32,21 +31,16 @@ class SmtpdInstance:
         self.daemon = Daemon([str(SMTPD), "-c", str(self.instance.config)], self.instance.dir / "smtpd.log")
 
     def admin(self, *args, stdin=None):
-        r = subprocess.run([str(ADMIN), "-c", str(self.instance.config), *args], capture_output=True, text=True,
-                           input=stdin, timeout=60)
-        if r.returncode != 0:
-            raise AssertionError(f"mailstead {args}: {r.stderr}")
-        return r.stdout
+        return self.instance.admin(*args, stdin=stdin)
 
     def messages(self, user, mailbox="INBOX"):
-        return json.loads(self.admin("message", "list", user, mailbox, "--json"))
+        return self.instance.messages(user, mailbox)
 
     def message_bytes(self, user, uid, mailbox="INBOX"):
-        return subprocess.run([str(ADMIN), "-c", str(self.instance.config), "message", "cat", user, mailbox, str(uid)],
-                              capture_output=True, check=True).stdout
+        return self.instance.message_bytes(user, uid, mailbox)
 
     def queue(self):
-        return json.loads(self.admin("queue", "list", "--json"))
+        return self.instance.queue()
 
     def close(self):
         try:
