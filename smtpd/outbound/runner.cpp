@@ -76,10 +76,14 @@ QueueRunner::QueueRunner(const session::Services& services, asio::io_context& io
       cfg_(services.config.outbound),
       strand_(asio::make_strand(io)),
       wake_timer_(strand_),
+      slot_freed_(strand_),
       resolver_(strand_, resolver_servers(services.config.outbound), std::chrono::milliseconds(5000)),
       tls_(make_client_tls_context()),
       policy_{cfg_.retry_first, cfg_.retry_max, cfg_.max_age} {
   if (!cfg_.relay_password_file.empty()) relay_password_ = read_first_line(cfg_.relay_password_file);
+  // Never expires: waits on it end only by cancel(), which leaves the expiry as it is, so a
+  // waiter can wait again without disturbing the others.
+  slot_freed_.expires_at(asio::steady_timer::time_point::max());
 }
 
 QueueRunner::~QueueRunner() = default;
@@ -90,6 +94,7 @@ void QueueRunner::stop() {
   asio::dispatch(strand_, [this] {
     stopping_ = true;
     wake_timer_.cancel();
+    slot_freed_.cancel();
     resolver_.cancel();
     for (auto& [id, signal] : cancels_) signal->emit(asio::cancellation_type::terminal);
     idle_.clear();  // no operation is pending on an idle connection: closing is immediate
@@ -180,10 +185,15 @@ net::awaitable<void> QueueRunner::deliver_entry(storage::QueueId id) {
   }
   std::vector<AttemptResult> results;
   for (const auto& group : groups) {
-    if (per_domain_[group.domain] >= cfg_.max_per_domain) continue;  // next round
+    // Wait for a session slot to the domain. (Returning and rescanning instead made the loop
+    // spin while a busy domain's slots were taken.)
+    while (per_domain_[group.domain] >= cfg_.max_per_domain && !stopping_)
+      co_await slot_freed_.async_wait(net::use_tuple);
+    if (stopping_) co_return;
     per_domain_[group.domain] += 1;
     auto group_results = co_await deliver_group(*entry, group, message);
     per_domain_[group.domain] -= 1;
+    slot_freed_.cancel();  // wakes every waiter; each checks again
     if (stopping_) co_return;
     results.insert(results.end(), group_results.begin(), group_results.end());
   }

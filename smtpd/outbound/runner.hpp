@@ -69,6 +69,7 @@ class QueueRunner {
   const config::OutboundConfig& cfg_;
   net::asio::strand<net::asio::io_context::executor_type> strand_;
   net::asio::steady_timer wake_timer_;
+  net::asio::steady_timer slot_freed_;  // cancelled whenever a per-domain session slot frees
   Resolver resolver_;
   std::shared_ptr<net::ssl::context> tls_;
   RetryPolicy policy_;

@@ -129,6 +129,16 @@ class OutboundTest(unittest.TestCase):
         inst.sinks["127.0.0.2"].wait_for(4)
         self.assertEqual(inst.sinks["127.0.0.2"].connections, 2)
 
+    def test_one_session_per_domain_still_delivers_everything(self):
+        zone = Zone({"example.org": [("MX", (10, "mx.example.org"))], "mx.example.org": [("A", "127.0.0.2")]})
+        inst = self.run_with(zone, {"127.0.0.2": Behaviour()}, {"max_per_domain": 1})
+        with smtplib.SMTP(HOST, inst.mx, timeout=10) as s:  # queued at once, from a trusted address
+            for n in range(6):
+                s.sendmail(ALICE, [f"r{n}@example.org"], f"Subject: {n}\r\n\r\nx\r\n".encode())
+        got = inst.sinks["127.0.0.2"].wait_for(6)
+        self.assertEqual(sorted(m["recipients"][0] for m in got), [f"r{n}@example.org" for n in range(6)])
+        inst.wait(lambda: inst.queue() == [], what="an empty queue")
+
     def test_preference_order_and_fallback(self):
         # mx1 (preference 10) refuses connections, mx2 (20) greets with 421, mx3 (30) takes it.
         zone = Zone({"example.org": [("MX", (30, "mx3.example.org")), ("MX", (10, "mx1.example.org")),
