@@ -29,7 +29,7 @@ bench_cleanup() {
 start_mailstead() {
   "$1" -c "$2" > "$work/$(basename "$1").ready" 2> "$work/$(basename "$1").log" &
   bench_track $!
-  until grep -q ready "$work/$(basename "$1").ready"; do
+  until grep -qs ready "$work/$(basename "$1").ready"; do
     kill -0 "$!" 2>/dev/null || { echo "$1 did not start:" >&2; cat "$work/$(basename "$1").log" >&2; exit 1; }
     sleep 0.1
   done
