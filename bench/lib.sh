@@ -34,3 +34,36 @@ start_mailstead() {
     sleep 0.1
   done
 }
+
+# bench_config SMTPD_KEYS POP3D_KEYS [MORE_SECTIONS]: a mailstead instance config in
+# $work/ms on loopback, with the reference stack's certificate and no connection limits in
+# the way; a daemon given no keys listens nowhere.
+bench_config() {
+  mkdir -p "$work/ms"
+  cat > "$work/ms/mailstead.toml" <<TOML
+[server]
+user = ""
+data_dir = "$work/ms/data"
+threads = 1
+[log]
+level = "warn"
+[tls]
+certificate = "$RUN/dovecot/ssl/cert.pem"
+private_key = "$RUN/dovecot/ssl/key.pem"
+[limits]
+max_connections_per_ip = 1000
+max_connection_rate_per_ip = 1000000
+[smtpd]
+${1:-listen = []
+submission_listen = []
+submissions_listen = []}
+[pop3d]
+${2:-listen = []
+tls_listen = []}
+[imapd]
+listen = []
+tls_listen = []
+${3:-}
+TOML
+}
+admin() { "$build/admin/mailstead" -c "$work/ms/mailstead.toml" "$@"; }

@@ -49,39 +49,16 @@ postfix -c "$P/etc" reload >/dev/null 2>&1
 
 echo "# starting mailstead-smtpd"
 port=$(free_port)
-mkdir -p "$work/ms"
-cat > "$work/ms/mailstead.toml" <<TOML
-[server]
-user = ""
-data_dir = "$work/ms/data"
-threads = 1
-[log]
-level = "warn"
-[tls]
-certificate = "$RUN/dovecot/ssl/cert.pem"
-private_key = "$RUN/dovecot/ssl/key.pem"
-[limits]
-max_connections_per_ip = 1000
-max_connection_rate_per_ip = 1000000
-[smtpd]
-listen = ["127.0.0.1:$port"]
+bench_config "listen = [\"127.0.0.1:$port\"]
 submission_listen = []
 submissions_listen = []
-trusted_networks = ["127.0.0.1/32"]
-[outbound]
-resolvers = ["127.0.0.1:$(cat "$dns_port_file")"]
-port = $sink_port
-[pop3d]
-listen = []
-tls_listen = []
-[imapd]
-listen = []
-tls_listen = []
-TOML
-"$build/admin/mailstead" -c "$work/ms/mailstead.toml" domain add "$DOMAIN" >/dev/null
+trusted_networks = [\"127.0.0.1/32\"]" "" "[outbound]
+resolvers = [\"127.0.0.1:$(cat "$dns_port_file")\"]
+port = $sink_port"
+admin domain add "$DOMAIN" >/dev/null
 start_mailstead "$build/smtpd/mailstead-smtpd" "$work/ms/mailstead.toml"
 
-ms_queue_empty() { [ "$("$build/admin/mailstead" -c "$work/ms/mailstead.toml" queue list --json)" = "[]" ]; }
+ms_queue_empty() { [ "$(admin queue list --json)" = "[]" ]; }
 pf_queue_empty() { postqueue -c "$P/etc" -p 2>/dev/null | grep -q "Mail queue is empty"; }
 
 run() {  # smtp-port domains empty-check -> messages/s from injection to an empty queue

@@ -35,34 +35,11 @@ chown -R "$MAIL_UID:" "$RUN/mail"
 
 echo "# starting mailstead-pop3d"
 port=$(free_port)
-mkdir -p "$work/ms"
-cat > "$work/ms/mailstead.toml" <<TOML
-[server]
-user = ""
-data_dir = "$work/ms/data"
-threads = 1
-[tls]
-certificate = "$RUN/dovecot/ssl/cert.pem"
-private_key = "$RUN/dovecot/ssl/key.pem"
-[limits]
-max_connections_per_ip = 1000
-max_connection_rate_per_ip = 1000000
-[auth]
-hash_threads = 2
-[smtpd]
-listen = []
-submission_listen = []
-submissions_listen = []
-[pop3d]
-listen = ["127.0.0.1:$port"]
+bench_config "" "listen = [\"127.0.0.1:$port\"]
 tls_listen = []
 allow_plaintext_auth = true
-allow_concurrent_sessions = true
-[imapd]
-listen = []
-tls_listen = []
-TOML
-admin() { "$build/admin/mailstead" -c "$work/ms/mailstead.toml" "$@"; }
+allow_concurrent_sessions = true" "[auth]
+hash_threads = 2"
 admin domain add "$DOMAIN" >/dev/null
 head -1 "$RUN/dovecot/users" | cut -d: -f2 > "$work/ms/hash"
 for i in $(seq 1 "$NUSERS"); do admin user add "user$i@$DOMAIN" --password-hash-file "$work/ms/hash" >/dev/null; done

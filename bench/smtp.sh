@@ -22,34 +22,10 @@ echo "# starting the reference stack (Postfix $(postconf -d -h mail_version), Do
 
 echo "# starting mailstead-smtpd"
 port=$(free_port)
-mkdir -p "$work/ms"
-cat > "$work/ms/mailstead.toml" <<TOML
-[server]
-user = ""
-data_dir = "$work/ms/data"
-threads = 1
-[log]
-level = "warn"
-[tls]
-certificate = "$RUN/dovecot/ssl/cert.pem"
-private_key = "$RUN/dovecot/ssl/key.pem"
-[limits]
-max_connections_per_ip = 1000
-max_connection_rate_per_ip = 1000000
-[smtpd]
-listen = ["127.0.0.1:$port"]
+bench_config "listen = [\"127.0.0.1:$port\"]
 submission_listen = []
-submissions_listen = []
-[outbound]
-resolvers = ["127.0.0.1:9"]
-[pop3d]
-listen = []
-tls_listen = []
-[imapd]
-listen = []
-tls_listen = []
-TOML
-admin() { "$build/admin/mailstead" -c "$work/ms/mailstead.toml" "$@"; }
+submissions_listen = []" "" "[outbound]
+resolvers = [\"127.0.0.1:9\"]"
 admin domain add "$DOMAIN" >/dev/null
 echo "a long enough password" | admin user add "user1@$DOMAIN" --password-stdin >/dev/null
 start_mailstead "$build/smtpd/mailstead-smtpd" "$work/ms/mailstead.toml"
