@@ -7,7 +7,6 @@
 #include <fmt/format.h>
 
 #include <ctime>
-#include <limits>
 
 #include "admin/command.hpp"
 #include "admin/store_access.hpp"
@@ -17,8 +16,6 @@ namespace mailstead::admin {
 namespace {
 
 using namespace storage;
-
-constexpr std::int64_t kHeld = std::numeric_limits<std::int64_t>::max();
 
 std::string_view state_name(const QueuedRecipient& r) {
   switch (r.state) {

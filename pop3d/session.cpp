@@ -60,7 +60,7 @@ class Session {
   net::awaitable<void> run() {
     out_ += ok("mailstead POP3 server ready");
     for (;;) {
-      if ((!has_complete_line() || out_.size() >= kFlushAt) && !co_await flush()) co_return;
+      if ((!c_.input().has_line() || out_.size() >= kFlushAt) && !co_await flush()) co_return;
       auto result = co_await c_.read_line(cfg_.pop3d.idle_timeout);
       if (auto* closed = std::get_if<net::Closed>(&result)) co_return co_await say_goodbye(closed->why);
       if (std::holds_alternative<io::LineTooLong>(result)) {
@@ -92,11 +92,6 @@ class Session {
     auto data = std::move(out_);
     out_.clear();
     co_return co_await c_.write(data, cfg_.pop3d.idle_timeout);
-  }
-
-  bool has_complete_line() {
-    auto buffered = c_.input().buffered();
-    return std::find(buffered.begin(), buffered.end(), '\n') != buffered.end();
   }
 
   net::awaitable<void> say_goodbye(net::ReadStatus why) {

@@ -84,7 +84,7 @@ class Session {
   net::awaitable<void> run() {
     queue_reply(reply(220, "", fmt::format("{} ESMTP mailstead", cfg_.server.hostname)));
     for (;;) {
-      if (!has_complete_line() && !co_await flush()) co_return;
+      if (!c_.input().has_line() && !co_await flush()) co_return;
       auto result = co_await c_.read_line(cfg_.smtpd.command_timeout);
       if (auto* closed = std::get_if<net::Closed>(&result)) co_return co_await say_goodbye(closed->why);
       if (std::holds_alternative<io::LineTooLong>(result)) {
@@ -125,11 +125,6 @@ class Session {
     auto data = std::move(out_);
     out_.clear();
     co_return co_await c_.write(data, cfg_.smtpd.command_timeout);
-  }
-
-  bool has_complete_line() {
-    auto buffered = c_.input().buffered();
-    return std::find(buffered.begin(), buffered.end(), '\n') != buffered.end();
   }
 
   net::awaitable<void> say_goodbye(net::ReadStatus why) {

@@ -11,6 +11,7 @@
 // - DSN parameters (RFC 3461: ENVID, RET, NOTIFY, ORCPT) are kept for the bounces.
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,6 +25,9 @@
 namespace mailstead::storage {
 
 using QueueId = std::uint64_t;
+
+// The next attempt of a held recipient (`mailstead queue hold`): never due until released.
+inline constexpr std::int64_t kHeld = std::numeric_limits<std::int64_t>::max();
 
 enum class RecipientState : std::uint8_t { pending = 0, delivered = 1, failed = 2 };
 

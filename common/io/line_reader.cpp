@@ -22,6 +22,11 @@ void LineReader::commit(std::size_t received) {
   end_ += received;
 }
 
+bool LineReader::has_line() const {
+  auto b = buffered();
+  return std::find(b.begin(), b.end(), '\n') != b.end();
+}
+
 void LineReader::consume(std::size_t n) {
   assert(n <= end_ - begin_);
   begin_ += n;

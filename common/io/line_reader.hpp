@@ -46,6 +46,9 @@ class LineReader {
 
   // Received bytes not yet returned as lines.
   std::span<const char> buffered() const { return {buffer_.data() + begin_, end_ - begin_}; }
+  // A line end is buffered: next() answers without more input. Sessions write their queued
+  // replies only when this is false, so a pipelined batch gets one write (RFC 2920, 2449).
+  bool has_line() const;
   void consume(std::size_t n);
   // Forgets everything received so far (STARTTLS: plaintext pipelined behind the command
   // must not be read as if it had come over TLS; CVE-2011-0411).

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/text/ascii.hpp"
+
 namespace mailstead::mime {
 namespace {
 
@@ -10,10 +12,6 @@ std::string lower(std::string_view s) {
   for (auto& c : out)
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && lower(a) == lower(b);
 }
 
 bool is_wsp(char c) {
@@ -39,7 +37,7 @@ LineAt line_at(std::string_view s, std::size_t at) {
 
 const std::string* field(const std::vector<HeaderField>& fields, std::string_view name) {
   for (const auto& f : fields)
-    if (iequals(f.name, name)) return &f.value;
+    if (text::iequals_ascii(f.name, name)) return &f.value;
   return nullptr;
 }
 

@@ -3,16 +3,10 @@
 #include <algorithm>
 
 #include "common/sasl/base64.hpp"
+#include "common/text/ascii.hpp"
 
 namespace mailstead::sasl {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-    return lower(x) == lower(y);
-  });
-}
 
 bool acceptable_field(std::string_view field) {
   return field.size() <= kMaxField && field.find('\0') == std::string_view::npos && valid_utf8(field);
@@ -21,8 +15,8 @@ bool acceptable_field(std::string_view field) {
 }  // namespace
 
 std::optional<Mechanism> parse_mechanism(std::string_view name) {
-  if (iequals(name, "PLAIN")) return Mechanism::plain;
-  if (iequals(name, "LOGIN")) return Mechanism::login;
+  if (text::iequals_ascii(name, "PLAIN")) return Mechanism::plain;
+  if (text::iequals_ascii(name, "LOGIN")) return Mechanism::login;
   return std::nullopt;
 }
 

@@ -13,8 +13,12 @@ bool has_only_crlf(std::string_view bytes) {
     if (lf == bytes.data() || lf[-1] != '\r') return false;
     p = lf + 1;
   }
-  for (std::size_t i = 0; i < bytes.size(); ++i)
-    if (bytes[i] == '\r' && (i + 1 == bytes.size() || bytes[i + 1] != '\n')) return false;
+  p = bytes.data();
+  while (const void* hit = std::memchr(p, '\r', static_cast<std::size_t>(end - p))) {
+    auto* cr = static_cast<const char*>(hit);
+    if (cr + 1 == end || cr[1] != '\n') return false;
+    p = cr + 1;
+  }
   return true;
 }
 

@@ -3,19 +3,12 @@
 #include <charconv>
 #include <vector>
 
+#include "common/text/ascii.hpp"
+
 namespace mailstead::pop3 {
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'a' && x <= 'z') x = static_cast<char>(x - 32);
-    if (y >= 'a' && y <= 'z') y = static_cast<char>(y - 32);
-    if (x != y) return false;
-  }
-  return true;
-}
+using text::iequals_ascii;
 
 // Arguments are separated by single spaces (RFC 1939 §3); clients that send several, or a
 // trailing space, are common enough that runs of spaces count as one.
@@ -75,27 +68,27 @@ Command parse_command(std::string_view line) {
   if (keyword.empty() || keyword.size() > 4) return bad("Unknown command");
   auto args = split_arguments(rest);
 
-  if (iequals(keyword, "USER")) {
+  if (iequals_ascii(keyword, "USER")) {
     if (args.size() != 1) return bad("USER needs one name");
     return User{std::string(args[0])};
   }
-  if (iequals(keyword, "PASS")) {
+  if (iequals_ascii(keyword, "PASS")) {
     if (rest.empty()) return bad("PASS needs a password");
     return Pass{std::string(rest)};
   }
-  if (iequals(keyword, "AUTH")) {
+  if (iequals_ascii(keyword, "AUTH")) {
     if (args.empty()) return Auth{};
     if (args.size() > 2) return bad("AUTH takes a mechanism and at most an initial response");
     Auth auth{std::string(args[0]), std::nullopt};
     if (args.size() == 2) auth.initial = std::string(args[1]);
     return auth;
   }
-  if (iequals(keyword, "STAT")) return no_arguments(args, "STAT", Stat{});
-  if (iequals(keyword, "LIST")) return optional_number<List>(args, "LIST");
-  if (iequals(keyword, "UIDL")) return optional_number<Uidl>(args, "UIDL");
-  if (iequals(keyword, "RETR")) return one_number<Retr>(args, "RETR");
-  if (iequals(keyword, "DELE")) return one_number<Dele>(args, "DELE");
-  if (iequals(keyword, "TOP")) {
+  if (iequals_ascii(keyword, "STAT")) return no_arguments(args, "STAT", Stat{});
+  if (iequals_ascii(keyword, "LIST")) return optional_number<List>(args, "LIST");
+  if (iequals_ascii(keyword, "UIDL")) return optional_number<Uidl>(args, "UIDL");
+  if (iequals_ascii(keyword, "RETR")) return one_number<Retr>(args, "RETR");
+  if (iequals_ascii(keyword, "DELE")) return one_number<Dele>(args, "DELE");
+  if (iequals_ascii(keyword, "TOP")) {
     if (args.size() != 2) return bad("TOP needs a message number and a number of lines");
     auto n = parse_message_number(args[0]);
     if (!n) return bad("Invalid message number");
@@ -104,11 +97,11 @@ Command parse_command(std::string_view line) {
     if (ec != std::errc{} || end != args[1].data() + args[1].size()) return bad("Invalid number of lines");
     return Top{*n, lines};
   }
-  if (iequals(keyword, "NOOP")) return no_arguments(args, "NOOP", Noop{});
-  if (iequals(keyword, "RSET")) return no_arguments(args, "RSET", Rset{});
-  if (iequals(keyword, "QUIT")) return no_arguments(args, "QUIT", Quit{});
-  if (iequals(keyword, "CAPA")) return no_arguments(args, "CAPA", Capa{});
-  if (iequals(keyword, "STLS")) return no_arguments(args, "STLS", Stls{});
+  if (iequals_ascii(keyword, "NOOP")) return no_arguments(args, "NOOP", Noop{});
+  if (iequals_ascii(keyword, "RSET")) return no_arguments(args, "RSET", Rset{});
+  if (iequals_ascii(keyword, "QUIT")) return no_arguments(args, "QUIT", Quit{});
+  if (iequals_ascii(keyword, "CAPA")) return no_arguments(args, "CAPA", Capa{});
+  if (iequals_ascii(keyword, "STLS")) return no_arguments(args, "STLS", Stls{});
   return bad("Unknown command");
 }
 

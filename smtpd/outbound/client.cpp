@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "common/sasl/base64.hpp"
+#include "common/text/ascii.hpp"
 #include "common/text/dot_stuffing.hpp"
 
 namespace mailstead::outbound {
@@ -138,14 +139,7 @@ class SmtpConnection::Impl {
 
   // A reply that ends the session: its text for the queue, and whether another server may help.
   SessionFailure refused(const smtp::Reply& r, std::string_view during, bool try_elsewhere) {
-    return {r, try_elsewhere, fmt::format("{} said: {} during {}", server_, describe(r), during)};
-  }
-
-  static std::string describe(const smtp::Reply& r) {
-    std::string text = fmt::format("{}", r.code);
-    if (!r.enhanced.empty()) text += " " + r.enhanced;
-    for (const auto& l : r.lines) text += " " + l;
-    return text;
+    return {r, try_elsewhere, fmt::format("{} said: {} during {}", server_, r.one_line(), during)};
   }
 
   // --- session -----------------------------------------------------------------------------
@@ -206,7 +200,7 @@ class SmtpConnection::Impl {
     if (!reply) co_return failure_;
     extensions_.clear();
     if (reply->code == 250) {
-      for (std::size_t i = 1; i < reply->lines.size(); ++i) extensions_.push_back(upper(reply->lines[i]));
+      for (std::size_t i = 1; i < reply->lines.size(); ++i) extensions_.push_back(text::upper_ascii(reply->lines[i]));
       co_return std::nullopt;
     }
     // An old server without ESMTP: HELO, and no extensions at all.
@@ -331,11 +325,6 @@ class SmtpConnection::Impl {
     return false;
   }
 
-  static std::string upper(std::string s) {
-    for (auto& c : s)
-      if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
-    return s;
-  }
   bool has(std::string_view keyword) const {
     for (const auto& e : extensions_)
       if (e == keyword || (e.starts_with(keyword) && e.size() > keyword.size() && e[keyword.size()] == ' '))

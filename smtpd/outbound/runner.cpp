@@ -57,13 +57,6 @@ std::vector<std::string> resolver_servers(const config::OutboundConfig& cfg) {
   return servers;
 }
 
-std::string reply_text(const smtp::Reply& r) {
-  std::string text = fmt::format("{}", r.code);
-  if (!r.enhanced.empty()) text += " " + r.enhanced;
-  for (const auto& l : r.lines) text += " " + l;
-  return text;
-}
-
 }  // namespace
 
 struct QueueRunner::Group {
@@ -285,11 +278,11 @@ net::awaitable<std::vector<AttemptResult>> QueueRunner::deliver_group(const stor
         auto kind = reply.positive() && reply.code != 0 ? AttemptKind::delivered
                     : reply.permanent()                 ? AttemptKind::permanent
                                                         : AttemptKind::temporary;
-        auto text = reply.code == 0 ? std::string("no reply") : fmt::format("{} said: {}", remote, reply_text(reply));
+        auto text = reply.code == 0 ? std::string("no reply") : fmt::format("{} said: {}", remote, reply.one_line());
         results.push_back({group.recipients[k], kind, text, dsn_status(reply.code, reply.enhanced, reply.permanent()),
                            remote});
         log::info("-", "queue_result", "id={} to={} server={} result={} tls={}", entry.id,
-                  log::quoted(envelope.recipients[k]), log::quoted(remote), log::quoted(reply_text(reply)), outcome.tls);
+                  log::quoted(envelope.recipients[k]), log::quoted(remote), log::quoted(reply.one_line()), outcome.tls);
       }
       co_return results;
     }

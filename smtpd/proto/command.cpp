@@ -3,23 +3,15 @@
 #include <charconv>
 
 #include "common/sasl/sasl.hpp"
+#include "common/text/ascii.hpp"
 
 namespace mailstead::smtp {
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'a' && x <= 'z') x = static_cast<char>(x - 'a' + 'A');
-    if (y >= 'a' && y <= 'z') y = static_cast<char>(y - 'a' + 'A');
-    if (x != y) return false;
-  }
-  return true;
-}
+using text::iequals_ascii;
 
 bool starts_with_icase(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+  return s.size() >= prefix.size() && iequals_ascii(s.substr(0, prefix.size()), prefix);
 }
 
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
@@ -157,27 +149,27 @@ Command parse_mail(std::string_view args) {
   }
   auto error = for_each_param(split->rest, [&](std::string_view key, std::optional<std::string_view> value)
                                                  -> std::optional<SyntaxError> {
-    if (iequals(key, "SIZE")) {
+    if (iequals_ascii(key, "SIZE")) {
       auto n = value ? parse_number(*value) : std::nullopt;
       if (!n) return syntax(501, "5.5.4", "Bad SIZE parameter");
       mail.size = *n;
-    } else if (iequals(key, "BODY")) {
-      if (value && iequals(*value, "7BIT")) mail.body = Body::seven_bit;
-      else if (value && iequals(*value, "8BITMIME")) mail.body = Body::eight_bit_mime;
-      else if (value && iequals(*value, "BINARYMIME")) mail.body = Body::binary_mime;
+    } else if (iequals_ascii(key, "BODY")) {
+      if (value && iequals_ascii(*value, "7BIT")) mail.body = Body::seven_bit;
+      else if (value && iequals_ascii(*value, "8BITMIME")) mail.body = Body::eight_bit_mime;
+      else if (value && iequals_ascii(*value, "BINARYMIME")) mail.body = Body::binary_mime;
       else return syntax(501, "5.5.4", "Bad BODY parameter");
-    } else if (iequals(key, "SMTPUTF8")) {
+    } else if (iequals_ascii(key, "SMTPUTF8")) {
       if (value) return syntax(501, "5.5.4", "SMTPUTF8 takes no value");
       mail.smtputf8 = true;
-    } else if (iequals(key, "RET")) {
-      if (value && iequals(*value, "FULL")) mail.ret = Ret::full;
-      else if (value && iequals(*value, "HDRS")) mail.ret = Ret::headers;
+    } else if (iequals_ascii(key, "RET")) {
+      if (value && iequals_ascii(*value, "FULL")) mail.ret = Ret::full;
+      else if (value && iequals_ascii(*value, "HDRS")) mail.ret = Ret::headers;
       else return syntax(501, "5.5.4", "Bad RET parameter");
-    } else if (iequals(key, "ENVID")) {
+    } else if (iequals_ascii(key, "ENVID")) {
       auto decoded = value ? decode_xtext(*value) : std::nullopt;
       if (!decoded || decoded->size() > 100) return syntax(501, "5.5.4", "Bad ENVID parameter");
       mail.envid = std::move(*decoded);
-    } else if (iequals(key, "AUTH")) {
+    } else if (iequals_ascii(key, "AUTH")) {
       // RFC 4954 §5: accepted; smtpd trusts only its own AUTH, never this parameter.
     } else {
       return syntax(555, "5.5.4", "Unsupported parameter " + std::string(key));
@@ -197,23 +189,23 @@ Command parse_rcpt(std::string_view args) {
   auto path = strip_source_route(split->path);
   auto mailbox = path ? parse_mailbox(*path) : std::nullopt;
   if (!mailbox) {
-    if (iequals(split->path, "postmaster")) mailbox = Mailbox{"postmaster", "", false};  // RFC 5321 §4.1.1.3
+    if (iequals_ascii(split->path, "postmaster")) mailbox = Mailbox{"postmaster", "", false};  // RFC 5321 §4.1.1.3
     else return syntax(501, "5.1.3", "Bad recipient address syntax");
   }
   Rcpt rcpt{std::move(*mailbox), 0, {}};
   auto error = for_each_param(split->rest, [&](std::string_view key, std::optional<std::string_view> value)
                                                  -> std::optional<SyntaxError> {
-    if (iequals(key, "NOTIFY")) {
+    if (iequals_ascii(key, "NOTIFY")) {
       if (!value) return syntax(501, "5.5.4", "Bad NOTIFY parameter");
       std::string_view list = *value;
       std::uint8_t bits = 0;
       while (!list.empty()) {
         auto comma = list.find(',');
         auto item = list.substr(0, comma);
-        if (iequals(item, "NEVER")) bits |= kNotifyNever;
-        else if (iequals(item, "SUCCESS")) bits |= kNotifySuccess;
-        else if (iequals(item, "FAILURE")) bits |= kNotifyFailure;
-        else if (iequals(item, "DELAY")) bits |= kNotifyDelay;
+        if (iequals_ascii(item, "NEVER")) bits |= kNotifyNever;
+        else if (iequals_ascii(item, "SUCCESS")) bits |= kNotifySuccess;
+        else if (iequals_ascii(item, "FAILURE")) bits |= kNotifyFailure;
+        else if (iequals_ascii(item, "DELAY")) bits |= kNotifyDelay;
         else return syntax(501, "5.5.4", "Bad NOTIFY parameter");
         if (comma == std::string_view::npos) break;
         list.remove_prefix(comma + 1);
@@ -221,7 +213,7 @@ Command parse_rcpt(std::string_view args) {
       if ((bits & kNotifyNever) && bits != kNotifyNever)
         return syntax(501, "5.5.4", "NOTIFY=NEVER stands alone");
       rcpt.notify = bits;
-    } else if (iequals(key, "ORCPT")) {
+    } else if (iequals_ascii(key, "ORCPT")) {
       auto decoded = value ? decode_xtext(*value) : std::nullopt;
       if (!decoded || decoded->find(';') == std::string::npos || decoded->size() > 500)
         return syntax(501, "5.5.4", "Bad ORCPT parameter");
@@ -241,7 +233,7 @@ Command parse_bdat(std::string_view args) {
   if (!size) return syntax(501, "5.5.4", "Syntax: BDAT size [LAST]");
   Bdat bdat{*size, false};
   if (space != std::string_view::npos) {
-    if (!iequals(args.substr(space + 1), "LAST")) return syntax(501, "5.5.4", "Syntax: BDAT size [LAST]");
+    if (!iequals_ascii(args.substr(space + 1), "LAST")) return syntax(501, "5.5.4", "Syntax: BDAT size [LAST]");
     bdat.last = true;
   }
   return bdat;
@@ -330,23 +322,23 @@ Command parse_command(std::string_view line) {
     if (!args.empty()) return syntax(501, "5.5.4", "No arguments allowed");
     return c;
   };
-  if (iequals(verb, "EHLO") || iequals(verb, "HELO")) {
+  if (iequals_ascii(verb, "EHLO") || iequals_ascii(verb, "HELO")) {
     while (!args.empty() && args.back() == ' ') args.remove_suffix(1);
     auto domain = args.substr(0, args.find(' '));  // some clients add junk after the name
     if (domain.empty()) return syntax(501, "5.5.4", "Syntax: " + std::string(verb) + " hostname");
-    return Ehlo{std::string(domain), iequals(verb, "EHLO")};
+    return Ehlo{std::string(domain), iequals_ascii(verb, "EHLO")};
   }
-  if (iequals(verb, "MAIL")) return parse_mail(args);
-  if (iequals(verb, "RCPT")) return parse_rcpt(args);
-  if (iequals(verb, "DATA")) return no_args(Data{});
-  if (iequals(verb, "BDAT")) return parse_bdat(args);
-  if (iequals(verb, "RSET")) return no_args(Rset{});
-  if (iequals(verb, "NOOP")) return Noop{};  // RFC 5321 §4.1.1.9: an argument is allowed and ignored
-  if (iequals(verb, "QUIT")) return no_args(Quit{});
-  if (iequals(verb, "VRFY")) return Vrfy{std::string(args)};
-  if (iequals(verb, "HELP")) return Help{};
-  if (iequals(verb, "STARTTLS")) return no_args(StartTls{});
-  if (iequals(verb, "AUTH")) return parse_auth(args);
+  if (iequals_ascii(verb, "MAIL")) return parse_mail(args);
+  if (iequals_ascii(verb, "RCPT")) return parse_rcpt(args);
+  if (iequals_ascii(verb, "DATA")) return no_args(Data{});
+  if (iequals_ascii(verb, "BDAT")) return parse_bdat(args);
+  if (iequals_ascii(verb, "RSET")) return no_args(Rset{});
+  if (iequals_ascii(verb, "NOOP")) return Noop{};  // RFC 5321 §4.1.1.9: an argument is allowed and ignored
+  if (iequals_ascii(verb, "QUIT")) return no_args(Quit{});
+  if (iequals_ascii(verb, "VRFY")) return Vrfy{std::string(args)};
+  if (iequals_ascii(verb, "HELP")) return Help{};
+  if (iequals_ascii(verb, "STARTTLS")) return no_args(StartTls{});
+  if (iequals_ascii(verb, "AUTH")) return parse_auth(args);
   return syntax(500, "5.5.2", "Command not recognized");
 }
 

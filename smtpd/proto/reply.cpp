@@ -17,6 +17,13 @@ std::string Reply::serialize() const {
   return out;
 }
 
+std::string Reply::one_line() const {
+  std::string out = fmt::format("{}", code);
+  if (!enhanced.empty()) out += " " + enhanced;
+  for (const auto& l : lines) out += " " + l;
+  return out;
+}
+
 Reply reply(int code, std::string_view enhanced, std::string_view text) {
   return Reply{code, std::string(enhanced), {std::string(text)}};
 }

@@ -17,6 +17,8 @@ struct Reply {
   bool positive() const { return code < 400; }
   bool permanent() const { return code >= 500; }
   std::string serialize() const;
+  // "550 5.1.1 <a@b>: no such user": the whole reply on one line, for logs, queues and DSNs.
+  std::string one_line() const;
 };
 
 Reply reply(int code, std::string_view enhanced, std::string_view text);

@@ -74,6 +74,22 @@ TEST(LineReader, IncompleteLineWaits) {
   expect_events("NOOP\r", {});
 }
 
+TEST(LineReader, HasLineSaysWhetherNextNeedsMoreInput) {
+  LineReader reader(64);
+  auto put = [&](std::string_view text) {
+    auto space = reader.prepare();
+    std::memcpy(space.data(), text.data(), text.size());
+    reader.commit(text.size());
+  };
+  EXPECT_FALSE(reader.has_line());
+  put("NOOP\r\nQU");
+  EXPECT_TRUE(reader.has_line());
+  EXPECT_TRUE(std::holds_alternative<Line>(reader.next()));
+  EXPECT_FALSE(reader.has_line());  // "QU" waits for the rest
+  put("IT\r\n");
+  EXPECT_TRUE(reader.has_line());
+}
+
 TEST(LineReader, BareLfIsReported) {
   expect_events("A\nB\r\n\n", {"L:A+LF", "L:B", "L:+LF"});
 }

@@ -1,0 +1,25 @@
+#pragma once
+// ASCII case, as protocol keywords and header names compare (RFC 5321 §2.4, RFC 5322 §1.2.2,
+// RFC 1939 §3): only A-Z and a-z fold; every other byte, UTF-8 included, stays itself.
+
+#include <algorithm>
+#include <string>
+#include <string_view>
+
+namespace mailstead::text {
+
+constexpr char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+constexpr char ascii_upper(char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; }
+
+constexpr bool iequals_ascii(std::string_view a, std::string_view b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
+}
+
+inline std::string upper_ascii(std::string_view text) {
+  std::string out(text);
+  for (auto& c : out) c = ascii_upper(c);
+  return out;
+}
+
+}  // namespace mailstead::text
