@@ -119,6 +119,10 @@ struct OutboundConfig {
 struct ImapdConfig {
   std::vector<Endpoint> listen;      // port 143, STARTTLS
   std::vector<Endpoint> tls_listen;  // port 993, implicit TLS
+  std::chrono::seconds idle_timeout{};  // autologout (RFC 9051 §5.4: at least 30 minutes)
+  unsigned max_errors = 0;
+  bool allow_plaintext_auth = false;  // LOGIN and AUTHENTICATE before STARTTLS
+  std::uint64_t max_message_size = 0; // APPEND literal limit (APPENDLIMIT)
 };
 
 struct Config {

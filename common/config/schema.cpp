@@ -416,12 +416,27 @@ std::vector<Section> build_schema() {
              "Let a second session open a maildrop that is already open (RFC 1939 wants it refused\n"
              "with [IN-USE]; two clients deleting from one INBOX surprise their users).",
              [](Config& c) -> bool& { return c.pop3d.allow_concurrent_sessions; })}});
-  sections.push_back({"imapd",
-                      "mailstead-imapd: addresses to listen on.",
-                      {endpoints("listen", R"(["0.0.0.0:143", "[::]:143"])", "IMAP with STARTTLS.",
-                                 [](Config& c) -> std::vector<Endpoint>& { return c.imapd.listen; }),
-                       endpoints("tls_listen", R"(["0.0.0.0:993", "[::]:993"])", "IMAP over implicit TLS.",
-                                 [](Config& c) -> std::vector<Endpoint>& { return c.imapd.tls_listen; })}});
+  sections.push_back(
+      {"imapd",
+       "mailstead-imapd: IMAP4rev1 and IMAP4rev2 (143 with STARTTLS, 993 over TLS).",
+       {endpoints("listen", R"(["0.0.0.0:143", "[::]:143"])", "IMAP with STARTTLS.",
+                  [](Config& c) -> std::vector<Endpoint>& { return c.imapd.listen; }),
+        endpoints("tls_listen", R"(["0.0.0.0:993", "[::]:993"])", "IMAP over implicit TLS.",
+                  [](Config& c) -> std::vector<Endpoint>& { return c.imapd.tls_listen; }),
+        duration("idle_timeout", R"("30m")",
+                 "A session idle this long is logged out. RFC 9051 asks for at least 30 minutes, and\n"
+                 "clients in IDLE renew their command before then; shorter only for tests.",
+                 [](Config& c) -> seconds& { return c.imapd.idle_timeout; }, seconds(1), seconds(86400)),
+        count("max_errors", "20", "Bad commands a client may send before it is disconnected.",
+              [](Config& c) -> unsigned& { return c.imapd.max_errors; }, 1, 1000),
+        flag("allow_plaintext_auth", "false",
+             "Allow LOGIN and AUTHENTICATE before STARTTLS (LOGINDISABLED otherwise). Passwords\n"
+             "would cross the network in clear: for tests only.",
+             [](Config& c) -> bool& { return c.imapd.allow_plaintext_auth; }),
+        size("max_message_size", R"("50M")",
+             "Largest message APPEND accepts (announced as APPENDLIMIT); a bigger literal is refused\n"
+             "before it is sent.",
+             [](Config& c) -> std::uint64_t& { return c.imapd.max_message_size; }, 1024)}});
   return sections;
 }
 

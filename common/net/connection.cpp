@@ -1,5 +1,7 @@
 #include "common/net/connection.hpp"
 
+#include <algorithm>
+
 #include <boost/asio/write.hpp>
 
 #include "common/net/tls.hpp"
@@ -38,9 +40,11 @@ std::string Connection::tls_description() const {
   return tls_active_ ? describe_tls(const_cast<ssl::stream<tcp::socket>&>(stream_).native_handle()) : "none";
 }
 
-void Connection::set_deadline(Clock::time_point deadline) {
-  bool sooner = deadline < deadline_;
-  deadline_ = deadline;
+void Connection::set_deadline(Clock::time_point& which, Clock::time_point deadline) {
+  which = deadline;
+  auto earliest = std::min(read_deadline_, write_deadline_);
+  bool sooner = earliest < deadline_;
+  deadline_ = earliest;
   if (sooner) watchdog_timer_.cancel();  // wake the watchdog to re-arm for the earlier time
 }
 
@@ -51,7 +55,7 @@ awaitable<void> Connection::watchdog() {
     if (closed_) break;
     if (Clock::now() >= deadline_) {
       timed_out_ = true;
-      deadline_ = Clock::time_point::max();
+      deadline_ = read_deadline_ = write_deadline_ = Clock::time_point::max();
       error_code ignored;
       stream_.next_layer().cancel(ignored);
     }
@@ -74,11 +78,11 @@ ReadStatus Connection::status_of(const error_code& ec) {
 awaitable<ReadStatus> Connection::receive_more(std::chrono::seconds idle) {
   if (closed_) co_return ReadStatus::closed;
   auto space = input_.prepare();
-  set_deadline(Clock::now() + idle);
+  set_deadline(read_deadline_, Clock::now() + idle);
   auto buffer = asio::buffer(space.data(), space.size());
   auto [ec, n] = tls_active_ ? co_await stream_.async_read_some(buffer, use_tuple)
                              : co_await stream_.next_layer().async_read_some(buffer, use_tuple);
-  set_deadline(Clock::time_point::max());
+  set_deadline(read_deadline_, Clock::time_point::max());
   input_.commit(n);
   co_return status_of(ec);
 }
@@ -98,11 +102,11 @@ awaitable<LineResult> Connection::read_line(std::chrono::seconds idle) {
 
 awaitable<bool> Connection::write(std::string_view data, std::chrono::seconds timeout) {
   if (closed_) co_return false;
-  set_deadline(Clock::now() + timeout);
+  set_deadline(write_deadline_, Clock::now() + timeout);
   auto buffer = asio::buffer(data.data(), data.size());
   auto [ec, n] = tls_active_ ? co_await asio::async_write(stream_, buffer, use_tuple)
                              : co_await asio::async_write(stream_.next_layer(), buffer, use_tuple);
-  set_deadline(Clock::time_point::max());
+  set_deadline(write_deadline_, Clock::time_point::max());
   timed_out_ = false;
   if (ec) close();  // a half-written reply leaves the stream unusable
   co_return !ec;
@@ -110,9 +114,9 @@ awaitable<bool> Connection::write(std::string_view data, std::chrono::seconds ti
 
 awaitable<error_code> Connection::start_tls(std::chrono::seconds timeout) {
   input_.discard_buffered();  // RFC 3207 §4.2, RFC 2595 §3.1: nothing sent before TLS counts
-  set_deadline(Clock::now() + timeout);
+  set_deadline(write_deadline_, Clock::now() + timeout);
   auto [ec] = co_await stream_.async_handshake(ssl::stream_base::server, use_tuple);
-  set_deadline(Clock::time_point::max());
+  set_deadline(write_deadline_, Clock::time_point::max());
   if (std::exchange(timed_out_, false)) ec = asio::error::timed_out;
   if (!ec) tls_active_ = true;
   co_return ec;

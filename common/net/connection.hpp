@@ -6,7 +6,9 @@
 // Implementation notes
 // - Deadlines: one watchdog coroutine per connection, on the connection's strand, cancels the
 //   pending socket operation when the deadline passes; the operation then reports timed_out.
-//   This keeps one timer per connection instead of one per read.
+//   This keeps one timer per connection instead of one per read. Reads and writes keep their
+//   own deadlines, so that one read and one write may be pending at once (IMAP IDLE reads the
+//   client's DONE while updates are written), and the watchdog keeps the earlier.
 // - All input goes through input() (an io::LineReader of the protocol's line limit); raw
 //   readers (DATA, literals) take bytes from it with receive_more(). start_tls() discards
 //   whatever plaintext arrived behind the STARTTLS command before the handshake starts.
@@ -70,13 +72,15 @@ class Connection {
   void close();
 
  private:
-  void set_deadline(Clock::time_point deadline);
+  void set_deadline(Clock::time_point& which, Clock::time_point deadline);
   ReadStatus status_of(const error_code& ec);
 
   std::shared_ptr<ssl::context> tls_context_;  // outlives stream_
   ssl::stream<tcp::socket> stream_;
   asio::steady_timer watchdog_timer_;
-  Clock::time_point deadline_ = Clock::time_point::max();
+  Clock::time_point deadline_ = Clock::time_point::max();  // the earlier of the two below
+  Clock::time_point read_deadline_ = Clock::time_point::max();
+  Clock::time_point write_deadline_ = Clock::time_point::max();
   std::string session_id_;
   tcp::endpoint remote_;
   tcp::endpoint local_;

@@ -18,6 +18,7 @@ SOURCE = Path(os.environ.get("MAILSTEAD_SOURCE", Path(__file__).resolve().parent
 ADMIN = BUILD / "admin" / "mailstead"
 SMTPD = BUILD / "smtpd" / "mailstead-smtpd"
 POP3D = BUILD / "pop3d" / "mailstead-pop3d"
+IMAPD = BUILD / "imapd" / "mailstead-imapd"
 TEST_LISTENER = BUILD / "tests" / "mailstead-test-listener"
 HOST = "127.0.0.1"
 SANITIZED = os.environ.get("MAILSTEAD_SANITIZE") == "ON"

@@ -1,0 +1,356 @@
+// Commands on mailboxes: SELECT/EXAMINE, LIST/LSUB, STATUS, CREATE, DELETE, RENAME,
+// SUBSCRIBE/UNSUBSCRIBE, APPEND.
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "common/sasl/sasl.hpp"
+#include "common/text/ascii.hpp"
+#include "common/text/mutf7.hpp"
+#include "imapd/proto/list_match.hpp"
+#include "imapd/proto/response.hpp"
+#include "imapd/session_impl.hpp"
+#include "storage/changes.hpp"
+
+namespace mailstead::imap {
+namespace {
+
+std::string_view response_code(storage::Errc code) {
+  switch (code) {
+    case storage::Errc::not_found: return "[NONEXISTENT] ";
+    case storage::Errc::already_exists: return "[ALREADYEXISTS] ";
+    case storage::Errc::over_quota: return "[OVERQUOTA] ";
+    case storage::Errc::invalid_argument: return "[CANNOT] ";
+    case storage::Errc::full: return "[LIMIT] ";
+    default: return "[SERVERBUG] ";
+  }
+}
+
+storage::SpecialUse special_use_of(std::string_view attribute) {
+  using storage::SpecialUse;
+  for (auto use : {SpecialUse::sent, SpecialUse::drafts, SpecialUse::trash, SpecialUse::junk, SpecialUse::archive})
+    if (text::iequals_ascii(storage::to_imap_attribute(use), attribute)) return use;
+  return SpecialUse::none;
+}
+
+}  // namespace
+
+std::optional<std::string> Session::mailbox_name(const std::string& wire) const {
+  if (utf8_) return sasl::valid_utf8(wire) ? std::optional(wire) : std::nullopt;
+  // Without UTF8=ACCEPT, 8-bit names are not allowed and "&" starts modified UTF-7.
+  return text::decode_mutf7(wire);
+}
+
+std::string Session::wire_name(std::string_view name) const {
+  return utf8_ ? std::string(name) : text::encode_mutf7(name);
+}
+
+void Session::deselect() {
+  if (!selected_) return;
+  ctx_.watcher.unwatch(bell_.get());
+  selected_.reset();
+  saved_search_.clear();
+}
+
+net::awaitable<bool> Session::on_select(const Command& command, const Select& select) {
+  if (select.condstore) co_return bad(command.tag, "CONDSTORE is not supported");
+  bool had_selection = selected_.has_value();
+  deselect();
+  if (had_selection) out_ += "* OK [CLOSED] Previous mailbox closed\r\n";
+  auto name = mailbox_name(select.mailbox);
+  if (!name) co_return bad(command.tag, "Malformed mailbox name");
+  std::vector<storage::Uid> uids;
+  std::uint32_t unseen_seq = 0;
+  storage::Mailbox mailbox;
+  std::uint64_t seen_modseq = 0;
+  std::set<std::string> keywords;
+  {
+    auto txn = ctx_.services.store.read();
+    auto found = storage::find_mailbox(txn, user_->id, *name);
+    if (!found || found->noselect) {
+      tagged(command, "NO", "[NONEXISTENT] No such mailbox");
+      co_return true;
+    }
+    mailbox = *found;
+    seen_modseq = storage::last_modseq(txn);
+    uids.reserve(mailbox.messages);
+    storage::for_each_message(txn, mailbox.id, [&](const storage::Message& m) {
+      uids.push_back(m.uid);
+      if (!unseen_seq && !(m.flags & storage::kSeen)) unseen_seq = static_cast<std::uint32_t>(uids.size());
+      for (const auto& k : m.keywords) keywords.insert(k);
+      return true;
+    });
+  }
+  std::string flags = "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
+  for (const auto& k : keywords) flags += " " + k;
+  fmt::format_to(std::back_inserter(out_), "* FLAGS ({})\r\n", flags);
+  fmt::format_to(std::back_inserter(out_), "* {} EXISTS\r\n", uids.size());
+  if (!imap4rev2_) out_ += "* 0 RECENT\r\n";
+  if (select.read_only)
+    out_ += "* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n";
+  else
+    fmt::format_to(std::back_inserter(out_), "* OK [PERMANENTFLAGS ({} \\*)] Flags permitted\r\n", flags);
+  if (unseen_seq && !imap4rev2_) fmt::format_to(std::back_inserter(out_), "* OK [UNSEEN {}] First unseen\r\n", unseen_seq);
+  fmt::format_to(std::back_inserter(out_), "* OK [UIDVALIDITY {}] UIDs valid\r\n", mailbox.uid_validity);
+  fmt::format_to(std::back_inserter(out_), "* OK [UIDNEXT {}] Predicted next UID\r\n", mailbox.uid_next);
+  if (imap4rev2_) {
+    out_ += "* LIST () \"";
+    out_ += ctx_.services.store.options().hierarchy_separator;
+    out_ += "\" ";
+    append_astring(out_, wire_name(mailbox.name));
+    out_ += "\r\n";
+  }
+  selected_.emplace(Selected{mailbox, select.read_only, MailboxView(std::move(uids)), seen_modseq});
+  ctx_.watcher.watch(bell_, mailbox.id);
+  tagged(command, "OK",
+         fmt::format("{} {} completed", select.read_only ? "[READ-ONLY]" : "[READ-WRITE]",
+                     select.read_only ? "EXAMINE" : "SELECT"));
+  co_return true;
+}
+
+bool Session::on_list(const Command& command, const List& list) {
+  const char separator = ctx_.services.store.options().hierarchy_separator;
+  if (!list.lsub && list.patterns.size() == 1 && list.patterns[0].empty()) {
+    // The hierarchy separator and root (RFC 9051 §6.3.9).
+    fmt::format_to(std::back_inserter(out_), "* LIST (\\Noselect) \"{}\" \"\"\r\n", separator);
+    tagged(command, "OK", "LIST completed");
+    return true;
+  }
+  auto reference = mailbox_name(list.reference);
+  std::vector<std::string> patterns;
+  for (const auto& p : list.patterns) {
+    auto decoded = mailbox_name(p);
+    if (!decoded || !reference) return bad(command.tag, "Malformed mailbox name");
+    patterns.push_back(list_pattern(*reference, *decoded, separator));
+  }
+  auto txn = ctx_.services.store.read();
+  auto mailboxes = storage::list_mailboxes(txn, user_->id);
+  auto has_children = [&](std::size_t i) {
+    const auto& name = mailboxes[i].name;
+    return i + 1 < mailboxes.size() && mailboxes[i + 1].name.size() > name.size() &&
+           mailboxes[i + 1].name.compare(0, name.size(), name) == 0 && mailboxes[i + 1].name[name.size()] == separator;
+  };
+  auto has_subscribed_child = [&](std::size_t i) {
+    const auto& name = mailboxes[i].name;
+    for (std::size_t j = i + 1; j < mailboxes.size(); ++j) {
+      const auto& child = mailboxes[j].name;
+      if (child.size() <= name.size() || child.compare(0, name.size(), name) != 0 || child[name.size()] != separator)
+        break;
+      if (mailboxes[j].subscribed) return true;
+    }
+    return false;
+  };
+  const bool subscribed_only = list.lsub || list.select_subscribed;
+  for (std::size_t i = 0; i < mailboxes.size(); ++i) {
+    const auto& mailbox = mailboxes[i];
+    bool matched = std::any_of(patterns.begin(), patterns.end(),
+                               [&](const std::string& p) { return matches_pattern(mailbox.name, p, separator); });
+    if (!matched) continue;
+    bool child_info = false;
+    if (subscribed_only && !mailbox.subscribed) {
+      if (!list.recursive_match || !has_subscribed_child(i)) continue;
+      child_info = true;
+    }
+    if (list.select_special_use && mailbox.special_use == storage::SpecialUse::none) continue;
+    std::vector<std::string_view> attributes;
+    if (mailbox.noselect) attributes.push_back("\\Noselect");
+    if (!list.lsub) attributes.push_back(has_children(i) ? "\\HasChildren" : "\\HasNoChildren");
+    if ((list.select_subscribed || list.return_subscribed) && mailbox.subscribed) attributes.push_back("\\Subscribed");
+    if (!list.lsub && mailbox.special_use != storage::SpecialUse::none)
+      attributes.push_back(storage::to_imap_attribute(mailbox.special_use));
+    std::string line = list.lsub ? "* LSUB (" : "* LIST (";
+    for (std::size_t a = 0; a < attributes.size(); ++a) {
+      if (a) line += ' ';
+      line += attributes[a];
+    }
+    fmt::format_to(std::back_inserter(line), ") \"{}\" ", separator);
+    append_astring(line, wire_name(mailbox.name));
+    if (child_info) line += " (\"CHILDINFO\" (\"SUBSCRIBED\"))";
+    out_ += line;
+    out_ += "\r\n";
+    if (!list.return_status.empty() && !mailbox.noselect) append_status(txn, mailbox, list.return_status);
+  }
+  tagged(command, "OK", list.lsub ? "LSUB completed" : "LIST completed");
+  return true;
+}
+
+void Session::append_status(const storage::ReadTxn& txn, const storage::Mailbox& mailbox,
+                            const std::vector<std::string>& items) {
+  bool count_flags = std::any_of(items.begin(), items.end(), [](const std::string& i) { return i == "UNSEEN" || i == "DELETED"; });
+  std::uint64_t unseen = 0, deleted = 0;
+  if (count_flags) {
+    storage::for_each_message(txn, mailbox.id, [&](const storage::Message& m) {
+      if (!(m.flags & storage::kSeen)) ++unseen;
+      if (m.flags & storage::kDeleted) ++deleted;
+      return true;
+    });
+  }
+  out_ += "* STATUS ";
+  append_astring(out_, wire_name(mailbox.name));
+  out_ += " (";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const auto& item = items[i];
+    if (i) out_ += ' ';
+    std::uint64_t value = 0;
+    if (item == "MESSAGES") value = mailbox.messages;
+    else if (item == "UIDNEXT") value = mailbox.uid_next;
+    else if (item == "UIDVALIDITY") value = mailbox.uid_validity;
+    else if (item == "UNSEEN") value = unseen;
+    else if (item == "DELETED") value = deleted;
+    else if (item == "SIZE") value = mailbox.bytes;
+    else if (item == "HIGHESTMODSEQ") value = mailbox.highest_modseq;
+    fmt::format_to(std::back_inserter(out_), "{} {}", item, value);  // RECENT: always 0 here
+  }
+  out_ += ")\r\n";
+}
+
+bool Session::on_status(const Command& command, const Status& status) {
+  auto name = mailbox_name(status.mailbox);
+  if (!name) return bad(command.tag, "Malformed mailbox name");
+  if (selected_) sync_changes();
+  auto txn = ctx_.services.store.read();
+  auto mailbox = storage::find_mailbox(txn, user_->id, *name);
+  if (!mailbox || mailbox->noselect) {
+    tagged(command, "NO", "[NONEXISTENT] No such mailbox");
+    return true;
+  }
+  append_status(txn, *mailbox, status.items);
+  tagged(command, "OK", "STATUS completed");
+  return true;
+}
+
+net::awaitable<bool> Session::on_create(const Command& command, const Create& create) {
+  auto name = mailbox_name(create.mailbox);
+  if (!name) co_return bad(command.tag, "Malformed mailbox name");
+  const char separator = ctx_.services.store.options().hierarchy_separator;
+  // A trailing separator only says the client means to create children (RFC 9051 §6.3.4).
+  if (name->size() > 1 && name->back() == separator) name->pop_back();
+  auto use = storage::SpecialUse::none;
+  if (create.special_use) {
+    use = special_use_of(*create.special_use);
+    if (use == storage::SpecialUse::none) {
+      tagged(command, "NO", "[USEATTR] Unsupported special-use attribute");
+      co_return true;
+    }
+  }
+  std::optional<storage::Failure> failure;
+  auto user = user_->id;
+  bool ok = co_await commit("CREATE", [&](storage::WriteTxn& txn) {
+    auto child = txn.nested();
+    auto result = storage::create_mailbox(child, user, *name, use, false);
+    if (result) child.commit();
+    else failure = result.error();
+  });
+  if (!ok) tagged(command, "NO", "[SERVERBUG] Could not create the mailbox; try again");
+  else if (failure) tagged(command, "NO", fmt::format("{}{}", response_code(failure->code), failure->detail));
+  else tagged(command, "OK", "CREATE completed");
+  co_return true;
+}
+
+net::awaitable<bool> Session::on_delete(const Command& command, const Delete& del) {
+  auto name = mailbox_name(del.mailbox);
+  if (!name) co_return bad(command.tag, "Malformed mailbox name");
+  if (selected_ && *storage::normalize_mailbox_name(*name, ctx_.services.store.options().hierarchy_separator) ==
+                       selected_->mailbox.name) {
+    // RFC 9051 §6.3.5 permits it; the session then has nothing selected.
+    deselect();
+  }
+  std::optional<storage::Failure> failure;
+  auto user = user_->id;
+  bool ok = co_await commit("DELETE", [&](storage::WriteTxn& txn) {
+    auto child = txn.nested();
+    auto result = storage::delete_mailbox(child, user, *name);
+    if (result) child.commit();
+    else failure = result.error();
+  });
+  if (!ok) tagged(command, "NO", "[SERVERBUG] Could not delete the mailbox; try again");
+  else if (failure) tagged(command, "NO", fmt::format("{}{}", response_code(failure->code), failure->detail));
+  else tagged(command, "OK", "DELETE completed");
+  co_return true;
+}
+
+net::awaitable<bool> Session::on_rename(const Command& command, const Rename& rename) {
+  auto from = mailbox_name(rename.from);
+  auto to = mailbox_name(rename.to);
+  if (!from || !to) co_return bad(command.tag, "Malformed mailbox name");
+  std::optional<storage::Failure> failure;
+  auto user = user_->id;
+  bool ok = co_await commit("RENAME", [&](storage::WriteTxn& txn) {
+    auto child = txn.nested();
+    auto result = storage::rename_mailbox(child, user, *from, *to);
+    if (result) child.commit();
+    else failure = result.error();
+  });
+  if (selected_) {  // the selected mailbox may have a new name (or, for INBOX, lost its messages)
+    sync_changes();
+    auto txn = ctx_.services.store.read();
+    if (auto mailbox = storage::mailbox_by_id(txn, selected_->mailbox.id)) selected_->mailbox = *mailbox;
+  }
+  if (!ok) tagged(command, "NO", "[SERVERBUG] Could not rename the mailbox; try again");
+  else if (failure) tagged(command, "NO", fmt::format("{}{}", response_code(failure->code), failure->detail));
+  else tagged(command, "OK", "RENAME completed");
+  co_return true;
+}
+
+net::awaitable<bool> Session::on_subscribe(const Command& command, const Subscribe& subscribe) {
+  auto name = mailbox_name(subscribe.mailbox);
+  if (!name) co_return bad(command.tag, "Malformed mailbox name");
+  std::optional<storage::Failure> failure;
+  auto user = user_->id;
+  bool ok = co_await commit("SUBSCRIBE", [&](storage::WriteTxn& txn) {
+    auto result = storage::set_subscribed(txn, user, *name, subscribe.subscribe);
+    if (!result) failure = result.error();
+  });
+  auto verb = subscribe.subscribe ? "SUBSCRIBE" : "UNSUBSCRIBE";
+  if (!ok) tagged(command, "NO", "[SERVERBUG] Could not change the subscription; try again");
+  else if (failure) tagged(command, "NO", fmt::format("{}{}", response_code(failure->code), failure->detail));
+  else tagged(command, "OK", fmt::format("{} completed", verb));
+  co_return true;
+}
+
+net::awaitable<bool> Session::on_append(const Command& command, const Append& append) {
+  auto name = mailbox_name(append.mailbox);
+  if (!name) co_return bad(command.tag, "Malformed mailbox name");
+  storage::AppendOptions options;
+  for (const auto& flag : append.flags) {
+    if (auto bit = system_flag(flag)) options.flags |= bit;
+    else if (storage::valid_keyword(flag)) options.keywords.push_back(flag);
+    else co_return bad(command.tag, fmt::format("Invalid flag {}", flag));
+  }
+  std::sort(options.keywords.begin(), options.keywords.end());
+  options.keywords.erase(std::unique(options.keywords.begin(), options.keywords.end()), options.keywords.end());
+  if (append.date) options.internal_date = *parse_date_time(*append.date);
+  if (append.message.empty()) co_return bad(command.tag, "Empty message");
+  std::optional<storage::Failure> failure;
+  storage::Message stored;
+  storage::Mailbox target;
+  auto user = user_->id;
+  bool ok = co_await commit("APPEND", [&](storage::WriteTxn& txn) {
+    auto mailbox = storage::find_mailbox(txn, user, *name);
+    if (!mailbox || mailbox->noselect) {
+      failure = storage::fail(storage::Errc::not_found, "No such mailbox");
+      return;
+    }
+    target = *mailbox;
+    auto child = txn.nested();
+    auto result = storage::append_message(child, *mailbox, append.message, options);
+    if (!result) {
+      failure = result.error();
+      return;
+    }
+    stored = *result;
+    child.commit();
+  });
+  if (selected_) {
+    sync_changes();
+    report_updates(true);
+  }
+  if (!ok) tagged(command, "NO", "[SERVERBUG] Could not store the message; try again");
+  else if (failure && failure->code == storage::Errc::not_found) tagged(command, "NO", "[TRYCREATE] No such mailbox");
+  else if (failure) tagged(command, "NO", fmt::format("{}{}", response_code(failure->code), failure->detail));
+  else tagged(command, "OK", fmt::format("[APPENDUID {} {}] APPEND completed", target.uid_validity, stored.uid));
+  co_return true;
+}
+
+}  // namespace mailstead::imap

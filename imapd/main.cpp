@@ -1,0 +1,52 @@
+// mailstead-imapd: IMAP on the users' mailboxes (143 with STARTTLS, 993 over TLS).
+//
+// usage: mailstead-imapd [-c FILE]   (start-up order: common/session/daemon.hpp)
+
+#include <memory>
+
+#include "common/session/daemon.hpp"
+#include "imapd/session.hpp"
+#include "imapd/watcher.hpp"
+
+using namespace mailstead;
+
+namespace {
+
+// Commands are lines; literals are read apart from them, so the line limit only bounds what
+// is not a literal: a long UID set or SEARCH. Dovecot allows 64 KiB too.
+constexpr std::size_t kMaxLine = 64 * 1024;
+
+std::string refusal(net::Refusal r) {
+  switch (r) {
+    case net::Refusal::too_many_from_client: return "* BYE Too many connections from your address, try later\r\n";
+    case net::Refusal::too_fast_from_client: return "* BYE Connecting too fast from your address, slow down\r\n";
+    case net::Refusal::too_many_connections: break;
+  }
+  return "* BYE Too many connections, try later\r\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::unique_ptr<imap::ChangeWatcher> watcher;
+  std::unique_ptr<imap::ImapContext> context;  // set by `ready`, before the first connection
+  session::DaemonSpec spec;
+  spec.name = "imapd";
+  spec.purpose = "Serves IMAP on the users' mailboxes";
+  spec.listen = [&context](net::Server& server, const config::Config& cfg) {
+    net::SessionHandler handler = [&context](net::Connection& c) { return imap::serve_imap(c, *context); };
+    for (const auto& e : cfg.imapd.listen) server.listen({"imap", e, false, kMaxLine, handler, refusal});
+    for (const auto& e : cfg.imapd.tls_listen) server.listen({"imaps", e, true, kMaxLine, handler, refusal});
+  };
+  spec.ready = [&context, &watcher](const session::Services& services, net::Server& server) {
+    watcher = std::make_unique<imap::ChangeWatcher>(server.io(), services.store);
+    watcher->start();
+    server.on_shutdown([w = watcher.get()] { w->stop(); });
+    context = std::make_unique<imap::ImapContext>(imap::ImapContext{services, *watcher});
+  };
+  spec.finished = [&context, &watcher] {
+    context.reset();
+    watcher.reset();
+  };
+  return session::run_daemon(argc, argv, spec);
+}

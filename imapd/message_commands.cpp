@@ -1,0 +1,425 @@
+// Commands on the messages of the selected mailbox: FETCH, STORE, COPY, MOVE, SEARCH,
+// EXPUNGE, UID EXPUNGE, CLOSE.
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "common/mime/decode.hpp"
+#include "imapd/proto/response.hpp"
+#include "imapd/proto/search.hpp"
+#include "imapd/proto/sections.hpp"
+#include "imapd/session_impl.hpp"
+
+namespace mailstead::imap {
+namespace {
+
+bool needs_bytes(const FetchRequest& request) {
+  using K = FetchItem::Kind;
+  return std::any_of(request.items.begin(), request.items.end(), [](const FetchItem& i) {
+    return i.kind == K::body_section || i.kind == K::binary || i.kind == K::binary_size;
+  });
+}
+
+bool needs_structure(const FetchRequest& request) {
+  using K = FetchItem::Kind;
+  return needs_bytes(request) || std::any_of(request.items.begin(), request.items.end(), [](const FetchItem& i) {
+           return i.kind == K::envelope || i.kind == K::body || i.kind == K::body_structure;
+         });
+}
+
+// "BODY[1.TEXT]<0>" and friends: the name of a section item in the response.
+std::string item_name(const FetchItem& item) {
+  if (!item.legacy_name.empty()) return item.legacy_name;
+  std::string name = item.kind == FetchItem::Kind::body_section ? "BODY[" : "BINARY[";
+  name += section_name(item.section);
+  name += ']';
+  if (item.partial) name += fmt::format("<{}>", item.partial->offset);
+  return name;
+}
+
+std::string_view apply_partial(std::string_view bytes, const std::optional<Partial>& partial) {
+  if (!partial) return bytes;
+  if (partial->offset >= bytes.size()) return {};
+  return bytes.substr(partial->offset, partial->length);
+}
+
+void append_literal(std::string& out, std::string_view bytes, bool binary) {
+  bool nul = binary && bytes.find('\0') != std::string_view::npos;
+  fmt::format_to(std::back_inserter(out), "{}{{{}}}\r\n", nul ? "~" : "", bytes.size());
+  out += bytes;
+}
+
+// The decoded bytes of a BINARY section; nullopt when the part's encoding is unknown.
+std::optional<std::string> binary_bytes(std::string_view message, const mime::Part& root, const Section& section) {
+  const mime::Part* part = find_part(root, section.part);
+  if (!part) return std::string();
+  if (section.part.empty()) return std::string(message);
+  if (part->is_multipart() || part->is_message()) return std::string(part->body.of(message));
+  return mime::decode_transfer_encoding(part->encoding, part->body.of(message));
+}
+
+}  // namespace
+
+// The messages a command's set names; `invalid` when a sequence number is beyond EXISTS.
+std::vector<MailboxView::Member> Session::members(const Command& command, const SequenceSet& set, bool& invalid) {
+  auto& view = selected_->view;
+  invalid = false;
+  if (set.saved) return view.members(saved_search_);
+  if (command.uid) return view.by_uid(set);
+  if (exceeds(set, view.exists())) {
+    invalid = true;
+    return {};
+  }
+  return view.by_sequence(set);
+}
+
+net::awaitable<bool> Session::on_fetch(const Command& command, const Fetch& fetch) {
+  if (fetch.request.changed_since || fetch.request.vanished) co_return bad(command.tag, "CONDSTORE is not supported");
+  sync_changes();
+  bool invalid = false;
+  auto targets = members(command, fetch.set, invalid);
+  if (invalid) co_return bad(command.tag, "Invalid message sequence number");
+  const auto mailbox_id = selected_->mailbox.id;
+  // Fetching a body without PEEK sets \Seen (RFC 9051 §6.4.5): one write before the answer.
+  std::set<storage::Uid> newly_seen;
+  if (sets_seen(fetch.request) && !selected_->read_only) {
+    std::vector<storage::Uid> uids;
+    for (const auto& m : targets) uids.push_back(m.uid);
+    std::vector<std::uint64_t> modseqs;
+    bool ok = co_await commit("FETCH", [&](storage::WriteTxn& txn) {
+      newly_seen.clear();
+      modseqs.clear();
+      for (auto uid : uids) {
+        auto change = storage::store_flags(txn, mailbox_id, uid, storage::FlagOperation::add, storage::kSeen, {});
+        if (change && change->changed) {
+          newly_seen.insert(uid);
+          modseqs.push_back(change->message.modseq);
+        }
+      }
+    });
+    if (!ok) {
+      tagged(command, "NO", "[SERVERBUG] Could not set \\Seen; try again");
+      co_return true;
+    }
+    own_modseqs_.insert(modseqs.begin(), modseqs.end());
+  }
+  const bool want_bytes = needs_bytes(fetch.request);
+  const bool want_structure = needs_structure(fetch.request);
+  bool some_gone = false;
+  bool unknown_cte = false;
+  auto txn = ctx_.services.store.read();
+  for (const auto& target : targets) {
+    auto record = storage::find_message(txn, mailbox_id, target.uid);
+    if (!record) {
+      some_gone = true;
+      continue;
+    }
+    std::optional<std::string_view> bytes;
+    std::optional<mime::Part> structure;
+    if (want_bytes) bytes = storage::read_blob(txn, record->blob);
+    if (want_structure) structure = storage::message_structure(txn, record->blob);
+    if ((want_bytes && !bytes) || (want_structure && !structure)) {
+      some_gone = true;
+      continue;
+    }
+    std::string line = fmt::format("* {} FETCH (", target.seq);
+    auto add = [&line](std::string_view text) {
+      if (line.back() != '(') line += ' ';
+      line += text;
+    };
+    bool uid_sent = false;
+    bool flags_sent = false;
+    if (command.uid) {
+      add(fmt::format("UID {}", record->uid));
+      uid_sent = true;
+    }
+    using K = FetchItem::Kind;
+    for (const auto& item : fetch.request.items) {
+      switch (item.kind) {
+        case K::uid:
+          if (!uid_sent) add(fmt::format("UID {}", record->uid));
+          uid_sent = true;
+          break;
+        case K::flags:
+          add("FLAGS " + flag_list(record->flags, record->keywords, !imap4rev2_ && selected_->view.is_recent(record->uid)));
+          flags_sent = true;
+          break;
+        case K::internal_date: add(fmt::format("INTERNALDATE \"{}\"", format_internal_date(record->internal_date))); break;
+        case K::size: add(fmt::format("RFC822.SIZE {}", record->size)); break;
+        case K::modseq: add(fmt::format("MODSEQ ({})", record->modseq)); break;
+        case K::envelope:
+          add("ENVELOPE ");
+          append_envelope(line, structure->envelope ? *structure->envelope : mime::Envelope{});
+          break;
+        case K::body:
+        case K::body_structure:
+          add(item.kind == K::body ? "BODY " : "BODYSTRUCTURE ");
+          append_body_structure(line, *structure, item.kind == K::body_structure);
+          break;
+        case K::body_section: {
+          auto section = section_bytes(*bytes, *structure, item.section);
+          add(item_name(item) + " ");
+          if (!section)
+            line += "NIL";
+          else
+            append_literal(line, apply_partial(*section, item.partial), false);
+          break;
+        }
+        case K::binary:
+        case K::binary_size: {
+          auto decoded = binary_bytes(*bytes, *structure, item.section);
+          if (!decoded) {
+            unknown_cte = true;
+            break;
+          }
+          if (item.kind == K::binary_size) {
+            add(fmt::format("BINARY.SIZE[{}] {}", section_name(item.section), decoded->size()));
+          } else {
+            add(item_name(item) + " ");
+            append_literal(line, apply_partial(*decoded, item.partial), true);
+          }
+          break;
+        }
+      }
+    }
+    if (!flags_sent && newly_seen.count(record->uid))
+      add("FLAGS " + flag_list(record->flags, record->keywords, !imap4rev2_ && selected_->view.is_recent(record->uid)));
+    line += ")\r\n";
+    out_ += line;
+    if (out_.size() >= kFlushAt && !co_await flush()) co_return false;
+  }
+  report_updates(command.uid);
+  if (unknown_cte)
+    tagged(command, "NO", "[UNKNOWN-CTE] A part has a content transfer encoding the server cannot decode");
+  else if (some_gone)
+    tagged(command, "NO", "[EXPUNGEISSUED] Some of the requested messages no longer exist");
+  else
+    tagged(command, "OK", fmt::format("{} completed", command.name));
+  co_return true;
+}
+
+net::awaitable<bool> Session::on_store(const Command& command, const Store& store) {
+  if (store.unchanged_since) co_return bad(command.tag, "CONDSTORE is not supported");
+  if (selected_->read_only) {
+    tagged(command, "NO", "[READ-ONLY] The mailbox is open read-only");
+    co_return true;
+  }
+  std::uint32_t flags = 0;
+  std::vector<std::string> keywords;
+  for (const auto& flag : store.flags) {
+    if (auto bit = system_flag(flag)) flags |= bit;
+    else if (storage::valid_keyword(flag)) keywords.push_back(flag);
+    else co_return bad(command.tag, fmt::format("Invalid flag {}", flag));
+  }
+  sync_changes();
+  bool invalid = false;
+  auto targets = members(command, store.set, invalid);
+  if (invalid) co_return bad(command.tag, "Invalid message sequence number");
+  auto op = store.operation == Store::Operation::add      ? storage::FlagOperation::add
+            : store.operation == Store::Operation::remove ? storage::FlagOperation::remove
+                                                          : storage::FlagOperation::replace;
+  const auto mailbox_id = selected_->mailbox.id;
+  std::vector<std::pair<std::uint32_t, storage::Message>> results;  // seq, message after
+  bool some_gone = false;
+  std::vector<std::uint64_t> modseqs;  // filled on the committer's thread, used after
+  bool ok = co_await commit("STORE", [&](storage::WriteTxn& txn) {
+    results.clear();
+    modseqs.clear();
+    some_gone = false;
+    for (const auto& target : targets) {
+      auto change = storage::store_flags(txn, mailbox_id, target.uid, op, flags, keywords);
+      if (!change) {
+        some_gone = true;
+        continue;
+      }
+      results.emplace_back(target.seq, change->message);
+      if (change->changed) modseqs.push_back(change->message.modseq);
+    }
+  });
+  own_modseqs_.insert(modseqs.begin(), modseqs.end());
+  if (!ok) {
+    tagged(command, "NO", "[SERVERBUG] Could not change the flags; try again");
+    co_return true;
+  }
+  if (!store.silent)
+    for (const auto& [seq, message] : results) append_flags_fetch(message, seq, command.uid);
+  report_updates(command.uid);
+  if (some_gone)
+    tagged(command, "NO", "[EXPUNGEISSUED] Some of the messages no longer exist");
+  else
+    tagged(command, "OK", fmt::format("{} completed", command.name));
+  co_return true;
+}
+
+net::awaitable<bool> Session::on_copy(const Command& command, const Copy& copy) {
+  auto name = mailbox_name(copy.mailbox);
+  if (!name) co_return bad(command.tag, "Malformed mailbox name");
+  if (copy.move && selected_->read_only) {
+    tagged(command, "NO", "[READ-ONLY] The mailbox is open read-only");
+    co_return true;
+  }
+  sync_changes();
+  bool invalid = false;
+  auto targets = members(command, copy.set, invalid);
+  if (invalid) co_return bad(command.tag, "Invalid message sequence number");
+  std::vector<storage::Uid> uids;
+  for (const auto& t : targets) uids.push_back(t.uid);
+  const auto source = selected_->mailbox.id;
+  auto user = user_->id;
+  std::optional<storage::Failure> failure;
+  storage::CopyResult result;
+  bool ok = co_await commit(copy.move ? "MOVE" : "COPY", [&](storage::WriteTxn& txn) {
+    auto target = storage::find_mailbox(txn, user, *name);
+    if (!target || target->noselect) {
+      failure = storage::fail(storage::Errc::not_found, "No such mailbox");
+      return;
+    }
+    auto child = txn.nested();
+    auto copied = copy.move ? storage::move_messages(child, source, uids, *target)
+                            : storage::copy_messages(child, source, uids, *target);
+    if (!copied) {
+      failure = copied.error();
+      return;
+    }
+    result = *copied;
+    child.commit();
+  });
+  if (!ok) {
+    tagged(command, "NO", "[SERVERBUG] Could not copy; try again");
+    co_return true;
+  }
+  if (failure) {
+    if (failure->code == storage::Errc::not_found) tagged(command, "NO", "[TRYCREATE] No such mailbox");
+    else if (failure->code == storage::Errc::over_quota) tagged(command, "NO", "[OVERQUOTA] Over quota");
+    else tagged(command, "NO", fmt::format("[CANNOT] {}", failure->detail));
+    co_return true;
+  }
+  std::string copyuid;
+  if (!result.source_uids.empty())
+    copyuid = fmt::format("[COPYUID {} {} {}] ", result.target_uid_validity, format_set(result.source_uids),
+                          format_set(result.target_uids));
+  if (copy.move) {
+    if (!copyuid.empty()) fmt::format_to(std::back_inserter(out_), "* OK {}Moved\r\n", copyuid);
+    for (auto uid : result.source_uids) selected_->view.expunged(uid);
+    sync_changes();
+    report_updates(true);
+    tagged(command, "OK", fmt::format("{} completed", command.name));
+  } else {
+    sync_changes();
+    report_updates(command.uid);
+    tagged(command, "OK", fmt::format("{}{} completed", copyuid, command.name));
+  }
+  co_return true;
+}
+
+bool Session::on_search(const Command& command, const Search& search) {
+  const auto& charset = search.request.charset;
+  if (!charset.empty() && charset != "UTF-8" && charset != "US-ASCII") {
+    tagged(command, "NO", "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset");
+    return true;
+  }
+  sync_changes();
+  auto& view = selected_->view;
+  SearchScope scope{view.exists(), view.largest_uid(), saved_search_};
+  auto key = search.request.key;
+  prepare_search(key, scope);
+  std::vector<std::uint32_t> seqs;
+  std::vector<storage::Uid> uids;
+  auto txn = ctx_.services.store.read();
+  std::optional<mime::Part> structure;
+  SearchLoader load = [&](SearchMessage& m) {
+    auto bytes = storage::read_blob(txn, m.record->blob);
+    structure = storage::message_structure(txn, m.record->blob);
+    if (!bytes || !structure) return false;
+    m.bytes = *bytes;
+    m.structure = &*structure;
+    return true;
+  };
+  std::uint32_t seq = 0;
+  storage::for_each_message(txn, selected_->mailbox.id, [&](const storage::Message& record) {
+    // Messages the client does not know yet (or no longer) are not in its numbering.
+    auto n = view.seq_of(record.uid);
+    if (!n) return true;
+    seq = *n;
+    SearchMessage m;
+    m.seq = seq;
+    m.record = &record;
+    m.recent = view.is_recent(record.uid);
+    if (matches(key, m, scope, load)) {
+      seqs.push_back(seq);
+      uids.push_back(record.uid);
+    }
+    return true;
+  });
+  const auto& request = search.request;
+  const auto& result = command.uid ? uids : seqs;
+  if (request.returns & SearchRequest::kSave) saved_search_ = uids;
+  if (!request.extended) {
+    out_ += "* SEARCH";
+    for (auto n : result) fmt::format_to(std::back_inserter(out_), " {}", n);
+    out_ += "\r\n";
+  } else if (request.returns != SearchRequest::kSave) {
+    fmt::format_to(std::back_inserter(out_), "* ESEARCH (TAG \"{}\"){}", command.tag, command.uid ? " UID" : "");
+    if ((request.returns & SearchRequest::kMin) && !result.empty()) fmt::format_to(std::back_inserter(out_), " MIN {}", result.front());
+    if ((request.returns & SearchRequest::kMax) && !result.empty()) fmt::format_to(std::back_inserter(out_), " MAX {}", result.back());
+    if ((request.returns & SearchRequest::kAll) && !result.empty()) fmt::format_to(std::back_inserter(out_), " ALL {}", format_set(result));
+    if (request.returns & SearchRequest::kCount) fmt::format_to(std::back_inserter(out_), " COUNT {}", result.size());
+    out_ += "\r\n";
+  }
+  report_updates(command.uid);
+  tagged(command, "OK", fmt::format("{} completed", command.name));
+  return true;
+}
+
+// Removes \Deleted messages (all, or those among `only` when it is not empty) and reports
+// them; returns the UIDs removed.
+net::awaitable<std::vector<storage::Uid>> Session::expunge(const std::vector<storage::Uid>& only) {
+  const auto mailbox_id = selected_->mailbox.id;
+  std::vector<storage::Uid> removed;
+  bool ok = co_await commit("EXPUNGE", [&](storage::WriteTxn& txn) {
+    if (only.empty()) {
+      removed = storage::expunge_deleted(txn, mailbox_id);
+      return;
+    }
+    std::vector<storage::Uid> deleted;
+    for (auto uid : only)
+      if (auto m = storage::find_message(txn, mailbox_id, uid); m && (m->flags & storage::kDeleted)) deleted.push_back(uid);
+    removed = storage::expunge_messages(txn, mailbox_id, deleted);
+  });
+  if (!ok) co_return std::vector<storage::Uid>{};
+  for (auto uid : removed) selected_->view.expunged(uid);
+  co_return removed;
+}
+
+net::awaitable<bool> Session::on_expunge(const Command& command, const Expunge& expunge_command) {
+  if (selected_->read_only) {
+    tagged(command, "NO", "[READ-ONLY] The mailbox is open read-only");
+    co_return true;
+  }
+  sync_changes();
+  std::vector<storage::Uid> only;
+  if (expunge_command.uids) {
+    bool invalid = false;
+    for (const auto& m : members(command, *expunge_command.uids, invalid)) only.push_back(m.uid);
+    if (only.empty()) {
+      report_updates(true);
+      tagged(command, "OK", "UID EXPUNGE completed");
+      co_return true;
+    }
+  }
+  co_await expunge(only);
+  report_updates(true);
+  tagged(command, "OK", fmt::format("{} completed", command.name));
+  co_return true;
+}
+
+net::awaitable<bool> Session::on_close(const Command& command) {
+  // CLOSE expunges silently (RFC 9051 §6.4.1): no EXPUNGE responses.
+  if (!selected_->read_only) co_await expunge({});
+  deselect();
+  tagged(command, "OK", "CLOSE completed");
+  co_return true;
+}
+
+}  // namespace mailstead::imap

@@ -1,0 +1,141 @@
+#pragma once
+// IMAP commands (RFC 9051, with RFC 3501 forms and the extensions mailstead offers) as typed
+// values, parsed by a pure function from the bytes of one whole command (lines and literals,
+// see command_reader.hpp). Which commands each state allows is states.hpp; what they do is the
+// session's.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "imapd/proto/fetch_items.hpp"
+#include "imapd/proto/search_key.hpp"
+#include "imapd/proto/sequence.hpp"
+
+namespace mailstead::imap {
+
+struct Capability {};
+struct Noop {};
+struct Logout {};
+struct StartTls {};
+struct Authenticate {
+  std::string mechanism;
+  std::optional<std::string> initial;  // SASL-IR; "=" is an empty one
+};
+struct Login {
+  std::string user;
+  std::string password;
+};
+struct Enable {
+  std::vector<std::string> capabilities;  // upper-case
+};
+struct Select {
+  std::string mailbox;  // as sent (modified UTF-7 unless UTF8=ACCEPT)
+  bool read_only = false;  // EXAMINE
+  bool condstore = false;
+};
+struct Create {
+  std::string mailbox;
+  std::optional<std::string> special_use;  // CREATE-SPECIAL-USE
+};
+struct Delete {
+  std::string mailbox;
+};
+struct Rename {
+  std::string from, to;
+};
+struct Subscribe {
+  std::string mailbox;
+  bool subscribe = true;
+};
+struct List {
+  std::string reference;
+  std::vector<std::string> patterns;
+  bool lsub = false;
+  // LIST-EXTENDED (RFC 5258) selection options
+  bool select_subscribed = false;
+  bool select_special_use = false;
+  bool recursive_match = false;
+  // return options
+  bool return_subscribed = false;
+  bool return_children = false;
+  bool return_special_use = false;
+  std::vector<std::string> return_status;  // LIST-STATUS (RFC 5819), upper-case items
+  bool extended = false;  // any option given: answer in the extended form
+};
+struct Namespace {};
+struct Status {
+  std::string mailbox;
+  std::vector<std::string> items;  // upper-case
+};
+struct Append {
+  std::string mailbox;
+  std::vector<std::string> flags;
+  std::optional<std::string> date;  // date-time as sent
+  std::string message;
+};
+struct Idle {};
+struct Check {};
+struct Close {};
+struct Unselect {};
+struct Expunge {
+  std::optional<SequenceSet> uids;  // UID EXPUNGE
+};
+struct Search {
+  SearchRequest request;
+};
+struct Fetch {
+  SequenceSet set;
+  FetchRequest request;
+};
+struct Store {
+  enum class Operation { replace, add, remove };
+  SequenceSet set;
+  Operation operation = Operation::replace;
+  bool silent = false;
+  std::vector<std::string> flags;
+  std::optional<std::uint64_t> unchanged_since;
+};
+struct Copy {
+  SequenceSet set;
+  std::string mailbox;
+  bool move = false;
+};
+struct Id {
+  std::vector<std::pair<std::string, std::string>> fields;
+};
+
+using Arguments = std::variant<Capability, Noop, Logout, StartTls, Authenticate, Login, Enable, Select, Create, Delete,
+                               Rename, Subscribe, List, Namespace, Status, Append, Idle, Check, Close, Unselect,
+                               Expunge, Search, Fetch, Store, Copy, Id>;
+
+struct Command {
+  std::string tag;
+  std::string name;  // upper-case, "UID FETCH" for UID forms
+  bool uid = false;
+  Arguments arguments;
+};
+
+struct ParseError {
+  std::string tag;  // empty when not even a tag could be read: answer "* BAD"
+  std::string text;
+};
+
+using ParseResult = std::variant<Command, ParseError>;
+
+// `bytes` is the whole command including its final CRLF.
+ParseResult parse_command(std::string_view bytes);
+
+// The tag of a command line, for refusing a command before it is complete; empty if none.
+std::string_view peek_tag(std::string_view line);
+
+// IMAP date-time (RFC 9051 "date-time": "dd-Mon-yyyy hh:mm:ss +zzzz") to seconds since the
+// epoch; nullopt if malformed. And the date form of SEARCH ("d-Mon-yyyy") to days.
+std::optional<std::int64_t> parse_date_time(std::string_view text);
+std::optional<std::int64_t> parse_search_date(std::string_view text);
+
+}  // namespace mailstead::imap

@@ -1,0 +1,721 @@
+// The command grammar of RFC 9051 §9 (and RFC 3501's where rev1 differs) over a Reader.
+
+#include <array>
+#include <ctime>
+
+#include "common/text/ascii.hpp"
+#include "imapd/proto/command.hpp"
+#include "imapd/proto/reader.hpp"
+#include "storage/messages.hpp"
+
+namespace mailstead::imap {
+namespace {
+
+constexpr std::array<std::string_view, 12> kMonths = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN",
+                                                      "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"};
+
+std::optional<int> month_number(std::string_view name) {
+  for (std::size_t i = 0; i < kMonths.size(); ++i)
+    if (text::iequals_ascii(name, kMonths[i])) return static_cast<int>(i);
+  return std::nullopt;
+}
+
+std::optional<int> digits(std::string_view text, std::size_t n) {
+  if (text.size() != n) return std::nullopt;
+  int value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + (c - '0');
+  }
+  return value;
+}
+
+// Days since the epoch of a civil date (proleptic Gregorian).
+std::int64_t days_from_civil(int y, int m, int d) {
+  y -= m <= 2;
+  const int era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * static_cast<unsigned>(m + (m > 2 ? -3 : 9)) + 2) / 5 + static_cast<unsigned>(d) - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return static_cast<std::int64_t>(era) * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+// "d-Mon-yyyy" or "dd-Mon-yyyy"; the day may be space-padded in date-time.
+std::optional<std::int64_t> parse_day(std::string_view text) {
+  if (!text.empty() && text[0] == ' ') text.remove_prefix(1);
+  auto dash1 = text.find('-');
+  if (dash1 == std::string_view::npos || dash1 == 0 || dash1 > 2) return std::nullopt;
+  auto day = digits(text.substr(0, dash1), dash1);
+  auto month = month_number(text.substr(dash1 + 1, 3));
+  if (text.size() != dash1 + 9 || text[dash1 + 4] != '-') return std::nullopt;
+  auto year = digits(text.substr(dash1 + 5), 4);
+  if (!day || !month || !year || *day < 1 || *day > 31) return std::nullopt;
+  return days_from_civil(*year, *month + 1, *day);
+}
+
+class CommandParser {
+ public:
+  explicit CommandParser(std::string_view bytes) : r_(bytes) {}
+
+  ParseResult parse() {
+    std::string tag;
+    try {
+      tag = read_tag();
+      r_.space();
+      Command command;
+      command.tag = tag;
+      command.name = r_.upper_atom();
+      if (command.name == "UID") {
+        r_.space();
+        command.uid = true;
+        command.name = r_.upper_atom();
+        command.arguments = uid_command(command.name);
+        command.name = "UID " + command.name;
+      } else {
+        command.arguments = plain_command(command.name);
+      }
+      r_.expect_command_end();
+      return command;
+    } catch (const ParseFailure& e) {
+      return ParseError{std::move(tag), e.what()};
+    }
+  }
+
+ private:
+  std::string read_tag() {
+    std::string tag;
+    while (is_astring_char(r_.peek()) && r_.peek() != '+' && !r_.at_end()) {
+      tag += r_.peek();
+      r_.skip(r_.peek());
+    }
+    if (tag.empty()) Reader::fail("Missing tag");
+    return tag;
+  }
+
+  Arguments uid_command(const std::string& name) {
+    r_.space();
+    if (name == "FETCH") return fetch();
+    if (name == "STORE") return store();
+    if (name == "COPY") return copy(false);
+    if (name == "MOVE") return copy(true);
+    if (name == "SEARCH") return search();
+    if (name == "EXPUNGE") return Expunge{r_.sequence_set()};
+    Reader::fail("Unknown UID command");
+  }
+
+  Arguments plain_command(const std::string& name) {
+    if (name == "CAPABILITY") return Capability{};
+    if (name == "NOOP") return Noop{};
+    if (name == "LOGOUT") return Logout{};
+    if (name == "STARTTLS") return StartTls{};
+    if (name == "NAMESPACE") return Namespace{};
+    if (name == "IDLE") return Idle{};
+    if (name == "CHECK") return Check{};
+    if (name == "CLOSE") return Close{};
+    if (name == "UNSELECT") return Unselect{};
+    if (name == "EXPUNGE") return Expunge{};
+    if (r_.at_command_end()) Reader::fail("Missing arguments");
+    r_.space();
+    if (name == "AUTHENTICATE") return authenticate();
+    if (name == "LOGIN") {
+      Login login;
+      login.user = r_.astring();
+      r_.space();
+      login.password = r_.astring();
+      return login;
+    }
+    if (name == "ENABLE") {
+      Enable enable;
+      for (;;) {
+        enable.capabilities.push_back(r_.upper_atom());
+        if (!r_.skip(' ')) return enable;
+      }
+    }
+    if (name == "SELECT" || name == "EXAMINE") return select(name == "EXAMINE");
+    if (name == "CREATE") return create();
+    if (name == "DELETE") return Delete{r_.astring()};
+    if (name == "RENAME") {
+      Rename rename;
+      rename.from = r_.astring();
+      r_.space();
+      rename.to = r_.astring();
+      return rename;
+    }
+    if (name == "SUBSCRIBE" || name == "UNSUBSCRIBE") return Subscribe{r_.astring(), name == "SUBSCRIBE"};
+    if (name == "LIST") return list();
+    if (name == "LSUB") {
+      List lsub;
+      lsub.lsub = true;
+      lsub.reference = r_.astring();
+      r_.space();
+      lsub.patterns.push_back(r_.list_mailbox());
+      return lsub;
+    }
+    if (name == "STATUS") return status();
+    if (name == "APPEND") return append();
+    if (name == "SEARCH") return search();
+    if (name == "FETCH") return fetch();
+    if (name == "STORE") return store();
+    if (name == "COPY") return copy(false);
+    if (name == "MOVE") return copy(true);
+    if (name == "ID") return id();
+    Reader::fail("Unknown command");
+  }
+
+  Authenticate authenticate() {
+    Authenticate auth;
+    auth.mechanism = r_.upper_atom();
+    if (r_.skip(' ')) {
+      std::string initial;
+      while (!r_.at_end() && r_.peek() != '\r') {
+        initial += r_.peek();
+        r_.skip(r_.peek());
+      }
+      if (initial.empty()) Reader::fail("Empty initial response");
+      auth.initial = std::move(initial);
+    }
+    return auth;
+  }
+
+  Select select(bool read_only) {
+    Select select;
+    select.mailbox = r_.astring();
+    select.read_only = read_only;
+    if (r_.skip(' ')) {
+      r_.expect('(', "select parameters");
+      if (!r_.skip(')')) {
+        for (;;) {
+          auto param = r_.upper_atom();
+          if (param == "CONDSTORE")
+            select.condstore = true;
+          else
+            Reader::fail("Unsupported SELECT parameter " + param);
+          if (r_.skip(')')) break;
+          r_.space();
+        }
+      }
+    }
+    return select;
+  }
+
+  Create create() {
+    Create create;
+    create.mailbox = r_.astring();
+    if (r_.skip(' ')) {
+      r_.expect('(', "create parameters");
+      if (!r_.word("USE")) Reader::fail("Unsupported CREATE parameter");
+      r_.space();
+      auto uses = r_.flag_list();
+      if (uses.size() != 1) Reader::fail("Give exactly one special use");
+      create.special_use = uses[0];
+      r_.expect(')', "\")\"");
+    }
+    return create;
+  }
+
+  List list() {
+    List list;
+    if (r_.peek() == '(') {
+      list.extended = true;
+      r_.skip('(');
+      while (!r_.skip(')')) {
+        auto option = r_.upper_atom();
+        if (option == "SUBSCRIBED") list.select_subscribed = true;
+        else if (option == "SPECIAL-USE") list.select_special_use = true;
+        else if (option == "RECURSIVEMATCH") list.recursive_match = true;
+        else if (option != "REMOTE") Reader::fail("Unsupported LIST selection option " + option);
+        if (r_.peek() != ')') r_.space();
+      }
+      if (list.recursive_match && !list.select_subscribed)
+        Reader::fail("RECURSIVEMATCH needs another selection option");
+      r_.space();
+    }
+    list.reference = r_.astring();
+    r_.space();
+    if (r_.skip('(')) {
+      for (;;) {
+        list.patterns.push_back(r_.list_mailbox());
+        if (r_.skip(')')) break;
+        r_.space();
+      }
+      list.extended = true;
+    } else {
+      list.patterns.push_back(r_.list_mailbox());
+    }
+    if (r_.skip(' ')) {
+      if (!r_.word("RETURN")) Reader::fail("Expected RETURN");
+      list.extended = true;
+      r_.space();
+      r_.expect('(', "return options");
+      while (!r_.skip(')')) {
+        auto option = r_.upper_atom();
+        if (option == "SUBSCRIBED") list.return_subscribed = true;
+        else if (option == "CHILDREN") list.return_children = true;
+        else if (option == "SPECIAL-USE") list.return_special_use = true;
+        else if (option == "STATUS") {
+          r_.space();
+          list.return_status = status_items();
+        } else Reader::fail("Unsupported LIST return option " + option);
+        if (r_.peek() != ')') r_.space();
+      }
+    }
+    return list;
+  }
+
+  std::vector<std::string> status_items() {
+    std::vector<std::string> items;
+    r_.expect('(', "status items");
+    for (;;) {
+      auto item = r_.upper_atom();
+      if (item != "MESSAGES" && item != "RECENT" && item != "UIDNEXT" && item != "UIDVALIDITY" && item != "UNSEEN" &&
+          item != "SIZE" && item != "DELETED" && item != "HIGHESTMODSEQ")
+        Reader::fail("Unknown STATUS item " + item);
+      items.push_back(item);
+      if (r_.skip(')')) return items;
+      r_.space();
+    }
+  }
+
+  Status status() {
+    Status status;
+    status.mailbox = r_.astring();
+    r_.space();
+    status.items = status_items();
+    return status;
+  }
+
+  Append append() {
+    Append append;
+    append.mailbox = r_.astring();
+    r_.space();
+    if (r_.peek() == '(') {
+      append.flags = r_.flag_list();
+      r_.space();
+    }
+    if (r_.peek() == '"') {
+      append.date = r_.quoted();
+      if (!parse_date_time(*append.date)) Reader::fail("Invalid date-time");
+      r_.space();
+    }
+    if (r_.word("UTF8")) {  // RFC 6855 §4: UTF8 (literal8)
+      r_.space();
+      r_.expect('(', "\"(\"");
+      append.message = r_.literal(true);
+      r_.expect(')', "\")\"");
+    } else {
+      if (!r_.at_literal()) Reader::fail("The message must be a literal");
+      append.message = r_.literal(true);
+    }
+    if (!r_.at_command_end()) Reader::fail("MULTIAPPEND is not supported");
+    return append;
+  }
+
+  // --- SEARCH -----------------------------------------------------------------------------
+
+  Search search() {
+    Search search;
+    auto& request = search.request;
+    if (r_.word("RETURN")) {
+      request.extended = true;
+      r_.space();
+      r_.expect('(', "return options");
+      while (!r_.skip(')')) {
+        auto option = r_.upper_atom();
+        if (option == "MIN") request.returns |= SearchRequest::kMin;
+        else if (option == "MAX") request.returns |= SearchRequest::kMax;
+        else if (option == "ALL") request.returns |= SearchRequest::kAll;
+        else if (option == "COUNT") request.returns |= SearchRequest::kCount;
+        else if (option == "SAVE") request.returns |= SearchRequest::kSave;
+        else Reader::fail("Unknown SEARCH return option " + option);
+        if (r_.peek() != ')') r_.space();
+      }
+      if (request.returns == 0) request.returns = SearchRequest::kAll;  // RFC 4731 §3.1
+      r_.space();
+    }
+    if (r_.word("CHARSET")) {
+      r_.space();
+      request.charset = text::upper_ascii(r_.astring());
+      r_.space();
+    }
+    request.key.kind = SearchKey::Kind::and_;
+    for (;;) {
+      request.key.children.push_back(search_key());
+      if (!r_.skip(' ')) break;
+    }
+    return search;
+  }
+
+  std::int64_t search_date() {
+    auto text = r_.peek() == '"' ? r_.quoted() : r_.atom();
+    auto day = parse_search_date(text);
+    if (!day) Reader::fail("Invalid date " + text);
+    return *day;
+  }
+
+  SearchKey search_key() {
+    using K = SearchKey::Kind;
+    SearchKey key;
+    char c = r_.peek();
+    if ((c >= '0' && c <= '9') || c == '*' || c == '$') {
+      key.kind = K::sequence;
+      key.set = r_.sequence_set();
+      return key;
+    }
+    if (r_.skip('(')) {
+      r_.enter();
+      key.kind = K::and_;
+      for (;;) {
+        key.children.push_back(search_key());
+        if (r_.skip(')')) break;
+        r_.space();
+      }
+      r_.leave();
+      return key;
+    }
+    auto name = r_.upper_atom();
+    auto flag = [&](K kind, std::uint32_t f) {
+      key.kind = kind;
+      key.flag = f;
+      return key;
+    };
+    auto string_arg = [&](K kind, std::string field = {}) {
+      r_.space();
+      key.kind = kind;
+      key.field = std::move(field);
+      key.value = r_.astring();
+      return key;
+    };
+    auto date_arg = [&](K kind) {
+      r_.space();
+      key.kind = kind;
+      key.day = search_date();
+      return key;
+    };
+    if (name == "ALL") return key;
+    if (name == "ANSWERED") return flag(K::flag_set, storage::kAnswered);
+    if (name == "DELETED") return flag(K::flag_set, storage::kDeleted);
+    if (name == "DRAFT") return flag(K::flag_set, storage::kDraft);
+    if (name == "FLAGGED") return flag(K::flag_set, storage::kFlagged);
+    if (name == "SEEN") return flag(K::flag_set, storage::kSeen);
+    if (name == "UNANSWERED") return flag(K::flag_unset, storage::kAnswered);
+    if (name == "UNDELETED") return flag(K::flag_unset, storage::kDeleted);
+    if (name == "UNDRAFT") return flag(K::flag_unset, storage::kDraft);
+    if (name == "UNFLAGGED") return flag(K::flag_unset, storage::kFlagged);
+    if (name == "UNSEEN") return flag(K::flag_unset, storage::kSeen);
+    if (name == "RECENT") return key.kind = K::recent, key;
+    if (name == "NEW") return key.kind = K::new_, key;
+    if (name == "OLD") return key.kind = K::old, key;
+    if (name == "KEYWORD") {
+      r_.space();
+      key.kind = K::keyword;
+      key.value = r_.flag();
+      return key;
+    }
+    if (name == "UNKEYWORD") {
+      r_.space();
+      key.kind = K::unkeyword;
+      key.value = r_.flag();
+      return key;
+    }
+    if (name == "BEFORE") return date_arg(K::before);
+    if (name == "ON") return date_arg(K::on);
+    if (name == "SINCE") return date_arg(K::since);
+    if (name == "SENTBEFORE") return date_arg(K::sent_before);
+    if (name == "SENTON") return date_arg(K::sent_on);
+    if (name == "SENTSINCE") return date_arg(K::sent_since);
+    if (name == "LARGER" || name == "SMALLER") {
+      r_.space();
+      key.kind = name == "LARGER" ? K::larger : K::smaller;
+      key.number = r_.number64();
+      return key;
+    }
+    if (name == "FROM" || name == "TO" || name == "CC" || name == "BCC" || name == "SUBJECT")
+      return string_arg(K::header, name);
+    if (name == "HEADER") {
+      r_.space();
+      key.kind = K::header;
+      key.field = text::upper_ascii(r_.astring());
+      r_.space();
+      key.value = r_.astring();
+      return key;
+    }
+    if (name == "BODY") return string_arg(K::body);
+    if (name == "TEXT") return string_arg(K::text);
+    if (name == "UID") {
+      r_.space();
+      key.kind = K::uid;
+      key.set = r_.sequence_set();
+      return key;
+    }
+    if (name == "NOT") {
+      r_.space();
+      r_.enter();
+      key.kind = K::not_;
+      key.children.push_back(search_key());
+      r_.leave();
+      return key;
+    }
+    if (name == "OR") {
+      r_.enter();
+      key.kind = K::or_;
+      r_.space();
+      key.children.push_back(search_key());
+      r_.space();
+      key.children.push_back(search_key());
+      r_.leave();
+      return key;
+    }
+    if (name == "MODSEQ") {
+      r_.space();
+      if (r_.peek() == '"') {  // optional entry name and type (RFC 7162 §3.1.5)
+        r_.quoted();
+        r_.space();
+        auto type = r_.upper_atom();
+        if (type != "PRIV" && type != "SHARED" && type != "ALL") Reader::fail("Invalid MODSEQ entry type");
+        r_.space();
+      }
+      key.kind = K::modseq;
+      key.number = r_.number64();
+      return key;
+    }
+    Reader::fail("Unknown search key " + name);
+  }
+
+  // --- FETCH ------------------------------------------------------------------------------
+
+  Fetch fetch() {
+    Fetch fetch;
+    fetch.set = r_.sequence_set();
+    r_.space();
+    auto& items = fetch.request.items;
+    using K = FetchItem::Kind;
+    auto macro = [&items](std::initializer_list<K> kinds) {
+      for (auto kind : kinds) {
+        FetchItem item;
+        item.kind = kind;
+        items.push_back(item);
+      }
+    };
+    if (r_.word("ALL")) {
+      macro({K::flags, K::internal_date, K::size, K::envelope});
+    } else if (r_.word("FAST")) {
+      macro({K::flags, K::internal_date, K::size});
+    } else if (r_.word("FULL")) {
+      macro({K::flags, K::internal_date, K::size, K::envelope, K::body});
+    } else if (r_.skip('(')) {
+      for (;;) {
+        items.push_back(fetch_item());
+        if (r_.skip(')')) break;
+        r_.space();
+      }
+    } else {
+      items.push_back(fetch_item());
+    }
+    if (r_.skip(' ')) {
+      r_.expect('(', "fetch modifiers");
+      for (;;) {
+        auto modifier = r_.upper_atom();
+        if (modifier == "CHANGEDSINCE") {
+          r_.space();
+          fetch.request.changed_since = r_.number64();
+        } else if (modifier == "VANISHED") {
+          fetch.request.vanished = true;
+        } else {
+          Reader::fail("Unknown FETCH modifier " + modifier);
+        }
+        if (r_.skip(')')) break;
+        r_.space();
+      }
+    }
+    return fetch;
+  }
+
+  FetchItem fetch_item() {
+    using K = FetchItem::Kind;
+    FetchItem item;
+    // Section names carry "." and "[": read the name up to "[" or the end of the atom.
+    std::string name;
+    while (!r_.at_end() && is_atom_char(r_.peek()) && r_.peek() != '[') {
+      name += text::ascii_upper(r_.peek());
+      r_.skip(r_.peek());
+    }
+    if (name.empty()) Reader::fail("Expected a fetch item");
+    if (name == "FLAGS") return item.kind = K::flags, item;
+    if (name == "INTERNALDATE") return item.kind = K::internal_date, item;
+    if (name == "RFC822.SIZE") return item.kind = K::size, item;
+    if (name == "ENVELOPE") return item.kind = K::envelope, item;
+    if (name == "BODYSTRUCTURE") return item.kind = K::body_structure, item;
+    if (name == "UID") return item.kind = K::uid, item;
+    if (name == "MODSEQ") return item.kind = K::modseq, item;
+    if (name == "RFC822" || name == "RFC822.HEADER" || name == "RFC822.TEXT") {
+      item.kind = K::body_section;
+      item.legacy_name = name;
+      item.peek = name == "RFC822.HEADER";
+      if (name == "RFC822.HEADER") item.section.text = Section::Text::header;
+      if (name == "RFC822.TEXT") item.section.text = Section::Text::text;
+      return item;
+    }
+    if (name == "BODY" && r_.peek() != '[') return item.kind = K::body, item;
+    if (name == "BODY" || name == "BODY.PEEK") {
+      item.kind = K::body_section;
+      item.peek = name == "BODY.PEEK";
+      item.section = section();
+      item.partial = partial();
+      return item;
+    }
+    if (name == "BINARY" || name == "BINARY.PEEK" || name == "BINARY.SIZE") {
+      item.kind = name == "BINARY.SIZE" ? K::binary_size : K::binary;
+      item.peek = name != "BINARY";
+      item.section = section();
+      if (item.section.text != Section::Text::all) Reader::fail("BINARY takes only a part number");
+      if (item.kind == K::binary) item.partial = partial();
+      return item;
+    }
+    Reader::fail("Unknown fetch item " + name);
+  }
+
+  Section section() {
+    Section section;
+    r_.expect('[', "\"[\"");
+    if (r_.skip(']')) return section;
+    std::string spec = text::upper_ascii(r_.atom());
+    // section-part: digits separated by "."
+    std::size_t pos = 0;
+    while (pos < spec.size() && spec[pos] >= '0' && spec[pos] <= '9') {
+      std::size_t end = pos;
+      while (end < spec.size() && spec[end] >= '0' && spec[end] <= '9') ++end;
+      auto part = std::stoull(spec.substr(pos, std::min<std::size_t>(end - pos, 11)));
+      if (part == 0 || part > 0xFFFFFFFFu || end - pos > 10) Reader::fail("Invalid part number");
+      section.part.push_back(static_cast<std::uint32_t>(part));
+      pos = end;
+      if (pos < spec.size()) {
+        if (spec[pos] != '.') Reader::fail("Invalid section");
+        ++pos;
+        if (pos == spec.size()) Reader::fail("Invalid section");
+      }
+    }
+    auto text_spec = spec.substr(pos);
+    using T = Section::Text;
+    if (text_spec.empty()) section.text = T::all;
+    else if (text_spec == "HEADER") section.text = T::header;
+    else if (text_spec == "TEXT") section.text = T::text;
+    else if (text_spec == "MIME" && !section.part.empty()) section.text = T::mime;
+    else if (text_spec == "HEADER.FIELDS" || text_spec == "HEADER.FIELDS.NOT") {
+      section.text = text_spec == "HEADER.FIELDS" ? T::header_fields : T::header_fields_not;
+      r_.space();
+      r_.expect('(', "a header list");
+      for (;;) {
+        section.fields.push_back(r_.astring());
+        if (r_.skip(')')) break;
+        r_.space();
+      }
+    } else Reader::fail("Invalid section " + text_spec);
+    r_.expect(']', "\"]\"");
+    return section;
+  }
+
+  std::optional<Partial> partial() {
+    if (!r_.skip('<')) return std::nullopt;
+    Partial p;
+    p.offset = r_.number64();
+    r_.expect('.', "\".\"");
+    p.length = r_.number64();
+    if (p.length == 0) Reader::fail("A partial length must not be zero");
+    r_.expect('>', "\">\"");
+    return p;
+  }
+
+  // --- STORE, COPY, ID --------------------------------------------------------------------
+
+  Store store() {
+    Store store;
+    store.set = r_.sequence_set();
+    r_.space();
+    if (r_.skip('(')) {
+      if (!r_.word("UNCHANGEDSINCE")) Reader::fail("Unknown STORE modifier");
+      r_.space();
+      store.unchanged_since = r_.number64();
+      r_.expect(')', "\")\"");
+      r_.space();
+    }
+    if (r_.skip('+')) store.operation = Store::Operation::add;
+    else if (r_.skip('-')) store.operation = Store::Operation::remove;
+    auto item = r_.upper_atom();
+    if (item == "FLAGS.SILENT") store.silent = true;
+    else if (item != "FLAGS") Reader::fail("Expected FLAGS");
+    r_.space();
+    if (r_.peek() == '(') {
+      store.flags = r_.flag_list();
+    } else {
+      for (;;) {
+        store.flags.push_back(r_.flag());
+        if (!r_.skip(' ')) break;
+      }
+    }
+    return store;
+  }
+
+  Copy copy(bool move) {
+    Copy copy;
+    copy.move = move;
+    copy.set = r_.sequence_set();
+    r_.space();
+    copy.mailbox = r_.astring();
+    return copy;
+  }
+
+  Id id() {
+    Id id;
+    if (r_.word("NIL")) return id;
+    r_.expect('(', "\"(\" or NIL");
+    if (r_.skip(')')) return id;
+    for (;;) {
+      auto field = r_.string();
+      r_.space();
+      bool nil = false;
+      auto value = r_.nstring_or_string(nil);
+      if (id.fields.size() < 30) id.fields.emplace_back(std::move(field), std::move(value));
+      if (r_.skip(')')) return id;
+      r_.space();
+    }
+  }
+
+  Reader r_;
+};
+
+}  // namespace
+
+bool sets_seen(const FetchRequest& request) {
+  for (const auto& item : request.items)
+    if ((item.kind == FetchItem::Kind::body_section || item.kind == FetchItem::Kind::binary) && !item.peek)
+      return true;
+  return false;
+}
+
+ParseResult parse_command(std::string_view bytes) { return CommandParser(bytes).parse(); }
+
+std::string_view peek_tag(std::string_view line) {
+  std::size_t n = 0;
+  while (n < line.size() && is_astring_char(line[n]) && line[n] != '+') ++n;
+  return line.substr(0, n);
+}
+
+std::optional<std::int64_t> parse_search_date(std::string_view text) { return parse_day(text); }
+
+std::optional<std::int64_t> parse_date_time(std::string_view text) {
+  // "dd-Mon-yyyy hh:mm:ss +zzzz" (26 characters; a day below 10 may be space-padded)
+  if (text.size() != 26 || text[11] != ' ' || text[14] != ':' || text[17] != ':' || text[20] != ' ')
+    return std::nullopt;
+  auto day = parse_day(text.substr(0, 11));
+  auto hours = digits(text.substr(12, 2), 2);
+  auto minutes = digits(text.substr(15, 2), 2);
+  auto seconds = digits(text.substr(18, 2), 2);
+  auto zone = digits(text.substr(22, 4), 4);
+  char sign = text[21];
+  if (!day || !hours || !minutes || !seconds || !zone || (sign != '+' && sign != '-')) return std::nullopt;
+  if (*hours > 23 || *minutes > 59 || *seconds > 60 || *zone % 100 > 59) return std::nullopt;
+  std::int64_t offset = (*zone / 100 * 3600 + *zone % 100 * 60) * (sign == '-' ? -1 : 1);
+  return *day * 86400 + *hours * 3600 + *minutes * 60 + *seconds - offset;
+}
+
+}  // namespace mailstead::imap

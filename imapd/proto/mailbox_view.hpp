@@ -1,0 +1,71 @@
+#pragma once
+// The selected mailbox as one session's client sees it (RFC 9051 §2.3.1, §7.4.1, §5.2):
+// message sequence numbers over UIDs, and the changes other sessions made that this client
+// has not been told about yet. Pure: the session feeds it the change log and asks it what to
+// report, and when.
+//
+// - A message expunged elsewhere keeps its sequence number until its EXPUNGE is sent, which
+//   may be only at the end of a command that allows it (not FETCH, STORE or SEARCH).
+// - A message appended elsewhere gets its number when EXISTS announces it.
+// - \Recent (IMAP4rev1) is this session's: messages that arrived while it had the mailbox
+//   selected.
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "imapd/proto/sequence.hpp"
+
+namespace mailstead::imap {
+
+using Uid = std::uint32_t;
+
+struct ViewUpdates {
+  std::vector<std::uint32_t> expunged;  // EXPUNGE numbers, in the order to send them
+  std::vector<Uid> vanished;            // the same messages by UID (QRESYNC's VANISHED)
+  std::optional<std::uint32_t> exists;  // EXISTS, when the count grew
+  std::optional<std::uint32_t> recent;  // RECENT, with EXISTS
+  std::vector<Uid> flags;               // messages whose FLAGS to send, ascending
+};
+
+class MailboxView {
+ public:
+  explicit MailboxView(std::vector<Uid> uids) : uids_(std::move(uids)) {}
+
+  std::uint32_t exists() const { return static_cast<std::uint32_t>(uids_.size()); }
+  Uid uid_at(std::uint32_t seq) const { return uids_[seq - 1]; }
+  std::optional<std::uint32_t> seq_of(Uid uid) const;
+  Uid largest_uid() const { return uids_.empty() ? 0 : uids_.back(); }
+  bool is_recent(Uid uid) const { return recent_.count(uid) != 0; }
+  std::uint32_t recent_count() const { return static_cast<std::uint32_t>(recent_.size()); }
+  bool is_expunged(Uid uid) const { return pending_expunged_.count(uid) != 0; }
+
+  // The (seq, uid) pairs a sequence set or UID set names, ascending.
+  struct Member {
+    std::uint32_t seq;
+    Uid uid;
+  };
+  std::vector<Member> by_sequence(const SequenceSet& set) const;
+  std::vector<Member> by_uid(const SequenceSet& set) const;
+  std::vector<Member> members(const std::vector<Uid>& uids) const;
+
+  // Changes learned from the change log (or made by this session).
+  void appended(Uid uid, bool recent);
+  void expunged(Uid uid);
+  void flags_changed(Uid uid);
+  // This session's own expunge: reported as soon as the command allows, like any other.
+  bool has_pending() const;
+
+  ViewUpdates take_updates(bool allow_expunge);
+
+ private:
+  std::vector<Uid> uids_;             // what the client knows, ascending
+  std::set<Uid> pending_expunged_;    // still in uids_
+  std::vector<Uid> pending_new_;      // not yet in uids_, ascending
+  std::set<Uid> pending_flags_;
+  std::set<Uid> recent_;
+};
+
+}  // namespace mailstead::imap

@@ -1,0 +1,160 @@
+#include "imapd/proto/search.hpp"
+
+#include <algorithm>
+#include <functional>
+
+#include "common/mime/decode.hpp"
+#include "common/text/ascii.hpp"
+#include "imapd/proto/command.hpp"
+
+namespace mailstead::imap {
+namespace {
+
+using K = SearchKey::Kind;
+
+bool contains_folded(std::string_view haystack, std::string_view folded_needle) {
+  if (folded_needle.empty()) return true;
+  auto folded = fold_case(haystack);
+  return std::search(folded.begin(), folded.end(),
+                     std::boyer_moore_horspool_searcher(folded_needle.begin(), folded_needle.end())) != folded.end();
+}
+
+bool header_matches(const mime::Part& part, std::string_view field, std::string_view needle) {
+  auto folded_needle = fold_case(needle);
+  for (const auto& f : part.fields) {
+    if (!text::iequals_ascii(f.name, field)) continue;
+    if (needle.empty()) return true;
+    if (contains_folded(mime::decode_header_value(f.value), folded_needle)) return true;
+  }
+  return false;
+}
+
+std::string_view charset_of(const mime::Part& part) {
+  for (const auto& [name, value] : part.parameters)
+    if (name == "charset") return value;
+  return {};
+}
+
+// Every text part's decoded text, message/rfc822 parts' headers and bodies included.
+bool body_matches(std::string_view bytes, const mime::Part& part, std::string_view folded_needle) {
+  if (part.is_multipart()) {
+    for (const auto& child : part.children)
+      if (body_matches(bytes, child, folded_needle)) return true;
+    return false;
+  }
+  if (part.is_message() && !part.children.empty()) {
+    const auto& inner = part.children.front();
+    for (const auto& f : inner.fields)
+      if (contains_folded(mime::decode_header_value(f.value), folded_needle)) return true;
+    return body_matches(bytes, inner, folded_needle);
+  }
+  if (part.type != "text") return false;
+  auto decoded = mime::decode_transfer_encoding(part.encoding, part.body.of(bytes));
+  if (!decoded) return contains_folded(part.body.of(bytes), folded_needle);
+  return contains_folded(mime::to_utf8(charset_of(part), *decoded), folded_needle);
+}
+
+std::optional<std::int64_t> sent_day_of(const mime::Part& root) {
+  for (const auto& f : root.fields)
+    if (text::iequals_ascii(f.name, "Date")) return sent_day(f.value);
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string fold_case(std::string_view text) {
+  std::string out(text);
+  for (auto& c : out) c = text::ascii_lower(c);
+  return out;
+}
+
+std::optional<std::int64_t> sent_day(std::string_view value) {
+  // [day-of-week ","] day month year ...
+  if (auto comma = value.find(','); comma != std::string_view::npos && comma < 12) value.remove_prefix(comma + 1);
+  auto next_token = [&value]() {
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    auto end = value.find_first_of(" \t");
+    auto token = value.substr(0, end);
+    value.remove_prefix(token.size());
+    return token;
+  };
+  auto day = next_token();
+  auto month = next_token();
+  auto year = next_token();
+  if (day.size() == 1) {
+    std::string padded = "0";
+    padded += day;
+    return parse_search_date(padded + "-" + std::string(month.substr(0, 3)) + "-" + std::string(year));
+  }
+  return parse_search_date(std::string(day) + "-" + std::string(month.substr(0, 3)) + "-" + std::string(year));
+}
+
+void prepare_search(SearchKey& key, const SearchScope& scope) {
+  if (key.kind == K::sequence && !key.set.saved) key.resolved = resolve(key.set, scope.largest_seq);
+  if (key.kind == K::uid && !key.set.saved) key.resolved = resolve(key.set, scope.largest_uid);
+  if (key.kind == K::header || key.kind == K::body || key.kind == K::text) key.value = fold_case(key.value);
+  for (auto& child : key.children) prepare_search(child, scope);
+}
+
+bool needs_content(const SearchKey& key) {
+  switch (key.kind) {
+    case K::header: case K::body: case K::text: case K::sent_before: case K::sent_on: case K::sent_since:
+      return true;
+    default:
+      return std::any_of(key.children.begin(), key.children.end(), [](const SearchKey& c) { return needs_content(c); });
+  }
+}
+
+bool matches(const SearchKey& key, SearchMessage& m, const SearchScope& scope, const SearchLoader& load) {
+  const auto& r = *m.record;
+  auto content = [&]() {
+    if (!m.loaded) m.loaded = load(m);
+    return m.loaded && m.structure;
+  };
+  auto has_keyword = [&r](std::string_view name) {
+    return std::any_of(r.keywords.begin(), r.keywords.end(), [name](const std::string& k) { return text::iequals_ascii(k, name); });
+  };
+  auto saved = [&scope, &r]() { return std::binary_search(scope.saved_uids.begin(), scope.saved_uids.end(), r.uid); };
+  std::int64_t internal_day = r.internal_date >= 0 ? r.internal_date / 86400 : (r.internal_date - 86399) / 86400;
+  switch (key.kind) {
+    case K::all: return true;
+    case K::and_:
+      return std::all_of(key.children.begin(), key.children.end(),
+                         [&](const SearchKey& c) { return matches(c, m, scope, load); });
+    case K::or_: return matches(key.children[0], m, scope, load) || matches(key.children[1], m, scope, load);
+    case K::not_: return !matches(key.children[0], m, scope, load);
+    case K::flag_set: return (r.flags & key.flag) != 0;
+    case K::flag_unset: return (r.flags & key.flag) == 0;
+    case K::keyword: return has_keyword(key.value);
+    case K::unkeyword: return !has_keyword(key.value);
+    case K::recent: return m.recent;
+    case K::new_: return m.recent && !(r.flags & storage::kSeen);
+    case K::old: return !m.recent;
+    case K::before: return internal_day < key.day;
+    case K::on: return internal_day == key.day;
+    case K::since: return internal_day >= key.day;
+    case K::sent_before: case K::sent_on: case K::sent_since: {
+      if (!content()) return false;
+      auto day = sent_day_of(*m.structure);
+      if (!day) return false;
+      if (key.kind == K::sent_before) return *day < key.day;
+      if (key.kind == K::sent_on) return *day == key.day;
+      return *day >= key.day;
+    }
+    case K::larger: return r.size > key.number;
+    case K::smaller: return r.size < key.number;
+    case K::header: return content() && header_matches(*m.structure, key.field, key.value);
+    case K::body: return content() && body_matches(m.bytes, *m.structure, key.value);
+    case K::text: {
+      if (!content()) return false;
+      if (contains_folded(mime::decode_header_value(m.structure->header.of(m.bytes)), key.value)) return true;
+      return body_matches(m.bytes, *m.structure, key.value);
+    }
+    case K::sequence: return key.set.saved ? saved() : contains(key.resolved, m.seq);
+    case K::uid: return key.set.saved ? saved() : contains(key.resolved, r.uid);
+    case K::modseq: return r.modseq >= key.number;
+  }
+  return false;
+}
+
+}  // namespace mailstead::imap

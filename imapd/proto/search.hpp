@@ -1,0 +1,53 @@
+#pragma once
+// Evaluating SEARCH criteria (search_key.hpp) on one message at a time. Flags, sizes, dates
+// and UIDs come from the message record; header and body keys need the message's bytes and
+// structure, which the caller's loader provides only when a key asks for them, so a search
+// on flags never touches a message's content.
+//
+// Text matching (RFC 9051 §6.4.4): substring, case-insensitive, on header values with their
+// RFC 2047 encoded words decoded and on body text decoded from its transfer encoding and
+// charset to UTF-8. Case folding is ASCII's; other letters must match as written.
+
+#include <cstdint>
+#include <functional>
+#include <string_view>
+#include <vector>
+
+#include "common/mime/mime.hpp"
+#include "imapd/proto/search_key.hpp"
+#include "storage/messages.hpp"
+
+namespace mailstead::imap {
+
+struct SearchMessage {
+  std::uint32_t seq = 0;
+  const storage::Message* record = nullptr;
+  bool recent = false;
+  // Filled by the loader on first need:
+  bool loaded = false;
+  std::string_view bytes;
+  const mime::Part* structure = nullptr;
+};
+
+// Fills bytes and structure; false if the message is gone (it then matches nothing).
+using SearchLoader = std::function<bool(SearchMessage&)>;
+
+struct SearchScope {
+  std::uint32_t largest_seq = 0;
+  std::uint32_t largest_uid = 0;
+  std::vector<std::uint32_t> saved_uids;  // "$", ascending
+};
+
+// Resolves sequence sets against the mailbox once, before the messages are walked.
+void prepare_search(SearchKey& key, const SearchScope& scope);
+bool needs_content(const SearchKey& key);
+bool matches(const SearchKey& key, SearchMessage& message, const SearchScope& scope, const SearchLoader& load);
+
+// The day (days since the epoch) of an RFC 5322 Date: value, as written (its time and zone
+// disregarded, RFC 9051 SENTBEFORE); nullopt if unreadable.
+std::optional<std::int64_t> sent_day(std::string_view date_value);
+
+// ASCII case folding for the text keys.
+std::string fold_case(std::string_view text);
+
+}  // namespace mailstead::imap

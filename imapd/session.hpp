@@ -1,0 +1,18 @@
+#pragma once
+// One IMAP connection of mailstead-imapd (RFC 9051 IMAP4rev2 and RFC 3501 IMAP4rev1, with the
+// extensions listed in CAPABILITY).
+
+#include "common/net/connection.hpp"
+#include "common/session/services.hpp"
+#include "imapd/watcher.hpp"
+
+namespace mailstead::imap {
+
+struct ImapContext {
+  session::Services services;
+  ChangeWatcher& watcher;
+};
+
+net::awaitable<void> serve_imap(net::Connection& connection, const ImapContext& context);
+
+}  // namespace mailstead::imap

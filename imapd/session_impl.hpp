@@ -1,0 +1,116 @@
+#pragma once
+// The IMAP session class, shared by the files that implement its commands:
+//   session.cpp          the command loop, reading literals, states, output, login, IDLE
+//   session_sync.cpp     learning other sessions' changes and reporting them
+//   mailbox_commands.cpp SELECT, LIST, CREATE, DELETE, RENAME, SUBSCRIBE, STATUS, APPEND
+//   message_commands.cpp FETCH, STORE, COPY, MOVE, SEARCH, EXPUNGE, CLOSE
+//
+// Implementation notes
+// - Output is queued in out_ and written when no further complete command is buffered
+//   (pipelining) or when it passes kFlushAt (a big FETCH streams out in pieces).
+// - Writes go through the group committer: the tagged OK of STORE, EXPUNGE, APPEND, COPY...
+//   is sent only once the change is durable.
+// - Mailbox names travel as modified UTF-7 (RFC 3501 §5.1.3) until the client enables
+//   UTF8=ACCEPT (RFC 9755), and are UTF-8 in the store.
+
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/config/config.hpp"
+#include "common/sasl/sasl.hpp"
+#include "storage/group_commit.hpp"
+#include "imapd/proto/command.hpp"
+#include "imapd/proto/mailbox_view.hpp"
+#include "imapd/session.hpp"
+#include "storage/accounts.hpp"
+#include "storage/mailboxes.hpp"
+#include "storage/messages.hpp"
+
+namespace mailstead::imap {
+
+inline constexpr std::size_t kFlushAt = 256 * 1024;
+
+enum class State { not_authenticated, authenticated, selected };
+
+struct Selected {
+  storage::Mailbox mailbox;
+  bool read_only = false;
+  MailboxView view;
+  std::uint64_t seen_modseq = 0;  // change log position this session has applied
+};
+
+class Session {
+ public:
+  Session(net::Connection& c, const ImapContext& ctx);
+  ~Session();
+  net::awaitable<void> run();
+
+ private:
+  // --- session.cpp ---
+  net::awaitable<std::optional<std::string>> read_command();
+  net::awaitable<bool> dispatch(Command command);
+  bool allowed(const Arguments& arguments) const;
+  net::awaitable<bool> flush();
+  void tagged(const Command& command, std::string_view status, std::string_view text);
+  bool bad(const std::string& tag, std::string_view text);  // counted; false: disconnect
+  std::string capabilities() const;
+  bool login_allowed() const { return c_.is_tls() || cfg_.imapd.allow_plaintext_auth; }
+  net::awaitable<bool> on_starttls(const Command& command);
+  net::awaitable<bool> on_login(const Command& command, sasl::Credentials credentials);
+  net::awaitable<bool> on_authenticate(const Command& command, const Authenticate& auth);
+  bool on_enable(const Command& command, const Enable& enable);
+  bool on_id(const Command& command);
+  net::awaitable<bool> on_idle(const Command& command);
+  net::awaitable<void> idle_notifier();
+  net::awaitable<bool> commit(const char* what, storage::GroupCommitter::Work work);  // false: failed, logged
+
+  // --- session_sync.cpp ---
+  void sync_changes();
+  void report_updates(bool allow_expunge);
+  void append_flags_fetch(const storage::Message& message, std::uint32_t seq, bool with_uid);
+
+  // --- mailbox_commands.cpp ---
+  std::optional<std::string> mailbox_name(const std::string& wire) const;  // nullopt: malformed
+  std::string wire_name(std::string_view name) const;
+  net::awaitable<bool> on_select(const Command& command, const Select& select);
+  bool on_list(const Command& command, const List& list);
+  void append_status(const storage::ReadTxn& txn, const storage::Mailbox& mailbox, const std::vector<std::string>& items);
+  bool on_status(const Command& command, const Status& status);
+  net::awaitable<bool> on_create(const Command& command, const Create& create);
+  net::awaitable<bool> on_delete(const Command& command, const Delete& del);
+  net::awaitable<bool> on_rename(const Command& command, const Rename& rename);
+  net::awaitable<bool> on_subscribe(const Command& command, const Subscribe& subscribe);
+  net::awaitable<bool> on_append(const Command& command, const Append& append);
+  void deselect();
+
+  // --- message_commands.cpp ---
+  std::vector<MailboxView::Member> members(const Command& command, const SequenceSet& set, bool& invalid);
+  net::awaitable<bool> on_fetch(const Command& command, const Fetch& fetch);
+  net::awaitable<bool> on_store(const Command& command, const Store& store);
+  net::awaitable<bool> on_copy(const Command& command, const Copy& copy);
+  bool on_search(const Command& command, const Search& search);
+  net::awaitable<bool> on_expunge(const Command& command, const Expunge& expunge);
+  net::awaitable<bool> on_close(const Command& command);
+  net::awaitable<std::vector<storage::Uid>> expunge(const std::vector<storage::Uid>& only);
+
+  net::Connection& c_;
+  const ImapContext& ctx_;
+  const config::Config& cfg_;
+  std::string out_;
+  std::optional<storage::User> user_;
+  std::optional<Selected> selected_;
+  bool utf8_ = false;  // UTF8=ACCEPT enabled
+  bool imap4rev2_ = false;
+  unsigned errors_ = 0;
+  std::vector<storage::Uid> saved_search_;  // SEARCHRES "$"
+  std::set<std::uint64_t> own_modseqs_;     // this session's flag changes: not echoed back
+  std::shared_ptr<Doorbell> bell_;
+  // IDLE: the notifier coroutine runs beside the read of DONE.
+  bool idling_ = false;
+  bool notifier_running_ = false;
+  std::optional<net::asio::steady_timer> notifier_done_;
+};
+
+}  // namespace mailstead::imap

@@ -1,0 +1,64 @@
+// Learning what other sessions and processes changed in the selected mailbox, and telling
+// the client at the points RFC 9051 §7.4.1 allows.
+
+#include <fmt/format.h>
+
+#include "imapd/proto/response.hpp"
+#include "imapd/session_impl.hpp"
+#include "storage/changes.hpp"
+
+namespace mailstead::imap {
+
+void Session::sync_changes() {
+  auto& s = *selected_;
+  auto txn = ctx_.services.store.read();
+  auto mailbox = storage::mailbox_by_id(txn, s.mailbox.id);
+  auto last = storage::last_modseq(txn);
+  if (!mailbox || mailbox->highest_modseq <= s.seen_modseq) {
+    // Nothing here changed; later changes elsewhere need not be read again.
+    s.seen_modseq = last;
+    return;
+  }
+  for (const auto& change : storage::changes_since(txn, s.seen_modseq)) {
+    if (change.mailbox != s.mailbox.id) continue;
+    switch (change.kind) {
+      case storage::ChangeKind::appended: s.view.appended(change.uid, true); break;
+      case storage::ChangeKind::expunged: s.view.expunged(change.uid); break;
+      case storage::ChangeKind::flags:
+        if (own_modseqs_.erase(change.modseq) == 0) s.view.flags_changed(change.uid);
+        break;
+    }
+  }
+  s.seen_modseq = last;
+  s.mailbox = *mailbox;
+  // Own flag changes older than what has now been read will never be seen again.
+  own_modseqs_.erase(own_modseqs_.begin(), own_modseqs_.upper_bound(last));
+}
+
+void Session::append_flags_fetch(const storage::Message& message, std::uint32_t seq, bool with_uid) {
+  auto& s = *selected_;
+  fmt::format_to(std::back_inserter(out_), "* {} FETCH (", seq);
+  if (with_uid) fmt::format_to(std::back_inserter(out_), "UID {} ", message.uid);
+  out_ += "FLAGS ";
+  out_ += flag_list(message.flags, message.keywords, !imap4rev2_ && s.view.is_recent(message.uid));
+  out_ += ")\r\n";
+}
+
+void Session::report_updates(bool allow_expunge) {
+  auto& s = *selected_;
+  auto updates = s.view.take_updates(allow_expunge);
+  for (auto seq : updates.expunged) fmt::format_to(std::back_inserter(out_), "* {} EXPUNGE\r\n", seq);
+  if (updates.exists) {
+    fmt::format_to(std::back_inserter(out_), "* {} EXISTS\r\n", *updates.exists);
+    if (!imap4rev2_) fmt::format_to(std::back_inserter(out_), "* {} RECENT\r\n", *updates.recent);
+  }
+  if (updates.flags.empty()) return;
+  auto txn = ctx_.services.store.read();
+  for (auto uid : updates.flags) {
+    auto seq = s.view.seq_of(uid);
+    auto message = storage::find_message(txn, s.mailbox.id, uid);
+    if (seq && message) append_flags_fetch(*message, *seq, true);
+  }
+}
+
+}  // namespace mailstead::imap
