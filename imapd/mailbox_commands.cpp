@@ -98,7 +98,7 @@ net::awaitable<bool> Session::on_select(const Command& command, const Select& se
     out_ += "* LIST () \"";
     out_ += ctx_.services.store.options().hierarchy_separator;
     out_ += "\" ";
-    append_astring(out_, wire_name(mailbox.name));
+    append_astring(out_, wire_name(mailbox.name), utf8_);
     out_ += "\r\n";
   }
   selected_.emplace(Selected{mailbox, select.read_only, MailboxView(std::move(uids)), seen_modseq});
@@ -165,7 +165,7 @@ bool Session::on_list(const Command& command, const List& list) {
       line += attributes[a];
     }
     fmt::format_to(std::back_inserter(line), ") \"{}\" ", separator);
-    append_astring(line, wire_name(mailbox.name));
+    append_astring(line, wire_name(mailbox.name), utf8_);
     if (child_info) line += " (\"CHILDINFO\" (\"SUBSCRIBED\"))";
     out_ += line;
     out_ += "\r\n";
@@ -187,7 +187,7 @@ void Session::append_status(const storage::ReadTxn& txn, const storage::Mailbox&
     });
   }
   out_ += "* STATUS ";
-  append_astring(out_, wire_name(mailbox.name));
+  append_astring(out_, wire_name(mailbox.name), utf8_);
   out_ += " (";
   for (std::size_t i = 0; i < items.size(); ++i) {
     const auto& item = items[i];

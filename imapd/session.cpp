@@ -342,8 +342,10 @@ net::awaitable<bool> Session::on_idle(const Command& command) {
 // Beside the read of DONE: reports changes as the watcher rings.
 net::awaitable<void> Session::idle_notifier() {
   while (idling_) {
-    co_await bell_->wait(std::chrono::hours(24));
+    // g++ 12 miscompiles a discarded co_await result here (SIGILL): keep it named.
+    bool rung = co_await bell_->wait(std::chrono::hours(24));
     if (!idling_) break;
+    if (!rung) continue;
     if (!selected_) continue;
     sync_changes();
     report_updates(true);

@@ -11,10 +11,10 @@
 namespace mailstead::imap {
 namespace {
 
-bool fits_quoted(std::string_view text) {
+bool fits_quoted(std::string_view text, bool utf8) {
   if (text.size() > 1024) return false;
   for (unsigned char c : text)
-    if (c < 0x20 || c >= 0x7f) return false;
+    if (c < 0x20 || c == 0x7f || (c > 0x7f && !utf8)) return false;
   return true;
 }
 
@@ -85,8 +85,8 @@ void append_extension(std::string& out, const mime::Part& part) {
 
 }  // namespace
 
-void append_string(std::string& out, std::string_view text) {
-  if (fits_quoted(text)) {
+void append_string(std::string& out, std::string_view text, bool utf8) {
+  if (fits_quoted(text, utf8)) {
     out += '"';
     for (char c : text) {
       if (c == '"' || c == '\\') out += '\\';
@@ -106,14 +106,14 @@ void append_nstring(std::string& out, const std::optional<std::string>& text) {
     out += "NIL";
 }
 
-void append_astring(std::string& out, std::string_view text) {
+void append_astring(std::string& out, std::string_view text, bool utf8) {
   bool atom = !text.empty() && !text::iequals_ascii(text, "NIL");
   for (char c : text)
     if (!is_astring_char(c)) atom = false;
   if (atom)
     out += text;
   else
-    append_string(out, text);
+    append_string(out, text, utf8);
 }
 
 std::string flag_list(std::uint32_t flags, const std::vector<std::string>& keywords, bool recent) {

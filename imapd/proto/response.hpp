@@ -14,10 +14,11 @@ namespace mailstead::imap {
 
 // A quoted string when the text allows one, else a literal (8-bit, CR, LF, NUL... always fit
 // in a literal; a literal is never wrong).
-void append_string(std::string& out, std::string_view text);
+// With `utf8` (UTF8=ACCEPT enabled, RFC 9755 §3) a quoted string may hold UTF-8.
+void append_string(std::string& out, std::string_view text, bool utf8 = false);
 void append_nstring(std::string& out, const std::optional<std::string>& text);
 // An atom when the text is one (and not NIL), else a string: for mailbox names.
-void append_astring(std::string& out, std::string_view text);
+void append_astring(std::string& out, std::string_view text, bool utf8 = false);
 
 // "(\Seen \Answered $Label)"; `recent` adds \Recent (IMAP4rev1 only).
 std::string flag_list(std::uint32_t flags, const std::vector<std::string>& keywords, bool recent = false);

@@ -64,7 +64,27 @@ std::optional<std::int64_t> sent_day_of(const mime::Part& root) {
 
 std::string fold_case(std::string_view text) {
   std::string out(text);
-  for (auto& c : out) c = text::ascii_lower(c);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    auto c = static_cast<unsigned char>(out[i]);
+    if (c < 0x80) {
+      out[i] = text::ascii_lower(out[i]);
+      continue;
+    }
+    // Two-byte UTF-8 capitals with a lower-case letter in the same block: Latin-1 (À-Þ but
+    // ×), Greek (Α-Ω) and Cyrillic (Ѐ-Я). Other scripts compare as written.
+    if (i + 1 >= out.size() || (c & 0xE0) != 0xC0) continue;
+    auto next = static_cast<unsigned char>(out[i + 1]);
+    unsigned code = ((c & 0x1Fu) << 6) | (next & 0x3Fu);
+    unsigned lower = code;
+    if ((code >= 0xC0 && code <= 0xDE && code != 0xD7) || (code >= 0x391 && code <= 0x3A9) ||
+        (code >= 0x410 && code <= 0x42F))
+      lower = code + 0x20;
+    else if (code >= 0x400 && code <= 0x40F)
+      lower = code + 0x50;
+    out[i] = static_cast<char>(0xC0 | (lower >> 6));
+    out[i + 1] = static_cast<char>(0x80 | (lower & 0x3F));
+    ++i;
+  }
   return out;
 }
 

@@ -6,7 +6,7 @@
 //
 // Text matching (RFC 9051 §6.4.4): substring, case-insensitive, on header values with their
 // RFC 2047 encoded words decoded and on body text decoded from its transfer encoding and
-// charset to UTF-8. Case folding is ASCII's; other letters must match as written.
+// charset to UTF-8. Case folding covers ASCII, Latin-1, Greek and Cyrillic capitals.
 
 #include <cstdint>
 #include <functional>

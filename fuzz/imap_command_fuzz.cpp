@@ -1,0 +1,27 @@
+// libFuzzer target: the IMAP command parser answers every byte string with a command or a
+// tagged/untagged BAD and never crashes; a literal announcement is read back exactly; search
+// and list matching stay within their inputs.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "imapd/proto/command.hpp"
+#include "imapd/proto/command_reader.hpp"
+#include "imapd/proto/list_match.hpp"
+#include "imapd/proto/search.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  std::string_view bytes(reinterpret_cast<const char*>(data), size);
+  auto parsed = mailstead::imap::parse_command(bytes);
+  if (auto* command = std::get_if<mailstead::imap::Command>(&parsed)) {
+    if (command->tag.empty() || !bytes.ends_with("\r\n")) std::abort();
+  }
+  auto first_line = bytes.substr(0, bytes.find('\n'));
+  if (mailstead::imap::trailing_literal(first_line) && !first_line.ends_with("}")) std::abort();
+  auto half = size / 2;
+  (void)mailstead::imap::matches_pattern(bytes.substr(0, half), bytes.substr(half), '/');
+  (void)mailstead::imap::sent_day(bytes);
+  (void)mailstead::imap::fold_case(bytes);
+  return 0;
+}

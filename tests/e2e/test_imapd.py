@@ -1,0 +1,311 @@
+"""End-to-end tests of mailstead-imapd with real clients (Python's imaplib, curl, raw sockets)
+on mail delivered through mailstead-smtpd: what a mail client sees after login, byte-exact
+bodies, FETCH sections, SEARCH, STORE, APPEND, COPY/MOVE with UIDPLUS, EXPUNGE, two sessions
+on one mailbox, IDLE woken by SMTP delivery, STARTTLS/LOGINDISABLED, and hostile input."""
+
+import imaplib
+import re
+import smtplib
+import socket
+import subprocess
+import time
+import unittest
+
+from harness import HOST, IMAPD, SMTPD, Daemon, Instance, LineClient, client_context, free_port
+
+PASSWORD = "alice's long password"
+ALICE = "alice@example.test"
+MESSAGE = (b"From: Bob <bob@example.org>\r\nTo: alice@example.test\r\n"
+           b"Subject: =?UTF-8?Q?caf=C3=A9?= news\r\nDate: Tue, 24 Nov 2026 10:00:00 +0000\r\n"
+           b"Message-ID: <1@example.org>\r\n\r\nHello world\r\n.. a dotted line\r\n")
+MULTIPART = (b"From: carol@example.org\r\nTo: alice@example.test\r\nSubject: parts\r\n"
+             b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n"
+             b"--XX\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nfirst part\r\n"
+             b"--XX\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+             b"AAECAwQ=\r\n--XX--\r\n")
+
+
+class ImapInstance:
+    """smtpd (for delivery) and imapd on one store, with alice and bob."""
+
+    def __init__(self, **imapd_options):
+        self.mx = free_port()
+        imapd = {"allow_plaintext_auth": True}
+        imapd.update(imapd_options)
+        self.instance = Instance(sections={"smtpd": {"listen": [f"{HOST}:{self.mx}"]}, "imapd": imapd,
+                                           "auth": {"failure_delay": "0s"}})
+        self.imap, self.imaps = self.instance.plain_port, self.instance.tls_port
+        self.instance.admin("domain", "add", "example.test")
+        self.instance.admin("user", "add", ALICE, "--password-stdin", stdin=PASSWORD + "\n")
+        self.instance.admin("user", "add", "bob@example.test", "--password-stdin", stdin="bob's long password\n")
+        self.smtpd = Daemon([str(SMTPD), "-c", str(self.instance.config)], self.instance.dir / "smtpd.log")
+        self.imapd = Daemon([str(IMAPD), "-c", str(self.instance.config)], self.instance.dir / "imapd.log")
+
+    def deliver(self, message=MESSAGE, to=ALICE):
+        with smtplib.SMTP(HOST, self.mx, timeout=10) as s:
+            s.sendmail("bob@example.org", [to], message)
+
+    def login(self):
+        m = imaplib.IMAP4(HOST, self.imap, timeout=10)
+        m.login(ALICE, PASSWORD)
+        return m
+
+    def close(self):
+        try:
+            self.imapd.stop_cleanly()
+            self.smtpd.stop_cleanly()
+        finally:
+            self.instance.cleanup()
+
+
+class Raw(LineClient):
+    def command(self, line):
+        """Sends a tagged command; returns (untagged lines, tagged line)."""
+        tag = line.split(" ", 1)[0]
+        self.send(line)
+        untagged = []
+        while not (reply := self.line()).startswith(tag + " "):
+            untagged.append(reply)
+        return untagged, reply
+
+
+class ImapTest(unittest.TestCase):
+    def setUp(self):
+        self.inst = ImapInstance()
+        self.addCleanup(self.inst.close)
+
+    def test_delivered_mail_is_read_byte_exact(self):
+        self.inst.deliver()
+        m = self.inst.login()
+        typ, data = m.select("INBOX")
+        self.assertEqual((typ, data), ("OK", [b"1"]))
+        typ, data = m.fetch("1", "(BODY.PEEK[])")
+        body = data[0][1]
+        self.assertTrue(body.startswith(b"Return-Path: <bob@example.org>\r\nReceived: "), body[:80])
+        self.assertTrue(body.endswith(MESSAGE), body)  # dot-unstuffed exactly, trace headers prepended
+        typ, data = m.fetch("1", "(FLAGS RFC822.SIZE)")
+        self.assertIn(f"RFC822.SIZE {len(body)}".encode(), data[0])
+        self.assertIn(b"FLAGS ()", data[0])  # PEEK did not set \Seen
+        typ, data = m.fetch("1", "(BODY[TEXT])")
+        self.assertEqual(data[0][1], b"Hello world\r\n.. a dotted line\r\n")
+        self.assertIn(b"\\Seen", data[1] if isinstance(data[1], bytes) else data[0][0])
+        typ, data = m.fetch("1", "(ENVELOPE)")
+        self.assertIn(b'"=?UTF-8?Q?caf=C3=A9?= news" (("Bob" NIL "bob" "example.org"))', data[0])
+        self.assertIn(b'"<1@example.org>"', data[0])
+        m.logout()
+
+    def test_sections_and_binary_of_a_multipart(self):
+        self.inst.deliver(MULTIPART)
+        m = self.inst.login()
+        m.select("INBOX")
+        typ, data = m.fetch("1", "(BODYSTRUCTURE)")
+        self.assertIn(b'("text" "plain" ("CHARSET" "utf-8") NIL NIL "7bit" 10 1', data[0])
+        self.assertIn(b'"mixed" ("BOUNDARY" "XX")', data[0])
+        typ, data = m.fetch("1", "(BODY.PEEK[1] BODY.PEEK[2.MIME] BINARY.PEEK[2] BINARY.SIZE[2])")
+        parts = [d for d in data if isinstance(d, tuple)]
+        self.assertEqual(parts[0][1], b"first part")
+        self.assertTrue(parts[1][1].startswith(b"Content-Type: application/octet-stream\r\n"))
+        self.assertEqual(parts[2][1], b"\x00\x01\x02\x03\x04")
+        self.assertIn(b"BINARY.SIZE[2] 5", data[-1])
+        typ, data = m.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)] BODY.PEEK[]<0.10>)")
+        self.assertEqual(data[0][1], b"Subject: parts\r\n\r\n")
+        self.assertEqual(data[1][1], b"Return-Pat")
+        self.assertIn(b"BODY[]<0>", data[1][0])
+        m.logout()
+
+    def test_search(self):
+        self.inst.deliver()
+        self.inst.deliver(MULTIPART)
+        m = self.inst.login()
+        m.select("INBOX")
+        self.assertEqual(m.search(None, "ALL"), ("OK", [b"1 2"]))
+        self.assertEqual(m.search(None, "SUBJECT", "news"), ("OK", [b"1"]))
+        self.assertEqual(m.search(None, "FROM", "carol"), ("OK", [b"2"]))
+        self.assertEqual(m.search(None, "BODY", '"FIRST PART"'), ("OK", [b"2"]))
+        self.assertEqual(m.search(None, "TEXT", "dotted"), ("OK", [b"1"]))
+        self.assertEqual(m.search(None, "NOT", "FROM", "carol"), ("OK", [b"1"]))
+        self.assertEqual(m.search(None, "OR", "FROM", "carol", "SUBJECT", "news"), ("OK", [b"1 2"]))
+        self.assertEqual(m.search(None, "SENTON", "24-Nov-2026"), ("OK", [b"1"]))
+        self.assertEqual(m.search(None, "UNSEEN", "LARGER", "100"), ("OK", [b"1 2"]))
+        # UTF-8 search on a decoded encoded word (imaplib sends the literal)
+        m.literal = "CAFÉ".encode()
+        self.assertEqual(m.search("UTF-8", "SUBJECT"), ("OK", [b"1"]))
+        m.store("2", "+FLAGS", "(\\Flagged)")
+        self.assertEqual(m.uid("SEARCH", "FLAGGED"), ("OK", [b"2"]))
+        typ, data = m._simple_command("SEARCH", "RETURN", "(MIN MAX COUNT)", "ALL")
+        self.assertEqual(typ, "OK")
+        self.assertIn(b"MIN 1 MAX 2 COUNT 2", m.response("ESEARCH")[1][0])
+        self.assertEqual(m.search(None, "DELETED"), ("OK", [b""]))
+        m.logout()
+
+    def test_store_append_copy_move_expunge(self):
+        self.inst.deliver()
+        self.inst.deliver()
+        m = self.inst.login()
+        m.select("INBOX")
+        typ, data = m.store("1", "+FLAGS", "(\\Flagged $Work)")
+        self.assertEqual(data, [b"1 (FLAGS (\\Flagged $Work))"])
+        typ, data = m.store("1", "-FLAGS.SILENT", "(\\Flagged)")
+        self.assertEqual(data, [None])
+        typ, data = m.append("Drafts", "(\\Draft)", None, b"From: alice@example.test\nSubject: draft\n\nbody\n")
+        self.assertEqual(typ, "OK")
+        self.assertRegex(data[0].decode(), r"^\[APPENDUID \d+ 1\]")
+        self.assertEqual(m.uid("COPY", "1:*", "Archive")[0], "OK")
+        self.assertRegex(m.response("COPYUID")[1][0].decode(), r"^\d+ 1:2 1:2$")
+        typ, data = m.uid("MOVE", "2", "Trash")
+        self.assertEqual(typ, "OK")
+        self.assertEqual(m.response("EXPUNGE")[1], [b"2"])
+        typ, data = m.copy("1", "Nowhere")
+        self.assertEqual(typ, "NO")
+        self.assertIn(b"[TRYCREATE]", data[0])
+        m.store("1", "+FLAGS", "(\\Deleted)")
+        typ, data = m.expunge()
+        self.assertEqual(data, [b"1"])
+        self.assertEqual(m.status("Archive", "(MESSAGES UIDNEXT)")[1], [b"Archive (MESSAGES 2 UIDNEXT 3)"])
+        self.assertEqual(self.inst.instance.messages(ALICE), [])
+        draft = self.inst.instance.messages(ALICE, "Drafts")
+        self.assertEqual(len(draft), 1)
+        # APPEND stores CRLF line ends whatever the client sent
+        self.assertEqual(self.inst.instance.message_bytes(ALICE, 1, "Drafts"),
+                         b"From: alice@example.test\r\nSubject: draft\r\n\r\nbody\r\n")
+        m.logout()
+
+    def test_mailbox_hierarchy(self):
+        m = self.inst.login()
+        self.assertEqual(m.create("Work/Projects")[0], "OK")
+        self.assertEqual(m.create("Work")[0], "NO")
+        typ, data = m.list('""', "%")
+        self.assertIn(b'(\\HasChildren) "/" Work', data)
+        typ, data = m.list('""', "Work/*")
+        self.assertEqual(data, [b'(\\HasNoChildren) "/" Work/Projects'])
+        self.assertEqual(m.rename("Work", "Jobs")[0], "OK")
+        typ, data = m.list('""', "*")
+        self.assertIn(b'(\\HasNoChildren) "/" Jobs/Projects', data)
+        self.assertEqual(m.subscribe("Jobs/Projects")[0], "OK")
+        typ, data = m.lsub('""', "Jobs/*")
+        self.assertEqual(data, [b'() "/" Jobs/Projects'])
+        # Non-ASCII names travel as modified UTF-7
+        self.assertEqual(m._simple_command("CREATE", "Entw&APw-rfe")[0], "OK")
+        typ, data = m.list('""', "Entw*")
+        self.assertEqual(data, [b'(\\HasNoChildren) "/" Entw&APw-rfe'])
+        self.assertEqual(m.delete("Jobs/Projects")[0], "OK")
+        self.assertEqual(m.delete("INBOX")[0], "NO")
+        typ, data = m._simple_command("LIST", '(SPECIAL-USE)', '""', "*")
+        self.assertEqual(len(m.response("LIST")[1]), 5)
+        m.logout()
+
+    def test_two_sessions_and_idle_woken_by_delivery(self):
+        self.inst.deliver()
+        a = self.inst.login()
+        a.select("INBOX")
+        b = self.inst.login()
+        b.select("INBOX")
+        b.store("1", "+FLAGS", "(\\Answered)")
+        typ, data = a.noop()
+        self.assertIn(b"1 (UID 1 FLAGS (\\Answered))", a.response("FETCH")[1])
+        # IDLE: a delivery arrives within a second
+        raw = Raw(self.inst.imap)
+        raw.line()
+        raw.command(f"a LOGIN {ALICE} \"alice's long password\"")
+        raw.command("b SELECT INBOX")
+        raw.send("c IDLE")
+        self.assertTrue(raw.line().startswith("+ "))
+        started = time.monotonic()
+        self.inst.deliver()
+        self.assertEqual(raw.line(), "* 2 EXISTS")
+        self.assertEqual(raw.line(), "* 1 RECENT")  # IMAP4rev1: it arrived while this session looked
+        self.assertLess(time.monotonic() - started, 2)
+        # b learns of message 2 first: a sequence number the client was never told is refused
+        with self.assertRaises(imaplib.IMAP4.error):
+            b.store("2", "+FLAGS", "(\\Deleted)")
+        b.noop()
+        b.store("2", "+FLAGS", "(\\Deleted)")
+        b.expunge()
+        self.assertEqual(raw.line(), "* 2 EXPUNGE")
+        raw.send("DONE")
+        self.assertEqual(raw.line(), "c OK IDLE terminated")
+        a.logout()
+        b.logout()
+
+    def test_login_needs_tls_unless_configured(self):
+        inst = ImapInstance(allow_plaintext_auth=False)
+        self.addCleanup(inst.close)
+        m = imaplib.IMAP4(HOST, inst.imap, timeout=10)
+        self.assertIn("LOGINDISABLED", m.capabilities)
+        with self.assertRaises(imaplib.IMAP4.error):
+            m.login(ALICE, PASSWORD)
+        m.starttls(ssl_context=client_context())
+        self.assertNotIn("LOGINDISABLED", m.capabilities)
+        self.assertNotIn("STARTTLS", m.capabilities)
+        self.assertEqual(m.login(ALICE, PASSWORD)[0], "OK")
+        m.logout()
+        s = imaplib.IMAP4_SSL(HOST, inst.imaps, ssl_context=client_context(), timeout=10)
+        self.assertEqual(s.authenticate("PLAIN", lambda _: f"\0{ALICE}\0{PASSWORD}".encode())[0], "OK")
+        with self.assertRaises(imaplib.IMAP4.error):
+            imaplib.IMAP4_SSL(HOST, inst.imaps, ssl_context=client_context(), timeout=10).login(ALICE, "wrong")
+        s.logout()
+
+    def test_curl_reads_a_message(self):
+        self.inst.deliver()
+        out = subprocess.run(["curl", "-sS", "--max-time", "20", "-k", "--ssl-reqd", "-u", f"{ALICE}:{PASSWORD}",
+                              f"imap://{HOST}:{self.inst.imap}/INBOX;UID=1"], capture_output=True, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertTrue(out.stdout.endswith(MESSAGE))
+
+    def test_utf8_accept(self):
+        self.inst.deliver()
+        raw = Raw(self.inst.imap)
+        raw.line()
+        raw.command(f"a LOGIN {ALICE} \"alice's long password\"")
+        self.assertEqual(raw.command("b ENABLE UTF8=ACCEPT"), (["* ENABLED UTF8=ACCEPT"], "b OK ENABLE completed"))
+        _, ok = raw.command('c CREATE "Entwürfe"')
+        self.assertEqual(ok, "c OK CREATE completed")
+        untagged, _ = raw.command('d LIST "" "Entw*"')
+        self.assertEqual(untagged, ['* LIST (\\HasNoChildren) "/" "Entwürfe"'])
+
+    def test_hostile_input_is_refused_and_the_server_goes_on(self):
+        raw = Raw(self.inst.imap)
+        raw.line()
+        raw.command(f"a LOGIN {ALICE} \"alice's long password\"")
+        _, reply = raw.command("b APPEND INBOX {999999999}")
+        self.assertTrue(reply.startswith("b NO [TOOBIG]"), reply)
+        _, reply = raw.command("c SEARCH " + "(" * 10000 + "ALL" + ")" * 10000)
+        self.assertTrue(reply.startswith("c BAD"), reply)
+        raw.command("d SELECT INBOX")
+        _, reply = raw.command('e SEARCH SUBJECT "unbalanced')
+        self.assertTrue(reply.startswith("e BAD"), reply)
+        raw.send("f NOOP " + "x" * (1024 * 1024))
+        self.assertEqual(raw.line(), "* BAD Line too long")
+        _, reply = raw.command("g NOOP")
+        self.assertEqual(reply, "g OK NOOP completed")
+        raw.send_raw(b"h SEARCH SUBJECT \"a\x00b\"\r\n")
+        self.assertTrue(raw.line().startswith("h BAD"))
+        _, reply = raw.command("i FETCH 99 FLAGS")
+        self.assertTrue(reply.startswith("i BAD"), reply)
+        _, reply = raw.command("j FROB")
+        self.assertTrue(reply.startswith("j BAD"), reply)
+        _, reply = raw.command("k LOGIN x y")
+        self.assertTrue(reply.startswith("k BAD"), reply)
+        # A literal within the limit is read after the continuation
+        raw.send("l APPEND INBOX {5}")
+        self.assertTrue(raw.line().startswith("+ "))
+        raw.send("Hi!\r")
+        self.assertRegex(raw.line(), r"^(\* 1 EXISTS|l OK)")
+        # Still serving, and the store is intact
+        m = self.inst.login()
+        self.assertEqual(m.select("INBOX"), ("OK", [b"1"]))
+        m.logout()
+
+    def test_too_many_bad_commands_disconnect(self):
+        raw = Raw(self.inst.imap)
+        raw.line()
+        for i in range(19):
+            _, reply = raw.command(f"t{i} FROB")
+        raw.send("last FROB")
+        self.assertTrue(raw.line().startswith("last BAD"))
+        self.assertEqual(raw.line(), "* BYE Too many bad commands")
+        self.assertTrue(raw.closed())
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,260 @@
+// The pure parts of mailstead-imapd: command parser, literal announcements, sequence sets,
+// LIST patterns, FETCH sections, SEARCH evaluation, the selected mailbox's numbering.
+#include <gtest/gtest.h>
+
+#include "common/mime/decode.hpp"
+#include "imapd/proto/command.hpp"
+#include "imapd/proto/command_reader.hpp"
+#include "imapd/proto/list_match.hpp"
+#include "imapd/proto/mailbox_view.hpp"
+#include "imapd/proto/response.hpp"
+#include "imapd/proto/search.hpp"
+#include "imapd/proto/sections.hpp"
+
+using namespace mailstead;
+using namespace mailstead::imap;
+
+namespace {
+
+Command parse_ok(std::string_view bytes) {
+  auto parsed = parse_command(bytes);
+  if (auto* e = std::get_if<ParseError>(&parsed)) ADD_FAILURE() << bytes << ": " << e->text;
+  return std::get<Command>(parsed);
+}
+
+ParseError parse_bad(std::string_view bytes) {
+  auto parsed = parse_command(bytes);
+  EXPECT_TRUE(std::holds_alternative<ParseError>(parsed)) << bytes;
+  return std::holds_alternative<ParseError>(parsed) ? std::get<ParseError>(parsed) : ParseError{};
+}
+
+}  // namespace
+
+TEST(ImapParser, LoginWithQuotedAndLiteralStrings) {
+  auto c = parse_ok("a1 LOGIN alice \"p\\\"w d\"\r\n");
+  EXPECT_EQ(c.tag, "a1");
+  EXPECT_EQ(std::get<Login>(c.arguments).password, "p\"w d");
+  c = parse_ok("a2 login {5}\r\nalice {3+}\r\nx y\r\n");
+  EXPECT_EQ(std::get<Login>(c.arguments).user, "alice");
+  EXPECT_EQ(std::get<Login>(c.arguments).password, "x y");
+}
+
+TEST(ImapParser, RefusesMalformedInput) {
+  EXPECT_EQ(parse_bad("a1 LOGIN \"unterminated\r\n").tag, "a1");
+  EXPECT_EQ(parse_bad("\r\n").tag, "");
+  parse_bad("a1 FROB\r\n");
+  parse_bad("a1 NOOP extra\r\n");
+  parse_bad("a1 FETCH 0 FLAGS\r\n");
+  parse_bad("a1 FETCH 1 BODY[1.0]\r\n");
+  parse_bad("a1 APPEND INBOX {10}\r\nshort\r\n");
+  parse_bad("a1 SEARCH SUBJECT \"a\0b\"\r\n");
+  parse_bad(std::string("a1 SEARCH ") + std::string(1000, '(') + "ALL" + std::string(1000, ')') + "\r\n");
+  parse_bad("a1 LOGIN a b");  // no CRLF
+  parse_bad("+ NOOP\r\n");
+}
+
+TEST(ImapParser, FetchItems) {
+  auto c = parse_ok("t UID FETCH 1:* (FLAGS BODY.PEEK[1.2.HEADER.FIELDS (From To)]<0.100> BINARY[2] RFC822)\r\n");
+  EXPECT_TRUE(c.uid);
+  EXPECT_EQ(c.name, "UID FETCH");
+  const auto& f = std::get<Fetch>(c.arguments);
+  ASSERT_EQ(f.request.items.size(), 4u);
+  const auto& section = f.request.items[1];
+  EXPECT_TRUE(section.peek);
+  EXPECT_EQ(section.section.part, (std::vector<std::uint32_t>{1, 2}));
+  EXPECT_EQ(section.section.text, Section::Text::header_fields);
+  EXPECT_EQ(section.section.fields, (std::vector<std::string>{"From", "To"}));
+  EXPECT_EQ(section.partial->length, 100u);
+  EXPECT_EQ(section_name(section.section), "1.2.HEADER.FIELDS (FROM TO)");
+  EXPECT_EQ(f.request.items[2].kind, FetchItem::Kind::binary);
+  EXPECT_FALSE(f.request.items[3].peek);
+  EXPECT_TRUE(sets_seen(f.request));
+  EXPECT_EQ(std::get<Fetch>(parse_ok("t FETCH 2 ALL\r\n").arguments).request.items.size(), 4u);
+}
+
+TEST(ImapParser, SearchKeys) {
+  auto c = parse_ok("t SEARCH RETURN (MIN COUNT) CHARSET utf-8 OR (FROM bob SINCE 1-Jan-2020) NOT UID 5:* 1,3\r\n");
+  const auto& r = std::get<Search>(c.arguments).request;
+  EXPECT_TRUE(r.extended);
+  EXPECT_EQ(r.returns, SearchRequest::kMin | SearchRequest::kCount);
+  EXPECT_EQ(r.charset, "UTF-8");
+  ASSERT_EQ(r.key.children.size(), 2u);  // OR takes the list and NOT UID 5:*
+  EXPECT_EQ(r.key.children[0].kind, SearchKey::Kind::or_);
+  EXPECT_EQ(r.key.children[0].children[0].children[1].day, 18262);  // 2020-01-01
+  EXPECT_EQ(r.key.children[0].children[1].kind, SearchKey::Kind::not_);
+  EXPECT_EQ(r.key.children[1].kind, SearchKey::Kind::sequence);
+}
+
+TEST(ImapParser, AppendStoreListAndDates) {
+  auto c = parse_ok("t APPEND Drafts (\\Draft $x) \" 4-Jul-2026 10:00:00 +0200\" {5}\r\nhello\r\n");
+  const auto& a = std::get<Append>(c.arguments);
+  EXPECT_EQ(a.message, "hello");
+  EXPECT_EQ(a.flags, (std::vector<std::string>{"\\Draft", "$x"}));
+  EXPECT_EQ(*parse_date_time(*a.date), 1783152000);  // 08:00 UTC
+  parse_bad("t APPEND Drafts \"32-Jul-2026 10:00:00 +0200\" {1}\r\nx\r\n");
+  auto s = std::get<Store>(parse_ok("t STORE 1 -FLAGS.SILENT \\Seen \\Deleted\r\n").arguments);
+  EXPECT_EQ(s.operation, Store::Operation::remove);
+  EXPECT_TRUE(s.silent);
+  EXPECT_EQ(s.flags.size(), 2u);
+  auto l = std::get<List>(parse_ok("t LIST (SUBSCRIBED) \"\" (INBOX \"Work/%\") RETURN (CHILDREN STATUS (MESSAGES))\r\n").arguments);
+  EXPECT_TRUE(l.select_subscribed && l.return_children && l.extended);
+  EXPECT_EQ(l.patterns.size(), 2u);
+  EXPECT_EQ(l.return_status, (std::vector<std::string>{"MESSAGES"}));
+}
+
+TEST(ImapLiteral, TrailingAnnouncement) {
+  EXPECT_EQ(trailing_literal("a APPEND INBOX {12}")->size, 12u);
+  EXPECT_TRUE(trailing_literal("a APPEND INBOX {12}")->synchronizing);
+  EXPECT_FALSE(trailing_literal("a LOGIN {3+}")->synchronizing);
+  EXPECT_EQ(trailing_literal("a APPEND INBOX ~{7}")->size, 7u);
+  EXPECT_FALSE(trailing_literal("a LOGIN \"x}\""));
+  EXPECT_FALSE(trailing_literal("a LOGIN {}"));
+  EXPECT_FALSE(trailing_literal("a LOGIN {99999999999999999999999}"));
+  EXPECT_FALSE(trailing_literal("}"));
+}
+
+TEST(ImapSequence, ResolveAndFormat) {
+  auto set = *parse_sequence_set("5:*,1,3:2");
+  EXPECT_EQ(resolve(set, 6), (std::vector<Interval>{{1, 3}, {5, 6}}));
+  EXPECT_EQ(resolve(set, 0), std::vector<Interval>{});
+  EXPECT_EQ(resolve(*parse_sequence_set("10:*"), 4), (std::vector<Interval>{{4, 4}}));
+  EXPECT_TRUE(exceeds(*parse_sequence_set("1:7"), 6));
+  EXPECT_FALSE(exceeds(*parse_sequence_set("7:*"), 6));
+  EXPECT_FALSE(parse_sequence_set("0"));
+  EXPECT_FALSE(parse_sequence_set("1:"));
+  EXPECT_TRUE(parse_sequence_set("1:4294967295"));
+  EXPECT_EQ(format_set({1, 2, 3, 7, 9, 10}), "1:3,7,9:10");
+}
+
+TEST(ImapList, Patterns) {
+  EXPECT_TRUE(matches_pattern("INBOX", "inbox", '/'));
+  EXPECT_TRUE(matches_pattern("Work/Projects/A", "Work/*", '/'));
+  EXPECT_FALSE(matches_pattern("Work/Projects/A", "Work/%", '/'));
+  EXPECT_TRUE(matches_pattern("Work/Projects", "Work/%", '/'));
+  EXPECT_TRUE(matches_pattern("a/b/c", "*/%", '/'));
+  EXPECT_FALSE(matches_pattern("Sent", "sent", '/'));
+  EXPECT_EQ(list_pattern("Work", "%", '/'), "Work/%");
+  EXPECT_EQ(list_pattern("", "*", '/'), "*");
+}
+
+TEST(ImapResponse, StringsAndStructures) {
+  std::string out;
+  append_string(out, "a\"b");
+  EXPECT_EQ(out, "\"a\\\"b\"");
+  out.clear();
+  append_string(out, "caf\xc3\xa9");
+  EXPECT_EQ(out, "{5}\r\ncaf\xc3\xa9");
+  out.clear();
+  append_string(out, "caf\xc3\xa9", true);
+  EXPECT_EQ(out, "\"caf\xc3\xa9\"");
+  out.clear();
+  append_astring(out, "NIL");
+  EXPECT_EQ(out, "\"NIL\"");
+  EXPECT_EQ(flag_list(storage::kSeen | storage::kDeleted, {"$Work"}, true), "(\\Seen \\Deleted \\Recent $Work)");
+  EXPECT_EQ(format_internal_date(0), "01-Jan-1970 00:00:00 +0000");
+  std::string message = "Subject: x\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nhi\r\n";
+  out.clear();
+  append_body_structure(out, mime::parse_message(message), true);
+  EXPECT_EQ(out, "(\"text\" \"plain\" (\"CHARSET\" \"utf-8\") NIL NIL \"7bit\" 4 1 NIL NIL NIL NIL)");
+}
+
+TEST(ImapSections, PartsHeadersAndEncapsulatedMessages) {
+  std::string message =
+      "Subject: outer\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n"
+      "--B\r\nContent-Type: text/plain\r\n\r\none\r\n"
+      "--B\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\nX-A: 1\r\n\r\ninner body\r\n"
+      "--B--\r\n";
+  auto root = mime::parse_message(message);
+  auto get = [&](std::vector<std::uint32_t> part, Section::Text text, std::vector<std::string> fields = {}) {
+    Section s;
+    s.part = std::move(part);
+    s.text = text;
+    s.fields = std::move(fields);
+    return section_bytes(message, root, s);
+  };
+  EXPECT_EQ(*get({1}, Section::Text::all), "one");
+  EXPECT_EQ(*get({1}, Section::Text::mime), "Content-Type: text/plain\r\n\r\n");
+  EXPECT_EQ(*get({2}, Section::Text::header), "Subject: inner\r\nX-A: 1\r\n\r\n");
+  EXPECT_EQ(*get({2}, Section::Text::text), "inner body");
+  EXPECT_EQ(*get({2, 1}, Section::Text::all), "inner body");
+  EXPECT_EQ(*get({2}, Section::Text::header_fields, {"x-a"}), "X-A: 1\r\n\r\n");
+  EXPECT_EQ(*get({}, Section::Text::header_fields_not, {"content-type"}), "Subject: outer\r\n\r\n");
+  EXPECT_FALSE(get({3}, Section::Text::all));
+  EXPECT_FALSE(get({1}, Section::Text::header));  // not a message/rfc822 part
+  EXPECT_EQ(filter_header("A: 1\r\n  folded\r\nB: 2\r\n\r\n", {"a"}, true), "A: 1\r\n  folded\r\n\r\n");
+}
+
+TEST(ImapSearch, EvaluatesKeysLazily) {
+  std::string message =
+      "From: =?ISO-8859-1?Q?Andr=E9?= <andre@example.org>\r\nSubject: Report\r\n"
+      "Date: Mon, 2 Mar 2026 09:00:00 +0100\r\nContent-Type: text/plain; charset=utf-8\r\n"
+      "Content-Transfer-Encoding: quoted-printable\r\n\r\nZ=C3=9CRICH numbers=\r\n inside\r\n";
+  auto root = mime::parse_message(message);
+  storage::Message record;
+  record.uid = 7;
+  record.flags = storage::kSeen;
+  record.size = message.size();
+  record.internal_date = 1772445600;  // 2026-03-02 10:00 UTC
+  int loads = 0;
+  SearchLoader load = [&](SearchMessage& m) {
+    ++loads;
+    m.bytes = message;
+    m.structure = &root;
+    return true;
+  };
+  SearchScope scope{3, 7, {}};
+  auto check = [&](std::string_view criteria) {
+    auto parsed = parse_command("t SEARCH CHARSET UTF-8 " + std::string(criteria) + "\r\n");
+    EXPECT_TRUE(std::holds_alternative<Command>(parsed)) << criteria;
+    auto key = std::get<Search>(std::get<Command>(parsed).arguments).request.key;
+    prepare_search(key, scope);
+    SearchMessage m;
+    m.seq = 3;
+    m.record = &record;
+    return matches(key, m, scope, load);
+  };
+  EXPECT_TRUE(check("SEEN UID 7 3"));
+  EXPECT_EQ(loads, 0);  // flags and numbers never touch the content
+  EXPECT_TRUE(check("FROM \"andré\""));
+  EXPECT_TRUE(check("FROM \"ANDRÉ\""));
+  EXPECT_TRUE(check("BODY {7}\r\nzürich"));
+  EXPECT_TRUE(check("BODY \"numbers inside\""));
+  EXPECT_FALSE(check("BODY elsewhere"));
+  EXPECT_TRUE(check("SENTON 2-Mar-2026 ON 2-Mar-2026 SINCE 1-Mar-2026 BEFORE 3-Mar-2026"));
+  EXPECT_TRUE(check("NOT OR UNSEEN LARGER 100000"));
+  EXPECT_TRUE(check("HEADER subject \"\""));
+  EXPECT_FALSE(check("HEADER X-Missing \"\""));
+  EXPECT_EQ(*sent_day("2 Mar 2026 09:00:00 +0100"), 20514);
+}
+
+TEST(ImapDecode, TransferEncodingsAndEncodedWords) {
+  EXPECT_EQ(mime::decode_base64("aGVs\r\nbG8="), "hello");
+  EXPECT_EQ(mime::decode_quoted_printable("a=3Db=\r\nc =ZZ"), "a=bc =ZZ");
+  EXPECT_FALSE(mime::decode_transfer_encoding("x-uuencode", "x"));
+  EXPECT_EQ(mime::decode_header_value("=?UTF-8?B?Y2Fmw6k=?= =?UTF-8?Q?_au_lait?= ok"), "café au lait ok");
+  EXPECT_EQ(mime::to_utf8("iso-8859-1", "\xe9"), "\xc3\xa9");
+}
+
+TEST(ImapView, ChangesReportedWhenAllowed) {
+  MailboxView view({2, 4, 6});
+  EXPECT_EQ(view.by_uid(*parse_sequence_set("3:*")).size(), 2u);
+  EXPECT_EQ(view.by_sequence(*parse_sequence_set("2"))[0].uid, 4u);
+  view.expunged(4);
+  view.appended(9, true);
+  view.flags_changed(6);
+  auto during_fetch = view.take_updates(false);
+  EXPECT_TRUE(during_fetch.expunged.empty());
+  EXPECT_EQ(*during_fetch.exists, 4u);  // the expunged one still counts until announced
+  EXPECT_EQ(during_fetch.flags, std::vector<Uid>{6});
+  auto later = view.take_updates(true);
+  EXPECT_EQ(later.expunged, std::vector<std::uint32_t>{2});
+  EXPECT_EQ(view.exists(), 3u);
+  EXPECT_EQ(*view.seq_of(9), 3u);
+  EXPECT_TRUE(view.is_recent(9));
+  view.expunged(2);
+  view.expunged(6);
+  EXPECT_EQ(view.take_updates(true).expunged, (std::vector<std::uint32_t>{1, 1}));
+  view.appended(11, false);
+  view.expunged(11);  // never announced: never existed for the client
+  EXPECT_FALSE(view.take_updates(true).exists);
+}
