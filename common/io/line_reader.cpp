@@ -6,7 +6,8 @@
 
 namespace mailstead::io {
 
-LineReader::LineReader(std::size_t max_line) : buffer_(std::max<std::size_t>(max_line, 3)) {}
+LineReader::LineReader(std::size_t max_line)
+    : max_line_(std::max<std::size_t>(max_line, 3)), initial_(std::min(max_line_, kInitialSize)), buffer_(initial_) {}
 
 std::span<char> LineReader::prepare() {
   if (begin_ > 0) {
@@ -14,12 +15,25 @@ std::span<char> LineReader::prepare() {
     end_ -= begin_;
     begin_ = 0;
   }
-  return {buffer_.data() + end_, buffer_.size() - end_};
+  std::size_t wanted = buffer_.size();
+  if (end_ == buffer_.size() || (end_ == 0 && last_filled_)) {
+    wanted = std::min(buffer_.size() * 2, max_line_);  // a long line, or a bulk transfer
+  } else if (end_ == 0 && buffer_.size() > initial_) {
+    wanted = initial_;  // quiet again: an idle connection keeps only a small buffer
+  }
+  if (wanted != buffer_.size()) {
+    std::vector<char> resized(wanted);
+    std::memcpy(resized.data(), buffer_.data(), end_);
+    buffer_.swap(resized);
+  }
+  offered_ = buffer_.size() - end_;
+  return {buffer_.data() + end_, offered_};
 }
 
 void LineReader::commit(std::size_t received) {
   assert(received <= buffer_.size() - end_);
   end_ += received;
+  last_filled_ = received > 0 && received == offered_;
 }
 
 bool LineReader::has_line() const {
@@ -53,7 +67,7 @@ LineEvent LineReader::next() {
   auto* lf = static_cast<const char*>(std::memchr(data + from, '\n', end_ - from));
   if (!lf) {
     scanned_ = end_ - begin_;
-    if (end_ - begin_ < buffer_.size()) return NeedMore{};
+    if (end_ - begin_ < max_line_) return NeedMore{};
     begin_ = end_ = scanned_ = 0;
     discarding_ = true;
     return LineTooLong{};

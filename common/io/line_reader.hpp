@@ -1,8 +1,11 @@
 #pragma once
 // The bounded line reader that SMTP, POP3 and IMAP sessions read commands with.
 //
-// It owns a buffer of exactly `max_line` bytes (the limit includes the CRLF), so whatever a
-// peer sends, it never holds more. The session reads from its socket into prepare(), commits
+// It owns a buffer of at most `max_line` bytes (the limit includes the CRLF), so whatever a
+// peer sends, it never holds more. The buffer starts at kInitialSize, doubles when a line
+// needs it or a read filled all the space offered (a bulk transfer: a literal, DATA), and
+// shrinks back once empty after small reads, so that 10,000 idle IMAP connections with a
+// 64 KiB line limit do not hold 64 KiB each. The session reads from its socket into prepare(), commits
 // what arrived, then calls next() until it answers NeedMore:
 //   - Line: one line without its terminator. A line normally ends in CRLF; `bare_lf` says it
 //     ended in a lone LF, `bare_cr` that a CR not followed by LF sits inside it. SMTP refuses
@@ -54,10 +57,17 @@ class LineReader {
   // must not be read as if it had come over TLS; CVE-2011-0411).
   void discard_buffered();
 
-  std::size_t max_line() const { return buffer_.size(); }
+  std::size_t max_line() const { return max_line_; }
+  std::size_t capacity() const { return buffer_.size(); }
+
+  static constexpr std::size_t kInitialSize = 4096;
 
  private:
+  std::size_t max_line_;
+  std::size_t initial_;
   std::vector<char> buffer_;
+  std::size_t offered_ = 0;   // free space the last prepare() handed out
+  bool last_filled_ = false;  // the last commit() used all of it
   std::size_t begin_ = 0;    // first byte not yet returned
   std::size_t end_ = 0;      // one past the last received byte
   std::size_t scanned_ = 0;  // bytes after begin_ known to hold no LF

@@ -29,6 +29,8 @@ std::shared_ptr<ssl::context> make_server_tls_context(const config::TlsConfig& t
   SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
                                SSL_OP_SINGLE_DH_USE | SSL_OP_SINGLE_ECDH_USE);
   SSL_CTX_set_dh_auto(ctx, 1);
+  // An idle TLS connection then holds no read/write record buffers (about 34 KiB each).
+  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
   ERR_clear_error();
   if (SSL_CTX_set_cipher_list(ctx, tls.ciphers.c_str()) != 1)
     throw TlsSetupError(fmt::format("tls.ciphers: no usable cipher in \"{}\": {}", tls.ciphers, openssl_errors()));

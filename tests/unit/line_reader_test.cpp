@@ -168,5 +168,28 @@ TEST(LineReader, DiscardEndsSkippingOfAnOverLongLine) {
   EXPECT_EQ(feed(reader, "NEW\r\n", {}), Events{"L:NEW"});
 }
 
+TEST(LineReader, GrowsForLongLinesAndBulkAndShrinksWhenQuiet) {
+  LineReader reader(64 * 1024);
+  EXPECT_EQ(reader.capacity(), LineReader::kInitialSize);
+  std::string long_line(10000, 'x');
+  EXPECT_EQ(feed(reader, long_line + "\r\n", {}), Events{"L:" + long_line});
+  EXPECT_GE(reader.capacity(), 10002u);
+  EXPECT_LE(reader.capacity(), 64u * 1024);
+  // A small line, all read: the next prepare() gives back the big buffer.
+  EXPECT_EQ(feed(reader, "a\r\n", {}), Events{"L:a"});
+  reader.prepare();
+  EXPECT_EQ(reader.capacity(), LineReader::kInitialSize);
+  // A read that fills everything offered is a bulk transfer: room doubles once it is consumed.
+  auto space = reader.prepare();
+  std::fill(space.begin(), space.end(), 'y');
+  reader.commit(space.size());
+  reader.consume(reader.buffered().size());
+  EXPECT_EQ(reader.prepare().size(), 2 * LineReader::kInitialSize);
+  // Never beyond the limit: a line of max_line bytes without an end is too long.
+  LineReader small(6000);
+  EXPECT_EQ(feed(small, std::string(7000, 'z') + "\r\nok\r\n", {}), (Events{"TOO_LONG", "L:ok"}));
+  EXPECT_LE(small.capacity(), 6000u);
+}
+
 }  // namespace
 }  // namespace mailstead::io
