@@ -35,7 +35,7 @@ start_mailstead() {
   done
 }
 
-# bench_config SMTPD_KEYS POP3D_KEYS [MORE_SECTIONS]: a mailstead instance config in
+# bench_config SMTPD_KEYS POP3D_KEYS [MORE_SECTIONS] [IMAPD_KEYS]: a mailstead instance config in
 # $work/ms on loopback, with the reference stack's certificate and no connection limits in
 # the way; a daemon given no keys listens nowhere.
 bench_config() {
@@ -51,7 +51,8 @@ level = "warn"
 certificate = "$RUN/dovecot/ssl/cert.pem"
 private_key = "$RUN/dovecot/ssl/key.pem"
 [limits]
-max_connections_per_ip = 1000
+max_connections = 20000
+max_connections_per_ip = 20000
 max_connection_rate_per_ip = 1000000
 [smtpd]
 ${1:-listen = []
@@ -61,8 +62,8 @@ submissions_listen = []}
 ${2:-listen = []
 tls_listen = []}
 [imapd]
-listen = []
-tls_listen = []
+${4:-listen = []
+tls_listen = []}
 ${3:-}
 TOML
 }

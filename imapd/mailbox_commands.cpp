@@ -60,11 +60,9 @@ net::awaitable<bool> Session::on_select(const Command& command, const Select& se
   if (had_selection) out_ += "* OK [CLOSED] Previous mailbox closed\r\n";
   auto name = mailbox_name(select.mailbox);
   if (!name) co_return bad(command.tag, "Malformed mailbox name");
-  std::vector<storage::Uid> uids;
-  std::uint32_t unseen_seq = 0;
   storage::Mailbox mailbox;
   std::uint64_t seen_modseq = 0;
-  std::set<std::string> keywords;
+  std::shared_ptr<const MailboxSnapshot> snapshot;
   {
     auto txn = ctx_.services.store.read();
     auto found = storage::find_mailbox(txn, user_->id, *name);
@@ -74,16 +72,12 @@ net::awaitable<bool> Session::on_select(const Command& command, const Select& se
     }
     mailbox = *found;
     seen_modseq = storage::last_modseq(txn);
-    uids.reserve(mailbox.messages);
-    storage::for_each_message(txn, mailbox.id, [&](const storage::Message& m) {
-      uids.push_back(m.uid);
-      if (!unseen_seq && !(m.flags & storage::kSeen)) unseen_seq = static_cast<std::uint32_t>(uids.size());
-      for (const auto& k : m.keywords) keywords.insert(k);
-      return true;
-    });
+    snapshot = ctx_.snapshots.get(txn, mailbox);
   }
+  const auto& uids = snapshot->uids;
+  const auto unseen_seq = snapshot->first_unseen_seq;
   std::string flags = "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
-  for (const auto& k : keywords) flags += " " + k;
+  for (const auto& k : snapshot->keywords) flags += " " + k;
   fmt::format_to(std::back_inserter(out_), "* FLAGS ({})\r\n", flags);
   fmt::format_to(std::back_inserter(out_), "* {} EXISTS\r\n", uids.size());
   if (!imap4rev2_) out_ += "* 0 RECENT\r\n";
@@ -101,7 +95,7 @@ net::awaitable<bool> Session::on_select(const Command& command, const Select& se
     append_astring(out_, wire_name(mailbox.name), utf8_);
     out_ += "\r\n";
   }
-  selected_.emplace(Selected{mailbox, select.read_only, MailboxView(std::move(uids)), seen_modseq});
+  selected_.emplace(Selected{mailbox, select.read_only, MailboxView(uids), seen_modseq});
   ctx_.watcher.watch(bell_, mailbox.id);
   tagged(command, "OK",
          fmt::format("{} {} completed", select.read_only ? "[READ-ONLY]" : "[READ-WRITE]",

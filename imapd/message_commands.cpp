@@ -328,12 +328,19 @@ bool Session::on_search(const Command& command, const Search& search) {
   std::vector<storage::Uid> uids;
   auto txn = ctx_.services.store.read();
   std::optional<mime::Part> structure;
-  SearchLoader load = [&](SearchMessage& m) {
-    auto bytes = storage::read_blob(txn, m.record->blob);
+  SearchLoader load = [&](SearchMessage& m, SearchNeed need) {
+    if (need == SearchNeed::fields) {
+      m.fields.clear();
+      return storage::for_each_header_field(txn, m.record->blob, [&m](std::string_view name, std::string_view value) {
+        m.fields.emplace_back(name, value);
+        return true;
+      });
+    }
     structure = storage::message_structure(txn, m.record->blob);
-    if (!bytes || !structure) return false;
-    m.bytes = *bytes;
+    auto bytes = storage::read_blob(txn, m.record->blob);
+    if (!structure || !bytes) return false;
     m.structure = &*structure;
+    m.bytes = *bytes;
     return true;
   };
   std::uint32_t seq = 0;

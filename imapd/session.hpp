@@ -4,6 +4,7 @@
 
 #include "common/net/connection.hpp"
 #include "common/session/services.hpp"
+#include "imapd/snapshot_cache.hpp"
 #include "imapd/watcher.hpp"
 
 namespace mailstead::imap {
@@ -11,6 +12,7 @@ namespace mailstead::imap {
 struct ImapContext {
   session::Services services;
   ChangeWatcher& watcher;
+  SnapshotCache& snapshots;
 };
 
 net::awaitable<void> serve_imap(net::Connection& connection, const ImapContext& context);

@@ -82,10 +82,12 @@ std::uint32_t Reader::u32() {
   return static_cast<std::uint32_t>(v);
 }
 
-std::string Reader::str() {
+std::string Reader::str() { return std::string(view()); }
+
+std::string_view Reader::view() {
   auto n = u64();
   if (n > in_.size() - pos_) corrupt();
-  std::string s(in_.substr(pos_, n));
+  auto s = in_.substr(pos_, n);
   pos_ += n;
   return s;
 }

@@ -39,6 +39,7 @@ class Reader {
   std::uint32_t u32();  // a u64 that must fit
   bool boolean() { return u64() != 0; }
   std::string str();
+  std::string_view view();  // a string without copying it: valid as long as the input
   bool at_end() const { return pos_ == in_.size(); }
 
  private:

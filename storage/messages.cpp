@@ -302,6 +302,14 @@ std::optional<mime::Part> message_structure(const ReadTxn& txn, const BlobId& bl
   return codec::decode_structure(*bytes);
 }
 
+bool for_each_header_field(const ReadTxn& txn, const BlobId& blob,
+                           const std::function<bool(std::string_view name, std::string_view value)>& fn) {
+  auto bytes = txn.state().get(txn.state().dbs().blob_meta, blob_key(blob));
+  if (!bytes) return false;
+  codec::visit_header_fields(*bytes, fn);
+  return true;
+}
+
 std::uint32_t blob_refcount(const ReadTxn& txn, const BlobId& blob) {
   auto bytes = txn.state().get(txn.state().dbs().blob_refs, blob_key(blob));
   if (!bytes) return 0;

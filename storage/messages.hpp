@@ -94,6 +94,10 @@ std::optional<std::string_view> read_blob(const ReadTxn& txn, const BlobId& blob
 std::uint32_t blob_refcount(const ReadTxn& txn, const BlobId& blob);  // 0 if absent
 // The MIME structure computed when the blob was stored (ENVELOPE, BODYSTRUCTURE, sections).
 std::optional<mime::Part> message_structure(const ReadTxn& txn, const BlobId& blob);
+// Its top-level header fields from the same record, as views valid until the transaction
+// ends, without decoding the rest; false if the blob is unknown. fn returns false to stop.
+bool for_each_header_field(const ReadTxn& txn, const BlobId& blob,
+                           const std::function<bool(std::string_view name, std::string_view value)>& fn);
 
 enum class FlagOperation { replace, add, remove };
 // Changes the flags of one message (STORE). With unchanged_since (CONDSTORE, RFC 7162

@@ -129,4 +129,15 @@ mime::Part decode_structure(std::string_view bytes) {
   return get_part(r, 0);
 }
 
+void visit_header_fields(std::string_view bytes,
+                         const std::function<bool(std::string_view name, std::string_view value)>& fn) {
+  Reader r(bytes, "structure");
+  for (int i = 0; i < 4; ++i) r.u64();  // the header and body spans (put_part's order)
+  for (auto n = r.u64(); n > 0; --n) {
+    auto name = r.view();
+    auto value = r.view();
+    if (!fn(name, value)) return;
+  }
+}
+
 }  // namespace mailstead::storage::codec

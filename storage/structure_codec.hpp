@@ -2,6 +2,7 @@
 // Byte layout of a message's MIME structure (common/mime), stored once per blob when the blob
 // is first stored, so that FETCH ENVELOPE / BODYSTRUCTURE / BODY[section] never re-parse.
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -11,5 +12,10 @@ namespace mailstead::storage::codec {
 
 std::string encode_structure(const mime::Part& part);
 mime::Part decode_structure(std::string_view bytes);  // throws StorageError(corrupt)
+
+// The top-level header fields alone, as views into `bytes`, without decoding the rest (IMAP
+// SEARCH on headers reads nothing else). fn returns false to stop.
+void visit_header_fields(std::string_view bytes,
+                         const std::function<bool(std::string_view name, std::string_view value)>& fn);
 
 }  // namespace mailstead::storage::codec

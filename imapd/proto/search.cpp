@@ -1,6 +1,7 @@
 #include "imapd/proto/search.hpp"
 
 #include <algorithm>
+#include <array>
 #include <functional>
 
 #include "common/mime/decode.hpp"
@@ -12,19 +13,51 @@ namespace {
 
 using K = SearchKey::Kind;
 
+bool is_ascii(std::string_view text) {
+  return std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+}
+
+// Horspool's search for an ASCII needle (already folded) in a haystack folded on the fly.
+bool find_folded_ascii(std::string_view haystack, std::string_view needle) {
+  const std::size_t m = needle.size();
+  std::array<std::size_t, 256> skip;
+  skip.fill(m);
+  for (std::size_t i = 0; i + 1 < m; ++i) {
+    skip[static_cast<unsigned char>(needle[i])] = m - 1 - i;
+    skip[static_cast<unsigned char>(text::ascii_upper(needle[i]))] = m - 1 - i;
+  }
+  for (std::size_t pos = 0; pos + m <= haystack.size();
+       pos += skip[static_cast<unsigned char>(haystack[pos + m - 1])]) {
+    std::size_t j = m - 1;
+    while (text::ascii_lower(haystack[pos + j]) == needle[j]) {
+      if (j == 0) return true;
+      --j;
+    }
+  }
+  return false;
+}
+
+// `folded_needle` went through fold_case(). An ASCII needle is searched for in place, case
+// folded on the fly (no copy of a message body); others need the folded haystack.
 bool contains_folded(std::string_view haystack, std::string_view folded_needle) {
   if (folded_needle.empty()) return true;
+  if (folded_needle.size() > haystack.size()) return false;
+  if (is_ascii(folded_needle)) return find_folded_ascii(haystack, folded_needle);
   auto folded = fold_case(haystack);
   return std::search(folded.begin(), folded.end(),
                      std::boyer_moore_horspool_searcher(folded_needle.begin(), folded_needle.end())) != folded.end();
 }
 
-bool header_matches(const mime::Part& part, std::string_view field, std::string_view needle) {
-  auto folded_needle = fold_case(needle);
-  for (const auto& f : part.fields) {
-    if (!text::iequals_ascii(f.name, field)) continue;
-    if (needle.empty()) return true;
-    if (contains_folded(mime::decode_header_value(f.value), folded_needle)) return true;
+// A header value as a reader sees it: encoded words decoded (only if it has any).
+bool value_contains(std::string_view value, std::string_view folded_needle) {
+  if (value.find("=?") == std::string_view::npos) return contains_folded(value, folded_needle);
+  return contains_folded(mime::decode_header_value(value), folded_needle);
+}
+
+bool header_matches(const SearchMessage& m, std::string_view field, std::string_view folded_needle) {
+  for (const auto& [name, value] : m.fields) {
+    if (!text::iequals_ascii(name, field)) continue;
+    if (folded_needle.empty() || value_contains(value, folded_needle)) return true;
   }
   return false;
 }
@@ -45,7 +78,7 @@ bool body_matches(std::string_view bytes, const mime::Part& part, std::string_vi
   if (part.is_message() && !part.children.empty()) {
     const auto& inner = part.children.front();
     for (const auto& f : inner.fields)
-      if (contains_folded(mime::decode_header_value(f.value), folded_needle)) return true;
+      if (value_contains(f.value, folded_needle)) return true;
     return body_matches(bytes, inner, folded_needle);
   }
   if (part.type != "text") return false;
@@ -54,9 +87,9 @@ bool body_matches(std::string_view bytes, const mime::Part& part, std::string_vi
   return contains_folded(mime::to_utf8(charset_of(part), *decoded), folded_needle);
 }
 
-std::optional<std::int64_t> sent_day_of(const mime::Part& root) {
-  for (const auto& f : root.fields)
-    if (text::iequals_ascii(f.name, "Date")) return sent_day(f.value);
+std::optional<std::int64_t> sent_day_of(const SearchMessage& m) {
+  for (const auto& [name, value] : m.fields)
+    if (text::iequals_ascii(name, "Date")) return sent_day(value);
   return std::nullopt;
 }
 
@@ -127,9 +160,20 @@ bool needs_content(const SearchKey& key) {
 
 bool matches(const SearchKey& key, SearchMessage& m, const SearchScope& scope, const SearchLoader& load) {
   const auto& r = *m.record;
+  // The header fields alone answer header keys; body keys need the structure and bytes.
+  auto fields = [&]() {
+    if (!m.fields_loaded && !m.gone) {
+      m.gone = !load(m, SearchNeed::fields);
+      m.fields_loaded = !m.gone;
+    }
+    return m.fields_loaded;
+  };
   auto content = [&]() {
-    if (!m.loaded) m.loaded = load(m);
-    return m.loaded && m.structure;
+    if (!m.bytes_loaded && !m.gone) {
+      m.gone = !load(m, SearchNeed::content);
+      m.bytes_loaded = !m.gone;
+    }
+    return m.bytes_loaded && m.structure;
   };
   auto has_keyword = [&r](std::string_view name) {
     return std::any_of(r.keywords.begin(), r.keywords.end(), [name](const std::string& k) { return text::iequals_ascii(k, name); });
@@ -154,8 +198,8 @@ bool matches(const SearchKey& key, SearchMessage& m, const SearchScope& scope, c
     case K::on: return internal_day == key.day;
     case K::since: return internal_day >= key.day;
     case K::sent_before: case K::sent_on: case K::sent_since: {
-      if (!content()) return false;
-      auto day = sent_day_of(*m.structure);
+      if (!fields()) return false;
+      auto day = sent_day_of(m);
       if (!day) return false;
       if (key.kind == K::sent_before) return *day < key.day;
       if (key.kind == K::sent_on) return *day == key.day;
@@ -163,11 +207,11 @@ bool matches(const SearchKey& key, SearchMessage& m, const SearchScope& scope, c
     }
     case K::larger: return r.size > key.number;
     case K::smaller: return r.size < key.number;
-    case K::header: return content() && header_matches(*m.structure, key.field, key.value);
+    case K::header: return fields() && header_matches(m, key.field, key.value);
     case K::body: return content() && body_matches(m.bytes, *m.structure, key.value);
     case K::text: {
       if (!content()) return false;
-      if (contains_folded(mime::decode_header_value(m.structure->header.of(m.bytes)), key.value)) return true;
+      if (value_contains(m.structure->header.of(m.bytes), key.value)) return true;
       return body_matches(m.bytes, *m.structure, key.value);
     }
     case K::sequence: return key.set.saved ? saved() : contains(key.resolved, m.seq);

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/mime/mime.hpp"
@@ -24,13 +25,19 @@ struct SearchMessage {
   const storage::Message* record = nullptr;
   bool recent = false;
   // Filled by the loader on first need:
-  bool loaded = false;
-  std::string_view bytes;
+  std::vector<std::pair<std::string_view, std::string_view>> fields;  // top-level header
   const mime::Part* structure = nullptr;
+  std::string_view bytes;
+  bool fields_loaded = false;
+  bool bytes_loaded = false;
+  bool gone = false;
 };
 
-// Fills bytes and structure; false if the message is gone (it then matches nothing).
-using SearchLoader = std::function<bool(SearchMessage&)>;
+// What a key needs of a message: its header fields (header keys, SENT*), or its structure
+// and bytes (BODY, TEXT).
+enum class SearchNeed { fields, content };
+// Fills what `need` says; false if the message is gone (it then matches nothing).
+using SearchLoader = std::function<bool(SearchMessage&, SearchNeed need)>;
 
 struct SearchScope {
   std::uint32_t largest_seq = 0;

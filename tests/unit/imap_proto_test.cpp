@@ -196,10 +196,16 @@ TEST(ImapSearch, EvaluatesKeysLazily) {
   record.size = message.size();
   record.internal_date = 1772445600;  // 2026-03-02 10:00 UTC
   int loads = 0;
-  SearchLoader load = [&](SearchMessage& m) {
+  int byte_loads = 0;
+  SearchLoader load = [&](SearchMessage& m, SearchNeed need) {
     ++loads;
-    m.bytes = message;
-    m.structure = &root;
+    m.fields.clear();
+    for (const auto& f : root.fields) m.fields.emplace_back(f.name, f.value);
+    if (need == SearchNeed::content) {
+      ++byte_loads;
+      m.structure = &root;
+      m.bytes = message;
+    }
     return true;
   };
   SearchScope scope{3, 7, {}};
@@ -216,10 +222,13 @@ TEST(ImapSearch, EvaluatesKeysLazily) {
   EXPECT_TRUE(check("SEEN UID 7 3"));
   EXPECT_EQ(loads, 0);  // flags and numbers never touch the content
   EXPECT_TRUE(check("FROM \"andré\""));
+  EXPECT_EQ(byte_loads, 0);  // header keys need only the header fields
   EXPECT_TRUE(check("FROM \"ANDRÉ\""));
   EXPECT_TRUE(check("BODY {7}\r\nzürich"));
   EXPECT_TRUE(check("BODY \"numbers inside\""));
   EXPECT_FALSE(check("BODY elsewhere"));
+  EXPECT_TRUE(check("SUBJECT rEPORT BODY NUMBERS"));  // ASCII folded on the fly
+  EXPECT_FALSE(check("SUBJECT reports"));
   EXPECT_TRUE(check("SENTON 2-Mar-2026 ON 2-Mar-2026 SINCE 1-Mar-2026 BEFORE 3-Mar-2026"));
   EXPECT_TRUE(check("NOT OR UNSEEN LARGER 100000"));
   EXPECT_TRUE(check("HEADER subject \"\""));

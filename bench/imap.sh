@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# IMAP benchmark: mailstead-imapd beside Dovecot's imap (the reference stack in
+# ../shared/reference-stack, Maildir, its process-per-connection default with the
+# process limit raised by ref/dovecot-manyconns.conf), same machine, same messages:
+#   - one session on a 100,000-message INBOX (2 KiB each): SELECT, FETCH 1:* (FLAGS UID
+#     RFC822.SIZE ENVELOPE), UID SEARCH HEADER Subject, UID SEARCH BODY (no match: every body
+#     is read) — milliseconds, median of RUNS runs after a warm-up run (which also lets Dovecot
+#     build its index)
+#   - memory (PSS of the server's process tree) per idle authenticated connection in IDLE,
+#     with IDLE_COUNTS connections (Dovecot: the first count only; each of its connections is a
+#     process)
+# usage (as root): bench/imap.sh [BUILD_DIR]   RUNS=5 IDLE_COUNTS="1000 10000"
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=$(cd "${1:-$here/../build}" && pwd)
+runs=${RUNS:-5}
+idle_counts=${IDLE_COUNTS:-1000 10000}
+. "$here/lib.sh"
+export NUSERS=200
+bench_setup imap
+field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
+
+echo "# generating messages"
+python3 "$here/make_maildir.py" "$work/maildir-100k" 100000 --size 2048
+
+echo "# starting the reference stack (Dovecot $(dovecot --version | cut -d' ' -f1))"
+DOVECOT_EXTRA="$refstack/ref/dovecot-manyconns.conf" "$refstack/ref/start.sh" >/dev/null
+for i in $(seq 1 "$NUSERS"); do mkdir -p "$RUN/mail/user$i"; done
+cp -r "$work/maildir-100k" "$RUN/mail/user1/Maildir"
+chown -R "$MAIL_UID:" "$RUN/mail"
+
+echo "# starting mailstead-imapd"
+port=$(free_port)
+bench_config "" "" "[auth]
+hash_threads = 2" "listen = [\"127.0.0.1:$port\"]
+tls_listen = []
+allow_plaintext_auth = true"
+admin domain add "$DOMAIN" >/dev/null
+head -1 "$RUN/dovecot/users" | cut -d: -f2 > "$work/ms/hash"
+for i in $(seq 1 "$NUSERS"); do admin user add "user$i@$DOMAIN" --password-hash-file "$work/ms/hash" >/dev/null; done
+admin import "user1@$DOMAIN" "$work/maildir-100k" >/dev/null
+start_mailstead "$build/imapd/mailstead-imapd" "$work/ms/mailstead.toml"
+imapd_pid=${bench_pids[-1]}
+
+load() { python3 "$here/imap_load.py" "$@"; }
+echo "# $(date -u +%FT%TZ) $(nproc) cores, $(uname -r); median of $runs runs after a warm-up"
+echo "# mailstead: threads=1; Dovecot: reference-stack defaults + dovecot-manyconns.conf, Maildir"
+printf '%-52s %12s %12s %8s\n' "case" "mailstead" "dovecot" "ratio"
+report() { printf '%-52s %12s %12s %8s\n' "$1" "$2" "$3" "$(ratio "$2" "$3")"; }
+
+load big "$HOST" "$port" "user1@$DOMAIN" "$PASS" >/dev/null
+load big "$HOST" "$IMAP_PORT" "user1@$DOMAIN" "$PASS" >/dev/null
+for _ in $(seq "$runs"); do load big "$HOST" "$port" "user1@$DOMAIN" "$PASS"; done > "$work/ms.big"
+for _ in $(seq "$runs"); do load big "$HOST" "$IMAP_PORT" "user1@$DOMAIN" "$PASS"; done > "$work/dc.big"
+for key in select_ms fetch_ms search_header_ms search_body_ms; do
+  m=$(field "$key" < "$work/ms.big" | median)
+  d=$(field "$key" < "$work/dc.big" | median)
+  report "100,000 messages: $key (lower is better)" "$m" "$d"
+done
+
+dovecot_pid=$(cat "$RUN/dovecot/run/master.pid")
+first=1
+for count in $idle_counts; do
+  m=$(load idle "$HOST" "$port" "user%d@$DOMAIN" "$PASS" "$count" "$imapd_pid" "$NUSERS" | field kib_per_connection)
+  d="-"
+  if [ "$first" = 1 ]; then
+    d=$(load idle "$HOST" "$IMAP_PORT" "user%d@$DOMAIN" "$PASS" "$count" "$dovecot_pid" "$NUSERS" | field kib_per_connection)
+    first=0
+  fi
+  if [ "$d" = "-" ]; then
+    printf '%-52s %12s %12s %8s\n' "KiB PSS per idle connection, $count (lower is better)" "$m" "-" "-"
+  else
+    report "KiB PSS per idle connection, $count (lower is better)" "$m" "$d"
+  fi
+done

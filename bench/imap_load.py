@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""IMAP load generator for bench/imap.sh; prints one line of key=value results.
+
+  imap_load.py big HOST PORT USER PASSWORD
+      One session on a big INBOX, each step timed in ms: select_ms (SELECT), fetch_ms
+      (FETCH 1:* (FLAGS UID RFC822.SIZE ENVELOPE)), search_header_ms (UID SEARCH HEADER
+      Subject "message 4321"), search_body_ms (UID SEARCH BODY "zzzz", no match: every body
+      read). Checks each answer's size so that a server that skips work cannot look fast.
+  imap_load.py idle HOST PORT USER PASSWORD COUNT PIDS USERS
+      COUNT authenticated connections ("%d" in USER cycles over users 1..USERS), each SELECTs
+      INBOX and then sits in IDLE; prints the proportional set size (PSS) of the server's
+      processes before and after, and per connection.
+"""
+
+import os
+import resource
+import socket
+import sys
+import time
+
+
+class Client:
+    def __init__(self, host, port):
+        self.sock = socket.create_connection((host, int(port)))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buffer = bytearray()
+        self.pos = 0  # start of the unread bytes: lines are sliced off without copying the rest
+        self.tag = 0
+
+    def receive(self):
+        if self.pos:
+            del self.buffer[:self.pos]
+            self.pos = 0
+        chunk = self.sock.recv(1 << 20)
+        if not chunk:
+            raise EOFError("closed")
+        self.buffer += chunk
+
+    def line(self):
+        while (end := self.buffer.find(b"\r\n", self.pos)) < 0:
+            self.receive()
+        line = bytes(self.buffer[self.pos:end])
+        self.pos = end + 2
+        return line
+
+    def command(self, text):
+        """Sends a command; returns (octets of the whole answer, untagged lines)."""
+        self.tag += 1
+        tag = b"b%d" % self.tag
+        self.sock.sendall(tag + b" " + text.encode() + b"\r\n")
+        octets = 0
+        untagged = []
+        while True:
+            line = self.line()
+            octets += len(line) + 2
+            if line.startswith(tag + b" "):
+                if not line.startswith(tag + b" OK"):
+                    raise RuntimeError(f"{text[:40]}: {line!r}")
+                return octets, untagged
+            # A literal: skip its bytes, then the rest of the line.
+            if line.endswith(b"}") and b"{" in line:
+                size = int(line[line.rindex(b"{") + 1:-1])
+                while len(self.buffer) - self.pos < size:
+                    self.receive()
+                self.pos += size
+                octets += size
+            untagged.append(line)
+
+    def login(self, user, password):
+        if not self.line().startswith(b"* OK"):
+            raise RuntimeError("no greeting")
+        self.command(f'LOGIN "{user}" "{password}"')
+
+
+def timed(fn):
+    start = time.perf_counter()
+    result = fn()
+    return (time.perf_counter() - start) * 1000, result
+
+
+def big(host, port, user, password):
+    c = Client(host, port)
+    c.login(user, password)
+    select_ms, (_, untagged) = timed(lambda: c.command("SELECT INBOX"))
+    exists = next(int(l.split()[1]) for l in untagged if l.endswith(b" EXISTS"))
+    fetch_ms, (_, lines) = timed(lambda: c.command("FETCH 1:* (FLAGS UID RFC822.SIZE ENVELOPE)"))
+    fetched = sum(1 for l in lines if b" FETCH " in l)
+    if fetched != exists:
+        raise RuntimeError(f"FETCH answered {fetched} of {exists} messages")
+    header_ms, (_, lines) = timed(lambda: c.command('UID SEARCH HEADER Subject "message 4321"'))
+    if not any(l.startswith(b"* SEARCH ") for l in lines):
+        raise RuntimeError("HEADER search found nothing")
+    body_ms, (_, lines) = timed(lambda: c.command('UID SEARCH BODY "zzzz"'))
+    c.command("LOGOUT")
+    print(f"messages={exists} select_ms={select_ms:.1f} fetch_ms={fetch_ms:.1f} "
+          f"search_header_ms={header_ms:.1f} search_body_ms={body_ms:.1f}")
+
+
+def pss_kib(pids):
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+        except FileNotFoundError:
+            pass
+    return total
+
+
+def tree(root_pids):
+    """The given processes and all their descendants."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(entry))
+            except (FileNotFoundError, ProcessLookupError, IndexError):
+                pass
+    out, todo = [], list(root_pids)
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo += children.get(pid, [])
+    return out
+
+
+def idle(host, port, user, password, count, roots, users):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, count + 1000), hard))
+    roots = [int(p) for p in roots.split(",")]
+    before = pss_kib(tree(roots))
+    clients = []
+    for i in range(count):
+        c = Client(host, port)
+        c.login(user.replace("%d", str(i % users + 1)), password)
+        c.command("SELECT INBOX")
+        c.tag += 1
+        c.sock.sendall(b"i IDLE\r\n")
+        if not c.line().startswith(b"+"):
+            raise RuntimeError("IDLE refused")
+        clients.append(c)
+    time.sleep(2)
+    after = pss_kib(tree(roots))
+    print(f"connections={count} pss_before_kib={before} pss_after_kib={after} "
+          f"kib_per_connection={(after - before) / count:.1f}")
+    for c in clients:
+        c.sock.close()
+
+
+def main():
+    mode = sys.argv[1]
+    if mode == "big":
+        big(*sys.argv[2:6])
+    elif mode == "idle":
+        idle(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6]), sys.argv[7], int(sys.argv[8]))
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main()
