@@ -54,7 +54,7 @@ void Session::deselect() {
 }
 
 net::awaitable<bool> Session::on_select(const Command& command, const Select& select) {
-  if (select.condstore) co_return bad(command.tag, "CONDSTORE is not supported");
+  if (select.condstore) condstore_ = true;
   bool had_selection = selected_.has_value();
   deselect();
   if (had_selection) out_ += "* OK [CLOSED] Previous mailbox closed\r\n";
@@ -88,6 +88,7 @@ net::awaitable<bool> Session::on_select(const Command& command, const Select& se
   if (unseen_seq && !imap4rev2_) fmt::format_to(std::back_inserter(out_), "* OK [UNSEEN {}] First unseen\r\n", unseen_seq);
   fmt::format_to(std::back_inserter(out_), "* OK [UIDVALIDITY {}] UIDs valid\r\n", mailbox.uid_validity);
   fmt::format_to(std::back_inserter(out_), "* OK [UIDNEXT {}] Predicted next UID\r\n", mailbox.uid_next);
+  fmt::format_to(std::back_inserter(out_), "* OK [HIGHESTMODSEQ {}] Highest\r\n", mailbox.highest_modseq);
   if (imap4rev2_) {
     out_ += "* LIST () \"";
     out_ += ctx_.services.store.options().hierarchy_separator;

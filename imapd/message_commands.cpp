@@ -75,7 +75,10 @@ std::vector<MailboxView::Member> Session::members(const Command& command, const 
 }
 
 net::awaitable<bool> Session::on_fetch(const Command& command, const Fetch& fetch) {
-  if (fetch.request.changed_since || fetch.request.vanished) co_return bad(command.tag, "CONDSTORE is not supported");
+  if (fetch.request.vanished) co_return bad(command.tag, "VANISHED needs QRESYNC, which is not supported");
+  const auto& items = fetch.request.items;
+  const bool asks_modseq = std::any_of(items.begin(), items.end(), [](const FetchItem& i) { return i.kind == FetchItem::Kind::modseq; });
+  if (fetch.request.changed_since || asks_modseq) condstore_ = true;  // RFC 7162 §3.1: enabled by use
   sync_changes();
   bool invalid = false;
   auto targets = members(command, fetch.set, invalid);
@@ -115,6 +118,7 @@ net::awaitable<bool> Session::on_fetch(const Command& command, const Fetch& fetc
       some_gone = true;
       continue;
     }
+    if (fetch.request.changed_since && record->modseq <= *fetch.request.changed_since) continue;
     std::optional<std::string_view> bytes;
     std::optional<mime::Part> structure;
     if (want_bytes) bytes = storage::read_blob(txn, record->blob);
@@ -130,6 +134,7 @@ net::awaitable<bool> Session::on_fetch(const Command& command, const Fetch& fetc
     };
     bool uid_sent = false;
     bool flags_sent = false;
+    bool modseq_sent = false;
     if (command.uid) {
       add(fmt::format("UID {}", record->uid));
       uid_sent = true;
@@ -147,7 +152,10 @@ net::awaitable<bool> Session::on_fetch(const Command& command, const Fetch& fetc
           break;
         case K::internal_date: add(fmt::format("INTERNALDATE \"{}\"", format_internal_date(record->internal_date))); break;
         case K::size: add(fmt::format("RFC822.SIZE {}", record->size)); break;
-        case K::modseq: add(fmt::format("MODSEQ ({})", record->modseq)); break;
+        case K::modseq:
+          if (!modseq_sent) add(fmt::format("MODSEQ ({})", record->modseq));
+          modseq_sent = true;
+          break;
         case K::envelope:
           add("ENVELOPE ");
           append_envelope(line, structure->envelope ? *structure->envelope : mime::Envelope{});
@@ -183,8 +191,14 @@ net::awaitable<bool> Session::on_fetch(const Command& command, const Fetch& fetc
         }
       }
     }
-    if (!flags_sent && newly_seen.count(record->uid))
+    if (!flags_sent && newly_seen.count(record->uid)) {
       add("FLAGS " + flag_list(record->flags, record->keywords, !imap4rev2_ && selected_->view.is_recent(record->uid)));
+      flags_sent = true;
+    }
+    if (flags_sent) selected_->view.flags_reported(record->uid);
+    // CHANGEDSINCE implies MODSEQ; once CONDSTORE is on, so does every FETCH that has FLAGS.
+    if (!modseq_sent && (fetch.request.changed_since || (condstore_ && flags_sent)))
+      add(fmt::format("MODSEQ ({})", record->modseq));
     line += ")\r\n";
     out_ += line;
     if (out_.size() >= kFlushAt && !co_await flush()) co_return false;
@@ -200,7 +214,7 @@ net::awaitable<bool> Session::on_fetch(const Command& command, const Fetch& fetc
 }
 
 net::awaitable<bool> Session::on_store(const Command& command, const Store& store) {
-  if (store.unchanged_since) co_return bad(command.tag, "CONDSTORE is not supported");
+  if (store.unchanged_since) condstore_ = true;
   if (selected_->read_only) {
     tagged(command, "NO", "[READ-ONLY] The mailbox is open read-only");
     co_return true;
@@ -221,16 +235,22 @@ net::awaitable<bool> Session::on_store(const Command& command, const Store& stor
                                                           : storage::FlagOperation::replace;
   const auto mailbox_id = selected_->mailbox.id;
   std::vector<std::pair<std::uint32_t, storage::Message>> results;  // seq, message after
+  std::vector<std::uint32_t> modified;  // failed UNCHANGEDSINCE: seqs, or UIDs for UID STORE
   bool some_gone = false;
   std::vector<std::uint64_t> modseqs;  // filled on the committer's thread, used after
   bool ok = co_await commit("STORE", [&](storage::WriteTxn& txn) {
     results.clear();
     modseqs.clear();
+    modified.clear();
     some_gone = false;
     for (const auto& target : targets) {
-      auto change = storage::store_flags(txn, mailbox_id, target.uid, op, flags, keywords);
+      auto change = storage::store_flags(txn, mailbox_id, target.uid, op, flags, keywords, store.unchanged_since);
       if (!change) {
         some_gone = true;
+        continue;
+      }
+      if (change->conflict) {
+        modified.push_back(command.uid ? target.uid : target.seq);
         continue;
       }
       results.emplace_back(target.seq, change->message);
@@ -242,10 +262,16 @@ net::awaitable<bool> Session::on_store(const Command& command, const Store& stor
     tagged(command, "NO", "[SERVERBUG] Could not change the flags; try again");
     co_return true;
   }
-  if (!store.silent)
-    for (const auto& [seq, message] : results) append_flags_fetch(message, seq, command.uid);
+  // With CONDSTORE even .SILENT reports each message's new MODSEQ (RFC 7162 §3.1.3).
+  if (!store.silent || condstore_)
+    for (const auto& [seq, message] : results) {
+      append_flags_fetch(message, seq, command.uid, !store.silent);
+      if (!store.silent) selected_->view.flags_reported(message.uid);
+    }
   report_updates(command.uid);
-  if (some_gone)
+  if (!modified.empty())
+    tagged(command, "OK", fmt::format("[MODIFIED {}] Some messages were changed meanwhile", format_set(modified)));
+  else if (some_gone)
     tagged(command, "NO", "[EXPUNGEISSUED] Some of the messages no longer exist");
   else
     tagged(command, "OK", fmt::format("{} completed", command.name));
@@ -324,6 +350,9 @@ bool Session::on_search(const Command& command, const Search& search) {
   SearchScope scope{view.exists(), view.largest_uid(), saved_search_};
   auto key = search.request.key;
   prepare_search(key, scope);
+  const bool report_modseq = uses_modseq(key);
+  if (report_modseq) condstore_ = true;
+  std::uint64_t highest_modseq = 0;
   std::vector<std::uint32_t> seqs;
   std::vector<storage::Uid> uids;
   auto txn = ctx_.services.store.read();
@@ -356,6 +385,7 @@ bool Session::on_search(const Command& command, const Search& search) {
     if (matches(key, m, scope, load)) {
       seqs.push_back(seq);
       uids.push_back(record.uid);
+      highest_modseq = std::max(highest_modseq, record.modseq);
     }
     return true;
   });
@@ -365,6 +395,7 @@ bool Session::on_search(const Command& command, const Search& search) {
   if (!request.extended) {
     out_ += "* SEARCH";
     for (auto n : result) fmt::format_to(std::back_inserter(out_), " {}", n);
+    if (report_modseq && !result.empty()) fmt::format_to(std::back_inserter(out_), " (MODSEQ {})", highest_modseq);
     out_ += "\r\n";
   } else if (request.returns != SearchRequest::kSave) {
     fmt::format_to(std::back_inserter(out_), "* ESEARCH (TAG \"{}\"){}", command.tag, command.uid ? " UID" : "");
@@ -372,6 +403,7 @@ bool Session::on_search(const Command& command, const Search& search) {
     if ((request.returns & SearchRequest::kMax) && !result.empty()) fmt::format_to(std::back_inserter(out_), " MAX {}", result.back());
     if ((request.returns & SearchRequest::kAll) && !result.empty()) fmt::format_to(std::back_inserter(out_), " ALL {}", format_set(result));
     if (request.returns & SearchRequest::kCount) fmt::format_to(std::back_inserter(out_), " COUNT {}", result.size());
+    if (report_modseq && !result.empty()) fmt::format_to(std::back_inserter(out_), " MODSEQ {}", highest_modseq);
     out_ += "\r\n";
   }
   report_updates(command.uid);

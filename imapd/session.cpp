@@ -29,7 +29,7 @@ std::string Session::capabilities() const {
       caps += " LOGINDISABLED";
   }
   caps += " SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN LIST-EXTENDED LIST-STATUS"
-          " SPECIAL-USE CREATE-SPECIAL-USE ESEARCH SEARCHRES STATUS=SIZE BINARY UTF8=ACCEPT";
+          " SPECIAL-USE CREATE-SPECIAL-USE ESEARCH SEARCHRES STATUS=SIZE BINARY UTF8=ACCEPT CONDSTORE";
   fmt::format_to(std::back_inserter(caps), " APPENDLIMIT={}", cfg_.imapd.max_message_size);
   return caps;
 }
@@ -282,6 +282,9 @@ bool Session::on_enable(const Command& command, const Enable& enable) {
     if (capability == "UTF8=ACCEPT" && !utf8_) {
       utf8_ = true;
       enabled += " UTF8=ACCEPT";
+    } else if (capability == "CONDSTORE" && !condstore_) {
+      condstore_ = true;
+      enabled += " CONDSTORE";
     } else if (capability == "IMAP4REV2" && !imap4rev2_) {
       imap4rev2_ = true;
       enabled += " IMAP4REV2";

@@ -69,7 +69,8 @@ class Session {
   // --- session_sync.cpp ---
   void sync_changes();
   void report_updates(bool allow_expunge);
-  void append_flags_fetch(const storage::Message& message, std::uint32_t seq, bool with_uid);
+  // `* n FETCH (UID u FLAGS (...) MODSEQ (m))`; flags left out for a CONDSTORE STORE .SILENT.
+  void append_flags_fetch(const storage::Message& message, std::uint32_t seq, bool with_uid, bool with_flags = true);
 
   // --- mailbox_commands.cpp ---
   std::optional<std::string> mailbox_name(const std::string& wire) const;  // nullopt: malformed
@@ -103,6 +104,7 @@ class Session {
   std::optional<Selected> selected_;
   bool utf8_ = false;  // UTF8=ACCEPT enabled
   bool imap4rev2_ = false;
+  bool condstore_ = false;  // CONDSTORE enabled (RFC 7162 §3.1): FETCH responses carry MODSEQ
   unsigned errors_ = 0;
   std::vector<storage::Uid> saved_search_;  // SEARCHRES "$"
   std::set<std::uint64_t> own_modseqs_;     // this session's flag changes: not echoed back

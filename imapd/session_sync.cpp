@@ -35,13 +35,20 @@ void Session::sync_changes() {
   own_modseqs_.erase(own_modseqs_.begin(), own_modseqs_.upper_bound(last));
 }
 
-void Session::append_flags_fetch(const storage::Message& message, std::uint32_t seq, bool with_uid) {
+void Session::append_flags_fetch(const storage::Message& message, std::uint32_t seq, bool with_uid, bool with_flags) {
   auto& s = *selected_;
-  fmt::format_to(std::back_inserter(out_), "* {} FETCH (", seq);
-  if (with_uid) fmt::format_to(std::back_inserter(out_), "UID {} ", message.uid);
-  out_ += "FLAGS ";
-  out_ += flag_list(message.flags, message.keywords, !imap4rev2_ && s.view.is_recent(message.uid));
-  out_ += ")\r\n";
+  std::string items;
+  if (with_uid) items += fmt::format("UID {}", message.uid);
+  if (with_flags) {
+    if (!items.empty()) items += ' ';
+    items += "FLAGS ";
+    items += flag_list(message.flags, message.keywords, !imap4rev2_ && s.view.is_recent(message.uid));
+  }
+  if (condstore_) {
+    if (!items.empty()) items += ' ';
+    items += fmt::format("MODSEQ ({})", message.modseq);
+  }
+  fmt::format_to(std::back_inserter(out_), "* {} FETCH ({})\r\n", seq, items);
 }
 
 void Session::report_updates(bool allow_expunge) {

@@ -55,6 +55,8 @@ class MailboxView {
   void appended(Uid uid, bool recent);
   void expunged(Uid uid);
   void flags_changed(Uid uid);
+  // The client was just sent this message's FLAGS (a FETCH or STORE answer): nothing pending.
+  void flags_reported(Uid uid) { pending_flags_.erase(uid); }
   // This session's own expunge: reported as soon as the command allows, like any other.
   bool has_pending() const;
 

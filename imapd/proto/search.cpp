@@ -158,6 +158,11 @@ bool needs_content(const SearchKey& key) {
   }
 }
 
+bool uses_modseq(const SearchKey& key) {
+  return key.kind == K::modseq ||
+         std::any_of(key.children.begin(), key.children.end(), [](const SearchKey& c) { return uses_modseq(c); });
+}
+
 bool matches(const SearchKey& key, SearchMessage& m, const SearchScope& scope, const SearchLoader& load) {
   const auto& r = *m.record;
   // The header fields alone answer header keys; body keys need the structure and bytes.

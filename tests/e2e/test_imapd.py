@@ -263,6 +263,34 @@ class ImapTest(unittest.TestCase):
         untagged, _ = raw.command('d LIST "" "Entw*"')
         self.assertEqual(untagged, ['* LIST (\\HasNoChildren) "/" "Entwürfe"'])
 
+    def test_condstore(self):
+        self.inst.deliver()
+        self.inst.deliver()
+        raw = Raw(self.inst.imap)
+        raw.line()
+        raw.command(f"a LOGIN {ALICE} \"alice's long password\"")
+        untagged, _ = raw.command("b SELECT INBOX (CONDSTORE)")
+        highest = int(next(re.search(r"HIGHESTMODSEQ (\d+)", l).group(1) for l in untagged if "HIGHESTMODSEQ" in l))
+        untagged, reply = raw.command("c FETCH 1:* (UID MODSEQ)")
+        modseqs = [int(re.search(r"MODSEQ \((\d+)\)", l).group(1)) for l in untagged]
+        self.assertEqual(len(modseqs), 2)
+        self.assertEqual(max(modseqs), highest)
+        # A change from another session: CHANGEDSINCE returns just that message, with MODSEQ
+        other = self.inst.login()
+        other.select("INBOX")
+        other.store("2", "+FLAGS", "(\\Flagged)")
+        untagged, _ = raw.command(f"d UID FETCH 1:* (FLAGS) (CHANGEDSINCE {highest})")
+        fetches = [l for l in untagged if " FETCH " in l and "\\Flagged" in l]
+        self.assertEqual(len(fetches), 1, untagged)
+        self.assertRegex(fetches[0], r"^\* 2 FETCH \(UID 2 FLAGS \(\\Flagged\) MODSEQ \(\d+\)\)$")
+        # UNCHANGEDSINCE: message 1 is unchanged since `highest` and is stored; message 2 is not
+        untagged, reply = raw.command(f"e STORE 1:2 (UNCHANGEDSINCE {highest}) +FLAGS.SILENT (\\Seen)")
+        self.assertEqual(reply, "e OK [MODIFIED 2] Some messages were changed meanwhile")
+        self.assertTrue(any(re.match(r"^\* 1 FETCH \(MODSEQ \(\d+\)\)$", l) for l in untagged), untagged)
+        untagged, _ = raw.command(f"f SEARCH MODSEQ {highest + 1}")
+        self.assertRegex(untagged[-1], r"^\* SEARCH 1 2 \(MODSEQ \d+\)$")
+        other.logout()
+
     def test_hostile_input_is_refused_and_the_server_goes_on(self):
         raw = Raw(self.inst.imap)
         raw.line()

@@ -263,6 +263,9 @@ TEST(ImapView, ChangesReportedWhenAllowed) {
   view.expunged(2);
   view.expunged(6);
   EXPECT_EQ(view.take_updates(true).expunged, (std::vector<std::uint32_t>{1, 1}));
+  view.flags_changed(9);
+  view.flags_reported(9);  // a FETCH answer carried them already
+  EXPECT_TRUE(view.take_updates(true).flags.empty());
   view.appended(11, false);
   view.expunged(11);  // never announced: never existed for the client
   EXPECT_FALSE(view.take_updates(true).exists);
