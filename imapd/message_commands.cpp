@@ -389,7 +389,11 @@ bool Session::on_search(const Command& command, const Search& search) {
     }
     return true;
   });
-  const auto& request = search.request;
+  auto request = search.request;
+  if (imap4rev2_ && !request.extended) {  // RFC 9051 §6.4.4: IMAP4rev2 answers with ESEARCH
+    request.extended = true;
+    request.returns = SearchRequest::kAll;
+  }
   const auto& result = command.uid ? uids : seqs;
   if (request.returns & SearchRequest::kSave) saved_search_ = uids;
   if (!request.extended) {

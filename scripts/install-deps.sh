@@ -12,7 +12,7 @@ packages=(
   libboost1.81-dev libssl-dev libc-ares-dev liblmdb-dev libfmt-dev libgtest-dev
   libtomlplusplus-dev libcrypt-dev
   # run and test: certificates, the end-to-end clients
-  openssl python3 ca-certificates curl swaks libnet-ssleay-perl libio-socket-ssl-perl fetchmail
+  openssl python3 ca-certificates curl swaks libnet-ssleay-perl libio-socket-ssl-perl fetchmail isync
 )
 
 missing=()

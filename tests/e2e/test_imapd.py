@@ -1,4 +1,4 @@
-"""End-to-end tests of mailstead-imapd with real clients (Python's imaplib, curl, raw sockets)
+"""End-to-end tests of mailstead-imapd with real clients (Python's imaplib, curl, mbsync, raw sockets)
 on mail delivered through mailstead-smtpd: what a mail client sees after login, byte-exact
 bodies, FETCH sections, SEARCH, STORE, APPEND, COPY/MOVE with UIDPLUS, EXPUNGE, two sessions
 on one mailbox, IDLE woken by SMTP delivery, STARTTLS/LOGINDISABLED, and hostile input."""
@@ -10,6 +10,7 @@ import socket
 import subprocess
 import time
 import unittest
+from pathlib import Path
 
 from harness import HOST, IMAPD, SMTPD, Daemon, Instance, LineClient, client_context, free_port
 
@@ -258,6 +259,9 @@ class ImapTest(unittest.TestCase):
         raw.line()
         raw.command(f"a LOGIN {ALICE} \"alice's long password\"")
         self.assertEqual(raw.command("b ENABLE UTF8=ACCEPT"), (["* ENABLED UTF8=ACCEPT"], "b OK ENABLE completed"))
+        self.assertEqual(raw.command("b2 ENABLE IMAP4rev2"), (["* ENABLED IMAP4REV2"], "b2 OK ENABLE completed"))
+        raw.command("b3 SELECT INBOX")
+        self.assertEqual(raw.command("b4 UID SEARCH ALL")[0], ['* ESEARCH (TAG "b4") UID ALL 1'])
         _, ok = raw.command('c CREATE "Entwürfe"')
         self.assertEqual(ok, "c OK CREATE completed")
         untagged, _ = raw.command('d LIST "" "Entw*"')
@@ -290,6 +294,96 @@ class ImapTest(unittest.TestCase):
         untagged, _ = raw.command(f"f SEARCH MODSEQ {highest + 1}")
         self.assertRegex(untagged[-1], r"^\* SEARCH 1 2 \(MODSEQ \d+\)$")
         other.logout()
+
+    def test_mbsync_syncs_the_account_both_ways(self):
+        for i in range(3):
+            self.inst.deliver(MESSAGE.replace(b"Hello world", b"Hello %d" % i))
+        m = self.inst.login()
+        m.create("Work")
+        m.append("Work", None, None, b"From: alice@example.test\r\nSubject: plan\r\n\r\nthe plan\r\n")
+        local = Path(self.inst.instance.dir) / "local"
+        local.mkdir()
+        config = Path(self.inst.instance.dir) / "mbsyncrc"
+        cert = Path(self.inst.instance.dir) / "tls" / "cert.pem"
+        config.write_text(f"""IMAPAccount remote
+Host localhost
+Port {self.inst.imaps}
+User {ALICE}
+Pass "{PASSWORD}"
+SSLType IMAPS
+CertificateFile {cert}
+
+IMAPStore remote
+Account remote
+
+MaildirStore local
+Path {local}/
+Inbox {local}/INBOX
+SubFolders Verbatim
+
+Channel all
+Far :remote:
+Near :local:
+Patterns *
+Create Both
+Expunge Both
+SyncState *
+""")
+
+        def mbsync():
+            r = subprocess.run(["mbsync", "-c", str(config), "-a"], capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr + r.stdout)
+
+        def files(folder):
+            return sorted(p for sub in ("cur", "new") for p in (local / folder / sub).iterdir())
+
+        def body(n):  # FETCH answers may carry unsolicited FLAGS updates too: take the literal
+            data = m.fetch(n if isinstance(n, str) else n.decode(), "(BODY.PEEK[])")[1]
+            return next(d[1] for d in data if isinstance(d, tuple)).replace(b"\r\n", b"\n")
+
+        def content(path):  # without the X-TUID header mbsync adds to track a message
+            return re.sub(rb"(?m)^X-TUID: [^\n]*\n", b"", path.read_bytes())
+
+        mbsync()
+        inbox = files("INBOX")
+        self.assertEqual(len(inbox), 3)
+        m.select("INBOX")
+        # mbsync keeps Maildir files with LF line ends; otherwise byte for byte
+        server = sorted(body(str(n)) for n in (1, 2, 3))
+        self.assertEqual(sorted(content(p) for p in inbox), server)
+        self.assertEqual([content(p) for p in files("Work")],
+                         [b"From: alice@example.test\nSubject: plan\n\nthe plan\n"])
+        for folder in ("Sent", "Drafts", "Trash", "Junk", "Archive"):
+            self.assertTrue((local / folder / "cur").is_dir(), folder)
+
+        # Local changes: read one, delete one, file a new one into Work.
+        read, deleted = inbox[0], inbox[1]
+        read_body = content(read)
+        deleted_body = content(deleted)
+        read.rename(local / "INBOX" / "cur" / (read.name.split(":2,")[0] + ":2,S"))
+        deleted.rename(local / "INBOX" / "cur" / (deleted.name.split(":2,")[0] + ":2,T"))
+        (local / "Work" / "new" / "1700000000.local.host").write_bytes(b"Subject: note\n\nwritten offline\n")
+        mbsync()
+        m.noop()
+        typ, data = m.search(None, "SEEN")
+        self.assertEqual(len(data[0].split()), 1)
+        self.assertEqual(body(data[0]), read_body)
+        typ, data = m.search(None, "ALL")
+        self.assertEqual(len(data[0].split()), 2)
+        bodies = [body(n) for n in data[0].split()]
+        self.assertNotIn(deleted_body, bodies)
+        m.select("Work")
+        typ, data = m.search(None, "SUBJECT", "note")
+        self.assertEqual(len(data[0].split()), 1)
+        self.assertEqual(m.fetch(data[0].decode(), "(BODY.PEEK[TEXT])")[1][0][1], b"written offline\r\n")
+
+        # A third run finds nothing to do: nothing is duplicated either side.
+        mbsync()
+        self.assertEqual(len(files("INBOX")), 2)
+        self.assertEqual(len(files("Work")), 2)
+        typ, data = m.search(None, "ALL")
+        self.assertEqual(len(data[0].split()), 2)
+        m.logout()
 
     def test_hostile_input_is_refused_and_the_server_goes_on(self):
         raw = Raw(self.inst.imap)
