@@ -287,7 +287,7 @@ bool Session::on_enable(const Command& command, const Enable& enable) {
       enabled += " CONDSTORE";
     } else if (capability == "IMAP4REV2" && !imap4rev2_) {
       imap4rev2_ = true;
-      enabled += " IMAP4REV2";
+      enabled += " IMAP4rev2";
     }
   }
   out_ += fmt::format("* ENABLED{}\r\n", enabled);

@@ -259,7 +259,7 @@ class ImapTest(unittest.TestCase):
         raw.line()
         raw.command(f"a LOGIN {ALICE} \"alice's long password\"")
         self.assertEqual(raw.command("b ENABLE UTF8=ACCEPT"), (["* ENABLED UTF8=ACCEPT"], "b OK ENABLE completed"))
-        self.assertEqual(raw.command("b2 ENABLE IMAP4rev2"), (["* ENABLED IMAP4REV2"], "b2 OK ENABLE completed"))
+        self.assertEqual(raw.command("b2 ENABLE IMAP4rev2"), (["* ENABLED IMAP4rev2"], "b2 OK ENABLE completed"))
         raw.command("b3 SELECT INBOX")
         self.assertEqual(raw.command("b4 UID SEARCH ALL")[0], ['* ESEARCH (TAG "b4") UID ALL 1'])
         _, ok = raw.command('c CREATE "Entwürfe"')
