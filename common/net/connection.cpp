@@ -27,17 +27,17 @@ std::string_view to_string(ReadStatus status) {
 Connection::Connection(tcp::socket socket, std::shared_ptr<ssl::context> tls, std::string session_id,
                        std::size_t max_line)
     : tls_context_(std::move(tls)),
-      stream_(std::move(socket), *tls_context_),
-      watchdog_timer_(stream_.get_executor()),
+      socket_(std::move(socket)),
+      watchdog_timer_(socket_.get_executor()),
       session_id_(std::move(session_id)),
       input_(max_line) {
   error_code ec;
-  remote_ = stream_.next_layer().remote_endpoint(ec);
-  local_ = stream_.next_layer().local_endpoint(ec);
+  remote_ = socket_.remote_endpoint(ec);
+  local_ = socket_.local_endpoint(ec);
 }
 
 std::string Connection::tls_description() const {
-  return tls_active_ ? describe_tls(const_cast<ssl::stream<tcp::socket>&>(stream_).native_handle()) : "none";
+  return tls_active_ ? describe_tls(tls_->native_handle()) : "none";
 }
 
 void Connection::set_deadline(Clock::time_point& which, Clock::time_point deadline) {
@@ -57,7 +57,7 @@ awaitable<void> Connection::watchdog() {
       timed_out_ = true;
       deadline_ = read_deadline_ = write_deadline_ = Clock::time_point::max();
       error_code ignored;
-      stream_.next_layer().cancel(ignored);
+      socket_.cancel(ignored);
     }
   }
 }
@@ -80,8 +80,8 @@ awaitable<ReadStatus> Connection::receive_more(std::chrono::seconds idle) {
   auto space = input_.prepare();
   set_deadline(read_deadline_, Clock::now() + idle);
   auto buffer = asio::buffer(space.data(), space.size());
-  auto [ec, n] = tls_active_ ? co_await stream_.async_read_some(buffer, use_tuple)
-                             : co_await stream_.next_layer().async_read_some(buffer, use_tuple);
+  auto [ec, n] = tls_active_ ? co_await tls_->async_read_some(buffer, use_tuple)
+                             : co_await socket_.async_read_some(buffer, use_tuple);
   set_deadline(read_deadline_, Clock::time_point::max());
   input_.commit(n);
   co_return status_of(ec);
@@ -104,8 +104,8 @@ awaitable<bool> Connection::write(std::string_view data, std::chrono::seconds ti
   if (closed_) co_return false;
   set_deadline(write_deadline_, Clock::now() + timeout);
   auto buffer = asio::buffer(data.data(), data.size());
-  auto [ec, n] = tls_active_ ? co_await asio::async_write(stream_, buffer, use_tuple)
-                             : co_await asio::async_write(stream_.next_layer(), buffer, use_tuple);
+  auto [ec, n] = tls_active_ ? co_await asio::async_write(*tls_, buffer, use_tuple)
+                             : co_await asio::async_write(socket_, buffer, use_tuple);
   set_deadline(write_deadline_, Clock::time_point::max());
   timed_out_ = false;
   if (ec) close();  // a half-written reply leaves the stream unusable
@@ -115,7 +115,10 @@ awaitable<bool> Connection::write(std::string_view data, std::chrono::seconds ti
 awaitable<error_code> Connection::start_tls(std::chrono::seconds timeout) {
   input_.discard_buffered();  // RFC 3207 §4.2, RFC 2595 §3.1: nothing sent before TLS counts
   set_deadline(write_deadline_, Clock::now() + timeout);
-  auto [ec] = co_await stream_.async_handshake(ssl::stream_base::server, use_tuple);
+  // Made only now: Asio's TLS stream keeps two 17 KiB record buffers, which a plain
+  // connection (most of a port-25 server's, every IDLE session on 143) never needs.
+  tls_ = std::make_unique<ssl::stream<tcp::socket&>>(socket_, *tls_context_);
+  auto [ec] = co_await tls_->async_handshake(ssl::stream_base::server, use_tuple);
   set_deadline(write_deadline_, Clock::time_point::max());
   if (std::exchange(timed_out_, false)) ec = asio::error::timed_out;
   if (!ec) tls_active_ = true;
@@ -126,7 +129,7 @@ void Connection::request_shutdown() {
   shutdown_requested_ = true;
   if (waiting_for_command_) {
     error_code ignored;
-    stream_.next_layer().cancel(ignored);
+    socket_.cancel(ignored);
   }
 }
 
@@ -134,9 +137,8 @@ void Connection::close() {
   if (closed_) return;
   closed_ = true;
   error_code ignored;
-  auto& socket = stream_.next_layer();
-  socket.shutdown(tcp::socket::shutdown_both, ignored);
-  socket.close(ignored);
+  socket_.shutdown(tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
   watchdog_timer_.cancel();
 }
 

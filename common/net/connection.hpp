@@ -18,6 +18,7 @@
 // - Errors are outcomes (ReadStatus / bool), never exceptions: a peer that goes away is normal.
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -50,7 +51,7 @@ class Connection {
   std::string tls_description() const;  // "TLSv1.3 TLS_AES_256_GCM_SHA384" or "none"
 
   io::LineReader& input() { return input_; }
-  auto get_executor() { return stream_.get_executor(); }
+  auto get_executor() { return socket_.get_executor(); }
 
   // The next line (or LineTooLong), receiving as needed; waits at most `idle` for input.
   awaitable<LineResult> read_line(std::chrono::seconds idle);
@@ -75,8 +76,9 @@ class Connection {
   void set_deadline(Clock::time_point& which, Clock::time_point deadline);
   ReadStatus status_of(const error_code& ec);
 
-  std::shared_ptr<ssl::context> tls_context_;  // outlives stream_
-  ssl::stream<tcp::socket> stream_;
+  std::shared_ptr<ssl::context> tls_context_;  // outlives tls_
+  tcp::socket socket_;
+  std::unique_ptr<ssl::stream<tcp::socket&>> tls_;  // from start_tls() on
   asio::steady_timer watchdog_timer_;
   Clock::time_point deadline_ = Clock::time_point::max();  // the earlier of the two below
   Clock::time_point read_deadline_ = Clock::time_point::max();
