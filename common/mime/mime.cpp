@@ -298,10 +298,10 @@ class AddressParser {
 
 // --- parts ------------------------------------------------------------------------------
 
+// Lines as IMAP servers report them (Dovecot, Cyrus): line ends counted, so a body part
+// whose last line runs into the next boundary's CRLF does not count that last line.
 std::uint64_t count_lines(std::string_view body) {
-  auto lines = static_cast<std::uint64_t>(std::count(body.begin(), body.end(), '\n'));
-  if (!body.empty() && body.back() != '\n') ++lines;
-  return lines;
+  return static_cast<std::uint64_t>(std::count(body.begin(), body.end(), '\n'));
 }
 
 Envelope make_envelope(const std::vector<HeaderField>& fields) {

@@ -176,14 +176,27 @@ class LineClient:
     def send(self, line):
         self.sock.sendall(line.encode() + b"\r\n")
 
-    def line(self):
+    def _receive(self):
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise EOFError(f"connection closed; unread: {self.buffer!r}")
+        self.buffer += chunk
+
+    def line_bytes(self):
         while b"\r\n" not in self.buffer:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise EOFError(f"connection closed; unread: {self.buffer!r}")
-            self.buffer += chunk
+            self._receive()
         line, self.buffer = self.buffer.split(b"\r\n", 1)
-        return line.decode(errors="replace")
+        return line
+
+    def line(self):
+        return self.line_bytes().decode(errors="replace")
+
+    def read_exact(self, size):
+        """`size` bytes that are not lines (an IMAP literal)."""
+        while len(self.buffer) < size:
+            self._receive()
+        data, self.buffer = self.buffer[:size], self.buffer[size:]
+        return data
 
     def closed(self):
         """True if the server has closed the connection (after any pending lines)."""
