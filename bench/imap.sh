@@ -6,15 +6,22 @@
 #     RFC822.SIZE ENVELOPE), UID SEARCH HEADER Subject, UID SEARCH BODY (no match: every body
 #     is read) — milliseconds, median of RUNS runs after a warm-up run (which also lets Dovecot
 #     build its index)
+#   - a mixed load: CLIENTS clients each looping a whole mail-client session (login, LIST,
+#     STATUS, SELECT, FETCH flags, envelopes and a body, STORE, SEARCH, APPEND, LOGOUT) on
+#     50-message INBOXes for SECONDS_PER_RUN: sessions/s and commands/s
 #   - memory (PSS of the server's process tree) per idle authenticated connection in IDLE,
-#     with IDLE_COUNTS connections (Dovecot: the first count only; each of its connections is a
-#     process)
-# usage (as root): bench/imap.sh [BUILD_DIR]   RUNS=5 IDLE_COUNTS="1000 10000"
+#     with IDLE_COUNTS plain connections (Dovecot: the first count only; each of its
+#     connections is a process), and with TLS_IDLE_COUNT connections over implicit TLS (993)
+# usage (as root): bench/imap.sh [BUILD_DIR]
+#   RUNS=5 CLIENTS=10 SECONDS_PER_RUN=10 IDLE_COUNTS="1000 10000" TLS_IDLE_COUNT=1000
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${1:-$here/../build}" && pwd)
 runs=${RUNS:-5}
 idle_counts=${IDLE_COUNTS:-1000 10000}
+tls_idle_count=${TLS_IDLE_COUNT:-1000}
+clients=${CLIENTS:-10}
+seconds=${SECONDS_PER_RUN:-10}
 . "$here/lib.sh"
 export NUSERS=200
 bench_setup imap
@@ -22,23 +29,27 @@ field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
 
 echo "# generating messages"
 python3 "$here/make_maildir.py" "$work/maildir-100k" 100000 --size 2048
+python3 "$here/make_maildir.py" "$work/maildir-50" 50
 
 echo "# starting the reference stack (Dovecot $(dovecot --version | cut -d' ' -f1))"
 DOVECOT_EXTRA="$refstack/ref/dovecot-manyconns.conf" "$refstack/ref/start.sh" >/dev/null
 for i in $(seq 1 "$NUSERS"); do mkdir -p "$RUN/mail/user$i"; done
 cp -r "$work/maildir-100k" "$RUN/mail/user1/Maildir"
+for i in $(seq 2 $((clients + 1))); do cp -r "$work/maildir-50" "$RUN/mail/user$i/Maildir"; done
 chown -R "$MAIL_UID:" "$RUN/mail"
 
 echo "# starting mailstead-imapd"
 port=$(free_port)
+tls_port=$(free_port)
 bench_config "" "" "[auth]
 hash_threads = 2" "listen = [\"127.0.0.1:$port\"]
-tls_listen = []
+tls_listen = [\"127.0.0.1:$tls_port\"]
 allow_plaintext_auth = true"
 admin domain add "$DOMAIN" >/dev/null
 head -1 "$RUN/dovecot/users" | cut -d: -f2 > "$work/ms/hash"
 for i in $(seq 1 "$NUSERS"); do admin user add "user$i@$DOMAIN" --password-hash-file "$work/ms/hash" >/dev/null; done
 admin import "user1@$DOMAIN" "$work/maildir-100k" >/dev/null
+for i in $(seq 2 $((clients + 1))); do admin import "user$i@$DOMAIN" "$work/maildir-50" >/dev/null; done
 start_mailstead "$build/imapd/mailstead-imapd" "$work/ms/mailstead.toml"
 imapd_pid=${bench_pids[-1]}
 
@@ -58,9 +69,28 @@ for key in select_ms fetch_ms search_header_ms search_body_ms; do
   report "100,000 messages: $key (lower is better)" "$m" "$d"
 done
 
+mixed() { load mixed "$HOST" "$1" "user%d@$DOMAIN" "$PASS" "$clients" "$seconds" 2; }
+mixed "$port" >/dev/null
+mixed "$IMAP_PORT" >/dev/null
+for _ in $(seq "$runs"); do mixed "$port"; done > "$work/ms.mixed"
+for _ in $(seq "$runs"); do mixed "$IMAP_PORT"; done > "$work/dc.mixed"
+for key in sessions_per_s commands_per_s; do
+  report "mixed load, $clients clients: $key" "$(field "$key" < "$work/ms.mixed" | median)" \
+    "$(field "$key" < "$work/dc.mixed" | median)"
+done
+
 dovecot_pid=$(cat "$RUN/dovecot/run/master.pid")
+# Each memory figure from a fresh mailstead-imapd: memory freed by an earlier measurement's
+# connections would otherwise be reused and hide the cost.
+restart_imapd() {
+  kill "$imapd_pid"
+  wait "$imapd_pid" 2>/dev/null || true
+  start_mailstead "$build/imapd/mailstead-imapd" "$work/ms/mailstead.toml"
+  imapd_pid=${bench_pids[-1]}
+}
 first=1
 for count in $idle_counts; do
+  restart_imapd
   m=$(load idle "$HOST" "$port" "user%d@$DOMAIN" "$PASS" "$count" "$imapd_pid" "$NUSERS" | field kib_per_connection)
   d="-"
   if [ "$first" = 1 ]; then
@@ -73,3 +103,7 @@ for count in $idle_counts; do
     report "KiB PSS per idle connection, $count (lower is better)" "$m" "$d"
   fi
 done
+restart_imapd
+m=$(load idle "$HOST" "$tls_port" "user%d@$DOMAIN" "$PASS" "$tls_idle_count" "$imapd_pid" "$NUSERS" tls | field kib_per_connection)
+d=$(load idle "$HOST" "$IMAPS_PORT" "user%d@$DOMAIN" "$PASS" "$tls_idle_count" "$dovecot_pid" "$NUSERS" tls | field kib_per_connection)
+report "KiB PSS per idle TLS connection, $tls_idle_count (lower is better)" "$m" "$d"

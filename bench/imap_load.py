@@ -174,6 +174,13 @@ def mixed(host, port, user, password, clients, seconds, first):
     def loop(k):
         name = user.replace("%d", str(first + k))
         try:
+            setup = Client(host, port)  # the reference stack's users have no Drafts yet
+            setup.login(name, password)
+            try:
+                setup.command("CREATE Drafts")
+            except RuntimeError:
+                pass  # it exists
+            setup.sock.close()
             while time.monotonic() < deadline:
                 c = Client(host, port)
                 c.login(name, password)

@@ -80,8 +80,17 @@ awaitable<ReadStatus> Connection::receive_more(std::chrono::seconds idle) {
   auto space = input_.prepare();
   set_deadline(read_deadline_, Clock::now() + idle);
   auto buffer = asio::buffer(space.data(), space.size());
-  auto [ec, n] = tls_active_ ? co_await tls_->async_read_some(buffer, use_tuple)
-                             : co_await socket_.async_read_some(buffer, use_tuple);
+  error_code ec;
+  std::size_t n = 0;
+  if (tls_active_) {
+    auto result = co_await tls_->read_some(space);
+    ec = result.first;
+    n = result.second;
+  } else {
+    auto [read_ec, read_n] = co_await socket_.async_read_some(buffer, use_tuple);
+    ec = read_ec;
+    n = read_n;
+  }
   set_deadline(read_deadline_, Clock::time_point::max());
   input_.commit(n);
   co_return status_of(ec);
@@ -104,8 +113,14 @@ awaitable<bool> Connection::write(std::string_view data, std::chrono::seconds ti
   if (closed_) co_return false;
   set_deadline(write_deadline_, Clock::now() + timeout);
   auto buffer = asio::buffer(data.data(), data.size());
-  auto [ec, n] = tls_active_ ? co_await asio::async_write(*tls_, buffer, use_tuple)
-                             : co_await asio::async_write(socket_, buffer, use_tuple);
+  error_code ec;
+  if (tls_active_) {
+    ec = co_await tls_->write_all(data);
+  } else {
+    auto [write_ec, written] = co_await asio::async_write(socket_, buffer, use_tuple);
+    ec = write_ec;
+    (void)written;
+  }
   set_deadline(write_deadline_, Clock::time_point::max());
   timed_out_ = false;
   if (ec) close();  // a half-written reply leaves the stream unusable
@@ -115,10 +130,9 @@ awaitable<bool> Connection::write(std::string_view data, std::chrono::seconds ti
 awaitable<error_code> Connection::start_tls(std::chrono::seconds timeout) {
   input_.discard_buffered();  // RFC 3207 §4.2, RFC 2595 §3.1: nothing sent before TLS counts
   set_deadline(write_deadline_, Clock::now() + timeout);
-  // Made only now: Asio's TLS stream keeps two 17 KiB record buffers, which a plain
-  // connection (most of a port-25 server's, every IDLE session on 143) never needs.
-  tls_ = std::make_unique<ssl::stream<tcp::socket&>>(socket_, *tls_context_);
-  auto [ec] = co_await tls_->async_handshake(ssl::stream_base::server, use_tuple);
+  // Made only now: a plain connection (most of a port-25 server's) never needs one.
+  tls_ = std::make_unique<TlsStream>(socket_, *tls_context_);
+  auto ec = co_await tls_->handshake();
   set_deadline(write_deadline_, Clock::time_point::max());
   if (std::exchange(timed_out_, false)) ec = asio::error::timed_out;
   if (!ec) tls_active_ = true;

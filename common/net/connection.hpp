@@ -25,6 +25,7 @@
 
 #include "common/io/line_reader.hpp"
 #include "common/net/asio.hpp"
+#include "common/net/tls_stream.hpp"
 
 namespace mailstead::net {
 
@@ -78,7 +79,7 @@ class Connection {
 
   std::shared_ptr<ssl::context> tls_context_;  // outlives tls_
   tcp::socket socket_;
-  std::unique_ptr<ssl::stream<tcp::socket&>> tls_;  // from start_tls() on
+  std::unique_ptr<TlsStream> tls_;  // from start_tls() on
   asio::steady_timer watchdog_timer_;
   Clock::time_point deadline_ = Clock::time_point::max();  // the earlier of the two below
   Clock::time_point read_deadline_ = Clock::time_point::max();
