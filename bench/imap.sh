@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # IMAP benchmark: mailstead-imapd beside Dovecot's imap (the reference stack in
 # ../shared/reference-stack, Maildir, its process-per-connection default with the
-# process limit raised by ref/dovecot-manyconns.conf), same machine, same messages:
+# process limits raised by bench/dovecot-imap.conf), same machine, same messages:
 #   - one session on a 100,000-message INBOX (2 KiB each): SELECT, FETCH 1:* (FLAGS UID
 #     RFC822.SIZE ENVELOPE), UID SEARCH HEADER Subject, UID SEARCH BODY (no match: every body
 #     is read) — milliseconds, median of RUNS runs after a warm-up run (which also lets Dovecot
@@ -32,7 +32,7 @@ python3 "$here/make_maildir.py" "$work/maildir-100k" 100000 --size 2048
 python3 "$here/make_maildir.py" "$work/maildir-50" 50
 
 echo "# starting the reference stack (Dovecot $(dovecot --version | cut -d' ' -f1))"
-DOVECOT_EXTRA="$refstack/ref/dovecot-manyconns.conf" "$refstack/ref/start.sh" >/dev/null
+DOVECOT_EXTRA="$here/dovecot-imap.conf" "$refstack/ref/start.sh" >/dev/null
 for i in $(seq 1 "$NUSERS"); do mkdir -p "$RUN/mail/user$i"; done
 cp -r "$work/maildir-100k" "$RUN/mail/user1/Maildir"
 for i in $(seq 2 $((clients + 1))); do cp -r "$work/maildir-50" "$RUN/mail/user$i/Maildir"; done
@@ -55,7 +55,7 @@ imapd_pid=${bench_pids[-1]}
 
 load() { python3 "$here/imap_load.py" "$@"; }
 echo "# $(date -u +%FT%TZ) $(nproc) cores, $(uname -r); median of $runs runs after a warm-up"
-echo "# mailstead: threads=1; Dovecot: reference-stack defaults + dovecot-manyconns.conf, Maildir"
+echo "# mailstead: threads=1; Dovecot: reference-stack defaults + bench/dovecot-imap.conf, Maildir"
 printf '%-52s %12s %12s %8s\n' "case" "mailstead" "dovecot" "ratio"
 report() { printf '%-52s %12s %12s %8s\n' "$1" "$2" "$3" "$(ratio "$2" "$3")"; }
 
@@ -88,13 +88,16 @@ restart_imapd() {
   start_mailstead "$build/imapd/mailstead-imapd" "$work/ms/mailstead.toml"
   imapd_pid=${bench_pids[-1]}
 }
+# Idle sessions belong to users 2..NUSERS: user1's 100,000-message INBOX would put its mapped
+# store pages into the figure.
+idle_users=$((NUSERS - 1))
 first=1
 for count in $idle_counts; do
   restart_imapd
-  m=$(load idle "$HOST" "$port" "user%d@$DOMAIN" "$PASS" "$count" "$imapd_pid" "$NUSERS" | field kib_per_connection)
+  m=$(load idle "$HOST" "$port" "user%d@$DOMAIN" "$PASS" "$count" "$imapd_pid" "$idle_users" | field kib_per_connection)
   d="-"
   if [ "$first" = 1 ]; then
-    d=$(load idle "$HOST" "$IMAP_PORT" "user%d@$DOMAIN" "$PASS" "$count" "$dovecot_pid" "$NUSERS" | field kib_per_connection)
+    d=$(load idle "$HOST" "$IMAP_PORT" "user%d@$DOMAIN" "$PASS" "$count" "$dovecot_pid" "$idle_users" | field kib_per_connection)
     first=0
   fi
   if [ "$d" = "-" ]; then
@@ -104,6 +107,6 @@ for count in $idle_counts; do
   fi
 done
 restart_imapd
-m=$(load idle "$HOST" "$tls_port" "user%d@$DOMAIN" "$PASS" "$tls_idle_count" "$imapd_pid" "$NUSERS" tls | field kib_per_connection)
-d=$(load idle "$HOST" "$IMAPS_PORT" "user%d@$DOMAIN" "$PASS" "$tls_idle_count" "$dovecot_pid" "$NUSERS" tls | field kib_per_connection)
+m=$(load idle "$HOST" "$tls_port" "user%d@$DOMAIN" "$PASS" "$tls_idle_count" "$imapd_pid" "$idle_users" tls | field kib_per_connection)
+d=$(load idle "$HOST" "$IMAPS_PORT" "user%d@$DOMAIN" "$PASS" "$tls_idle_count" "$dovecot_pid" "$idle_users" tls | field kib_per_connection)
 report "KiB PSS per idle TLS connection, $tls_idle_count (lower is better)" "$m" "$d"

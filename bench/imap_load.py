@@ -7,7 +7,7 @@
       Subject "message 4321"), search_body_ms (UID SEARCH BODY "zzzz", no match: every body
       read). Checks each answer's size so that a server that skips work cannot look fast.
   imap_load.py idle HOST PORT USER PASSWORD COUNT PIDS USERS [tls]
-      COUNT authenticated connections ("%d" in USER cycles over users 1..USERS), each SELECTs
+      COUNT authenticated connections ("%d" in USER cycles over users 2..USERS+1), each SELECTs
       INBOX and then sits in IDLE; prints the proportional set size (PSS) of the server's
       processes before and after, and per connection.
   imap_load.py mixed HOST PORT USER PASSWORD CLIENTS SECONDS FIRST
@@ -148,7 +148,7 @@ def idle(host, port, user, password, count, roots, users, tls=False):
     clients = []
     for i in range(count):
         c = Client(host, port, tls)
-        c.login(user.replace("%d", str(i % users + 1)), password)
+        c.login(user.replace("%d", str(i % users + 2)), password)
         c.command("SELECT INBOX")
         c.tag += 1
         c.sock.sendall(b"i IDLE\r\n")
