@@ -373,6 +373,7 @@ bool Session::on_search(const Command& command, const Search& search) {
     return true;
   };
   std::uint32_t seq = 0;
+  decltype(SearchMessage::fields) scratch_fields;
   storage::for_each_message(txn, selected_->mailbox.id, [&](const storage::Message& record) {
     // Messages the client does not know yet (or no longer) are not in its numbering.
     auto n = view.seq_of(record.uid);
@@ -382,11 +383,13 @@ bool Session::on_search(const Command& command, const Search& search) {
     m.seq = seq;
     m.record = &record;
     m.recent = view.is_recent(record.uid);
+    m.fields = std::move(scratch_fields);  // its capacity, reused from message to message
     if (matches(key, m, scope, load)) {
       seqs.push_back(seq);
       uids.push_back(record.uid);
       highest_modseq = std::max(highest_modseq, record.modseq);
     }
+    scratch_fields = std::move(m.fields);
     return true;
   });
   auto request = search.request;

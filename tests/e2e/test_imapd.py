@@ -31,12 +31,12 @@ MULTIPART = (b"From: carol@example.org\r\nTo: alice@example.test\r\nSubject: par
 class ImapInstance:
     """smtpd (for delivery) and imapd on one store, with alice and bob."""
 
-    def __init__(self, **imapd_options):
+    def __init__(self, auth=None, **imapd_options):
         self.mx = free_port()
         imapd = {"allow_plaintext_auth": True}
         imapd.update(imapd_options)
         self.instance = Instance(sections={"smtpd": {"listen": [f"{HOST}:{self.mx}"]}, "imapd": imapd,
-                                           "auth": {"failure_delay": "0s"}})
+                                           "auth": auth or {"failure_delay": "0s"}})
         self.imap, self.imaps = self.instance.plain_port, self.instance.tls_port
         self.instance.admin("domain", "add", "example.test")
         self.instance.admin("user", "add", ALICE, "--password-stdin", stdin=PASSWORD + "\n")
@@ -479,6 +479,29 @@ SyncState *
         if other is not None:
             other.logout()
         raw.close()
+
+    def test_autologout_lockout_and_tag_reuse(self):
+        inst = ImapInstance(auth={"failure_delay": "0s", "lockout_failures": 3}, idle_timeout="2s")
+        self.addCleanup(inst.close)
+        raw = Raw(inst.imap)
+        raw.line()
+        raw.command(f"a LOGIN {ALICE} \"alice's long password\"")
+        # Tags are the client's business: a reused tag is answered like any other.
+        self.assertEqual(raw.command("t NOOP")[1], "t OK NOOP completed")
+        self.assertEqual(raw.command("t NOOP")[1], "t OK NOOP completed")
+        raw.command("b SELECT INBOX")
+        start = time.monotonic()
+        self.assertEqual(raw.line(), "* BYE Autologout; idle for too long")
+        self.assertLess(time.monotonic() - start, 10)
+        self.assertTrue(raw.closed())
+        # Three failures lock the address out, the right password included, over IMAP as in
+        # every other daemon (the count lives in the store).
+        for _ in range(3):
+            with self.assertRaises(imaplib.IMAP4.error):
+                imaplib.IMAP4(HOST, inst.imap, timeout=10).login(ALICE, "wrong")
+        m = imaplib.IMAP4(HOST, inst.imap, timeout=10)
+        with self.assertRaisesRegex(imaplib.IMAP4.error, "UNAVAILABLE"):
+            m.login(ALICE, PASSWORD)
 
     def test_hostile_input_is_refused_and_the_server_goes_on(self):
         raw = Raw(self.inst.imap)
