@@ -55,8 +55,10 @@ class ImapInstance:
 
     def close(self):
         try:
-            self.imapd.stop_cleanly()
-            self.smtpd.stop_cleanly()
+            try:
+                self.imapd.stop_cleanly()
+            finally:  # smtpd is stopped even when imapd ended badly
+                self.smtpd.stop_cleanly()
         finally:
             self.instance.cleanup()
 

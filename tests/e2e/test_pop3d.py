@@ -54,8 +54,10 @@ class Pop3Instance:
 
     def close(self):
         try:
-            self.pop3d.stop_cleanly()
-            self.smtpd.stop_cleanly()
+            try:
+                self.pop3d.stop_cleanly()
+            finally:  # smtpd is stopped even when pop3d ended badly
+                self.smtpd.stop_cleanly()
         finally:
             self.instance.cleanup()
 
