@@ -23,6 +23,20 @@ class Behaviour:
         self.size = size
 
 
+class Ipv6Server(socketserver.ThreadingTCPServer):
+    address_family = socket.AF_INET6
+
+
+def ipv6_loopback():
+    """Whether ::1 can be bound here (some containers run without IPv6)."""
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
 class Sink:
     def __init__(self, host, port, behaviour=None, certfile=None, keyfile=None):
         self.behaviour = behaviour or Behaviour()
@@ -43,7 +57,8 @@ class Sink:
 
         socketserver.ThreadingTCPServer.allow_reuse_address = True
         socketserver.ThreadingTCPServer.daemon_threads = True
-        self.server = socketserver.ThreadingTCPServer((host, port), Handler)
+        server_class = Ipv6Server if ":" in host else socketserver.ThreadingTCPServer
+        self.server = server_class((host, port), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self):

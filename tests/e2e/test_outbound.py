@@ -13,7 +13,7 @@ import unittest
 
 from fake_dns import FakeDns, Zone
 from harness import HOST, SMTPD, Daemon, Instance, free_port
-from sink_smtp import Behaviour, Sink
+from sink_smtp import Behaviour, Sink, ipv6_loopback
 
 PASSWORD = "alice's long password"
 ALICE = "alice@example.test"
@@ -152,6 +152,25 @@ class OutboundTest(unittest.TestCase):
         asked = [name for name, _ in inst.dns.zone.queries]
         self.assertLess(asked.index("mx1.example.org"), asked.index("mx2.example.org"))
         self.assertLess(asked.index("mx2.example.org"), asked.index("mx3.example.org"))
+
+    @unittest.skipUnless(ipv6_loopback(), "no IPv6 loopback on this machine")
+    def test_ipv6_and_ipv4_addresses_of_an_mx(self):
+        # example.org's MX has only an IPv6 address; example.net's has both, and nothing
+        # listens on its IPv6 address in the second instance, so delivery falls back to IPv4.
+        zone = Zone({"example.org": [("MX", (10, "mx.example.org"))], "mx.example.org": [("AAAA", "::1")]})
+        inst = self.run_with(zone, {"::1": Behaviour()})
+        inst.send(["bob@example.org"])
+        self.assertEqual(inst.sinks["::1"].wait_for(1)[0]["recipients"], ["bob@example.org"])
+        inst.wait(lambda: inst.queue() == [], what="an empty queue")
+        zone = Zone({"example.net": [("MX", (10, "mx.example.net"))],
+                     "mx.example.net": [("AAAA", "::1"), ("A", "127.0.0.2")]})
+        both = self.run_with(zone, {"127.0.0.2": Behaviour()})
+        both.send(["carol@example.net"])
+        self.assertEqual(both.sinks["127.0.0.2"].wait_for(1)[0]["recipients"], ["carol@example.net"])
+        asked = {(name, rtype) for name, rtype in both.dns.zone.queries}
+        self.assertIn(("mx.example.net", 28), asked)  # AAAA
+        self.assertIn(("mx.example.net", 1), asked)  # A
+        both.wait(lambda: both.queue() == [], what="an empty queue")
 
     def test_implicit_mx_and_cname(self):
         zone = Zone({"example.org": [("A", "127.0.0.2")],
