@@ -5,6 +5,7 @@
 #include <arpa/nameser.h>
 #include <netdb.h>
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -50,14 +51,48 @@ struct Pending {
 
 }  // namespace
 
+// c-ares 1.18 (Debian 12) was seen answering ares_timeout() with "due now" hundreds of
+// thousands of times in a row after a burst of a hundred lookups, so that processing its
+// timeouts became a busy loop. Hence: the timer never fires more often than kMinTimerStep,
+// every lookup gives up by itself after a deadline of its own (a lost answer cannot hold a
+// delivery), and once nobody waits any more, whatever c-ares still holds is cancelled.
+constexpr std::chrono::milliseconds kMinTimerStep{5};
+
 struct Resolver::Impl : std::enable_shared_from_this<Impl> {
   asio::any_io_executor executor;
   ares_channel channel = nullptr;
   asio::steady_timer timer;
   std::map<ares_socket_t, std::unique_ptr<asio::posix::stream_descriptor>> watched;
   bool stopped = false;  // after cancel(): no more waits, so the io_context can run dry
+  std::chrono::milliseconds give_up_after{};
+  std::size_t waiting = 0;  // lookups whose callers still wait for an answer
 
   explicit Impl(asio::any_io_executor ex) : executor(ex), timer(ex) {}
+
+  // The caller's side of a lookup: its answer, or a temporary failure after give_up_after.
+  template <typename Answer>
+  net::awaitable<Answer> await(std::shared_ptr<Pending<Answer>> pending) {
+    ++waiting;
+    pending->wake.expires_after(give_up_after);
+    while (!pending->done) {
+      auto [ec] = co_await pending->wake.async_wait(net::use_tuple);
+      if (!ec && !pending->done) {  // the deadline, not an answer
+        pending->answer = Answer{};
+        pending->answer.status = DnsStatus::temporary;
+        pending->answer.error = "no answer from the DNS servers in time";
+        break;
+      }
+    }
+    Answer answer = std::move(pending->answer);
+    if (--waiting == 0) drop_abandoned();
+    co_return answer;
+  }
+
+  void drop_abandoned() {
+    if (stopped || !channel) return;
+    timeval tv{};
+    if (ares_timeout(channel, nullptr, &tv)) ares_cancel(channel);  // their callbacks find no waiter
+  }
 
   ~Impl() {
     for (auto& [fd, d] : watched) (void)d->release();  // c-ares owns and closes its sockets
@@ -101,7 +136,8 @@ struct Resolver::Impl : std::enable_shared_from_this<Impl> {
     timeval max{5, 0};
     timeval tv{};
     if (!ares_timeout(channel, &max, &tv)) return;
-    timer.expires_after(std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec));
+    timer.expires_after(std::max<std::chrono::steady_clock::duration>(
+        std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec), kMinTimerStep));
     std::weak_ptr<Impl> weak = shared_from_this();
     timer.async_wait([weak](boost::system::error_code ec) {
       auto self = weak.lock();
@@ -122,6 +158,7 @@ Resolver::Resolver(asio::any_io_executor executor, const std::vector<std::string
   options.flags = ARES_FLAG_NOSEARCH;  // mail domains are absolute: no search list, no ndots games
   options.timeout = static_cast<int>(timeout.count());
   options.tries = 2;
+  impl_->give_up_after = timeout * (options.tries + 1) + std::chrono::seconds(1);
   int mask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES;
   if (int rc = ares_init_options(&impl_->channel, &options, mask); rc != ARES_SUCCESS)
     throw std::runtime_error(fmt::format("c-ares: {}", ares_strerror(rc)));
@@ -184,8 +221,8 @@ net::awaitable<MxAnswer> Resolver::mx(std::string domain) {
       },
       call);
   impl_->arm_timer();
-  while (!pending->done) co_await pending->wake.async_wait(net::use_tuple);
-  co_return std::move(pending->answer);
+  auto answer = co_await impl_->await(pending);
+  co_return answer;
 }
 
 net::awaitable<AddressAnswer> Resolver::addresses(std::string host) {
@@ -223,8 +260,8 @@ net::awaitable<AddressAnswer> Resolver::addresses(std::string host) {
       },
       call);
   impl_->arm_timer();
-  while (!pending->done) co_await pending->wake.async_wait(net::use_tuple);
-  co_return std::move(pending->answer);
+  auto answer = co_await impl_->await(pending);
+  co_return answer;
 }
 
 }  // namespace mailstead::outbound

@@ -23,7 +23,16 @@ class Behaviour:
         self.size = size
 
 
-class Ipv6Server(socketserver.ThreadingTCPServer):
+class Ipv4Server(socketserver.ThreadingTCPServer):
+    # socketserver's default backlog of 5 drops connections when the queue runner opens a
+    # hundred at once; the client then waits for a greeting that never comes (RFC 5321 lets it
+    # wait 5 minutes).
+    request_queue_size = 1024
+    allow_reuse_address = True
+    daemon_threads = True
+
+
+class Ipv6Server(Ipv4Server):
     address_family = socket.AF_INET6
 
 
@@ -55,9 +64,7 @@ class Sink:
                     sink.connections += 1
                 sink.session(self.connection, tls)
 
-        socketserver.ThreadingTCPServer.allow_reuse_address = True
-        socketserver.ThreadingTCPServer.daemon_threads = True
-        server_class = Ipv6Server if ":" in host else socketserver.ThreadingTCPServer
+        server_class = Ipv6Server if ":" in host else Ipv4Server
         self.server = server_class((host, port), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 

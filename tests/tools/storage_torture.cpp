@@ -7,6 +7,9 @@
 //                                    number delivered if it refused with Errc::full
 //   check DIR                        verify the store's invariants in one read transaction and
 //                                    print {"K": [user ids], ...} for every message found
+//   enqueue DIR COUNT DOMAINS SENDER  put COUNT outbound queue entries in the queue, entry K
+//                                    for rK@dJ.example (J = K mod DOMAINS) from SENDER,
+//                                    1,000 per transaction; print "ok COUNT"
 //
 // Message K goes to the users recipients(K) of u0..u4@example.test; its bytes name K.
 
@@ -203,6 +206,27 @@ int check(const char* dir) {
   return 0;
 }
 
+int enqueue_entries(const char* dir, long count, long domains, const std::string& sender) {
+  auto store = open(dir);
+  for (long first = 0; first < count; first += 1000) {
+    auto done = store->update([&](WriteTxn& t) -> Result<void> {
+      for (long k = first; k < std::min(count, first + 1000); ++k) {
+        NewQueueEntry entry;
+        entry.sender = sender;
+        QueuedRecipient r;
+        r.address = fmt::format("r{}@d{}.example", k, k % domains);
+        entry.recipients.push_back(r);
+        auto queued = enqueue(t, fmt::format("Subject: queued {}\r\n\r\nmessage {}\r\n", k, k), entry);
+        if (!queued) return queued.error();
+      }
+      return {};
+    });
+    if (!done) throw std::runtime_error(done.error().detail);
+  }
+  std::printf("ok %ld\n", count);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -212,10 +236,13 @@ int main(int argc, char** argv) {
       return deliver(argv[2], std::stol(argv[3]), std::stol(argv[4]), std::stoi(argv[5]));
     if (mode == "check" && argc == 3) return check(argv[2]);
     if (mode == "fill" && argc == 3) return fill(argv[2]);
+    if (mode == "enqueue" && argc == 6) return enqueue_entries(argv[2], std::stol(argv[3]), std::stol(argv[4]), argv[5]);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "storage-torture: %s\n", e.what());
     return 1;
   }
-  std::fprintf(stderr, "usage: mailstead-storage-torture deliver DIR FIRST COUNT WRITERS | check DIR\n");
+  std::fprintf(stderr,
+               "usage: mailstead-storage-torture deliver DIR FIRST COUNT WRITERS | fill DIR | check DIR | "
+               "enqueue DIR COUNT DOMAINS SENDER\n");
   return 2;
 }
