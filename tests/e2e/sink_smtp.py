@@ -12,7 +12,7 @@ import time
 
 class Behaviour:
     def __init__(self, greeting="220 sink.test ESMTP", starttls=True, auth=None, rcpt=None, data_replies=None,
-                 mail_reply="250 2.1.0 ok", hang=False, size=0):
+                 mail_reply="250 2.1.0 ok", hang=False, size=0, ehlo=True, smtputf8=True):
         self.greeting = greeting
         self.starttls = starttls
         self.auth = auth                          # (user, password) required before MAIL, or None
@@ -21,6 +21,8 @@ class Behaviour:
         self.mail_reply = mail_reply
         self.hang = hang                          # accept the connection and say nothing
         self.size = size
+        self.ehlo = ehlo                          # False: an old server that knows only HELO
+        self.smtputf8 = smtputf8
 
 
 class Ipv4Server(socketserver.ThreadingTCPServer):
@@ -101,8 +103,12 @@ class Sink:
                 return
             line = raw.decode(errors="replace").rstrip("\r\n")
             verb = line.split(" ", 1)[0].upper()
-            if verb in ("EHLO", "HELO"):
-                ext = ["sink.test", "PIPELINING", f"SIZE {b.size}", "8BITMIME", "SMTPUTF8"]
+            if verb == "EHLO" and not b.ehlo:
+                send("500 5.5.1 unknown command")
+            elif verb == "HELO":
+                send("250 sink.test")
+            elif verb == "EHLO":
+                ext = ["sink.test", "PIPELINING", f"SIZE {b.size}", "8BITMIME"] + (["SMTPUTF8"] if b.smtputf8 else [])
                 if b.starttls and tls and not state["tls"]:
                     ext.append("STARTTLS")
                 if b.auth and state["tls"]:

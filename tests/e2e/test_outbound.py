@@ -7,6 +7,7 @@ prompt shutdown while a delivery hangs."""
 import email
 import email.policy
 import json
+import signal
 import smtplib
 import subprocess
 import time
@@ -201,6 +202,58 @@ class OutboundTest(unittest.TestCase):
         self.assertEqual(len(recipients), count)
         self.assertEqual(len(set(recipients)), count)  # nobody twice
         inst.wait(lambda: inst.queue() == [], timeout=60, what="an empty queue")
+
+    def test_old_server_without_ehlo_gets_helo(self):
+        zone = Zone({"example.org": [("MX", (10, "mx.example.org"))], "mx.example.org": [("A", "127.0.0.2")]})
+        inst = self.run_with(zone, {"127.0.0.2": Behaviour(ehlo=False)})
+        inst.send(["bob@example.org"], body="plain old SMTP\r\n")
+        got = inst.sinks["127.0.0.2"].wait_for(1)[0]
+        self.assertIn(b"plain old SMTP\r\n", got["data"])
+        self.assertFalse(got["tls"])  # no EHLO, no STARTTLS: opportunistic TLS goes without
+        inst.wait(lambda: inst.queue() == [], what="an empty queue")
+
+    def test_size_and_smtputf8_are_checked_before_sending(self):
+        # mx.example.org takes at most 200 octets; mx.example.net has no SMTPUTF8.
+        zone = Zone({"example.org": [("MX", (10, "mx.example.org"))], "mx.example.org": [("A", "127.0.0.2")],
+                     "example.net": [("MX", (10, "mx.example.net"))], "mx.example.net": [("A", "127.0.0.3")]})
+        inst = self.run_with(zone, {"127.0.0.2": Behaviour(size=200), "127.0.0.3": Behaviour(smtputf8=False)})
+        inst.send(["bob@example.org"], body="x" * 500 + "\r\n")
+        with smtplib.SMTP(HOST, inst.submission, timeout=10) as s:
+            s.login(ALICE, PASSWORD)
+            s.sendmail(ALICE, ["jörg@example.net"], "Subject: utf8\r\n\r\nhallo\r\n".encode(),
+                       mail_options=["SMTPUTF8"])
+        bounces = inst.bounces(2)
+        statuses = set()
+        for m in bounces:
+            _, _, status = dsn_parts(inst.message(m["uid"]))
+            statuses.update(line.split(":", 1)[1].strip() for line in status.splitlines() if line.startswith("Status:"))
+        self.assertEqual(statuses, {"5.3.4", "5.6.7"})  # too big; needs SMTPUTF8 (RFC 6531 §3.5)
+        self.assertEqual(inst.sinks["127.0.0.2"].messages, [])  # nothing was sent to be refused
+        self.assertEqual(inst.sinks["127.0.0.3"].messages, [])
+        inst.wait(lambda: inst.queue() == [], what="an empty queue")
+
+    def test_sigkill_loses_and_repeats_nothing(self):
+        # bob's server takes the message; carol's defers it. After SIGKILL and a restart, only
+        # carol's is sent again — once — and bob's is not repeated.
+        zone = Zone({"example.org": [("MX", (10, "mx.example.org"))], "mx.example.org": [("A", "127.0.0.2")],
+                     "example.net": [("MX", (10, "mx.example.net"))], "mx.example.net": [("A", "127.0.0.3")]})
+        deferring = Behaviour(rcpt={"carol@example.net": "451 4.3.0 try later"})
+        inst = self.run_with(zone, {"127.0.0.2": Behaviour(), "127.0.0.3": deferring},
+                             {"retry_first": "3s", "retry_max": "3s"})
+        inst.send(["bob@example.org", "carol@example.net"])
+        inst.sinks["127.0.0.2"].wait_for(1)
+        inst.wait(lambda: any(r["attempts"] >= 1 and r["state"] == "pending"
+                              for e in inst.queue() for r in e["recipients"]), what="carol's deferral")
+        inst.smtpd.signal(signal.SIGKILL)
+        inst.smtpd.wait(10)
+        deferring.rcpt = {}
+        inst.start()
+        got = inst.sinks["127.0.0.3"].wait_for(1, timeout=30)
+        self.assertEqual(got[0]["recipients"], ["carol@example.net"])
+        inst.wait(lambda: inst.queue() == [], what="an empty queue")
+        time.sleep(1)
+        self.assertEqual(len(inst.sinks["127.0.0.2"].messages), 1)
+        self.assertEqual(len(inst.sinks["127.0.0.3"].messages), 1)
 
     def test_implicit_mx_and_cname(self):
         zone = Zone({"example.org": [("A", "127.0.0.2")],
