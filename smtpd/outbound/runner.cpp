@@ -103,11 +103,11 @@ void QueueRunner::wake() {
 
 // Idle connections past their time are closed (without QUIT: a remote server takes a plain
 // close of an idle connection as well, and a QUIT would need a coroutine per connection).
-void QueueRunner::close_idle(bool all) {
+void QueueRunner::close_idle() {
   auto cutoff = std::chrono::steady_clock::now() - kIdleConnection;
   for (auto it = idle_.begin(); it != idle_.end();) {
     auto& list = it->second;
-    std::erase_if(list, [&](const Idle& i) { return all || i.since <= cutoff; });
+    std::erase_if(list, [&](const Idle& i) { return i.since <= cutoff; });
     it = list.empty() ? idle_.erase(it) : std::next(it);
   }
 }
@@ -115,7 +115,7 @@ void QueueRunner::close_idle(bool all) {
 net::awaitable<void> QueueRunner::loop() {
   while (!stopping_) {
     woken_ = false;
-    close_idle(false);
+    close_idle();
     auto now = now_seconds();
     std::vector<storage::QueueEntry> due;
     std::int64_t next_due = now + kIdleScan.count();
@@ -180,12 +180,17 @@ net::awaitable<void> QueueRunner::deliver_entry(storage::QueueId id) {
   for (const auto& group : groups) {
     // Wait for a session slot to the domain. (Returning and rescanning instead made the loop
     // spin while a busy domain's slots were taken.)
-    while (per_domain_[group.domain] >= cfg_.max_per_domain && !stopping_)
-      co_await slot_freed_.async_wait(net::use_tuple);
+    auto busy = [this, &group] {
+      auto it = per_domain_.find(group.domain);
+      return it != per_domain_.end() && it->second >= cfg_.max_per_domain;
+    };
+    while (busy() && !stopping_) co_await slot_freed_.async_wait(net::use_tuple);
     if (stopping_) co_return;
     per_domain_[group.domain] += 1;
     auto group_results = co_await deliver_group(*entry, group, message);
-    per_domain_[group.domain] -= 1;
+    // A domain with no session left leaves the map, which would otherwise keep every domain
+    // this server ever sent to.
+    if (--per_domain_[group.domain] == 0) per_domain_.erase(group.domain);
     slot_freed_.cancel();  // wakes every waiter; each checks again
     if (stopping_) co_return;
     results.insert(results.end(), group_results.begin(), group_results.end());

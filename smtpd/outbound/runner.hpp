@@ -84,7 +84,7 @@ class QueueRunner {
     std::chrono::steady_clock::time_point since;
   };
   std::map<std::string, std::vector<Idle>> idle_;
-  void close_idle(bool all);
+  void close_idle();  // the cached connections idle for longer than kIdleConnection
   bool stopping_ = false;
   bool woken_ = false;
 };
