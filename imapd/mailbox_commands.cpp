@@ -229,17 +229,13 @@ net::awaitable<bool> Session::on_create(const Command& command, const Create& cr
       co_return true;
     }
   }
-  std::optional<storage::Failure> failure;
   auto user = user_->id;
-  bool ok = co_await commit("CREATE", [&](storage::WriteTxn& txn) {
-    auto child = txn.nested();
-    auto result = storage::create_mailbox(child, user, *name, use, false);
-    if (result) child.commit();
-    else failure = result.error();
-  });
-  if (!ok) tagged(command, "NO", "[SERVERBUG] Could not create the mailbox; try again");
-  else if (failure) tagged(command, "NO", fmt::format("{}{}", response_code(failure->code), failure->detail));
-  else tagged(command, "OK", "CREATE completed");
+  MailboxChange change = [&](storage::WriteTxn& txn) -> storage::Result<void> {
+    auto created = storage::create_mailbox(txn, user, *name, use, false);
+    if (!created) return created.error();
+    return {};
+  };
+  co_await change_mailboxes(command, std::move(change));
   co_return true;
 }
 
@@ -251,17 +247,9 @@ net::awaitable<bool> Session::on_delete(const Command& command, const Delete& de
     // RFC 9051 §6.3.5 permits it; the session then has nothing selected.
     deselect();
   }
-  std::optional<storage::Failure> failure;
   auto user = user_->id;
-  bool ok = co_await commit("DELETE", [&](storage::WriteTxn& txn) {
-    auto child = txn.nested();
-    auto result = storage::delete_mailbox(child, user, *name);
-    if (result) child.commit();
-    else failure = result.error();
-  });
-  if (!ok) tagged(command, "NO", "[SERVERBUG] Could not delete the mailbox; try again");
-  else if (failure) tagged(command, "NO", fmt::format("{}{}", response_code(failure->code), failure->detail));
-  else tagged(command, "OK", "DELETE completed");
+  MailboxChange change = [&](storage::WriteTxn& txn) { return storage::delete_mailbox(txn, user, *name); };
+  co_await change_mailboxes(command, std::move(change));
   co_return true;
 }
 
@@ -269,39 +257,41 @@ net::awaitable<bool> Session::on_rename(const Command& command, const Rename& re
   auto from = mailbox_name(rename.from);
   auto to = mailbox_name(rename.to);
   if (!from || !to) co_return bad(command.tag, "Malformed mailbox name");
-  std::optional<storage::Failure> failure;
   auto user = user_->id;
-  bool ok = co_await commit("RENAME", [&](storage::WriteTxn& txn) {
-    auto child = txn.nested();
-    auto result = storage::rename_mailbox(child, user, *from, *to);
-    if (result) child.commit();
-    else failure = result.error();
-  });
+  MailboxChange change = [&](storage::WriteTxn& txn) { return storage::rename_mailbox(txn, user, *from, *to); };
+  co_await change_mailboxes(command, std::move(change));
   if (selected_) {  // the selected mailbox may have a new name (or, for INBOX, lost its messages)
     sync_changes();
     auto txn = ctx_.services.store.read();
     if (auto mailbox = storage::mailbox_by_id(txn, selected_->mailbox.id)) selected_->mailbox = *mailbox;
   }
-  if (!ok) tagged(command, "NO", "[SERVERBUG] Could not rename the mailbox; try again");
-  else if (failure) tagged(command, "NO", fmt::format("{}{}", response_code(failure->code), failure->detail));
-  else tagged(command, "OK", "RENAME completed");
   co_return true;
 }
 
 net::awaitable<bool> Session::on_subscribe(const Command& command, const Subscribe& subscribe) {
   auto name = mailbox_name(subscribe.mailbox);
   if (!name) co_return bad(command.tag, "Malformed mailbox name");
-  std::optional<storage::Failure> failure;
   auto user = user_->id;
-  bool ok = co_await commit("SUBSCRIBE", [&](storage::WriteTxn& txn) {
-    auto result = storage::set_subscribed(txn, user, *name, subscribe.subscribe);
-    if (!result) failure = result.error();
-  });
-  auto verb = subscribe.subscribe ? "SUBSCRIBE" : "UNSUBSCRIBE";
-  if (!ok) tagged(command, "NO", "[SERVERBUG] Could not change the subscription; try again");
-  else if (failure) tagged(command, "NO", fmt::format("{}{}", response_code(failure->code), failure->detail));
-  else tagged(command, "OK", fmt::format("{} completed", verb));
+  MailboxChange change = [&](storage::WriteTxn& txn) {
+    return storage::set_subscribed(txn, user, *name, subscribe.subscribe);
+  };
+  co_await change_mailboxes(command, std::move(change));
   co_return true;
+}
+
+// One change to the user's mailboxes, in a nested transaction so that a refusal leaves
+// nothing behind; answered OK, or NO with the store's reason.
+net::awaitable<void> Session::change_mailboxes(const Command& command, MailboxChange change) {
+  std::optional<storage::Failure> failure;
+  bool ok = co_await commit(command.name.c_str(), [&](storage::WriteTxn& txn) {
+    auto child = txn.nested();
+    auto result = change(child);
+    if (result) child.commit();
+    else failure = result.error();
+  });
+  if (!ok) tagged(command, "NO", "[SERVERBUG] The change could not be stored; try again");
+  else if (failure) tagged(command, "NO", fmt::format("{}{}", response_code(failure->code), failure->detail));
+  else tagged(command, "OK", fmt::format("{} completed", command.name));
 }
 
 net::awaitable<bool> Session::on_append(const Command& command, const Append& append) {

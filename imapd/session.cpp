@@ -150,12 +150,11 @@ bool Session::allowed(const Arguments& a) const {
 net::awaitable<bool> Session::dispatch(Command command) {
   const auto& a = command.arguments;
   if (!allowed(a)) {
-    auto why = !user_ ? "Log in first" : selected_ ? "Already logged in" : "Select a mailbox first";
-    if (user_ && !selected_) why = "Select a mailbox first";
-    if (user_ && (std::holds_alternative<Login>(a) || std::holds_alternative<Authenticate>(a) ||
-                  std::holds_alternative<StartTls>(a)))
-      why = "Already logged in";
-    co_return bad(command.tag, why);
+    // Refused before login: anything but the login commands. After login: those (again), or
+    // a command that needs a selected mailbox.
+    bool login_command = std::holds_alternative<Login>(a) || std::holds_alternative<Authenticate>(a) ||
+                         std::holds_alternative<StartTls>(a);
+    co_return bad(command.tag, !user_ ? "Log in first" : login_command ? "Already logged in" : "Select a mailbox first");
   }
   if (std::holds_alternative<Capability>(a)) {
     out_ += fmt::format("* CAPABILITY {}\r\n", capabilities());

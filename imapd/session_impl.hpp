@@ -13,6 +13,7 @@
 // - Mailbox names travel as modified UTF-7 (RFC 3501 §5.1.3) until the client enables
 //   UTF8=ACCEPT (RFC 9755), and are UTF-8 in the store.
 
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -84,6 +85,8 @@ class Session {
   net::awaitable<bool> on_rename(const Command& command, const Rename& rename);
   net::awaitable<bool> on_subscribe(const Command& command, const Subscribe& subscribe);
   net::awaitable<bool> on_append(const Command& command, const Append& append);
+  using MailboxChange = std::function<storage::Result<void>(storage::WriteTxn&)>;
+  net::awaitable<void> change_mailboxes(const Command& command, MailboxChange change);
   void deselect();
 
   // --- message_commands.cpp ---

@@ -32,9 +32,9 @@ class Doorbell {
   net::awaitable<bool> wait(std::chrono::steady_clock::duration limit);
   // From any thread.
   static void ring(const std::shared_ptr<Doorbell>& bell);
-  bool take_ring() { return std::exchange(rung_, false); }
 
  private:
+  bool take_ring() { return std::exchange(rung_, false); }
   net::asio::steady_timer timer_;
   net::asio::any_io_executor executor_;
   bool rung_ = false;  // on the strand

@@ -58,17 +58,12 @@ void MailboxView::flags_changed(Uid uid) {
   if (seq_of(uid) && !pending_expunged_.count(uid)) pending_flags_.insert(uid);
 }
 
-bool MailboxView::has_pending() const {
-  return !pending_expunged_.empty() || !pending_new_.empty() || !pending_flags_.empty();
-}
-
 ViewUpdates MailboxView::take_updates(bool allow_expunge) {
   ViewUpdates updates;
   if (allow_expunge && !pending_expunged_.empty()) {
     for (auto uid : pending_expunged_) {  // ascending: each number counts the removals before it
       auto it = std::lower_bound(uids_.begin(), uids_.end(), uid);
       updates.expunged.push_back(static_cast<std::uint32_t>(it - uids_.begin() + 1));
-      updates.vanished.push_back(uid);
       uids_.erase(it);
       recent_.erase(uid);
     }

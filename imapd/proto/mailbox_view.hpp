@@ -24,7 +24,6 @@ using Uid = std::uint32_t;
 
 struct ViewUpdates {
   std::vector<std::uint32_t> expunged;  // EXPUNGE numbers, in the order to send them
-  std::vector<Uid> vanished;            // the same messages by UID (QRESYNC's VANISHED)
   std::optional<std::uint32_t> exists;  // EXISTS, when the count grew
   std::optional<std::uint32_t> recent;  // RECENT, with EXISTS
   std::vector<Uid> flags;               // messages whose FLAGS to send, ascending
@@ -57,8 +56,6 @@ class MailboxView {
   void flags_changed(Uid uid);
   // The client was just sent this message's FLAGS (a FETCH or STORE answer): nothing pending.
   void flags_reported(Uid uid) { pending_flags_.erase(uid); }
-  // This session's own expunge: reported as soon as the command allows, like any other.
-  bool has_pending() const;
 
   ViewUpdates take_updates(bool allow_expunge);
 

@@ -18,8 +18,6 @@ bool fits_quoted(std::string_view text, bool utf8) {
   return true;
 }
 
-void append_quoted_or_nil(std::string& out, const std::string& text) { append_string(out, text); }
-
 void append_parameters(std::string& out, const mime::Parameters& parameters) {
   if (parameters.empty()) {
     out += "NIL";
@@ -206,7 +204,7 @@ void append_body_structure(std::string& out, const mime::Part& part, bool extens
   out += ' ';
   append_nstring(out, part.description);
   out += ' ';
-  append_quoted_or_nil(out, part.encoding);
+  append_string(out, part.encoding);
   fmt::format_to(std::back_inserter(out), " {}", part.body.length);
   if (part.is_message() && !part.children.empty()) {
     const auto& inner = part.children.front();

@@ -1,5 +1,7 @@
 #include "imapd/proto/search.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <functional>
@@ -134,12 +136,7 @@ std::optional<std::int64_t> sent_day(std::string_view value) {
   auto day = next_token();
   auto month = next_token();
   auto year = next_token();
-  if (day.size() == 1) {
-    std::string padded = "0";
-    padded += day;
-    return parse_search_date(padded + "-" + std::string(month.substr(0, 3)) + "-" + std::string(year));
-  }
-  return parse_search_date(std::string(day) + "-" + std::string(month.substr(0, 3)) + "-" + std::string(year));
+  return parse_search_date(fmt::format("{}-{}-{}", day, month.substr(0, 3), year));
 }
 
 void prepare_search(SearchKey& key, const SearchScope& scope) {
@@ -147,15 +144,6 @@ void prepare_search(SearchKey& key, const SearchScope& scope) {
   if (key.kind == K::uid && !key.set.saved) key.resolved = resolve(key.set, scope.largest_uid);
   if (key.kind == K::header || key.kind == K::body || key.kind == K::text) key.value = fold_case(key.value);
   for (auto& child : key.children) prepare_search(child, scope);
-}
-
-bool needs_content(const SearchKey& key) {
-  switch (key.kind) {
-    case K::header: case K::body: case K::text: case K::sent_before: case K::sent_on: case K::sent_since:
-      return true;
-    default:
-      return std::any_of(key.children.begin(), key.children.end(), [](const SearchKey& c) { return needs_content(c); });
-  }
 }
 
 bool uses_modseq(const SearchKey& key) {

@@ -47,7 +47,6 @@ struct SearchScope {
 
 // Resolves sequence sets against the mailbox once, before the messages are walked.
 void prepare_search(SearchKey& key, const SearchScope& scope);
-bool needs_content(const SearchKey& key);
 // A MODSEQ key is in the criteria: the answer carries the highest MODSEQ (RFC 7162 §3.1.5).
 bool uses_modseq(const SearchKey& key);
 bool matches(const SearchKey& key, SearchMessage& message, const SearchScope& scope, const SearchLoader& load);
