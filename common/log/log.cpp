@@ -29,6 +29,10 @@ void init(std::string_view program, Level threshold) {
   g_threshold = static_cast<int>(threshold);
 }
 
+void set_threshold(Level threshold) {
+  g_threshold = static_cast<int>(threshold);
+}
+
 bool enabled(Level level) {
   return static_cast<int>(level) >= g_threshold.load(std::memory_order_relaxed);
 }

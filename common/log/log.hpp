@@ -22,6 +22,8 @@ namespace mailstead::log {
 using Level = config::LogLevel;
 
 void init(std::string_view program, Level threshold);
+// Changes the least severe level written (a config reload); safe from any thread.
+void set_threshold(Level threshold);
 bool enabled(Level level);
 void write(Level level, std::string_view session, std::string_view event, std::string_view fields);
 

@@ -101,15 +101,36 @@ void Server::shutdown() {
 awaitable<void> Server::handle_signals() {
   signals_.add(SIGINT);
   signals_.add(SIGTERM);
-  auto [ec, signal] = co_await signals_.async_wait(use_tuple);
-  if (ec) co_return;
-  log::info("-", "signal", "signal={} action=shutdown grace={}s", signal, config_.limits.shutdown_grace.count());
-  begin_shutdown();
-  if (drained_) co_return;
-  auto [ec2, again] = co_await signals_.async_wait(use_tuple);
-  if (ec2) co_return;
-  log::info("-", "signal", "signal={} action=close_all", again);
-  close_all();
+  signals_.add(SIGHUP);
+  bool shutting_down = false;
+  for (;;) {
+    auto [ec, signal] = co_await signals_.async_wait(use_tuple);
+    if (ec) co_return;
+    if (signal == SIGHUP) {
+      log::info("-", "signal", "signal={} action=reload", signal);
+      for (auto& hook : reload_hooks_) hook();
+      continue;
+    }
+    if (shutting_down) {
+      log::info("-", "signal", "signal={} action=close_all", signal);
+      close_all();
+      co_return;
+    }
+    log::info("-", "signal", "signal={} action=shutdown grace={}s", signal, config_.limits.shutdown_grace.count());
+    shutting_down = true;
+    begin_shutdown();
+    if (drained_) co_return;
+  }
+}
+
+void Server::set_tls(std::shared_ptr<ssl::context> tls) {
+  std::lock_guard lock(tls_mutex_);
+  tls_ = std::move(tls);
+}
+
+std::shared_ptr<ssl::context> Server::current_tls() const {
+  std::lock_guard lock(tls_mutex_);
+  return tls_;
 }
 
 void Server::begin_shutdown() {
@@ -209,7 +230,7 @@ awaitable<void> Server::serve(tcp::socket socket, const ListenerSpec& spec) {
   if (ec) co_return;  // the client left before we looked
   socket.set_option(tcp::no_delay(true), ec);
   auto admission = limiter_->try_admit(remote.address());
-  auto connection = std::make_shared<Connection>(std::move(socket), tls_, log::new_session_id(), spec.max_line);
+  auto connection = std::make_shared<Connection>(std::move(socket), current_tls(), log::new_session_id(), spec.max_line);
   add(connection);
   if (stopping_) connection->request_shutdown();  // accepted just as the shutdown began
   asio::co_spawn(connection->get_executor(), watch(connection), asio::detached);

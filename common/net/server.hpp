@@ -11,6 +11,8 @@
 //   command are told (Closed{shutdown}) so the protocol can say goodbye, busy sessions get
 //   `limits.shutdown_grace` to finish, then every remaining connection is closed. run() returns
 //   when the last connection is gone. A second signal closes everything at once.
+// - SIGHUP runs the reload hooks (the daemon re-reads its config and certificate) and keeps
+//   serving; connections accepted afterwards use the TLS context given to set_tls().
 
 #include <atomic>
 #include <functional>
@@ -62,6 +64,10 @@ class Server {
   // Called when the shutdown begins (on the server's control strand), for background work
   // that must end too, like a queue runner; add before run().
   void on_shutdown(std::function<void()> fn) { shutdown_hooks_.push_back(std::move(fn)); }
+  // Called on SIGHUP (on the control strand); add before run().
+  void on_reload(std::function<void()> fn) { reload_hooks_.push_back(std::move(fn)); }
+  // The TLS context for connections accepted from now on; safe from any thread.
+  void set_tls(std::shared_ptr<ssl::context> tls);
 
   unsigned active_connections() const { return limiter_->active(); }
   asio::io_context& io() { return io_; }
@@ -76,6 +82,7 @@ class Server {
   awaitable<void> serve(tcp::socket socket, const ListenerSpec& spec);
   awaitable<void> run_session(std::shared_ptr<Connection> connection, const ListenerSpec& spec);
   awaitable<void> handle_signals();
+  std::shared_ptr<ssl::context> current_tls() const;
   void begin_shutdown();
   void finish_if_drained();
   void close_all();
@@ -91,6 +98,8 @@ class Server {
   asio::steady_timer grace_timer_;
   asio::signal_set signals_;
   std::vector<std::function<void()>> shutdown_hooks_;
+  std::vector<std::function<void()>> reload_hooks_;
+  mutable std::mutex tls_mutex_;  // guards tls_, replaced by set_tls() while sessions start
   std::atomic<bool> stopping_{false};
   bool drained_ = false;  // stopping and no session left; on control_
 

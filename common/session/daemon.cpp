@@ -1,6 +1,11 @@
 #include "common/session/daemon.hpp"
 
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <iostream>
 #include <string>
@@ -20,6 +25,42 @@ std::string config_path(int argc, char** argv) {
     if (std::string_view(argv[i]) == "-c" || std::string_view(argv[i]) == "--config") return argv[i + 1];
   if (const char* env = std::getenv("MAILSTEAD_CONFIG"); env && *env) return env;  // NOLINT(concurrency-mt-unsafe)
   return std::string(config::kDefaultConfigPath);
+}
+
+// Tells systemd (Type=notify units) that the daemon is ready: one datagram to $NOTIFY_SOCKET,
+// the whole of the protocol we need, so no libsystemd.
+void notify_systemd(std::string_view state) {
+  const char* socket_path = std::getenv("NOTIFY_SOCKET");  // NOLINT(concurrency-mt-unsafe)
+  if (!socket_path || !*socket_path) return;
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::size_t length = std::strlen(socket_path);
+  if (length >= sizeof(address.sun_path)) return;
+  std::memcpy(address.sun_path, socket_path, length);
+  if (address.sun_path[0] == '@') address.sun_path[0] = '\0';  // an abstract socket
+  int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  auto size = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + length);
+  if (::sendto(fd, state.data(), state.size(), MSG_NOSIGNAL, reinterpret_cast<const sockaddr*>(&address), size) < 0)
+    log::warn("-", "notify_failed", "error={}", log::quoted(std::strerror(errno)));
+  ::close(fd);
+}
+
+// SIGHUP: re-read the config file; if it is valid, apply what can change while serving (the
+// certificate and key, e.g. after a certbot renewal, and the log level). Everything else
+// takes effect at the next start; a broken file changes nothing.
+void reload(const std::string& path, net::Server& server) {
+  auto loaded = config::load_config_file(path);
+  for (const auto& e : loaded.errors) log::error("-", "reload_failed", "error={}", log::quoted(e.to_string()));
+  if (!loaded.config) return;
+  try {
+    server.set_tls(net::make_server_tls_context(loaded.config->tls));
+  } catch (const std::exception& e) {
+    log::error("-", "reload_failed", "error={}", log::quoted(e.what()));
+    return;
+  }
+  log::set_threshold(loaded.config->log.level);
+  log::info("-", "reloaded", "config={} applied=\"tls log.level\"", log::quoted(path));
 }
 
 }  // namespace
@@ -57,10 +98,12 @@ int run_daemon(int argc, char** argv, const DaemonSpec& spec) {
       }
     } finish{spec};
     spec.ready(services, server);
+    server.on_reload([&path, &server] { reload(path, server); });
     log::info("-", "started", "version={} config={}", kVersion, log::quoted(path));
     std::string ports;
     for (const auto& e : server.bound_endpoints()) ports += fmt::format(" {}", e.port());
     std::cout << "ready" << ports << std::endl;
+    notify_systemd("READY=1");
     server.run(cfg.server.threads);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s: %s\n", program.c_str(), e.what());
