@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The README's test command, and what CI runs: installs dependencies, builds the normal and the
 # sanitizer (ASan + UBSan) configuration once each, and runs every test in both; then builds
-# the libFuzzer harnesses with clang and runs each one briefly over its seed corpus.
+# the libFuzzer harnesses with clang and runs each one briefly over its seed corpus; then
+# packages what the normal build compiled as a .deb and a container image, installs each and
+# runs the smoke test against them (packaging/test-deb.sh, packaging/test-docker.sh; root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,3 +27,11 @@ echo "== tests: AddressSanitizer + UndefinedBehaviorSanitizer build"
 ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure --timeout 900
+
+echo "== packaging: the .deb (built from build/, installed, smoke-tested, purged)"
+as_root=()
+[ "$(id -u)" -eq 0 ] || as_root=(sudo)
+"${as_root[@]}" packaging/test-deb.sh build
+
+echo "== packaging: the container image (from that .deb, smoke-tested with buildah)"
+"${as_root[@]}" packaging/test-docker.sh build
