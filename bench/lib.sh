@@ -55,6 +55,7 @@ max_connections = 20000
 max_connections_per_ip = 20000
 max_connection_rate_per_ip = 1000000
 [smtpd]
+local_socket = "$RUN/submit.sock"
 ${1:-listen = []
 submission_listen = []
 submissions_listen = []}

@@ -72,6 +72,8 @@ def main():
     parser.add_argument("--address", required=True)
     parser.add_argument("--password-file", required=True)
     parser.add_argument("--cafile", required=True)
+    parser.add_argument("--also-expect", action="append", default=[],
+                        help="text of a message sent another way (sendmail) that IMAP must show too")
     args = parser.parse_args()
     password = open(args.password_file).read().strip()
     ctx = context(args.cafile)
@@ -81,11 +83,13 @@ def main():
     send_submission(args.host, ctx, args.address, password, submitted)
     print("smoke: SMTP 25 (STARTTLS) and submission 587 (STARTTLS + AUTH) accepted both messages")
 
-    bodies = wait_for_imap(args.host, ctx, args.address, password, [inbound, submitted])
+    bodies = wait_for_imap(args.host, ctx, args.address, password, [inbound, submitted, *args.also_expect])
     for body in bodies:
+        if any(m.encode() in body for m in args.also_expect):
+            continue
         if b"\r\n.leading dot stays\r\n" not in body or b"Received: " not in body:
             raise SystemExit(f"smoke: IMAP returned an unexpected message:\n{body!r}")
-    print(f"smoke: IMAPS 993 shows both messages ({len(bodies)} in INBOX)")
+    print(f"smoke: IMAPS 993 shows the messages ({len(bodies)} in INBOX)")
 
     pop = poplib.POP3_SSL(args.host, 995, context=ctx, timeout=20)
     pop.user(args.address)

@@ -54,7 +54,7 @@ lintian --fail-on error "$deb" |& tee "$work/lintian.log" ||
 
 echo "== deb: install"
 DEBIAN_FRONTEND=noninteractive dpkg -i "$deb"
-for path in /usr/sbin/mailstead-smtpd /usr/sbin/mailstead-pop3d /usr/sbin/mailstead-imapd /usr/bin/mailstead \
+for path in /usr/sbin/sendmail /usr/lib/sendmail /usr/sbin/mailstead-smtpd /usr/sbin/mailstead-pop3d /usr/sbin/mailstead-imapd /usr/bin/mailstead \
             /etc/mailstead/mailstead.toml /etc/mailstead/tls/cert.pem /etc/mailstead/tls/key.pem; do
   [ -e "$path" ] || fail "$path is not installed"
 done
@@ -76,6 +76,7 @@ mailstead config check
 mailstead domain add example.test >/dev/null
 (umask 077 && openssl rand -hex 12 >"$work/alice.password")
 mailstead user add alice@example.test --password-file "$work/alice.password" >/dev/null
+install -d -o mailstead -g mailstead -m 0755 /run/mailstead  # the smtpd unit's RuntimeDirectory=
 for daemon in smtpd pop3d imapd; do
   setpriv --reuid=mailstead --regid=mailstead --init-groups --inh-caps=-all,+net_bind_service \
     --ambient-caps=-all,+net_bind_service --bounding-set=-all,+net_bind_service --no-new-privs \
@@ -89,8 +90,13 @@ for i in 0 1 2; do
 done
 
 echo "== deb: smoke test"
+# What cron does, as an unprivileged user: /usr/sbin/sendmail to the local socket.
+marker=$(openssl rand -hex 8)
+printf 'Subject: from cron\n\nsent with sendmail %s\n' "$marker" |
+  setpriv --reuid=nobody --regid=nogroup --clear-groups /usr/sbin/sendmail -i alice@example.test ||
+  fail "sendmail as nobody"
 python3 packaging/smoke.py --address alice@example.test --password-file "$work/alice.password" \
-  --cafile /etc/mailstead/tls/cert.pem || { tail -20 "$work"/*.log; fail "smoke test"; }
+  --cafile /etc/mailstead/tls/cert.pem --also-expect "$marker" || { tail -20 "$work"/*.log; fail "smoke test"; }
 owners=$(find /var/lib/mailstead -mindepth 1 ! -user mailstead | head -5)
 [ -z "$owners" ] || fail "files in /var/lib/mailstead not owned by mailstead: $owners"
 
@@ -102,7 +108,8 @@ pids=()
 
 echo "== deb: purge"
 dpkg --purge mailstead
-left=$(ls -d /etc/mailstead /var/lib/mailstead /usr/sbin/mailstead-* /usr/bin/mailstead \
+rm -rf /run/mailstead  # systemd removes a RuntimeDirectory when the unit stops
+left=$(ls -d /etc/mailstead /var/lib/mailstead /usr/sbin/mailstead-* /usr/bin/mailstead /usr/sbin/sendmail /usr/lib/sendmail \
   /lib/systemd/system/mailstead* /usr/share/doc/mailstead 2>/dev/null || true)
 [ -z "$left" ] || fail "left behind after purge: $left"
 echo "test-deb: passed"

@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
       server.listen({"submission", e, false, line, handler(smtp::Port::submission), refusal});
     for (const auto& e : cfg.smtpd.submissions_listen)
       server.listen({"submissions", e, true, line, handler(smtp::Port::submissions), refusal});
+    server.listen_local({"local", {}, false, line, handler(smtp::Port::local), refusal}, cfg.smtpd.local_socket.string());
   };
   std::unique_ptr<outbound::QueueRunner> runner;
   spec.ready = [&context, &runner](const session::Services& services, net::Server& server) {

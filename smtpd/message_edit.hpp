@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <ctime>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -19,6 +20,7 @@ struct ReceivedInfo {
   std::string for_address;  // set when there is exactly one recipient
   std::time_t when = 0;
   std::string authenticated;  // the user, when the site wants it shown (smtpd.received_shows_user)
+  std::optional<unsigned> local_uid;  // a program on this machine (local submission): no client_ip
 };
 
 std::string received_field(const ReceivedInfo& info);

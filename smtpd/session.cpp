@@ -177,11 +177,13 @@ class Session {
            std::holds_alternative<Vrfy>(command) || std::holds_alternative<Help>(command);
   }
 
-  bool submission() const { return port_ != Port::mx; }
+  bool submission() const { return port_ == Port::submission || port_ == Port::submissions; }
+  bool local() const { return port_ == Port::local; }
   bool may_relay() const { return user_.has_value() || trusted(); }
   bool auth_offered() const { return submission() && (c_.is_tls() || cfg_.smtpd.allow_plaintext_auth); }
 
   bool trusted() const {
+    if (local()) return true;
     auto address = c_.remote().address();
     if (address.is_v4()) {
       auto bytes = address.to_v4().to_bytes();
@@ -213,7 +215,7 @@ class Session {
     r.lines.push_back("ENHANCEDSTATUSCODES");
     r.lines.push_back("DSN");
     r.lines.push_back("CHUNKING");
-    if (!c_.is_tls()) r.lines.push_back("STARTTLS");
+    if (!c_.is_tls() && !local()) r.lines.push_back("STARTTLS");
     if (auth_offered() && !user_) r.lines.push_back("AUTH PLAIN LOGIN");
     queue_reply(r);
     return true;
@@ -270,6 +272,7 @@ class Session {
 
   net::awaitable<bool> on_starttls() {
     if (c_.is_tls()) co_return error(reply(503, "5.5.1", "TLS already active"));
+    if (local()) co_return error(reply(502, "5.5.1", "No TLS on the local socket"));
     queue_reply(reply(220, "2.0.0", "Ready to start TLS"));
     if (!co_await flush()) co_return false;
     if (auto ec = co_await c_.start_tls(cfg_.limits.tls_handshake_timeout)) {
@@ -418,6 +421,7 @@ class Session {
     ReceivedInfo info;
     info.helo = helo_.value_or("");
     info.client_ip = c_.remote().address().to_string();
+    if (const auto& peer = c_.local_peer()) info.local_uid = peer->uid;
     info.hostname = cfg_.server.hostname;
     info.protocol = protocol(t);
     info.tls = c_.is_tls() ? c_.tls_description() : "";
@@ -426,7 +430,7 @@ class Session {
     if (t.recipients.size() == 1) info.for_address = t.recipients[0].rcpt.recipient.to_string();
     info.when = std::time(nullptr);
     std::string out = received_field(info);
-    if (submission()) {  // RFC 6409 §8.3, §8.6: the MSA completes what the client left out
+    if (submission() || local()) {  // RFC 6409 §8.3, §8.6: the MSA completes what the client left out
       if (count_fields(message, "date") == 0) out += fmt::format("Date: {}\r\n", rfc5322_date(info.when));
       if (count_fields(message, "message-id") == 0)
         out += fmt::format("Message-ID: <{}.{}@{}>\r\n", info.when, random_token(), cfg_.server.hostname);

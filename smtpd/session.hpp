@@ -16,6 +16,8 @@ enum class Port {
   mx,           // 25: mail for local domains; relaying only for trusted networks or AUTH
   submission,   // 587: AUTH required (after STARTTLS) before MAIL
   submissions,  // 465: the same over implicit TLS
+  local,        // the Unix-domain socket of `sendmail`: programs on this machine, trusted like
+                // an authenticated user but with any sender, traced by uid; no TLS, no AUTH
 };
 
 struct SmtpContext {

@@ -213,6 +213,10 @@ WriteTxn WriteTxn::nested() {
 Store::Store(std::unique_ptr<detail::StoreImpl> impl) : impl_(std::move(impl)) {}
 Store::~Store() = default;
 
+void Store::copy_to(int fd) const {
+  check(mdb_env_copyfd2(impl_->env, fd, MDB_CP_COMPACT), "copy the mail store");
+}
+
 std::unique_ptr<Store> Store::open(const StoreOptions& options) {
   std::error_code ec;
   std::filesystem::create_directories(options.dir, ec);

@@ -104,6 +104,11 @@ class Store {
   const StoreOptions& options() const;
   std::uint64_t map_size() const;
 
+  // Writes a consistent, compacted copy of the whole store (one data.mdb file) to `fd`, which
+  // may be a pipe: a snapshot as of the call, taken while daemons go on reading and writing.
+  // Throws StorageError when the copy cannot be written.
+  void copy_to(int fd) const;
+
   // Drops this process's mapping of the store's pages; they stay in the page cache and are
   // mapped again on the next access. For long bulk writes (import): random B-tree inserts
   // fault pages in, the kernel maps their neighbours too (fault-around), and without this the

@@ -71,6 +71,7 @@ struct SmtpdConfig {
   std::vector<Endpoint> listen;              // port 25: MX traffic, STARTTLS offered
   std::vector<Endpoint> submission_listen;   // port 587: STARTTLS + AUTH
   std::vector<Endpoint> submissions_listen;  // port 465: implicit TLS
+  std::filesystem::path local_socket;        // local submission (sendmail), trusted
   std::uint64_t max_message_size = 0;
   unsigned max_recipients = 0;
   unsigned max_line_length = 0;

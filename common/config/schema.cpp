@@ -309,6 +309,11 @@ std::vector<Section> build_schema() {
                   [](Config& c) -> std::vector<Endpoint>& { return c.smtpd.submission_listen; }),
         endpoints("submissions_listen", R"(["0.0.0.0:465", "[::]:465"])", "Submission over implicit TLS.",
                   [](Config& c) -> std::vector<Endpoint>& { return c.smtpd.submissions_listen; }),
+        path("local_socket", R"("/run/mailstead/submit.sock")",
+             "Unix-domain socket where `sendmail` (cron, PHP, mdadm, ...) hands over mail from programs\n"
+             "on this machine: any local user may send, like with any MTA's sendmail; the Received:\n"
+             "field names their uid, and no password is needed.",
+             [](Config& c) -> std::filesystem::path& { return c.smtpd.local_socket; }),
         size("max_message_size", R"("50M")", "Largest message accepted (announced as SIZE; 552 5.3.4 beyond).",
              [](Config& c) -> std::uint64_t& { return c.smtpd.max_message_size; }, 1024),
         count("max_recipients", "100", "Recipients per message; more get 452 4.5.3 (the client sends the rest later).",

@@ -5,6 +5,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -19,6 +20,8 @@ namespace mailstead::net {
 namespace asio = boost::asio;
 namespace ssl = boost::asio::ssl;
 using tcp = boost::asio::ip::tcp;
+// A connected stream socket of any family: TCP, or a Unix-domain socket (local submission).
+using StreamSocket = boost::asio::generic::stream_protocol::socket;
 using boost::asio::awaitable;
 using boost::system::error_code;
 

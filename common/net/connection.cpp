@@ -1,12 +1,24 @@
 #include "common/net/connection.hpp"
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cstring>
 
 #include <boost/asio/write.hpp>
 
 #include "common/net/tls.hpp"
 
 namespace mailstead::net {
+
+std::optional<tcp::endpoint> to_tcp(const asio::generic::stream_protocol::endpoint& generic) {
+  auto family = generic.protocol().family();
+  if (family != AF_INET && family != AF_INET6) return std::nullopt;
+  tcp::endpoint out;
+  std::memcpy(out.data(), generic.data(), generic.size());
+  out.resize(generic.size());
+  return out;
+}
 
 std::string_view to_string(ReadStatus status) {
   switch (status) {
@@ -24,7 +36,7 @@ std::string_view to_string(ReadStatus status) {
   return "?";
 }
 
-Connection::Connection(tcp::socket socket, std::shared_ptr<ssl::context> tls, std::string session_id,
+Connection::Connection(StreamSocket socket, std::shared_ptr<ssl::context> tls, std::string session_id,
                        std::size_t max_line)
     : tls_context_(std::move(tls)),
       socket_(std::move(socket)),
@@ -32,8 +44,14 @@ Connection::Connection(tcp::socket socket, std::shared_ptr<ssl::context> tls, st
       session_id_(std::move(session_id)),
       input_(max_line) {
   error_code ec;
-  remote_ = socket_.remote_endpoint(ec);
-  local_ = socket_.local_endpoint(ec);
+  if (auto remote = to_tcp(socket_.remote_endpoint(ec)); remote && !ec) remote_ = *remote;
+  if (auto local = to_tcp(socket_.local_endpoint(ec)); local && !ec) local_ = *local;
+  if (socket_.local_endpoint(ec).protocol().family() == AF_UNIX) {
+    ucred credentials{};
+    socklen_t size = sizeof(credentials);
+    if (::getsockopt(socket_.native_handle(), SOL_SOCKET, SO_PEERCRED, &credentials, &size) == 0)
+      local_peer_ = LocalPeer{credentials.uid, credentials.gid, credentials.pid};
+  }
 }
 
 std::string Connection::tls_description() const {
@@ -151,7 +169,7 @@ void Connection::close() {
   if (closed_) return;
   closed_ = true;
   error_code ignored;
-  socket_.shutdown(tcp::socket::shutdown_both, ignored);
+  socket_.shutdown(StreamSocket::shutdown_both, ignored);
   socket_.close(ignored);
   watchdog_timer_.cancel();
 }

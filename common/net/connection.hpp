@@ -1,7 +1,8 @@
 #pragma once
 // One client connection as a protocol session sees it: a TCP socket that is plain or TLS
-// (implicit, or upgraded by STARTTLS), the bounded line reader that owns its input, and a
-// deadline on every read and write.
+// (implicit, or upgraded by STARTTLS), or a Unix-domain socket of a local program (smtpd's
+// local submission), the bounded line reader that owns its input, and a deadline on every
+// read and write.
 //
 // Implementation notes
 // - Deadlines: one watchdog coroutine per connection, on the connection's strand, cancels the
@@ -19,6 +20,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -34,6 +36,16 @@ using Clock = std::chrono::steady_clock;
 enum class ReadStatus { ok, closed, timed_out, shutdown, error };
 std::string_view to_string(ReadStatus status);
 
+// The TCP endpoint that a generic one holds; nullopt for other families (Unix-domain).
+std::optional<tcp::endpoint> to_tcp(const asio::generic::stream_protocol::endpoint& generic);
+
+// Who is at the other end of a Unix-domain socket, as the kernel reports it (SO_PEERCRED).
+struct LocalPeer {
+  unsigned uid = 0;
+  unsigned gid = 0;
+  int pid = 0;
+};
+
 struct Closed {
   ReadStatus why;
 };
@@ -41,13 +53,16 @@ using LineResult = std::variant<io::Line, io::LineTooLong, Closed>;
 
 class Connection {
  public:
-  Connection(tcp::socket socket, std::shared_ptr<ssl::context> tls, std::string session_id, std::size_t max_line);
+  Connection(StreamSocket socket, std::shared_ptr<ssl::context> tls, std::string session_id, std::size_t max_line);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
   const std::string& session_id() const { return session_id_; }
+  // TCP endpoints; on a Unix-domain socket both are unspecified (0.0.0.0:0) and local_peer()
+  // says who connected.
   const tcp::endpoint& remote() const { return remote_; }
   const tcp::endpoint& local() const { return local_; }
+  const std::optional<LocalPeer>& local_peer() const { return local_peer_; }
   bool is_tls() const { return tls_active_; }
   std::string tls_description() const;  // "TLSv1.3 TLS_AES_256_GCM_SHA384" or "none"
 
@@ -78,7 +93,7 @@ class Connection {
   ReadStatus status_of(const error_code& ec);
 
   std::shared_ptr<ssl::context> tls_context_;  // outlives tls_
-  tcp::socket socket_;
+  StreamSocket socket_;
   std::unique_ptr<TlsStream> tls_;  // from start_tls() on
   asio::steady_timer watchdog_timer_;
   Clock::time_point deadline_ = Clock::time_point::max();  // the earlier of the two below
@@ -87,6 +102,7 @@ class Connection {
   std::string session_id_;
   tcp::endpoint remote_;
   tcp::endpoint local_;
+  std::optional<LocalPeer> local_peer_;
   io::LineReader input_;
   bool tls_active_ = false;
   bool timed_out_ = false;

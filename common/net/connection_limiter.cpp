@@ -1,5 +1,7 @@
 #include "common/net/connection_limiter.hpp"
 
+#include <fmt/format.h>
+
 #include <chrono>
 
 namespace mailstead::net {
@@ -41,10 +43,18 @@ std::variant<ConnectionLimiter::Permit, Refusal> ConnectionLimiter::try_admit(co
 
 std::variant<ConnectionLimiter::Permit, Refusal> ConnectionLimiter::try_admit(const asio::ip::address& address,
                                                                               std::int64_t now) {
-  auto key = client_key(address);
+  return admit(client_key(address), now, true);
+}
+
+std::variant<ConnectionLimiter::Permit, Refusal> ConnectionLimiter::try_admit_local(unsigned uid) {
+  return admit(fmt::format("local uid {}", uid), 0, false);
+}
+
+std::variant<ConnectionLimiter::Permit, Refusal> ConnectionLimiter::admit(std::string key, std::int64_t now,
+                                                                          bool limit_rate) {
   std::lock_guard lock(mutex_);
   if (max_total_ != 0 && total_ >= max_total_) return Refusal::too_many_connections;
-  if (over_rate(key, now)) return Refusal::too_fast_from_client;
+  if (limit_rate && over_rate(key, now)) return Refusal::too_fast_from_client;
   auto& count = per_client_[key];
   if (max_per_client_ != 0 && count >= max_per_client_) {
     if (count == 0) per_client_.erase(key);

@@ -41,6 +41,9 @@ class ConnectionLimiter : public std::enable_shared_from_this<ConnectionLimiter>
   // on any steady clock (a parameter so that tests can move time).
   std::variant<Permit, Refusal> try_admit(const asio::ip::address& address, std::int64_t now);
   std::variant<Permit, Refusal> try_admit(const asio::ip::address& address);  // now = steady clock
+  // A local program on a Unix-domain socket, counted per user; no rate limit, so that a batch
+  // of mail from a script (one sendmail per message) is not turned away.
+  std::variant<Permit, Refusal> try_admit_local(unsigned uid);
   unsigned active() const;
 
   // The key a client's connections are counted under: "192.0.2.7", or "2001:db8:1:2::/64".
@@ -48,6 +51,7 @@ class ConnectionLimiter : public std::enable_shared_from_this<ConnectionLimiter>
 
  private:
   void release(const std::string& client);
+  std::variant<Permit, Refusal> admit(std::string key, std::int64_t now, bool limit_rate);
 
   // Connections a client opened in the current one-minute window.
   struct Rate {

@@ -5,7 +5,11 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
+#include <sys/stat.h>
+
+#include <boost/asio/local/stream_protocol.hpp>
 #include <csignal>
+#include <filesystem>
 #include <thread>
 
 #include "common/log/log.hpp"
@@ -36,6 +40,11 @@ awaitable<void> watch(std::shared_ptr<Connection> connection) {
   co_await connection->watchdog();
 }
 
+std::string peer_text(const Connection& c) {
+  if (const auto& peer = c.local_peer()) return fmt::format("local:uid={},pid={}", peer->uid, peer->pid);
+  return endpoint_text(c.remote());
+}
+
 bool is_ipv6_wildcard_unavailable(const tcp::endpoint& e, const error_code& ec) {
   return e.address().is_v6() && e.address().is_unspecified() &&
          (ec == asio::error::address_family_not_supported || ec == boost::system::errc::address_not_available);
@@ -56,13 +65,13 @@ Server::~Server() = default;
 
 void Server::listen(ListenerSpec spec) {
   for (const auto& endpoint : resolve_for_listening(io_, spec.endpoint)) {
-    auto listener = std::make_unique<Listener>(Listener{spec, tcp::acceptor(control_)});
+    auto listener = std::make_unique<Listener>(Listener{spec, Acceptor(control_), {}});
     auto& acceptor = listener->acceptor;
     error_code ec;
-    acceptor.open(endpoint.protocol(), ec);
+    acceptor.open(asio::generic::stream_protocol(endpoint.protocol()), ec);
     if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
     if (!ec && endpoint.address().is_v6()) acceptor.set_option(asio::ip::v6_only(true), ec);
-    if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.bind(asio::generic::stream_protocol::endpoint(endpoint), ec);
     if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
     if (ec && is_ipv6_wildcard_unavailable(endpoint, ec)) {
       log::warn("-", "listen_skipped", "listener={} address={} reason=\"no IPv6 on this host\"", spec.name,
@@ -71,15 +80,43 @@ void Server::listen(ListenerSpec spec) {
     }
     if (ec)
       throw BindError(fmt::format("{}: cannot listen on {}: {}", spec.name, endpoint_text(endpoint), ec.message()));
-    log::info("-", "listen", "listener={} address={} tls={}", spec.name, endpoint_text(acceptor.local_endpoint()),
-              spec.implicit_tls ? "implicit" : "starttls");
+    log::info("-", "listen", "listener={} address={} tls={}", spec.name,
+              endpoint_text(*to_tcp(acceptor.local_endpoint())), spec.implicit_tls ? "implicit" : "starttls");
     listeners_.push_back(std::move(listener));
   }
 }
 
+void Server::listen_local(ListenerSpec spec, const std::string& path) {
+  namespace fs = std::filesystem;
+  auto fail = [&](std::string_view why) {
+    throw BindError(fmt::format("{}: cannot listen on {}: {}", spec.name, path, why));
+  };
+  std::error_code fs_ec;
+  auto directory = fs::path(path).parent_path();
+  if (!directory.empty() && !fs::exists(directory, fs_ec)) {
+    fs::create_directories(directory, fs_ec);
+    if (fs_ec) fail(fs_ec.message());
+    fs::permissions(directory, fs::perms(0755), fs_ec);
+  }
+  // A socket file left by a daemon that did not stop cleanly; anything else at the path stays.
+  if (fs::is_socket(fs::symlink_status(path, fs_ec))) fs::remove(path, fs_ec);
+  auto listener = std::make_unique<Listener>(Listener{spec, Acceptor(control_), path});
+  auto& acceptor = listener->acceptor;
+  error_code ec;
+  asio::local::stream_protocol::endpoint endpoint(path);
+  acceptor.open(asio::generic::stream_protocol(AF_UNIX, 0), ec);
+  if (!ec) acceptor.bind(asio::generic::stream_protocol::endpoint(endpoint), ec);
+  if (!ec && ::chmod(path.c_str(), 0666) != 0) ec = error_code(errno, boost::system::system_category());
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) fail(ec.message());
+  log::info("-", "listen", "listener={} address={} tls=none", spec.name, log::quoted(path));
+  listeners_.push_back(std::move(listener));
+}
+
 std::vector<tcp::endpoint> Server::bound_endpoints() const {
   std::vector<tcp::endpoint> out;
-  for (const auto& l : listeners_) out.push_back(l->acceptor.local_endpoint());
+  for (const auto& l : listeners_)
+    if (auto e = to_tcp(l->acceptor.local_endpoint())) out.push_back(*e);
   return out;
 }
 
@@ -91,6 +128,10 @@ void Server::run(unsigned threads) {
   for (unsigned i = 1; i < threads; ++i) workers.emplace_back([this] { io_.run(); });
   io_.run();
   for (auto& w : workers) w.join();
+  for (const auto& l : listeners_) {
+    std::error_code ignored;
+    if (!l->unix_path.empty()) std::filesystem::remove(l->unix_path, ignored);
+  }
   log::info("-", "stopped", "");
 }
 
@@ -224,20 +265,23 @@ awaitable<void> Server::accept_loop(Listener& listener) {
   }
 }
 
-awaitable<void> Server::serve(tcp::socket socket, const ListenerSpec& spec) {
+awaitable<void> Server::serve(StreamSocket socket, const ListenerSpec& spec) {
   error_code ec;
-  auto remote = socket.remote_endpoint(ec);
+  socket.remote_endpoint(ec);
   if (ec) co_return;  // the client left before we looked
-  socket.set_option(tcp::no_delay(true), ec);
-  auto admission = limiter_->try_admit(remote.address());
+  bool is_tcp = socket.local_endpoint(ec).protocol().family() != AF_UNIX;
+  if (is_tcp) socket.set_option(tcp::no_delay(true), ec);
   auto connection = std::make_shared<Connection>(std::move(socket), current_tls(), log::new_session_id(), spec.max_line);
+  auto admission = connection->local_peer()
+                       ? limiter_->try_admit_local(connection->local_peer()->uid)
+                       : limiter_->try_admit(connection->remote().address());
   add(connection);
   if (stopping_) connection->request_shutdown();  // accepted just as the shutdown began
   asio::co_spawn(connection->get_executor(), watch(connection), asio::detached);
   const auto& id = connection->session_id();
   auto started = Clock::now();
-  log::info(id, "connect", "listener={} remote={} local={}", spec.name, endpoint_text(remote),
-            endpoint_text(connection->local()));
+  log::info(id, "connect", "listener={} remote={} local={}", spec.name, peer_text(*connection),
+            is_tcp ? endpoint_text(connection->local()) : "unix");
   std::string_view outcome = "done";
   if (auto* refusal = std::get_if<Refusal>(&admission)) {
     log::warn(id, "refused", "reason={}", to_string(*refusal));

@@ -54,7 +54,11 @@ class Server {
 
   // Binds now; throws BindError naming the listener and the endpoint.
   void listen(ListenerSpec spec);
-  // Local endpoints actually bound (port 0 in the config gets a real port here).
+  // A Unix-domain socket at `path` (spec.endpoint unused), created with mode 0666 so that any
+  // local program may connect, in place of a stale socket left by a crash; its directory is
+  // made if missing. Connections are admitted per local user ("local uid N"), not per address.
+  void listen_local(ListenerSpec spec, const std::string& path);
+  // TCP endpoints actually bound (port 0 in the config gets a real port here).
   std::vector<tcp::endpoint> bound_endpoints() const;
 
   // Serves until shut down, on `threads` threads; handles SIGINT and SIGTERM.
@@ -73,13 +77,15 @@ class Server {
   asio::io_context& io() { return io_; }
 
  private:
+  using Acceptor = asio::basic_socket_acceptor<asio::generic::stream_protocol>;
   struct Listener {
     ListenerSpec spec;
-    tcp::acceptor acceptor;
+    Acceptor acceptor;
+    std::string unix_path;  // a Unix-domain listener's socket file, removed at the end
   };
 
   awaitable<void> accept_loop(Listener& listener);
-  awaitable<void> serve(tcp::socket socket, const ListenerSpec& spec);
+  awaitable<void> serve(StreamSocket socket, const ListenerSpec& spec);
   awaitable<void> run_session(std::shared_ptr<Connection> connection, const ListenerSpec& spec);
   awaitable<void> handle_signals();
   std::shared_ptr<ssl::context> current_tls() const;

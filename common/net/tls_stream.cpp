@@ -7,7 +7,7 @@
 
 namespace mailstead::net {
 
-TlsStream::TlsStream(tcp::socket& socket, ssl::context& context) : socket_(socket), ssl_(SSL_new(context.native_handle())) {
+TlsStream::TlsStream(StreamSocket& socket, ssl::context& context) : socket_(socket), ssl_(SSL_new(context.native_handle())) {
   if (!ssl_) throw std::runtime_error("SSL_new failed");
   // Writes may finish in pieces and be retried from a moved buffer (our output string).
   SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
@@ -46,7 +46,7 @@ TlsStream::Next TlsStream::classify(int result, error_code& ec) {
 }
 
 awaitable<error_code> TlsStream::wait(Next next) {
-  auto [ec] = co_await socket_.async_wait(next == Next::wait_read ? tcp::socket::wait_read : tcp::socket::wait_write,
+  auto [ec] = co_await socket_.async_wait(next == Next::wait_read ? StreamSocket::wait_read : StreamSocket::wait_write,
                                           use_tuple);
   co_return ec;
 }

@@ -28,7 +28,7 @@ namespace mailstead::net {
 
 class TlsStream {
  public:
-  TlsStream(tcp::socket& socket, ssl::context& context);
+  TlsStream(StreamSocket& socket, ssl::context& context);
   TlsStream(const TlsStream&) = delete;
   TlsStream& operator=(const TlsStream&) = delete;
   ~TlsStream();
@@ -45,7 +45,7 @@ class TlsStream {
   Next classify(int result, error_code& ec);
   awaitable<error_code> wait(Next next);
 
-  tcp::socket& socket_;
+  StreamSocket& socket_;
   SSL* ssl_;
 };
 

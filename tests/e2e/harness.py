@@ -19,6 +19,7 @@ ADMIN = BUILD / "admin" / "mailstead"
 SMTPD = BUILD / "smtpd" / "mailstead-smtpd"
 POP3D = BUILD / "pop3d" / "mailstead-pop3d"
 IMAPD = BUILD / "imapd" / "mailstead-imapd"
+SENDMAIL = BUILD / "sendmail" / "mailstead-sendmail"
 TEST_LISTENER = BUILD / "tests" / "mailstead-test-listener"
 HOST = "127.0.0.1"
 SANITIZED = os.environ.get("MAILSTEAD_SANITIZE") == "ON"
@@ -57,7 +58,7 @@ class Instance:
         imapd = sections.pop("imapd", {})
         imapd.setdefault("listen", [f"{HOST}:{self.plain_port}"])
         imapd.setdefault("tls_listen", [f"{HOST}:{self.tls_port}"])
-        smtpd = {"listen": [], "submission_listen": [], "submissions_listen": []}
+        smtpd = {"listen": [], "submission_listen": [], "submissions_listen": [], "local_socket": "submit.sock"}
         smtpd.update(sections.pop("smtpd", {}))
         body = {"server": server, "tls": {"certificate": "tls/cert.pem", "private_key": "tls/key.pem"},
                 "smtpd": smtpd,

@@ -4,10 +4,14 @@ run, plus the certificate and the user), config sample, version, help and usage 
 import json
 import os
 import pwd
+import shutil
+import smtplib
 import subprocess
+import threading
 import unittest
 
-from harness import ADMIN, SOURCE, Instance, make_certificate
+from harness import ADMIN, HOST, SOURCE, Instance, make_certificate
+from test_smtpd import SmtpdInstance
 
 
 def admin(*args, env=None):
@@ -218,6 +222,61 @@ class AccountCommandsTest(unittest.TestCase):
         self.assertEqual(data.stat().st_uid, nobody)
         for name in ("data.mdb", "lock.mdb"):
             self.assertEqual((data / name).stat().st_uid, nobody, name)
+
+
+class BackupTest(unittest.TestCase):
+    """`mailstead backup` while smtpd delivers: the copy restores to a working store."""
+
+    def setUp(self):
+        self.smtpd = SmtpdInstance()
+        self.addCleanup(self.smtpd.close)
+
+    def send(self, count, subject):
+        with smtplib.SMTP(HOST, self.smtpd.mx, timeout=20) as smtp:
+            for i in range(count):
+                smtp.sendmail("someone@elsewhere.test", ["alice@example.test"],
+                              f"Subject: {subject} {i}\r\n\r\nbody {i}\r\n".encode())
+
+    def restored(self, backup_file):
+        """A new instance whose store is the backup; its message list for alice."""
+        instance = Instance()
+        self.addCleanup(instance.cleanup)
+        (instance.dir / "data").mkdir()
+        shutil.copyfile(backup_file, instance.dir / "data" / "data.mdb")
+        return instance
+
+    def test_backup_while_mail_arrives_restores_everything_sent_before_it(self):
+        self.send(20, "before")
+        sender = threading.Thread(target=self.send, args=(200, "during"))
+        sender.start()
+        target = self.smtpd.instance.dir / "backup.mdb"
+        r = admin("-c", str(self.smtpd.instance.config), "backup", str(target))
+        sender.join()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(os.stat(target).st_mode & 0o777, 0o600)
+        instance = self.restored(target)
+        messages = instance.messages("alice@example.test")
+        self.assertGreaterEqual(len(messages), 20)
+        self.assertLessEqual(len(messages), 220)
+        first = messages[0]["uid"]
+        self.assertEqual(instance.message_bytes("alice@example.test", first),
+                         self.smtpd.message_bytes("alice@example.test", first))
+        self.assertIn("example.test", instance.admin("domain", "list"))
+
+    def test_to_standard_output_and_never_over_an_existing_file(self):
+        self.send(3, "piped")
+        target = self.smtpd.instance.dir / "piped.mdb"
+        with open(target, "wb") as out:
+            r = subprocess.run([str(ADMIN), "-c", str(self.smtpd.instance.config), "backup", "-"], stdout=out,
+                               stderr=subprocess.PIPE, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(len(self.restored(target).messages("alice@example.test")), 3)
+
+        before = target.read_bytes()
+        r = admin("-c", str(self.smtpd.instance.config), "backup", str(target))
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("File exists", r.stderr)
+        self.assertEqual(target.read_bytes(), before)
 
 
 class CommandLineTest(unittest.TestCase):

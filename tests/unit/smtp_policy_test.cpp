@@ -80,7 +80,7 @@ TEST_F(PolicyTest, SenderOwnership) {
 
 TEST(MessageEdit, ReceivedFieldAndDate) {
   ReceivedInfo info{"client.example.org\r\nX-Injected: yes", "192.0.2.7", "mail.example.test", "ESMTPS",
-                    "TLSv1.3 TLS_AES_256_GCM_SHA384", "0a1b2c3d", "alice@example.test", 1795515049, ""};
+                    "TLSv1.3 TLS_AES_256_GCM_SHA384", "0a1b2c3d", "alice@example.test", 1795515049, "", std::nullopt};
   auto field = received_field(info);
   EXPECT_EQ(field,
             "Received: from client.example.org__X-Injected:_yes ([192.0.2.7])\r\n"
@@ -92,6 +92,14 @@ TEST(MessageEdit, ReceivedFieldAndDate) {
   info.authenticated = "alice@example.test";
   EXPECT_NE(received_field(info).find("\t(using TLSv1.3 TLS_AES_256_GCM_SHA384)\r\n\t(authenticated as alice@example.test)\r\n"),
             std::string::npos);
+}
+
+TEST(MessageEdit, ReceivedFieldOfALocalProgramNamesItsUid) {
+  ReceivedInfo info{"localhost", "0.0.0.0", "mail.example.test", "ESMTP", "", "0a1b2c3d", "", 1795515049, "", 1000u};
+  EXPECT_EQ(received_field(info),
+            "Received: from localhost\r\n"
+            "\tby mail.example.test (mailstead, from userid 1000) with ESMTP\r\n"
+            "\tid 0a1b2c3d; Tue, 24 Nov 2026 10:10:49 +0000\r\n");
 }
 
 TEST(MessageEdit, CountsHeaderFieldsOnly) {
