@@ -64,19 +64,40 @@ if ! podman image exists "$base"; then
     mkdir -p "$(dirname "$tarball")"
     debootstrap --variant=minbase bookworm "$work/rootfs" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 ||
       { tail -20 "$work/debootstrap.log"; fail "debootstrap"; }
-    rm -rf "$work"/rootfs/var/cache/apt/archives/*.deb "$work"/rootfs/var/lib/apt/lists/*
+    # Slim like Docker's debian:bookworm-slim: no documentation, manuals or translations,
+    # now or in packages installed later; no package caches.
+    rootfs="$work/rootfs"
+    cat >"$rootfs/etc/dpkg/dpkg.cfg.d/docker-slim" <<'EOF_SLIM'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/groff/*
+path-exclude /usr/share/linda/*
+path-exclude /usr/share/lintian/*
+path-exclude /usr/share/locale/*
+path-include /usr/share/locale/locale.alias
+EOF_SLIM
+    find "$rootfs/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete
+    find "$rootfs/usr/share/doc" -mindepth 1 -type d -empty -delete
+    rm -rf "$rootfs"/usr/share/{man,info,groff,lintian,linda}/* "$rootfs"/var/cache/apt/*.bin
+    find "$rootfs/usr/share/locale" -mindepth 1 -maxdepth 1 -not -name locale.alias -exec rm -rf {} +
+    rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/log/*.log
     tar -C "$work/rootfs" -cf "$tarball.new" . && mv "$tarball.new" "$tarball"
     rm -rf "$work/rootfs"
   fi
   podman import "$tarball" "$base" >/dev/null
 fi
+# The Dockerfile's first stage starts from debian:bookworm; given .deb files it only copies
+# them, for which the slim base serves as well.
+podman image exists docker.io/library/debian:bookworm || podman tag "$base" docker.io/library/debian:bookworm
 
 echo "== docker: build the image from $(basename "$deb")"
 mkdir -p "$work/context/debs" "$work/context/packaging"
 cp "$deb" "$work/context/debs/"
 cp -r packaging/docker "$work/context/packaging/"
 # Docker's image format: OCI images have no HEALTHCHECK.
-podman "${podman_flags[@]}" build --format docker --pull=never --isolation=chroot --build-arg DEBS=prebuilt \
+podman "${podman_flags[@]}" build --format docker --pull=never --isolation=chroot \
   -f "$work/context/packaging/docker/Dockerfile" -t "$image" "$work/context" >"$work/build.log" 2>&1 ||
   { tail -30 "$work/build.log"; fail "podman build"; }
 config=$(podman image inspect "$image" --format '{{.Config.Healthcheck.Test}} {{.Config.ExposedPorts}} {{.Config.Volumes}} {{.Size}}')
@@ -115,8 +136,12 @@ start_container
 grep -q "first start" "$work/container.log" || fail "no first-start setup in the log"
 in_container() { buildah run --isolation=chroot "$container" -- "$@"; }
 in_container cat /etc/mailstead/tls/cert.pem >"$work/cert.pem"
+# `docker exec CONTAINER sendmail ...`: a program in the container hands over mail.
+marker=$(openssl rand -hex 8)
+printf 'Subject: from a script\n\nsent with sendmail %s\n' "$marker" |
+  in_container /usr/sbin/sendmail -i alice@example.test || fail "sendmail in the container"
 python3 packaging/smoke.py --address alice@example.test --password-file "$work/alice_password" \
-  --cafile "$work/cert.pem" || fail "smoke test"
+  --cafile "$work/cert.pem" --also-expect "$marker" || fail "smoke test"
 [ "$(in_container stat -c %U:%a /var/lib/mailstead)" = mailstead:750 ] || fail "the data volume: $(in_container stat -c %U:%a /var/lib/mailstead)"
 mailstead_uid=$(in_container id -u mailstead)
 for daemon in smtpd pop3d imapd; do

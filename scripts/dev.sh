@@ -27,6 +27,11 @@ if [ ! -f "$instance/mailstead.toml" ]; then
   (umask 077 && openssl rand -base64 18 | tr -d '/+=\n' > "$instance/alice.password")
   cp etc/dev.toml "$instance/mailstead.toml"
 fi
+# Instances made before smtpd had a local socket would point it at /run/mailstead, which a
+# development instance cannot create; give them theirs.
+if ! grep -q '^local_socket' "$instance/mailstead.toml"; then
+  sed -i '/^\[smtpd\]/a local_socket = "submit.sock"' "$instance/mailstead.toml"
+fi
 "$admin" -c "$instance/mailstead.toml" config check
 
 password=$(cat "$instance/alice.password")
