@@ -150,9 +150,13 @@ for daemon in smtpd pop3d imapd; do
   [ "$(ps -o uid= -p "$pid" | tr -d ' ')" = "$mailstead_uid" ] || fail "mailstead-$daemon does not run as mailstead"
 done
 
-echo "== docker: SIGTERM reaches every daemon; the container exits 0"
+echo "== docker: SIGHUP reloads every daemon; SIGTERM stops them and the container exits 0"
 entrypoint=$(container_pids mailstead-entry)
 [ -n "$entrypoint" ] || fail "cannot find the entrypoint process"
+kill -HUP "$entrypoint"
+for _ in $(seq 50); do [ "$(grep -c 'event=reloaded' "$work/container.log")" -eq 3 ] && break; sleep 0.1; done
+[ "$(grep -c 'event=reloaded' "$work/container.log")" -eq 3 ] || fail "SIGHUP did not reload the three daemons"
+in_container /usr/local/sbin/mailstead-entrypoint health || fail "unhealthy after a reload"
 daemons=$(container_pids mailstead-smtpd; container_pids mailstead-pop3d; container_pids mailstead-imapd)
 kill -TERM "$entrypoint"
 status=0
