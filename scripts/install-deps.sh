@@ -10,7 +10,7 @@ packages=(
   clang libclang-rt-14-dev
   # libraries (see docs/ARCHITECTURE.md, "Dependencies")
   libboost1.81-dev libssl-dev libc-ares-dev liblmdb-dev libfmt-dev libgtest-dev
-  libtomlplusplus-dev libcrypt-dev
+  libtomlplusplus-dev libcrypt-dev libidn2-dev
   # run and test: certificates, the end-to-end clients
   openssl python3 ca-certificates curl swaks libnet-ssleay-perl libio-socket-ssl-perl fetchmail isync
   # packaging: the .deb (dpkg-buildpackage, lintian, systemd-analyze) and the container image

@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "common/mime/mime.hpp"
+#include "common/text/dot_stuffing.hpp"
+#include "common/text/line_ends.hpp"
 
 namespace mailstead::sendmail {
 namespace {
@@ -16,19 +18,7 @@ bool starts_with_ci(std::string_view text, std::string_view prefix) {
 
 // The input as CRLF lines, up to a lone "." when that ends it.
 std::vector<std::string_view> split_lines(std::string_view input, bool dot_ends_input, std::string& storage) {
-  storage.clear();
-  storage.reserve(input.size() + input.size() / 32 + 2);
-  for (std::size_t i = 0; i < input.size(); ++i) {
-    char c = input[i];
-    if (c == '\r') {
-      storage += "\r\n";
-      if (i + 1 < input.size() && input[i + 1] == '\n') ++i;
-    } else if (c == '\n') {
-      storage += "\r\n";
-    } else {
-      storage += c;
-    }
-  }
+  storage = text::to_crlf(input);
   if (!storage.empty() && !storage.ends_with("\r\n")) storage += "\r\n";
   std::vector<std::string_view> lines;
   std::string_view rest = storage;
@@ -149,25 +139,25 @@ Prepared prepare_message(std::string_view input, const Options& options, std::st
     i = end;
   }
 
+  std::string message;
   if (!has_from && !sender.empty()) {
     if (options.full_name.empty()) {
-      out.data += "From: " + std::string(sender) + "\r\n";
+      message += "From: " + std::string(sender) + "\r\n";
     } else {
       std::string quoted;
       for (char c : options.full_name) {
         if (c == '"' || c == '\\') quoted += '\\';
         if (c != '\r' && c != '\n') quoted += c;
       }
-      out.data += "From: \"" + quoted + "\" <" + std::string(sender) + ">\r\n";
+      message += "From: \"" + quoted + "\" <" + std::string(sender) + ">\r\n";
     }
   }
   for (std::size_t i = 0; i < lines.size(); ++i) {
     if (!keep[i]) continue;
-    if (!lines[i].empty() && lines[i][0] == '.') out.data += '.';
-    out.data += lines[i];
-    out.data += "\r\n";
+    message += lines[i];
+    message += "\r\n";
   }
-  out.data += ".\r\n";
+  text::append_dot_stuffed_message(out.data, message);
   out.eight_bit = std::any_of(out.data.begin(), out.data.end(), [](char c) { return static_cast<unsigned char>(c) > 127; });
   return out;
 }

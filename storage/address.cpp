@@ -1,6 +1,7 @@
 #include "storage/address.hpp"
 
 #include "common/sasl/sasl.hpp"
+#include "common/text/idn.hpp"
 
 namespace mailstead::storage {
 
@@ -33,6 +34,9 @@ std::optional<std::string> normalize_domain(std::string_view domain) {
     if (length == 0 || length > 63 || out[label_start] == '-' || out[i - 1] == '-') return std::nullopt;
     label_start = i + 1;
   }
+  // U-labels and A-labels name the same domain; they compare in one form, the U-label one
+  // (what users read, and what SMTPUTF8 mail carries).
+  if (text::is_idn(out)) return text::domain_to_unicode(out);
   return out;
 }
 

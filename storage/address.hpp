@@ -25,7 +25,9 @@ std::optional<AddressParts> split_address(std::string_view address);
 std::string lower_ascii(std::string_view text);
 
 // Lower-case, without one trailing dot; nullopt if it is not a host name (LDH labels of 1 to 63
-// bytes, UTF-8 allowed for internationalised names, at most 253 bytes).
+// bytes, UTF-8 allowed for internationalised names, at most 253 bytes). An internationalised
+// name, given with U-labels or A-labels, comes back with U-labels (text::domain_to_unicode),
+// so "xn--bcher-kva.example" and "BÜCHER.example" are both "bücher.example".
 std::optional<std::string> normalize_domain(std::string_view domain);
 
 // Why `local` cannot be the local part of a user or an alias, or nullopt if it can: 1 to 64

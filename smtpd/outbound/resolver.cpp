@@ -13,6 +13,8 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <fmt/format.h>
 
+#include "common/text/idn.hpp"
+
 namespace mailstead::outbound {
 namespace {
 
@@ -185,6 +187,12 @@ void Resolver::cancel() {
 }
 
 net::awaitable<MxAnswer> Resolver::mx(std::string domain) {
+  auto ascii = text::domain_to_ascii(domain);  // DNS knows IDNs by their A-labels
+  if (!ascii) {
+    MxAnswer invalid{DnsStatus::nxdomain, {}, "not a valid internationalised domain name"};
+    co_return invalid;
+  }
+  domain = std::move(*ascii);
   auto pending = std::make_shared<Pending<MxAnswer>>(impl_->executor);
   struct Call {
     std::shared_ptr<Pending<MxAnswer>> pending;
@@ -226,6 +234,12 @@ net::awaitable<MxAnswer> Resolver::mx(std::string domain) {
 }
 
 net::awaitable<AddressAnswer> Resolver::addresses(std::string host) {
+  auto ascii = text::domain_to_ascii(host);
+  if (!ascii) {
+    AddressAnswer invalid{DnsStatus::nxdomain, {}, "not a valid internationalised domain name"};
+    co_return invalid;
+  }
+  host = std::move(*ascii);
   auto pending = std::make_shared<Pending<AddressAnswer>>(impl_->executor);
   struct Call {
     std::shared_ptr<Pending<AddressAnswer>> pending;

@@ -2,6 +2,7 @@
 A, AAAA, MX and CNAME from a dict, NXDOMAIN for names it does not know, NODATA for known names
 without the type asked, and SERVFAIL for the names told to fail. Nothing leaves loopback."""
 
+import errno
 import socket
 import socketserver
 import struct
@@ -105,10 +106,19 @@ class FakeDns:
                 reply = zone_ref.answer(data)
                 self.request.sendall(struct.pack("!H", len(reply)) + reply)
 
-        self.udp = socketserver.ThreadingUDPServer((host, 0), Udp)
-        self.port = self.udp.server_address[1]
+        # UDP and TCP on one port number. The kernel picks a free UDP port, but the same number
+        # may be the local port of some TCP connection of the moment: then take another.
         socketserver.ThreadingTCPServer.allow_reuse_address = True
-        self.tcp = socketserver.ThreadingTCPServer((host, self.port), Tcp)
+        for attempt in range(100):
+            self.udp = socketserver.ThreadingUDPServer((host, 0), Udp)
+            self.port = self.udp.server_address[1]
+            try:
+                self.tcp = socketserver.ThreadingTCPServer((host, self.port), Tcp)
+                break
+            except OSError as e:
+                self.udp.server_close()
+                if e.errno != errno.EADDRINUSE or attempt == 99:
+                    raise
         for server in (self.udp, self.tcp):
             threading.Thread(target=server.serve_forever, daemon=True).start()
 

@@ -205,6 +205,31 @@ class SmtpdTest(unittest.TestCase):
                 self.assertIn("5.7.1", text)
         self.assertEqual(self.s.queue(), [])
 
+    def test_an_internationalised_local_domain_answers_to_both_of_its_names(self):
+        # Added with A-labels, listed and matched with U-labels; mail to either name is local.
+        self.s.admin("domain", "add", "XN--BCHER-KVA.example")
+        self.assertIn("b\u00fccher.example", self.s.admin("domain", "list").split())
+        self.s.admin("user", "add", "anna@b\u00fccher.example", "--password-stdin", stdin=PASSWORD + "\n")
+        with self.assertRaises(AssertionError):  # the same domain by its other name
+            self.s.admin("domain", "add", "b\u00fccher.example")
+        r = self.raw()
+        r.send("EHLO client.example.org\r\n")
+        r.reply()
+        queued = len(self.s.queue())
+        for address, utf8 in (("anna@xn--bcher-kva.example", ""), ("anna@B\u00dcCHER.example", " SMTPUTF8"),
+                              ("anna@XN--BCHER-KVA.Example", "")):
+            r.send(f"MAIL FROM:<someone@example.org>{utf8}\r\n")
+            self.assertEqual(r.reply()[0], 250)
+            r.send(f"RCPT TO:<{address}>\r\n".encode())
+            code, text = r.reply()
+            self.assertEqual(code, 250, f"{address}: {text}")
+            r.send("RSET\r\n")
+            r.reply()
+        with smtplib.SMTP(HOST, self.s.mx, timeout=10) as c:
+            c.sendmail("someone@example.org", ["anna@xn--bcher-kva.example"], b"Subject: idn\r\n\r\nx\r\n")
+        self.assertEqual(len(self.s.messages("anna@xn--bcher-kva.example")), 1)
+        self.assertEqual(len(self.s.queue()), queued)  # nothing was relayed
+
     def test_unknown_user_and_null_sender(self):
         with smtplib.SMTP(HOST, self.s.mx, timeout=10) as c:
             with self.assertRaises(smtplib.SMTPRecipientsRefused) as refused:

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/text/idn.hpp"
+
 namespace mailstead::storage {
 namespace {
 
@@ -21,11 +23,21 @@ TEST(Address, SplitsAtTheLastAt) {
 TEST(Address, NormalizesDomains) {
   EXPECT_EQ(normalize_domain("Example.TEST"), "example.test");
   EXPECT_EQ(normalize_domain("example.test."), "example.test");
-  EXPECT_EQ(normalize_domain("xn--bcher-kva.example"), "xn--bcher-kva.example");
+  // One domain, whichever way it is written: A-labels, U-labels, Unicode upper case, or a
+  // full-width dot (UTS #46 maps them all); the U-label form is the one kept.
+  const std::string buecher = "b\xc3\xbc"
+                              "cher.example";
+  EXPECT_EQ(normalize_domain("xn--bcher-kva.example"), buecher);
+  EXPECT_EQ(normalize_domain("XN--BCHER-KVA.example."), buecher);
+  EXPECT_EQ(normalize_domain(buecher), buecher);
+  EXPECT_EQ(normalize_domain("B\xc3\x9c"
+                             "CHER.Example"),
+            buecher);
   EXPECT_EQ(normalize_domain("b\xc3\xbc"
-                             "cher.example"),
-            "b\xc3\xbc"
-            "cher.example");
+                             "cher\xef\xbc\x8e"
+                             "example"),
+            buecher);
+  EXPECT_EQ(normalize_domain("xn--4gbrim.xn--ygbi2ammx"), "\xd9\x85\xd9\x88\xd9\x82\xd8\xb9.\xd9\x81\xd9\x84\xd8\xb3\xd8\xb7\xd9\x8a\xd9\x86");
   EXPECT_EQ(normalize_domain("localhost"), "localhost");
   for (auto bad : {"", ".", "a..b", "-a.test", "a-.test", "a_b.test", "a b.test", "[192.0.2.1]", "a.test..",
                    "exa\xff"
@@ -34,6 +46,16 @@ TEST(Address, NormalizesDomains) {
   }
   EXPECT_FALSE(normalize_domain(std::string(64, 'a') + ".test"));
   EXPECT_TRUE(normalize_domain(std::string(63, 'a') + ".test"));
+}
+
+TEST(Address, DnsAsksForALabels) {
+  EXPECT_EQ(text::domain_to_ascii("b\xc3\xbc"
+                                  "cher.Example"),
+            "xn--bcher-kva.example");
+  EXPECT_EQ(text::domain_to_ascii("Mail.Example.COM"), "mail.example.com");
+  EXPECT_EQ(text::domain_to_ascii("xn--bcher-kva.example"), "xn--bcher-kva.example");
+  EXPECT_FALSE(text::is_idn("mail.example.com"));
+  EXPECT_TRUE(text::is_idn("mail.XN--bcher-kva.example"));
 }
 
 TEST(Address, LocalPartRules) {

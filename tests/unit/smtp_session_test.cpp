@@ -1,0 +1,230 @@
+// The SMTP session (smtpd/session.cpp) driven by scripts of client lines and expected replies
+// (tests/unit/smtp_scripts/*.txt), in process: the session runs on a real Connection over a
+// socketpair, with a store in a temporary directory, and no network at all.
+//
+// Script lines:
+//   port: mx | submission | local    which listener the session serves (first line)
+//   C: text          a line (CRLF added; "C:" alone is an empty line); consecutive C:/R: lines
+//                    go out in one write (pipelining)
+//   R: bytes         raw bytes, no CRLF added; escapes \r \n \0 \\ and \xHH
+//   S: line          the next reply line, exactly
+//   S~ prefix        the next reply line starts with prefix
+//   closed           the server has closed the connection
+//   stored N         alice@example.test's INBOX holds N messages
+//   # ...            a comment
+
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/local/connect_pair.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <sstream>
+#include <thread>
+
+#include "common/config/config.hpp"
+#include "common/net/connection.hpp"
+#include "smtpd/session.hpp"
+#include "storage/accounts.hpp"
+#include "storage/group_commit.hpp"
+#include "storage/mailboxes.hpp"
+#include "tests/unit/storage_fixture.hpp"
+
+namespace mailstead {
+namespace {
+
+namespace asio = net::asio;
+using storage::testing::ok;
+
+std::string unescape(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\\' || i + 1 == text.size()) {
+      out += text[i];
+      continue;
+    }
+    char c = text[++i];
+    if (c == 'r') out += '\r';
+    else if (c == 'n') out += '\n';
+    else if (c == '0') out += '\0';
+    else if (c == 'x' && i + 2 < text.size() + 1) {
+      out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
+      i += 2;
+    } else out += c;
+  }
+  return out;
+}
+
+net::awaitable<void> serve(std::shared_ptr<net::Connection> connection, const smtp::SmtpContext& context,
+                           smtp::Port port) {
+  co_await smtp::serve_smtp(*connection, context, port);
+  connection->close();
+}
+
+class SmtpSessionTest : public storage::testing::StoreTest, public ::testing::WithParamInterface<std::string> {
+ protected:
+  void SetUp() override {
+    StoreTest::SetUp();
+    std::filesystem::create_directories(dir_ / "tls");
+    for (auto name : {"cert.pem", "key.pem"}) std::ofstream(dir_ / "tls" / name) << "placeholder\n";
+    auto loaded = config::load_config_text(
+        "[server]\nhostname = \"mail.example.test\"\nuser = \"\"\ndata_dir = \"data\"\n"
+        "[tls]\ncertificate = \"tls/cert.pem\"\nprivate_key = \"tls/key.pem\"\n"
+        "[smtpd]\nlisten = []\nsubmission_listen = []\nsubmissions_listen = []\nmax_recipients = 3\n"
+        "max_message_size = \"64K\"\nmax_errors = 10\nmax_line_length = 512\nmax_junk_commands = 8\n"
+        "[auth]\nfailure_delay = \"0s\"\n",
+        "test.toml", dir_);
+    for (const auto& e : loaded.errors) ADD_FAILURE() << e.to_string();
+    config_ = std::make_unique<config::Config>(*loaded.config);
+    ok(store().update([](storage::WriteTxn& t) -> storage::Result<void> {
+      ok(storage::add_domain(t, "example.test"));
+      ok(storage::add_user(t, "alice@example.test", "$y$unused", {}));
+      return {};
+    }));
+    committer_ = std::make_unique<storage::GroupCommitter>(store());
+    passwords_ = std::make_unique<net::PasswordPool>(1);
+    context_ = std::make_unique<smtp::SmtpContext>(
+        smtp::SmtpContext{session::Services{*config_, store(), *committer_, *passwords_}, {}, [] {}});
+    io_thread_ = std::thread([this] { io_.run(); });
+  }
+
+  void TearDown() override {
+    // A script that failed half-way leaves its session waiting for input: end it.
+    if (connection_) asio::post(io_, [c = connection_] { c->close(); });
+    work_.reset();
+    io_thread_.join();
+    context_.reset();
+    passwords_.reset();
+    committer_.reset();
+    StoreTest::TearDown();
+  }
+
+  std::uint64_t inbox_size() {
+    auto txn = store().read();
+    auto user = storage::find_user(txn, "alice@example.test");
+    return user ? storage::find_mailbox(txn, user->id, "INBOX")->messages : 0;
+  }
+
+  void run_script(const std::filesystem::path& path);
+
+  std::unique_ptr<config::Config> config_;
+  std::unique_ptr<storage::GroupCommitter> committer_;
+  std::unique_ptr<net::PasswordPool> passwords_;
+  std::unique_ptr<smtp::SmtpContext> context_;
+  std::shared_ptr<net::Connection> connection_;
+  asio::io_context io_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_{io_.get_executor()};
+  std::thread io_thread_;
+};
+
+// The client's side: blocking reads and writes on its end of the pair.
+class Client {
+ public:
+  explicit Client(asio::local::stream_protocol::socket socket) : socket_(std::move(socket)) {
+    timeval timeout{10, 0};
+    ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  }
+  void send(const std::string& bytes) { asio::write(socket_, asio::buffer(bytes)); }
+  // The next line without CRLF, or nullopt when the server closed the connection.
+  std::optional<std::string> line() {
+    for (;;) {
+      if (auto end = buffer_.find("\r\n"); end != std::string::npos) {
+        auto line = buffer_.substr(0, end);
+        buffer_.erase(0, end + 2);
+        return line;
+      }
+      char chunk[4096];
+      // recv() itself, not Asio's read: SO_RCVTIMEO must end the wait (Asio would poll on).
+      auto n = ::recv(socket_.native_handle(), chunk, sizeof(chunk), 0);
+      if (n <= 0) return std::nullopt;
+      buffer_.append(chunk, static_cast<std::size_t>(n));
+    }
+  }
+  std::string unread() const { return buffer_; }
+
+ private:
+  asio::local::stream_protocol::socket socket_;
+  std::string buffer_;
+};
+
+void SmtpSessionTest::run_script(const std::filesystem::path& path) {
+  std::ifstream file(path);
+  ASSERT_TRUE(file) << path;
+  std::string header;
+  std::getline(file, header);
+  ASSERT_TRUE(header.starts_with("port: ")) << "the first line names the port";
+  auto name = header.substr(6);
+  smtp::Port port = name == "mx" ? smtp::Port::mx : name == "submission" ? smtp::Port::submission : smtp::Port::local;
+
+  asio::local::stream_protocol::socket server_end(io_), client_end(io_);
+  asio::local::connect_pair(server_end, client_end);
+  connection_ = std::make_shared<net::Connection>(net::StreamSocket(std::move(server_end)), nullptr, "script",
+                                                  config_->smtpd.max_line_length);
+  auto finished = std::make_shared<std::promise<void>>();
+  asio::co_spawn(io_, serve(connection_, *context_, port), [finished](const std::exception_ptr&) { finished->set_value(); });
+  Client client(std::move(client_end));
+
+  std::string pending;
+  int number = 1;
+  for (std::string line; std::getline(file, line);) {
+    ++number;
+    SCOPED_TRACE(path.filename().string() + ":" + std::to_string(number) + ": " + line);
+    if (line.empty() || line[0] == '#') continue;
+    if (line == "C:" || line.starts_with("C: ")) {
+      pending += line.substr(std::min<std::size_t>(3, line.size())) + "\r\n";
+      continue;
+    }
+    if (line.starts_with("R: ")) {
+      pending += unescape(line.substr(3));
+      continue;
+    }
+    if (!pending.empty()) client.send(std::exchange(pending, {}));
+    if (line.starts_with("S: ") || line.starts_with("S~ ")) {
+      auto got = client.line();
+      ASSERT_TRUE(got) << "no reply: the connection closed, or nothing came within 10 s";
+      if (line[1] == ':') {
+        EXPECT_EQ(*got, line.substr(3));
+      } else {
+        EXPECT_TRUE(got->starts_with(line.substr(3))) << "got: " << *got;
+      }
+    } else if (line == "closed") {
+      auto got = client.line();
+      EXPECT_FALSE(got) << "still open; next line: " << *got;
+    } else if (line.starts_with("stored ")) {
+      EXPECT_EQ(inbox_size(), std::stoull(line.substr(7)));
+    } else {
+      FAIL() << "unknown script line";
+    }
+  }
+  if (!pending.empty()) client.send(pending);
+  EXPECT_EQ(client.unread(), "") << "replies the script did not expect";
+  client = Client(asio::local::stream_protocol::socket(io_));  // the session sees its client leave
+  ASSERT_EQ(finished->get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
+}
+
+TEST_P(SmtpSessionTest, Script) {
+  run_script(std::filesystem::path(MAILSTEAD_SOURCE_DIR) / "tests/unit/smtp_scripts" / GetParam());
+}
+
+std::vector<std::string> scripts() {
+  std::vector<std::string> out;
+  for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::path(MAILSTEAD_SOURCE_DIR) /
+                                                                "tests/unit/smtp_scripts"))
+    out.push_back(entry.path().filename().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Scripts, SmtpSessionTest, ::testing::ValuesIn(scripts()),
+                         [](const ::testing::TestParamInfo<std::string>& param) {
+                           auto name = param.param.substr(0, param.param.find('.'));
+                           for (auto& c : name)
+                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                           return name;
+                         });
+
+}  // namespace
+}  // namespace mailstead
