@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The Docker image, as a user meets it, on a machine without a Docker engine: makes the
-# debian:bookworm-slim base with debootstrap and `podman import` (cached in .cache/), builds
+# debian:bookworm-slim base from packaging/base-rootfs.sh with `podman import`, builds
 # packaging/docker/Dockerfile from the .deb that packaging/test-deb.sh built (no second
 # compile), then runs the image's entrypoint with `buildah run` (host network, loopback only):
 # first start from the environment (domain, user, password file), the HEALTHCHECK command,
@@ -10,7 +10,6 @@
 # usage: packaging/test-docker.sh BUILD_DIR      (as root; scripts/test.sh runs it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$PWD
 build=$(realpath "$1")
 work=$(mktemp -d)
 image=localhost/mailstead:test
@@ -59,33 +58,7 @@ deb=${debs[0]}
 
 echo "== docker: base image $base"
 if ! podman image exists "$base"; then
-  tarball="$root/.cache/debootstrap/bookworm-minbase.tar"
-  if [ ! -f "$tarball" ]; then
-    mkdir -p "$(dirname "$tarball")"
-    debootstrap --variant=minbase bookworm "$work/rootfs" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 ||
-      { tail -20 "$work/debootstrap.log"; fail "debootstrap"; }
-    # Slim like Docker's debian:bookworm-slim: no documentation, manuals or translations,
-    # now or in packages installed later; no package caches.
-    rootfs="$work/rootfs"
-    cat >"$rootfs/etc/dpkg/dpkg.cfg.d/docker-slim" <<'EOF_SLIM'
-path-exclude /usr/share/doc/*
-path-include /usr/share/doc/*/copyright
-path-exclude /usr/share/man/*
-path-exclude /usr/share/info/*
-path-exclude /usr/share/groff/*
-path-exclude /usr/share/linda/*
-path-exclude /usr/share/lintian/*
-path-exclude /usr/share/locale/*
-path-include /usr/share/locale/locale.alias
-EOF_SLIM
-    find "$rootfs/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete
-    find "$rootfs/usr/share/doc" -mindepth 1 -type d -empty -delete
-    rm -rf "$rootfs"/usr/share/{man,info,groff,lintian,linda}/* "$rootfs"/var/cache/apt/*.bin
-    find "$rootfs/usr/share/locale" -mindepth 1 -maxdepth 1 -not -name locale.alias -exec rm -rf {} +
-    rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/log/*.log
-    tar -C "$work/rootfs" -cf "$tarball.new" . && mv "$tarball.new" "$tarball"
-    rm -rf "$work/rootfs"
-  fi
+  tarball=$(packaging/base-rootfs.sh) || fail "no base file system"
   podman import "$tarball" "$base" >/dev/null
 fi
 # The Dockerfile's first stage starts from debian:bookworm; given .deb files it only copies

@@ -13,9 +13,10 @@ packages=(
   libtomlplusplus-dev libcrypt-dev libidn2-dev
   # run and test: certificates, the end-to-end clients
   openssl python3 ca-certificates curl swaks libnet-ssleay-perl libio-socket-ssl-perl fetchmail isync
-  # packaging: the .deb (dpkg-buildpackage, lintian, systemd-analyze) and the container image
-  # (debootstrap for the base image, podman and buildah without a Docker engine)
-  debhelper lintian systemd debootstrap podman buildah
+  # packaging: the .deb (dpkg-buildpackage, lintian, systemd-analyze, systemd-nspawn to boot
+  # it under systemd) and the container image (debootstrap for the base file system, podman
+  # and buildah without a Docker engine)
+  debhelper lintian systemd systemd-container debootstrap podman buildah
 )
 
 missing=()

@@ -3,7 +3,8 @@
 # sanitizer (ASan + UBSan) configuration once each, and runs every test in both; then builds
 # the libFuzzer harnesses with clang and runs each one briefly over its seed corpus; then
 # packages what the normal build compiled as a .deb and a container image, installs each and
-# runs the smoke test against them (packaging/test-deb.sh, packaging/test-docker.sh; root).
+# runs the smoke test against them (packaging/test-deb.sh, test-systemd.sh, test-docker.sh;
+# as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,6 +33,9 @@ echo "== packaging: the .deb (built from build/, installed, smoke-tested, purged
 as_root=()
 [ "$(id -u)" -eq 0 ] || as_root=(sudo)
 "${as_root[@]}" packaging/test-deb.sh build
+
+echo "== packaging: the .deb under systemd (a booted Debian 12 container)"
+"${as_root[@]}" packaging/test-systemd.sh build
 
 echo "== packaging: the container image (from that .deb, smoke-tested with buildah)"
 "${as_root[@]}" packaging/test-docker.sh build
