@@ -96,6 +96,7 @@ class SmtpSessionTest : public storage::testing::StoreTest, public ::testing::Wi
     if (connection_) asio::post(io_, [c = connection_] { c->close(); });
     work_.reset();
     io_thread_.join();
+    connection_.reset();  // its timer belongs to io_, which goes first
     context_.reset();
     passwords_.reset();
     committer_.reset();
