@@ -14,6 +14,7 @@ fi
 mkdir -p "$(dirname "$tarball")"
 rootfs=$(mktemp -d)
 trap 'rm -rf "$rootfs"' EXIT
+chmod 0755 "$rootfs"  # it becomes /, which every user must be able to enter (mktemp made it 0700)
 mirror=$(awk '/^URIs:/ && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
 [ -n "$mirror" ] || mirror=$(awk '$1 == "deb" && $3 == "bookworm" {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
 mirror=${mirror:-http://deb.debian.org/debian}
