@@ -25,10 +25,20 @@ HOST = "127.0.0.1"
 SANITIZED = os.environ.get("MAILSTEAD_SANITIZE") == "ON"
 
 
+_ports_given = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
+    """A loopback port nothing listens on, never the same twice in one test process: the
+    kernel may hand out a port again once it is closed, and two listeners of one config on
+    one port is a config error."""
+    while True:
+        with socket.socket() as s:
+            s.bind((HOST, 0))
+            port = s.getsockname()[1]
+        if port not in _ports_given:
+            _ports_given.add(port)
+            return port
 
 
 def make_certificate(directory):
