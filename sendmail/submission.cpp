@@ -3,18 +3,12 @@
 #include <algorithm>
 
 #include "common/mime/mime.hpp"
+#include "common/text/ascii.hpp"
 #include "common/text/dot_stuffing.hpp"
 #include "common/text/line_ends.hpp"
 
 namespace mailstead::sendmail {
 namespace {
-
-bool starts_with_ci(std::string_view text, std::string_view prefix) {
-  if (text.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(text[i])) != prefix[i]) return false;
-  return true;
-}
 
 // The input as CRLF lines, up to a lone "." when that ends it.
 std::vector<std::string_view> split_lines(std::string_view input, bool dot_ends_input, std::string& storage) {
@@ -124,10 +118,9 @@ Prepared prepare_message(std::string_view input, const Options& options, std::st
     while (end < header_lines && (lines[end][0] == ' ' || lines[end][0] == '\t')) ++end;
     auto name_end = lines[i].find(':');
     std::string_view name = name_end == std::string_view::npos ? std::string_view() : lines[i].substr(0, name_end);
-    if (starts_with_ci(name, "from") && name.size() == 4) has_from = true;
-    bool is_bcc = name.size() == 3 && starts_with_ci(name, "bcc");
-    bool is_recipient_field = is_bcc || (name.size() == 2 && starts_with_ci(name, "to")) ||
-                              (name.size() == 2 && starts_with_ci(name, "cc"));
+    if (text::iequals_ascii(name, "from")) has_from = true;
+    bool is_bcc = text::iequals_ascii(name, "bcc");
+    bool is_recipient_field = is_bcc || text::iequals_ascii(name, "to") || text::iequals_ascii(name, "cc");
     if (options.recipients_from_headers && is_recipient_field) {
       std::string value(lines[i].substr(name_end + 1));
       for (std::size_t k = i + 1; k < end; ++k) value += std::string(lines[k]);

@@ -44,9 +44,10 @@ Connection::Connection(StreamSocket socket, std::shared_ptr<ssl::context> tls, s
       session_id_(std::move(session_id)),
       input_(max_line) {
   error_code ec;
+  auto local = socket_.local_endpoint(ec);
+  if (auto tcp_local = to_tcp(local); tcp_local && !ec) local_ = *tcp_local;
   if (auto remote = to_tcp(socket_.remote_endpoint(ec)); remote && !ec) remote_ = *remote;
-  if (auto local = to_tcp(socket_.local_endpoint(ec)); local && !ec) local_ = *local;
-  if (socket_.local_endpoint(ec).protocol().family() == AF_UNIX) {
+  if (local.protocol().family() == AF_UNIX) {
     ucred credentials{};
     socklen_t size = sizeof(credentials);
     if (::getsockopt(socket_.native_handle(), SOL_SOCKET, SO_PEERCRED, &credentials, &size) == 0)

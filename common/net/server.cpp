@@ -269,9 +269,9 @@ awaitable<void> Server::serve(StreamSocket socket, const ListenerSpec& spec) {
   error_code ec;
   socket.remote_endpoint(ec);
   if (ec) co_return;  // the client left before we looked
-  bool is_tcp = socket.local_endpoint(ec).protocol().family() != AF_UNIX;
-  if (is_tcp) socket.set_option(tcp::no_delay(true), ec);
+  socket.set_option(tcp::no_delay(true), ec);  // fails, harmlessly, on a Unix-domain socket
   auto connection = std::make_shared<Connection>(std::move(socket), current_tls(), log::new_session_id(), spec.max_line);
+  bool is_tcp = !connection->local_peer();
   auto admission = connection->local_peer()
                        ? limiter_->try_admit_local(connection->local_peer()->uid)
                        : limiter_->try_admit(connection->remote().address());

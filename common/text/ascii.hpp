@@ -16,6 +16,12 @@ constexpr bool iequals_ascii(std::string_view a, std::string_view b) {
                     [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
 }
 
+inline std::string lower_ascii(std::string_view text) {
+  std::string out(text);
+  for (auto& c : out) c = ascii_lower(c);
+  return out;
+}
+
 inline std::string upper_ascii(std::string_view text) {
   std::string out(text);
   for (auto& c : out) c = ascii_upper(c);

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <memory>
 
+#include "common/text/ascii.hpp"
+
 namespace mailstead::text {
 namespace {
 
@@ -14,13 +16,6 @@ struct Idn2Free {
 using Idn2String = std::unique_ptr<char, Idn2Free>;
 
 constexpr int kLookupFlags = IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL;
-
-std::string lower_ascii(std::string_view text) {
-  std::string out(text);
-  for (auto& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
 
 }  // namespace
 
