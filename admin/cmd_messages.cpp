@@ -45,7 +45,7 @@ int message_list(const Invocation& inv) {
   bool json = inv.has("--json");
   std::string out = json ? "[" : "";
   for_each_message(txn, mailbox->id, [&](const Message& m) {
-    auto structure = message_structure(txn, m.blob);
+    auto structure = message_structure(txn, m);
     std::string subject = structure && structure->envelope ? structure->envelope->subject.value_or("") : "";
     if (json) {
       out += fmt::format(R"({}{{"uid":{},"size":{},"internal_date":{},"modseq":{},"flags":{},"subject":{}}})",

@@ -122,7 +122,7 @@ net::awaitable<bool> Session::on_fetch(const Command& command, const Fetch& fetc
     std::optional<std::string_view> bytes;
     std::optional<mime::Part> structure;
     if (want_bytes) bytes = storage::read_blob(txn, record->blob);
-    if (want_structure) structure = storage::message_structure(txn, record->blob);
+    if (want_structure) structure = storage::message_structure(txn, *record);
     if ((want_bytes && !bytes) || (want_structure && !structure)) {
       some_gone = true;
       continue;
@@ -360,12 +360,12 @@ bool Session::on_search(const Command& command, const Search& search) {
   SearchLoader load = [&](SearchMessage& m, SearchNeed need) {
     if (need == SearchNeed::fields) {
       m.fields.clear();
-      return storage::for_each_header_field(txn, m.record->blob, [&m](std::string_view name, std::string_view value) {
+      return storage::for_each_header_field(txn, *m.record, [&m](std::string_view name, std::string_view value) {
         m.fields.emplace_back(name, value);
         return true;
       });
     }
-    structure = storage::message_structure(txn, m.record->blob);
+    structure = storage::message_structure(txn, *m.record);
     auto bytes = storage::read_blob(txn, m.record->blob);
     if (!structure || !bytes) return false;
     m.structure = &*structure;

@@ -76,7 +76,6 @@ void reference_blob(TxnState& t, const BlobId& id, std::string_view bytes) {
     refs = r.u64();
   } else {
     t.put(t.dbs().blob_data, blob_key(id), bytes);
-    t.put(t.dbs().blob_meta, blob_key(id), codec::encode_structure(mime::parse_message(bytes)));
   }
   t.put(t.dbs().blob_refs, blob_key(id), codec::Writer(kBlobRefFormat).u64(refs + 1).u64(bytes.size()).take());
 }
@@ -90,9 +89,23 @@ void release_blob(TxnState& t, const BlobId& id) {
   if (refs <= 1) {
     t.erase(t.dbs().blob_refs, blob_key(id));
     t.erase(t.dbs().blob_data, blob_key(id));
-    t.erase(t.dbs().blob_meta, blob_key(id));
   } else {
     t.put(t.dbs().blob_refs, blob_key(id), codec::Writer(kBlobRefFormat).u64(refs - 1).u64(size).take());
+  }
+}
+
+void move_structures_to_messages(TxnState& t, MDB_dbi blob_meta) {
+  std::vector<std::pair<std::string, BlobId>> messages;  // keys first: no writes during the scan
+  t.scan(t.dbs().messages, "", [&](std::string_view key, std::string_view value) {
+    messages.emplace_back(std::string(key), decode(0, 0, value).blob);
+    return true;
+  });
+  for (const auto& [key, blob] : messages) {
+    auto structure = t.get(blob_meta, blob_key(blob));
+    if (!structure)
+      throw StorageError(Errc::corrupt, fmt::format("message refers to a blob without structure {}", blob.hex()));
+    std::string copy(*structure);  // the put may move the page the view points into
+    t.put(t.dbs().message_meta, key, copy);
   }
 }
 
@@ -133,9 +146,18 @@ void put_message(WriteTxn& txn, const Message& m) {
   txn.state().put(txn.state().dbs().messages, codec::key_u32_u32(m.mailbox, m.uid), encode(m));
 }
 
+// The structure record (structure_codec.hpp), computed once per stored message. It is kept
+// per message rather than per blob so that a mailbox's records lie together in UID order: a
+// SEARCH or FETCH over a big mailbox then walks neighbouring pages instead of jumping through
+// a B-tree keyed by content hash.
+std::optional<std::string_view> structure_record(const ReadTxn& txn, MailboxId mailbox, Uid uid) {
+  return txn.state().get(txn.state().dbs().message_meta, codec::key_u32_u32(mailbox, uid));
+}
+
 // Adds a message whose blob is already referenced; updates the mailbox, usage and change log.
-Message insert_message(WriteTxn& txn, Mailbox& mailbox, const BlobId& blob, std::uint64_t size, std::uint32_t flags,
-                       std::vector<std::string> keywords, std::int64_t internal_date) {
+Message insert_message(WriteTxn& txn, Mailbox& mailbox, const BlobId& blob, std::string_view structure,
+                       std::uint64_t size, std::uint32_t flags, std::vector<std::string> keywords,
+                       std::int64_t internal_date) {
   Message m;
   m.mailbox = mailbox.id;
   m.uid = mailbox.uid_next++;
@@ -146,6 +168,7 @@ Message insert_message(WriteTxn& txn, Mailbox& mailbox, const BlobId& blob, std:
   m.blob = blob;
   m.modseq = detail::record_change(txn, mailbox.user, mailbox.id, m.uid, ChangeKind::appended);
   put_message(txn, m);
+  txn.state().put(txn.state().dbs().message_meta, codec::key_u32_u32(m.mailbox, m.uid), structure);
   mailbox.highest_modseq = m.modseq;
   mailbox.messages += 1;
   mailbox.bytes += size;
@@ -232,7 +255,8 @@ Result<Message> append_message(WriteTxn& txn, const Mailbox& target, std::string
   if (auto ok = check_quota(txn, mailbox->user, bytes.size(), 1); !ok) return ok.error();
   auto blob = detail::hash_blob(bytes);
   reference_blob(txn.state(), blob, bytes);
-  auto message = insert_message(txn, *mailbox, blob, bytes.size(), options.flags, canonical_keywords(options.keywords),
+  auto message = insert_message(txn, *mailbox, blob, codec::encode_structure(mime::parse_message(bytes)), bytes.size(),
+                                options.flags, canonical_keywords(options.keywords),
                                 options.internal_date ? options.internal_date : now_seconds());
   save_mailbox(txn, *mailbox);
   return message;
@@ -247,6 +271,7 @@ std::vector<DeliveryOutcome> deliver_message(WriteTxn& txn, std::string_view giv
   }
   CrlfBytes bytes(given);
   auto blob = detail::hash_blob(bytes);  // once for all recipients
+  std::string structure;                 // parsed for the first recipient that gets the message
   auto date = internal_date ? internal_date : now_seconds();
   for (auto user : users) {
     auto inbox = find_mailbox(txn, user, "INBOX");
@@ -263,7 +288,8 @@ std::vector<DeliveryOutcome> deliver_message(WriteTxn& txn, std::string_view giv
       continue;
     }
     reference_blob(txn.state(), blob, bytes);
-    auto message = insert_message(txn, *inbox, blob, bytes.size(), 0, {}, date);
+    if (structure.empty()) structure = codec::encode_structure(mime::parse_message(bytes));
+    auto message = insert_message(txn, *inbox, blob, structure, bytes.size(), 0, {}, date);
     save_mailbox(txn, *inbox);
     outcomes.push_back({user, message});
   }
@@ -296,15 +322,15 @@ std::optional<std::string_view> read_blob(const ReadTxn& txn, const BlobId& blob
   return txn.state().get(txn.state().dbs().blob_data, blob_key(blob));
 }
 
-std::optional<mime::Part> message_structure(const ReadTxn& txn, const BlobId& blob) {
-  auto bytes = txn.state().get(txn.state().dbs().blob_meta, blob_key(blob));
+std::optional<mime::Part> message_structure(const ReadTxn& txn, const Message& message) {
+  auto bytes = structure_record(txn, message.mailbox, message.uid);
   if (!bytes) return std::nullopt;
   return codec::decode_structure(*bytes);
 }
 
-bool for_each_header_field(const ReadTxn& txn, const BlobId& blob,
+bool for_each_header_field(const ReadTxn& txn, const Message& message,
                            const std::function<bool(std::string_view name, std::string_view value)>& fn) {
-  auto bytes = txn.state().get(txn.state().dbs().blob_meta, blob_key(blob));
+  auto bytes = structure_record(txn, message.mailbox, message.uid);
   if (!bytes) return false;
   codec::visit_header_fields(*bytes, fn);
   return true;
@@ -388,8 +414,13 @@ Result<CopyResult> copy_messages(WriteTxn& txn, MailboxId source, const std::vec
     if (!blob)
       throw StorageError(Errc::corrupt, fmt::format("message refers to a missing blob {}", original.blob.hex()));
     reference_blob(txn.state(), original.blob, *blob);
-    auto copy = insert_message(txn, *target, original.blob, original.size, original.flags, original.keywords,
-                               original.internal_date);
+    auto structure = structure_record(txn, original.mailbox, original.uid);
+    if (!structure)
+      throw StorageError(Errc::corrupt, fmt::format("message {} of mailbox {} has no structure record", original.uid,
+                                                    original.mailbox));
+    std::string structure_copy(*structure);  // the writes below may move the page it points into
+    auto copy = insert_message(txn, *target, original.blob, structure_copy, original.size, original.flags,
+                               original.keywords, original.internal_date);
     result.source_uids.push_back(original.uid);
     result.target_uids.push_back(copy.uid);
   }
@@ -416,6 +447,7 @@ std::vector<Uid> expunge_messages(WriteTxn& txn, MailboxId mailbox_id, const std
     auto m = find_message(txn, mailbox_id, uid);
     if (!m) continue;
     t.erase(t.dbs().messages, codec::key_u32_u32(mailbox_id, uid));
+    t.erase(t.dbs().message_meta, codec::key_u32_u32(mailbox_id, uid));
     release_blob(t, m->blob);
     mailbox->highest_modseq = detail::record_change(txn, mailbox->user, mailbox_id, uid, ChangeKind::expunged);
     mailbox->messages -= 1;

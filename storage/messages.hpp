@@ -8,6 +8,9 @@
 //   bytes go away with the last reference. They live inside the LMDB environment, so a
 //   message record and its blob are committed by the same transaction: no record can point at
 //   a missing blob and no blob can be orphaned, whatever crashes.
+// - The MIME structure (header fields, ENVELOPE and BODYSTRUCTURE material) is parsed once when
+//   a message is stored and kept with the message, not with the blob: a mailbox's records then
+//   lie together in UID order, which is the order SEARCH and FETCH walk them in.
 // - Every change (append, flag change, expunge) takes the next value of the store-wide modseq
 //   counter, recorded on the message, as the mailbox's HIGHESTMODSEQ, and in the change log
 //   (changes.hpp), which is how other sessions and processes learn about it.
@@ -92,11 +95,12 @@ std::vector<Uid> list_uids(const ReadTxn& txn, MailboxId mailbox);
 // The message's bytes, straight from the map: valid until the transaction ends.
 std::optional<std::string_view> read_blob(const ReadTxn& txn, const BlobId& blob);
 std::uint32_t blob_refcount(const ReadTxn& txn, const BlobId& blob);  // 0 if absent
-// The MIME structure computed when the blob was stored (ENVELOPE, BODYSTRUCTURE, sections).
-std::optional<mime::Part> message_structure(const ReadTxn& txn, const BlobId& blob);
+// The MIME structure computed when the message was stored (ENVELOPE, BODYSTRUCTURE,
+// sections); nullopt if the message is gone.
+std::optional<mime::Part> message_structure(const ReadTxn& txn, const Message& message);
 // Its top-level header fields from the same record, as views valid until the transaction
-// ends, without decoding the rest; false if the blob is unknown. fn returns false to stop.
-bool for_each_header_field(const ReadTxn& txn, const BlobId& blob,
+// ends, without decoding the rest; false if the message is gone. fn returns false to stop.
+bool for_each_header_field(const ReadTxn& txn, const Message& message,
                            const std::function<bool(std::string_view name, std::string_view value)>& fn);
 
 enum class FlagOperation { replace, add, remove };

@@ -14,6 +14,7 @@
 
 #include "common/log/log.hpp"
 #include "storage/codec.hpp"
+#include "storage/detail/blobs.hpp"
 #include "storage/detail/lmdb.hpp"
 
 namespace mailstead::storage {
@@ -138,6 +139,36 @@ std::unique_ptr<TxnState> begin(StoreImpl& store, bool write) {
   }
 }
 
+// Doubles the map, up to the configured maximum; false when it is already there. No
+// transaction of this process may be active.
+bool grow_map(StoreImpl& store) {
+  std::unique_lock exclusive(store.resize_mutex);
+  MDB_envinfo info{};
+  mdb_env_info(store.env, &info);
+  std::uint64_t current = info.me_mapsize;
+  std::uint64_t max = store.options.max_map_size;
+  if (max != 0 && current >= max) return false;
+  std::uint64_t next = current * 2;
+  if (max != 0 && next > max) next = max;
+  check(mdb_env_set_mapsize(store.env, next), "grow map");
+  log::info("-", "store_grown", "map_size={} previous={}", next, current);
+  return true;
+}
+
+void upgrade_from_format_1(TxnState& t) {
+  MDB_dbi blob_meta;
+  if (int rc = mdb_dbi_open(t.txn, "blob_meta", 0, &blob_meta); rc == 0) {
+    detail::move_structures_to_messages(t, blob_meta);
+    if (int drop = mdb_drop(t.txn, blob_meta, 1); drop != 0) throw_lmdb(drop, "remove blob_meta");
+  } else if (rc != MDB_NOTFOUND) {
+    throw_lmdb(rc, "open blob_meta");
+  }
+  std::string v;
+  codec::put_u32be(v, kSchemaVersion);
+  t.put(t.dbs().meta, "schema_version", v);
+  log::info("-", "store_upgraded", "format=1 to={} dir={}", kSchemaVersion, t.options().dir.string());
+}
+
 // First open of a new store writes its format; later opens check it.
 void initialize_or_check(TxnState& t) {
   const auto& dbs = t.dbs();
@@ -150,6 +181,10 @@ void initialize_or_check(TxnState& t) {
     return;
   }
   auto found = codec::get_u32be(*version);
+  if (found == 1) {
+    upgrade_from_format_1(t);
+    found = kSchemaVersion;
+  }
   if (found != kSchemaVersion)
     throw StorageError(Errc::version_mismatch,
                        fmt::format("the mail store in {} has format {}, this mailstead reads format {}",
@@ -237,33 +272,42 @@ std::unique_ptr<Store> Store::open(const StoreOptions& options) {
                                                      options.dir.string()));
     throw_lmdb(rc, fmt::format("open the mail store in {}", options.dir.string()));
   }
-  auto state = begin(*impl, true);
-  auto open_db = [&](const char* name) {
-    MDB_dbi dbi;
-    check(mdb_dbi_open(state->txn, name, MDB_CREATE, &dbi), name);
-    return dbi;
-  };
-  auto& d = impl->dbs;
-  d.meta = open_db("meta");
-  d.domains = open_db("domains");
-  d.users = open_db("users");
-  d.user_index = open_db("user_index");
-  d.aliases = open_db("aliases");
-  d.mailboxes = open_db("mailboxes");
-  d.mailbox_index = open_db("mailbox_index");
-  d.messages = open_db("messages");
-  d.blob_refs = open_db("blob_refs");
-  d.blob_data = open_db("blob_data");
-  d.blob_meta = open_db("blob_meta");
-  d.changes = open_db("changes");
-  d.usage = open_db("usage");
-  d.imports = open_db("imports");
-  d.queue = open_db("queue");
-  d.queue_due = open_db("queue_due");
-  d.auth_failures = open_db("auth_failures");
-  d.send_counts = open_db("send_counts");
-  initialize_or_check(*state);
-  check(mdb_txn_commit(std::exchange(state->txn, nullptr)), "commit");
+  // Converting an older format may need more room than the map has: grow it and start over.
+  for (;;) {
+    auto state = begin(*impl, true);
+    auto open_db = [&](const char* name) {
+      MDB_dbi dbi;
+      check(mdb_dbi_open(state->txn, name, MDB_CREATE, &dbi), name);
+      return dbi;
+    };
+    auto& d = impl->dbs;
+    d.meta = open_db("meta");
+    d.domains = open_db("domains");
+    d.users = open_db("users");
+    d.user_index = open_db("user_index");
+    d.aliases = open_db("aliases");
+    d.mailboxes = open_db("mailboxes");
+    d.mailbox_index = open_db("mailbox_index");
+    d.messages = open_db("messages");
+    d.message_meta = open_db("message_meta");
+    d.blob_refs = open_db("blob_refs");
+    d.blob_data = open_db("blob_data");
+    d.changes = open_db("changes");
+    d.usage = open_db("usage");
+    d.imports = open_db("imports");
+    d.queue = open_db("queue");
+    d.queue_due = open_db("queue_due");
+    d.auth_failures = open_db("auth_failures");
+    d.send_counts = open_db("send_counts");
+    try {
+      initialize_or_check(*state);
+      check(mdb_txn_commit(std::exchange(state->txn, nullptr)), "commit");
+      break;
+    } catch (const detail::MapFull&) {
+      state.reset();
+      if (!grow_map(*impl)) throw;
+    }
+  }
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
@@ -300,17 +344,7 @@ void Store::release_mapped_pages() {
 
 bool Store::grow_after(const StorageError& e) {
   if (!dynamic_cast<const detail::MapFull*>(&e)) return false;
-  std::unique_lock exclusive(impl_->resize_mutex);
-  MDB_envinfo info{};
-  mdb_env_info(impl_->env, &info);
-  std::uint64_t current = info.me_mapsize;
-  std::uint64_t max = impl_->options.max_map_size;
-  if (max != 0 && current >= max) return false;
-  std::uint64_t next = current * 2;
-  if (max != 0 && next > max) next = max;
-  check(mdb_env_set_mapsize(impl_->env, next), "grow map");
-  log::info("-", "store_grown", "map_size={} previous={}", next, current);
-  return true;
+  return grow_map(*impl_);
 }
 
 }  // namespace mailstead::storage

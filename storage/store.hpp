@@ -47,7 +47,9 @@ struct StoreOptions {
 
 StoreOptions store_options(const config::Config& config);
 
-inline constexpr std::uint32_t kSchemaVersion = 1;
+// 2: MIME structure records per message instead of per blob (format 1 stores are converted
+// when first opened).
+inline constexpr std::uint32_t kSchemaVersion = 2;
 
 class ReadTxn {
  public:

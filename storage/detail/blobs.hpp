@@ -9,9 +9,13 @@
 namespace mailstead::storage::detail {
 
 BlobId hash_blob(std::string_view bytes);
-// One more reference to the blob; its bytes and structure are stored with the first.
+// One more reference to the blob; its bytes are stored with the first.
 void reference_blob(TxnState& t, const BlobId& id, std::string_view bytes);
-// One reference fewer; bytes and structure go with the last.
+// One reference fewer; the bytes go with the last.
 void release_blob(TxnState& t, const BlobId& id);
+
+// Format 1 kept one structure record per blob (in `blob_meta`, keyed by content hash); format
+// 2 keeps one per message. Copies each message's structure to its own key.
+void move_structures_to_messages(TxnState& t, MDB_dbi blob_meta);
 
 }  // namespace mailstead::storage::detail

@@ -25,9 +25,9 @@ struct Dbs {
   MDB_dbi mailboxes;      // u32 mailbox id -> Mailbox record
   MDB_dbi mailbox_index;  // u32 user id, name -> u32 mailbox id
   MDB_dbi messages;       // u32 mailbox id, u32 uid -> Message record
+  MDB_dbi message_meta;   // u32 mailbox id, u32 uid -> MIME structure (structure_codec.hpp)
   MDB_dbi blob_refs;      // 32-byte SHA-256 -> BlobRef record (reference count, size)
   MDB_dbi blob_data;      // 32-byte SHA-256 -> the message bytes
-  MDB_dbi blob_meta;      // 32-byte SHA-256 -> MIME structure (structure_codec.hpp)
   MDB_dbi changes;        // u64 modseq -> Change record
   MDB_dbi usage;          // u32 user id -> Usage record (bytes, messages)
   MDB_dbi imports;        // u32 mailbox id, source key -> u32 uid (import_ledger.hpp)

@@ -146,6 +146,7 @@ int check(const char* dir) {
   const auto& t = txn.state();
   std::map<std::string, std::uint64_t> references;
   std::map<long, std::vector<UserId>> found;
+  std::uint64_t all_messages = 0;
   for (const auto& user : list_users(txn)) {
     Usage sum;
     for (const auto& box : list_mailboxes(txn, user.id)) {
@@ -154,6 +155,8 @@ int check(const char* dir) {
         auto blob = read_blob(txn, m.blob);
         if (!blob) violated(fmt::format("message {}/{} has no blob", box.id, m.uid));
         if (blob->size() != m.size) violated("blob size differs from the message size");
+        if (!message_structure(txn, m)) violated(fmt::format("message {}/{} has no structure", box.id, m.uid));
+        ++all_messages;
         references[m.blob.hex()] += 1;
         messages += 1;
         bytes += m.size;
@@ -192,11 +195,11 @@ int check(const char* dir) {
   });
   if (data != blobs) violated(fmt::format("{} blobs stored, {} referenced", data, blobs));
   std::uint64_t structures = 0;
-  t.scan(t.dbs().blob_meta, "", [&](std::string_view, std::string_view) {
+  t.scan(t.dbs().message_meta, "", [&](std::string_view, std::string_view) {
     ++structures;
     return true;
   });
-  if (structures != blobs) violated(fmt::format("{} structures for {} blobs", structures, blobs));
+  if (structures != all_messages) violated(fmt::format("{} structures for {} messages", structures, all_messages));
   std::string json = "{";
   for (const auto& [k, users] : found) {
     if (json.size() > 1) json += ',';

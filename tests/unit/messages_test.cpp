@@ -3,10 +3,16 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <fcntl.h>
+
 #include <map>
 #include <random>
 
 #include "storage/changes.hpp"
+#include "storage/codec.hpp"
+#include "storage/detail/lmdb.hpp"
 #include "storage_fixture.hpp"
 
 namespace mailstead::storage {
@@ -350,19 +356,108 @@ void expect_same_structure(const mime::Part& a, const mime::Part& b) {
   for (std::size_t i = 0; i < a.children.size(); ++i) expect_same_structure(a.children[i], b.children[i]);
 }
 
-TEST_F(MessagesTest, StructureIsComputedOnceAndStoredWithTheBlob) {
+TEST_F(MessagesTest, StructureIsComputedOnceAndStoredWithTheMessage) {
   const std::string bytes =
       "From: Alice <alice@example.test>\r\nTo: bob@example.test\r\nSubject: report\r\n"
       "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
       "see attached\r\n--b\r\nContent-Type: application/pdf; name=r.pdf\r\nContent-Disposition: attachment; "
       "filename=r.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n--b--\r\n";
   auto m = append(alice_, "INBOX", bytes);
-  auto stored = message_structure(store().read(), m.blob);
+  auto stored = message_structure(store().read(), m);
   ASSERT_TRUE(stored);
   expect_same_structure(*stored, mime::parse_message(bytes));
   EXPECT_EQ(stored->children[1].disposition_parameters, (mime::Parameters{{"filename", "r.pdf"}}));
   ok(store().update([&](WriteTxn& t) -> Result<std::vector<Uid>> { return expunge_messages(t, m.mailbox, {m.uid}); }));
-  EXPECT_FALSE(message_structure(store().read(), m.blob));
+  EXPECT_FALSE(message_structure(store().read(), m));
+}
+
+// Turns the store back into format 1 (one structure record per blob, in `blob_meta`), as
+// mailstead 0.1 wrote it, with raw LMDB calls.
+void downgrade_to_format_1(Store& store) {
+  auto t = store.write();
+  auto& state = t.state();
+  MDB_dbi blob_meta;
+  ASSERT_EQ(mdb_dbi_open(state.txn, "blob_meta", MDB_CREATE, &blob_meta), 0);
+  std::vector<std::pair<std::string, std::string>> records;
+  state.scan(state.dbs().message_meta, "", [&](std::string_view key, std::string_view value) {
+    auto message = find_message(t, codec::get_u32be(key, 0), codec::get_u32be(key, 4));
+    EXPECT_TRUE(message);
+    if (message) records.emplace_back(std::string(reinterpret_cast<const char*>(message->blob.bytes.data()), 32), value);
+    return true;
+  });
+  for (const auto& [blob, structure] : records) state.put(blob_meta, blob, structure);
+  ASSERT_EQ(mdb_drop(state.txn, state.dbs().message_meta, 0), 0);
+  std::string version;
+  codec::put_u32be(version, 1);
+  state.put(state.dbs().meta, "schema_version", version);
+  t.commit();
+}
+
+TEST_F(MessagesTest, AFormat1StoreIsUpgradedWhenOpenedEvenWhenTheMapMustGrow) {
+  std::string big_header;
+  for (int i = 0; i < 60; ++i) big_header += fmt::format("X-Field-{}: {}\r\n", i, std::string(60, 'v'));
+  std::vector<Message> messages;
+  std::map<std::pair<MailboxId, Uid>, std::string> subjects;
+  for (int i = 0; i < 40; ++i) {
+    auto bytes = fmt::format("Subject: message {}\r\n{}\r\nbody {}\r\n", i, big_header, i);
+    messages.push_back(append(alice_, "INBOX", bytes));
+  }
+  // A blob shared by two mailboxes of two users, and a copy: one format-1 record serves them all.
+  std::vector<DeliveryOutcome> delivered;
+  ok(store().update([&](WriteTxn& t) -> Result<void> {
+    delivered = deliver_message(t, "Subject: shared\r\n\r\nto both\r\n", {alice_, bob_});
+    return {};
+  }));
+  for (const auto& d : delivered) messages.push_back(ok(d.result));
+  auto copied = ok(store().update([&](WriteTxn& t) {
+    return copy_messages(t, messages.front().mailbox, {messages.front().uid}, box(bob_, "Archive"));
+  }));
+  messages.push_back(*find_message(store().read(), box(bob_, "Archive").id, copied.target_uids.at(0)));
+  for (const auto& m : messages) subjects[{m.mailbox, m.uid}] = message_structure(store().read(), m)->envelope->subject.value();
+
+  downgrade_to_format_1(store());
+  // A compacted copy of it, opened with a map just big enough for what it holds: converting it
+  // needs more, so the open has to grow the map.
+  auto old_dir = dir_.string() + "-format1";
+  std::filesystem::remove_all(old_dir);
+  std::filesystem::create_directories(old_dir);
+  {
+    int fd = ::open((old_dir + "/data.mdb").c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+    ASSERT_GE(fd, 0);
+    store().copy_to(fd);
+    ::close(fd);
+  }
+  store_.reset();
+  options_.dir = old_dir;
+  options_.map_size = std::filesystem::file_size(old_dir + "/data.mdb");
+  auto initial_map = options_.map_size;
+  store();
+  EXPECT_GT(store().map_size(), initial_map);
+  {
+  auto txn = store().read();
+  for (const auto& m : messages) {
+    auto structure = message_structure(txn, m);
+    ASSERT_TRUE(structure) << m.mailbox << "/" << m.uid;
+    EXPECT_EQ(structure->envelope->subject.value(), (subjects[{m.mailbox, m.uid}]));
+  }
+  MDB_dbi gone;
+  EXPECT_EQ(mdb_dbi_open(txn.state().txn, "blob_meta", 0, &gone), MDB_NOTFOUND);
+  auto version = txn.state().get(txn.state().dbs().meta, "schema_version");
+  ASSERT_TRUE(version);
+  EXPECT_EQ(codec::get_u32be(*version), kSchemaVersion);
+  }
+  reopen();  // opens as format 2 without converting again
+  EXPECT_TRUE(message_structure(store().read(), messages.back()));
+  // Expunging the last reference still frees the blob.
+  ok(store().update([&](WriteTxn& t) -> Result<std::vector<Uid>> {
+    return expunge_messages(t, delivered[0].result->mailbox, {delivered[0].result->uid});
+  }));
+  ok(store().update([&](WriteTxn& t) -> Result<std::vector<Uid>> {
+    return expunge_messages(t, delivered[1].result->mailbox, {delivered[1].result->uid});
+  }));
+  EXPECT_EQ(blob_refcount(store().read(), delivered[0].result->blob), 0u);
+  store_.reset();
+  std::filesystem::remove_all(old_dir);
 }
 
 // Random sequences of append / flag / copy / move / expunge keep the invariants: UIDs strictly
