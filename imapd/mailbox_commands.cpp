@@ -61,12 +61,27 @@ net::awaitable<bool> Session::on_select(const Command& command, const Select& se
   auto name = mailbox_name(select.mailbox);
   if (!name) co_return bad(command.tag, "Malformed mailbox name");
   storage::Mailbox mailbox;
-  std::uint64_t seen_modseq = 0;
-  std::shared_ptr<const MailboxSnapshot> snapshot;
   {
     auto txn = ctx_.services.store.read();
     auto found = storage::find_mailbox(txn, user_->id, *name);
     if (!found || found->noselect) {
+      tagged(command, "NO", "[NONEXISTENT] No such mailbox");
+      co_return true;
+    }
+    mailbox = *found;
+  }
+  std::pair<std::uint32_t, std::uint32_t> recent{0, 0};
+  if (!imap4rev2_ && !select.read_only) {
+    recent = co_await claim_recent(mailbox);
+  } else if (!imap4rev2_) {
+    recent = {ctx_.recent.floor(mailbox.id, mailbox.recent_floor), mailbox.uid_next};
+  }
+  std::uint64_t seen_modseq = 0;
+  std::shared_ptr<const MailboxSnapshot> snapshot;
+  {
+    auto txn = ctx_.services.store.read();
+    auto found = storage::mailbox_by_id(txn, mailbox.id);
+    if (!found || found->noselect) {  // deleted meanwhile
       tagged(command, "NO", "[NONEXISTENT] No such mailbox");
       co_return true;
     }
@@ -79,8 +94,10 @@ net::awaitable<bool> Session::on_select(const Command& command, const Select& se
   std::string flags = "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
   for (const auto& k : snapshot->keywords) flags += " " + k;
   fmt::format_to(std::back_inserter(out_), "* FLAGS ({})\r\n", flags);
+  MailboxView view(uids);
+  view.mark_recent(recent.first, recent.second);
   fmt::format_to(std::back_inserter(out_), "* {} EXISTS\r\n", uids.size());
-  if (!imap4rev2_) out_ += "* 0 RECENT\r\n";
+  if (!imap4rev2_) fmt::format_to(std::back_inserter(out_), "* {} RECENT\r\n", view.recent_count());
   if (select.read_only)
     out_ += "* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n";
   else
@@ -96,12 +113,38 @@ net::awaitable<bool> Session::on_select(const Command& command, const Select& se
     append_astring(out_, wire_name(mailbox.name), utf8_);
     out_ += "\r\n";
   }
-  selected_.emplace(Selected{mailbox, select.read_only, MailboxView(uids), seen_modseq});
+  selected_.emplace(Selected{mailbox, select.read_only, std::move(view), seen_modseq, recent.first, recent.second});
   ctx_.watcher.watch(bell_, mailbox.id);
   tagged(command, "OK",
          fmt::format("{} {} completed", select.read_only ? "[READ-ONLY]" : "[READ-WRITE]",
                      select.read_only ? "EXAMINE" : "SELECT"));
   co_return true;
+}
+
+net::awaitable<std::pair<std::uint32_t, std::uint32_t>> Session::claim_recent(const storage::Mailbox& mailbox) {
+  if (ctx_.recent.floor(mailbox.id, mailbox.recent_floor) >= mailbox.uid_next) co_return std::pair{0u, 0u};
+  std::uint32_t stored_floor = 0;
+  std::uint32_t uid_next = 0;
+  bool ok = co_await commit("SELECT", [&](storage::WriteTxn& txn) -> storage::Result<void> {
+    auto current = storage::mailbox_by_id(txn, mailbox.id);
+    if (!current) return current.error();
+    auto old = storage::claim_recent(txn, mailbox.id);
+    if (!old) return old.error();
+    stored_floor = *old;
+    uid_next = current->uid_next;
+    return {};
+  });
+  // Without the write the session still works; it just shows nothing as recent.
+  if (!ok) co_return std::pair{0u, 0u};
+  co_return std::pair{ctx_.recent.claim(mailbox.id, stored_floor, uid_next), uid_next};
+}
+
+bool Session::recent_for_arrival(const storage::Mailbox& current, std::uint32_t uid) {
+  if (imap4rev2_) return false;
+  auto& s = *selected_;
+  if (uid >= s.recent_from && uid < s.recent_to) return true;
+  if (s.read_only) return uid >= ctx_.recent.floor(current.id, current.recent_floor);
+  return ctx_.recent.claim(current.id, current.recent_floor, uid + 1) <= uid;
 }
 
 bool Session::on_list(const Command& command, const List& list) {
@@ -195,7 +238,9 @@ void Session::append_status(const storage::ReadTxn& txn, const storage::Mailbox&
     else if (item == "DELETED") value = deleted;
     else if (item == "SIZE") value = mailbox.bytes;
     else if (item == "HIGHESTMODSEQ") value = mailbox.highest_modseq;
-    fmt::format_to(std::back_inserter(out_), "{} {}", item, value);  // RECENT: always 0 here
+    else if (item == "RECENT")
+      value = storage::count_messages_from(txn, mailbox.id, ctx_.recent.floor(mailbox.id, mailbox.recent_floor));
+    fmt::format_to(std::back_inserter(out_), "{} {}", item, value);
   }
   out_ += ")\r\n";
 }

@@ -30,6 +30,7 @@ std::string refusal(net::Refusal r) {
 int main(int argc, char** argv) {
   std::unique_ptr<imap::ChangeWatcher> watcher;
   imap::SnapshotCache snapshots;
+  imap::RecentClaims recent;
   std::unique_ptr<imap::ImapContext> context;  // set by `ready`, before the first connection
   session::DaemonSpec spec;
   spec.name = "imapd";
@@ -39,11 +40,11 @@ int main(int argc, char** argv) {
     for (const auto& e : cfg.imapd.listen) server.listen({"imap", e, false, kMaxLine, handler, refusal});
     for (const auto& e : cfg.imapd.tls_listen) server.listen({"imaps", e, true, kMaxLine, handler, refusal});
   };
-  spec.ready = [&context, &watcher, &snapshots](const session::Services& services, net::Server& server) {
+  spec.ready = [&context, &watcher, &snapshots, &recent](const session::Services& services, net::Server& server) {
     watcher = std::make_unique<imap::ChangeWatcher>(server.io(), services.store);
     watcher->start();
     server.on_shutdown([w = watcher.get()] { w->stop(); });
-    context = std::make_unique<imap::ImapContext>(imap::ImapContext{services, *watcher, snapshots});
+    context = std::make_unique<imap::ImapContext>(imap::ImapContext{services, *watcher, snapshots, recent});
   };
   spec.finished = [&context, &watcher] {
     context.reset();

@@ -4,6 +4,7 @@
 
 #include "common/net/connection.hpp"
 #include "common/session/services.hpp"
+#include "imapd/recent_claims.hpp"
 #include "imapd/snapshot_cache.hpp"
 #include "imapd/watcher.hpp"
 
@@ -13,6 +14,7 @@ struct ImapContext {
   session::Services services;
   ChangeWatcher& watcher;
   SnapshotCache& snapshots;
+  RecentClaims& recent;
 };
 
 net::awaitable<void> serve_imap(net::Connection& connection, const ImapContext& context);

@@ -40,6 +40,9 @@ struct Selected {
   bool read_only = false;
   MailboxView view;
   std::uint64_t seen_modseq = 0;  // change log position this session has applied
+  // \Recent handed to this session at SELECT: [recent_from, recent_to).
+  std::uint32_t recent_from = 0;
+  std::uint32_t recent_to = 0;
 };
 
 class Session {
@@ -77,6 +80,9 @@ class Session {
   std::optional<std::string> mailbox_name(const std::string& wire) const;  // nullopt: malformed
   std::string wire_name(std::string_view name) const;
   net::awaitable<bool> on_select(const Command& command, const Select& select);
+  // A read-write IMAP4rev1 SELECT takes what no session was told of yet as its \Recent.
+  net::awaitable<std::pair<std::uint32_t, std::uint32_t>> claim_recent(const storage::Mailbox& mailbox);
+  bool recent_for_arrival(const storage::Mailbox& current, std::uint32_t uid);
   bool on_list(const Command& command, const List& list);
   void append_status(const storage::ReadTxn& txn, const storage::Mailbox& mailbox, const std::vector<std::string>& items);
   bool on_status(const Command& command, const Status& status);

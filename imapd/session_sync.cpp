@@ -22,7 +22,7 @@ void Session::sync_changes() {
   for (const auto& change : storage::changes_since(txn, s.seen_modseq)) {
     if (change.mailbox != s.mailbox.id) continue;
     switch (change.kind) {
-      case storage::ChangeKind::appended: s.view.appended(change.uid, true); break;
+      case storage::ChangeKind::appended: s.view.appended(change.uid, recent_for_arrival(*mailbox, change.uid)); break;
       case storage::ChangeKind::expunged: s.view.expunged(change.uid); break;
       case storage::ChangeKind::flags:
         if (own_modseqs_.erase(change.modseq) == 0) s.view.flags_changed(change.uid);

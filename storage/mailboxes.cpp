@@ -30,6 +30,7 @@ std::string encode(const Mailbox& m) {
       .boolean(m.noselect)
       .u64(m.messages)
       .u64(m.bytes)
+      .u64(m.recent_floor)
       .take();
 }
 
@@ -49,6 +50,8 @@ Mailbox decode(MailboxId id, std::string_view bytes) {
   m.noselect = r.boolean();
   m.messages = r.u64();
   m.bytes = r.u64();
+  // Added later at the end: a record written before has had its messages announced.
+  m.recent_floor = r.at_end() ? m.uid_next : r.u32();
   return m;
 }
 
@@ -132,6 +135,17 @@ Result<std::string> normalize_mailbox_name(std::string_view name, char separator
   auto first = name.substr(0, name.find(separator));
   if (lower_ascii(first) == "inbox") out.replace(0, first.size(), "INBOX");
   return out;
+}
+
+Result<std::uint32_t> claim_recent(WriteTxn& txn, MailboxId id) {
+  auto mailbox = mailbox_by_id(txn, id);
+  if (!mailbox) return mailbox.error();
+  auto old = mailbox->recent_floor;
+  if (old < mailbox->uid_next) {
+    mailbox->recent_floor = mailbox->uid_next;
+    save_mailbox(txn, *mailbox);
+  }
+  return old;
 }
 
 void save_mailbox(WriteTxn& txn, const Mailbox& mailbox) {

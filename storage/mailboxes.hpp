@@ -38,6 +38,9 @@ struct Mailbox {
   bool noselect = false;       // a deleted mailbox kept because it has children (RFC 3501 §6.3.4)
   std::uint64_t messages = 0;  // kept current by every append and expunge
   std::uint64_t bytes = 0;
+  // \Recent (IMAP4rev1, RFC 3501 §2.3.2): messages from this UID on have not been announced
+  // as recent to any session yet.
+  std::uint32_t recent_floor = 1;
 };
 
 // The canonical form of a mailbox name, or why it cannot be one.
@@ -57,6 +60,11 @@ Result<void> rename_mailbox(WriteTxn& txn, UserId user, std::string_view from, s
 // Deletes a mailbox with its messages. One that has children becomes \Noselect instead
 // (RFC 3501 §6.3.4); INBOX cannot be deleted.
 Result<void> delete_mailbox(WriteTxn& txn, UserId user, std::string_view name);
+
+// Hands the messages not yet announced as \Recent to the caller's session, once: returns
+// the old recent_floor and moves it to UIDNEXT. Writes nothing to the change log (nothing a
+// client could see changed).
+Result<std::uint32_t> claim_recent(WriteTxn& txn, MailboxId id);
 
 // Writes a changed mailbox record (for the message operations).
 void save_mailbox(WriteTxn& txn, const Mailbox& mailbox);

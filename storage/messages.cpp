@@ -318,6 +318,18 @@ std::vector<Uid> list_uids(const ReadTxn& txn, MailboxId mailbox) {
   return out;
 }
 
+std::uint64_t count_messages_from(const ReadTxn& txn, MailboxId mailbox, Uid first) {
+  std::uint64_t count = 0;
+  const auto prefix = codec::key_u32(mailbox);
+  txn.state().scan_from(txn.state().dbs().messages, codec::key_u32_u32(mailbox, first),
+                        [&](std::string_view key, std::string_view) {
+                          if (!key.starts_with(prefix)) return false;
+                          ++count;
+                          return true;
+                        });
+  return count;
+}
+
 std::optional<std::string_view> read_blob(const ReadTxn& txn, const BlobId& blob) {
   return txn.state().get(txn.state().dbs().blob_data, blob_key(blob));
 }

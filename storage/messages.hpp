@@ -91,6 +91,8 @@ std::optional<Message> find_message(const ReadTxn& txn, MailboxId mailbox, Uid u
 // Every message of a mailbox in UID order; fn returns false to stop.
 void for_each_message(const ReadTxn& txn, MailboxId mailbox, const std::function<bool(const Message&)>& fn);
 std::vector<Uid> list_uids(const ReadTxn& txn, MailboxId mailbox);
+// How many messages of the mailbox have a UID of at least `first` (a range scan of keys).
+std::uint64_t count_messages_from(const ReadTxn& txn, MailboxId mailbox, Uid first);
 
 // The message's bytes, straight from the map: valid until the transaction ends.
 std::optional<std::string_view> read_blob(const ReadTxn& txn, const BlobId& blob);

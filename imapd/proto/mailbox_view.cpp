@@ -35,6 +35,11 @@ std::vector<MailboxView::Member> MailboxView::members(const std::vector<Uid>& ui
   return out;
 }
 
+void MailboxView::mark_recent(Uid from, Uid to) {
+  for (auto it = std::lower_bound(uids_.begin(), uids_.end(), from); it != uids_.end() && *it < to; ++it)
+    recent_.insert(recent_.end(), *it);
+}
+
 void MailboxView::appended(Uid uid, bool recent) {
   Uid last = pending_new_.empty() ? largest_uid() : pending_new_.back();
   if (uid <= last) return;  // already known (this session's own APPEND or COPY, say)

@@ -7,8 +7,8 @@
 // - A message expunged elsewhere keeps its sequence number until its EXPUNGE is sent, which
 //   may be only at the end of a command that allows it (not FETCH, STORE or SEARCH).
 // - A message appended elsewhere gets its number when EXISTS announces it.
-// - \Recent (IMAP4rev1) is this session's: messages that arrived while it had the mailbox
-//   selected.
+// - \Recent (IMAP4rev1) is what the session claimed (recent_claims.hpp): at SELECT, the UIDs
+//   it was handed; later, each new message it was the first to learn of.
 
 #include <cstdint>
 #include <optional>
@@ -50,6 +50,8 @@ class MailboxView {
   std::vector<Member> by_uid(const SequenceSet& set) const;
   std::vector<Member> members(const std::vector<Uid>& uids) const;
 
+  // At SELECT: the messages of [from, to) that the view holds are \Recent.
+  void mark_recent(Uid from, Uid to);
   // Changes learned from the change log (or made by this session).
   void appended(Uid uid, bool recent);
   void expunged(Uid uid);

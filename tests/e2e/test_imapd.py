@@ -114,7 +114,7 @@ class ImapTest(unittest.TestCase):
         self.assertTrue(body.endswith(MESSAGE), body)  # dot-unstuffed exactly, trace headers prepended
         typ, data = m.fetch("1", "(FLAGS RFC822.SIZE)")
         self.assertIn(f"RFC822.SIZE {len(body)}".encode(), data[0])
-        self.assertIn(b"FLAGS ()", data[0])  # PEEK did not set \Seen
+        self.assertIn(b"FLAGS (\\Recent)", data[0])  # PEEK did not set \Seen; the first SELECT sees it new
         typ, data = m.fetch("1", "(BODY[TEXT])")
         self.assertEqual(data[0][1], b"Hello world\r\n.. a dotted line\r\n")
         self.assertIn(b"\\Seen", data[1] if isinstance(data[1], bytes) else data[0][0])
@@ -173,7 +173,7 @@ class ImapTest(unittest.TestCase):
         m = self.inst.login()
         m.select("INBOX")
         typ, data = m.store("1", "+FLAGS", "(\\Flagged $Work)")
-        self.assertEqual(data, [b"1 (FLAGS (\\Flagged $Work))"])
+        self.assertEqual(data, [b"1 (FLAGS (\\Flagged \\Recent $Work))"])
         typ, data = m.store("1", "-FLAGS.SILENT", "(\\Flagged)")
         self.assertEqual(data, [None])
         typ, data = m.append("Drafts", "(\\Draft)", None, b"From: alice@example.test\nSubject: draft\n\nbody\n")
@@ -231,7 +231,7 @@ class ImapTest(unittest.TestCase):
         b.select("INBOX")
         b.store("1", "+FLAGS", "(\\Answered)")
         typ, data = a.noop()
-        self.assertIn(b"1 (UID 1 FLAGS (\\Answered))", a.response("FETCH")[1])
+        self.assertIn(b"1 (UID 1 FLAGS (\\Answered \\Recent))", a.response("FETCH")[1])  # a selected first
         # IDLE: a delivery arrives within a second
         raw = Raw(self.inst.imap)
         raw.line()
@@ -255,6 +255,62 @@ class ImapTest(unittest.TestCase):
         self.assertEqual(raw.line(), "c OK IDLE terminated")
         a.logout()
         b.logout()
+
+    def test_recent_is_shown_to_one_session_only(self):
+        """\\Recent (RFC 3501 §2.3.2): the first read-write session to learn of a message gets it;
+        EXAMINE shows what nobody claimed without claiming it; IMAP4rev2 sessions never claim."""
+        def select(client, mailbox="INBOX", readonly=False):
+            client.select(mailbox, readonly=readonly)
+            return int(client.response("RECENT")[1][0])
+
+        def recent_uids(client):
+            return client.uid("SEARCH", "RECENT")[1][0].split()
+
+        self.inst.deliver()
+        self.inst.deliver()
+        a = self.inst.login()
+        self.assertEqual(select(a), 2)
+        self.assertIn(b"\\Recent", a.fetch("1", "(FLAGS)")[1][0])
+        self.assertEqual(recent_uids(a), [b"1", b"2"])
+        b = self.inst.login()
+        self.assertEqual(select(b), 0)
+        self.assertNotIn(b"\\Recent", b.fetch("1", "(FLAGS)")[1][0])
+        self.assertEqual(recent_uids(b), [])
+        # A read-only look leaves message 3 to the next SELECT
+        self.inst.deliver()
+        c = self.inst.login()
+        self.assertEqual(c.status("INBOX", "(RECENT)")[1][0], b"INBOX (RECENT 1)")
+        self.assertEqual(select(c, readonly=True), 1)
+        self.assertEqual(recent_uids(c), [b"3"])
+        c.logout()
+        d = self.inst.login()
+        self.assertEqual(select(d), 1)
+        self.assertEqual(recent_uids(d), [b"3"])
+        self.assertEqual(d.status("INBOX", "(RECENT)")[1][0], b"INBOX (RECENT 0)")
+        # New mail while selected: the first session to learn of it, and only that one
+        self.inst.deliver()
+        a.noop()
+        self.assertEqual(a.response("RECENT")[1][-1], b"3")  # its 1 and 2, and now 4
+        self.assertEqual(recent_uids(a), [b"1", b"2", b"4"])
+        d.noop()
+        self.assertEqual(d.response("RECENT")[1][-1], b"1")  # still only its 3
+        self.assertEqual(recent_uids(d), [b"3"])
+        # IMAP4rev2 has no \\Recent and takes nothing away from IMAP4rev1 sessions
+        self.inst.deliver()
+        rev2 = self.inst.login()
+        rev2._simple_command("ENABLE", "IMAP4rev2")
+        rev2.select("INBOX")
+        self.assertNotIn(b"\\Recent", rev2.fetch("5", "(FLAGS)")[1][0])
+        e = self.inst.login()
+        self.assertEqual(select(e), 1)
+        for client in (a, b, d, rev2, e):
+            client.logout()
+        # What a SELECT claimed stays claimed across a restart
+        self.inst.imapd.stop_cleanly()
+        self.inst.imapd = Daemon([str(IMAPD), "-c", str(self.inst.instance.config)], self.inst.instance.dir / "imapd.log")
+        f = self.inst.login()
+        self.assertEqual(select(f), 0)
+        f.logout()
 
     def test_login_needs_tls_unless_configured(self):
         inst = ImapInstance(allow_plaintext_auth=False)
@@ -314,7 +370,8 @@ class ImapTest(unittest.TestCase):
         untagged, _ = raw.command(f"d UID FETCH 1:* (FLAGS) (CHANGEDSINCE {highest})")
         fetches = [l for l in untagged if " FETCH " in l and "\\Flagged" in l]
         self.assertEqual(len(fetches), 1, untagged)
-        self.assertRegex(fetches[0], r"^\* 2 FETCH \(UID 2 FLAGS \(\\Flagged\) MODSEQ \(\d+\)\)$")
+        # \Recent: this session was the first to select the mailbox after the deliveries
+        self.assertRegex(fetches[0], r"^\* 2 FETCH \(UID 2 FLAGS \(\\Flagged \\Recent\) MODSEQ \(\d+\)\)$")
         # UNCHANGEDSINCE: message 1 is unchanged since `highest` and is stored; message 2 is not
         untagged, reply = raw.command(f"e STORE 1:2 (UNCHANGEDSINCE {highest}) +FLAGS.SILENT (\\Seen)")
         self.assertEqual(reply, "e OK [MODIFIED 2] Some messages were changed meanwhile")

@@ -244,6 +244,18 @@ TEST(ImapDecode, TransferEncodingsAndEncodedWords) {
   EXPECT_EQ(mime::to_utf8("iso-8859-1", "\xe9"), "\xc3\xa9");
 }
 
+TEST(ImapView, RecentMarkedForTheClaimedRangeOnly) {
+  MailboxView view({2, 4, 6, 8});
+  view.mark_recent(4, 8);  // 8 is UIDNEXT's side of the range: not included
+  EXPECT_FALSE(view.is_recent(2));
+  EXPECT_TRUE(view.is_recent(4));
+  EXPECT_TRUE(view.is_recent(6));
+  EXPECT_FALSE(view.is_recent(8));
+  EXPECT_EQ(view.recent_count(), 2u);
+  view.mark_recent(9, 20);
+  EXPECT_EQ(view.recent_count(), 2u);
+}
+
 TEST(ImapView, ChangesReportedWhenAllowed) {
   MailboxView view({2, 4, 6});
   EXPECT_EQ(view.by_uid(*parse_sequence_set("3:*")).size(), 2u);

@@ -9,6 +9,7 @@
 #include "storage/codec.hpp"
 #include "storage/detail/lmdb.hpp"
 #include "storage/mailboxes.hpp"
+#include "storage/messages.hpp"
 #include "storage_fixture.hpp"
 
 namespace mailstead::storage {
@@ -95,6 +96,22 @@ TEST_F(MailboxTest, DotSeparator) {
   }));
   ok(store().update([&](WriteTxn& t) { return create_mailbox(t, id, "Work.Done"); }));
   EXPECT_TRUE(find_mailbox(store().read(), id, "Work"));
+}
+
+TEST_F(MailboxTest, RecentIsClaimedOnce) {
+  auto inbox = ok(find_mailbox(store().read(), user_, "INBOX"));
+  EXPECT_EQ(inbox.recent_floor, 1u);
+  for (int i = 0; i < 3; ++i)
+    ok(store().update([&](WriteTxn& t) { return append_message(t, inbox, "Subject: x\r\n\r\nx\r\n"); }));
+  EXPECT_EQ(count_messages_from(store().read(), inbox.id, 1), 3u);
+  EXPECT_EQ(count_messages_from(store().read(), inbox.id, 3), 1u);
+  EXPECT_EQ(count_messages_from(store().read(), inbox.id, 4), 0u);
+  EXPECT_EQ(ok(store().update([&](WriteTxn& t) { return claim_recent(t, inbox.id); })), 1u);
+  EXPECT_EQ(ok(find_mailbox(store().read(), user_, "INBOX")).recent_floor, 4u);
+  EXPECT_EQ(ok(store().update([&](WriteTxn& t) { return claim_recent(t, inbox.id); })), 4u);  // nothing new
+  reopen();
+  EXPECT_EQ(ok(find_mailbox(store().read(), user_, "INBOX")).recent_floor, 4u);
+  EXPECT_EQ(error_of(store().update([&](WriteTxn& t) { return claim_recent(t, 9999); })), Errc::not_found);
 }
 
 using StoreLifecycle = testing::StoreTest;
