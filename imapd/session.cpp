@@ -47,6 +47,10 @@ net::awaitable<void> Session::run() {
       continue;
     }
     if (!co_await dispatch(std::move(std::get<Command>(parsed)))) break;
+    if (mailbox_deleted_) {
+      out_ += "* BYE Selected mailbox was deleted, have to disconnect\r\n";
+      break;
+    }
   }
   co_await flush();
 }
@@ -325,6 +329,11 @@ net::awaitable<bool> Session::on_idle(const Command& command) {
   idling_ = false;
   Doorbell::ring(bell_);
   while (notifier_running_) co_await notifier_done_->async_wait(net::use_tuple);
+  if (mailbox_deleted_) {
+    out_ += "* BYE Selected mailbox was deleted, have to disconnect\r\n";
+    co_await flush();
+    co_return false;
+  }
   if (auto* closed = std::get_if<net::Closed>(&result)) {
     if (closed->why == net::ReadStatus::timed_out) out_ += "* BYE Autologout; idle for too long\r\n";
     if (closed->why == net::ReadStatus::shutdown) out_ += "* BYE Server shutting down\r\n";
@@ -350,6 +359,10 @@ net::awaitable<void> Session::idle_notifier() {
     if (!rung) continue;
     if (!selected_) continue;
     sync_changes();
+    if (mailbox_deleted_) {
+      c_.request_shutdown();  // ends the read of DONE; on_idle says goodbye
+      break;
+    }
     report_updates(true);
     if (!out_.empty() && !co_await flush()) break;
   }

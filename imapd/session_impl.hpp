@@ -114,6 +114,7 @@ class Session {
   bool utf8_ = false;  // UTF8=ACCEPT enabled
   bool imap4rev2_ = false;
   bool condstore_ = false;  // CONDSTORE enabled (RFC 7162 §3.1): FETCH responses carry MODSEQ
+  bool mailbox_deleted_ = false;  // by another session, while selected here: the session ends
   unsigned errors_ = 0;
   std::vector<storage::Uid> saved_search_;  // SEARCHRES "$"
   std::set<std::uint64_t> own_modseqs_;     // this session's flag changes: not echoed back

@@ -14,7 +14,14 @@ void Session::sync_changes() {
   auto txn = ctx_.services.store.read();
   auto mailbox = storage::mailbox_by_id(txn, s.mailbox.id);
   auto last = storage::last_modseq(txn);
-  if (!mailbox || mailbox->highest_modseq <= s.seen_modseq) {
+  if (!mailbox || mailbox->noselect) {
+    // Another session deleted it. Its messages are gone and its name may be taken by a new
+    // mailbox with other UIDs: nothing the client holds stays true, so the session ends
+    // (what Dovecot does too; RFC 9051 leaves it open).
+    mailbox_deleted_ = true;
+    return;
+  }
+  if (mailbox->highest_modseq <= s.seen_modseq) {
     // Nothing here changed; later changes elsewhere need not be read again.
     s.seen_modseq = last;
     return;
@@ -24,6 +31,7 @@ void Session::sync_changes() {
     switch (change.kind) {
       case storage::ChangeKind::appended: s.view.appended(change.uid, recent_for_arrival(*mailbox, change.uid)); break;
       case storage::ChangeKind::expunged: s.view.expunged(change.uid); break;
+      case storage::ChangeKind::mailbox_deleted: break;  // seen above, as the mailbox record
       case storage::ChangeKind::flags:
         if (own_modseqs_.erase(change.modseq) == 0) s.view.flags_changed(change.uid);
         break;

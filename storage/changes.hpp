@@ -1,5 +1,5 @@
 #pragma once
-// The change log: every append, flag change and expunge takes the next value of one
+// The change log: every append, flag change, expunge and mailbox deletion takes the next value of one
 // store-wide modseq counter and leaves an entry (modseq -> user, mailbox, UID, kind). A process
 // learns that anything changed by comparing last_modseq() with the value it saw before (one
 // LMDB read), then asks changes_since() what: the base of IMAP IDLE and CONDSTORE/QRESYNC,
@@ -15,7 +15,9 @@
 
 namespace mailstead::storage {
 
-enum class ChangeKind : std::uint8_t { appended = 1, flags = 2, expunged = 3 };
+// mailbox_deleted (uid 0): the mailbox is gone, or kept only as a \Noselect parent; its
+// messages' expunges come before it.
+enum class ChangeKind : std::uint8_t { appended = 1, flags = 2, expunged = 3, mailbox_deleted = 4 };
 
 struct Change {
   std::uint64_t modseq = 0;

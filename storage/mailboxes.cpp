@@ -7,6 +7,7 @@
 
 #include "common/sasl/sasl.hpp"
 #include "storage/address.hpp"
+#include "storage/changes.hpp"
 #include "storage/codec.hpp"
 #include "storage/detail/lmdb.hpp"
 #include "storage/import_ledger.hpp"
@@ -247,6 +248,8 @@ Result<void> delete_mailbox(WriteTxn& txn, UserId user, std::string_view name) {
   if (has_children && mailbox->noselect)
     return fail(Errc::not_empty, fmt::format("\"{}\" has child mailboxes; delete them first", mailbox->name));
   expunge_messages(txn, mailbox->id, list_uids(txn, mailbox->id));
+  // Sessions that have it selected must hear of it even when it held no messages.
+  detail::record_change(txn, user, mailbox->id, 0, ChangeKind::mailbox_deleted);
   auto& t = txn.state();
   if (has_children) {
     auto emptied = mailbox_by_id(txn, mailbox->id);
@@ -275,6 +278,7 @@ void remove_all_mailboxes(WriteTxn& txn, UserId user) {
   auto& t = txn.state();
   for (const auto& m : list_mailboxes(txn, user)) {
     expunge_messages(txn, m.id, list_uids(txn, m.id));
+    detail::record_change(txn, user, m.id, 0, ChangeKind::mailbox_deleted);
     forget_imports(txn, m.id);
     t.erase(t.dbs().mailbox_index, index_key(user, m.name));
     t.erase(t.dbs().mailboxes, codec::key_u32(m.id));

@@ -312,6 +312,36 @@ class ImapTest(unittest.TestCase):
         self.assertEqual(select(f), 0)
         f.logout()
 
+    def test_session_ends_when_another_deletes_its_mailbox(self):
+        other = self.inst.login()
+        other.create("Work")
+        other.create("Play")
+        other.append("Work", None, None, b"Subject: w\r\n\r\nwork\r\n")
+        raw = Raw(self.inst.imap)
+        raw.line()
+        raw.command(f"a LOGIN {ALICE} \"alice's long password\"")
+        raw.command("b SELECT Work")
+        other.delete("Work")
+        raw.send("c NOOP")
+        self.assertEqual(raw.line(), "c OK NOOP completed")
+        self.assertEqual(raw.line(), "* BYE Selected mailbox was deleted, have to disconnect")
+        self.assertEqual(raw.sock.recv(100), b"")
+        # In IDLE, within the watcher's reach
+        idler = Raw(self.inst.imap)
+        idler.line()
+        idler.command(f"a LOGIN {ALICE} \"alice's long password\"")
+        idler.command("b SELECT Play")
+        idler.send("c IDLE")
+        self.assertTrue(idler.line().startswith("+ "))
+        started = time.monotonic()
+        other.delete("Play")
+        self.assertEqual(idler.line(), "* BYE Selected mailbox was deleted, have to disconnect")
+        self.assertLess(time.monotonic() - started, 2)
+        self.assertEqual(idler.sock.recv(100), b"")
+        # The server goes on
+        self.assertEqual(other.list()[0], "OK")
+        other.logout()
+
     def test_login_needs_tls_unless_configured(self):
         inst = ImapInstance(allow_plaintext_auth=False)
         self.addCleanup(inst.close)

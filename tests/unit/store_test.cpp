@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "storage/accounts.hpp"
+#include "storage/changes.hpp"
 #include "storage/codec.hpp"
 #include "storage/detail/lmdb.hpp"
 #include "storage/mailboxes.hpp"
@@ -96,6 +97,17 @@ TEST_F(MailboxTest, DotSeparator) {
   }));
   ok(store().update([&](WriteTxn& t) { return create_mailbox(t, id, "Work.Done"); }));
   EXPECT_TRUE(find_mailbox(store().read(), id, "Work"));
+}
+
+TEST_F(MailboxTest, DeletionIsInTheChangeLogEvenForAnEmptyMailbox) {
+  auto work = ok(store().update([&](WriteTxn& t) { return create_mailbox(t, user_, "Work"); }));
+  auto before = last_modseq(store().read());
+  ok(store().update([&](WriteTxn& t) { return delete_mailbox(t, user_, "Work"); }));
+  auto changes = changes_since(store().read(), before);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].kind, ChangeKind::mailbox_deleted);
+  EXPECT_EQ(changes[0].mailbox, work.id);
+  EXPECT_EQ(changes[0].user, user_);
 }
 
 TEST_F(MailboxTest, RecentIsClaimedOnce) {
