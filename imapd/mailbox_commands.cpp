@@ -54,6 +54,7 @@ void Session::deselect() {
 }
 
 net::awaitable<bool> Session::on_select(const Command& command, const Select& select) {
+  if (select.qresync && !qresync_) co_return bad(command.tag, "QRESYNC needs ENABLE QRESYNC first");
   if (select.condstore) condstore_ = true;
   bool had_selection = selected_.has_value();
   deselect();
@@ -114,6 +115,8 @@ net::awaitable<bool> Session::on_select(const Command& command, const Select& se
     out_ += "\r\n";
   }
   selected_.emplace(Selected{mailbox, select.read_only, std::move(view), seen_modseq, recent.first, recent.second});
+  // With another UIDVALIDITY the client's cache is void and there is nothing to say.
+  if (select.qresync && select.qresync->uid_validity == mailbox.uid_validity) append_qresync_answer(*select.qresync);
   ctx_.watcher.watch(bell_, mailbox.id);
   tagged(command, "OK",
          fmt::format("{} {} completed", select.read_only ? "[READ-ONLY]" : "[READ-WRITE]",
@@ -137,6 +140,27 @@ net::awaitable<std::pair<std::uint32_t, std::uint32_t>> Session::claim_recent(co
   // Without the write the session still works; it just shows nothing as recent.
   if (!ok) co_return std::pair{0u, 0u};
   co_return std::pair{ctx_.recent.claim(mailbox.id, stored_floor, uid_next), uid_next};
+}
+
+void Session::append_vanished_earlier(std::uint64_t modseq, const std::vector<Interval>& within) {
+  auto txn = ctx_.services.store.read();
+  auto gone = storage::expunged_since(txn, selected_->mailbox.id, modseq);
+  std::erase_if(gone, [&](std::uint32_t uid) { return !contains(within, uid); });
+  if (!gone.empty()) fmt::format_to(std::back_inserter(out_), "* VANISHED (EARLIER) {}\r\n", format_set(gone));
+}
+
+void Session::append_qresync_answer(const QresyncParameters& q) {
+  auto& s = *selected_;
+  const std::vector<Interval> everything{{1, 0xffffffffu}};
+  append_vanished_earlier(q.modseq, q.known_uids ? resolve(*q.known_uids, 0xffffffffu) : everything);
+  // Then the flags of what changed since (messages the snapshot does not hold yet come with
+  // EXISTS later).
+  auto txn = ctx_.services.store.read();
+  storage::for_each_message(txn, s.mailbox.id, [&](const storage::Message& message) {
+    if (message.modseq <= q.modseq) return true;
+    if (auto seq = s.view.seq_of(message.uid)) append_flags_fetch(message, *seq, true);
+    return true;
+  });
 }
 
 bool Session::recent_for_arrival(const storage::Mailbox& current, std::uint32_t uid) {

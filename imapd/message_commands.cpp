@@ -75,7 +75,11 @@ std::vector<MailboxView::Member> Session::members(const Command& command, const 
 }
 
 net::awaitable<bool> Session::on_fetch(const Command& command, const Fetch& fetch) {
-  if (fetch.request.vanished) co_return bad(command.tag, "VANISHED needs QRESYNC, which is not supported");
+  if (fetch.request.vanished) {  // RFC 7162 §3.2.6
+    if (!qresync_) co_return bad(command.tag, "VANISHED needs ENABLE QRESYNC first");
+    if (!command.uid) co_return bad(command.tag, "VANISHED is for UID FETCH only");
+    if (!fetch.request.changed_since) co_return bad(command.tag, "VANISHED needs CHANGEDSINCE");
+  }
   const auto& items = fetch.request.items;
   const bool asks_modseq = std::any_of(items.begin(), items.end(), [](const FetchItem& i) { return i.kind == FetchItem::Kind::modseq; });
   if (fetch.request.changed_since || asks_modseq) condstore_ = true;  // RFC 7162 §3.1: enabled by use
@@ -84,6 +88,10 @@ net::awaitable<bool> Session::on_fetch(const Command& command, const Fetch& fetc
   auto targets = members(command, fetch.set, invalid);
   if (invalid) co_return bad(command.tag, "Invalid message sequence number");
   const auto mailbox_id = selected_->mailbox.id;
+  if (fetch.request.vanished) {
+    auto largest = std::max(selected_->view.largest_uid(), selected_->mailbox.uid_next - 1);
+    append_vanished_earlier(*fetch.request.changed_since, resolve(fetch.set, largest));
+  }
   // Fetching a body without PEEK sets \Seen (RFC 9051 §6.4.5): one write before the answer.
   std::set<storage::Uid> newly_seen;
   if (sets_seen(fetch.request) && !selected_->read_only) {

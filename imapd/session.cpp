@@ -29,7 +29,7 @@ std::string Session::capabilities() const {
       caps += " LOGINDISABLED";
   }
   caps += " SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN LIST-EXTENDED LIST-STATUS"
-          " SPECIAL-USE CREATE-SPECIAL-USE ESEARCH SEARCHRES STATUS=SIZE BINARY UTF8=ACCEPT CONDSTORE";
+          " SPECIAL-USE CREATE-SPECIAL-USE ESEARCH SEARCHRES STATUS=SIZE BINARY UTF8=ACCEPT CONDSTORE QRESYNC";
   fmt::format_to(std::back_inserter(caps), " APPENDLIMIT={}", cfg_.imapd.max_message_size);
   return caps;
 }
@@ -288,6 +288,9 @@ bool Session::on_enable(const Command& command, const Enable& enable) {
     } else if (capability == "CONDSTORE" && !condstore_) {
       condstore_ = true;
       enabled += " CONDSTORE";
+    } else if (capability == "QRESYNC" && !qresync_) {
+      qresync_ = condstore_ = true;  // QRESYNC implies CONDSTORE (RFC 7162 §3.2.3)
+      enabled += " QRESYNC";
     } else if (capability == "IMAP4REV2" && !imap4rev2_) {
       imap4rev2_ = true;
       enabled += " IMAP4rev2";

@@ -83,6 +83,10 @@ class Session {
   // A read-write IMAP4rev1 SELECT takes what no session was told of yet as its \Recent.
   net::awaitable<std::pair<std::uint32_t, std::uint32_t>> claim_recent(const storage::Mailbox& mailbox);
   bool recent_for_arrival(const storage::Mailbox& current, std::uint32_t uid);
+  // SELECT (QRESYNC ...): what the client missed since its modseq (RFC 7162 §3.2.5.1).
+  void append_qresync_answer(const QresyncParameters& q);
+  // `* VANISHED (EARLIER) ...`: UIDs of `within` expunged after `modseq`.
+  void append_vanished_earlier(std::uint64_t modseq, const std::vector<Interval>& within);
   bool on_list(const Command& command, const List& list);
   void append_status(const storage::ReadTxn& txn, const storage::Mailbox& mailbox, const std::vector<std::string>& items);
   bool on_status(const Command& command, const Status& status);
@@ -114,6 +118,7 @@ class Session {
   bool utf8_ = false;  // UTF8=ACCEPT enabled
   bool imap4rev2_ = false;
   bool condstore_ = false;  // CONDSTORE enabled (RFC 7162 §3.1): FETCH responses carry MODSEQ
+  bool qresync_ = false;    // QRESYNC enabled (RFC 7162 §3.2.3): VANISHED instead of EXPUNGE
   bool mailbox_deleted_ = false;  // by another session, while selected here: the session ends
   unsigned errors_ = 0;
   std::vector<storage::Uid> saved_search_;  // SEARCHRES "$"

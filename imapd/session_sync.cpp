@@ -62,7 +62,13 @@ void Session::append_flags_fetch(const storage::Message& message, std::uint32_t 
 void Session::report_updates(bool allow_expunge) {
   auto& s = *selected_;
   auto updates = s.view.take_updates(allow_expunge);
-  for (auto seq : updates.expunged) fmt::format_to(std::back_inserter(out_), "* {} EXPUNGE\r\n", seq);
+  if (qresync_) {
+    // RFC 7162 §3.2.10: once QRESYNC is on, VANISHED replaces EXPUNGE (same timing rules).
+    if (!updates.expunged_uids.empty())
+      fmt::format_to(std::back_inserter(out_), "* VANISHED {}\r\n", format_set(updates.expunged_uids));
+  } else {
+    for (auto seq : updates.expunged) fmt::format_to(std::back_inserter(out_), "* {} EXPUNGE\r\n", seq);
+  }
   if (updates.exists) {
     fmt::format_to(std::back_inserter(out_), "* {} EXISTS\r\n", *updates.exists);
     if (!imap4rev2_) fmt::format_to(std::back_inserter(out_), "* {} RECENT\r\n", *updates.recent);

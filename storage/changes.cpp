@@ -1,5 +1,7 @@
 #include "storage/changes.hpp"
 
+#include <algorithm>
+
 #include "storage/codec.hpp"
 #include "storage/detail/lmdb.hpp"
 
@@ -33,6 +35,24 @@ std::vector<Change> changes_since(const ReadTxn& txn, std::uint64_t after, std::
     out.push_back(c);
     return true;
   });
+  return out;
+}
+
+std::vector<std::uint32_t> expunged_since(const ReadTxn& txn, MailboxId mailbox, std::uint64_t after) {
+  std::vector<std::uint32_t> out;
+  const auto& t = txn.state();
+  std::string start;
+  codec::put_u64be(start, after + 1);
+  t.scan_from(t.dbs().changes, start, [&](std::string_view, std::string_view value) {
+    codec::Reader r(value, "change");
+    r.u32();  // user
+    if (r.u32() != mailbox) return true;
+    auto uid = r.u32();
+    if (static_cast<ChangeKind>(r.u32()) == ChangeKind::expunged) out.push_back(uid);
+    return true;
+  });
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
 }
 

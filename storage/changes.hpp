@@ -33,6 +33,10 @@ std::uint64_t last_modseq(const ReadTxn& txn);
 std::vector<Change> changes_since(const ReadTxn& txn, std::uint64_t after,
                                   std::size_t limit = std::numeric_limits<std::size_t>::max());
 
+// UIDs of `mailbox` expunged after `after`, ascending (QRESYNC's VANISHED (EARLIER)). Reads
+// the store-wide log from `after` on.
+std::vector<std::uint32_t> expunged_since(const ReadTxn& txn, MailboxId mailbox, std::uint64_t after);
+
 namespace detail {
 // Takes the next modseq and logs the change under it; returns the modseq.
 std::uint64_t record_change(WriteTxn& txn, UserId user, MailboxId mailbox, std::uint32_t uid, ChangeKind kind);

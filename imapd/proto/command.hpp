@@ -33,10 +33,18 @@ struct Login {
 struct Enable {
   std::vector<std::string> capabilities;  // upper-case
 };
+// SELECT ... (QRESYNC (uidvalidity modseq [known-uids [(seq-match-data)]])) (RFC 7162 §3.2.5).
+struct QresyncParameters {
+  std::uint32_t uid_validity = 0;
+  std::uint64_t modseq = 0;
+  std::optional<SequenceSet> known_uids;
+  // seq-match-data is parsed and not used: the change log says exactly what was expunged.
+};
 struct Select {
   std::string mailbox;  // as sent (modified UTF-7 unless UTF8=ACCEPT)
   bool read_only = false;  // EXAMINE
   bool condstore = false;
+  std::optional<QresyncParameters> qresync;
 };
 struct Create {
   std::string mailbox;

@@ -188,6 +188,8 @@ class CommandParser {
           auto param = r_.upper_atom();
           if (param == "CONDSTORE")
             select.condstore = true;
+          else if (param == "QRESYNC")
+            select.qresync = qresync_parameters();
           else
             Reader::fail("Unsupported SELECT parameter " + param);
           if (r_.skip(')')) break;
@@ -196,6 +198,30 @@ class CommandParser {
       }
     }
     return select;
+  }
+
+  QresyncParameters qresync_parameters() {
+    QresyncParameters q;
+    r_.space();
+    r_.expect('(', "QRESYNC parameters");
+    q.uid_validity = r_.nz_number();
+    r_.space();
+    q.modseq = r_.number64();
+    if (r_.skip(' ')) {
+      if (r_.peek() != '(') {
+        q.known_uids = r_.sequence_set();
+        if (q.known_uids->saved) Reader::fail("\"$\" is not a set of known UIDs");
+      }
+      if (q.known_uids ? r_.skip(' ') : true) {
+        r_.expect('(', "sequence match data");
+        r_.sequence_set();
+        r_.space();
+        r_.sequence_set();
+        r_.expect(')', "sequence match data");
+      }
+    }
+    r_.expect(')', "QRESYNC parameters");
+    return q;
   }
 
   Create create() {

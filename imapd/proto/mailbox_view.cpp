@@ -69,6 +69,7 @@ ViewUpdates MailboxView::take_updates(bool allow_expunge) {
     for (auto uid : pending_expunged_) {  // ascending: each number counts the removals before it
       auto it = std::lower_bound(uids_.begin(), uids_.end(), uid);
       updates.expunged.push_back(static_cast<std::uint32_t>(it - uids_.begin() + 1));
+      updates.expunged_uids.push_back(uid);
       uids_.erase(it);
       recent_.erase(uid);
     }

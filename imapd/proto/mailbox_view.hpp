@@ -24,6 +24,7 @@ using Uid = std::uint32_t;
 
 struct ViewUpdates {
   std::vector<std::uint32_t> expunged;  // EXPUNGE numbers, in the order to send them
+  std::vector<Uid> expunged_uids;       // the same messages' UIDs, ascending (VANISHED)
   std::optional<std::uint32_t> exists;  // EXISTS, when the count grew
   std::optional<std::uint32_t> recent;  // RECENT, with EXISTS
   std::vector<Uid> flags;               // messages whose FLAGS to send, ascending

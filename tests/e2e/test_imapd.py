@@ -410,6 +410,67 @@ class ImapTest(unittest.TestCase):
         self.assertRegex(untagged[-1], r"^\* SEARCH 1 2 \(MODSEQ \d+\)$")
         other.logout()
 
+    def test_qresync(self):
+        """RFC 7162 QRESYNC: a client back after changes learns them in its SELECT; expunges come
+        as VANISHED once enabled; UID FETCH ... VANISHED; all refused before ENABLE."""
+        for _ in range(3):
+            self.inst.deliver()
+        raw = Raw(self.inst.imap)
+        raw.line()
+        raw.command(f"a LOGIN {ALICE} \"alice's long password\"")
+        untagged, reply = raw.command("b SELECT INBOX (QRESYNC (1 1))")
+        self.assertEqual(reply, "b BAD QRESYNC needs ENABLE QRESYNC first")
+        self.assertEqual(raw.command("c ENABLE QRESYNC"), (["* ENABLED QRESYNC"], "c OK ENABLE completed"))
+        untagged, _ = raw.command("d SELECT INBOX")
+        validity = int(next(re.search(r"UIDVALIDITY (\d+)", l).group(1) for l in untagged if "UIDVALIDITY" in l))
+        highest = int(next(re.search(r"HIGHESTMODSEQ (\d+)", l).group(1) for l in untagged if "HIGHESTMODSEQ" in l))
+        raw.command("e UNSELECT")
+        # Meanwhile, elsewhere: a flag, an expunge, new mail
+        other = self.inst.login()
+        other.select("INBOX")
+        other.store("2", "+FLAGS", "(\\Flagged)")
+        other.store("3", "+FLAGS", "(\\Deleted)")
+        other.expunge()
+        self.inst.deliver()
+        untagged, reply = raw.command(f"f SELECT INBOX (QRESYNC ({validity} {highest}))")
+        self.assertEqual(reply, "f OK [READ-WRITE] SELECT completed")
+        self.assertIn("* 3 EXISTS", untagged)
+        resync = untagged[untagged.index("* VANISHED (EARLIER) 3"):]
+        self.assertRegex(resync[1], r"^\* 2 FETCH \(UID 2 FLAGS \(\\Flagged\) MODSEQ \(\d+\)\)$")
+        self.assertRegex(resync[2], r"^\* 3 FETCH \(UID 4 FLAGS \(\\Recent\) MODSEQ \(\d+\)\)$")
+        self.assertEqual(len(resync), 3, untagged)
+        # Known UIDs limit what is reported vanished; another UIDVALIDITY means a fresh start
+        untagged, _ = raw.command(f"g SELECT INBOX (QRESYNC ({validity} {highest} 1:2))")
+        self.assertFalse([l for l in untagged if "VANISHED" in l], untagged)
+        self.assertEqual(len([l for l in untagged if " FETCH " in l]), 2, untagged)
+        untagged, _ = raw.command(f"h SELECT INBOX (QRESYNC ({validity + 1} {highest}))")
+        self.assertFalse([l for l in untagged if "VANISHED" in l or " FETCH " in l], untagged)
+        # UID FETCH with VANISHED
+        untagged, reply = raw.command(f"i UID FETCH 1:* (FLAGS) (CHANGEDSINCE {highest} VANISHED)")
+        self.assertEqual(untagged[0], "* VANISHED (EARLIER) 3")
+        self.assertEqual([l.split(" FETCH ")[0] for l in untagged[1:]], ["* 2", "* 3"])
+        untagged, reply = raw.command(f"j UID FETCH 4:* (FLAGS) (CHANGEDSINCE {highest} VANISHED)")
+        self.assertFalse([l for l in untagged if "VANISHED" in l], untagged)
+        self.assertEqual(raw.command(f"k FETCH 1:* (FLAGS) (CHANGEDSINCE {highest} VANISHED)")[1],
+                         "k BAD VANISHED is for UID FETCH only")
+        self.assertEqual(raw.command("l UID FETCH 1:* (FLAGS) (VANISHED)")[1], "l BAD VANISHED needs CHANGEDSINCE")
+        # Expunges while selected: VANISHED, not EXPUNGE
+        other.noop()
+        other.store("1", "+FLAGS", "(\\Deleted)")
+        other.expunge()
+        self.assertEqual(raw.command("m NOOP"), (["* VANISHED 1"], "m OK NOOP completed"))
+        raw.command("n UID STORE 2,4 +FLAGS.SILENT (\\Deleted)")
+        untagged, reply = raw.command("o EXPUNGE")
+        self.assertEqual((untagged, reply), (["* VANISHED 2,4"], "o OK EXPUNGE completed"))
+        other.logout()
+        # Without ENABLE QRESYNC, VANISHED is refused
+        plain = Raw(self.inst.imap)
+        plain.line()
+        plain.command(f"a LOGIN {ALICE} \"alice's long password\"")
+        plain.command("b SELECT INBOX")
+        self.assertEqual(plain.command("c UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1 VANISHED)")[1],
+                         "c BAD VANISHED needs ENABLE QRESYNC first")
+
     def test_mbsync_syncs_the_account_both_ways(self):
         for i in range(3):
             self.inst.deliver(MESSAGE.replace(b"Hello world", b"Hello %d" % i))

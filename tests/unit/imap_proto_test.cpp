@@ -53,6 +53,32 @@ TEST(ImapParser, RefusesMalformedInput) {
   parse_bad("+ NOOP\r\n");
 }
 
+TEST(ImapParser, SelectWithQresyncParameters) {
+  auto q = std::get<Select>(parse_ok("a SELECT INBOX (QRESYNC (67890007 20050715194045000))\r\n").arguments).qresync;
+  ASSERT_TRUE(q);
+  EXPECT_EQ(q->uid_validity, 67890007u);
+  EXPECT_EQ(q->modseq, 20050715194045000u);
+  EXPECT_FALSE(q->known_uids);
+  q = std::get<Select>(
+          parse_ok("a SELECT INBOX (QRESYNC (67890007 90060115194045000 41:211,214:541) CONDSTORE)\r\n").arguments)
+          .qresync;
+  ASSERT_TRUE(q);
+  EXPECT_EQ(q->known_uids, parse_sequence_set("41:211,214:541"));
+  auto select = std::get<Select>(
+      parse_ok("a EXAMINE INBOX (QRESYNC (1 2 1:100 (1,5,9 10,50,90)))\r\n").arguments);
+  EXPECT_TRUE(select.read_only);
+  EXPECT_EQ(select.qresync->known_uids, parse_sequence_set("1:100"));
+  EXPECT_TRUE(std::get<Select>(parse_ok("a SELECT INBOX (QRESYNC (1 2 (1 10)))\r\n").arguments).qresync);
+  parse_bad("a SELECT INBOX (QRESYNC (0 2))\r\n");       // UIDVALIDITY is never 0
+  parse_bad("a SELECT INBOX (QRESYNC (1))\r\n");         // no modseq
+  parse_bad("a SELECT INBOX (QRESYNC (1 2 $))\r\n");     // known UIDs must be given
+  parse_bad("a SELECT INBOX (QRESYNC (1 2 1:5 (1)))\r\n");  // match data comes in pairs
+  parse_bad("a SELECT INBOX (QRESYNC 1 2)\r\n");
+  auto fetch = std::get<Fetch>(parse_ok("a UID FETCH 300:500 (FLAGS) (CHANGEDSINCE 12345 VANISHED)\r\n").arguments);
+  EXPECT_EQ(fetch.request.changed_since, 12345u);
+  EXPECT_TRUE(fetch.request.vanished);
+}
+
 TEST(ImapParser, FetchItems) {
   auto c = parse_ok("t UID FETCH 1:* (FLAGS BODY.PEEK[1.2.HEADER.FIELDS (From To)]<0.100> BINARY[2] RFC822)\r\n");
   EXPECT_TRUE(c.uid);
