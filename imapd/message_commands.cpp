@@ -349,14 +349,14 @@ net::awaitable<bool> Session::on_copy(const Command& command, const Copy& copy) 
 
 bool Session::on_search(const Command& command, const Search& search) {
   const auto& charset = search.request.charset;
-  if (!charset.empty() && charset != "UTF-8" && charset != "US-ASCII") {
+  auto key = search.request.key;
+  if (!charset.empty() && charset != "UTF-8" && charset != "US-ASCII" && !convert_search_strings(key, charset)) {
     tagged(command, "NO", "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset");
     return true;
   }
   sync_changes();
   auto& view = selected_->view;
   SearchScope scope{view.exists(), view.largest_uid(), saved_search_};
-  auto key = search.request.key;
   prepare_search(key, scope);
   const bool report_modseq = uses_modseq(key);
   if (report_modseq) condstore_ = true;

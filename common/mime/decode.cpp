@@ -135,6 +135,14 @@ std::optional<std::string> decode_transfer_encoding(std::string_view encoding, s
   return std::nullopt;
 }
 
+bool known_charset(std::string_view charset) {
+  if (is_utf8_name(charset)) return true;
+  iconv_t cd = iconv_open("UTF-8", std::string(charset).c_str());
+  if (cd == reinterpret_cast<iconv_t>(-1)) return false;
+  iconv_close(cd);
+  return true;
+}
+
 std::string to_utf8(std::string_view charset, std::string_view bytes) {
   if (is_utf8_name(charset)) return std::string(bytes);
   std::string name(charset);

@@ -17,6 +17,8 @@ std::optional<std::string> decode_transfer_encoding(std::string_view encoding, s
 std::string decode_base64(std::string_view text);            // skips what is not base64
 std::string decode_quoted_printable(std::string_view text);  // keeps malformed "=" as written
 
+// Whether to_utf8 can convert from `charset` (a name iconv knows, or UTF-8 itself).
+bool known_charset(std::string_view charset);
 // `bytes` in `charset` as UTF-8. Unknown charsets and undecodable bytes are passed through.
 std::string to_utf8(std::string_view charset, std::string_view bytes);
 

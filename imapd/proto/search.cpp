@@ -1,6 +1,8 @@
 #include "imapd/proto/search.hpp"
 
 #include <fmt/format.h>
+#include <locale.h>
+#include <wctype.h>
 
 #include <algorithm>
 #include <array>
@@ -95,30 +97,65 @@ std::optional<std::int64_t> sent_day_of(const SearchMessage& m) {
   return std::nullopt;
 }
 
+// The C library's Unicode case tables, whatever locale the process runs in: glibc's C.UTF-8
+// (shipped by libc-bin on every Debian system) maps every script's capitals, İ and ẞ included.
+// Null if it is missing: then only ASCII folds.
+locale_t unicode_ctype() {
+  static const locale_t tables = newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(nullptr));
+  return tables;
+}
+
+// One UTF-8 sequence at the start of `text`: its code point and length (0: not well formed).
+std::pair<char32_t, std::size_t> decode_utf8(std::string_view text) {
+  auto lead = static_cast<unsigned char>(text[0]);
+  std::size_t length = lead >= 0xF8 ? 0 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC2 ? 2 : 0;
+  if (length == 0 || length > text.size()) return {0, 0};
+  char32_t code = lead & (0x7F >> length);
+  for (std::size_t k = 1; k < length; ++k) {
+    auto next = static_cast<unsigned char>(text[k]);
+    if ((next & 0xC0) != 0x80) return {0, 0};
+    code = code << 6 | (next & 0x3F);
+  }
+  return {code, length};
+}
+
+void append_utf8(std::string& out, char32_t code) {
+  if (code < 0x80) {
+    out += static_cast<char>(code);
+  } else if (code < 0x800) {
+    out += static_cast<char>(0xC0 | code >> 6);
+    out += static_cast<char>(0x80 | (code & 0x3F));
+  } else if (code < 0x10000) {
+    out += static_cast<char>(0xE0 | code >> 12);
+    out += static_cast<char>(0x80 | (code >> 6 & 0x3F));
+    out += static_cast<char>(0x80 | (code & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | code >> 18);
+    out += static_cast<char>(0x80 | (code >> 12 & 0x3F));
+    out += static_cast<char>(0x80 | (code >> 6 & 0x3F));
+    out += static_cast<char>(0x80 | (code & 0x3F));
+  }
+}
+
 }  // namespace
 
 std::string fold_case(std::string_view text) {
-  std::string out(text);
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    auto c = static_cast<unsigned char>(out[i]);
-    if (c < 0x80) {
-      out[i] = text::ascii_lower(out[i]);
+  const locale_t unicode = unicode_ctype();
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    auto lead = static_cast<unsigned char>(text[i]);
+    if (lead < 0x80) {
+      out += text::ascii_lower(text[i++]);
       continue;
     }
-    // Two-byte UTF-8 capitals with a lower-case letter in the same block: Latin-1 (À-Þ but
-    // ×), Greek (Α-Ω) and Cyrillic (Ѐ-Я). Other scripts compare as written.
-    if (i + 1 >= out.size() || (c & 0xE0) != 0xC0) continue;
-    auto next = static_cast<unsigned char>(out[i + 1]);
-    unsigned code = ((c & 0x1Fu) << 6) | (next & 0x3Fu);
-    unsigned lower = code;
-    if ((code >= 0xC0 && code <= 0xDE && code != 0xD7) || (code >= 0x391 && code <= 0x3A9) ||
-        (code >= 0x410 && code <= 0x42F))
-      lower = code + 0x20;
-    else if (code >= 0x400 && code <= 0x40F)
-      lower = code + 0x50;
-    out[i] = static_cast<char>(0xC0 | (lower >> 6));
-    out[i + 1] = static_cast<char>(0x80 | (lower & 0x3F));
-    ++i;
+    auto [code, length] = decode_utf8(text.substr(i));
+    if (length == 0 || unicode == nullptr) {  // not UTF-8 (or no tables): compare as written
+      out += text[i++];
+      continue;
+    }
+    append_utf8(out, static_cast<char32_t>(towlower_l(static_cast<wint_t>(code), unicode)));
+    i += length;
   }
   return out;
 }
@@ -137,6 +174,13 @@ std::optional<std::int64_t> sent_day(std::string_view value) {
   auto month = next_token();
   auto year = next_token();
   return parse_search_date(fmt::format("{}-{}-{}", day, month.substr(0, 3), year));
+}
+
+bool convert_search_strings(SearchKey& key, std::string_view charset) {
+  if (!mime::known_charset(charset)) return false;
+  if (key.kind == K::header || key.kind == K::body || key.kind == K::text) key.value = mime::to_utf8(charset, key.value);
+  for (auto& child : key.children) convert_search_strings(child, charset);
+  return true;
 }
 
 void prepare_search(SearchKey& key, const SearchScope& scope) {

@@ -6,7 +6,8 @@
 //
 // Text matching (RFC 9051 §6.4.4): substring, case-insensitive, on header values with their
 // RFC 2047 encoded words decoded and on body text decoded from its transfer encoding and
-// charset to UTF-8. Case folding covers ASCII, Latin-1, Greek and Cyrillic capitals.
+// charset to UTF-8. Both sides are lower-cased by Unicode's mappings (the C library's
+// tables), so "ŁÓDŹ" finds "łódź" and "ΣΟΦΊΑ" finds "σοφία".
 
 #include <cstdint>
 #include <functional>
@@ -45,6 +46,10 @@ struct SearchScope {
   std::vector<std::uint32_t> saved_uids;  // "$", ascending
 };
 
+// SEARCH CHARSET: the key's strings from `charset` to UTF-8. False if the charset is unknown
+// (BADCHARSET).
+bool convert_search_strings(SearchKey& key, std::string_view charset);
+
 // Resolves sequence sets against the mailbox once, before the messages are walked.
 void prepare_search(SearchKey& key, const SearchScope& scope);
 // A MODSEQ key is in the criteria: the answer carries the highest MODSEQ (RFC 7162 §3.1.5).
@@ -55,7 +60,7 @@ bool matches(const SearchKey& key, SearchMessage& message, const SearchScope& sc
 // disregarded, RFC 9051 SENTBEFORE); nullopt if unreadable.
 std::optional<std::int64_t> sent_day(std::string_view date_value);
 
-// ASCII case folding for the text keys.
+// Lower-cases every letter of UTF-8 text (bytes that are not UTF-8 stay as they are).
 std::string fold_case(std::string_view text);
 
 }  // namespace mailstead::imap

@@ -159,6 +159,12 @@ class ImapTest(unittest.TestCase):
         # UTF-8 search on a decoded encoded word (imaplib sends the literal)
         m.literal = "CAFÉ".encode()
         self.assertEqual(m.search("UTF-8", "SUBJECT"), ("OK", [b"1"]))
+        # ... and in another charset, which the server converts first
+        m.literal = "CAFÉ".encode("iso-8859-1")
+        self.assertEqual(m.search("ISO-8859-1", "SUBJECT"), ("OK", [b"1"]))
+        typ, data = m.search("X-NO-SUCH-CHARSET", "SUBJECT", "x")
+        self.assertEqual(typ, "NO")
+        self.assertIn(b"[BADCHARSET", data[0])
         m.store("2", "+FLAGS", "(\\Flagged)")
         self.assertEqual(m.uid("SEARCH", "FLAGGED"), ("OK", [b"2"]))
         typ, data = m._simple_command("SEARCH", "RETURN", "(MIN MAX COUNT)", "ALL")

@@ -262,6 +262,33 @@ TEST(ImapSearch, EvaluatesKeysLazily) {
   EXPECT_EQ(*sent_day("2 Mar 2026 09:00:00 +0100"), 20514);
 }
 
+TEST(ImapSearch, TextKeysIgnoreCaseInEveryScript) {
+  EXPECT_EQ(fold_case("ŁÓDŹ Straße ΣΟΦΊΑ МОСКВА İstanbul ÅNGSTRÖM"), "łódź straße σοφία москва istanbul ångström");
+  EXPECT_EQ(fold_case("ＦＵＬＬ 𐐀"), "ｆｕｌｌ 𐐨");                       // fullwidth, Deseret (4 bytes)
+  EXPECT_EQ(fold_case("a\xff\xc3(b\xe2\x82"), "a\xff\xc3(b\xe2\x82");  // not UTF-8: left as written
+  EXPECT_EQ(fold_case(""), "");
+}
+
+TEST(ImapSearch, StringsOfAnotherCharsetAreConvertedFirst) {
+  auto key_of = [](std::string_view criteria) {
+    auto parsed = parse_command("t SEARCH " + std::string(criteria) + "\r\n");
+    EXPECT_TRUE(std::holds_alternative<Command>(parsed)) << criteria;
+    return std::get<Search>(std::get<Command>(parsed).arguments).request;
+  };
+  auto request = key_of("CHARSET ISO-8859-1 OR SUBJECT {6}\r\nZ\xfcrich NOT BODY {3}\r\n\xc9t\xe9 KEYWORD x");
+  EXPECT_EQ(request.charset, "ISO-8859-1");
+  ASSERT_TRUE(convert_search_strings(request.key, request.charset));
+  const auto& either = request.key.children[0];
+  EXPECT_EQ(either.children[0].value, "Zürich");
+  EXPECT_EQ(either.children[1].children[0].value, "Été");
+  EXPECT_EQ(request.key.children[1].value, "x");  // keywords are atoms, not text
+  auto koi = key_of("CHARSET KOI8-R TEXT {6}\r\n\xed\xcf\xd3\xcb\xd7\xc1");
+  ASSERT_TRUE(convert_search_strings(koi.key, koi.charset));
+  EXPECT_EQ(koi.key.children[0].value, "Москва");
+  auto unknown = key_of("CHARSET X-NO-SUCH-CHARSET SUBJECT a");
+  EXPECT_FALSE(convert_search_strings(unknown.key, unknown.charset));
+}
+
 TEST(ImapDecode, TransferEncodingsAndEncodedWords) {
   EXPECT_EQ(mime::decode_base64("aGVs\r\nbG8="), "hello");
   EXPECT_EQ(mime::decode_quoted_printable("a=3Db=\r\nc =ZZ"), "a=bc =ZZ");
