@@ -366,21 +366,28 @@ net::awaitable<void> Session::change_mailboxes(const Command& command, MailboxCh
 net::awaitable<bool> Session::on_append(const Command& command, const Append& append) {
   auto name = mailbox_name(append.mailbox);
   if (!name) co_return bad(command.tag, "Malformed mailbox name");
-  storage::AppendOptions options;
-  for (const auto& flag : append.flags) {
-    if (auto bit = system_flag(flag)) options.flags |= bit;
-    else if (storage::valid_keyword(flag)) options.keywords.push_back(flag);
-    else co_return bad(command.tag, fmt::format("Invalid flag {}", flag));
+  std::vector<storage::AppendOptions> options(append.messages.size());
+  for (std::size_t i = 0; i < append.messages.size(); ++i) {
+    const auto& message = append.messages[i];
+    auto& o = options[i];
+    for (const auto& flag : message.flags) {
+      if (auto bit = system_flag(flag)) o.flags |= bit;
+      else if (storage::valid_keyword(flag)) o.keywords.push_back(flag);
+      else co_return bad(command.tag, fmt::format("Invalid flag {}", flag));
+    }
+    std::sort(o.keywords.begin(), o.keywords.end());
+    o.keywords.erase(std::unique(o.keywords.begin(), o.keywords.end()), o.keywords.end());
+    if (message.date) o.internal_date = *parse_date_time(*message.date);
+    if (message.message.empty()) co_return bad(command.tag, "Empty message");
   }
-  std::sort(options.keywords.begin(), options.keywords.end());
-  options.keywords.erase(std::unique(options.keywords.begin(), options.keywords.end()), options.keywords.end());
-  if (append.date) options.internal_date = *parse_date_time(*append.date);
-  if (append.message.empty()) co_return bad(command.tag, "Empty message");
   std::optional<storage::Failure> failure;
-  storage::Message stored;
+  std::vector<storage::Uid> stored;
   storage::Mailbox target;
   auto user = user_->id;
+  // MULTIAPPEND is all or nothing (RFC 3502 §6.3.11): one nested transaction for every message.
   bool ok = co_await commit("APPEND", [&](storage::WriteTxn& txn) {
+    stored.clear();
+    failure.reset();
     auto mailbox = storage::find_mailbox(txn, user, *name);
     if (!mailbox || mailbox->noselect) {
       failure = storage::fail(storage::Errc::not_found, "No such mailbox");
@@ -388,12 +395,14 @@ net::awaitable<bool> Session::on_append(const Command& command, const Append& ap
     }
     target = *mailbox;
     auto child = txn.nested();
-    auto result = storage::append_message(child, *mailbox, append.message, options);
-    if (!result) {
-      failure = result.error();
-      return;
+    for (std::size_t i = 0; i < append.messages.size(); ++i) {
+      auto result = storage::append_message(child, *mailbox, append.messages[i].message, options[i]);
+      if (!result) {
+        failure = result.error();
+        return;
+      }
+      stored.push_back(result->uid);
     }
-    stored = *result;
     child.commit();
   });
   if (selected_) {
@@ -403,7 +412,7 @@ net::awaitable<bool> Session::on_append(const Command& command, const Append& ap
   if (!ok) tagged(command, "NO", "[SERVERBUG] Could not store the message; try again");
   else if (failure && failure->code == storage::Errc::not_found) tagged(command, "NO", "[TRYCREATE] No such mailbox");
   else if (failure) tagged(command, "NO", fmt::format("{}{}", response_code(failure->code), failure->detail));
-  else tagged(command, "OK", fmt::format("[APPENDUID {} {}] APPEND completed", target.uid_validity, stored.uid));
+  else tagged(command, "OK", fmt::format("[APPENDUID {} {}] APPEND completed", target.uid_validity, format_set(stored)));
   co_return true;
 }
 

@@ -29,7 +29,7 @@ std::string Session::capabilities() const {
       caps += " LOGINDISABLED";
   }
   caps += " SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN LIST-EXTENDED LIST-STATUS"
-          " SPECIAL-USE CREATE-SPECIAL-USE ESEARCH SEARCHRES STATUS=SIZE BINARY UTF8=ACCEPT CONDSTORE QRESYNC";
+          " SPECIAL-USE CREATE-SPECIAL-USE ESEARCH SEARCHRES STATUS=SIZE BINARY UTF8=ACCEPT CONDSTORE QRESYNC MULTIAPPEND";
   fmt::format_to(std::back_inserter(caps), " APPENDLIMIT={}", cfg_.imapd.max_message_size);
   return caps;
 }
@@ -59,7 +59,10 @@ net::awaitable<void> Session::run() {
 // (what to say is queued); empty: the command was refused while reading (answer queued).
 net::awaitable<std::optional<std::string>> Session::read_command() {
   std::string command;
+  // Every literal of one command together, so that a MULTIAPPEND cannot make the command,
+  // which is held whole, grow past the limit of one message.
   const std::uint64_t max_literal = cfg_.imapd.max_message_size;
+  std::uint64_t literals = 0;
   for (;;) {
     auto result = co_await c_.read_line(cfg_.imapd.idle_timeout);
     if (auto* closed = std::get_if<net::Closed>(&result)) {
@@ -83,18 +86,20 @@ net::awaitable<std::optional<std::string>> Session::read_command() {
     command += "\r\n";
     auto literal = trailing_literal(line);
     if (!literal) co_return command;
-    if (literal->size > max_literal) {
+    if (literals + literal->size > max_literal) {
       auto tag = std::string(peek_tag(command));
+      auto what = literals == 0 ? fmt::format("Literal of {} octets is", literal->size)
+                                : fmt::format("Literals of {} octets in one command are", literals + literal->size);
       if (!literal->synchronizing) {
         // The client is sending it anyway; there is no way to stay in step without reading it.
-        out_ += fmt::format("* BYE Literal of {} octets is over the limit of {}\r\n", literal->size, max_literal);
+        out_ += fmt::format("* BYE {} over the limit of {}\r\n", what, max_literal);
         co_await flush();
         co_return std::nullopt;
       }
-      out_ += fmt::format("{} NO [TOOBIG] Literal of {} octets is over the limit of {}\r\n", tag.empty() ? "*" : tag,
-                          literal->size, max_literal);
+      out_ += fmt::format("{} NO [TOOBIG] {} over the limit of {}\r\n", tag.empty() ? "*" : tag, what, max_literal);
       co_return std::string();
     }
+    literals += literal->size;
     if (literal->synchronizing) {
       out_ += "+ Ready for literal data\r\n";
       if (!co_await flush()) co_return std::nullopt;

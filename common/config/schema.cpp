@@ -439,8 +439,9 @@ std::vector<Section> build_schema() {
              "would cross the network in clear: for tests only.",
              [](Config& c) -> bool& { return c.imapd.allow_plaintext_auth; }),
         size("max_message_size", R"("50M")",
-             "Largest message APPEND accepts (announced as APPENDLIMIT); a bigger literal is refused\n"
-             "before it is sent.",
+             "Largest message APPEND accepts (announced as APPENDLIMIT), and the most the literals of\n"
+             "one command may carry together (a MULTIAPPEND); a bigger literal is refused before it\n"
+             "is sent.",
              [](Config& c) -> std::uint64_t& { return c.imapd.max_message_size; }, 1024)}});
   return sections;
 }

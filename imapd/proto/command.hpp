@@ -80,11 +80,14 @@ struct Status {
   std::string mailbox;
   std::vector<std::string> items;  // upper-case
 };
-struct Append {
-  std::string mailbox;
+struct AppendMessage {
   std::vector<std::string> flags;
   std::optional<std::string> date;  // date-time as sent
   std::string message;
+};
+struct Append {
+  std::string mailbox;
+  std::vector<AppendMessage> messages;  // more than one: MULTIAPPEND (RFC 3502)
 };
 struct Idle {};
 struct Check {};

@@ -313,27 +313,34 @@ class CommandParser {
   Append append() {
     Append append;
     append.mailbox = r_.astring();
-    r_.space();
+    do {
+      r_.space();
+      append.messages.push_back(append_message());
+    } while (!r_.at_command_end());
+    return append;
+  }
+
+  AppendMessage append_message() {
+    AppendMessage m;
     if (r_.peek() == '(') {
-      append.flags = r_.flag_list();
+      m.flags = r_.flag_list();
       r_.space();
     }
     if (r_.peek() == '"') {
-      append.date = r_.quoted();
-      if (!parse_date_time(*append.date)) Reader::fail("Invalid date-time");
+      m.date = r_.quoted();
+      if (!parse_date_time(*m.date)) Reader::fail("Invalid date-time");
       r_.space();
     }
     if (r_.word("UTF8")) {  // RFC 6855 §4: UTF8 (literal8)
       r_.space();
       r_.expect('(', "\"(\"");
-      append.message = r_.literal(true);
+      m.message = r_.literal(true);
       r_.expect(')', "\")\"");
     } else {
       if (!r_.at_literal()) Reader::fail("The message must be a literal");
-      append.message = r_.literal(true);
+      m.message = r_.literal(true);
     }
-    if (!r_.at_command_end()) Reader::fail("MULTIAPPEND is not supported");
-    return append;
+    return m;
   }
 
   // --- SEARCH -----------------------------------------------------------------------------

@@ -205,6 +205,45 @@ class ImapTest(unittest.TestCase):
                          b"From: alice@example.test\r\nSubject: draft\r\n\r\nbody\r\n")
         m.logout()
 
+    def test_multiappend(self):
+        """RFC 3502: several messages in one APPEND, each with its flags and date, stored all or
+        none; the literals of one command count together against the message size limit."""
+        raw = Raw(self.inst.imap)
+        raw.line()
+        raw.command(f"a LOGIN {ALICE} \"alice's long password\"")
+        first, second, third = b"Subject: one\r\n\r\n1\r\n", b"Subject: two\r\n\r\n2\r\n", b"Subject: 3\r\n\r\n3\r\n"
+        raw.sock.sendall(b"b APPEND Drafts (\\Draft) {%d+}\r\n%s (\\Seen) \" 4-Jul-2026 10:00:00 +0200\" {%d+}\r\n%s"
+                         b" UTF8 (~{%d+}\r\n%s)\r\n" % (len(first), first, len(second), second, len(third), third))
+        reply = raw.line()
+        self.assertRegex(reply, r"^b OK \[APPENDUID \d+ 1:3\] APPEND completed$")
+        m = self.inst.login()
+        m.select("Drafts")
+        typ, data = m.fetch("1:3", "(FLAGS INTERNALDATE BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        self.assertIn(b"\\Draft", data[0][0])
+        self.assertIn(b"\\Seen", data[2][0])
+        self.assertIn(b'INTERNALDATE "04-Jul-2026 08:00:00 +0000"', data[2][0])  # the same instant
+        self.assertEqual([data[i][1] for i in (0, 2, 4)], [b"Subject: one\r\n\r\n", b"Subject: two\r\n\r\n", b"Subject: 3\r\n\r\n"])
+        # All or nothing: over the message quota at the third, none is stored
+        self.inst.instance.admin("user", "quota", ALICE, "--messages", "5")
+        raw.sock.sendall(b"c APPEND Drafts {1+}\r\na {1+}\r\nb {1+}\r\nc\r\n")
+        self.assertRegex(raw.line(), r"^c NO \[OVERQUOTA\] ")
+        self.assertEqual(m.status("Drafts", "(MESSAGES)")[1][0], b"Drafts (MESSAGES 3)")
+        self.inst.instance.admin("user", "quota", ALICE, "--messages", "0")
+        # A synchronising literal that would take the command past the limit is refused first
+        small = ImapInstance(max_message_size="1K")
+        try:
+            tight = Raw(small.imap)
+            tight.line()
+            tight.command(f"a LOGIN {ALICE} \"alice's long password\"")
+            tight.send("b APPEND INBOX {600}")
+            self.assertEqual(tight.line(), "+ Ready for literal data")
+            tight.sock.sendall(b"x" * 600 + b" {600}\r\n")
+            self.assertEqual(tight.line(), "b NO [TOOBIG] Literals of 1200 octets in one command are over the limit of 1024")
+            self.assertEqual(tight.command("c NOOP")[1], "c OK NOOP completed")
+        finally:
+            small.close()
+        m.logout()
+
     def test_mailbox_hierarchy(self):
         m = self.inst.login()
         self.assertEqual(m.create("Work/Projects")[0], "OK")

@@ -114,10 +114,23 @@ TEST(ImapParser, SearchKeys) {
 TEST(ImapParser, AppendStoreListAndDates) {
   auto c = parse_ok("t APPEND Drafts (\\Draft $x) \" 4-Jul-2026 10:00:00 +0200\" {5}\r\nhello\r\n");
   const auto& a = std::get<Append>(c.arguments);
-  EXPECT_EQ(a.message, "hello");
-  EXPECT_EQ(a.flags, (std::vector<std::string>{"\\Draft", "$x"}));
-  EXPECT_EQ(*parse_date_time(*a.date), 1783152000);  // 08:00 UTC
+  ASSERT_EQ(a.messages.size(), 1u);
+  EXPECT_EQ(a.messages[0].message, "hello");
+  EXPECT_EQ(a.messages[0].flags, (std::vector<std::string>{"\\Draft", "$x"}));
+  EXPECT_EQ(*parse_date_time(*a.messages[0].date), 1783152000);  // 08:00 UTC
   parse_bad("t APPEND Drafts \"32-Jul-2026 10:00:00 +0200\" {1}\r\nx\r\n");
+  // MULTIAPPEND (RFC 3502): each message with its own flags and date
+  auto multi = std::get<Append>(
+      parse_ok("t APPEND Sent {1}\r\na (\\Seen) {1+}\r\nb \" 4-Jul-2026 10:00:00 +0200\" UTF8 (~{1}\r\nc)\r\n").arguments);
+  ASSERT_EQ(multi.messages.size(), 3u);
+  EXPECT_EQ(multi.messages[0].message, "a");
+  EXPECT_TRUE(multi.messages[0].flags.empty());
+  EXPECT_EQ(multi.messages[1].flags, (std::vector<std::string>{"\\Seen"}));
+  EXPECT_EQ(multi.messages[2].message, "c");
+  EXPECT_TRUE(multi.messages[2].date);
+  parse_bad("t APPEND Sent {1}\r\na \r\n");         // a space and then nothing
+  parse_bad("t APPEND Sent {1}\r\na (\\Seen)\r\n");  // flags without a message
+  parse_bad("t APPEND Sent\r\n");
   auto s = std::get<Store>(parse_ok("t STORE 1 -FLAGS.SILENT \\Seen \\Deleted\r\n").arguments);
   EXPECT_EQ(s.operation, Store::Operation::remove);
   EXPECT_TRUE(s.silent);
