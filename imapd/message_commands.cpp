@@ -84,6 +84,9 @@ net::awaitable<bool> Session::on_fetch(const Command& command, const Fetch& fetc
   const bool asks_modseq = std::any_of(items.begin(), items.end(), [](const FetchItem& i) { return i.kind == FetchItem::Kind::modseq; });
   if (fetch.request.changed_since || asks_modseq) condstore_ = true;  // RFC 7162 §3.1: enabled by use
   sync_changes();
+  // A UID command may be told of expunges (RFC 9051 §7.5.1): first, so that a message another
+  // session removed is simply not there rather than an [EXPUNGEISSUED] failure.
+  if (command.uid) report_updates(true);
   bool invalid = false;
   auto targets = members(command, fetch.set, invalid);
   if (invalid) co_return bad(command.tag, "Invalid message sequence number");
@@ -235,6 +238,7 @@ net::awaitable<bool> Session::on_store(const Command& command, const Store& stor
     else co_return bad(command.tag, fmt::format("Invalid flag {}", flag));
   }
   sync_changes();
+  if (command.uid) report_updates(true);  // as in FETCH
   bool invalid = false;
   auto targets = members(command, store.set, invalid);
   if (invalid) co_return bad(command.tag, "Invalid message sequence number");

@@ -628,53 +628,6 @@ SyncState *
                 got = fetch_items(response[response.index(b"* %d FETCH" % n):])[item]
                 self.assertEqual(normalize(got), normalize(expected[item]), f"{eml.stem} {item}")
 
-    def test_session_scripts(self):
-        """tests/e2e/imap_scripts: client lines (C:, sent together when consecutive) and the
-        server lines expected back, exactly (S:) or as a regular expression (S~); "other:"
-        runs a command in a second session on INBOX. Each script starts on a fresh instance
-        whose INBOX holds one message."""
-        scripts = Path(__file__).resolve().parent / "imap_scripts"
-        for script in sorted(scripts.glob("*.txt")):
-            with self.subTest(script=script.name):
-                inst = ImapInstance()
-                try:
-                    inst.deliver(b"From: bob@example.org\r\nSubject: script\r\n\r\nHello script\r\n")
-                    self.run_script(inst, script)
-                finally:
-                    inst.close()
-
-    def run_script(self, inst, script):
-        raw = Raw(inst.imap)
-        other = None
-        pending = []
-        lines = [l for l in script.read_text().splitlines() if l and not l.startswith("#")]
-        for number, line in enumerate(lines, start=1):
-            kind, _, text = line.partition(" ")
-            where = f"{script.name} line {number}: {line}"
-            if kind == "C:":
-                pending.append(text)
-                continue
-            if pending:
-                raw.send_raw("".join(p + "\r\n" for p in pending).encode())
-                pending = []
-            if kind == "other:":
-                if other is None:
-                    other = inst.login()
-                    other.select("INBOX")
-                name, _, arguments = text.partition(" ")
-                typ, data = other._simple_command(name, *([arguments] if arguments else []))
-                self.assertEqual(typ, "OK", where)
-            elif kind == "S:":
-                self.assertEqual(raw.line(), text, where)
-            elif kind == "S~":
-                got = raw.line()
-                self.assertRegex(got, "^" + text + "$", where)
-            else:
-                self.fail(f"{where}: unknown line kind")
-        if other is not None:
-            other.logout()
-        raw.close()
-
     def test_autologout_lockout_and_tag_reuse(self):
         inst = ImapInstance(auth={"failure_delay": "0s", "lockout_failures": 3}, idle_timeout="2s")
         self.addCleanup(inst.close)

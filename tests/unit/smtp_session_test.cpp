@@ -31,6 +31,7 @@
 #include "storage/accounts.hpp"
 #include "storage/group_commit.hpp"
 #include "storage/mailboxes.hpp"
+#include "tests/unit/script_client.hpp"
 #include "tests/unit/storage_fixture.hpp"
 
 namespace mailstead {
@@ -39,24 +40,8 @@ namespace {
 namespace asio = net::asio;
 using storage::testing::ok;
 
-std::string unescape(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '\\' || i + 1 == text.size()) {
-      out += text[i];
-      continue;
-    }
-    char c = text[++i];
-    if (c == 'r') out += '\r';
-    else if (c == 'n') out += '\n';
-    else if (c == '0') out += '\0';
-    else if (c == 'x' && i + 2 < text.size() + 1) {
-      out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else out += c;
-  }
-  return out;
-}
+using testing::ScriptClient;
+using testing::unescape;
 
 net::awaitable<void> serve(std::shared_ptr<net::Connection> connection, const smtp::SmtpContext& context,
                            smtp::Port port) {
@@ -121,36 +106,6 @@ class SmtpSessionTest : public storage::testing::StoreTest, public ::testing::Wi
   std::thread io_thread_;
 };
 
-// The client's side: blocking reads and writes on its end of the pair.
-class Client {
- public:
-  explicit Client(asio::local::stream_protocol::socket socket) : socket_(std::move(socket)) {
-    timeval timeout{10, 0};
-    ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  }
-  void send(const std::string& bytes) { asio::write(socket_, asio::buffer(bytes)); }
-  // The next line without CRLF, or nullopt when the server closed the connection.
-  std::optional<std::string> line() {
-    for (;;) {
-      if (auto end = buffer_.find("\r\n"); end != std::string::npos) {
-        auto line = buffer_.substr(0, end);
-        buffer_.erase(0, end + 2);
-        return line;
-      }
-      char chunk[4096];
-      // recv() itself, not Asio's read: SO_RCVTIMEO must end the wait (Asio would poll on).
-      auto n = ::recv(socket_.native_handle(), chunk, sizeof(chunk), 0);
-      if (n <= 0) return std::nullopt;
-      buffer_.append(chunk, static_cast<std::size_t>(n));
-    }
-  }
-  std::string unread() const { return buffer_; }
-
- private:
-  asio::local::stream_protocol::socket socket_;
-  std::string buffer_;
-};
-
 void SmtpSessionTest::run_script(const std::filesystem::path& path) {
   std::ifstream file(path);
   ASSERT_TRUE(file) << path;
@@ -166,7 +121,7 @@ void SmtpSessionTest::run_script(const std::filesystem::path& path) {
                                                   config_->smtpd.max_line_length);
   auto finished = std::make_shared<std::promise<void>>();
   asio::co_spawn(io_, serve(connection_, *context_, port), [finished](const std::exception_ptr&) { finished->set_value(); });
-  Client client(std::move(client_end));
+  ScriptClient client(std::move(client_end));
 
   std::string pending;
   int number = 1;
@@ -202,7 +157,7 @@ void SmtpSessionTest::run_script(const std::filesystem::path& path) {
   }
   if (!pending.empty()) client.send(pending);
   EXPECT_EQ(client.unread(), "") << "replies the script did not expect";
-  client = Client(asio::local::stream_protocol::socket(io_));  // the session sees its client leave
+  client.close();  // the session sees its client leave
   ASSERT_EQ(finished->get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
 }
 

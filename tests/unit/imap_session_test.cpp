@@ -1,0 +1,220 @@
+// The IMAP session (imapd/session*.cpp) driven by scripts of client lines and the exact server
+// lines (tests/unit/imap_scripts/*.txt), in process: sessions run on real Connections over
+// socketpairs, with a store in a temporary directory, and no network at all. Each script
+// starts with alice@example.test's INBOX holding one message.
+//
+// Script lines:
+//   C: text          a line (CRLF added); consecutive C: lines go out in one write (pipelining)
+//   S: line          the next server line, exactly
+//   S~ regex         the next server line matches the regular expression, whole
+//   other: command   a command run to completion, tagged OK, in a second session that
+//                    selected INBOX (another client changing the mailbox meanwhile)
+//   closed           the server has closed the connection
+//   # ...            a comment
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/local/connect_pair.hpp>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <regex>
+#include <thread>
+
+#include "common/auth/password.hpp"
+#include "common/config/config.hpp"
+#include "common/net/connection.hpp"
+#include "imapd/session.hpp"
+#include "storage/accounts.hpp"
+#include "storage/group_commit.hpp"
+#include "storage/mailboxes.hpp"
+#include "storage/messages.hpp"
+#include "tests/unit/script_client.hpp"
+#include "tests/unit/storage_fixture.hpp"
+
+namespace mailstead {
+namespace {
+
+namespace asio = net::asio;
+using storage::testing::ok;
+using testing::ScriptClient;
+
+constexpr std::string_view kPassword = "alice's long password";
+
+net::awaitable<void> serve(std::shared_ptr<net::Connection> connection, const imap::ImapContext& context) {
+  co_await imap::serve_imap(*connection, context);
+  connection->close();
+}
+
+class ImapSessionTest : public storage::testing::StoreTest, public ::testing::WithParamInterface<std::string> {
+ protected:
+  void SetUp() override {
+    StoreTest::SetUp();
+    std::filesystem::create_directories(dir_ / "tls");
+    for (auto name : {"cert.pem", "key.pem"}) std::ofstream(dir_ / "tls" / name) << "placeholder\n";
+    auto loaded = config::load_config_text(
+        "[server]\nhostname = \"mail.example.test\"\nuser = \"\"\ndata_dir = \"data\"\n"
+        "[tls]\ncertificate = \"tls/cert.pem\"\nprivate_key = \"tls/key.pem\"\n"
+        "[imapd]\nlisten = []\ntls_listen = []\nallow_plaintext_auth = true\n"
+        "[auth]\nfailure_delay = \"0s\"\n",
+        "test.toml", dir_);
+    for (const auto& e : loaded.errors) ADD_FAILURE() << e.to_string();
+    config_ = std::make_unique<config::Config>(*loaded.config);
+    auto hash = auth::hash_password(kPassword);
+    ok(store().update([&](storage::WriteTxn& t) -> storage::Result<void> {
+      ok(storage::add_domain(t, "example.test"));
+      auto alice = ok(storage::add_user(t, "alice@example.test", hash, {}));
+      for (auto& outcome :
+           storage::deliver_message(t, "From: bob@example.org\r\nSubject: script\r\n\r\nHello script\r\n", {alice.id}))
+        ok(std::move(outcome.result));
+      return {};
+    }));
+    committer_ = std::make_unique<storage::GroupCommitter>(store());
+    passwords_ = std::make_unique<net::PasswordPool>(1);
+    watcher_ = std::make_unique<imap::ChangeWatcher>(io_, store());
+    watcher_->start();
+    context_ = std::make_unique<imap::ImapContext>(imap::ImapContext{
+        session::Services{*config_, store(), *committer_, *passwords_}, *watcher_, snapshots_, recent_});
+    io_thread_ = std::thread([this] { io_.run(); });
+  }
+
+  void TearDown() override {
+    // A script that failed half-way leaves its sessions waiting for input: end them.
+    for (auto& c : connections_) asio::post(io_, [c] { c->close(); });
+    watcher_->stop();
+    work_.reset();
+    io_thread_.join();
+    connections_.clear();  // their timers belong to io_, which goes first
+    context_.reset();
+    watcher_.reset();
+    passwords_.reset();
+    committer_.reset();
+    StoreTest::TearDown();
+  }
+
+  // A new session; its end promise is set when the session is over.
+  ScriptClient connect(std::shared_ptr<std::promise<void>> finished) {
+    asio::local::stream_protocol::socket server_end(io_), client_end(io_);
+    asio::local::connect_pair(server_end, client_end);
+    auto connection =
+        std::make_shared<net::Connection>(net::StreamSocket(std::move(server_end)), nullptr, "script", 64 * 1024);
+    connections_.push_back(connection);
+    asio::co_spawn(io_, serve(connection, *context_), [finished](const std::exception_ptr&) { finished->set_value(); });
+    return ScriptClient(std::move(client_end));
+  }
+
+  void run_script(const std::filesystem::path& path);
+
+  std::unique_ptr<config::Config> config_;
+  std::unique_ptr<storage::GroupCommitter> committer_;
+  std::unique_ptr<net::PasswordPool> passwords_;
+  std::unique_ptr<imap::ChangeWatcher> watcher_;
+  imap::SnapshotCache snapshots_;
+  imap::RecentClaims recent_;
+  std::unique_ptr<imap::ImapContext> context_;
+  std::vector<std::shared_ptr<net::Connection>> connections_;
+  asio::io_context io_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_{io_.get_executor()};
+  std::thread io_thread_;
+};
+
+// Reads up to the tagged answer to `tag`; returns it (empty if the connection closed).
+std::string tagged_answer(ScriptClient& client, const std::string& tag) {
+  while (auto line = client.line())
+    if (line->starts_with(tag + " ")) return *line;
+  return {};
+}
+
+// The second session of "other:" lines: logged in, INBOX selected.
+class OtherSession {
+ public:
+  explicit OtherSession(ScriptClient client) : client_(std::move(client)) {
+    client_.line();  // greeting
+    command(fmt::format("LOGIN alice@example.test \"{}\"", kPassword));
+    command("SELECT INBOX");
+  }
+  void command(const std::string& text) {
+    auto tag = "o" + std::to_string(++count_);
+    client_.send(tag + " " + text + "\r\n");
+    auto answer = tagged_answer(client_, tag);
+    EXPECT_TRUE(answer.starts_with(tag + " OK")) << "other: " << text << " -> " << answer;
+  }
+  void logout() {
+    command("LOGOUT");
+    client_.close();
+  }
+
+ private:
+  ScriptClient client_;
+  int count_ = 0;
+};
+
+void ImapSessionTest::run_script(const std::filesystem::path& path) {
+  std::ifstream file(path);
+  ASSERT_TRUE(file) << path;
+  auto finished = std::make_shared<std::promise<void>>();
+  auto client = connect(finished);
+  std::optional<OtherSession> other;
+  auto other_finished = std::make_shared<std::promise<void>>();
+  std::string pending;
+  int number = 0;
+  for (std::string line; std::getline(file, line);) {
+    ++number;
+    SCOPED_TRACE(path.filename().string() + ":" + std::to_string(number) + ": " + line);
+    if (line.empty() || line[0] == '#') continue;
+    if (line.starts_with("C: ")) {
+      pending += line.substr(3) + "\r\n";
+      continue;
+    }
+    if (!pending.empty()) client.send(std::exchange(pending, {}));
+    if (line.starts_with("S: ") || line.starts_with("S~ ")) {
+      auto got = client.line();
+      ASSERT_TRUE(got) << "no answer: the connection closed, or nothing came within 10 s";
+      if (line[1] == ':')
+        EXPECT_EQ(*got, line.substr(3));
+      else
+        EXPECT_TRUE(std::regex_match(*got, std::regex(line.substr(3)))) << "got: " << *got;
+    } else if (line.starts_with("other: ")) {
+      if (!other) other.emplace(connect(other_finished));
+      other->command(line.substr(7));
+    } else if (line == "closed") {
+      auto got = client.line();
+      EXPECT_FALSE(got) << "still open; next line: " << *got;
+    } else {
+      FAIL() << "unknown script line";
+    }
+  }
+  if (!pending.empty()) client.send(pending);
+  EXPECT_EQ(client.unread(), "") << "lines the script did not expect";
+  client.close();  // the session sees its client leave
+  ASSERT_EQ(finished->get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  if (other) {
+    other->logout();
+    ASSERT_EQ(other_finished->get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  }
+}
+
+TEST_P(ImapSessionTest, Script) {
+  run_script(std::filesystem::path(MAILSTEAD_SOURCE_DIR) / "tests/unit/imap_scripts" / GetParam());
+}
+
+std::vector<std::string> scripts() {
+  std::vector<std::string> out;
+  for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::path(MAILSTEAD_SOURCE_DIR) /
+                                                                "tests/unit/imap_scripts"))
+    out.push_back(entry.path().filename().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Scripts, ImapSessionTest, ::testing::ValuesIn(scripts()),
+                         [](const ::testing::TestParamInfo<std::string>& param) {
+                           auto name = param.param.substr(0, param.param.find('.'));
+                           for (auto& c : name)
+                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                           return name;
+                         });
+
+}  // namespace
+}  // namespace mailstead

@@ -1,0 +1,71 @@
+#pragma once
+// Shared by the scripted session tests (smtp_session_test, imap_session_test): the client's
+// end of a socketpair whose other end a session serves in process, and the escapes of raw
+// script lines.
+
+#include <sys/socket.h>
+
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/write.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace mailstead::testing {
+
+// "\r \n \0 \\ \xHH" in a script's raw line, as bytes.
+inline std::string unescape(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\\' || i + 1 == text.size()) {
+      out += text[i];
+      continue;
+    }
+    char c = text[++i];
+    if (c == 'r') out += '\r';
+    else if (c == 'n') out += '\n';
+    else if (c == '0') out += '\0';
+    else if (c == 'x' && i + 2 < text.size() + 1) {
+      out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
+      i += 2;
+    } else out += c;
+  }
+  return out;
+}
+
+// Blocking reads and writes on the client's end of the pair.
+class ScriptClient {
+ public:
+  using Socket = boost::asio::local::stream_protocol::socket;
+  explicit ScriptClient(Socket socket) : socket_(std::move(socket)) {
+    timeval timeout{10, 0};
+    ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  }
+  void send(const std::string& bytes) { boost::asio::write(socket_, boost::asio::buffer(bytes)); }
+  // The next line without CRLF, or nullopt when the server closed the connection.
+  std::optional<std::string> line() {
+    for (;;) {
+      if (auto end = buffer_.find("\r\n"); end != std::string::npos) {
+        auto line = buffer_.substr(0, end);
+        buffer_.erase(0, end + 2);
+        return line;
+      }
+      char chunk[4096];
+      // recv() itself, not Asio's read: SO_RCVTIMEO must end the wait (Asio would poll on).
+      auto n = ::recv(socket_.native_handle(), chunk, sizeof(chunk), 0);
+      if (n <= 0) return std::nullopt;
+      buffer_.append(chunk, static_cast<std::size_t>(n));
+    }
+  }
+  std::string unread() const { return buffer_; }
+  void close() {
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+  }
+
+ private:
+  Socket socket_;
+  std::string buffer_;
+};
+
+}  // namespace mailstead::testing
