@@ -86,7 +86,7 @@ net::awaitable<bool> Session::on_fetch(const Command& command, const Fetch& fetc
   sync_changes();
   // A UID command may be told of expunges (RFC 9051 §7.5.1): first, so that a message another
   // session removed is simply not there rather than an [EXPUNGEISSUED] failure.
-  if (command.uid) report_updates(true);
+  if (command.uid) report_updates(true, false);
   bool invalid = false;
   auto targets = members(command, fetch.set, invalid);
   if (invalid) co_return bad(command.tag, "Invalid message sequence number");
@@ -238,7 +238,7 @@ net::awaitable<bool> Session::on_store(const Command& command, const Store& stor
     else co_return bad(command.tag, fmt::format("Invalid flag {}", flag));
   }
   sync_changes();
-  if (command.uid) report_updates(true);  // as in FETCH
+  if (command.uid) report_updates(true, false);  // as in FETCH
   bool invalid = false;
   auto targets = members(command, store.set, invalid);
   if (invalid) co_return bad(command.tag, "Invalid message sequence number");

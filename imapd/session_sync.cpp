@@ -59,9 +59,9 @@ void Session::append_flags_fetch(const storage::Message& message, std::uint32_t 
   fmt::format_to(std::back_inserter(out_), "* {} FETCH ({})\r\n", seq, items);
 }
 
-void Session::report_updates(bool allow_expunge) {
+void Session::report_updates(bool allow_expunge, bool with_flags) {
   auto& s = *selected_;
-  auto updates = s.view.take_updates(allow_expunge);
+  auto updates = s.view.take_updates(allow_expunge, with_flags);
   if (qresync_) {
     // RFC 7162 §3.2.10: once QRESYNC is on, VANISHED replaces EXPUNGE (same timing rules).
     if (!updates.expunged_uids.empty())

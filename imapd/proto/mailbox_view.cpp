@@ -63,7 +63,7 @@ void MailboxView::flags_changed(Uid uid) {
   if (seq_of(uid) && !pending_expunged_.count(uid)) pending_flags_.insert(uid);
 }
 
-ViewUpdates MailboxView::take_updates(bool allow_expunge) {
+ViewUpdates MailboxView::take_updates(bool allow_expunge, bool with_flags) {
   ViewUpdates updates;
   if (allow_expunge && !pending_expunged_.empty()) {
     for (auto uid : pending_expunged_) {  // ascending: each number counts the removals before it
@@ -81,6 +81,7 @@ ViewUpdates MailboxView::take_updates(bool allow_expunge) {
     updates.exists = exists();
     updates.recent = recent_count();
   }
+  if (!with_flags) return updates;
   updates.flags.assign(pending_flags_.begin(), pending_flags_.end());
   pending_flags_.clear();
   return updates;

@@ -60,7 +60,9 @@ class MailboxView {
   // The client was just sent this message's FLAGS (a FETCH or STORE answer): nothing pending.
   void flags_reported(Uid uid) { pending_flags_.erase(uid); }
 
-  ViewUpdates take_updates(bool allow_expunge);
+  // with_flags false: other sessions' flag changes stay pending (a FETCH about to answer
+  // with FLAGS reports them itself).
+  ViewUpdates take_updates(bool allow_expunge, bool with_flags = true);
 
  private:
   std::vector<Uid> uids_;             // what the client knows, ascending

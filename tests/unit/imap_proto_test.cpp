@@ -348,3 +348,13 @@ TEST(ImapView, ChangesReportedWhenAllowed) {
   view.expunged(11);  // never announced: never existed for the client
   EXPECT_FALSE(view.take_updates(true).exists);
 }
+
+TEST(ImapView, FlagsCanStayPendingWhileExpungesGo) {
+  MailboxView view({1, 2, 3});
+  view.expunged(1);
+  view.flags_changed(3);
+  auto first = view.take_updates(true, false);  // a UID FETCH about to answer with FLAGS
+  EXPECT_EQ(first.expunged_uids, std::vector<Uid>{1});
+  EXPECT_TRUE(first.flags.empty());
+  EXPECT_EQ(view.take_updates(true).flags, std::vector<Uid>{3});
+}
