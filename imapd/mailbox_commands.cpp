@@ -144,6 +144,16 @@ net::awaitable<std::pair<std::uint32_t, std::uint32_t>> Session::claim_recent(co
 
 void Session::append_vanished_earlier(std::uint64_t modseq, const std::vector<Interval>& within) {
   auto txn = ctx_.services.store.read();
+  if (modseq < storage::change_log_floor(txn)) {
+    // The log no longer reaches back to `modseq`: every UID below UIDNEXT that is not there
+    // (RFC 7162 §3.2.5.2 permits reporting expunges older than asked for). Never reused, so
+    // never wrong; just longer.
+    auto current = storage::mailbox_by_id(txn, selected_->mailbox.id);
+    auto top = current ? current->uid_next - 1 : selected_->mailbox.uid_next - 1;
+    auto gone = missing_within(storage::list_uids(txn, selected_->mailbox.id), top, within);
+    if (!gone.empty()) fmt::format_to(std::back_inserter(out_), "* VANISHED (EARLIER) {}\r\n", format_intervals(gone));
+    return;
+  }
   auto gone = storage::expunged_since(txn, selected_->mailbox.id, modseq);
   std::erase_if(gone, [&](std::uint32_t uid) { return !contains(within, uid); });
   if (!gone.empty()) fmt::format_to(std::back_inserter(out_), "* VANISHED (EARLIER) {}\r\n", format_set(gone));

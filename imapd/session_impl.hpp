@@ -72,6 +72,8 @@ class Session {
 
   // --- session_sync.cpp ---
   void sync_changes();
+  void apply_logged_changes(const storage::ReadTxn& txn, const storage::Mailbox& mailbox);
+  void sync_without_log(const storage::ReadTxn& txn, const storage::Mailbox& mailbox);  // log trimmed past us
   void report_updates(bool allow_expunge, bool with_flags = true);
   // `* n FETCH (UID u FLAGS (...) MODSEQ (m))`; flags left out for a CONDSTORE STORE .SILENT.
   void append_flags_fetch(const storage::Message& message, std::uint32_t seq, bool with_uid, bool with_flags = true);

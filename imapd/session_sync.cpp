@@ -26,10 +26,23 @@ void Session::sync_changes() {
     s.seen_modseq = last;
     return;
   }
+  if (s.seen_modseq < storage::change_log_floor(txn)) {
+    sync_without_log(txn, *mailbox);
+  } else {
+    apply_logged_changes(txn, *mailbox);
+  }
+  s.seen_modseq = last;
+  s.mailbox = *mailbox;
+  // Own flag changes older than what has now been read will never be seen again.
+  own_modseqs_.erase(own_modseqs_.begin(), own_modseqs_.upper_bound(last));
+}
+
+void Session::apply_logged_changes(const storage::ReadTxn& txn, const storage::Mailbox& mailbox) {
+  auto& s = *selected_;
   for (const auto& change : storage::changes_since(txn, s.seen_modseq)) {
     if (change.mailbox != s.mailbox.id) continue;
     switch (change.kind) {
-      case storage::ChangeKind::appended: s.view.appended(change.uid, recent_for_arrival(*mailbox, change.uid)); break;
+      case storage::ChangeKind::appended: s.view.appended(change.uid, recent_for_arrival(mailbox, change.uid)); break;
       case storage::ChangeKind::expunged: s.view.expunged(change.uid); break;
       case storage::ChangeKind::mailbox_deleted: break;  // seen above, as the mailbox record
       case storage::ChangeKind::flags:
@@ -37,10 +50,16 @@ void Session::sync_changes() {
         break;
     }
   }
-  s.seen_modseq = last;
-  s.mailbox = *mailbox;
-  // Own flag changes older than what has now been read will never be seen again.
-  own_modseqs_.erase(own_modseqs_.begin(), own_modseqs_.upper_bound(last));
+}
+
+void Session::sync_without_log(const storage::ReadTxn& txn, const storage::Mailbox& mailbox) {
+  auto& s = *selected_;
+  for (auto uid : s.view.reconcile(storage::list_uids(txn, mailbox.id)))
+    s.view.appended(uid, recent_for_arrival(mailbox, uid));
+  storage::for_each_message(txn, mailbox.id, [&](const storage::Message& m) {
+    if (m.modseq > s.seen_modseq && !own_modseqs_.count(m.modseq)) s.view.flags_changed(m.uid);
+    return true;
+  });
 }
 
 void Session::append_flags_fetch(const storage::Message& message, std::uint32_t seq, bool with_uid, bool with_flags) {

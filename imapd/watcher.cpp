@@ -68,6 +68,12 @@ void ChangeWatcher::ring_for(const std::vector<storage::MailboxId>& mailboxes) {
   }
 }
 
+void ChangeWatcher::ring_all() {
+  std::lock_guard lock(mutex_);
+  for (const auto& [mailbox, weak] : watchers_)
+    if (auto bell = weak.lock()) Doorbell::ring(bell);
+}
+
 net::awaitable<void> ChangeWatcher::loop() {
   while (!stopping_) {
     timer_.expires_after(kPollInterval);
@@ -77,7 +83,15 @@ net::awaitable<void> ChangeWatcher::loop() {
       std::vector<storage::MailboxId> touched;
       {
         auto txn = store_.read();
-        if (storage::last_modseq(txn) == seen_) continue;
+        auto last = storage::last_modseq(txn);
+        if (last == seen_) continue;
+        if (seen_ < storage::change_log_floor(txn)) {
+          // The log was trimmed past what this watcher read (it was stalled for a day?): every
+          // session looks for itself.
+          seen_ = last;
+          ring_all();
+          continue;
+        }
         for (const auto& change : storage::changes_since(txn, seen_, 100000)) {
           touched.push_back(change.mailbox);
           seen_ = change.modseq;

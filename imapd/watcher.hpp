@@ -54,6 +54,7 @@ class ChangeWatcher {
  private:
   net::awaitable<void> loop();
   void ring_for(const std::vector<storage::MailboxId>& mailboxes);
+  void ring_all();
 
   net::asio::strand<net::asio::io_context::executor_type> strand_;
   net::asio::steady_timer timer_;

@@ -7,6 +7,7 @@
 
 #include "common/config/cidr.hpp"
 #include "common/session/daemon.hpp"
+#include "common/session/maintenance.hpp"
 #include "smtpd/outbound/runner.hpp"
 #include "smtpd/proto/reply.hpp"
 #include "smtpd/session.hpp"
@@ -46,7 +47,8 @@ int main(int argc, char** argv) {
     server.listen_local({"local", {}, false, line, handler(smtp::Port::local), refusal}, cfg.smtpd.local_socket.string());
   };
   std::unique_ptr<outbound::QueueRunner> runner;
-  spec.ready = [&context, &runner](const session::Services& services, net::Server& server) {
+  std::unique_ptr<session::StoreMaintenance> maintenance;
+  spec.ready = [&context, &runner, &maintenance](const session::Services& services, net::Server& server) {
     std::vector<config::Cidr> trusted;
     for (const auto& n : services.config.smtpd.trusted_networks) trusted.push_back(*config::parse_cidr(n));
     runner = std::make_unique<outbound::QueueRunner>(services, server.io());
@@ -55,8 +57,12 @@ int main(int argc, char** argv) {
         smtp::SmtpContext{services, std::move(trusted), [queue] { queue->wake(); }});
     server.on_shutdown([queue] { queue->stop(); });
     runner->start();
+    maintenance = std::make_unique<session::StoreMaintenance>(services, server.io());
+    server.on_shutdown([m = maintenance.get()] { m->stop(); });
+    maintenance->start();
   };
-  spec.finished = [&context, &runner] {
+  spec.finished = [&context, &runner, &maintenance] {
+    maintenance.reset();
     runner.reset();
     context.reset();
   };

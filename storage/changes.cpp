@@ -9,6 +9,34 @@ namespace mailstead::storage {
 namespace {
 
 constexpr std::uint8_t kChangeFormat = 1;
+constexpr std::uint8_t kMarksFormat = 1;
+constexpr std::int64_t kMarkEvery = 24 * 3600;
+
+struct Mark {
+  std::int64_t time = 0;
+  std::uint64_t modseq = 0;
+};
+
+std::vector<Mark> load_marks(const detail::TxnState& t) {
+  std::vector<Mark> marks;
+  auto stored = t.get(t.dbs().meta, "change_marks");
+  if (!stored) return marks;
+  codec::Reader r(*stored, "change log marks");
+  for (auto n = r.u64(); n > 0; --n) {
+    Mark m;
+    m.time = static_cast<std::int64_t>(r.u64());
+    m.modseq = r.u64();
+    marks.push_back(m);
+  }
+  return marks;
+}
+
+void save_marks(detail::TxnState& t, const std::vector<Mark>& marks) {
+  codec::Writer w(kMarksFormat);
+  w.u64(marks.size());
+  for (const auto& m : marks) w.u64(static_cast<std::uint64_t>(m.time)).u64(m.modseq);
+  t.put(t.dbs().meta, "change_marks", w.take());
+}
 constexpr std::uint64_t kFirstModseq = 2;  // an untouched mailbox reports HIGHESTMODSEQ 1
 
 }  // namespace
@@ -36,6 +64,42 @@ std::vector<Change> changes_since(const ReadTxn& txn, std::uint64_t after, std::
     return true;
   });
   return out;
+}
+
+std::uint64_t change_log_floor(const ReadTxn& txn) {
+  auto stored = txn.state().get(txn.state().dbs().meta, "change_log_floor");
+  return stored ? codec::get_u64be(*stored) : 0;
+}
+
+std::size_t trim_change_log(WriteTxn& txn, std::int64_t now, std::int64_t retention, std::size_t max_entries) {
+  auto& t = txn.state();
+  auto marks = load_marks(t);
+  if (marks.empty() || now - marks.back().time >= kMarkEvery) marks.push_back({now, last_modseq(txn)});
+  // The newest note old enough: everything up to its modseq is older than `retention`.
+  std::uint64_t cut = 0;
+  std::size_t used = 0;
+  for (std::size_t i = 0; i < marks.size(); ++i)
+    if (now - marks[i].time >= retention) cut = marks[i].modseq, used = i;
+  const auto floor = change_log_floor(txn);
+  std::size_t removed = 0;
+  if (cut > floor) {
+    std::vector<std::string> doomed;
+    t.scan_from(t.dbs().changes, "", [&](std::string_view key, std::string_view) {
+      if (codec::get_u64be(key) > cut || doomed.size() >= max_entries) return false;
+      doomed.emplace_back(key);
+      return true;
+    });
+    for (const auto& key : doomed) t.erase(t.dbs().changes, key);
+    removed = doomed.size();
+    // All entries up to the last one removed are gone; up to `cut` if this pass finished.
+    auto new_floor = removed < max_entries ? cut : codec::get_u64be(doomed.back());
+    std::string value;
+    codec::put_u64be(value, new_floor);
+    t.put(t.dbs().meta, "change_log_floor", value);
+    if (removed < max_entries) marks.erase(marks.begin(), marks.begin() + static_cast<std::ptrdiff_t>(used) + 1);
+  }
+  save_marks(t, marks);
+  return removed;
 }
 
 std::vector<std::uint32_t> expunged_since(const ReadTxn& txn, MailboxId mailbox, std::uint64_t after) {

@@ -33,8 +33,20 @@ std::uint64_t last_modseq(const ReadTxn& txn);
 std::vector<Change> changes_since(const ReadTxn& txn, std::uint64_t after,
                                   std::size_t limit = std::numeric_limits<std::size_t>::max());
 
+// The log keeps what is recent, not everything (trim_change_log): entries with a modseq up
+// to change_log_floor() may be gone (0: none ever was). A reader whose position is below it
+// must work without the log: messages carry the modseq of their last change and UIDs are
+// never reused, so comparing UIDs finds expunges and appends, and modseqs find flag changes.
+std::uint64_t change_log_floor(const ReadTxn& txn);
+
+// Maintenance, to call now and then (smtpd does, hourly). Notes (now, last modseq) at most
+// once a day, and removes at most `max_entries` of the entries older than `retention` by
+// those notes, oldest first; returns how many it removed (call again while that is
+// max_entries).
+std::size_t trim_change_log(WriteTxn& txn, std::int64_t now, std::int64_t retention, std::size_t max_entries);
+
 // UIDs of `mailbox` expunged after `after`, ascending (QRESYNC's VANISHED (EARLIER)). Reads
-// the store-wide log from `after` on.
+// the store-wide log from `after` on; `after` must not be below change_log_floor().
 std::vector<std::uint32_t> expunged_since(const ReadTxn& txn, MailboxId mailbox, std::uint64_t after);
 
 namespace detail {

@@ -65,6 +65,7 @@ struct StorageConfig {
   char hierarchy_separator = '/';
   std::string plus_separator;  // empty: plus-addressing off
   bool case_sensitive_local_parts = false;
+  std::chrono::seconds change_log_retention{0};  // trimmed by smtpd's store maintenance
 };
 
 struct SmtpdConfig {

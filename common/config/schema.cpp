@@ -298,7 +298,13 @@ std::vector<Section> build_schema() {
         flag("case_sensitive_local_parts", "false",
              "Whether Alice@ and alice@ are different mailboxes. RFC 5321 allows it; nearly every\n"
              "user expects them to be the same.",
-             [](Config& c) -> bool& { return c.storage.case_sensitive_local_parts; })}});
+             [](Config& c) -> bool& { return c.storage.case_sensitive_local_parts; }),
+        duration("change_log_retention", R"("30d")",
+                 "How long the log of changes (new mail, flags, expunges) is kept. IMAP clients back\n"
+                 "within it resynchronise in one step (QRESYNC); older ones are told every missing UID.\n"
+                 "mailstead-smtpd trims it hourly.",
+                 [](Config& c) -> seconds& { return c.storage.change_log_retention; }, seconds(86400),
+                 seconds(3650 * 86400))}});
   sections.push_back(
       {"smtpd",
        "mailstead-smtpd: inbound mail (25), submission (587, 465), and their limits.",

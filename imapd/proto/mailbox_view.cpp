@@ -59,6 +59,16 @@ void MailboxView::expunged(Uid uid) {
   recent_.erase(uid);
 }
 
+std::vector<Uid> MailboxView::reconcile(const std::vector<Uid>& in_store) {
+  auto present = [&in_store](Uid uid) { return std::binary_search(in_store.begin(), in_store.end(), uid); };
+  for (auto uid : uids_)
+    if (!present(uid)) expunged(uid);
+  for (auto uid : std::vector<Uid>(pending_new_))
+    if (!present(uid)) expunged(uid);
+  Uid last = pending_new_.empty() ? largest_uid() : pending_new_.back();
+  return {std::upper_bound(in_store.begin(), in_store.end(), last), in_store.end()};
+}
+
 void MailboxView::flags_changed(Uid uid) {
   if (seq_of(uid) && !pending_expunged_.count(uid)) pending_flags_.insert(uid);
 }

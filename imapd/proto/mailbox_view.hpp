@@ -57,6 +57,10 @@ class MailboxView {
   void appended(Uid uid, bool recent);
   void expunged(Uid uid);
   void flags_changed(Uid uid);
+  // Without the change log (it was trimmed past this session's position): what the client
+  // knows or is about to hear of and `in_store` (ascending) no longer holds is expunged; the
+  // UIDs of `in_store` above all of those are returned, ascending, for appended().
+  std::vector<Uid> reconcile(const std::vector<Uid>& in_store);
   // The client was just sent this message's FLAGS (a FETCH or STORE answer): nothing pending.
   void flags_reported(Uid uid) { pending_flags_.erase(uid); }
 

@@ -92,4 +92,39 @@ std::string format_set(const std::vector<std::uint32_t>& ascending) {
   return out;
 }
 
+std::vector<Interval> missing_within(const std::vector<std::uint32_t>& present, std::uint32_t largest,
+                                     const std::vector<Interval>& within) {
+  std::vector<Interval> gaps;
+  std::uint64_t next = 1;
+  for (auto n : present) {
+    if (n > largest) break;
+    if (n > next) gaps.push_back({static_cast<std::uint32_t>(next), n - 1});
+    next = std::uint64_t{n} + 1;
+  }
+  if (next <= largest) gaps.push_back({static_cast<std::uint32_t>(next), largest});
+  // Both lists are ascending and disjoint within themselves: walk them together.
+  std::vector<Interval> out;
+  std::size_t i = 0, j = 0;
+  while (i < gaps.size() && j < within.size()) {
+    auto low = std::max(gaps[i].low, within[j].low);
+    auto high = std::min(gaps[i].high, within[j].high);
+    if (low <= high) out.push_back({low, high});
+    if (gaps[i].high < within[j].high) ++i;
+    else ++j;
+  }
+  return out;
+}
+
+std::string format_intervals(const std::vector<Interval>& intervals) {
+  std::string out;
+  for (const auto& i : intervals) {
+    if (!out.empty()) out += ',';
+    if (i.low == i.high)
+      fmt::format_to(std::back_inserter(out), "{}", i.low);
+    else
+      fmt::format_to(std::back_inserter(out), "{}:{}", i.low, i.high);
+  }
+  return out;
+}
+
 }  // namespace mailstead::imap

@@ -43,4 +43,10 @@ bool exceeds(const SequenceSet& set, std::uint32_t largest);
 // The compact form of ascending unique numbers: "1:3,7" (for COPYUID, APPENDUID, ESEARCH).
 std::string format_set(const std::vector<std::uint32_t>& ascending);
 
+// The numbers of 1..largest that `present` (ascending) lacks and `within` (resolve()'s form)
+// holds, in resolve()'s form: what QRESYNC reports vanished when the change log is trimmed.
+std::vector<Interval> missing_within(const std::vector<std::uint32_t>& present, std::uint32_t largest,
+                                     const std::vector<Interval>& within);
+std::string format_intervals(const std::vector<Interval>& intervals);  // "1:3,7"
+
 }  // namespace mailstead::imap

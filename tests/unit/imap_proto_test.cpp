@@ -349,6 +349,29 @@ TEST(ImapView, ChangesReportedWhenAllowed) {
   EXPECT_FALSE(view.take_updates(true).exists);
 }
 
+TEST(ImapView, ReconciledWithTheStoreWhenTheLogIsGone) {
+  MailboxView view({2, 4, 6});
+  view.appended(8, false);  // heard of, not yet announced
+  auto fresh = view.reconcile({2, 6, 9, 10});
+  EXPECT_EQ(fresh, (std::vector<Uid>{9, 10}));
+  for (auto uid : fresh) view.appended(uid, false);
+  auto updates = view.take_updates(true);
+  EXPECT_EQ(updates.expunged_uids, std::vector<Uid>{4});
+  EXPECT_EQ(*updates.exists, 4u);  // 2 6 9 10: 8 came and went unannounced
+  EXPECT_EQ(*view.seq_of(10), 4u);
+}
+
+TEST(ImapSequence, MissingUidsWithinASet) {
+  std::vector<Interval> everything{{1, 0xffffffffu}};
+  EXPECT_EQ(format_intervals(missing_within({2, 3, 7}, 9, everything)), "1,4:6,8:9");
+  EXPECT_EQ(format_intervals(missing_within({1, 2, 3}, 3, everything)), "");
+  EXPECT_EQ(format_intervals(missing_within({}, 4, everything)), "1:4");
+  EXPECT_EQ(format_intervals(missing_within({}, 0, everything)), "");
+  EXPECT_EQ(format_intervals(missing_within({5}, 20, resolve(*parse_sequence_set("3:4,6,10:12,30"), 100))), "3:4,6,10:12");
+  EXPECT_EQ(format_intervals(missing_within({1, 2, 3, 0xfffffffeu}, 0xffffffffu, {{0xfffffffeu, 0xffffffffu}})),
+            "4294967295");
+}
+
 TEST(ImapView, FlagsCanStayPendingWhileExpungesGo) {
   MailboxView view({1, 2, 3});
   view.expunged(1);

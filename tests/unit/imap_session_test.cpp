@@ -4,11 +4,14 @@
 // starts with alice@example.test's INBOX holding one message.
 //
 // Script lines:
-//   C: text          a line (CRLF added); consecutive C: lines go out in one write (pipelining)
+//   C: text          a line (CRLF added); consecutive C: lines go out in one write (pipelining);
+//                    $UIDVALIDITY stands for INBOX's
 //   S: line          the next server line, exactly
 //   S~ regex         the next server line matches the regular expression, whole
 //   other: command   a command run to completion, tagged OK, in a second session that
 //                    selected INBOX (another client changing the mailbox meanwhile)
+//   trim             the change log loses every entry so far, as storage.change_log_retention
+//                    would have it
 //   closed           the server has closed the connection
 //   # ...            a comment
 
@@ -27,6 +30,7 @@
 #include "common/net/connection.hpp"
 #include "imapd/session.hpp"
 #include "storage/accounts.hpp"
+#include "storage/changes.hpp"
 #include "storage/group_commit.hpp"
 #include "storage/mailboxes.hpp"
 #include "storage/messages.hpp"
@@ -106,6 +110,23 @@ class ImapSessionTest : public storage::testing::StoreTest, public ::testing::Wi
 
   void run_script(const std::filesystem::path& path);
 
+  std::string inbox_uid_validity() {
+    auto txn = store().read();
+    auto alice = storage::find_user(txn, "alice@example.test");
+    return std::to_string(ok(storage::find_mailbox(txn, alice->id, "INBOX")).uid_validity);
+  }
+
+  // Notes the log's end now and trims, as if a day had passed with a day's retention.
+  void trim_change_log() {
+    const std::int64_t now = std::time(nullptr);
+    for (auto when : {now, now + 2 * 86400})
+      ok(store().update([&](storage::WriteTxn& t) -> storage::Result<void> {
+        storage::trim_change_log(t, when, 86400, 1000000);
+        return {};
+      }));
+    ASSERT_TRUE(storage::changes_since(store().read(), 0).empty());
+  }
+
   std::unique_ptr<config::Config> config_;
   std::unique_ptr<storage::GroupCommitter> committer_;
   std::unique_ptr<net::PasswordPool> passwords_;
@@ -164,7 +185,9 @@ void ImapSessionTest::run_script(const std::filesystem::path& path) {
     SCOPED_TRACE(path.filename().string() + ":" + std::to_string(number) + ": " + line);
     if (line.empty() || line[0] == '#') continue;
     if (line.starts_with("C: ")) {
-      pending += line.substr(3) + "\r\n";
+      auto text = line.substr(3);
+      if (auto at = text.find("$UIDVALIDITY"); at != std::string::npos) text.replace(at, 12, inbox_uid_validity());
+      pending += text + "\r\n";
       continue;
     }
     if (!pending.empty()) client.send(std::exchange(pending, {}));
@@ -178,6 +201,8 @@ void ImapSessionTest::run_script(const std::filesystem::path& path) {
     } else if (line.starts_with("other: ")) {
       if (!other) other.emplace(connect(other_finished));
       other->command(line.substr(7));
+    } else if (line == "trim") {
+      trim_change_log();
     } else if (line == "closed") {
       auto got = client.line();
       EXPECT_FALSE(got) << "still open; next line: " << *got;

@@ -240,6 +240,38 @@ TEST_F(MessagesTest, ExpungeDeletedOnlyTouchesDeleted) {
   EXPECT_EQ(list_uids(store().read(), inbox.id), std::vector<Uid>{2});
 }
 
+TEST_F(MessagesTest, ChangeLogIsTrimmedToItsRetention) {
+  constexpr std::int64_t kDay = 86400, kStart = 1800000000;
+  auto trim = [&](std::int64_t now, std::size_t max = 1000) {
+    return ok(store().update([&](WriteTxn& t) -> Result<std::size_t> { return trim_change_log(t, now, 30 * kDay, max); }));
+  };
+  auto first = append(alice_, "INBOX");
+  append(alice_, "INBOX");
+  ok(store().update([&](WriteTxn& t) -> Result<std::vector<Uid>> { return expunge_messages(t, first.mailbox, {first.uid}); }));
+  const auto old_changes = changes_since(store().read(), 0).size();
+  const auto noted = last_modseq(store().read());
+  EXPECT_EQ(trim(kStart), 0u);  // notes (now, modseq); nothing is old yet
+  auto third = append(alice_, "INBOX");
+  EXPECT_EQ(trim(kStart + kDay), 0u);
+  EXPECT_EQ(trim(kStart + 30 * kDay - 1), 0u);
+  EXPECT_EQ(change_log_floor(store().read()), 0u);
+  // 30 days after the first note, what it covered goes, in batches; newer entries stay
+  EXPECT_EQ(trim(kStart + 30 * kDay, 2), 2u);
+  EXPECT_GT(change_log_floor(store().read()), 0u);
+  EXPECT_LT(change_log_floor(store().read()), noted);
+  EXPECT_EQ(trim(kStart + 30 * kDay, 1000), old_changes - 2);
+  EXPECT_EQ(change_log_floor(store().read()), noted);
+  EXPECT_EQ(trim(kStart + 30 * kDay), 0u);
+  auto left = changes_since(store().read(), 0);
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].uid, third.uid);
+  EXPECT_GT(left[0].modseq, noted);
+  // The day-later note covered the third append: it goes 30 days after that note
+  EXPECT_EQ(trim(kStart + 31 * kDay), 1u);
+  EXPECT_TRUE(changes_since(store().read(), 0).empty());
+  EXPECT_EQ(last_modseq(store().read()), left[0].modseq);  // the counter itself never goes back
+}
+
 TEST_F(MessagesTest, ChangeLogRecordsEveryChangeInOrder) {
   auto start = last_modseq(store().read());
   auto m = append(alice_, "INBOX");
