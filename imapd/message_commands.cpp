@@ -24,8 +24,13 @@ bool needs_bytes(const FetchRequest& request) {
 bool needs_structure(const FetchRequest& request) {
   using K = FetchItem::Kind;
   return needs_bytes(request) || std::any_of(request.items.begin(), request.items.end(), [](const FetchItem& i) {
-           return i.kind == K::envelope || i.kind == K::body || i.kind == K::body_structure;
+           return i.kind == K::body || i.kind == K::body_structure;
          });
+}
+
+bool needs_envelope(const FetchRequest& request) {
+  return std::any_of(request.items.begin(), request.items.end(),
+                     [](const FetchItem& i) { return i.kind == FetchItem::Kind::envelope; });
 }
 
 // "BODY[1.TEXT]<0>" and friends: the name of a section item in the response.
@@ -120,6 +125,9 @@ net::awaitable<bool> Session::on_fetch(const Command& command, const Fetch& fetc
   }
   const bool want_bytes = needs_bytes(fetch.request);
   const bool want_structure = needs_structure(fetch.request);
+  // What most clients fetch for a message list: then only the envelope is decoded.
+  const bool want_envelope = needs_envelope(fetch.request);
+  const bool want_envelope_only = !want_structure && want_envelope;
   bool some_gone = false;
   bool unknown_cte = false;
   auto txn = ctx_.services.store.read();
@@ -132,13 +140,17 @@ net::awaitable<bool> Session::on_fetch(const Command& command, const Fetch& fetc
     if (fetch.request.changed_since && record->modseq <= *fetch.request.changed_since) continue;
     std::optional<std::string_view> bytes;
     std::optional<mime::Part> structure;
+    std::optional<mime::Envelope> envelope;
     if (want_bytes) bytes = storage::read_blob(txn, record->blob);
     if (want_structure) structure = storage::message_structure(txn, *record);
-    if ((want_bytes && !bytes) || (want_structure && !structure)) {
+    if (want_envelope_only) envelope = storage::message_envelope(txn, *record);
+    if ((want_bytes && !bytes) || (want_structure && !structure) || (want_envelope_only && !envelope)) {
       some_gone = true;
       continue;
     }
-    std::string line = fmt::format("* {} FETCH (", target.seq);
+    if (structure && want_envelope) envelope = structure->envelope ? *structure->envelope : mime::Envelope{};
+    std::string& line = out_;  // written in place: a big FETCH makes no second copy of each line
+    fmt::format_to(std::back_inserter(line), "* {} FETCH (", target.seq);
     auto add = [&line](std::string_view text) {
       if (line.back() != '(') line += ' ';
       line += text;
@@ -169,7 +181,7 @@ net::awaitable<bool> Session::on_fetch(const Command& command, const Fetch& fetc
           break;
         case K::envelope:
           add("ENVELOPE ");
-          append_envelope(line, structure->envelope ? *structure->envelope : mime::Envelope{});
+          append_envelope(line, *envelope);
           break;
         case K::body:
         case K::body_structure:
@@ -211,7 +223,6 @@ net::awaitable<bool> Session::on_fetch(const Command& command, const Fetch& fetc
     if (!modseq_sent && (fetch.request.changed_since || (condstore_ && flags_sent)))
       add(fmt::format("MODSEQ ({})", record->modseq));
     line += ")\r\n";
-    out_ += line;
     if (out_.size() >= kFlushAt && !co_await flush()) co_return false;
   }
   report_updates(command.uid);

@@ -340,6 +340,12 @@ std::optional<mime::Part> message_structure(const ReadTxn& txn, const Message& m
   return codec::decode_structure(*bytes);
 }
 
+std::optional<mime::Envelope> message_envelope(const ReadTxn& txn, const Message& message) {
+  auto bytes = structure_record(txn, message.mailbox, message.uid);
+  if (!bytes) return std::nullopt;
+  return codec::decode_envelope(*bytes);
+}
+
 bool for_each_header_field(const ReadTxn& txn, const Message& message,
                            const std::function<bool(std::string_view name, std::string_view value)>& fn) {
   auto bytes = structure_record(txn, message.mailbox, message.uid);

@@ -100,6 +100,9 @@ std::uint32_t blob_refcount(const ReadTxn& txn, const BlobId& blob);  // 0 if ab
 // The MIME structure computed when the message was stored (ENVELOPE, BODYSTRUCTURE,
 // sections); nullopt if the message is gone.
 std::optional<mime::Part> message_structure(const ReadTxn& txn, const Message& message);
+// Only its ENVELOPE (empty if it has none), from the same record; nullopt if the message is
+// gone. Much cheaper than the whole structure.
+std::optional<mime::Envelope> message_envelope(const ReadTxn& txn, const Message& message);
 // Its top-level header fields from the same record, as views valid until the transaction
 // ends, without decoding the rest; false if the message is gone. fn returns false to stop.
 bool for_each_header_field(const ReadTxn& txn, const Message& message,

@@ -80,6 +80,27 @@ void put_part(Writer& w, const mime::Part& p) {
   for (const auto& c : p.children) put_part(w, c);
 }
 
+mime::Envelope get_envelope(Reader& r) {
+  mime::Envelope e;
+  e.date = get_optional(r);
+  e.subject = get_optional(r);
+  e.in_reply_to = get_optional(r);
+  e.message_id = get_optional(r);
+  for (auto* list : {&e.from, &e.sender, &e.reply_to, &e.to, &e.cc, &e.bcc}) *list = get_addresses(r);
+  return e;
+}
+
+void skip_optional(Reader& r) {
+  if (r.boolean()) r.view();
+}
+
+void skip_params(Reader& r) {
+  for (auto n = r.u64(); n > 0; --n) {
+    r.view();
+    r.view();
+  }
+}
+
 mime::Part get_part(Reader& r, int depth) {
   if (depth > kMaxDecodeDepth) throw StorageError(Errc::corrupt, "corrupt structure record: too deep");
   mime::Part p;
@@ -103,15 +124,7 @@ mime::Part get_part(Reader& r, int depth) {
   p.disposition_parameters = get_params(r);
   for (auto n = r.u64(); n > 0; --n) p.language.push_back(r.str());
   p.body_lines = r.u64();
-  if (r.boolean()) {
-    mime::Envelope e;
-    e.date = get_optional(r);
-    e.subject = get_optional(r);
-    e.in_reply_to = get_optional(r);
-    e.message_id = get_optional(r);
-    for (auto* list : {&e.from, &e.sender, &e.reply_to, &e.to, &e.cc, &e.bcc}) *list = get_addresses(r);
-    p.envelope = std::move(e);
-  }
+  if (r.boolean()) p.envelope = get_envelope(r);
   for (auto n = r.u64(); n > 0; --n) p.children.push_back(get_part(r, depth + 1));
   return p;
 }
@@ -127,6 +140,23 @@ std::string encode_structure(const mime::Part& part) {
 mime::Part decode_structure(std::string_view bytes) {
   Reader r(bytes, "structure");
   return get_part(r, 0);
+}
+
+mime::Envelope decode_envelope(std::string_view bytes) {
+  // put_part's order, up to the envelope.
+  Reader r(bytes, "structure");
+  for (int i = 0; i < 4; ++i) r.u64();
+  skip_params(r);  // the header fields: name, value pairs
+  r.view();        // type
+  r.view();        // subtype
+  skip_params(r);
+  for (int i = 0; i < 4; ++i) skip_optional(r);  // id, description, md5, location
+  r.view();                                       // encoding
+  skip_optional(r);                               // disposition
+  skip_params(r);
+  for (auto n = r.u64(); n > 0; --n) r.view();  // language
+  r.u64();                                      // body lines
+  return r.boolean() ? get_envelope(r) : mime::Envelope{};
 }
 
 void visit_header_fields(std::string_view bytes,

@@ -13,6 +13,10 @@ namespace mailstead::storage::codec {
 std::string encode_structure(const mime::Part& part);
 mime::Part decode_structure(std::string_view bytes);  // throws StorageError(corrupt)
 
+// The top-level ENVELOPE alone (empty if the record has none), skipping over the rest
+// without allocating: FETCH ENVELOPE over a big mailbox decodes nothing else.
+mime::Envelope decode_envelope(std::string_view bytes);  // throws StorageError(corrupt)
+
 // The top-level header fields alone, as views into `bytes`, without decoding the rest (IMAP
 // SEARCH on headers reads nothing else). fn returns false to stop.
 void visit_header_fields(std::string_view bytes,

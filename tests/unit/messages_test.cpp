@@ -399,8 +399,18 @@ TEST_F(MessagesTest, StructureIsComputedOnceAndStoredWithTheMessage) {
   ASSERT_TRUE(stored);
   expect_same_structure(*stored, mime::parse_message(bytes));
   EXPECT_EQ(stored->children[1].disposition_parameters, (mime::Parameters{{"filename", "r.pdf"}}));
+  // The envelope alone, read past the rest of the record
+  auto envelope = message_envelope(store().read(), m);
+  ASSERT_TRUE(envelope);
+  EXPECT_EQ(envelope->subject, std::optional<std::string>("report"));
+  ASSERT_EQ(envelope->from.size(), 1u);
+  EXPECT_EQ(envelope->from[0].name, "Alice");
+  EXPECT_EQ(envelope->from[0].host, "example.test");
+  EXPECT_EQ(envelope->to[0].mailbox, "bob");
+  EXPECT_EQ(envelope->date, stored->envelope->date);
   ok(store().update([&](WriteTxn& t) -> Result<std::vector<Uid>> { return expunge_messages(t, m.mailbox, {m.uid}); }));
   EXPECT_FALSE(message_structure(store().read(), m));
+  EXPECT_FALSE(message_envelope(store().read(), m));
 }
 
 // Turns the store back into format 1 (one structure record per blob, in `blob_meta`), as
