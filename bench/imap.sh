@@ -4,8 +4,8 @@
 # process limits raised by bench/dovecot-imap.conf), same machine, same messages:
 #   - one session on a 100,000-message INBOX (2 KiB each): SELECT, FETCH 1:* (FLAGS UID
 #     RFC822.SIZE ENVELOPE), UID SEARCH HEADER Subject, UID SEARCH BODY (no match: every body
-#     is read) — milliseconds, median of RUNS runs after a warm-up run (which also lets Dovecot
-#     build its index)
+#     is read), SELECT again after another session appended a message — milliseconds, median
+#     of RUNS runs after a warm-up run (which also lets Dovecot build its index)
 #   - a mixed load: CLIENTS clients each looping a whole mail-client session (login, LIST,
 #     STATUS, SELECT, FETCH flags, envelopes and a body, STORE, SEARCH, APPEND, LOGOUT) on
 #     50-message INBOXes for SECONDS_PER_RUN: sessions/s and commands/s
@@ -63,7 +63,7 @@ load big "$HOST" "$port" "user1@$DOMAIN" "$PASS" >/dev/null
 load big "$HOST" "$IMAP_PORT" "user1@$DOMAIN" "$PASS" >/dev/null
 for _ in $(seq "$runs"); do load big "$HOST" "$port" "user1@$DOMAIN" "$PASS"; done > "$work/ms.big"
 for _ in $(seq "$runs"); do load big "$HOST" "$IMAP_PORT" "user1@$DOMAIN" "$PASS"; done > "$work/dc.big"
-for key in select_ms fetch_ms search_header_ms search_body_ms; do
+for key in select_ms fetch_ms search_header_ms search_body_ms select_after_new_mail_ms; do
   m=$(field "$key" < "$work/ms.big" | median)
   d=$(field "$key" < "$work/dc.big" | median)
   report "100,000 messages: $key (lower is better)" "$m" "$d"

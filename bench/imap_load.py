@@ -103,9 +103,17 @@ def big(host, port, user, password):
     if not any(l.startswith(b"* SEARCH ") for l in lines):
         raise RuntimeError("HEADER search found nothing")
     body_ms, (_, lines) = timed(lambda: c.command('UID SEARCH BODY "zzzz"'))
+    # New mail from elsewhere (another session's APPEND), then the folder is opened again
+    c.command("UNSELECT")
+    other = Client(host, port)
+    other.login(user, password)
+    new = "Subject: new\r\n\r\nnew mail\r\n"
+    other.command(f"APPEND INBOX {{{len(new)}+}}\r\n{new}")
+    other.command("LOGOUT")
+    reselect_ms, _ = timed(lambda: c.command("SELECT INBOX"))
     c.command("LOGOUT")
     print(f"messages={exists} select_ms={select_ms:.1f} fetch_ms={fetch_ms:.1f} "
-          f"search_header_ms={header_ms:.1f} search_body_ms={body_ms:.1f}")
+          f"search_header_ms={header_ms:.1f} search_body_ms={body_ms:.1f} select_after_new_mail_ms={reselect_ms:.1f}")
 
 
 def pss_kib(pids):

@@ -91,7 +91,7 @@ net::awaitable<bool> Session::on_select(const Command& command, const Select& se
     snapshot = ctx_.snapshots.get(txn, mailbox);
   }
   const auto& uids = snapshot->uids;
-  const auto unseen_seq = snapshot->first_unseen_seq;
+  const auto unseen_seq = snapshot->first_unseen_seq();
   std::string flags = "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
   for (const auto& k : snapshot->keywords) flags += " " + k;
   fmt::format_to(std::back_inserter(out_), "* FLAGS ({})\r\n", flags);
