@@ -53,6 +53,13 @@ class ImapInstance:
         m.login(ALICE, PASSWORD)
         return m
 
+    def raw_login(self):
+        """A line-level client past the greeting and logged in as alice (tag "a")."""
+        raw = Raw(self.imap)
+        raw.line()
+        raw.command(f"a LOGIN {ALICE} {json.dumps(PASSWORD)}")
+        return raw
+
     def close(self):
         try:
             try:
@@ -208,9 +215,7 @@ class ImapTest(unittest.TestCase):
     def test_multiappend(self):
         """RFC 3502: several messages in one APPEND, each with its flags and date, stored all or
         none; the literals of one command count together against the message size limit."""
-        raw = Raw(self.inst.imap)
-        raw.line()
-        raw.command(f"a LOGIN {ALICE} \"alice's long password\"")
+        raw = self.inst.raw_login()
         first, second, third = b"Subject: one\r\n\r\n1\r\n", b"Subject: two\r\n\r\n2\r\n", b"Subject: 3\r\n\r\n3\r\n"
         raw.sock.sendall(b"b APPEND Drafts (\\Draft) {%d+}\r\n%s (\\Seen) \" 4-Jul-2026 10:00:00 +0200\" {%d+}\r\n%s"
                          b" UTF8 (~{%d+}\r\n%s)\r\n" % (len(first), first, len(second), second, len(third), third))
@@ -232,9 +237,7 @@ class ImapTest(unittest.TestCase):
         # A synchronising literal that would take the command past the limit is refused first
         small = ImapInstance(max_message_size="1K")
         try:
-            tight = Raw(small.imap)
-            tight.line()
-            tight.command(f"a LOGIN {ALICE} \"alice's long password\"")
+            tight = small.raw_login()
             tight.send("b APPEND INBOX {600}")
             self.assertEqual(tight.line(), "+ Ready for literal data")
             tight.sock.sendall(b"x" * 600 + b" {600}\r\n")
@@ -278,9 +281,7 @@ class ImapTest(unittest.TestCase):
         typ, data = a.noop()
         self.assertIn(b"1 (UID 1 FLAGS (\\Answered \\Recent))", a.response("FETCH")[1])  # a selected first
         # IDLE: a delivery arrives within a second
-        raw = Raw(self.inst.imap)
-        raw.line()
-        raw.command(f"a LOGIN {ALICE} \"alice's long password\"")
+        raw = self.inst.raw_login()
         raw.command("b SELECT INBOX")
         raw.send("c IDLE")
         self.assertTrue(raw.line().startswith("+ "))
@@ -362,9 +363,7 @@ class ImapTest(unittest.TestCase):
         other.create("Work")
         other.create("Play")
         other.append("Work", None, None, b"Subject: w\r\n\r\nwork\r\n")
-        raw = Raw(self.inst.imap)
-        raw.line()
-        raw.command(f"a LOGIN {ALICE} \"alice's long password\"")
+        raw = self.inst.raw_login()
         raw.command("b SELECT Work")
         other.delete("Work")
         raw.send("c NOOP")
@@ -372,9 +371,7 @@ class ImapTest(unittest.TestCase):
         self.assertEqual(raw.line(), "* BYE Selected mailbox was deleted, have to disconnect")
         self.assertEqual(raw.sock.recv(100), b"")
         # In IDLE, within the watcher's reach
-        idler = Raw(self.inst.imap)
-        idler.line()
-        idler.command(f"a LOGIN {ALICE} \"alice's long password\"")
+        idler = self.inst.raw_login()
         idler.command("b SELECT Play")
         idler.send("c IDLE")
         self.assertTrue(idler.line().startswith("+ "))
@@ -414,9 +411,7 @@ class ImapTest(unittest.TestCase):
 
     def test_utf8_accept(self):
         self.inst.deliver()
-        raw = Raw(self.inst.imap)
-        raw.line()
-        raw.command(f"a LOGIN {ALICE} \"alice's long password\"")
+        raw = self.inst.raw_login()
         self.assertEqual(raw.command("b ENABLE UTF8=ACCEPT"), (["* ENABLED UTF8=ACCEPT"], "b OK ENABLE completed"))
         self.assertEqual(raw.command("b2 ENABLE IMAP4rev2"), (["* ENABLED IMAP4rev2"], "b2 OK ENABLE completed"))
         raw.command("b3 SELECT INBOX")
@@ -429,9 +424,7 @@ class ImapTest(unittest.TestCase):
     def test_condstore(self):
         self.inst.deliver()
         self.inst.deliver()
-        raw = Raw(self.inst.imap)
-        raw.line()
-        raw.command(f"a LOGIN {ALICE} \"alice's long password\"")
+        raw = self.inst.raw_login()
         untagged, _ = raw.command("b SELECT INBOX (CONDSTORE)")
         highest = int(next(re.search(r"HIGHESTMODSEQ (\d+)", l).group(1) for l in untagged if "HIGHESTMODSEQ" in l))
         untagged, reply = raw.command("c FETCH 1:* (UID MODSEQ)")
@@ -460,9 +453,7 @@ class ImapTest(unittest.TestCase):
         as VANISHED once enabled; UID FETCH ... VANISHED; all refused before ENABLE."""
         for _ in range(3):
             self.inst.deliver()
-        raw = Raw(self.inst.imap)
-        raw.line()
-        raw.command(f"a LOGIN {ALICE} \"alice's long password\"")
+        raw = self.inst.raw_login()
         untagged, reply = raw.command("b SELECT INBOX (QRESYNC (1 1))")
         self.assertEqual(reply, "b BAD QRESYNC needs ENABLE QRESYNC first")
         self.assertEqual(raw.command("c ENABLE QRESYNC"), (["* ENABLED QRESYNC"], "c OK ENABLE completed"))
@@ -509,9 +500,7 @@ class ImapTest(unittest.TestCase):
         self.assertEqual((untagged, reply), (["* VANISHED 2,4"], "o OK EXPUNGE completed"))
         other.logout()
         # Without ENABLE QRESYNC, VANISHED is refused
-        plain = Raw(self.inst.imap)
-        plain.line()
-        plain.command(f"a LOGIN {ALICE} \"alice's long password\"")
+        plain = self.inst.raw_login()
         plain.command("b SELECT INBOX")
         self.assertEqual(plain.command("c UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1 VANISHED)")[1],
                          "c BAD VANISHED needs ENABLE QRESYNC first")
@@ -611,9 +600,7 @@ SyncState *
         BODY and BODYSTRUCTURE that Dovecot gives for them (make_golden.py)."""
         golden = Path(__file__).resolve().parents[1] / "golden" / "imap"
         differences = json.loads((golden / "differences.json").read_text())  # deliberate, with reasons
-        raw = Raw(self.inst.imap)
-        raw.line()
-        raw.command(f"a LOGIN {ALICE} \"alice's long password\"")
+        raw = self.inst.raw_login()
         raw.command("b SELECT Drafts")
         for n, eml in enumerate(sorted(golden.glob("*.eml")), start=1):
             message = eml.read_bytes()
@@ -631,9 +618,7 @@ SyncState *
     def test_autologout_lockout_and_tag_reuse(self):
         inst = ImapInstance(auth={"failure_delay": "0s", "lockout_failures": 3}, idle_timeout="2s")
         self.addCleanup(inst.close)
-        raw = Raw(inst.imap)
-        raw.line()
-        raw.command(f"a LOGIN {ALICE} \"alice's long password\"")
+        raw = inst.raw_login()
         # Tags are the client's business: a reused tag is answered like any other.
         self.assertEqual(raw.command("t NOOP")[1], "t OK NOOP completed")
         self.assertEqual(raw.command("t NOOP")[1], "t OK NOOP completed")
@@ -652,9 +637,7 @@ SyncState *
             m.login(ALICE, PASSWORD)
 
     def test_hostile_input_is_refused_and_the_server_goes_on(self):
-        raw = Raw(self.inst.imap)
-        raw.line()
-        raw.command(f"a LOGIN {ALICE} \"alice's long password\"")
+        raw = self.inst.raw_login()
         _, reply = raw.command("b APPEND INBOX {999999999}")
         self.assertTrue(reply.startswith("b NO [TOOBIG]"), reply)
         _, reply = raw.command("c SEARCH " + "(" * 10000 + "ALL" + ")" * 10000)

@@ -13,6 +13,7 @@
 #include "storage/accounts.hpp"
 #include "storage/changes.hpp"
 #include "storage/messages.hpp"
+#include "tests/unit/script_client.hpp"
 #include "tests/unit/storage_fixture.hpp"
 
 namespace mailstead {
@@ -23,13 +24,8 @@ using storage::testing::ok;
 class StoreMaintenanceTest : public storage::testing::StoreTest {};
 
 TEST_F(StoreMaintenanceTest, TrimsWhatIsOlderThanTheRetentionAndStops) {
-  std::filesystem::create_directories(dir_ / "tls");
-  for (auto name : {"cert.pem", "key.pem"}) std::ofstream(dir_ / "tls" / name) << "placeholder\n";
-  auto loaded = config::load_config_text(
-      "[server]\nuser = \"\"\ndata_dir = \"data\"\n[tls]\ncertificate = \"tls/cert.pem\"\n"
-      "private_key = \"tls/key.pem\"\n[storage]\nchange_log_retention = \"30d\"\n",
-      "test.toml", dir_);
-  ASSERT_TRUE(loaded.errors.empty()) << loaded.errors.front().to_string();
+  auto config = testing::test_config(dir_, "[storage]\nchange_log_retention = \"30d\"\n");
+  ASSERT_TRUE(config);
   ok(store().update([](storage::WriteTxn& t) -> storage::Result<void> {
     ok(storage::add_domain(t, "example.test"));
     auto alice = ok(storage::add_user(t, "alice@example.test", "h", {}));
@@ -44,7 +40,7 @@ TEST_F(StoreMaintenanceTest, TrimsWhatIsOlderThanTheRetentionAndStops) {
   storage::GroupCommitter committer(store());
   net::PasswordPool passwords(1);
   net::asio::io_context io;
-  session::StoreMaintenance maintenance(session::Services{*loaded.config, store(), committer, passwords}, io);
+  session::StoreMaintenance maintenance(session::Services{*config, store(), committer, passwords}, io);
   maintenance.start();
   std::thread runner([&io] { io.run(); });
   for (int i = 0; i < 500 && storage::change_log_floor(store().read()) == 0; ++i)

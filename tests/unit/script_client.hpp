@@ -1,15 +1,24 @@
 #pragma once
-// Shared by the scripted session tests (smtp_session_test, imap_session_test): the client's
-// end of a socketpair whose other end a session serves in process, and the escapes of raw
-// script lines.
+// Shared by the in-process tests of daemon parts (smtp_session_test, imap_session_test,
+// maintenance_test): the client's end of a socketpair whose other end a session serves in
+// process, the escapes of raw script lines, the scripts of a folder, and a test config.
 
 #include <sys/socket.h>
 
+#include <gtest/gtest.h>
+
+#include <algorithm>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/write.hpp>
+#include <filesystem>
+#include <fstream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "common/config/config.hpp"
 
 namespace mailstead::testing {
 
@@ -67,5 +76,37 @@ class ScriptClient {
   Socket socket_;
   std::string buffer_;
 };
+
+// A config for an in-process daemon part: `sections` (TOML) after a [server] section rooted
+// in `dir`, whose [tls] files are placeholders (nothing here makes a handshake).
+inline std::unique_ptr<config::Config> test_config(const std::filesystem::path& dir, const std::string& sections) {
+  std::filesystem::create_directories(dir / "tls");
+  for (auto name : {"cert.pem", "key.pem"}) std::ofstream(dir / "tls" / name) << "placeholder\n";
+  auto loaded = config::load_config_text(
+      "[server]\nhostname = \"mail.example.test\"\nuser = \"\"\ndata_dir = \"data\"\n"
+      "[tls]\ncertificate = \"tls/cert.pem\"\nprivate_key = \"tls/key.pem\"\n" +
+          sections,
+      "test.toml", dir);
+  for (const auto& e : loaded.errors) ADD_FAILURE() << e.to_string();
+  return loaded.config ? std::make_unique<config::Config>(*loaded.config) : nullptr;
+}
+
+// The scripts of tests/unit/<folder>, sorted: the parameters of a scripted test suite.
+inline std::vector<std::string> script_names(const std::string& folder) {
+  std::vector<std::string> out;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(std::filesystem::path(MAILSTEAD_SOURCE_DIR) / "tests/unit" / folder))
+    out.push_back(entry.path().filename().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// "data_errors.txt" -> "data_errors": a script's test name.
+inline std::string script_test_name(const ::testing::TestParamInfo<std::string>& param) {
+  auto name = param.param.substr(0, param.param.find('.'));
+  for (auto& c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  return name;
+}
 
 }  // namespace mailstead::testing

@@ -53,17 +53,12 @@ class SmtpSessionTest : public storage::testing::StoreTest, public ::testing::Wi
  protected:
   void SetUp() override {
     StoreTest::SetUp();
-    std::filesystem::create_directories(dir_ / "tls");
-    for (auto name : {"cert.pem", "key.pem"}) std::ofstream(dir_ / "tls" / name) << "placeholder\n";
-    auto loaded = config::load_config_text(
-        "[server]\nhostname = \"mail.example.test\"\nuser = \"\"\ndata_dir = \"data\"\n"
-        "[tls]\ncertificate = \"tls/cert.pem\"\nprivate_key = \"tls/key.pem\"\n"
+    config_ = testing::test_config(
+        dir_,
         "[smtpd]\nlisten = []\nsubmission_listen = []\nsubmissions_listen = []\nmax_recipients = 3\n"
         "max_message_size = \"64K\"\nmax_errors = 10\nmax_line_length = 512\nmax_junk_commands = 8\n"
-        "[auth]\nfailure_delay = \"0s\"\n",
-        "test.toml", dir_);
-    for (const auto& e : loaded.errors) ADD_FAILURE() << e.to_string();
-    config_ = std::make_unique<config::Config>(*loaded.config);
+        "[auth]\nfailure_delay = \"0s\"\n");
+    ASSERT_TRUE(config_);
     ok(store().update([](storage::WriteTxn& t) -> storage::Result<void> {
       ok(storage::add_domain(t, "example.test"));
       ok(storage::add_user(t, "alice@example.test", "$y$unused", {}));
@@ -165,22 +160,8 @@ TEST_P(SmtpSessionTest, Script) {
   run_script(std::filesystem::path(MAILSTEAD_SOURCE_DIR) / "tests/unit/smtp_scripts" / GetParam());
 }
 
-std::vector<std::string> scripts() {
-  std::vector<std::string> out;
-  for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::path(MAILSTEAD_SOURCE_DIR) /
-                                                                "tests/unit/smtp_scripts"))
-    out.push_back(entry.path().filename().string());
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-INSTANTIATE_TEST_SUITE_P(Scripts, SmtpSessionTest, ::testing::ValuesIn(scripts()),
-                         [](const ::testing::TestParamInfo<std::string>& param) {
-                           auto name = param.param.substr(0, param.param.find('.'));
-                           for (auto& c : name)
-                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-                           return name;
-                         });
+INSTANTIATE_TEST_SUITE_P(Scripts, SmtpSessionTest, ::testing::ValuesIn(testing::script_names("smtp_scripts")),
+                         testing::script_test_name);
 
 }  // namespace
 }  // namespace mailstead
