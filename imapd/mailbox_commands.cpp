@@ -279,6 +279,51 @@ void Session::append_status(const storage::ReadTxn& txn, const storage::Mailbox&
   out_ += ")\r\n";
 }
 
+void Session::append_quota(const storage::ReadTxn& txn) {
+  auto user = storage::user_by_id(txn, user_->id);
+  if (!user || (user->quota.bytes == 0 && user->quota.messages == 0)) return;
+  auto used = storage::usage_of(txn, user_->id);
+  std::string resources;
+  // STORAGE counts units of 1024 octets (RFC 9208 §5.1): usage rounded up, the limit down.
+  if (user->quota.bytes != 0)
+    fmt::format_to(std::back_inserter(resources), "STORAGE {} {}", (used.bytes + 1023) / 1024, user->quota.bytes / 1024);
+  if (user->quota.messages != 0)
+    fmt::format_to(std::back_inserter(resources), "{}MESSAGE {} {}", resources.empty() ? "" : " ", used.messages,
+                   user->quota.messages);
+  fmt::format_to(std::back_inserter(out_), "* QUOTA \"\" ({})\r\n", resources);
+}
+
+bool Session::on_get_quota_root(const Command& command, const GetQuotaRoot& request) {
+  auto name = mailbox_name(request.mailbox);
+  if (!name) return bad(command.tag, "Malformed mailbox name");
+  auto txn = ctx_.services.store.read();
+  auto mailbox = storage::find_mailbox(txn, user_->id, *name);
+  if (!mailbox) {
+    tagged(command, "NO", "[NONEXISTENT] No such mailbox");
+    return true;
+  }
+  auto user = storage::user_by_id(txn, user_->id);
+  bool limited = user && (user->quota.bytes != 0 || user->quota.messages != 0);
+  out_ += "* QUOTAROOT ";
+  append_astring(out_, wire_name(mailbox->name), utf8_);
+  out_ += limited ? " \"\"\r\n" : "\r\n";
+  append_quota(txn);
+  tagged(command, "OK", "GETQUOTAROOT completed");
+  return true;
+}
+
+bool Session::on_get_quota(const Command& command, const GetQuota& request) {
+  auto txn = ctx_.services.store.read();
+  auto before = out_.size();
+  if (request.root.empty()) append_quota(txn);
+  if (out_.size() == before) {
+    tagged(command, "NO", "[NONEXISTENT] No such quota root");
+    return true;
+  }
+  tagged(command, "OK", "GETQUOTA completed");
+  return true;
+}
+
 bool Session::on_status(const Command& command, const Status& status) {
   auto name = mailbox_name(status.mailbox);
   if (!name) return bad(command.tag, "Malformed mailbox name");

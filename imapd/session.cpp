@@ -29,7 +29,8 @@ std::string Session::capabilities() const {
       caps += " LOGINDISABLED";
   }
   caps += " SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN LIST-EXTENDED LIST-STATUS"
-          " SPECIAL-USE CREATE-SPECIAL-USE ESEARCH SEARCHRES STATUS=SIZE BINARY UTF8=ACCEPT CONDSTORE QRESYNC MULTIAPPEND";
+          " SPECIAL-USE CREATE-SPECIAL-USE ESEARCH SEARCHRES STATUS=SIZE BINARY UTF8=ACCEPT CONDSTORE QRESYNC MULTIAPPEND"
+          " QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE";
   fmt::format_to(std::back_inserter(caps), " APPENDLIMIT={}", cfg_.imapd.max_message_size);
   return caps;
 }
@@ -184,6 +185,12 @@ net::awaitable<bool> Session::dispatch(Command command) {
     co_return false;
   }
   if (std::holds_alternative<Id>(a)) co_return on_id(command);
+  if (auto* x = std::get_if<GetQuotaRoot>(&a)) co_return on_get_quota_root(command, *x);
+  if (auto* x = std::get_if<GetQuota>(&a)) co_return on_get_quota(command, *x);
+  if (std::holds_alternative<SetQuota>(a)) {
+    tagged(command, "NO", "[NOPERM] Quotas are set by the administrator (mailstead user quota)");
+    co_return true;
+  }
   if (std::holds_alternative<StartTls>(a)) co_return co_await on_starttls(command);
   if (auto* x = std::get_if<Login>(&a)) {
     if (!login_allowed()) {

@@ -92,6 +92,10 @@ class Session {
   bool on_list(const Command& command, const List& list);
   void append_status(const storage::ReadTxn& txn, const storage::Mailbox& mailbox, const std::vector<std::string>& items);
   bool on_status(const Command& command, const Status& status);
+  // QUOTA (RFC 9208): one root, "", the whole account, as `mailstead user quota` sets it.
+  bool on_get_quota_root(const Command& command, const GetQuotaRoot& request);
+  bool on_get_quota(const Command& command, const GetQuota& request);
+  void append_quota(const storage::ReadTxn& txn);  // `* QUOTA "" (...)`; nothing without limits
   net::awaitable<bool> on_create(const Command& command, const Create& create);
   net::awaitable<bool> on_delete(const Command& command, const Delete& del);
   net::awaitable<bool> on_rename(const Command& command, const Rename& rename);

@@ -119,10 +119,21 @@ struct Copy {
 struct Id {
   std::vector<std::pair<std::string, std::string>> fields;
 };
+// QUOTA (RFC 9208): GETQUOTA root, GETQUOTAROOT mailbox, SETQUOTA root (resource limit ...).
+struct GetQuota {
+  std::string root;
+};
+struct GetQuotaRoot {
+  std::string mailbox;
+};
+struct SetQuota {
+  std::string root;
+  std::vector<std::pair<std::string, std::uint64_t>> limits;  // resource names upper-case
+};
 
 using Arguments = std::variant<Capability, Noop, Logout, StartTls, Authenticate, Login, Enable, Select, Create, Delete,
                                Rename, Subscribe, List, Namespace, Status, Append, Idle, Check, Close, Unselect,
-                               Expunge, Search, Fetch, Store, Copy, Id>;
+                               Expunge, Search, Fetch, Store, Copy, Id, GetQuota, GetQuotaRoot, SetQuota>;
 
 struct Command {
   std::string tag;

@@ -159,7 +159,24 @@ class CommandParser {
     if (name == "COPY") return copy(false);
     if (name == "MOVE") return copy(true);
     if (name == "ID") return id();
+    if (name == "GETQUOTA") return GetQuota{r_.astring()};
+    if (name == "GETQUOTAROOT") return GetQuotaRoot{r_.astring()};
+    if (name == "SETQUOTA") return set_quota();
     Reader::fail("Unknown command");
+  }
+
+  SetQuota set_quota() {
+    SetQuota q;
+    q.root = r_.astring();
+    r_.space();
+    r_.expect('(', "quota limits");
+    while (!r_.skip(')')) {
+      if (!q.limits.empty()) r_.space();
+      auto resource = r_.upper_atom();
+      r_.space();
+      q.limits.emplace_back(std::move(resource), r_.number64());
+    }
+    return q;
   }
 
   Authenticate authenticate() {

@@ -247,6 +247,22 @@ class ImapTest(unittest.TestCase):
             small.close()
         m.logout()
 
+    def test_quota(self):
+        """RFC 9208: one quota root, "", for the whole account, read-only over IMAP."""
+        raw = self.inst.raw_login()
+        self.assertEqual(raw.command("b GETQUOTAROOT INBOX"), (["* QUOTAROOT INBOX"], "b OK GETQUOTAROOT completed"))
+        self.assertEqual(raw.command('c GETQUOTA ""')[1], "c NO [NONEXISTENT] No such quota root")
+        self.inst.instance.admin("user", "quota", ALICE, "--bytes", "1M", "--messages", "10")
+        self.inst.deliver()
+        untagged, reply = raw.command("d GETQUOTAROOT Sent")
+        self.assertEqual(untagged, ['* QUOTAROOT Sent ""', '* QUOTA "" (STORAGE 1 1024 MESSAGE 1 10)'])
+        self.assertEqual(raw.command('e GETQUOTA ""'), (['* QUOTA "" (STORAGE 1 1024 MESSAGE 1 10)'],
+                                                       "e OK GETQUOTA completed"))
+        self.assertEqual(raw.command('f SETQUOTA "" (STORAGE 99999)')[1],
+                         "f NO [NOPERM] Quotas are set by the administrator (mailstead user quota)")
+        self.assertEqual(raw.command("g GETQUOTAROOT Nowhere")[1], "g NO [NONEXISTENT] No such mailbox")
+        self.assertEqual(raw.command("h GETQUOTA")[1], "h BAD Missing arguments")
+
     def test_mailbox_hierarchy(self):
         m = self.inst.login()
         self.assertEqual(m.create("Work/Projects")[0], "OK")

@@ -53,6 +53,17 @@ TEST(ImapParser, RefusesMalformedInput) {
   parse_bad("+ NOOP\r\n");
 }
 
+TEST(ImapParser, QuotaCommands) {
+  EXPECT_EQ(std::get<GetQuota>(parse_ok("a GETQUOTA \"\"\r\n").arguments).root, "");
+  EXPECT_EQ(std::get<GetQuotaRoot>(parse_ok("a GETQUOTAROOT INBOX\r\n").arguments).mailbox, "INBOX");
+  auto set = std::get<SetQuota>(parse_ok("a SETQUOTA \"\" (storage 512 MESSAGE 100)\r\n").arguments);
+  EXPECT_EQ(set.limits, (std::vector<std::pair<std::string, std::uint64_t>>{{"STORAGE", 512}, {"MESSAGE", 100}}));
+  EXPECT_TRUE(std::get<SetQuota>(parse_ok("a SETQUOTA \"\" ()\r\n").arguments).limits.empty());
+  parse_bad("a SETQUOTA \"\" (STORAGE)\r\n");
+  parse_bad("a SETQUOTA \"\" STORAGE 5\r\n");
+  parse_bad("a GETQUOTAROOT\r\n");
+}
+
 TEST(ImapParser, SelectWithQresyncParameters) {
   auto q = std::get<Select>(parse_ok("a SELECT INBOX (QRESYNC (67890007 20050715194045000))\r\n").arguments).qresync;
   ASSERT_TRUE(q);
