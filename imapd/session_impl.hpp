@@ -2,7 +2,8 @@
 // The IMAP session class, shared by the files that implement its commands:
 //   session.cpp          the command loop, reading literals, states, output, login, IDLE
 //   session_sync.cpp     learning other sessions' changes and reporting them
-//   mailbox_commands.cpp SELECT, LIST, CREATE, DELETE, RENAME, SUBSCRIBE, STATUS, APPEND
+//   select_command.cpp   SELECT/EXAMINE, \Recent claims, QRESYNC's resynchronisation
+//   mailbox_commands.cpp LIST, CREATE, DELETE, RENAME, SUBSCRIBE, STATUS, QUOTA, APPEND
 //   message_commands.cpp FETCH, STORE, COPY, MOVE, SEARCH, EXPUNGE, CLOSE
 //
 // Implementation notes
@@ -81,14 +82,6 @@ class Session {
   // --- mailbox_commands.cpp ---
   std::optional<std::string> mailbox_name(const std::string& wire) const;  // nullopt: malformed
   std::string wire_name(std::string_view name) const;
-  net::awaitable<bool> on_select(const Command& command, const Select& select);
-  // A read-write IMAP4rev1 SELECT takes what no session was told of yet as its \Recent.
-  net::awaitable<std::pair<std::uint32_t, std::uint32_t>> claim_recent(const storage::Mailbox& mailbox);
-  bool recent_for_arrival(const storage::Mailbox& current, std::uint32_t uid);
-  // SELECT (QRESYNC ...): what the client missed since its modseq (RFC 7162 §3.2.5.1).
-  void append_qresync_answer(const QresyncParameters& q);
-  // `* VANISHED (EARLIER) ...`: UIDs of `within` expunged after `modseq`.
-  void append_vanished_earlier(std::uint64_t modseq, const std::vector<Interval>& within);
   bool on_list(const Command& command, const List& list);
   void append_status(const storage::ReadTxn& txn, const storage::Mailbox& mailbox, const std::vector<std::string>& items);
   bool on_status(const Command& command, const Status& status);
@@ -103,7 +96,17 @@ class Session {
   net::awaitable<bool> on_append(const Command& command, const Append& append);
   using MailboxChange = std::function<storage::Result<void>(storage::WriteTxn&)>;
   net::awaitable<void> change_mailboxes(const Command& command, MailboxChange change);
+
+  // --- select_command.cpp ---
   void deselect();
+  net::awaitable<bool> on_select(const Command& command, const Select& select);
+  // A read-write IMAP4rev1 SELECT takes what no session was told of yet as its \Recent.
+  net::awaitable<std::pair<std::uint32_t, std::uint32_t>> claim_recent(const storage::Mailbox& mailbox);
+  bool recent_for_arrival(const storage::Mailbox& current, std::uint32_t uid);
+  // SELECT (QRESYNC ...): what the client missed since its modseq (RFC 7162 §3.2.5.1).
+  void append_qresync_answer(const QresyncParameters& q);
+  // `* VANISHED (EARLIER) ...`: UIDs of `within` expunged after `modseq`.
+  void append_vanished_earlier(std::uint64_t modseq, const std::vector<Interval>& within);
 
   // --- message_commands.cpp ---
   std::vector<MailboxView::Member> members(const Command& command, const SequenceSet& set, bool& invalid);
