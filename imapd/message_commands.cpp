@@ -365,7 +365,7 @@ net::awaitable<bool> Session::on_copy(const Command& command, const Copy& copy) 
 bool Session::on_search(const Command& command, const Search& search) {
   const auto& charset = search.request.charset;
   auto key = search.request.key;
-  if (!charset.empty() && charset != "UTF-8" && charset != "US-ASCII" && !convert_search_strings(key, charset)) {
+  if (!charset.empty() && !convert_search_strings(key, charset)) {
     tagged(command, "NO", "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset");
     return true;
   }

@@ -43,11 +43,13 @@ std::optional<MailboxSnapshot> updated_snapshot(const storage::ReadTxn& txn, con
   if (changes.size() > SnapshotCache::kMaxChanges) return std::nullopt;
   MailboxSnapshot s = old;
   bool rescan_unseen = false;
+  std::vector<storage::Uid> touched;  // appended or flags changed: read once each below
   for (const auto& change : changes) {
     if (change.mailbox != mailbox.id) continue;
     switch (change.kind) {
       case storage::ChangeKind::appended:
         if (s.uids.empty() || change.uid > s.uids.back()) s.uids.push_back(change.uid);
+        touched.push_back(change.uid);
         break;
       case storage::ChangeKind::expunged: {
         auto it = std::lower_bound(s.uids.begin(), s.uids.end(), change.uid);
@@ -55,14 +57,15 @@ std::optional<MailboxSnapshot> updated_snapshot(const storage::ReadTxn& txn, con
         if (change.uid == s.first_unseen_uid) rescan_unseen = true;
         break;
       }
-      case storage::ChangeKind::flags:
+      case storage::ChangeKind::flags: touched.push_back(change.uid); break;
       case storage::ChangeKind::mailbox_deleted: break;
     }
   }
-  // Appended or changed messages: their flags and keywords as they are now.
-  for (const auto& change : changes) {
-    if (change.mailbox != mailbox.id || change.kind == storage::ChangeKind::expunged) continue;
-    auto m = storage::find_message(txn, mailbox.id, change.uid);
+  std::sort(touched.begin(), touched.end());
+  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+  // Their flags and keywords as they are now (an expunged one is not found).
+  for (auto uid : touched) {
+    auto m = storage::find_message(txn, mailbox.id, uid);
     if (!m) continue;
     for (const auto& k : m->keywords) s.keywords.insert(k);
     bool unseen = !(m->flags & storage::kSeen);

@@ -9,6 +9,7 @@ namespace mailstead::storage {
 namespace {
 
 constexpr std::uint8_t kChangeFormat = 1;
+constexpr std::uint64_t kFirstModseq = 2;  // an untouched mailbox reports HIGHESTMODSEQ 1
 constexpr std::uint8_t kMarksFormat = 1;
 constexpr std::int64_t kMarkEvery = 24 * 3600;
 
@@ -37,7 +38,17 @@ void save_marks(detail::TxnState& t, const std::vector<Mark>& marks) {
   for (const auto& m : marks) w.u64(static_cast<std::uint64_t>(m.time)).u64(m.modseq);
   t.put(t.dbs().meta, "change_marks", w.take());
 }
-constexpr std::uint64_t kFirstModseq = 2;  // an untouched mailbox reports HIGHESTMODSEQ 1
+
+Change decode_change(std::string_view key, std::string_view value) {
+  codec::Reader r(value, "change");
+  Change c;
+  c.modseq = codec::get_u64be(key);
+  c.user = r.u32();
+  c.mailbox = r.u32();
+  c.uid = r.u32();
+  c.kind = static_cast<ChangeKind>(r.u32());
+  return c;
+}
 
 }  // namespace
 
@@ -53,14 +64,7 @@ std::vector<Change> changes_since(const ReadTxn& txn, std::uint64_t after, std::
   codec::put_u64be(start, after + 1);
   t.scan_from(t.dbs().changes, start, [&](std::string_view key, std::string_view value) {
     if (out.size() >= limit) return false;
-    codec::Reader r(value, "change");
-    Change c;
-    c.modseq = codec::get_u64be(key);
-    c.user = r.u32();
-    c.mailbox = r.u32();
-    c.uid = r.u32();
-    c.kind = static_cast<ChangeKind>(r.u32());
-    out.push_back(c);
+    out.push_back(decode_change(key, value));
     return true;
   });
   return out;
@@ -107,12 +111,9 @@ std::vector<std::uint32_t> expunged_since(const ReadTxn& txn, MailboxId mailbox,
   const auto& t = txn.state();
   std::string start;
   codec::put_u64be(start, after + 1);
-  t.scan_from(t.dbs().changes, start, [&](std::string_view, std::string_view value) {
-    codec::Reader r(value, "change");
-    r.u32();  // user
-    if (r.u32() != mailbox) return true;
-    auto uid = r.u32();
-    if (static_cast<ChangeKind>(r.u32()) == ChangeKind::expunged) out.push_back(uid);
+  t.scan_from(t.dbs().changes, start, [&](std::string_view key, std::string_view value) {
+    auto c = decode_change(key, value);
+    if (c.mailbox == mailbox && c.kind == ChangeKind::expunged) out.push_back(c.uid);
     return true;
   });
   std::sort(out.begin(), out.end());

@@ -155,6 +155,12 @@ bool grow_map(StoreImpl& store) {
   return true;
 }
 
+void write_schema_version(TxnState& t) {
+  std::string v;
+  codec::put_u32be(v, kSchemaVersion);
+  t.put(t.dbs().meta, "schema_version", v);
+}
+
 void upgrade_from_format_1(TxnState& t) {
   MDB_dbi blob_meta;
   if (int rc = mdb_dbi_open(t.txn, "blob_meta", 0, &blob_meta); rc == 0) {
@@ -163,9 +169,7 @@ void upgrade_from_format_1(TxnState& t) {
   } else if (rc != MDB_NOTFOUND) {
     throw_lmdb(rc, "open blob_meta");
   }
-  std::string v;
-  codec::put_u32be(v, kSchemaVersion);
-  t.put(t.dbs().meta, "schema_version", v);
+  write_schema_version(t);
   log::info("-", "store_upgraded", "format=1 to={} dir={}", kSchemaVersion, t.options().dir.string());
 }
 
@@ -174,9 +178,7 @@ void initialize_or_check(TxnState& t) {
   const auto& dbs = t.dbs();
   auto version = t.get(dbs.meta, "schema_version");
   if (!version) {
-    std::string v;
-    codec::put_u32be(v, kSchemaVersion);
-    t.put(dbs.meta, "schema_version", v);
+    write_schema_version(t);
     t.put(dbs.meta, "hierarchy_separator", std::string(1, t.options().hierarchy_separator));
     return;
   }

@@ -41,8 +41,7 @@ void MailboxView::mark_recent(Uid from, Uid to) {
 }
 
 void MailboxView::appended(Uid uid, bool recent) {
-  Uid last = pending_new_.empty() ? largest_uid() : pending_new_.back();
-  if (uid <= last) return;  // already known (this session's own APPEND or COPY, say)
+  if (uid <= last_known()) return;  // already known (this session's own APPEND or COPY, say)
   pending_new_.push_back(uid);
   if (recent) recent_.insert(uid);
 }
@@ -65,8 +64,7 @@ std::vector<Uid> MailboxView::reconcile(const std::vector<Uid>& in_store) {
     if (!present(uid)) expunged(uid);
   for (auto uid : std::vector<Uid>(pending_new_))
     if (!present(uid)) expunged(uid);
-  Uid last = pending_new_.empty() ? largest_uid() : pending_new_.back();
-  return {std::upper_bound(in_store.begin(), in_store.end(), last), in_store.end()};
+  return {std::upper_bound(in_store.begin(), in_store.end(), last_known()), in_store.end()};
 }
 
 void MailboxView::flags_changed(Uid uid) {
