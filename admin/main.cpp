@@ -49,6 +49,19 @@ void print_overview(std::FILE* to) {
   fmt::print(to, "\nRun `mailstead COMMAND --help` for the details of one.\n");
 }
 
+// "mailstead user" names a group, not a command: list its members rather than call it unknown.
+bool print_group(std::FILE* to, const std::vector<Command>& commands, const std::vector<std::string_view>& words) {
+  std::vector<const Command*> members;
+  for (const auto& c : commands)
+    if (c.words.size() > words.size() && std::equal(words.begin(), words.end(), c.words.begin()))
+      members.push_back(&c);
+  if (members.empty()) return false;
+  fmt::print(to, "usage: mailstead [-c FILE] {} COMMAND [ARGS]\n\ncommands:\n", fmt::join(words, " "));
+  for (const auto* c : members) fmt::print(to, "  {:<16} {}\n", joined(*c), c->summary);
+  fmt::print(to, "\nRun `mailstead {} COMMAND --help` for the details of one.\n", fmt::join(words, " "));
+  return true;
+}
+
 void print_help(const Command& c) {
   fmt::print("usage: mailstead {}{}{}\n\n{}\n", joined(c), c.usage.empty() ? "" : " ", c.usage, c.help);
   if (c.options.empty()) return;
@@ -123,6 +136,8 @@ int run(int argc, char** argv) {
         (!best || c.words.size() > best->words.size()))
       best = &c;
   }
+  if (!best && rest.size() == 1 && print_group(help ? stdout : stderr, commands, rest))
+    return help ? kExitOk : kExitUsage;
   if (!best) {
     fmt::print(stderr, "mailstead: unknown command \"{}\"\n\n", fmt::join(rest, " "));
     print_overview(stderr);

@@ -298,6 +298,18 @@ class CommandLineTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0)
         self.assertTrue(r.stdout.startswith("usage: mailstead config check [-c FILE]"))
 
+    def test_a_group_name_lists_its_commands(self):
+        r = admin("user", "--help")
+        self.assertEqual(r.returncode, 0)
+        self.assertTrue(r.stdout.startswith("usage: mailstead [-c FILE] user COMMAND [ARGS]"))
+        for command in ("user add", "user passwd", "user quota", "user remove"):
+            self.assertIn(command, r.stdout)
+        self.assertNotIn("domain add", r.stdout)
+        r = admin("queue")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("queue retry", r.stderr)
+        self.assertNotIn("unknown command", r.stderr)
+
     def test_usage_errors_exit_2(self):
         for args in ([], ["frobnicate"], ["config"], ["config", "check", "extra"], ["version", "--bogus"], ["-c"],
                      ["domain", "add"], ["user", "add", "a@b", "--password-file"], ["alias", "add", "x@y"]):
