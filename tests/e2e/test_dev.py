@@ -1,10 +1,13 @@
 """The README's run command (scripts/dev.sh) on a throwaway instance directory: it creates the
 development instance, passes its own config check, prints the credentials, says which daemons
 do not exist yet, runs those that do until SIGINT (Ctrl-C), and reuses the instance on a
-second run. It listens on the fixed development ports (2525, 2587, ...)."""
+second run. Every development port (2525, 2587, 2465, 2143, 2993, 2110, 2995) is used as the
+README's client table says: alice logs in with the printed password and sees her mail."""
 
+import imaplib
 import json
 import os
+import poplib
 import select
 import signal
 import smtplib
@@ -61,7 +64,8 @@ class DevInstanceTest(unittest.TestCase):
             first = DevRun(instance)
             self.addCleanup(first.stop)
             password = (instance / "alice.password").read_text()
-            if first.running:
+            if any(built(daemon) for daemon in DAEMONS):
+                self.assertTrue(first.running, first.output)
                 self.check_running_instance(password)
             status = first.stop()
             self.assertEqual(status, 0, first.output)
@@ -95,14 +99,35 @@ class DevInstanceTest(unittest.TestCase):
                 self.assertEqual(len(json.loads(messages.stdout)), 2, "mail of the first run was lost")
 
     def check_running_instance(self, password):
+        """The README's client settings on every development port, as a mail client uses them."""
+        user = "alice@example.test"
         if built("smtpd"):
             with smtplib.SMTP("127.0.0.1", 2525, timeout=10) as c:
-                c.sendmail("someone@example.org", ["alice@example.test"], b"Subject: to the dev instance\r\n\r\nhi\r\n")
+                c.sendmail("someone@example.org", [user], b"Subject: to the dev instance\r\n\r\nhi\r\n")
             with smtplib.SMTP("127.0.0.1", 2587, timeout=10) as c:
                 c.starttls(context=client_context())
-                c.login("alice@example.test", password)
-                c.sendmail("alice@example.test", ["alice@example.test"], b"From: alice@example.test\r\n\r\nself\r\n")
-
+                c.login(user, password)
+                c.sendmail(user, [user], b"From: alice@example.test\r\n\r\nself\r\n")
+            with smtplib.SMTP_SSL("127.0.0.1", 2465, timeout=10, context=client_context()) as c:
+                c.login(user, password)
+        if built("imapd"):
+            with imaplib.IMAP4_SSL("127.0.0.1", 2993, ssl_context=client_context(), timeout=10) as c:
+                c.login(user, password)
+                self.assertEqual(c.select("INBOX", readonly=True), ("OK", [b"2" if built("smtpd") else b"0"]))
+            with imaplib.IMAP4("127.0.0.1", 2143, timeout=10) as c:
+                c.starttls(ssl_context=client_context())
+                c.login(user, password)
+        if built("pop3d"):
+            pop = poplib.POP3_SSL("127.0.0.1", 2995, context=client_context(), timeout=10)
+            pop.user(user)
+            pop.pass_(password)
+            self.assertEqual(pop.stat()[0], 2 if built("smtpd") else 0)
+            pop.quit()
+            pop = poplib.POP3("127.0.0.1", 2110, timeout=10)
+            pop.stls(context=client_context())
+            pop.user(user)
+            pop.pass_(password)
+            pop.quit()
 
 if __name__ == "__main__":
     unittest.main()
