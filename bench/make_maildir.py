@@ -21,7 +21,7 @@ def message(i, size, rng):
     n = 0
     while length < size:
         n += 1
-        line = ("." if n % 40 == 0 else "") + "".join(rng.choice("abcdefghij klmnopqrst") for _ in range(74))
+        line = ("." if n % 40 == 0 else "") + "".join(rng.choices("abcdefghij klmnopqrst", k=74))
         lines.append(line + "\r\n")
         length += len(lines[-1])
     return (header + "".join(lines)).encode()
