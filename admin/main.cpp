@@ -39,13 +39,15 @@ std::string joined(const Command& c) {
   return out;
 }
 
+void print_summary(std::FILE* to, const Command& c) { fmt::print(to, "  {:<16} {}\n", joined(c), c.summary); }
+
 void print_overview(std::FILE* to) {
   fmt::print(to,
              "usage: mailstead [-c FILE] COMMAND [ARGS]\n\n"
              "Administers a mailstead mail server. FILE is the configuration (default: $MAILSTEAD_CONFIG,\n"
              "else {}).\n\ncommands:\n",
              config::kDefaultConfigPath);
-  for (const auto& c : all_commands()) fmt::print(to, "  {:<16} {}\n", joined(c), c.summary);
+  for (const auto& c : all_commands()) print_summary(to, c);
   fmt::print(to, "\nRun `mailstead COMMAND --help` for the details of one.\n");
 }
 
@@ -57,7 +59,7 @@ bool print_group(std::FILE* to, const std::vector<Command>& commands, const std:
       members.push_back(&c);
   if (members.empty()) return false;
   fmt::print(to, "usage: mailstead [-c FILE] {} COMMAND [ARGS]\n\ncommands:\n", fmt::join(words, " "));
-  for (const auto* c : members) fmt::print(to, "  {:<16} {}\n", joined(*c), c->summary);
+  for (const auto* c : members) print_summary(to, *c);
   fmt::print(to, "\nRun `mailstead {} COMMAND --help` for the details of one.\n", fmt::join(words, " "));
   return true;
 }
