@@ -24,6 +24,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <system_error>
 #include <tuple>
 
 #include "admin/command.hpp"
@@ -133,17 +134,32 @@ Result<Mailbox> open_or_create(Store& store, UserId user, const std::string& nam
   return store.update([&](WriteTxn& t) { return create_mailbox(t, user, name, SpecialUse::none, true); });
 }
 
-std::string read_file(const std::string& path) {
-  std::string bytes;
+// The import reads as server.user (store_access drops to it), which may not be allowed in
+// somebody's home: say so rather than import nothing.
+Failure cannot_read(const std::string& path, int error) {
+  return fail(Errc::io_error, fmt::format("cannot read {}: {}{}", path, std::generic_category().message(error),
+                                          error == EACCES ? " (the import reads as the server's user)" : ""));
+}
+
+Result<std::string> read_file(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return bytes;
+  if (fd < 0) {
+    int error = errno;
+    return cannot_read(path, error);
+  }
+  std::string bytes;
   struct stat st {};
   if (::fstat(fd, &st) == 0 && st.st_size > 0) bytes.resize(static_cast<std::size_t>(st.st_size));
   std::size_t got = 0;
   while (got < bytes.size()) {
     auto n = ::read(fd, bytes.data() + got, bytes.size() - got);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
+    if (n < 0) {
+      int error = errno;
+      ::close(fd);
+      return cannot_read(path, error);
+    }
+    if (n == 0) break;
     got += static_cast<std::size_t>(n);
   }
   ::close(fd);
@@ -162,24 +178,20 @@ class MaildirListing {
     std::int64_t mtime;
   };
 
-  explicit MaildirListing(const fs::path& folder) {
+  // A missing new/ is an empty one; any other folder that cannot be read is an error.
+  static Result<MaildirListing> read(const fs::path& folder) {
+    MaildirListing listing;
     for (bool in_new : {false, true}) {
-      DIR* dir = ::opendir((folder / (in_new ? "new" : "cur")).c_str());
-      if (!dir) continue;
-      while (const dirent* d = ::readdir(dir)) {
-        std::string_view name = d->d_name;
-        struct stat st {};
-        if (name.starts_with('.') || ::fstatat(::dirfd(dir), d->d_name, &st, 0) != 0 || !S_ISREG(st.st_mode))
-          continue;
-        items_.push_back({st.st_mtime, static_cast<std::uint32_t>(names_.size()),
-                          static_cast<std::uint32_t>(name.size()), in_new});
-        names_.append(name);
-      }
+      auto path = folder / (in_new ? "new" : "cur");
+      DIR* dir = ::opendir(path.c_str());
+      int error = errno;
+      if (!dir && error == ENOENT && in_new) continue;
+      if (!dir) return cannot_read(path.string(), error);
+      listing.add_entries(dir, in_new);
       ::closedir(dir);
     }
-    std::sort(items_.begin(), items_.end(), [this](const Item& a, const Item& b) {
-      return std::tuple(a.mtime, a.in_new, name(a)) < std::tuple(b.mtime, b.in_new, name(b));
-    });
+    listing.sort();
+    return listing;
   }
 
   std::size_t size() const { return items_.size(); }
@@ -194,6 +206,25 @@ class MaildirListing {
     std::uint32_t length;
     bool in_new;
   };
+
+  void add_entries(DIR* dir, bool in_new) {
+      while (const dirent* d = ::readdir(dir)) {
+        std::string_view name = d->d_name;
+        struct stat st {};
+        if (name.starts_with('.') || ::fstatat(::dirfd(dir), d->d_name, &st, 0) != 0 || !S_ISREG(st.st_mode))
+          continue;
+        items_.push_back({st.st_mtime, static_cast<std::uint32_t>(names_.size()),
+                          static_cast<std::uint32_t>(name.size()), in_new});
+        names_.append(name);
+      }
+  }
+
+  void sort() {
+    std::sort(items_.begin(), items_.end(), [this](const Item& a, const Item& b) {
+      return std::tuple(a.mtime, a.in_new, name(a)) < std::tuple(b.mtime, b.in_new, name(b));
+    });
+  }
+
   std::string_view name(const Item& i) const { return std::string_view(names_).substr(i.offset, i.length); }
 
   std::string names_;
@@ -206,7 +237,9 @@ Result<void> import_maildir_folder(Store& store, UserId user, const fs::path& fo
   if (!mailbox) return mailbox.error();
   std::map<char, std::string> letters;
   if (std::ifstream keywords(folder / "dovecot-keywords"); keywords) letters = parse_dovecot_keywords(keywords);
-  MaildirListing entries(folder);
+  auto listing = MaildirListing::read(folder);
+  if (!listing) return listing.error();
+  const auto& entries = *listing;
   MailboxImporter importer(store, *mailbox, totals);
   const std::string prefix = folder.string() + "/";
   for (std::size_t i = 0; i < entries.size(); ++i) {
@@ -215,7 +248,9 @@ Result<void> import_maildir_folder(Store& store, UserId user, const fs::path& fo
     progress.show(mailbox_name, i + 1, entries.size());
     if (importer.seen(key)) continue;
     auto flags = parse_maildir_flags(e.name, letters);
-    auto bytes = text::to_crlf(read_file(fmt::format("{}{}/{}", prefix, e.sub, e.name)));
+    auto file = read_file(fmt::format("{}{}/{}", prefix, e.sub, e.name));
+    if (!file) return file.error();
+    auto bytes = text::to_crlf(*file);
     if (bytes.empty()) continue;
     if (auto r = importer.add({std::move(key), std::move(bytes), {flags.flags, flags.keywords, e.mtime}}); !r) return r;
   }

@@ -5,6 +5,7 @@ limit."""
 
 import json
 import os
+import pwd
 import signal
 import subprocess
 import time
@@ -96,6 +97,28 @@ class ImportTest(unittest.TestCase):
         self.assertIn("does not exist", r.stderr)
         r = self.admin("import", "nobody@example.test", str(bogus), expect=1)
         self.assertIn("no user", r.stderr)
+
+    @unittest.skipUnless(os.geteuid() == 0, "needs root to drop to the service user")
+    def test_a_maildir_the_service_user_cannot_read_is_an_error(self):
+        # Run as root, the command drops to server.user; a Maildir in a private home must not
+        # come out as "imported 0 messages".
+        config = self.instance.config
+        config.write_text(config.read_text().replace('user = ""', 'user = "nobody"\ngroup = "nogroup"'))
+        nobody = pwd.getpwnam("nobody")
+        for path in (self.instance.dir / "data", *(self.instance.dir / "data").iterdir()):
+            os.chown(path, nobody.pw_uid, nobody.pw_gid)
+        home = self.instance.dir / "home"
+        self.make_maildir(home / "Maildir", 3)
+        os.chmod(home, 0o700)
+        r = self.admin("import", "alice@example.test", str(home / "Maildir"), expect=1)
+        self.assertIn(f"cannot read {home / 'Maildir' / 'cur'}: Permission denied", r.stderr)
+        self.assertIn("the import reads as the server's user", r.stderr)
+        self.assertIn("imported 0 messages", r.stdout)
+        os.chmod(home, 0o755)
+        os.chmod(home / "Maildir" / "cur" / "1700000001.M1P1.host:2,S", 0o600)
+        r = self.admin("import", "alice@example.test", str(home / "Maildir"), expect=1)
+        self.assertIn("1700000001.M1P1.host:2,S: Permission denied", r.stderr)
+        self.assertIn("run it again to continue", r.stderr)
 
     def test_over_quota_stops_and_says_so(self):
         self.admin("user", "quota", "alice@example.test", "--messages", "3")
