@@ -262,11 +262,15 @@ Result<void> import_maildir(Store& store, UserId user, const fs::path& root, con
   Progress progress;
   if (auto r = import_maildir_folder(store, user, root, root_mailbox, totals, progress); !r) return r;
   std::vector<std::pair<std::string, fs::path>> folders;
-  for (const auto& d : fs::directory_iterator(root)) {
-    if (!d.is_directory()) continue;
-    auto name = maildir_folder_mailbox(d.path().filename().string(), store.options().hierarchy_separator);
-    if (name && fs::exists(d.path() / "cur")) folders.emplace_back(*name, d.path());
+  std::error_code ec;
+  for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
+    if (!it->is_directory(ec)) continue;
+    auto name = maildir_folder_mailbox(it->path().filename().string(), store.options().hierarchy_separator);
+    // A folder whose cur/ cannot even be looked at is listed, so that reading it says why.
+    std::error_code cur_error;
+    if (name && (fs::exists(it->path() / "cur", cur_error) || cur_error)) folders.emplace_back(*name, it->path());
   }
+  if (ec) return cannot_read(root.string(), ec.value());
   std::sort(folders.begin(), folders.end());
   for (const auto& [name, path] : folders)
     if (auto r = import_maildir_folder(store, user, path, name, totals, progress); !r) return r;

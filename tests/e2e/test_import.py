@@ -6,6 +6,7 @@ limit."""
 import json
 import os
 import pwd
+import shutil
 import signal
 import subprocess
 import time
@@ -115,9 +116,18 @@ class ImportTest(unittest.TestCase):
         self.assertIn("the import reads as the server's user", r.stderr)
         self.assertIn("imported 0 messages", r.stdout)
         os.chmod(home, 0o755)
-        os.chmod(home / "Maildir" / "cur" / "1700000001.M1P1.host:2,S", 0o600)
+        private = home / "Maildir" / ".Private"
+        self.make_maildir(private, 1)
+        os.chmod(private, 0o700)
         r = self.admin("import", "alice@example.test", str(home / "Maildir"), expect=1)
-        self.assertIn("1700000001.M1P1.host:2,S: Permission denied", r.stderr)
+        self.assertIn(f"cannot read {private / 'cur'}: Permission denied", r.stderr)
+        self.assertIn("imported 3 messages", r.stdout)
+        shutil.rmtree(private)
+        unreadable = home / "Maildir" / "cur" / "1800000000.M9P1.host:2,S"
+        unreadable.write_text("Subject: root only\n\nbody\n")
+        os.chmod(unreadable, 0o600)
+        r = self.admin("import", "alice@example.test", str(home / "Maildir"), expect=1)
+        self.assertIn(f"cannot read {unreadable}: Permission denied", r.stderr)
         self.assertIn("run it again to continue", r.stderr)
 
     def test_over_quota_stops_and_says_so(self):
