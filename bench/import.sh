@@ -20,6 +20,7 @@ dovecot_runs=${DOVECOT_RUNS:-$runs}
 export NUSERS=1
 bench_setup import
 
+[ -x /usr/bin/time ] || { echo "bench/import.sh needs GNU time: apt-get install time" >&2; exit 1; }
 source=${SOURCE:-$work/source}
 if [ -z "${SOURCE:-}" ]; then
   echo "# generating $count messages"
@@ -57,12 +58,12 @@ for side in mailstead dovecot; do
   for _ in $(seq "$n"); do
     "${side}_fresh"
     if [ "$side" = mailstead ]; then
-      timed "$work/t1" "$build/admin/mailstead" -c "$work/ms/mailstead.toml" import "user1@$DOMAIN" "$source"
-      timed "$work/t2" "$build/admin/mailstead" -c "$work/ms/mailstead.toml" import "user1@$DOMAIN" "$source"
+      command=("$build/admin/mailstead" -c "$work/ms/mailstead.toml" import "user1@$DOMAIN" "$source")
     else
-      timed "$work/t1" doveadm -c "$RUN/dovecot/dovecot.conf" import -u user1 "maildir:$work/dovecot-source" "" all
-      timed "$work/t2" doveadm -c "$RUN/dovecot/dovecot.conf" import -u user1 "maildir:$work/dovecot-source" "" all
+      command=(doveadm -c "$RUN/dovecot/dovecot.conf" import -u user1 "maildir:$work/dovecot-source" "" all)
     fi
+    timed "$work/t1" "${command[@]}"
+    timed "$work/t2" "${command[@]}"
     echo "$(cut -d' ' -f1 "$work/t1") $(cut -d' ' -f2 "$work/t1") $(cut -d' ' -f1 "$work/t2") $("${side}_count")" \
       >> "$work/$side.results"
   done
