@@ -291,7 +291,7 @@ net::awaitable<bool> Session::on_append(const Command& command, const Append& ap
     const auto& message = append.messages[i];
     auto& o = options[i];
     for (const auto& flag : message.flags) {
-      if (auto bit = system_flag(flag)) o.flags |= bit;
+      if (auto bit = system_flag(flag)) o.flags |= stored_flags(bit);
       else if (storage::valid_keyword(flag)) o.keywords.push_back(flag);
       else co_return bad(command.tag, fmt::format("Invalid flag {}", flag));
     }

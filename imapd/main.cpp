@@ -1,10 +1,10 @@
 // mailstead-imapd: IMAP on the users' mailboxes (143 with STARTTLS, 993 over TLS).
 //
-// usage: mailstead-imapd [-c FILE]   (start-up order: common/session/daemon.hpp)
+// usage: mailstead-imapd [-c FILE]   (start-up order: session/daemon.hpp)
 
 #include <memory>
 
-#include "common/session/daemon.hpp"
+#include "session/daemon.hpp"
 #include "imapd/session.hpp"
 #include "imapd/watcher.hpp"
 

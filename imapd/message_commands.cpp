@@ -170,7 +170,7 @@ net::awaitable<bool> Session::on_fetch(const Command& command, const Fetch& fetc
           uid_sent = true;
           break;
         case K::flags:
-          add("FLAGS " + flag_list(record->flags, record->keywords, !imap4rev2_ && selected_->view.is_recent(record->uid)));
+          add("FLAGS " + flag_list(imap_flags(record->flags), record->keywords, !imap4rev2_ && selected_->view.is_recent(record->uid)));
           flags_sent = true;
           break;
         case K::internal_date: add(fmt::format("INTERNALDATE \"{}\"", format_internal_date(record->internal_date))); break;
@@ -215,7 +215,7 @@ net::awaitable<bool> Session::on_fetch(const Command& command, const Fetch& fetc
       }
     }
     if (!flags_sent && newly_seen.count(record->uid)) {
-      add("FLAGS " + flag_list(record->flags, record->keywords, !imap4rev2_ && selected_->view.is_recent(record->uid)));
+      add("FLAGS " + flag_list(imap_flags(record->flags), record->keywords, !imap4rev2_ && selected_->view.is_recent(record->uid)));
       flags_sent = true;
     }
     if (flags_sent) selected_->view.flags_reported(record->uid);
@@ -244,7 +244,7 @@ net::awaitable<bool> Session::on_store(const Command& command, const Store& stor
   std::uint32_t flags = 0;
   std::vector<std::string> keywords;
   for (const auto& flag : store.flags) {
-    if (auto bit = system_flag(flag)) flags |= bit;
+    if (auto bit = system_flag(flag)) flags |= stored_flags(bit);
     else if (storage::valid_keyword(flag)) keywords.push_back(flag);
     else co_return bad(command.tag, fmt::format("Invalid flag {}", flag));
   }
@@ -380,16 +380,17 @@ bool Session::on_search(const Command& command, const Search& search) {
   std::vector<storage::Uid> uids;
   auto txn = ctx_.services.store.read();
   std::optional<mime::Part> structure;
+  const storage::Message* record = nullptr;  // the message being matched
   SearchLoader load = [&](SearchMessage& m, SearchNeed need) {
     if (need == SearchNeed::fields) {
       m.fields.clear();
-      return storage::for_each_header_field(txn, *m.record, [&m](std::string_view name, std::string_view value) {
+      return storage::for_each_header_field(txn, *record, [&m](std::string_view name, std::string_view value) {
         m.fields.emplace_back(name, value);
         return true;
       });
     }
-    structure = storage::message_structure(txn, *m.record);
-    auto bytes = storage::read_blob(txn, m.record->blob);
+    structure = storage::message_structure(txn, *record);
+    auto bytes = storage::read_blob(txn, record->blob);
     if (!structure || !bytes) return false;
     m.structure = &*structure;
     m.bytes = *bytes;
@@ -397,20 +398,21 @@ bool Session::on_search(const Command& command, const Search& search) {
   };
   std::uint32_t seq = 0;
   decltype(SearchMessage::fields) scratch_fields;
-  storage::for_each_message(txn, selected_->mailbox.id, [&](const storage::Message& record) {
+  storage::for_each_message(txn, selected_->mailbox.id, [&](const storage::Message& current) {
+    record = &current;
     // Messages the client does not know yet (or no longer) are not in its numbering.
-    auto n = view.seq_of(record.uid);
+    auto n = view.seq_of(current.uid);
     if (!n) return true;
     seq = *n;
     SearchMessage m;
     m.seq = seq;
-    m.record = &record;
-    m.recent = view.is_recent(record.uid);
+    m.facts = facts_of(current);
+    m.recent = view.is_recent(current.uid);
     m.fields = std::move(scratch_fields);  // its capacity, reused from message to message
     if (matches(key, m, scope, load)) {
       seqs.push_back(seq);
-      uids.push_back(record.uid);
-      highest_modseq = std::max(highest_modseq, record.modseq);
+      uids.push_back(current.uid);
+      highest_modseq = std::max(highest_modseq, current.modseq);
     }
     scratch_fields = std::move(m.fields);
     return true;

@@ -3,9 +3,9 @@
 #include <fmt/format.h>
 
 #include "common/log/log.hpp"
-#include "common/session/commit.hpp"
-#include "common/session/login.hpp"
-#include "common/session/sasl_exchange.hpp"
+#include "session/commit.hpp"
+#include "session/login.hpp"
+#include "session/sasl_exchange.hpp"
 #include "common/text/ascii.hpp"
 #include "imapd/proto/command_reader.hpp"
 #include "imapd/session_impl.hpp"

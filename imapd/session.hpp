@@ -3,7 +3,7 @@
 // extensions listed in CAPABILITY).
 
 #include "common/net/connection.hpp"
-#include "common/session/services.hpp"
+#include "session/services.hpp"
 #include "imapd/recent_claims.hpp"
 #include "imapd/snapshot_cache.hpp"
 #include "imapd/watcher.hpp"

@@ -26,6 +26,7 @@
 #include "imapd/proto/command.hpp"
 #include "imapd/proto/mailbox_view.hpp"
 #include "imapd/session.hpp"
+#include "imapd/stored_message.hpp"
 #include "storage/accounts.hpp"
 #include "storage/mailboxes.hpp"
 #include "storage/messages.hpp"

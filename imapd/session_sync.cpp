@@ -69,7 +69,7 @@ void Session::append_flags_fetch(const storage::Message& message, std::uint32_t 
   if (with_flags) {
     if (!items.empty()) items += ' ';
     items += "FLAGS ";
-    items += flag_list(message.flags, message.keywords, !imap4rev2_ && s.view.is_recent(message.uid));
+    items += flag_list(imap_flags(message.flags), message.keywords, !imap4rev2_ && s.view.is_recent(message.uid));
   }
   if (condstore_) {
     if (!items.empty()) items += ' ';

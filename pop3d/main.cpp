@@ -1,10 +1,10 @@
 // mailstead-pop3d: POP3 on each user's INBOX (110 with STLS, 995 over TLS).
 //
-// usage: mailstead-pop3d [-c FILE]   (start-up order: common/session/daemon.hpp)
+// usage: mailstead-pop3d [-c FILE]   (start-up order: session/daemon.hpp)
 
 #include <memory>
 
-#include "common/session/daemon.hpp"
+#include "session/daemon.hpp"
 #include "pop3d/proto/response.hpp"
 #include "pop3d/session.hpp"
 

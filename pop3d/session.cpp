@@ -21,9 +21,9 @@
 
 #include "common/log/log.hpp"
 #include "common/sasl/sasl.hpp"
-#include "common/session/commit.hpp"
-#include "common/session/login.hpp"
-#include "common/session/sasl_exchange.hpp"
+#include "session/commit.hpp"
+#include "session/login.hpp"
+#include "session/sasl_exchange.hpp"
 #include "pop3d/proto/command.hpp"
 #include "pop3d/proto/maildrop.hpp"
 #include "pop3d/proto/response.hpp"

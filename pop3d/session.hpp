@@ -3,7 +3,7 @@
 // RFC 2595 STLS, RFC 5034 AUTH PLAIN/LOGIN).
 
 #include "common/net/connection.hpp"
-#include "common/session/services.hpp"
+#include "session/services.hpp"
 #include "pop3d/maildrop_locks.hpp"
 
 namespace mailstead::pop3 {

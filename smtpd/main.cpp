@@ -1,13 +1,13 @@
 // mailstead-smtpd: inbound SMTP (25), submission (587 STARTTLS, 465 implicit TLS), local
 // delivery into the mail store, and the queue runner that sends mail to other domains.
 //
-// usage: mailstead-smtpd [-c FILE]   (start-up order: common/session/daemon.hpp)
+// usage: mailstead-smtpd [-c FILE]   (start-up order: session/daemon.hpp)
 
 #include <memory>
 
 #include "common/config/cidr.hpp"
-#include "common/session/daemon.hpp"
-#include "common/session/maintenance.hpp"
+#include "session/daemon.hpp"
+#include "session/maintenance.hpp"
 #include "smtpd/outbound/runner.hpp"
 #include "smtpd/proto/reply.hpp"
 #include "smtpd/session.hpp"

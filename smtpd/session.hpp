@@ -8,7 +8,7 @@
 #include "common/config/cidr.hpp"
 #include "common/config/config.hpp"
 #include "common/net/connection.hpp"
-#include "common/session/services.hpp"
+#include "session/services.hpp"
 
 namespace mailstead::smtp {
 

@@ -5,8 +5,8 @@
 
 #include "common/text/ascii.hpp"
 #include "imapd/proto/command.hpp"
+#include "imapd/proto/message_facts.hpp"
 #include "imapd/proto/reader.hpp"
-#include "storage/messages.hpp"
 
 namespace mailstead::imap {
 namespace {
@@ -442,16 +442,16 @@ class CommandParser {
       return key;
     };
     if (name == "ALL") return key;
-    if (name == "ANSWERED") return flag(K::flag_set, storage::kAnswered);
-    if (name == "DELETED") return flag(K::flag_set, storage::kDeleted);
-    if (name == "DRAFT") return flag(K::flag_set, storage::kDraft);
-    if (name == "FLAGGED") return flag(K::flag_set, storage::kFlagged);
-    if (name == "SEEN") return flag(K::flag_set, storage::kSeen);
-    if (name == "UNANSWERED") return flag(K::flag_unset, storage::kAnswered);
-    if (name == "UNDELETED") return flag(K::flag_unset, storage::kDeleted);
-    if (name == "UNDRAFT") return flag(K::flag_unset, storage::kDraft);
-    if (name == "UNFLAGGED") return flag(K::flag_unset, storage::kFlagged);
-    if (name == "UNSEEN") return flag(K::flag_unset, storage::kSeen);
+    if (name == "ANSWERED") return flag(K::flag_set, kAnswered);
+    if (name == "DELETED") return flag(K::flag_set, kDeleted);
+    if (name == "DRAFT") return flag(K::flag_set, kDraft);
+    if (name == "FLAGGED") return flag(K::flag_set, kFlagged);
+    if (name == "SEEN") return flag(K::flag_set, kSeen);
+    if (name == "UNANSWERED") return flag(K::flag_unset, kAnswered);
+    if (name == "UNDELETED") return flag(K::flag_unset, kDeleted);
+    if (name == "UNDRAFT") return flag(K::flag_unset, kDraft);
+    if (name == "UNFLAGGED") return flag(K::flag_unset, kFlagged);
+    if (name == "UNSEEN") return flag(K::flag_unset, kSeen);
     if (name == "RECENT") return key.kind = K::recent, key;
     if (name == "NEW") return key.kind = K::new_, key;
     if (name == "OLD") return key.kind = K::old, key;

@@ -5,8 +5,8 @@
 #include <ctime>
 
 #include "common/text/ascii.hpp"
+#include "imapd/proto/message_facts.hpp"
 #include "imapd/proto/reader.hpp"
-#include "storage/messages.hpp"
 
 namespace mailstead::imap {
 namespace {
@@ -114,17 +114,17 @@ void append_astring(std::string& out, std::string_view text, bool utf8) {
     append_string(out, text, utf8);
 }
 
-std::string flag_list(std::uint32_t flags, const std::vector<std::string>& keywords, bool recent) {
+std::string flag_list(std::uint32_t flags, std::span<const std::string> keywords, bool recent) {
   std::string out = "(";
   auto add = [&out](std::string_view flag) {
     if (out.size() > 1) out += ' ';
     out += flag;
   };
-  if (flags & storage::kSeen) add("\\Seen");
-  if (flags & storage::kAnswered) add("\\Answered");
-  if (flags & storage::kFlagged) add("\\Flagged");
-  if (flags & storage::kDeleted) add("\\Deleted");
-  if (flags & storage::kDraft) add("\\Draft");
+  if (flags & kSeen) add("\\Seen");
+  if (flags & kAnswered) add("\\Answered");
+  if (flags & kFlagged) add("\\Flagged");
+  if (flags & kDeleted) add("\\Deleted");
+  if (flags & kDraft) add("\\Draft");
   if (recent) add("\\Recent");
   for (const auto& k : keywords) add(k);
   out += ')';
@@ -132,11 +132,11 @@ std::string flag_list(std::uint32_t flags, const std::vector<std::string>& keywo
 }
 
 std::uint32_t system_flag(std::string_view name) {
-  if (text::iequals_ascii(name, "\\Seen")) return storage::kSeen;
-  if (text::iequals_ascii(name, "\\Answered")) return storage::kAnswered;
-  if (text::iequals_ascii(name, "\\Flagged")) return storage::kFlagged;
-  if (text::iequals_ascii(name, "\\Deleted")) return storage::kDeleted;
-  if (text::iequals_ascii(name, "\\Draft")) return storage::kDraft;
+  if (text::iequals_ascii(name, "\\Seen")) return kSeen;
+  if (text::iequals_ascii(name, "\\Answered")) return kAnswered;
+  if (text::iequals_ascii(name, "\\Flagged")) return kFlagged;
+  if (text::iequals_ascii(name, "\\Deleted")) return kDeleted;
+  if (text::iequals_ascii(name, "\\Draft")) return kDraft;
   return 0;
 }
 

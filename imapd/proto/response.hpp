@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,7 +22,7 @@ void append_nstring(std::string& out, const std::optional<std::string>& text);
 void append_astring(std::string& out, std::string_view text, bool utf8 = false);
 
 // "(\Seen \Answered $Label)"; `recent` adds \Recent (IMAP4rev1 only).
-std::string flag_list(std::uint32_t flags, const std::vector<std::string>& keywords, bool recent = false);
+std::string flag_list(std::uint32_t flags, std::span<const std::string> keywords, bool recent = false);
 // A system flag's bit for "\Seen" and the like (case-insensitive); 0 if it is not one.
 std::uint32_t system_flag(std::string_view name);
 

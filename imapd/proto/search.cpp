@@ -196,7 +196,7 @@ bool uses_modseq(const SearchKey& key) {
 }
 
 bool matches(const SearchKey& key, SearchMessage& m, const SearchScope& scope, const SearchLoader& load) {
-  const auto& r = *m.record;
+  const auto& r = m.facts;
   // The header fields alone answer header keys; body keys need the structure and bytes.
   auto fields = [&]() {
     if (!m.fields_loaded && !m.gone) {
@@ -229,7 +229,7 @@ bool matches(const SearchKey& key, SearchMessage& m, const SearchScope& scope, c
     case K::keyword: return has_keyword(key.value);
     case K::unkeyword: return !has_keyword(key.value);
     case K::recent: return m.recent;
-    case K::new_: return m.recent && !(r.flags & storage::kSeen);
+    case K::new_: return m.recent && !(r.flags & kSeen);
     case K::old: return !m.recent;
     case K::before: return internal_day < key.day;
     case K::on: return internal_day == key.day;

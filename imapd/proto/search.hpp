@@ -1,6 +1,6 @@
 #pragma once
 // Evaluating SEARCH criteria (search_key.hpp) on one message at a time. Flags, sizes, dates
-// and UIDs come from the message record; header and body keys need the message's bytes and
+// and UIDs come from the message's facts; header and body keys need the message's bytes and
 // structure, which the caller's loader provides only when a key asks for them, so a search
 // on flags never touches a message's content.
 //
@@ -17,13 +17,13 @@
 
 #include "common/mime/mime.hpp"
 #include "imapd/proto/search_key.hpp"
-#include "storage/messages.hpp"
+#include "imapd/proto/message_facts.hpp"
 
 namespace mailstead::imap {
 
 struct SearchMessage {
   std::uint32_t seq = 0;
-  const storage::Message* record = nullptr;
+  MessageFacts facts;
   bool recent = false;
   // Filled by the loader on first need:
   std::vector<std::pair<std::string_view, std::string_view>> fields;  // top-level header

@@ -8,7 +8,7 @@
 #include <fstream>
 
 #include "common/log/log.hpp"
-#include "common/session/commit.hpp"
+#include "session/commit.hpp"
 #include "smtpd/outbound/dsn.hpp"
 #include "storage/accounts.hpp"
 #include "storage/address.hpp"

@@ -28,7 +28,7 @@
 #include <string>
 
 #include "common/net/asio.hpp"
-#include "common/session/services.hpp"
+#include "session/services.hpp"
 #include "smtpd/outbound/client.hpp"
 #include "smtpd/outbound/dsn.hpp"
 #include "smtpd/outbound/resolver.hpp"

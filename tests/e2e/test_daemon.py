@@ -1,5 +1,5 @@
 """End-to-end tests of what every daemon shares at start and while running
-(common/session/daemon.cpp), with mailstead-pop3d as the daemon: the readiness message to
+(session/daemon.cpp), with mailstead-pop3d as the daemon: the readiness message to
 systemd (Type=notify units) and SIGHUP, which re-reads the config and certificate (a certbot
 renewal) without dropping a session, and keeps the old ones when the new files are broken."""
 

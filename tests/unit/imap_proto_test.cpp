@@ -200,7 +200,8 @@ TEST(ImapResponse, StringsAndStructures) {
   out.clear();
   append_astring(out, "NIL");
   EXPECT_EQ(out, "\"NIL\"");
-  EXPECT_EQ(flag_list(storage::kSeen | storage::kDeleted, {"$Work"}, true), "(\\Seen \\Deleted \\Recent $Work)");
+  const std::vector<std::string> keywords{"$Work"};
+  EXPECT_EQ(flag_list(kSeen | kDeleted, keywords, true), "(\\Seen \\Deleted \\Recent $Work)");
   EXPECT_EQ(format_internal_date(0), "01-Jan-1970 00:00:00 +0000");
   std::string message = "Subject: x\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nhi\r\n";
   out.clear();
@@ -240,9 +241,9 @@ TEST(ImapSearch, EvaluatesKeysLazily) {
       "Date: Mon, 2 Mar 2026 09:00:00 +0100\r\nContent-Type: text/plain; charset=utf-8\r\n"
       "Content-Transfer-Encoding: quoted-printable\r\n\r\nZ=C3=9CRICH numbers=\r\n inside\r\n";
   auto root = mime::parse_message(message);
-  storage::Message record;
+  MessageFacts record;
   record.uid = 7;
-  record.flags = storage::kSeen;
+  record.flags = kSeen;
   record.size = message.size();
   record.internal_date = 1772445600;  // 2026-03-02 10:00 UTC
   int loads = 0;
@@ -266,7 +267,7 @@ TEST(ImapSearch, EvaluatesKeysLazily) {
     prepare_search(key, scope);
     SearchMessage m;
     m.seq = 3;
-    m.record = &record;
+    m.facts = record;
     return matches(key, m, scope, load);
   };
   EXPECT_TRUE(check("SEEN UID 7 3"));

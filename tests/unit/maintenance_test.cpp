@@ -1,6 +1,6 @@
-// StoreMaintenance (common/session): started as smtpd starts it, it trims what its notes say
+// StoreMaintenance (session): started as smtpd starts it, it trims what its notes say
 // is older than storage.change_log_retention, and stops promptly.
-#include "common/session/maintenance.hpp"
+#include "session/maintenance.hpp"
 
 #include <gtest/gtest.h>
 

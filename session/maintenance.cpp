@@ -1,7 +1,7 @@
-#include "common/session/maintenance.hpp"
+#include "session/maintenance.hpp"
 
 #include "common/log/log.hpp"
-#include "common/session/commit.hpp"
+#include "session/commit.hpp"
 #include "storage/changes.hpp"
 
 namespace mailstead::session {

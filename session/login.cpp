@@ -1,10 +1,10 @@
-#include "common/session/login.hpp"
+#include "session/login.hpp"
 
 #include <ctime>
 
 #include "common/log/log.hpp"
 #include "common/net/connection_limiter.hpp"
-#include "common/session/commit.hpp"
+#include "session/commit.hpp"
 #include "storage/auth_failures.hpp"
 
 namespace mailstead::session {

@@ -10,7 +10,7 @@
 
 #include "common/net/connection.hpp"
 #include "common/sasl/sasl.hpp"
-#include "common/session/services.hpp"
+#include "session/services.hpp"
 #include "storage/accounts.hpp"
 
 namespace mailstead::session {

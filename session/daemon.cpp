@@ -1,4 +1,4 @@
-#include "common/session/daemon.hpp"
+#include "session/daemon.hpp"
 
 #include <sys/socket.h>
 #include <sys/un.h>

@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "common/net/server.hpp"
-#include "common/session/services.hpp"
+#include "session/services.hpp"
 
 namespace mailstead::session {
 

@@ -1,4 +1,4 @@
-#include "common/session/sasl_exchange.hpp"
+#include "session/sasl_exchange.hpp"
 
 namespace mailstead::session {
 

@@ -7,7 +7,7 @@
 #include <chrono>
 
 #include "common/net/asio.hpp"
-#include "common/session/services.hpp"
+#include "session/services.hpp"
 
 namespace mailstead::session {
 

@@ -1,0 +1,27 @@
+#pragma once
+// Where the store's message record meets IMAP's syntax: the record's facts as
+// imapd/proto/message_facts.hpp has them, and flag bits both ways. The two sets of bits are
+// the same numbers (checked here), so each conversion is a copy; they are spelt out so that
+// neither side can come to depend on the other.
+
+#include "imapd/proto/message_facts.hpp"
+#include "storage/messages.hpp"
+
+namespace mailstead::imap {
+
+constexpr bool same_bit(Flag imap, storage::Flag stored) {
+  return static_cast<std::uint32_t>(imap) == static_cast<std::uint32_t>(stored);
+}
+static_assert(same_bit(kSeen, storage::kSeen) && same_bit(kAnswered, storage::kAnswered) &&
+              same_bit(kFlagged, storage::kFlagged) && same_bit(kDeleted, storage::kDeleted) &&
+              same_bit(kDraft, storage::kDraft));
+
+inline std::uint32_t imap_flags(std::uint32_t stored) { return stored & storage::kAllFlags; }
+inline std::uint32_t stored_flags(std::uint32_t imap) { return imap & storage::kAllFlags; }
+
+// A view: valid while `record` is.
+inline MessageFacts facts_of(const storage::Message& record) {
+  return {record.uid, imap_flags(record.flags), record.keywords, record.internal_date, record.size, record.modseq};
+}
+
+}  // namespace mailstead::imap

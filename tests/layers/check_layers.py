@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""The include rules of mailstead's layers, checked over the source tree.
+
+Every product file belongs to one group (the first rule of GROUPS whose prefix its path starts
+with), and every include names one layer (LAYERS; system and third-party headers that are not
+listed belong to none and are always allowed). A group may include only the layers it lists.
+docs/ARCHITECTURE.md ("Layers") shows the same table; keep the two together.
+
+usage: check_layers.py [ROOT]     exit status 1 and one line per violation when any is found
+"""
+
+import pathlib
+import re
+import sys
+
+# Layer of an include, by the first prefix it starts with.
+LAYERS = [
+    ("lmdb.h", "lmdb"),
+    ("openssl/", "openssl"),
+    ("boost/", "asio"),  # Boost here is Asio (and, later, Beast): the event loop
+    ("common/net/", "net"),
+    ("common/", "base"),
+    ("storage/detail/", "storage-internals"),
+    ("storage/", "storage"),
+    ("session/", "session"),
+    ("smtpd/proto/", "smtp-proto"),
+    ("pop3d/proto/", "pop3-proto"),
+    ("imapd/proto/", "imap-proto"),
+    ("smtpd/", "smtpd"),
+    ("pop3d/", "pop3d"),
+    ("imapd/", "imapd"),
+    ("admin/", "admin"),
+    ("sendmail/", "sendmail"),
+]
+
+_DAEMON_SUPPORT = {"base", "net", "asio", "openssl", "storage", "session"}
+
+# Group of a file, by the first prefix its path starts with, and the layers it may include.
+GROUPS = [
+    ("common/net/", "net", {"base", "net", "asio", "openssl"}),
+    # mailstead_base: parsers and readers, testable and fuzzable without a socket.
+    ("common/", "base", {"base"}),
+    # Only storage/ knows LMDB; its libcrypto use is SHA-256 of message bytes.
+    ("storage/", "storage", {"base", "storage", "storage-internals", "lmdb", "openssl"}),
+    ("session/", "session", _DAEMON_SUPPORT),
+    # Protocol syntax: no storage, no sockets, no TLS.
+    ("smtpd/proto/", "smtp-proto", {"base", "smtp-proto"}),
+    ("pop3d/proto/", "pop3-proto", {"base", "pop3-proto"}),
+    ("imapd/proto/", "imap-proto", {"base", "imap-proto"}),
+    ("smtpd/", "smtpd", _DAEMON_SUPPORT | {"smtp-proto", "smtpd"}),
+    ("pop3d/", "pop3d", _DAEMON_SUPPORT | {"pop3-proto", "pop3d"}),
+    ("imapd/", "imapd", _DAEMON_SUPPORT | {"imap-proto", "imapd"}),
+    ("admin/", "admin", _DAEMON_SUPPORT | {"admin"}),
+    # A client of smtpd's local socket: it never opens the store.
+    ("sendmail/", "sendmail", {"base", "smtp-proto", "sendmail"}),
+    ("fuzz/", "fuzz", {"base", "smtp-proto", "pop3-proto", "imap-proto"}),
+    ("bench/", "bench", {"base", "storage"}),
+]
+
+SOURCE_SUFFIXES = {".cpp", ".hpp", ".h", ".cc", ".in"}
+INCLUDE = re.compile(r'^\s*#\s*include\s*[<"]([^">]+)[">]')
+
+
+def layer_of(include):
+    for prefix, layer in LAYERS:
+        if include == prefix or include.startswith(prefix):
+            return layer
+    return None
+
+
+def group_of(path):
+    for prefix, name, allowed in GROUPS:
+        if path.startswith(prefix):
+            return name, allowed
+    return None
+
+
+def violations(root):
+    """Yields 'path:line: ...' for every include that crosses a forbidden line."""
+    root = pathlib.Path(root)
+    for file in sorted(root.rglob("*")):
+        if file.suffix not in SOURCE_SUFFIXES or not file.is_file():
+            continue
+        path = file.relative_to(root).as_posix()
+        group = group_of(path)
+        if group is None:
+            continue  # tests/, build trees, generated files: not product code
+        name, allowed = group
+        for number, text in enumerate(file.read_text(errors="replace").splitlines(), start=1):
+            match = INCLUDE.match(text)
+            if not match:
+                continue
+            layer = layer_of(match.group(1))
+            if layer is not None and layer not in allowed:
+                yield f"{path}:{number}: includes {match.group(1)} ({layer}), which {name} may not use"
+
+
+def main(argv):
+    root = argv[1] if len(argv) > 1 else pathlib.Path(__file__).resolve().parents[2]
+    found = list(violations(root))
+    for line in found:
+        print(line)
+    print(f"{len(found)} include(s) across a forbidden line" if found else "layers: every include is allowed")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
