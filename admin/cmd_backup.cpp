@@ -63,6 +63,8 @@ const std::vector<Command> kCommands = {
 
 }  // namespace
 
-std::span<const Command> backup_commands() { return kCommands; }
+std::span<const Command> backup_commands() {
+  return kCommands;
+}
 
 }  // namespace mailstead::admin

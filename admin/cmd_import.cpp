@@ -12,15 +12,14 @@
 //   the internal date from the file's modification time. mbox: one mailbox, flags from
 //   Status:/X-Status:, the internal date from the "From " line.
 
-#include <fmt/format.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
-
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -195,9 +194,7 @@ class MaildirListing {
   }
 
   std::size_t size() const { return items_.size(); }
-  Entry operator[](std::size_t i) const {
-    return {items_[i].in_new ? "new" : "cur", name(items_[i]), items_[i].mtime};
-  }
+  Entry operator[](std::size_t i) const { return {items_[i].in_new ? "new" : "cur", name(items_[i]), items_[i].mtime}; }
 
  private:
   struct Item {
@@ -208,15 +205,14 @@ class MaildirListing {
   };
 
   void add_entries(DIR* dir, bool in_new) {
-      while (const dirent* d = ::readdir(dir)) {
-        std::string_view name = d->d_name;
-        struct stat st {};
-        if (name.starts_with('.') || ::fstatat(::dirfd(dir), d->d_name, &st, 0) != 0 || !S_ISREG(st.st_mode))
-          continue;
-        items_.push_back({st.st_mtime, static_cast<std::uint32_t>(names_.size()),
-                          static_cast<std::uint32_t>(name.size()), in_new});
-        names_.append(name);
-      }
+    while (const dirent* d = ::readdir(dir)) {
+      std::string_view name = d->d_name;
+      struct stat st {};
+      if (name.starts_with('.') || ::fstatat(::dirfd(dir), d->d_name, &st, 0) != 0 || !S_ISREG(st.st_mode)) continue;
+      items_.push_back(
+          {st.st_mtime, static_cast<std::uint32_t>(names_.size()), static_cast<std::uint32_t>(name.size()), in_new});
+      names_.append(name);
+    }
   }
 
   void sort() {

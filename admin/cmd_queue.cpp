@@ -19,9 +19,12 @@ using namespace storage;
 
 std::string_view state_name(const QueuedRecipient& r) {
   switch (r.state) {
-    case RecipientState::pending: return r.next_attempt == kHeld ? "held" : "pending";
-    case RecipientState::delivered: return "delivered";
-    case RecipientState::failed: return "failed";
+    case RecipientState::pending:
+      return r.next_attempt == kHeld ? "held" : "pending";
+    case RecipientState::delivered:
+      return "delivered";
+    case RecipientState::failed:
+      return "failed";
   }
   return "?";
 }
@@ -41,8 +44,8 @@ std::string entry_json(const QueueEntry& e) {
     rcpts.push_back(fmt::format(R"({{"address":{},"state":"{}","attempts":{},"next_attempt":{},"last_error":{}}})",
                                 json_string(r.address), state_name(r), r.attempts, r.next_attempt,
                                 json_string(r.last_error)));
-  return fmt::format(R"({{"id":{},"sender":{},"size":{},"created":{},"recipients":[{}]}})", e.id,
-                     json_string(e.sender), e.size, e.created, fmt::join(rcpts, ","));
+  return fmt::format(R"({{"id":{},"sender":{},"size":{},"created":{},"recipients":[{}]}})", e.id, json_string(e.sender),
+                     e.size, e.created, fmt::join(rcpts, ","));
 }
 
 void print_entry(const QueueEntry& e) {
@@ -116,9 +119,15 @@ int reschedule(const Invocation& inv, std::int64_t when, std::string_view done) 
   return kExitOk;
 }
 
-int queue_retry(const Invocation& inv) { return reschedule(inv, 0, "retrying"); }
-int queue_hold(const Invocation& inv) { return reschedule(inv, kHeld, "held"); }
-int queue_release(const Invocation& inv) { return reschedule(inv, 0, "released"); }
+int queue_retry(const Invocation& inv) {
+  return reschedule(inv, 0, "retrying");
+}
+int queue_hold(const Invocation& inv) {
+  return reschedule(inv, kHeld, "held");
+}
+int queue_release(const Invocation& inv) {
+  return reschedule(inv, 0, "released");
+}
 
 int queue_delete(const Invocation& inv) {
   auto id = queue_id(inv.args[0]);
@@ -143,7 +152,13 @@ const std::vector<Command> kCommands = {
      0,
      {kJson},
      queue_list},
-    {{"queue", "show"}, "ID", "show one queued message", "Prints one entry as `queue list` does.", 1, 1, {kJson},
+    {{"queue", "show"},
+     "ID",
+     "show one queued message",
+     "Prints one entry as `queue list` does.",
+     1,
+     1,
+     {kJson},
      queue_show},
     {{"queue", "retry"},
      "ID|--all",
@@ -163,8 +178,14 @@ const std::vector<Command> kCommands = {
      1,
      {kAll},
      queue_hold},
-    {{"queue", "release"}, "ID|--all", "let a held message go again", "The pending recipients are due at once.", 0, 1,
-     {kAll}, queue_release},
+    {{"queue", "release"},
+     "ID|--all",
+     "let a held message go again",
+     "The pending recipients are due at once.",
+     0,
+     1,
+     {kAll},
+     queue_release},
     {{"queue", "delete"},
      "ID",
      "delete a queued message without bouncing it",
@@ -177,6 +198,8 @@ const std::vector<Command> kCommands = {
 
 }  // namespace
 
-std::span<const Command> queue_commands() { return kCommands; }
+std::span<const Command> queue_commands() {
+  return kCommands;
+}
 
 }  // namespace mailstead::admin

@@ -39,7 +39,9 @@ std::string joined(const Command& c) {
   return out;
 }
 
-void print_summary(std::FILE* to, const Command& c) { fmt::print(to, "  {:<16} {}\n", joined(c), c.summary); }
+void print_summary(std::FILE* to, const Command& c) {
+  fmt::print(to, "  {:<16} {}\n", joined(c), c.summary);
+}
 
 void print_overview(std::FILE* to) {
   fmt::print(to,
@@ -55,8 +57,7 @@ void print_overview(std::FILE* to) {
 bool print_group(std::FILE* to, const std::vector<Command>& commands, const std::vector<std::string_view>& words) {
   std::vector<const Command*> members;
   for (const auto& c : commands)
-    if (c.words.size() > words.size() && std::equal(words.begin(), words.end(), c.words.begin()))
-      members.push_back(&c);
+    if (c.words.size() > words.size() && std::equal(words.begin(), words.end(), c.words.begin())) members.push_back(&c);
   if (members.empty()) return false;
   fmt::print(to, "usage: mailstead [-c FILE] {} COMMAND [ARGS]\n\ncommands:\n", fmt::join(words, " "));
   for (const auto* c : members) print_summary(to, *c);

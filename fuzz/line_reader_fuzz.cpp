@@ -1,9 +1,9 @@
 // libFuzzer target: the line reader never holds more than its limit and reports the same lines
 // whether the input comes whole or in pieces.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
-#include <algorithm>
 #include <cstring>
 #include <string>
 #include <string_view>

@@ -13,7 +13,8 @@ void check(const mailstead::mime::Part& part, std::size_t begin, std::size_t end
   if (depth > mailstead::mime::kMaxDepth + 2) std::abort();
   auto inside = [&](const mailstead::mime::Span& s) { return s.offset >= begin && s.offset + s.length <= end; };
   if (!inside(part.header) || !inside(part.body)) std::abort();
-  for (const auto& child : part.children) check(child, part.body.offset, part.body.offset + part.body.length, depth + 1);
+  for (const auto& child : part.children)
+    check(child, part.body.offset, part.body.offset + part.body.length, depth + 1);
 }
 
 }  // namespace

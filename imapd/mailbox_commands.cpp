@@ -18,12 +18,18 @@ namespace {
 
 std::string_view response_code(storage::Errc code) {
   switch (code) {
-    case storage::Errc::not_found: return "[NONEXISTENT] ";
-    case storage::Errc::already_exists: return "[ALREADYEXISTS] ";
-    case storage::Errc::over_quota: return "[OVERQUOTA] ";
-    case storage::Errc::invalid_argument: return "[CANNOT] ";
-    case storage::Errc::full: return "[LIMIT] ";
-    default: return "[SERVERBUG] ";
+    case storage::Errc::not_found:
+      return "[NONEXISTENT] ";
+    case storage::Errc::already_exists:
+      return "[ALREADYEXISTS] ";
+    case storage::Errc::over_quota:
+      return "[OVERQUOTA] ";
+    case storage::Errc::invalid_argument:
+      return "[CANNOT] ";
+    case storage::Errc::full:
+      return "[LIMIT] ";
+    default:
+      return "[SERVERBUG] ";
   }
 }
 
@@ -114,7 +120,8 @@ bool Session::on_list(const Command& command, const List& list) {
 
 void Session::append_status(const storage::ReadTxn& txn, const storage::Mailbox& mailbox,
                             const std::vector<std::string>& items) {
-  bool count_flags = std::any_of(items.begin(), items.end(), [](const std::string& i) { return i == "UNSEEN" || i == "DELETED"; });
+  bool count_flags =
+      std::any_of(items.begin(), items.end(), [](const std::string& i) { return i == "UNSEEN" || i == "DELETED"; });
   std::uint64_t unseen = 0, deleted = 0;
   if (count_flags) {
     storage::for_each_message(txn, mailbox.id, [&](const storage::Message& m) {
@@ -130,13 +137,20 @@ void Session::append_status(const storage::ReadTxn& txn, const storage::Mailbox&
     const auto& item = items[i];
     if (i) out_ += ' ';
     std::uint64_t value = 0;
-    if (item == "MESSAGES") value = mailbox.messages;
-    else if (item == "UIDNEXT") value = mailbox.uid_next;
-    else if (item == "UIDVALIDITY") value = mailbox.uid_validity;
-    else if (item == "UNSEEN") value = unseen;
-    else if (item == "DELETED") value = deleted;
-    else if (item == "SIZE") value = mailbox.bytes;
-    else if (item == "HIGHESTMODSEQ") value = mailbox.highest_modseq;
+    if (item == "MESSAGES")
+      value = mailbox.messages;
+    else if (item == "UIDNEXT")
+      value = mailbox.uid_next;
+    else if (item == "UIDVALIDITY")
+      value = mailbox.uid_validity;
+    else if (item == "UNSEEN")
+      value = unseen;
+    else if (item == "DELETED")
+      value = deleted;
+    else if (item == "SIZE")
+      value = mailbox.bytes;
+    else if (item == "HIGHESTMODSEQ")
+      value = mailbox.highest_modseq;
     else if (item == "RECENT")
       value = storage::count_messages_from(txn, mailbox.id, ctx_.recent.floor(mailbox.id, mailbox.recent_floor));
     fmt::format_to(std::back_inserter(out_), "{} {}", item, value);
@@ -151,7 +165,8 @@ void Session::append_quota(const storage::ReadTxn& txn) {
   std::string resources;
   // STORAGE counts units of 1024 octets (RFC 9208 §5.1): usage rounded up, the limit down.
   if (user->quota.bytes != 0)
-    fmt::format_to(std::back_inserter(resources), "STORAGE {} {}", (used.bytes + 1023) / 1024, user->quota.bytes / 1024);
+    fmt::format_to(std::back_inserter(resources), "STORAGE {} {}", (used.bytes + 1023) / 1024,
+                   user->quota.bytes / 1024);
   if (user->quota.messages != 0)
     fmt::format_to(std::back_inserter(resources), "{}MESSAGE {} {}", resources.empty() ? "" : " ", used.messages,
                    user->quota.messages);
@@ -275,12 +290,17 @@ net::awaitable<void> Session::change_mailboxes(const Command& command, MailboxCh
   bool ok = co_await commit(command.name.c_str(), [&](storage::WriteTxn& txn) {
     auto child = txn.nested();
     auto result = change(child);
-    if (result) child.commit();
-    else failure = result.error();
+    if (result)
+      child.commit();
+    else
+      failure = result.error();
   });
-  if (!ok) tagged(command, "NO", "[SERVERBUG] The change could not be stored; try again");
-  else if (failure) tagged(command, "NO", fmt::format("{}{}", response_code(failure->code), failure->detail));
-  else tagged(command, "OK", fmt::format("{} completed", command.name));
+  if (!ok)
+    tagged(command, "NO", "[SERVERBUG] The change could not be stored; try again");
+  else if (failure)
+    tagged(command, "NO", fmt::format("{}{}", response_code(failure->code), failure->detail));
+  else
+    tagged(command, "OK", fmt::format("{} completed", command.name));
 }
 
 net::awaitable<bool> Session::on_append(const Command& command, const Append& append) {
@@ -291,9 +311,12 @@ net::awaitable<bool> Session::on_append(const Command& command, const Append& ap
     const auto& message = append.messages[i];
     auto& o = options[i];
     for (const auto& flag : message.flags) {
-      if (auto bit = system_flag(flag)) o.flags |= stored_flags(bit);
-      else if (storage::valid_keyword(flag)) o.keywords.push_back(flag);
-      else co_return bad(command.tag, fmt::format("Invalid flag {}", flag));
+      if (auto bit = system_flag(flag))
+        o.flags |= stored_flags(bit);
+      else if (storage::valid_keyword(flag))
+        o.keywords.push_back(flag);
+      else
+        co_return bad(command.tag, fmt::format("Invalid flag {}", flag));
     }
     std::sort(o.keywords.begin(), o.keywords.end());
     o.keywords.erase(std::unique(o.keywords.begin(), o.keywords.end()), o.keywords.end());
@@ -329,10 +352,14 @@ net::awaitable<bool> Session::on_append(const Command& command, const Append& ap
     sync_changes();
     report_updates(true);
   }
-  if (!ok) tagged(command, "NO", "[SERVERBUG] Could not store the message; try again");
-  else if (failure && failure->code == storage::Errc::not_found) tagged(command, "NO", "[TRYCREATE] No such mailbox");
-  else if (failure) tagged(command, "NO", fmt::format("{}{}", response_code(failure->code), failure->detail));
-  else tagged(command, "OK", fmt::format("[APPENDUID {} {}] APPEND completed", target.uid_validity, format_set(stored)));
+  if (!ok)
+    tagged(command, "NO", "[SERVERBUG] Could not store the message; try again");
+  else if (failure && failure->code == storage::Errc::not_found)
+    tagged(command, "NO", "[TRYCREATE] No such mailbox");
+  else if (failure)
+    tagged(command, "NO", fmt::format("{}{}", response_code(failure->code), failure->detail));
+  else
+    tagged(command, "OK", fmt::format("[APPENDUID {} {}] APPEND completed", target.uid_validity, format_set(stored)));
   co_return true;
 }
 

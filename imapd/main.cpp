@@ -4,9 +4,9 @@
 
 #include <memory>
 
-#include "session/daemon.hpp"
 #include "imapd/session.hpp"
 #include "imapd/watcher.hpp"
+#include "session/daemon.hpp"
 
 using namespace mailstead;
 
@@ -18,9 +18,12 @@ constexpr std::size_t kMaxLine = 64 * 1024;
 
 std::string refusal(net::Refusal r) {
   switch (r) {
-    case net::Refusal::too_many_from_client: return "* BYE Too many connections from your address, try later\r\n";
-    case net::Refusal::too_fast_from_client: return "* BYE Connecting too fast from your address, slow down\r\n";
-    case net::Refusal::too_many_connections: break;
+    case net::Refusal::too_many_from_client:
+      return "* BYE Too many connections from your address, try later\r\n";
+    case net::Refusal::too_fast_from_client:
+      return "* BYE Connecting too fast from your address, slow down\r\n";
+    case net::Refusal::too_many_connections:
+      break;
   }
   return "* BYE Too many connections, try later\r\n";
 }

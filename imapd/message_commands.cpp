@@ -86,7 +86,8 @@ net::awaitable<bool> Session::on_fetch(const Command& command, const Fetch& fetc
     if (!fetch.request.changed_since) co_return bad(command.tag, "VANISHED needs CHANGEDSINCE");
   }
   const auto& items = fetch.request.items;
-  const bool asks_modseq = std::any_of(items.begin(), items.end(), [](const FetchItem& i) { return i.kind == FetchItem::Kind::modseq; });
+  const bool asks_modseq =
+      std::any_of(items.begin(), items.end(), [](const FetchItem& i) { return i.kind == FetchItem::Kind::modseq; });
   if (fetch.request.changed_since || asks_modseq) condstore_ = true;  // RFC 7162 §3.1: enabled by use
   sync_changes();
   // A UID command may be told of expunges (RFC 9051 §7.5.1): first, so that a message another
@@ -170,11 +171,16 @@ net::awaitable<bool> Session::on_fetch(const Command& command, const Fetch& fetc
           uid_sent = true;
           break;
         case K::flags:
-          add("FLAGS " + flag_list(imap_flags(record->flags), record->keywords, !imap4rev2_ && selected_->view.is_recent(record->uid)));
+          add("FLAGS " + flag_list(imap_flags(record->flags), record->keywords,
+                                   !imap4rev2_ && selected_->view.is_recent(record->uid)));
           flags_sent = true;
           break;
-        case K::internal_date: add(fmt::format("INTERNALDATE \"{}\"", format_internal_date(record->internal_date))); break;
-        case K::size: add(fmt::format("RFC822.SIZE {}", record->size)); break;
+        case K::internal_date:
+          add(fmt::format("INTERNALDATE \"{}\"", format_internal_date(record->internal_date)));
+          break;
+        case K::size:
+          add(fmt::format("RFC822.SIZE {}", record->size));
+          break;
         case K::modseq:
           if (!modseq_sent) add(fmt::format("MODSEQ ({})", record->modseq));
           modseq_sent = true;
@@ -215,7 +221,8 @@ net::awaitable<bool> Session::on_fetch(const Command& command, const Fetch& fetc
       }
     }
     if (!flags_sent && newly_seen.count(record->uid)) {
-      add("FLAGS " + flag_list(imap_flags(record->flags), record->keywords, !imap4rev2_ && selected_->view.is_recent(record->uid)));
+      add("FLAGS " + flag_list(imap_flags(record->flags), record->keywords,
+                               !imap4rev2_ && selected_->view.is_recent(record->uid)));
       flags_sent = true;
     }
     if (flags_sent) selected_->view.flags_reported(record->uid);
@@ -244,9 +251,12 @@ net::awaitable<bool> Session::on_store(const Command& command, const Store& stor
   std::uint32_t flags = 0;
   std::vector<std::string> keywords;
   for (const auto& flag : store.flags) {
-    if (auto bit = system_flag(flag)) flags |= stored_flags(bit);
-    else if (storage::valid_keyword(flag)) keywords.push_back(flag);
-    else co_return bad(command.tag, fmt::format("Invalid flag {}", flag));
+    if (auto bit = system_flag(flag))
+      flags |= stored_flags(bit);
+    else if (storage::valid_keyword(flag))
+      keywords.push_back(flag);
+    else
+      co_return bad(command.tag, fmt::format("Invalid flag {}", flag));
   }
   sync_changes();
   if (command.uid) report_updates(true, false);  // as in FETCH
@@ -339,9 +349,12 @@ net::awaitable<bool> Session::on_copy(const Command& command, const Copy& copy) 
     co_return true;
   }
   if (failure) {
-    if (failure->code == storage::Errc::not_found) tagged(command, "NO", "[TRYCREATE] No such mailbox");
-    else if (failure->code == storage::Errc::over_quota) tagged(command, "NO", "[OVERQUOTA] Over quota");
-    else tagged(command, "NO", fmt::format("[CANNOT] {}", failure->detail));
+    if (failure->code == storage::Errc::not_found)
+      tagged(command, "NO", "[TRYCREATE] No such mailbox");
+    else if (failure->code == storage::Errc::over_quota)
+      tagged(command, "NO", "[OVERQUOTA] Over quota");
+    else
+      tagged(command, "NO", fmt::format("[CANNOT] {}", failure->detail));
     co_return true;
   }
   std::string copyuid;
@@ -431,9 +444,12 @@ bool Session::on_search(const Command& command, const Search& search) {
     out_ += "\r\n";
   } else if (request.returns != SearchRequest::kSave) {
     fmt::format_to(std::back_inserter(out_), "* ESEARCH (TAG \"{}\"){}", command.tag, command.uid ? " UID" : "");
-    if ((request.returns & SearchRequest::kMin) && !result.empty()) fmt::format_to(std::back_inserter(out_), " MIN {}", result.front());
-    if ((request.returns & SearchRequest::kMax) && !result.empty()) fmt::format_to(std::back_inserter(out_), " MAX {}", result.back());
-    if ((request.returns & SearchRequest::kAll) && !result.empty()) fmt::format_to(std::back_inserter(out_), " ALL {}", format_set(result));
+    if ((request.returns & SearchRequest::kMin) && !result.empty())
+      fmt::format_to(std::back_inserter(out_), " MIN {}", result.front());
+    if ((request.returns & SearchRequest::kMax) && !result.empty())
+      fmt::format_to(std::back_inserter(out_), " MAX {}", result.back());
+    if ((request.returns & SearchRequest::kAll) && !result.empty())
+      fmt::format_to(std::back_inserter(out_), " ALL {}", format_set(result));
     if (request.returns & SearchRequest::kCount) fmt::format_to(std::back_inserter(out_), " COUNT {}", result.size());
     if (report_modseq && !result.empty()) fmt::format_to(std::back_inserter(out_), " MODSEQ {}", highest_modseq);
     out_ += "\r\n";
@@ -455,7 +471,8 @@ net::awaitable<std::vector<storage::Uid>> Session::expunge(const std::vector<sto
     }
     std::vector<storage::Uid> deleted;
     for (auto uid : only)
-      if (auto m = storage::find_message(txn, mailbox_id, uid); m && (m->flags & storage::kDeleted)) deleted.push_back(uid);
+      if (auto m = storage::find_message(txn, mailbox_id, uid); m && (m->flags & storage::kDeleted))
+        deleted.push_back(uid);
     removed = storage::expunge_messages(txn, mailbox_id, deleted);
   });
   if (!ok) co_return std::vector<storage::Uid>{};

@@ -66,7 +66,8 @@ net::awaitable<bool> Session::on_select(const Command& command, const Select& se
     out_ += "* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n";
   else
     fmt::format_to(std::back_inserter(out_), "* OK [PERMANENTFLAGS ({} \\*)] Flags permitted\r\n", flags);
-  if (unseen_seq && !imap4rev2_) fmt::format_to(std::back_inserter(out_), "* OK [UNSEEN {}] First unseen\r\n", unseen_seq);
+  if (unseen_seq && !imap4rev2_)
+    fmt::format_to(std::back_inserter(out_), "* OK [UNSEEN {}] First unseen\r\n", unseen_seq);
   fmt::format_to(std::back_inserter(out_), "* OK [UIDVALIDITY {}] UIDs valid\r\n", mailbox.uid_validity);
   fmt::format_to(std::back_inserter(out_), "* OK [UIDNEXT {}] Predicted next UID\r\n", mailbox.uid_next);
   fmt::format_to(std::back_inserter(out_), "* OK [HIGHESTMODSEQ {}] Highest\r\n", mailbox.highest_modseq);

@@ -3,12 +3,12 @@
 #include <fmt/format.h>
 
 #include "common/log/log.hpp"
-#include "session/commit.hpp"
-#include "session/login.hpp"
-#include "session/sasl_exchange.hpp"
 #include "common/text/ascii.hpp"
 #include "imapd/proto/command_reader.hpp"
 #include "imapd/session_impl.hpp"
+#include "session/commit.hpp"
+#include "session/login.hpp"
+#include "session/sasl_exchange.hpp"
 
 namespace mailstead::imap {
 
@@ -17,7 +17,9 @@ namespace asio = net::asio;
 Session::Session(net::Connection& c, const ImapContext& ctx)
     : c_(c), ctx_(ctx), cfg_(ctx.services.config), bell_(std::make_shared<Doorbell>(c.get_executor())) {}
 
-Session::~Session() { ctx_.watcher.unwatch(bell_.get()); }
+Session::~Session() {
+  ctx_.watcher.unwatch(bell_.get());
+}
 
 std::string Session::capabilities() const {
   std::string caps = "IMAP4rev1 IMAP4rev2";
@@ -28,9 +30,10 @@ std::string Session::capabilities() const {
     else
       caps += " LOGINDISABLED";
   }
-  caps += " SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN LIST-EXTENDED LIST-STATUS"
-          " SPECIAL-USE CREATE-SPECIAL-USE ESEARCH SEARCHRES STATUS=SIZE BINARY UTF8=ACCEPT CONDSTORE QRESYNC MULTIAPPEND"
-          " QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE";
+  caps +=
+      " SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN LIST-EXTENDED LIST-STATUS"
+      " SPECIAL-USE CREATE-SPECIAL-USE ESEARCH SEARCHRES STATUS=SIZE BINARY UTF8=ACCEPT CONDSTORE QRESYNC MULTIAPPEND"
+      " QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE";
   fmt::format_to(std::back_inserter(caps), " APPENDLIMIT={}", cfg_.imapd.max_message_size);
   return caps;
 }
@@ -75,7 +78,8 @@ net::awaitable<std::optional<std::string>> Session::read_command() {
     if (std::holds_alternative<io::LineTooLong>(result)) {
       // The rest of the line is dropped unread; a literal it announced may follow, which we
       // cannot tell from command text, so the client is told and the connection goes on.
-      if (!bad(command.empty() ? std::string() : std::string(peek_tag(command)), "Line too long")) co_return std::nullopt;
+      if (!bad(command.empty() ? std::string() : std::string(peek_tag(command)), "Line too long"))
+        co_return std::nullopt;
       co_return std::string();
     }
     auto line = std::get<io::Line>(result).text;
@@ -164,7 +168,9 @@ net::awaitable<bool> Session::dispatch(Command command) {
     // a command that needs a selected mailbox.
     bool login_command = std::holds_alternative<Login>(a) || std::holds_alternative<Authenticate>(a) ||
                          std::holds_alternative<StartTls>(a);
-    co_return bad(command.tag, !user_ ? "Log in first" : login_command ? "Already logged in" : "Select a mailbox first");
+    co_return bad(command.tag, !user_          ? "Log in first"
+                               : login_command ? "Already logged in"
+                                               : "Select a mailbox first");
   }
   if (std::holds_alternative<Capability>(a)) {
     out_ += fmt::format("* CAPABILITY {}\r\n", capabilities());

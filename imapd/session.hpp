@@ -3,10 +3,10 @@
 // extensions listed in CAPABILITY).
 
 #include "common/net/connection.hpp"
-#include "session/services.hpp"
 #include "imapd/recent_claims.hpp"
 #include "imapd/snapshot_cache.hpp"
 #include "imapd/watcher.hpp"
+#include "session/services.hpp"
 
 namespace mailstead::imap {
 

@@ -22,12 +22,12 @@
 
 #include "common/config/config.hpp"
 #include "common/sasl/sasl.hpp"
-#include "storage/group_commit.hpp"
 #include "imapd/proto/command.hpp"
 #include "imapd/proto/mailbox_view.hpp"
 #include "imapd/session.hpp"
 #include "imapd/stored_message.hpp"
 #include "storage/accounts.hpp"
+#include "storage/group_commit.hpp"
 #include "storage/mailboxes.hpp"
 #include "storage/messages.hpp"
 
@@ -84,7 +84,8 @@ class Session {
   std::optional<std::string> mailbox_name(const std::string& wire) const;  // nullopt: malformed
   std::string wire_name(std::string_view name) const;
   bool on_list(const Command& command, const List& list);
-  void append_status(const storage::ReadTxn& txn, const storage::Mailbox& mailbox, const std::vector<std::string>& items);
+  void append_status(const storage::ReadTxn& txn, const storage::Mailbox& mailbox,
+                     const std::vector<std::string>& items);
   bool on_status(const Command& command, const Status& status);
   // QUOTA (RFC 9208): one root, "", the whole account, as `mailstead user quota` sets it.
   bool on_get_quota_root(const Command& command, const GetQuotaRoot& request);
@@ -127,8 +128,8 @@ class Session {
   std::optional<Selected> selected_;
   bool utf8_ = false;  // UTF8=ACCEPT enabled
   bool imap4rev2_ = false;
-  bool condstore_ = false;  // CONDSTORE enabled (RFC 7162 §3.1): FETCH responses carry MODSEQ
-  bool qresync_ = false;    // QRESYNC enabled (RFC 7162 §3.2.3): VANISHED instead of EXPUNGE
+  bool condstore_ = false;        // CONDSTORE enabled (RFC 7162 §3.1): FETCH responses carry MODSEQ
+  bool qresync_ = false;          // QRESYNC enabled (RFC 7162 §3.2.3): VANISHED instead of EXPUNGE
   bool mailbox_deleted_ = false;  // by another session, while selected here: the session ends
   unsigned errors_ = 0;
   std::vector<storage::Uid> saved_search_;  // SEARCHRES "$"

@@ -42,9 +42,14 @@ void Session::apply_logged_changes(const storage::ReadTxn& txn, const storage::M
   for (const auto& change : storage::changes_since(txn, s.seen_modseq)) {
     if (change.mailbox != s.mailbox.id) continue;
     switch (change.kind) {
-      case storage::ChangeKind::appended: s.view.appended(change.uid, recent_for_arrival(mailbox, change.uid)); break;
-      case storage::ChangeKind::expunged: s.view.expunged(change.uid); break;
-      case storage::ChangeKind::mailbox_deleted: break;  // seen above, as the mailbox record
+      case storage::ChangeKind::appended:
+        s.view.appended(change.uid, recent_for_arrival(mailbox, change.uid));
+        break;
+      case storage::ChangeKind::expunged:
+        s.view.expunged(change.uid);
+        break;
+      case storage::ChangeKind::mailbox_deleted:
+        break;  // seen above, as the mailbox record
       case storage::ChangeKind::flags:
         if (own_modseqs_.erase(change.modseq) == 0) s.view.flags_changed(change.uid);
         break;

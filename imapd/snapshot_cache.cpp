@@ -57,8 +57,11 @@ std::optional<MailboxSnapshot> updated_snapshot(const storage::ReadTxn& txn, con
         if (change.uid == s.first_unseen_uid) rescan_unseen = true;
         break;
       }
-      case storage::ChangeKind::flags: touched.push_back(change.uid); break;
-      case storage::ChangeKind::mailbox_deleted: break;
+      case storage::ChangeKind::flags:
+        touched.push_back(change.uid);
+        break;
+      case storage::ChangeKind::mailbox_deleted:
+        break;
     }
   }
   std::sort(touched.begin(), touched.end());
@@ -76,7 +79,8 @@ std::optional<MailboxSnapshot> updated_snapshot(const storage::ReadTxn& txn, con
   return s;
 }
 
-std::shared_ptr<const MailboxSnapshot> SnapshotCache::get(const storage::ReadTxn& txn, const storage::Mailbox& mailbox) {
+std::shared_ptr<const MailboxSnapshot> SnapshotCache::get(const storage::ReadTxn& txn,
+                                                          const storage::Mailbox& mailbox) {
   if (mailbox.messages < kMinMessages) return std::make_shared<const MailboxSnapshot>(read_snapshot(txn, mailbox.id));
   std::shared_ptr<const MailboxSnapshot> older;
   std::uint64_t older_modseq = 0;

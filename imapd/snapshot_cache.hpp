@@ -25,7 +25,7 @@ struct MailboxSnapshot {
   std::vector<storage::Uid> uids;
   // Keywords in use; may keep one no message carries any more (FLAGS may list it, harmlessly).
   std::set<std::string> keywords;
-  storage::Uid first_unseen_uid = 0;  // 0: none
+  storage::Uid first_unseen_uid = 0;       // 0: none
   std::uint32_t first_unseen_seq() const;  // 0: none
 };
 

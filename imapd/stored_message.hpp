@@ -16,8 +16,12 @@ static_assert(same_bit(kSeen, storage::kSeen) && same_bit(kAnswered, storage::kA
               same_bit(kFlagged, storage::kFlagged) && same_bit(kDeleted, storage::kDeleted) &&
               same_bit(kDraft, storage::kDraft));
 
-inline std::uint32_t imap_flags(std::uint32_t stored) { return stored & storage::kAllFlags; }
-inline std::uint32_t stored_flags(std::uint32_t imap) { return imap & storage::kAllFlags; }
+inline std::uint32_t imap_flags(std::uint32_t stored) {
+  return stored & storage::kAllFlags;
+}
+inline std::uint32_t stored_flags(std::uint32_t imap) {
+  return imap & storage::kAllFlags;
+}
 
 // A view: valid while `record` is.
 inline MessageFacts facts_of(const storage::Message& record) {

@@ -4,9 +4,9 @@
 
 #include <memory>
 
-#include "session/daemon.hpp"
 #include "pop3d/proto/response.hpp"
 #include "pop3d/session.hpp"
+#include "session/daemon.hpp"
 
 using namespace mailstead;
 
@@ -21,7 +21,8 @@ std::string refusal(net::Refusal r) {
       return pop3::err("Too many connections from your address, try later", pop3::Code::sys_temp);
     case net::Refusal::too_fast_from_client:
       return pop3::err("Connecting too fast from your address, slow down", pop3::Code::sys_temp);
-    case net::Refusal::too_many_connections: break;
+    case net::Refusal::too_many_connections:
+      break;
   }
   return pop3::err("Too many connections, try later", pop3::Code::sys_temp);
 }

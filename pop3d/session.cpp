@@ -21,13 +21,13 @@
 
 #include "common/log/log.hpp"
 #include "common/sasl/sasl.hpp"
-#include "session/commit.hpp"
-#include "session/login.hpp"
-#include "session/sasl_exchange.hpp"
 #include "pop3d/proto/command.hpp"
 #include "pop3d/proto/maildrop.hpp"
 #include "pop3d/proto/response.hpp"
 #include "pop3d/proto/states.hpp"
+#include "session/commit.hpp"
+#include "session/login.hpp"
+#include "session/sasl_exchange.hpp"
 #include "storage/mailboxes.hpp"
 #include "storage/messages.hpp"
 
@@ -81,7 +81,8 @@ class Session {
   // A client error: counted; false when the client has made too many and must go.
   bool error(std::string response) {
     out_ += response;
-    log::info(c_.session_id(), "reply", "text={}", log::quoted(std::string_view(response).substr(0, response.size() - 2)));
+    log::info(c_.session_id(), "reply", "text={}",
+              log::quoted(std::string_view(response).substr(0, response.size() - 2)));
     if (++errors_ < cfg_.pop3d.max_errors) return true;
     out_ += err("Too many bad commands, closing connection");
     return false;
@@ -130,7 +131,8 @@ class Session {
       co_return true;
     }
     maildrop_->reset();  // RSET, the last command there is
-    out_ += ok(fmt::format("Maildrop has {} messages ({} octets)", maildrop_->live_messages(), maildrop_->live_octets()));
+    out_ +=
+        ok(fmt::format("Maildrop has {} messages ({} octets)", maildrop_->live_messages(), maildrop_->live_octets()));
     co_return true;
   }
 
@@ -148,8 +150,7 @@ class Session {
   }
 
   bool on_user(const User& user) {
-    if (!login_allowed())
-      return error(err("Plaintext login is not allowed without TLS; use STLS first", Code::auth));
+    if (!login_allowed()) return error(err("Plaintext login is not allowed without TLS; use STLS first", Code::auth));
     pending_user_ = user.name;
     out_ += ok("Send PASS");
     return true;
@@ -199,8 +200,7 @@ class Session {
       out_ += err("Cannot open the maildrop, try again later", Code::sys_temp);
       co_return true;
     }
-    out_ += ok(fmt::format("Logged in, {} messages ({} octets)", maildrop_->live_messages(),
-                           maildrop_->live_octets()));
+    out_ += ok(fmt::format("Logged in, {} messages ({} octets)", maildrop_->live_messages(), maildrop_->live_octets()));
     co_return true;
   }
 
@@ -241,9 +241,12 @@ class Session {
   // The -ERR for a message number that cannot be used, or nullopt when it can.
   std::optional<std::string> refuse(std::uint32_t number) const {
     switch (maildrop_->lookup(number)) {
-      case Lookup::ok: return std::nullopt;
-      case Lookup::no_such_message: return err("No such message");
-      case Lookup::deleted: return err(fmt::format("Message {} is deleted", number));
+      case Lookup::ok:
+        return std::nullopt;
+      case Lookup::no_such_message:
+        return err("No such message");
+      case Lookup::deleted:
+        return err(fmt::format("Message {} is deleted", number));
     }
     return err("No such message");
   }
@@ -257,9 +260,9 @@ class Session {
       out_ += ok(fmt::format("{} {}", *number, value(*number)));
       return true;
     }
-    out_ += unique_ids ? ok("Unique-ID listing follows")
-                       : ok(fmt::format("{} messages ({} octets)", maildrop_->live_messages(),
-                                        maildrop_->live_octets()));
+    out_ += unique_ids
+                ? ok("Unique-ID listing follows")
+                : ok(fmt::format("{} messages ({} octets)", maildrop_->live_messages(), maildrop_->live_octets()));
     for (std::uint32_t n = 1; n <= maildrop_->count(); ++n) {
       if (maildrop_->lookup(n) != Lookup::ok) continue;
       fmt::format_to(std::back_inserter(out_), "{} {}\r\n", n, value(n));

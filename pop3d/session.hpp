@@ -3,8 +3,8 @@
 // RFC 2595 STLS, RFC 5034 AUTH PLAIN/LOGIN).
 
 #include "common/net/connection.hpp"
-#include "session/services.hpp"
 #include "pop3d/maildrop_locks.hpp"
+#include "session/services.hpp"
 
 namespace mailstead::pop3 {
 

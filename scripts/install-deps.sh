@@ -8,6 +8,8 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache
   # fuzzing: clang's libFuzzer
   clang libclang-rt-14-dev
+  # the layout check of the test suite (.clang-format)
+  clang-format
   # libraries (see docs/ARCHITECTURE.md, "Dependencies")
   libboost1.81-dev libssl-dev libc-ares-dev liblmdb-dev libfmt-dev libgtest-dev
   libtomlplusplus-dev libcrypt-dev libidn2-dev

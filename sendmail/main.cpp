@@ -168,8 +168,10 @@ int deliver(int fd, const sendmail::Options& options) {
 
   std::string input((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
   std::string sender;
-  if (!options.sender) sender = sendmail::qualify(login_name(), domain);
-  else if (*options.sender != "<>") sender = sendmail::qualify(*options.sender, domain);
+  if (!options.sender)
+    sender = sendmail::qualify(login_name(), domain);
+  else if (*options.sender != "<>")
+    sender = sendmail::qualify(*options.sender, domain);
   auto prepared = sendmail::prepare_message(input, options, sender);
   std::vector<std::string> recipients;
   for (const auto& r : prepared.recipients) recipients.push_back(sendmail::qualify(r, domain));
@@ -198,7 +200,8 @@ int deliver(int fd, const sendmail::Options& options) {
     client.command("QUIT");
     return status;
   }
-  if (auto r = client.command("DATA"); r.code != 354) die(r.permanent() ? kUnavailable : kTempFail, "DATA: " + r.one_line());
+  if (auto r = client.command("DATA"); r.code != 354)
+    die(r.permanent() ? kUnavailable : kTempFail, "DATA: " + r.one_line());
   client.send(prepared.data);
   auto done = client.reply();
   if (!done.positive()) die(done.permanent() ? kUnavailable : kTempFail, "message refused: " + done.one_line());

@@ -57,8 +57,9 @@ std::variant<Options, UsageError> parse_options(const std::vector<std::string_vi
     } else if (arg == "-bm") {
       o.mode = Mode::deliver;
     } else if (arg == "-bp" || arg == "-bi" || arg == "-bd" || arg.starts_with("-q") || arg == "-bv") {
-      return UsageError{std::string(arg) +
-                        " is not supported: use `mailstead queue list` for the queue and `mailstead alias` for aliases"};
+      return UsageError{
+          std::string(arg) +
+          " is not supported: use `mailstead queue list` for the queue and `mailstead alias` for aliases"};
     } else if (arg.starts_with("-b")) {
       return UsageError{"unknown mode " + std::string(arg)};
     } else if (arg.starts_with("-f") || arg.starts_with("-r")) {
@@ -92,7 +93,8 @@ std::variant<Options, UsageError> parse_options(const std::vector<std::string_vi
 }
 
 std::string qualify(std::string_view address, std::string_view domain) {
-  if (address.size() >= 2 && address.front() == '<' && address.back() == '>') address = address.substr(1, address.size() - 2);
+  if (address.size() >= 2 && address.front() == '<' && address.back() == '>')
+    address = address.substr(1, address.size() - 2);
   if (address.empty() || address.find('@') != std::string_view::npos) return std::string(address);
   return std::string(address) + "@" + std::string(domain);
 }
@@ -151,7 +153,8 @@ Prepared prepare_message(std::string_view input, const Options& options, std::st
     message += "\r\n";
   }
   text::append_dot_stuffed_message(out.data, message);
-  out.eight_bit = std::any_of(out.data.begin(), out.data.end(), [](char c) { return static_cast<unsigned char>(c) > 127; });
+  out.eight_bit =
+      std::any_of(out.data.begin(), out.data.end(), [](char c) { return static_cast<unsigned char>(c) > 127; });
   return out;
 }
 

@@ -8,11 +8,10 @@
 // the strand under AddressSanitizer.)
 
 #include <atomic>
-#include <exception>
-#include <memory>
-
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <exception>
+#include <memory>
 
 #include "common/net/asio.hpp"
 #include "storage/group_commit.hpp"

@@ -1,16 +1,15 @@
 #include "session/daemon.hpp"
 
+#include <fmt/format.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cstdio>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <string>
-
-#include <fmt/format.h>
 
 #include "common/log/log.hpp"
 #include "common/net/privileges.hpp"

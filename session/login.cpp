@@ -51,7 +51,10 @@ net::awaitable<std::optional<storage::User>> log_in(const Services& services, ne
     auto failures = co_await count_failure(services, connection);
     log::info(connection.session_id(), "auth_failed", "user={} reason={} failures={} locked={}",
               log::quoted(credentials.authcid),
-              !user ? "unknown_user" : !authzid_ok ? "authzid" : !user->enabled ? "disabled" : "password",
+              !user            ? "unknown_user"
+              : !authzid_ok    ? "authzid"
+              : !user->enabled ? "disabled"
+                               : "password",
               failures.count, failures.locked_until != 0);
     co_return std::nullopt;
   }

@@ -11,7 +11,9 @@ namespace asio = net::asio;
 StoreMaintenance::StoreMaintenance(const Services& services, asio::io_context& io)
     : services_(services), strand_(asio::make_strand(io)), timer_(strand_) {}
 
-void StoreMaintenance::start() { asio::co_spawn(strand_, loop(), asio::detached); }
+void StoreMaintenance::start() {
+  asio::co_spawn(strand_, loop(), asio::detached);
+}
 
 void StoreMaintenance::stop() {
   asio::dispatch(strand_, [this] {
@@ -33,9 +35,8 @@ net::awaitable<void> StoreMaintenance::trim() {
   const auto retention = services_.config.storage.change_log_retention.count();
   std::size_t total = 0;
   for (std::size_t removed = kBatch; removed == kBatch && !stopping_;) {
-    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+    const auto now =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     removed = 0;
     auto outcome = co_await commit(services_.committer, [&](storage::WriteTxn& txn) {
       removed = storage::trim_change_log(txn, now, retention, kBatch);

@@ -22,7 +22,8 @@ std::string refusal(net::Refusal r) {
       return smtp::reply(421, "4.7.0", "Too many connections from your address, try later").serialize();
     case net::Refusal::too_fast_from_client:
       return smtp::reply(421, "4.7.0", "Connecting too fast from your address, slow down").serialize();
-    case net::Refusal::too_many_connections: break;
+    case net::Refusal::too_many_connections:
+      break;
   }
   return smtp::reply(421, "4.7.0", "Too many connections, try later").serialize();
 }
@@ -44,7 +45,8 @@ int main(int argc, char** argv) {
       server.listen({"submission", e, false, line, handler(smtp::Port::submission), refusal});
     for (const auto& e : cfg.smtpd.submissions_listen)
       server.listen({"submissions", e, true, line, handler(smtp::Port::submissions), refusal});
-    server.listen_local({"local", {}, false, line, handler(smtp::Port::local), refusal}, cfg.smtpd.local_socket.string());
+    server.listen_local({"local", {}, false, line, handler(smtp::Port::local), refusal},
+                        cfg.smtpd.local_socket.string());
   };
   std::unique_ptr<outbound::QueueRunner> runner;
   std::unique_ptr<session::StoreMaintenance> maintenance;

@@ -19,7 +19,7 @@ struct ReceivedInfo {
   std::string id;           // the session id
   std::string for_address;  // set when there is exactly one recipient
   std::time_t when = 0;
-  std::string authenticated;  // the user, when the site wants it shown (smtpd.received_shows_user)
+  std::string authenticated;          // the user, when the site wants it shown (smtpd.received_shows_user)
   std::optional<unsigned> local_uid;  // a program on this machine (local submission): no client_ip
 };
 

@@ -13,28 +13,28 @@
 
 #include "smtpd/session.hpp"
 
+#include <fmt/format.h>
+
 #include <chrono>
 #include <ctime>
 #include <random>
 
-#include <fmt/format.h>
-
 #include "common/io/data_reader.hpp"
 #include "common/log/log.hpp"
 #include "common/mime/mime.hpp"
+#include "common/net/connection_limiter.hpp"
 #include "common/sasl/sasl.hpp"
+#include "common/version.hpp"
 #include "session/commit.hpp"
 #include "session/login.hpp"
 #include "session/sasl_exchange.hpp"
-#include "common/version.hpp"
 #include "smtpd/message_edit.hpp"
 #include "smtpd/policy.hpp"
 #include "smtpd/proto/command.hpp"
 #include "smtpd/proto/reply.hpp"
-#include "common/net/connection_limiter.hpp"
 #include "storage/accounts.hpp"
-#include "storage/auth_failures.hpp"
 #include "storage/address.hpp"
+#include "storage/auth_failures.hpp"
 #include "storage/messages.hpp"
 #include "storage/queue.hpp"
 #include "storage/send_limits.hpp"
@@ -53,9 +53,9 @@ struct AcceptedRecipient {
 struct Transaction {
   Mail mail;
   std::vector<AcceptedRecipient> recipients;
-  std::string chunks;      // BDAT data so far (RFC 3030)
-  bool chunking = false;   // a BDAT was accepted: DATA is no longer allowed
-  bool too_big = false;    // the chunks passed the size limit; the rest is discarded
+  std::string chunks;     // BDAT data so far (RFC 3030)
+  bool chunking = false;  // a BDAT was accepted: DATA is no longer allowed
+  bool too_big = false;   // the chunks passed the size limit; the rest is discarded
 };
 
 // What the DATA reader reports, for a message that came in BDAT chunks.
@@ -79,7 +79,8 @@ std::string random_token() {
 
 class Session {
  public:
-  Session(net::Connection& c, const SmtpContext& ctx, Port port) : c_(c), ctx_(ctx), cfg_(ctx.services.config), port_(port) {}
+  Session(net::Connection& c, const SmtpContext& ctx, Port port)
+      : c_(c), ctx_(ctx), cfg_(ctx.services.config), port_(port) {}
 
   net::awaitable<void> run() {
     queue_reply(reply(220, "", fmt::format("{} ESMTP mailstead", cfg_.server.hostname)));
@@ -251,7 +252,8 @@ class Session {
       auto domains = storage::list_domains(ctx_.services.store.read());
       mailbox.domain = domains.empty() ? cfg_.server.hostname : domains.front();
     }
-    auto decision = decide_recipient(ctx_.services.store.read(), mailbox, may_relay(), transaction_->mail.size.value_or(0));
+    auto decision =
+        decide_recipient(ctx_.services.store.read(), mailbox, may_relay(), transaction_->mail.size.value_or(0));
     switch (decision.verdict) {
       case RecipientVerdict::accepted:
         transaction_->recipients.push_back({rcpt, std::move(decision.users), std::move(decision.remote)});
@@ -262,7 +264,8 @@ class Session {
       case RecipientVerdict::unknown_user:
         return error(reply(550, "5.1.1", fmt::format("<{}>: No such user here", rcpt.recipient.to_string())));
       case RecipientVerdict::over_quota:
-        queue_reply(reply(452, "4.2.2", fmt::format("<{}>: Mailbox full, try again later", rcpt.recipient.to_string())));
+        queue_reply(
+            reply(452, "4.2.2", fmt::format("<{}>: Mailbox full, try again later", rcpt.recipient.to_string())));
         return true;
       case RecipientVerdict::invalid_domain:
         return error(reply(550, "5.1.2", fmt::format("<{}>: Bad destination domain", rcpt.recipient.to_string())));
@@ -297,8 +300,8 @@ class Session {
       co_return error(reply(454, "4.7.0", "Too many failed logins from your address; try again later"));
     auto mechanism = sasl::parse_mechanism(auth.mechanism);
     if (!mechanism) co_return error(reply(504, "5.5.4", "Unrecognized authentication mechanism"));
-    auto outcome = co_await session::run_sasl(c_, *mechanism, auth.initial_response, "334 ",
-                                              cfg_.smtpd.command_timeout, out_);
+    auto outcome =
+        co_await session::run_sasl(c_, *mechanism, auth.initial_response, "334 ", cfg_.smtpd.command_timeout, out_);
     if (!outcome) co_return false;
     auto step = std::move(*outcome);
     if (auto* failed = std::get_if<sasl::Failed>(&step)) {
@@ -467,16 +470,16 @@ class Session {
       if (!remote.empty()) {
         std::int64_t not_before = 0;
         if (user_) {  // what leaves for other domains counts against the user's sending limits
-          auto sent = storage::count_sent_message(txn, user_->id, std::time(nullptr), limits,
-                                                  cfg_.smtpd.hold_over_limit);
+          auto sent =
+              storage::count_sent_message(txn, user_->id, std::time(nullptr), limits, cfg_.smtpd.hold_over_limit);
           if (sent.over_limit && !cfg_.smtpd.hold_over_limit) {
             limit_reopens = sent.reopens_at;
             throw storage::StorageError(storage::Errc::full, "sending limit");  // all or nothing
           }
           not_before = sent.not_before;
         }
-        storage::NewQueueEntry entry{sender, remote, user_ ? user_->id : 0, t.mail.envid,
-                                     t.mail.ret == Ret::full, not_before};
+        storage::NewQueueEntry entry{sender,    remote, user_ ? user_->id : 0, t.mail.envid, t.mail.ret == Ret::full,
+                                     not_before};
         auto queued = storage::enqueue(txn, traced, entry);
         if (!queued) throw storage::StorageError(queued.error().code, queued.error().detail);
       }

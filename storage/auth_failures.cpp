@@ -29,7 +29,8 @@ AuthFailures auth_failures(const ReadTxn& txn, std::string_view client, std::int
   return f;
 }
 
-AuthFailures record_auth_failure(WriteTxn& txn, std::string_view client, std::int64_t now, const LockoutPolicy& policy) {
+AuthFailures record_auth_failure(WriteTxn& txn, std::string_view client, std::int64_t now,
+                                 const LockoutPolicy& policy) {
   auto f = auth_failures(txn, client, now);
   if (f.count == 0 || now - f.window_start >= policy.window) {
     f.count = 0;

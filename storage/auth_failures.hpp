@@ -12,9 +12,9 @@
 namespace mailstead::storage {
 
 struct AuthFailures {
-  std::uint32_t count = 0;         // failures in the current window
-  std::int64_t window_start = 0;   // seconds since the epoch
-  std::int64_t locked_until = 0;   // 0: not locked
+  std::uint32_t count = 0;        // failures in the current window
+  std::int64_t window_start = 0;  // seconds since the epoch
+  std::int64_t locked_until = 0;  // 0: not locked
 };
 
 struct LockoutPolicy {

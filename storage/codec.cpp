@@ -82,7 +82,9 @@ std::uint32_t Reader::u32() {
   return static_cast<std::uint32_t>(v);
 }
 
-std::string Reader::str() { return std::string(view()); }
+std::string Reader::str() {
+  return std::string(view());
+}
 
 std::string_view Reader::view() {
   auto n = u64();

@@ -1,9 +1,9 @@
 #include "storage/queue.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
-
-#include <fmt/format.h>
 
 #include "storage/codec.hpp"
 #include "storage/detail/blobs.hpp"

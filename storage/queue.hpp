@@ -42,7 +42,7 @@ struct QueuedRecipient {
   std::string last_error;         // the last reply or failure, for the sender and the admin
   std::string orcpt;              // RFC 3461 ORCPT, as given
   std::uint8_t notify = 0;
-  bool delay_notified = false;    // the sender was told once that it is late (RFC 3464 "delayed")
+  bool delay_notified = false;  // the sender was told once that it is late (RFC 3464 "delayed")
 };
 
 struct QueueEntry {
@@ -51,8 +51,8 @@ struct QueueEntry {
   BlobId blob;
   std::uint64_t size = 0;
   std::int64_t created = 0;
-  UserId submitted_by = 0;  // the authenticated user, 0 for relayed mail
-  std::string envid;        // RFC 3461 ENVID
+  UserId submitted_by = 0;   // the authenticated user, 0 for relayed mail
+  std::string envid;         // RFC 3461 ENVID
   bool return_full = false;  // RFC 3461 RET=FULL (else HDRS)
   std::vector<QueuedRecipient> recipients;
 

@@ -151,8 +151,8 @@ mime::Envelope decode_envelope(std::string_view bytes) {
   r.view();        // subtype
   skip_params(r);
   for (int i = 0; i < 4; ++i) skip_optional(r);  // id, description, md5, location
-  r.view();                                       // encoding
-  skip_optional(r);                               // disposition
+  r.view();                                      // encoding
+  skip_optional(r);                              // disposition
   skip_params(r);
   for (auto n = r.u64(); n > 0; --n) r.view();  // language
   r.u64();                                      // body lines

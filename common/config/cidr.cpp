@@ -25,7 +25,8 @@ std::optional<Cidr> parse_cidr(std::string_view text) {
     auto bits = text.substr(slash + 1);
     int prefix = -1;
     auto [end, ec] = std::from_chars(bits.data(), bits.data() + bits.size(), prefix);
-    if (ec != std::errc{} || end != bits.data() + bits.size() || prefix < 0 || prefix > cidr.prefix) return std::nullopt;
+    if (ec != std::errc{} || end != bits.data() + bits.size() || prefix < 0 || prefix > cidr.prefix)
+      return std::nullopt;
     cidr.prefix = prefix;
   }
   return cidr;

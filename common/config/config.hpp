@@ -43,18 +43,18 @@ struct TlsConfig {
 };
 
 struct LimitsConfig {
-  unsigned max_connections_per_ip = 0;  // 0: unlimited
-  unsigned max_connections = 0;         // per daemon; 0: unlimited
+  unsigned max_connections_per_ip = 0;      // 0: unlimited
+  unsigned max_connections = 0;             // per daemon; 0: unlimited
   unsigned max_connection_rate_per_ip = 0;  // new connections per client per minute; 0: unlimited
   std::chrono::seconds shutdown_grace{};
   std::chrono::seconds tls_handshake_timeout{};
 };
 
 struct AuthConfig {
-  unsigned hash_threads = 1;  // threads that run password hashing, off the event loop
-  std::chrono::seconds failure_delay{};      // after the first failed login; doubles each time
+  unsigned hash_threads = 1;             // threads that run password hashing, off the event loop
+  std::chrono::seconds failure_delay{};  // after the first failed login; doubles each time
   std::chrono::seconds failure_delay_max{};
-  unsigned lockout_failures = 0;             // failures within lockout_window that lock; 0: never
+  unsigned lockout_failures = 0;  // failures within lockout_window that lock; 0: never
   std::chrono::seconds lockout_window{};
   std::chrono::seconds lockout_duration{};
 };
@@ -86,12 +86,12 @@ struct SmtpdConfig {
   bool received_shows_user = false;           // the authenticated user in Received:
   unsigned max_messages_per_hour = 0;         // per user, to other domains; 0: no limit
   unsigned max_messages_per_day = 0;
-  bool hold_over_limit = true;                // true: queue for later; false: 451 4.7.1
+  bool hold_over_limit = true;  // true: queue for later; false: 451 4.7.1
 };
 
 struct Pop3dConfig {
-  std::vector<Endpoint> listen;      // port 110, STLS
-  std::vector<Endpoint> tls_listen;  // port 995, implicit TLS
+  std::vector<Endpoint> listen;         // port 110, STLS
+  std::vector<Endpoint> tls_listen;     // port 995, implicit TLS
   std::chrono::seconds idle_timeout{};  // autologout (RFC 1939 §3: at least 10 minutes)
   unsigned max_errors = 0;
   bool allow_plaintext_auth = false;       // USER/PASS and AUTH before STLS
@@ -106,7 +106,7 @@ struct OutboundConfig {
   unsigned port = 25;               // the port of remote MX hosts (tests only)
   bool require_tls = false;
   bool verify_certificates = false;
-  std::optional<Endpoint> relay;    // smarthost: everything goes through it
+  std::optional<Endpoint> relay;  // smarthost: everything goes through it
   RelayTls relay_tls = RelayTls::starttls;
   std::string relay_user;
   std::string relay_password_file;  // first line is the password
@@ -119,12 +119,12 @@ struct OutboundConfig {
 };
 
 struct ImapdConfig {
-  std::vector<Endpoint> listen;      // port 143, STARTTLS
-  std::vector<Endpoint> tls_listen;  // port 993, implicit TLS
+  std::vector<Endpoint> listen;         // port 143, STARTTLS
+  std::vector<Endpoint> tls_listen;     // port 993, implicit TLS
   std::chrono::seconds idle_timeout{};  // autologout (RFC 9051 §5.4: at least 30 minutes)
   unsigned max_errors = 0;
-  bool allow_plaintext_auth = false;  // LOGIN and AUTHENTICATE before STARTTLS
-  std::uint64_t max_message_size = 0; // APPEND literal limit (APPENDLIMIT)
+  bool allow_plaintext_auth = false;   // LOGIN and AUTHENTICATE before STARTTLS
+  std::uint64_t max_message_size = 0;  // APPEND literal limit (APPENDLIMIT)
 };
 
 struct Config {

@@ -1,9 +1,9 @@
 #include "common/config/schema.hpp"
 
 #include <fmt/format.h>
+#include <toml++/toml.h>
 
 #include "common/config/cidr.hpp"
-#include <toml++/toml.h>
 
 namespace mailstead::config {
 namespace {
@@ -241,10 +241,11 @@ std::vector<Section> build_schema() {
         count(
             "max_connections_per_ip", "20", "Connections one client address may hold open at once. 0: no limit.",
             [](Config& c) -> unsigned& { return c.limits.max_connections_per_ip; }, 0, 1000000),
-        count("max_connection_rate_per_ip", "60",
-              "New connections one client address may open per minute; beyond, it is turned away\n"
-              "(SMTP: 421 4.7.0). 0: no limit.",
-              [](Config& c) -> unsigned& { return c.limits.max_connection_rate_per_ip; }, 0, 1000000),
+        count(
+            "max_connection_rate_per_ip", "60",
+            "New connections one client address may open per minute; beyond, it is turned away\n"
+            "(SMTP: 421 4.7.0). 0: no limit.",
+            [](Config& c) -> unsigned& { return c.limits.max_connection_rate_per_ip; }, 0, 1000000),
         duration(
             "tls_handshake_timeout", R"("30s")", "Time a client has to complete a TLS handshake.",
             [](Config& c) -> seconds& { return c.limits.tls_handshake_timeout; }, seconds(1), seconds(600)),
@@ -256,23 +257,29 @@ std::vector<Section> build_schema() {
   sections.push_back(
       {"auth",
        "Password checks, and the slow-down and lockout of addresses that guess passwords.",
-       {count("hash_threads", "1",
-              "Threads that verify password hashes, so that a slow hash never stalls other sessions.",
-              [](Config& c) -> unsigned& { return c.auth.hash_threads; }, 1, 64),
-        duration("failure_delay", R"("2s")",
-                 "A failed login is answered after this delay, doubled for each further failure from\n"
-                 "the same address (up to failure_delay_max). Successful logins are never delayed.",
-                 [](Config& c) -> seconds& { return c.auth.failure_delay; }, seconds(0), seconds(60)),
-        duration("failure_delay_max", R"("30s")", "Longest delay after a failed login.",
-                 [](Config& c) -> seconds& { return c.auth.failure_delay_max; }, seconds(0), seconds(600)),
-        count("lockout_failures", "10",
-              "After this many failed logins from one address (an IPv6 /64) within lockout_window,\n"
-              "logins from it are refused for lockout_duration, in every daemon. 0: never.",
-              [](Config& c) -> unsigned& { return c.auth.lockout_failures; }, 0, 100000),
-        duration("lockout_window", R"("15m")", "Window in which failed logins are counted.",
-                 [](Config& c) -> seconds& { return c.auth.lockout_window; }, seconds(1), seconds(86400)),
-        duration("lockout_duration", R"("15m")", "How long a locked-out address stays locked out.",
-                 [](Config& c) -> seconds& { return c.auth.lockout_duration; }, seconds(1), seconds(86400))}});
+       {count(
+            "hash_threads", "1",
+            "Threads that verify password hashes, so that a slow hash never stalls other sessions.",
+            [](Config& c) -> unsigned& { return c.auth.hash_threads; }, 1, 64),
+        duration(
+            "failure_delay", R"("2s")",
+            "A failed login is answered after this delay, doubled for each further failure from\n"
+            "the same address (up to failure_delay_max). Successful logins are never delayed.",
+            [](Config& c) -> seconds& { return c.auth.failure_delay; }, seconds(0), seconds(60)),
+        duration(
+            "failure_delay_max", R"("30s")", "Longest delay after a failed login.",
+            [](Config& c) -> seconds& { return c.auth.failure_delay_max; }, seconds(0), seconds(600)),
+        count(
+            "lockout_failures", "10",
+            "After this many failed logins from one address (an IPv6 /64) within lockout_window,\n"
+            "logins from it are refused for lockout_duration, in every daemon. 0: never.",
+            [](Config& c) -> unsigned& { return c.auth.lockout_failures; }, 0, 100000),
+        duration(
+            "lockout_window", R"("15m")", "Window in which failed logins are counted.",
+            [](Config& c) -> seconds& { return c.auth.lockout_window; }, seconds(1), seconds(86400)),
+        duration(
+            "lockout_duration", R"("15m")", "How long a locked-out address stays locked out.",
+            [](Config& c) -> seconds& { return c.auth.lockout_duration; }, seconds(1), seconds(86400))}});
   sections.push_back(
       {"storage",
        "The mail store: one LMDB environment in server.data_dir shared by all daemons.",
@@ -299,12 +306,13 @@ std::vector<Section> build_schema() {
              "Whether Alice@ and alice@ are different mailboxes. RFC 5321 allows it; nearly every\n"
              "user expects them to be the same.",
              [](Config& c) -> bool& { return c.storage.case_sensitive_local_parts; }),
-        duration("change_log_retention", R"("30d")",
-                 "How long the log of changes (new mail, flags, expunges) is kept. IMAP clients back\n"
-                 "within it resynchronise in one step (QRESYNC); older ones are told every missing UID.\n"
-                 "mailstead-smtpd trims it hourly.",
-                 [](Config& c) -> seconds& { return c.storage.change_log_retention; }, seconds(86400),
-                 seconds(3650 * 86400))}});
+        duration(
+            "change_log_retention", R"("30d")",
+            "How long the log of changes (new mail, flags, expunges) is kept. IMAP clients back\n"
+            "within it resynchronise in one step (QRESYNC); older ones are told every missing UID.\n"
+            "mailstead-smtpd trims it hourly.",
+            [](Config& c) -> seconds& { return c.storage.change_log_retention; }, seconds(86400),
+            seconds(3650 * 86400))}});
   sections.push_back(
       {"smtpd",
        "mailstead-smtpd: inbound mail (25), submission (587, 465), and their limits.",
@@ -320,25 +328,33 @@ std::vector<Section> build_schema() {
              "on this machine: any local user may send, like with any MTA's sendmail; the Received:\n"
              "field names their uid, and no password is needed.",
              [](Config& c) -> std::filesystem::path& { return c.smtpd.local_socket; }),
-        size("max_message_size", R"("50M")", "Largest message accepted (announced as SIZE; 552 5.3.4 beyond).",
-             [](Config& c) -> std::uint64_t& { return c.smtpd.max_message_size; }, 1024),
-        count("max_recipients", "100", "Recipients per message; more get 452 4.5.3 (the client sends the rest later).",
-              [](Config& c) -> unsigned& { return c.smtpd.max_recipients; }, 1, 100000),
-        count("max_line_length", "2048", "Longest command line, CRLF included (RFC 5321 asks for at least 512).",
-              [](Config& c) -> unsigned& { return c.smtpd.max_line_length; }, 512, 65536),
-        count("max_errors", "10", "Protocol errors a client may make before it is disconnected (421 4.7.0).",
-              [](Config& c) -> unsigned& { return c.smtpd.max_errors; }, 1, 1000),
-        count("max_junk_commands", "100",
-              "NOOP, RSET, VRFY and HELP a client may send between accepted messages before it is\n"
-              "disconnected (421 4.7.0): a client that only keeps a connection busy.",
-              [](Config& c) -> unsigned& { return c.smtpd.max_junk_commands; }, 1, 100000),
-        count("max_received_headers", "50",
-              "A message with more Received: header fields is refused (554 5.4.6): a mail loop.",
-              [](Config& c) -> unsigned& { return c.smtpd.max_received_headers; }, 5, 1000),
-        duration("command_timeout", R"("5m")", "Time a client has to send its next command (RFC 5321 §4.5.3.2.7).",
-                 [](Config& c) -> seconds& { return c.smtpd.command_timeout; }, seconds(1), seconds(3600)),
-        duration("data_timeout", R"("10m")", "Time a client has to send each block of message data.",
-                 [](Config& c) -> seconds& { return c.smtpd.data_timeout; }, seconds(1), seconds(3600)),
+        size(
+            "max_message_size", R"("50M")", "Largest message accepted (announced as SIZE; 552 5.3.4 beyond).",
+            [](Config& c) -> std::uint64_t& { return c.smtpd.max_message_size; }, 1024),
+        count(
+            "max_recipients", "100", "Recipients per message; more get 452 4.5.3 (the client sends the rest later).",
+            [](Config& c) -> unsigned& { return c.smtpd.max_recipients; }, 1, 100000),
+        count(
+            "max_line_length", "2048", "Longest command line, CRLF included (RFC 5321 asks for at least 512).",
+            [](Config& c) -> unsigned& { return c.smtpd.max_line_length; }, 512, 65536),
+        count(
+            "max_errors", "10", "Protocol errors a client may make before it is disconnected (421 4.7.0).",
+            [](Config& c) -> unsigned& { return c.smtpd.max_errors; }, 1, 1000),
+        count(
+            "max_junk_commands", "100",
+            "NOOP, RSET, VRFY and HELP a client may send between accepted messages before it is\n"
+            "disconnected (421 4.7.0): a client that only keeps a connection busy.",
+            [](Config& c) -> unsigned& { return c.smtpd.max_junk_commands; }, 1, 100000),
+        count(
+            "max_received_headers", "50",
+            "A message with more Received: header fields is refused (554 5.4.6): a mail loop.",
+            [](Config& c) -> unsigned& { return c.smtpd.max_received_headers; }, 5, 1000),
+        duration(
+            "command_timeout", R"("5m")", "Time a client has to send its next command (RFC 5321 §4.5.3.2.7).",
+            [](Config& c) -> seconds& { return c.smtpd.command_timeout; }, seconds(1), seconds(3600)),
+        duration(
+            "data_timeout", R"("10m")", "Time a client has to send each block of message data.",
+            [](Config& c) -> seconds& { return c.smtpd.data_timeout; }, seconds(1), seconds(3600)),
         networks("trusted_networks", "[]",
                  "Clients in these networks (CIDR) may relay without AUTH, like authenticated users.\n"
                  "Keep it empty unless you run a trusted application server; never list a public range.",
@@ -350,25 +366,28 @@ std::vector<Section> build_schema() {
              "Name the authenticated user in the Received: field of submitted mail, as some sites want\n"
              "for tracing abuse. Off by default: recipients then learn the login name.",
              [](Config& c) -> bool& { return c.smtpd.received_shows_user; }),
-        count("max_messages_per_hour", "200",
-              "Messages each user may send to other domains per hour (0: no limit). A stolen password\n"
-              "then sends a trickle, not a flood; mail to local users is not counted.",
-              [](Config& c) -> unsigned& { return c.smtpd.max_messages_per_hour; }, 0, 1000000),
-        count("max_messages_per_day", "1000", "The same per day (0: no limit).",
-              [](Config& c) -> unsigned& { return c.smtpd.max_messages_per_day; }, 0, 10000000),
+        count(
+            "max_messages_per_hour", "200",
+            "Messages each user may send to other domains per hour (0: no limit). A stolen password\n"
+            "then sends a trickle, not a flood; mail to local users is not counted.",
+            [](Config& c) -> unsigned& { return c.smtpd.max_messages_per_hour; }, 0, 1000000),
+        count(
+            "max_messages_per_day", "1000", "The same per day (0: no limit).",
+            [](Config& c) -> unsigned& { return c.smtpd.max_messages_per_day; }, 0, 10000000),
         choice<bool>("over_limit", R"("hold")",
                      "A message over a limit: \"hold\" accepts it and sends it when the window has room;\n"
                      "\"refuse\" answers 451 4.7.1 and the client tries later.",
-                     [](Config& c) -> bool& { return c.smtpd.hold_over_limit; }, {{"hold", true}, {"refuse", false}})}});
+                     [](Config& c) -> bool& { return c.smtpd.hold_over_limit; },
+                     {{"hold", true}, {"refuse", false}})}});
   sections.push_back(
       {"outbound",
        "Sending to other domains: the queue runner of mailstead-smtpd looks up each domain's MX\n"
        "hosts and delivers over SMTP, or hands everything to a relay (smarthost).",
-       {endpoints("resolvers", "[]",
-                  "DNS servers to ask, like [\"127.0.0.1:53\"]; empty: those of /etc/resolv.conf.",
+       {endpoints("resolvers", "[]", "DNS servers to ask, like [\"127.0.0.1:53\"]; empty: those of /etc/resolv.conf.",
                   [](Config& c) -> std::vector<Endpoint>& { return c.outbound.resolvers; }),
-        count("port", "25", "Port of the remote MX hosts. Always 25 on the Internet; tests change it.",
-              [](Config& c) -> unsigned& { return c.outbound.port; }, 1, 65535),
+        count(
+            "port", "25", "Port of the remote MX hosts. Always 25 on the Internet; tests change it.",
+            [](Config& c) -> unsigned& { return c.outbound.port; }, 1, 65535),
         flag("require_tls", "false",
              "Deliver only over TLS (STARTTLS); a server without it gets nothing and the mail waits.\n"
              "Off by default, like every public MTA: many servers still lack TLS.",
@@ -390,65 +409,74 @@ std::vector<Section> build_schema() {
              [](Config& c) -> std::string& { return c.outbound.relay_user; }),
         text("relay_password_file", R"("")", "File whose first line is the relay password.",
              [](Config& c) -> std::string& { return c.outbound.relay_password_file; }),
-        duration("retry_first", R"("5m")", "Wait before the first retry after a temporary failure; it doubles.",
-                 [](Config& c) -> seconds& { return c.outbound.retry_first; }, seconds(1), seconds(86400)),
-        duration("retry_max", R"("1h")", "Longest wait between retries.",
-                 [](Config& c) -> seconds& { return c.outbound.retry_max; }, seconds(1), seconds(7 * 86400)),
-        duration("max_age", R"("5d")", "Mail still undelivered after this long is returned to its sender.",
-                 [](Config& c) -> seconds& { return c.outbound.max_age; }, seconds(1), seconds(30 * 86400)),
-        duration("delay_notice", R"("4h")",
-                 "Tell the sender once when mail is still undelivered after this long (\"0s\": never).\n"
-                 "Senders who asked for no such notice (DSN NOTIFY) get none.",
-                 [](Config& c) -> seconds& { return c.outbound.delay_notice; }, seconds(0), seconds(30 * 86400)),
-        count("max_deliveries", "100", "SMTP sessions to other servers at once (Postfix's default too).",
-              [](Config& c) -> unsigned& { return c.outbound.max_deliveries; }, 1, 1000),
-        count("max_per_domain", "20",
-              "SMTP sessions at once to one destination domain (as Postfix's default; big providers\n"
-              "throttle clients that open many more).",
-              [](Config& c) -> unsigned& { return c.outbound.max_per_domain; }, 1, 100)}});
-  sections.push_back(
-      {"pop3d",
-       "mailstead-pop3d: POP3 (110 with STLS, 995 over TLS) on each user's INBOX.",
-       {endpoints("listen", R"(["0.0.0.0:110", "[::]:110"])", "POP3 with STLS.",
-                  [](Config& c) -> std::vector<Endpoint>& { return c.pop3d.listen; }),
-        endpoints("tls_listen", R"(["0.0.0.0:995", "[::]:995"])", "POP3 over implicit TLS.",
-                  [](Config& c) -> std::vector<Endpoint>& { return c.pop3d.tls_listen; }),
-        duration("idle_timeout", R"("10m")",
-                 "A session idle this long is closed without deleting anything. RFC 1939 asks for at\n"
-                 "least 10 minutes; shorter only for tests.",
-                 [](Config& c) -> seconds& { return c.pop3d.idle_timeout; }, seconds(1), seconds(86400)),
-        count("max_errors", "10", "Bad commands a client may send before it is disconnected.",
-              [](Config& c) -> unsigned& { return c.pop3d.max_errors; }, 1, 1000),
-        flag("allow_plaintext_auth", "false",
-             "Allow USER/PASS and AUTH before STLS. Passwords would cross the network in clear: for\n"
-             "tests only.",
-             [](Config& c) -> bool& { return c.pop3d.allow_plaintext_auth; }),
-        flag("allow_concurrent_sessions", "false",
-             "Let a second session open a maildrop that is already open (RFC 1939 wants it refused\n"
-             "with [IN-USE]; two clients deleting from one INBOX surprise their users).",
-             [](Config& c) -> bool& { return c.pop3d.allow_concurrent_sessions; })}});
-  sections.push_back(
-      {"imapd",
-       "mailstead-imapd: IMAP4rev1 and IMAP4rev2 (143 with STARTTLS, 993 over TLS).",
-       {endpoints("listen", R"(["0.0.0.0:143", "[::]:143"])", "IMAP with STARTTLS.",
-                  [](Config& c) -> std::vector<Endpoint>& { return c.imapd.listen; }),
-        endpoints("tls_listen", R"(["0.0.0.0:993", "[::]:993"])", "IMAP over implicit TLS.",
-                  [](Config& c) -> std::vector<Endpoint>& { return c.imapd.tls_listen; }),
-        duration("idle_timeout", R"("30m")",
-                 "A session idle this long is logged out. RFC 9051 asks for at least 30 minutes, and\n"
-                 "clients in IDLE renew their command before then; shorter only for tests.",
-                 [](Config& c) -> seconds& { return c.imapd.idle_timeout; }, seconds(1), seconds(86400)),
-        count("max_errors", "20", "Bad commands a client may send before it is disconnected.",
-              [](Config& c) -> unsigned& { return c.imapd.max_errors; }, 1, 1000),
-        flag("allow_plaintext_auth", "false",
-             "Allow LOGIN and AUTHENTICATE before STARTTLS (LOGINDISABLED otherwise). Passwords\n"
-             "would cross the network in clear: for tests only.",
-             [](Config& c) -> bool& { return c.imapd.allow_plaintext_auth; }),
-        size("max_message_size", R"("50M")",
-             "Largest message APPEND accepts (announced as APPENDLIMIT), and the most the literals of\n"
-             "one command may carry together (a MULTIAPPEND); a bigger literal is refused before it\n"
-             "is sent.",
-             [](Config& c) -> std::uint64_t& { return c.imapd.max_message_size; }, 1024)}});
+        duration(
+            "retry_first", R"("5m")", "Wait before the first retry after a temporary failure; it doubles.",
+            [](Config& c) -> seconds& { return c.outbound.retry_first; }, seconds(1), seconds(86400)),
+        duration(
+            "retry_max", R"("1h")", "Longest wait between retries.",
+            [](Config& c) -> seconds& { return c.outbound.retry_max; }, seconds(1), seconds(7 * 86400)),
+        duration(
+            "max_age", R"("5d")", "Mail still undelivered after this long is returned to its sender.",
+            [](Config& c) -> seconds& { return c.outbound.max_age; }, seconds(1), seconds(30 * 86400)),
+        duration(
+            "delay_notice", R"("4h")",
+            "Tell the sender once when mail is still undelivered after this long (\"0s\": never).\n"
+            "Senders who asked for no such notice (DSN NOTIFY) get none.",
+            [](Config& c) -> seconds& { return c.outbound.delay_notice; }, seconds(0), seconds(30 * 86400)),
+        count(
+            "max_deliveries", "100", "SMTP sessions to other servers at once (Postfix's default too).",
+            [](Config& c) -> unsigned& { return c.outbound.max_deliveries; }, 1, 1000),
+        count(
+            "max_per_domain", "20",
+            "SMTP sessions at once to one destination domain (as Postfix's default; big providers\n"
+            "throttle clients that open many more).",
+            [](Config& c) -> unsigned& { return c.outbound.max_per_domain; }, 1, 100)}});
+  sections.push_back({"pop3d",
+                      "mailstead-pop3d: POP3 (110 with STLS, 995 over TLS) on each user's INBOX.",
+                      {endpoints("listen", R"(["0.0.0.0:110", "[::]:110"])", "POP3 with STLS.",
+                                 [](Config& c) -> std::vector<Endpoint>& { return c.pop3d.listen; }),
+                       endpoints("tls_listen", R"(["0.0.0.0:995", "[::]:995"])", "POP3 over implicit TLS.",
+                                 [](Config& c) -> std::vector<Endpoint>& { return c.pop3d.tls_listen; }),
+                       duration(
+                           "idle_timeout", R"("10m")",
+                           "A session idle this long is closed without deleting anything. RFC 1939 asks for at\n"
+                           "least 10 minutes; shorter only for tests.",
+                           [](Config& c) -> seconds& { return c.pop3d.idle_timeout; }, seconds(1), seconds(86400)),
+                       count(
+                           "max_errors", "10", "Bad commands a client may send before it is disconnected.",
+                           [](Config& c) -> unsigned& { return c.pop3d.max_errors; }, 1, 1000),
+                       flag("allow_plaintext_auth", "false",
+                            "Allow USER/PASS and AUTH before STLS. Passwords would cross the network in clear: for\n"
+                            "tests only.",
+                            [](Config& c) -> bool& { return c.pop3d.allow_plaintext_auth; }),
+                       flag("allow_concurrent_sessions", "false",
+                            "Let a second session open a maildrop that is already open (RFC 1939 wants it refused\n"
+                            "with [IN-USE]; two clients deleting from one INBOX surprise their users).",
+                            [](Config& c) -> bool& { return c.pop3d.allow_concurrent_sessions; })}});
+  sections.push_back({"imapd",
+                      "mailstead-imapd: IMAP4rev1 and IMAP4rev2 (143 with STARTTLS, 993 over TLS).",
+                      {endpoints("listen", R"(["0.0.0.0:143", "[::]:143"])", "IMAP with STARTTLS.",
+                                 [](Config& c) -> std::vector<Endpoint>& { return c.imapd.listen; }),
+                       endpoints("tls_listen", R"(["0.0.0.0:993", "[::]:993"])", "IMAP over implicit TLS.",
+                                 [](Config& c) -> std::vector<Endpoint>& { return c.imapd.tls_listen; }),
+                       duration(
+                           "idle_timeout", R"("30m")",
+                           "A session idle this long is logged out. RFC 9051 asks for at least 30 minutes, and\n"
+                           "clients in IDLE renew their command before then; shorter only for tests.",
+                           [](Config& c) -> seconds& { return c.imapd.idle_timeout; }, seconds(1), seconds(86400)),
+                       count(
+                           "max_errors", "20", "Bad commands a client may send before it is disconnected.",
+                           [](Config& c) -> unsigned& { return c.imapd.max_errors; }, 1, 1000),
+                       flag("allow_plaintext_auth", "false",
+                            "Allow LOGIN and AUTHENTICATE before STARTTLS (LOGINDISABLED otherwise). Passwords\n"
+                            "would cross the network in clear: for tests only.",
+                            [](Config& c) -> bool& { return c.imapd.allow_plaintext_auth; }),
+                       size(
+                           "max_message_size", R"("50M")",
+                           "Largest message APPEND accepts (announced as APPENDLIMIT), and the most the literals of\n"
+                           "one command may carry together (a MULTIAPPEND); a bigger literal is refused before it\n"
+                           "is sent.",
+                           [](Config& c) -> std::uint64_t& { return c.imapd.max_message_size; }, 1024)}});
   return sections;
 }
 

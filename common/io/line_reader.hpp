@@ -68,10 +68,10 @@ class LineReader {
   std::vector<char> buffer_;
   std::size_t offered_ = 0;   // free space the last prepare() handed out
   bool last_filled_ = false;  // the last commit() used all of it
-  std::size_t begin_ = 0;    // first byte not yet returned
-  std::size_t end_ = 0;      // one past the last received byte
-  std::size_t scanned_ = 0;  // bytes after begin_ known to hold no LF
-  bool discarding_ = false;  // inside an over-long line, dropping up to its LF
+  std::size_t begin_ = 0;     // first byte not yet returned
+  std::size_t end_ = 0;       // one past the last received byte
+  std::size_t scanned_ = 0;   // bytes after begin_ known to hold no LF
+  bool discarding_ = false;   // inside an over-long line, dropping up to its LF
 };
 
 }  // namespace mailstead::io

@@ -56,7 +56,8 @@ std::optional<std::pair<std::string, std::size_t>> encoded_word(std::string_view
   auto end = value.find("?=", q1 + 3);
   if (end == std::string_view::npos) return std::nullopt;
   auto charset = value.substr(pos + 2, q1 - pos - 2);
-  if (auto star = charset.find('*'); star != std::string_view::npos) charset = charset.substr(0, star);  // RFC 2231 language
+  if (auto star = charset.find('*'); star != std::string_view::npos)
+    charset = charset.substr(0, star);  // RFC 2231 language
   char encoding = text::ascii_upper(value[q1 + 1]);
   auto payload = value.substr(q1 + 3, end - q1 - 3);
   if (payload.find(' ') != std::string_view::npos) return std::nullopt;

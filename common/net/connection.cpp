@@ -3,9 +3,8 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <cstring>
-
 #include <boost/asio/write.hpp>
+#include <cstring>
 
 #include "common/net/tls.hpp"
 

@@ -17,9 +17,12 @@ std::string ConnectionLimiter::client_key(const asio::ip::address& address) {
 
 std::string_view to_string(Refusal refusal) {
   switch (refusal) {
-    case Refusal::too_many_connections: return "too_many_connections";
-    case Refusal::too_many_from_client: return "too_many_from_client";
-    case Refusal::too_fast_from_client: return "too_fast_from_client";
+    case Refusal::too_many_connections:
+      return "too_many_connections";
+    case Refusal::too_many_from_client:
+      return "too_many_from_client";
+    case Refusal::too_fast_from_client:
+      return "too_fast_from_client";
   }
   return "?";
 }

@@ -1,8 +1,8 @@
 #pragma once
 // Admission of new connections: at most `max_total` at once per daemon, `max_per_client` at
-// once per client, and `max_rate_per_client` new connections per client per minute. A client is an IPv4 address, or an IPv6 /64 — the block one host or household
-// normally gets, so that a client cannot evade the limit by rotating through its own /64.
-// Thread-safe. A Permit gives its slot back when destroyed.
+// once per client, and `max_rate_per_client` new connections per client per minute. A client is an IPv4 address, or an
+// IPv6 /64 — the block one host or household normally gets, so that a client cannot evade the limit by rotating through
+// its own /64. Thread-safe. A Permit gives its slot back when destroyed.
 
 #include <cstdint>
 #include <map>

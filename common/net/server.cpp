@@ -1,13 +1,12 @@
 #include "common/net/server.hpp"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/v6_only.hpp>
-#include <boost/asio/post.hpp>
-#include <sys/stat.h>
-
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/post.hpp>
 #include <csignal>
 #include <filesystem>
 #include <thread>
@@ -268,13 +267,13 @@ awaitable<void> Server::accept_loop(Listener& listener) {
 awaitable<void> Server::serve(StreamSocket socket, const ListenerSpec& spec) {
   error_code ec;
   socket.remote_endpoint(ec);
-  if (ec) co_return;  // the client left before we looked
+  if (ec) co_return;                           // the client left before we looked
   socket.set_option(tcp::no_delay(true), ec);  // fails, harmlessly, on a Unix-domain socket
-  auto connection = std::make_shared<Connection>(std::move(socket), current_tls(), log::new_session_id(), spec.max_line);
+  auto connection =
+      std::make_shared<Connection>(std::move(socket), current_tls(), log::new_session_id(), spec.max_line);
   bool is_tcp = !connection->local_peer();
-  auto admission = connection->local_peer()
-                       ? limiter_->try_admit_local(connection->local_peer()->uid)
-                       : limiter_->try_admit(connection->remote().address());
+  auto admission = connection->local_peer() ? limiter_->try_admit_local(connection->local_peer()->uid)
+                                            : limiter_->try_admit(connection->remote().address());
   add(connection);
   if (stopping_) connection->request_shutdown();  // accepted just as the shutdown began
   asio::co_spawn(connection->get_executor(), watch(connection), asio::detached);

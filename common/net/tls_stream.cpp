@@ -7,7 +7,8 @@
 
 namespace mailstead::net {
 
-TlsStream::TlsStream(StreamSocket& socket, ssl::context& context) : socket_(socket), ssl_(SSL_new(context.native_handle())) {
+TlsStream::TlsStream(StreamSocket& socket, ssl::context& context)
+    : socket_(socket), ssl_(SSL_new(context.native_handle())) {
   if (!ssl_) throw std::runtime_error("SSL_new failed");
   // Writes may finish in pieces and be retried from a moved buffer (our output string).
   SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
@@ -17,14 +18,20 @@ TlsStream::TlsStream(StreamSocket& socket, ssl::context& context) : socket_(sock
   SSL_set_accept_state(ssl_);
 }
 
-TlsStream::~TlsStream() { SSL_free(ssl_); }
+TlsStream::~TlsStream() {
+  SSL_free(ssl_);
+}
 
 TlsStream::Next TlsStream::classify(int result, error_code& ec) {
   int saved_errno = errno;
   switch (SSL_get_error(ssl_, result)) {
-    case SSL_ERROR_WANT_READ: return Next::wait_read;
-    case SSL_ERROR_WANT_WRITE: return Next::wait_write;
-    case SSL_ERROR_ZERO_RETURN: ec = asio::error::eof; return Next::fail;
+    case SSL_ERROR_WANT_READ:
+      return Next::wait_read;
+    case SSL_ERROR_WANT_WRITE:
+      return Next::wait_write;
+    case SSL_ERROR_ZERO_RETURN:
+      ec = asio::error::eof;
+      return Next::fail;
     case SSL_ERROR_SYSCALL: {
       auto code = ERR_get_error();
       if (code != 0)

@@ -41,7 +41,7 @@ struct QresyncParameters {
   // seq-match-data is parsed and not used: the change log says exactly what was expunged.
 };
 struct Select {
-  std::string mailbox;  // as sent (modified UTF-7 unless UTF8=ACCEPT)
+  std::string mailbox;     // as sent (modified UTF-7 unless UTF8=ACCEPT)
   bool read_only = false;  // EXAMINE
   bool condstore = false;
   std::optional<QresyncParameters> qresync;
@@ -73,7 +73,7 @@ struct List {
   bool return_children = false;
   bool return_special_use = false;
   std::vector<std::string> return_status;  // LIST-STATUS (RFC 5819), upper-case items
-  bool extended = false;  // any option given: answer in the extended form
+  bool extended = false;                   // any option given: answer in the extended form
 };
 struct Namespace {};
 struct Status {

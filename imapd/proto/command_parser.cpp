@@ -263,10 +263,14 @@ class CommandParser {
       r_.skip('(');
       while (!r_.skip(')')) {
         auto option = r_.upper_atom();
-        if (option == "SUBSCRIBED") list.select_subscribed = true;
-        else if (option == "SPECIAL-USE") list.select_special_use = true;
-        else if (option == "RECURSIVEMATCH") list.recursive_match = true;
-        else if (option != "REMOTE") Reader::fail("Unsupported LIST selection option " + option);
+        if (option == "SUBSCRIBED")
+          list.select_subscribed = true;
+        else if (option == "SPECIAL-USE")
+          list.select_special_use = true;
+        else if (option == "RECURSIVEMATCH")
+          list.recursive_match = true;
+        else if (option != "REMOTE")
+          Reader::fail("Unsupported LIST selection option " + option);
         if (r_.peek() != ')') r_.space();
       }
       if (list.recursive_match && !list.select_subscribed)
@@ -292,13 +296,17 @@ class CommandParser {
       r_.expect('(', "return options");
       while (!r_.skip(')')) {
         auto option = r_.upper_atom();
-        if (option == "SUBSCRIBED") list.return_subscribed = true;
-        else if (option == "CHILDREN") list.return_children = true;
-        else if (option == "SPECIAL-USE") list.return_special_use = true;
+        if (option == "SUBSCRIBED")
+          list.return_subscribed = true;
+        else if (option == "CHILDREN")
+          list.return_children = true;
+        else if (option == "SPECIAL-USE")
+          list.return_special_use = true;
         else if (option == "STATUS") {
           r_.space();
           list.return_status = status_items();
-        } else Reader::fail("Unsupported LIST return option " + option);
+        } else
+          Reader::fail("Unsupported LIST return option " + option);
         if (r_.peek() != ')') r_.space();
       }
     }
@@ -371,12 +379,18 @@ class CommandParser {
       r_.expect('(', "return options");
       while (!r_.skip(')')) {
         auto option = r_.upper_atom();
-        if (option == "MIN") request.returns |= SearchRequest::kMin;
-        else if (option == "MAX") request.returns |= SearchRequest::kMax;
-        else if (option == "ALL") request.returns |= SearchRequest::kAll;
-        else if (option == "COUNT") request.returns |= SearchRequest::kCount;
-        else if (option == "SAVE") request.returns |= SearchRequest::kSave;
-        else Reader::fail("Unknown SEARCH return option " + option);
+        if (option == "MIN")
+          request.returns |= SearchRequest::kMin;
+        else if (option == "MAX")
+          request.returns |= SearchRequest::kMax;
+        else if (option == "ALL")
+          request.returns |= SearchRequest::kAll;
+        else if (option == "COUNT")
+          request.returns |= SearchRequest::kCount;
+        else if (option == "SAVE")
+          request.returns |= SearchRequest::kSave;
+        else
+          Reader::fail("Unknown SEARCH return option " + option);
         if (r_.peek() != ')') r_.space();
       }
       if (request.returns == 0) request.returns = SearchRequest::kAll;  // RFC 4731 §3.1
@@ -646,10 +660,14 @@ class CommandParser {
     }
     auto text_spec = spec.substr(pos);
     using T = Section::Text;
-    if (text_spec.empty()) section.text = T::all;
-    else if (text_spec == "HEADER") section.text = T::header;
-    else if (text_spec == "TEXT") section.text = T::text;
-    else if (text_spec == "MIME" && !section.part.empty()) section.text = T::mime;
+    if (text_spec.empty())
+      section.text = T::all;
+    else if (text_spec == "HEADER")
+      section.text = T::header;
+    else if (text_spec == "TEXT")
+      section.text = T::text;
+    else if (text_spec == "MIME" && !section.part.empty())
+      section.text = T::mime;
     else if (text_spec == "HEADER.FIELDS" || text_spec == "HEADER.FIELDS.NOT") {
       section.text = text_spec == "HEADER.FIELDS" ? T::header_fields : T::header_fields_not;
       r_.space();
@@ -659,7 +677,8 @@ class CommandParser {
         if (r_.skip(')')) break;
         r_.space();
       }
-    } else Reader::fail("Invalid section " + text_spec);
+    } else
+      Reader::fail("Invalid section " + text_spec);
     r_.expect(']', "\"]\"");
     return section;
   }
@@ -688,11 +707,15 @@ class CommandParser {
       r_.expect(')', "\")\"");
       r_.space();
     }
-    if (r_.skip('+')) store.operation = Store::Operation::add;
-    else if (r_.skip('-')) store.operation = Store::Operation::remove;
+    if (r_.skip('+'))
+      store.operation = Store::Operation::add;
+    else if (r_.skip('-'))
+      store.operation = Store::Operation::remove;
     auto item = r_.upper_atom();
-    if (item == "FLAGS.SILENT") store.silent = true;
-    else if (item != "FLAGS") Reader::fail("Expected FLAGS");
+    if (item == "FLAGS.SILENT")
+      store.silent = true;
+    else if (item != "FLAGS")
+      Reader::fail("Expected FLAGS");
     r_.space();
     if (r_.peek() == '(') {
       store.flags = r_.flag_list();
@@ -737,12 +760,13 @@ class CommandParser {
 
 bool sets_seen(const FetchRequest& request) {
   for (const auto& item : request.items)
-    if ((item.kind == FetchItem::Kind::body_section || item.kind == FetchItem::Kind::binary) && !item.peek)
-      return true;
+    if ((item.kind == FetchItem::Kind::body_section || item.kind == FetchItem::Kind::binary) && !item.peek) return true;
   return false;
 }
 
-ParseResult parse_command(std::string_view bytes) { return CommandParser(bytes).parse(); }
+ParseResult parse_command(std::string_view bytes) {
+  return CommandParser(bytes).parse();
+}
 
 std::string_view peek_tag(std::string_view line) {
   std::size_t n = 0;
@@ -750,7 +774,9 @@ std::string_view peek_tag(std::string_view line) {
   return line.substr(0, n);
 }
 
-std::optional<std::int64_t> parse_search_date(std::string_view text) { return parse_day(text); }
+std::optional<std::int64_t> parse_search_date(std::string_view text) {
+  return parse_day(text);
+}
 
 std::optional<std::int64_t> parse_date_time(std::string_view text) {
   // "dd-Mon-yyyy hh:mm:ss +zzzz" (26 characters; a day below 10 may be space-padded)

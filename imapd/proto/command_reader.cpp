@@ -13,8 +13,7 @@ std::optional<LiteralAnnouncement> trailing_literal(std::string_view line) {
   std::size_t digits = 0;
   while (digits < line.size() && line[line.size() - 1 - digits] >= '0' && line[line.size() - 1 - digits] <= '9')
     ++digits;
-  if (digits == 0 || digits > 19 || digits == line.size() || line[line.size() - 1 - digits] != '{')
-    return std::nullopt;
+  if (digits == 0 || digits > 19 || digits == line.size() || line[line.size() - 1 - digits] != '{') return std::nullopt;
   std::uint64_t size = 0;
   for (char c : line.substr(line.size() - digits)) {
     auto next = size * 10 + static_cast<std::uint64_t>(c - '0');

@@ -23,7 +23,14 @@ struct Partial {
 
 struct FetchItem {
   enum class Kind {
-    flags, internal_date, size, envelope, body, body_structure, uid, modseq,
+    flags,
+    internal_date,
+    size,
+    envelope,
+    body,
+    body_structure,
+    uid,
+    modseq,
     body_section,  // BODY[...] / BODY.PEEK[...] and the RFC822 forms
     binary,        // BINARY[...] / BINARY.PEEK[...]
     binary_size,

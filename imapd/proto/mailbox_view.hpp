@@ -71,9 +71,9 @@ class MailboxView {
  private:
   Uid last_known() const { return pending_new_.empty() ? largest_uid() : pending_new_.back(); }
 
-  std::vector<Uid> uids_;             // what the client knows, ascending
-  std::set<Uid> pending_expunged_;    // still in uids_
-  std::vector<Uid> pending_new_;      // not yet in uids_, ascending
+  std::vector<Uid> uids_;           // what the client knows, ascending
+  std::set<Uid> pending_expunged_;  // still in uids_
+  std::vector<Uid> pending_new_;    // not yet in uids_, ascending
   std::set<Uid> pending_flags_;
   std::set<Uid> recent_;
 };

@@ -10,12 +10,23 @@ bool is_atom_char(char c) {
   auto u = static_cast<unsigned char>(c);
   if (u <= 0x20 || u >= 0x7f) return false;  // CTL, SP, and 8-bit (not CHAR)
   switch (c) {
-    case '(': case ')': case '{': case '%': case '*': case '"': case '\\': case ']': return false;
-    default: return true;
+    case '(':
+    case ')':
+    case '{':
+    case '%':
+    case '*':
+    case '"':
+    case '\\':
+    case ']':
+      return false;
+    default:
+      return true;
   }
 }
 
-bool is_astring_char(char c) { return c == ']' || is_atom_char(c); }
+bool is_astring_char(char c) {
+  return c == ']' || is_atom_char(c);
+}
 
 void Reader::expect_command_end() {
   if (!at_command_end()) fail(at_end() ? "Missing CRLF" : "Unexpected text after the command");
@@ -48,7 +59,9 @@ bool Reader::word(std::string_view upper_word) {
   return true;
 }
 
-std::string Reader::upper_atom() { return text::upper_ascii(atom()); }
+std::string Reader::upper_atom() {
+  return text::upper_ascii(atom());
+}
 
 std::string Reader::astring() {
   if (peek() == '"' || at_literal()) return string();

@@ -41,7 +41,7 @@ class Reader {
   std::string atom(bool allow_bracket = false);
   // An atom compared case-insensitively with `word` (which is upper-case), consumed if equal.
   bool word(std::string_view upper_word);
-  std::string upper_atom() ;
+  std::string upper_atom();
   std::string astring();
   std::string nstring_or_string(bool& was_nil);
   std::string string();  // quoted or literal

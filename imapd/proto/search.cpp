@@ -178,7 +178,8 @@ std::optional<std::int64_t> sent_day(std::string_view value) {
 
 bool convert_search_strings(SearchKey& key, std::string_view charset) {
   if (!mime::known_charset(charset)) return false;
-  if (key.kind == K::header || key.kind == K::body || key.kind == K::text) key.value = mime::to_utf8(charset, key.value);
+  if (key.kind == K::header || key.kind == K::body || key.kind == K::text)
+    key.value = mime::to_utf8(charset, key.value);
   for (auto& child : key.children) convert_search_strings(child, charset);
   return true;
 }
@@ -213,28 +214,44 @@ bool matches(const SearchKey& key, SearchMessage& m, const SearchScope& scope, c
     return m.bytes_loaded && m.structure;
   };
   auto has_keyword = [&r](std::string_view name) {
-    return std::any_of(r.keywords.begin(), r.keywords.end(), [name](const std::string& k) { return text::iequals_ascii(k, name); });
+    return std::any_of(r.keywords.begin(), r.keywords.end(),
+                       [name](const std::string& k) { return text::iequals_ascii(k, name); });
   };
   auto saved = [&scope, &r]() { return std::binary_search(scope.saved_uids.begin(), scope.saved_uids.end(), r.uid); };
   std::int64_t internal_day = r.internal_date >= 0 ? r.internal_date / 86400 : (r.internal_date - 86399) / 86400;
   switch (key.kind) {
-    case K::all: return true;
+    case K::all:
+      return true;
     case K::and_:
       return std::all_of(key.children.begin(), key.children.end(),
                          [&](const SearchKey& c) { return matches(c, m, scope, load); });
-    case K::or_: return matches(key.children[0], m, scope, load) || matches(key.children[1], m, scope, load);
-    case K::not_: return !matches(key.children[0], m, scope, load);
-    case K::flag_set: return (r.flags & key.flag) != 0;
-    case K::flag_unset: return (r.flags & key.flag) == 0;
-    case K::keyword: return has_keyword(key.value);
-    case K::unkeyword: return !has_keyword(key.value);
-    case K::recent: return m.recent;
-    case K::new_: return m.recent && !(r.flags & kSeen);
-    case K::old: return !m.recent;
-    case K::before: return internal_day < key.day;
-    case K::on: return internal_day == key.day;
-    case K::since: return internal_day >= key.day;
-    case K::sent_before: case K::sent_on: case K::sent_since: {
+    case K::or_:
+      return matches(key.children[0], m, scope, load) || matches(key.children[1], m, scope, load);
+    case K::not_:
+      return !matches(key.children[0], m, scope, load);
+    case K::flag_set:
+      return (r.flags & key.flag) != 0;
+    case K::flag_unset:
+      return (r.flags & key.flag) == 0;
+    case K::keyword:
+      return has_keyword(key.value);
+    case K::unkeyword:
+      return !has_keyword(key.value);
+    case K::recent:
+      return m.recent;
+    case K::new_:
+      return m.recent && !(r.flags & kSeen);
+    case K::old:
+      return !m.recent;
+    case K::before:
+      return internal_day < key.day;
+    case K::on:
+      return internal_day == key.day;
+    case K::since:
+      return internal_day >= key.day;
+    case K::sent_before:
+    case K::sent_on:
+    case K::sent_since: {
       if (!fields()) return false;
       auto day = sent_day_of(m);
       if (!day) return false;
@@ -242,18 +259,25 @@ bool matches(const SearchKey& key, SearchMessage& m, const SearchScope& scope, c
       if (key.kind == K::sent_on) return *day == key.day;
       return *day >= key.day;
     }
-    case K::larger: return r.size > key.number;
-    case K::smaller: return r.size < key.number;
-    case K::header: return fields() && header_matches(m, key.field, key.value);
-    case K::body: return content() && body_matches(m.bytes, *m.structure, key.value);
+    case K::larger:
+      return r.size > key.number;
+    case K::smaller:
+      return r.size < key.number;
+    case K::header:
+      return fields() && header_matches(m, key.field, key.value);
+    case K::body:
+      return content() && body_matches(m.bytes, *m.structure, key.value);
     case K::text: {
       if (!content()) return false;
       if (value_contains(m.structure->header.of(m.bytes), key.value)) return true;
       return body_matches(m.bytes, *m.structure, key.value);
     }
-    case K::sequence: return key.set.saved ? saved() : contains(key.resolved, m.seq);
-    case K::uid: return key.set.saved ? saved() : contains(key.resolved, r.uid);
-    case K::modseq: return r.modseq >= key.number;
+    case K::sequence:
+      return key.set.saved ? saved() : contains(key.resolved, m.seq);
+    case K::uid:
+      return key.set.saved ? saved() : contains(key.resolved, r.uid);
+    case K::modseq:
+      return r.modseq >= key.number;
   }
   return false;
 }

@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "common/mime/mime.hpp"
-#include "imapd/proto/search_key.hpp"
 #include "imapd/proto/message_facts.hpp"
+#include "imapd/proto/search_key.hpp"
 
 namespace mailstead::imap {
 

@@ -12,35 +12,49 @@ namespace mailstead::imap {
 
 struct SearchKey {
   enum class Kind {
-    all, and_, or_, not_,
-    flag_set, flag_unset,      // ANSWERED, DELETED, ... / UNANSWERED, ...
-    keyword, unkeyword,
-    recent, new_, old,
-    before, on, since,                  // internal date, day granularity
-    sent_before, sent_on, sent_since,   // Date: header
-    larger, smaller,
-    header,                    // also FROM, TO, CC, BCC, SUBJECT
-    body, text,
-    sequence, uid,
+    all,
+    and_,
+    or_,
+    not_,
+    flag_set,
+    flag_unset,  // ANSWERED, DELETED, ... / UNANSWERED, ...
+    keyword,
+    unkeyword,
+    recent,
+    new_,
+    old,
+    before,
+    on,
+    since,  // internal date, day granularity
+    sent_before,
+    sent_on,
+    sent_since,  // Date: header
+    larger,
+    smaller,
+    header,  // also FROM, TO, CC, BCC, SUBJECT
+    body,
+    text,
+    sequence,
+    uid,
     modseq,
   };
   Kind kind = Kind::all;
-  std::uint32_t flag = 0;          // flag_set / flag_unset
-  std::string field;               // header: the field name
-  std::string value;               // keyword, header/body/text substring
-  std::int64_t day = 0;            // dates: days since the epoch
-  std::uint64_t number = 0;        // larger / smaller / modseq
-  SequenceSet set;                 // sequence / uid
-  std::vector<Interval> resolved;  // set, resolved by prepare_search()
-  std::vector<SearchKey> children; // and_ (a list), or_ (two), not_ (one)
+  std::uint32_t flag = 0;           // flag_set / flag_unset
+  std::string field;                // header: the field name
+  std::string value;                // keyword, header/body/text substring
+  std::int64_t day = 0;             // dates: days since the epoch
+  std::uint64_t number = 0;         // larger / smaller / modseq
+  SequenceSet set;                  // sequence / uid
+  std::vector<Interval> resolved;   // set, resolved by prepare_search()
+  std::vector<SearchKey> children;  // and_ (a list), or_ (two), not_ (one)
 };
 
 struct SearchRequest {
   enum Return : unsigned { kMin = 1, kMax = 2, kAll = 4, kCount = 8, kSave = 16 };
   bool extended = false;  // RETURN (...) given: answer with ESEARCH
   unsigned returns = 0;
-  std::string charset;    // empty: US-ASCII / UTF-8
-  SearchKey key;          // an and_ of the criteria
+  std::string charset;  // empty: US-ASCII / UTF-8
+  SearchKey key;        // an and_ of the criteria
 };
 
 }  // namespace mailstead::imap

@@ -63,11 +63,16 @@ std::optional<std::string> section_bytes(std::string_view message, const mime::P
     holder = &part->children.front();
   }
   switch (section.text) {
-    case T::header: return std::string(holder->header.of(message));
-    case T::text: return std::string(holder->body.of(message));
-    case T::header_fields: return filter_header(holder->header.of(message), section.fields, true);
-    case T::header_fields_not: return filter_header(holder->header.of(message), section.fields, false);
-    default: return std::nullopt;
+    case T::header:
+      return std::string(holder->header.of(message));
+    case T::text:
+      return std::string(holder->body.of(message));
+    case T::header_fields:
+      return filter_header(holder->header.of(message), section.fields, true);
+    case T::header_fields_not:
+      return filter_header(holder->header.of(message), section.fields, false);
+    default:
+      return std::nullopt;
   }
 }
 
@@ -83,10 +88,17 @@ std::string section_name(const Section& section) {
   };
   using T = Section::Text;
   switch (section.text) {
-    case T::all: break;
-    case T::header: add("HEADER"); break;
-    case T::text: add("TEXT"); break;
-    case T::mime: add("MIME"); break;
+    case T::all:
+      break;
+    case T::header:
+      add("HEADER");
+      break;
+    case T::text:
+      add("TEXT");
+      break;
+    case T::mime:
+      add("MIME");
+      break;
     case T::header_fields:
     case T::header_fields_not: {
       add(section.text == T::header_fields ? "HEADER.FIELDS (" : "HEADER.FIELDS.NOT (");

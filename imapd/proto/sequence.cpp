@@ -109,8 +109,10 @@ std::vector<Interval> missing_within(const std::vector<std::uint32_t>& present, 
     auto low = std::max(gaps[i].low, within[j].low);
     auto high = std::min(gaps[i].high, within[j].high);
     if (low <= high) out.push_back({low, high});
-    if (gaps[i].high < within[j].high) ++i;
-    else ++j;
+    if (gaps[i].high < within[j].high)
+      ++i;
+    else
+      ++j;
   }
   return out;
 }

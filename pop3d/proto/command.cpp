@@ -24,7 +24,9 @@ std::vector<std::string_view> split_arguments(std::string_view rest) {
   return out;
 }
 
-SyntaxError bad(std::string text) { return SyntaxError{std::move(text)}; }
+SyntaxError bad(std::string text) {
+  return SyntaxError{std::move(text)};
+}
 
 template <typename T>
 Command optional_number(const std::vector<std::string_view>& args, std::string_view keyword) {

@@ -18,8 +18,8 @@ struct Pass {
   std::string password;  // the rest of the line: passwords may hold spaces
 };
 struct Auth {
-  std::string mechanism;                 // empty: "AUTH" alone, the RFC 1734 mechanism listing
-  std::optional<std::string> initial;    // RFC 5034 initial response; "=" is an empty one
+  std::string mechanism;               // empty: "AUTH" alone, the RFC 1734 mechanism listing
+  std::optional<std::string> initial;  // RFC 5034 initial response; "=" is an empty one
 };
 struct Stat {};
 struct List {

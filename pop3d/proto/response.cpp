@@ -7,12 +7,18 @@ namespace {
 
 std::string_view code_text(Code code) {
   switch (code) {
-    case Code::none: return "";
-    case Code::in_use: return "[IN-USE] ";
-    case Code::auth: return "[AUTH] ";
-    case Code::sys_temp: return "[SYS/TEMP] ";
-    case Code::sys_perm: return "[SYS/PERM] ";
-    case Code::login_delay: return "[LOGIN-DELAY] ";
+    case Code::none:
+      return "";
+    case Code::in_use:
+      return "[IN-USE] ";
+    case Code::auth:
+      return "[AUTH] ";
+    case Code::sys_temp:
+      return "[SYS/TEMP] ";
+    case Code::sys_perm:
+      return "[SYS/PERM] ";
+    case Code::login_delay:
+      return "[LOGIN-DELAY] ";
   }
   return "";
 }
@@ -32,7 +38,9 @@ std::string err(std::string_view text, Code code) {
   return out += "\r\n";
 }
 
-void append_message(std::string& out, std::string_view message) { text::append_dot_stuffed_message(out, message); }
+void append_message(std::string& out, std::string_view message) {
+  text::append_dot_stuffed_message(out, message);
+}
 
 void append_top(std::string& out, std::string_view message, std::uint64_t lines) {
   // The header ends at the first empty line; a message without one is all header.

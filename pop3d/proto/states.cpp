@@ -17,6 +17,8 @@ struct Allowed {
 
 }  // namespace
 
-bool allowed(State state, const Command& command) { return std::visit(Allowed{state}, command); }
+bool allowed(State state, const Command& command) {
+  return std::visit(Allowed{state}, command);
+}
 
 }  // namespace mailstead::pop3

@@ -1,9 +1,8 @@
 #include "smtpd/outbound/client.hpp"
 
+#include <fmt/format.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
-
-#include <fmt/format.h>
 
 #include "common/sasl/base64.hpp"
 #include "common/text/ascii.hpp"
@@ -23,7 +22,10 @@ constexpr std::size_t kMaxReplyLines = 200;
 class SmtpConnection::Impl {
  public:
   Impl(asio::any_io_executor executor, std::shared_ptr<net::ssl::context> tls, ClientOptions options)
-      : tls_context_(std::move(tls)), stream_(executor, *tls_context_), timer_(executor), options_(std::move(options)) {}
+      : tls_context_(std::move(tls)),
+        stream_(executor, *tls_context_),
+        timer_(executor),
+        options_(std::move(options)) {}
 
   net::awaitable<std::optional<SessionFailure>> open(net::tcp::endpoint server) {
     server_ = fmt::format("{}[{}]", options_.server_name, server.address().to_string());
@@ -95,8 +97,10 @@ class SmtpConnection::Impl {
     arm(timeout);
     net::error_code ec;
     std::size_t n = 0;
-    if (tls_) std::tie(ec, n) = co_await asio::async_write(stream_, asio::buffer(data), use_tuple);
-    else std::tie(ec, n) = co_await asio::async_write(stream_.next_layer(), asio::buffer(data), use_tuple);
+    if (tls_)
+      std::tie(ec, n) = co_await asio::async_write(stream_, asio::buffer(data), use_tuple);
+    else
+      std::tie(ec, n) = co_await asio::async_write(stream_.next_layer(), asio::buffer(data), use_tuple);
     disarm();
     co_return ec;
   }
@@ -110,15 +114,18 @@ class SmtpConnection::Impl {
       while ((eol = input_.find("\r\n")) == std::string::npos) {
         if (input_.size() > kMaxReplyLine) {
           broken_ = true;
-          failure_ = {smtp::Reply{0, "", {}}, true, fmt::format("{} sent an over-long line during {}", server_, during)};
+          failure_ = {smtp::Reply{0, "", {}}, true,
+                      fmt::format("{} sent an over-long line during {}", server_, during)};
           co_return std::nullopt;
         }
         char chunk[8192];
         arm(timeout);
         net::error_code ec;
         std::size_t n = 0;
-        if (tls_) std::tie(ec, n) = co_await stream_.async_read_some(asio::buffer(chunk), use_tuple);
-        else std::tie(ec, n) = co_await stream_.next_layer().async_read_some(asio::buffer(chunk), use_tuple);
+        if (tls_)
+          std::tie(ec, n) = co_await stream_.async_read_some(asio::buffer(chunk), use_tuple);
+        else
+          std::tie(ec, n) = co_await stream_.next_layer().async_read_some(asio::buffer(chunk), use_tuple);
         disarm();
         if (ec) {
           failure_ = lost(during, ec);
@@ -213,14 +220,16 @@ class SmtpConnection::Impl {
   }
 
   net::awaitable<std::optional<SessionFailure>> authenticate() {
-    if (!tls_) co_return SessionFailure{smtp::Reply{0, "", {}}, false,
-                                        fmt::format("{}: no TLS, so the password is not sent", server_)};
+    if (!tls_)
+      co_return SessionFailure{smtp::Reply{0, "", {}}, false,
+                               fmt::format("{}: no TLS, so the password is not sent", server_)};
     std::string plain;
     plain += '\0';
     plain += options_.auth_user;
     plain += '\0';
     plain += options_.auth_password;
-    if (auto ec = co_await write(fmt::format("AUTH PLAIN {}\r\n", sasl::base64_encode(plain)), options_.command_timeout))
+    if (auto ec =
+            co_await write(fmt::format("AUTH PLAIN {}\r\n", sasl::base64_encode(plain)), options_.command_timeout))
       co_return lost("AUTH", ec);
     auto reply = co_await read_reply(options_.command_timeout, "AUTH");
     if (!reply) co_return failure_;
@@ -289,8 +298,8 @@ class SmtpConnection::Impl {
       outcome.failure = refused(replies[0], "MAIL FROM", !replies[0].permanent());
       co_return true;  // no transaction was opened
     }
-    outcome.recipients.assign(replies.begin() + 1, replies.begin() + 1 + std::min(envelope.recipients.size(),
-                                                                                   replies.size() - 1));
+    outcome.recipients.assign(replies.begin() + 1,
+                              replies.begin() + 1 + std::min(envelope.recipients.size(), replies.size() - 1));
     outcome.recipients.resize(envelope.recipients.size(), smtp::Reply{0, "", {}});
     if (!any_accepted(replies) || replies.size() < commands.size() || replies.back().code != 354) {
       if (any_accepted(replies) && replies.size() == commands.size()) {  // DATA refused: it answers for all
@@ -317,7 +326,6 @@ class SmtpConnection::Impl {
       if (r.positive()) r = *final_reply;
     co_return true;
   }
-
 
   static bool any_accepted(const std::vector<smtp::Reply>& replies) {
     for (std::size_t i = 1; i < replies.size(); ++i)
@@ -357,9 +365,15 @@ net::awaitable<std::optional<SessionFailure>> SmtpConnection::open(net::tcp::end
 net::awaitable<SessionOutcome> SmtpConnection::send(const Envelope& envelope, std::string_view message) {
   co_return co_await impl_->send(envelope, message);
 }
-net::awaitable<void> SmtpConnection::quit() { co_await impl_->quit(); }
-bool SmtpConnection::reusable() const { return impl_->reusable(); }
-std::size_t SmtpConnection::messages_sent() const { return impl_->sent(); }
+net::awaitable<void> SmtpConnection::quit() {
+  co_await impl_->quit();
+}
+bool SmtpConnection::reusable() const {
+  return impl_->reusable();
+}
+std::size_t SmtpConnection::messages_sent() const {
+  return impl_->sent();
+}
 
 net::awaitable<SessionOutcome> send_message(asio::any_io_executor executor, net::tcp::endpoint server,
                                             std::shared_ptr<net::ssl::context> tls_context, ClientOptions options,
@@ -378,9 +392,8 @@ net::awaitable<SessionOutcome> send_message(asio::any_io_executor executor, net:
 
 std::shared_ptr<net::ssl::context> make_client_tls_context() {
   auto ctx = std::make_shared<net::ssl::context>(net::ssl::context::tls_client);
-  ctx->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
-                   net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 | net::ssl::context::no_tlsv1_1 |
-                   net::ssl::context::no_compression);
+  ctx->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 | net::ssl::context::no_sslv3 |
+                   net::ssl::context::no_tlsv1 | net::ssl::context::no_tlsv1_1 | net::ssl::context::no_compression);
   ctx->set_default_verify_paths();
   return ctx;
 }

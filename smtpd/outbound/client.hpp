@@ -45,9 +45,9 @@ struct Envelope {
 };
 
 struct SessionFailure {
-  smtp::Reply reply;         // code 0 when no reply came (connection, timeout, TLS)
-  bool try_elsewhere = true; // another address or MX may do better
-  std::string text;          // what happened, for the queue and the bounce
+  smtp::Reply reply;          // code 0 when no reply came (connection, timeout, TLS)
+  bool try_elsewhere = true;  // another address or MX may do better
+  std::string text;           // what happened, for the queue and the bounce
 };
 
 struct SessionOutcome {

@@ -8,7 +8,9 @@
 namespace mailstead::outbound {
 namespace {
 
-std::string date(std::int64_t when) { return smtp::rfc5322_date(static_cast<std::time_t>(when)); }
+std::string date(std::int64_t when) {
+  return smtp::rfc5322_date(static_cast<std::time_t>(when));
+}
 
 // DSN fields are single lines; a server's reply text could hold anything.
 std::string one_line(std::string_view text) {
@@ -22,11 +24,13 @@ std::string human_text(const DsnInput& in) {
   for (const auto& r : in.recipients) failed = failed || r.action == DsnAction::failed;
   std::string out = fmt::format("This is the mail system at {}.\r\n\r\n", in.reporting_mta);
   if (failed) {
-    out += "Your message could not be delivered to the recipients below. This is a permanent\r\n"
-           "error; the message has not been delivered to them and will not be retried.\r\n\r\n";
+    out +=
+        "Your message could not be delivered to the recipients below. This is a permanent\r\n"
+        "error; the message has not been delivered to them and will not be retried.\r\n\r\n";
   } else {
-    out += "Your message has not been delivered yet to the recipients below. The mail system\r\n"
-           "keeps trying; you do not need to send it again. You will be told if it gives up.\r\n\r\n";
+    out +=
+        "Your message has not been delivered yet to the recipients below. The mail system\r\n"
+        "keeps trying; you do not need to send it again. You will be told if it gives up.\r\n\r\n";
   }
   for (const auto& r : in.recipients) {
     out += fmt::format("<{}>: {}\r\n", r.address, one_line(r.diagnostic));
@@ -44,9 +48,10 @@ std::string status_part(const DsnInput& in) {
     out += fmt::format("Final-Recipient: rfc822; {}\r\n", r.address);
     if (!r.orcpt.empty()) {
       auto semi = r.orcpt.find(';');
-      out += semi == std::string::npos ? fmt::format("Original-Recipient: rfc822; {}\r\n", one_line(r.orcpt))
-                                       : fmt::format("Original-Recipient: {}; {}\r\n", one_line(r.orcpt.substr(0, semi)),
-                                                     one_line(r.orcpt.substr(semi + 1)));
+      out += semi == std::string::npos
+                 ? fmt::format("Original-Recipient: rfc822; {}\r\n", one_line(r.orcpt))
+                 : fmt::format("Original-Recipient: {}; {}\r\n", one_line(r.orcpt.substr(0, semi)),
+                               one_line(r.orcpt.substr(semi + 1)));
     }
     out += fmt::format("Action: {}\r\n", r.action == DsnAction::failed ? "failed" : "delayed");
     out += fmt::format("Status: {}\r\n", r.status);
@@ -79,8 +84,8 @@ std::string build_dsn(const DsnInput& in) {
   std::string out;
   out += fmt::format("From: Mail Delivery System <MAILER-DAEMON@{}>\r\n", in.reporting_mta);
   out += fmt::format("To: <{}>\r\n", in.to);
-  out += failed ? "Subject: Undelivered Mail Returned to Sender\r\n"
-                : "Subject: Delayed Mail (still being retried)\r\n";
+  out +=
+      failed ? "Subject: Undelivered Mail Returned to Sender\r\n" : "Subject: Delayed Mail (still being retried)\r\n";
   out += fmt::format("Date: {}\r\n", date(in.now));
   out += fmt::format("Message-ID: <{}.dsn@{}>\r\n", in.unique, in.reporting_mta);
   out += "Auto-Submitted: auto-replied\r\n";  // RFC 3834: autoresponders must not answer it

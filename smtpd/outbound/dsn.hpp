@@ -16,11 +16,11 @@ enum class DsnAction { failed, delayed };
 
 struct DsnRecipient {
   std::string address;
-  std::string orcpt;        // RFC 3461 ORCPT as given ("rfc822;a@b"), or empty
+  std::string orcpt;  // RFC 3461 ORCPT as given ("rfc822;a@b"), or empty
   DsnAction action = DsnAction::failed;
-  std::string status;       // RFC 3463, e.g. "5.1.1"
-  std::string remote_mta;   // the server that answered, or empty
-  std::string diagnostic;   // its reply, e.g. "550 5.1.1 <a@b>: no such user", or what went wrong
+  std::string status;      // RFC 3463, e.g. "5.1.1"
+  std::string remote_mta;  // the server that answered, or empty
+  std::string diagnostic;  // its reply, e.g. "550 5.1.1 <a@b>: no such user", or what went wrong
   std::int64_t last_attempt = 0;
 };
 

@@ -3,15 +3,14 @@
 #include <ares.h>
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
+#include <fmt/format.h>
 #include <netdb.h>
 
 #include <algorithm>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <map>
 #include <mutex>
 #include <stdexcept>
-
-#include <boost/asio/posix/stream_descriptor.hpp>
-#include <fmt/format.h>
 
 #include "common/text/idn.hpp"
 
@@ -22,11 +21,15 @@ namespace asio = net::asio;
 
 DnsStatus status_of(int code) {
   switch (code) {
-    case ARES_SUCCESS: return DnsStatus::ok;
-    case ARES_ENODATA: return DnsStatus::no_data;
+    case ARES_SUCCESS:
+      return DnsStatus::ok;
+    case ARES_ENODATA:
+      return DnsStatus::no_data;
     case ARES_ENOTFOUND:
-    case ARES_ENONAME: return DnsStatus::nxdomain;
-    default: return DnsStatus::temporary;  // SERVFAIL, refused, timeout, connection errors
+    case ARES_ENONAME:
+      return DnsStatus::nxdomain;
+    default:
+      return DnsStatus::temporary;  // SERVFAIL, refused, timeout, connection errors
   }
 }
 
@@ -41,7 +44,9 @@ void init_library() {
 // Where a query's result lands; the coroutine waits on `wake` until `done`.
 template <typename Answer>
 struct Pending {
-  explicit Pending(const asio::any_io_executor& ex) : wake(ex) { wake.expires_at(asio::steady_timer::time_point::max()); }
+  explicit Pending(const asio::any_io_executor& ex) : wake(ex) {
+    wake.expires_at(asio::steady_timer::time_point::max());
+  }
   asio::steady_timer wake;
   bool done = false;
   Answer answer;
@@ -172,7 +177,9 @@ Resolver::Resolver(asio::any_io_executor executor, const std::vector<std::string
   }
 }
 
-Resolver::~Resolver() { cancel(); }
+Resolver::~Resolver() {
+  cancel();
+}
 
 void Resolver::cancel() {
   impl_->stopped = true;

@@ -20,7 +20,9 @@ std::vector<std::size_t> apply_results(storage::QueueEntry& entry, const std::ve
     rcpt.attempts += 1;
     rcpt.last_error = r.kind == AttemptKind::delivered ? "" : r.text;
     switch (r.kind) {
-      case AttemptKind::delivered: rcpt.state = storage::RecipientState::delivered; break;
+      case AttemptKind::delivered:
+        rcpt.state = storage::RecipientState::delivered;
+        break;
       case AttemptKind::permanent:
         rcpt.state = storage::RecipientState::failed;
         failed.push_back(r.recipient);

@@ -27,9 +27,9 @@ enum class AttemptKind { delivered, temporary, permanent };
 struct AttemptResult {
   std::size_t recipient = 0;  // index into the entry's recipients
   AttemptKind kind = AttemptKind::temporary;
-  std::string text;           // the reply or the failure, for last_error and the bounce
-  std::string status;         // RFC 3463 code for the bounce
-  std::string remote_mta;     // the host that answered, or empty
+  std::string text;        // the reply or the failure, for last_error and the bounce
+  std::string status;      // RFC 3463 code for the bounce
+  std::string remote_mta;  // the host that answered, or empty
 };
 
 // Applies the results to the entry; returns the indexes of recipients that failed for good

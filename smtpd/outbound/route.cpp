@@ -1,8 +1,8 @@
 #include "smtpd/outbound/route.hpp"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 namespace mailstead::outbound {
 
@@ -21,7 +21,8 @@ Route plan_route(const std::string& domain, const MxAnswer& answer, std::mt19937
       route.kind = RouteKind::hosts;  // RFC 5321 §5.1: the domain itself is the implicit MX
       route.hosts.push_back(domain);
       return route;
-    case DnsStatus::ok: break;
+    case DnsStatus::ok:
+      break;
   }
   auto records = answer.records;
   for (const auto& r : records) {

@@ -38,7 +38,9 @@ bool has_eight_bit(std::string_view bytes) {
   return false;
 }
 
-bool is_ascii(std::string_view text) { return !has_eight_bit(text); }
+bool is_ascii(std::string_view text) {
+  return !has_eight_bit(text);
+}
 
 std::string read_first_line(const std::string& path) {
   std::ifstream in(path);
@@ -81,7 +83,9 @@ QueueRunner::QueueRunner(const session::Services& services, asio::io_context& io
 
 QueueRunner::~QueueRunner() = default;
 
-void QueueRunner::start() { asio::co_spawn(strand_, loop(), asio::detached); }
+void QueueRunner::start() {
+  asio::co_spawn(strand_, loop(), asio::detached);
+}
 
 void QueueRunner::stop() {
   asio::dispatch(strand_, [this] {
@@ -173,8 +177,10 @@ net::awaitable<void> QueueRunner::deliver_entry(storage::QueueId id) {
     if (r.state != storage::RecipientState::pending || r.next_attempt > now) continue;
     auto domain = cfg_.relay ? std::string("relay") : domain_of(r.address);
     auto it = std::find_if(groups.begin(), groups.end(), [&](const Group& g) { return g.domain == domain; });
-    if (it == groups.end()) groups.push_back({domain, {i}});
-    else it->recipients.push_back(i);
+    if (it == groups.end())
+      groups.push_back({domain, {i}});
+    else
+      it->recipients.push_back(i);
   }
   std::vector<AttemptResult> results;
   for (const auto& group : groups) {
@@ -208,10 +214,17 @@ net::awaitable<std::vector<std::string>> QueueRunner::route_for(const std::strin
   auto answer = co_await resolver_.mx(domain);
   auto route = plan_route(domain, answer, rng_);
   switch (route.kind) {
-    case RouteKind::hosts: co_return route.hosts;
-    case RouteKind::null_mx: fail_all(AttemptKind::permanent, route.reason, "5.1.10"); break;
-    case RouteKind::no_such_domain: fail_all(AttemptKind::permanent, route.reason, "5.1.2"); break;
-    case RouteKind::temporary: fail_all(AttemptKind::temporary, route.reason, "4.4.3"); break;
+    case RouteKind::hosts:
+      co_return route.hosts;
+    case RouteKind::null_mx:
+      fail_all(AttemptKind::permanent, route.reason, "5.1.10");
+      break;
+    case RouteKind::no_such_domain:
+      fail_all(AttemptKind::permanent, route.reason, "5.1.2");
+      break;
+    case RouteKind::temporary:
+      fail_all(AttemptKind::temporary, route.reason, "4.4.3");
+      break;
   }
   co_return std::vector<std::string>{};
 }
@@ -284,8 +297,8 @@ net::awaitable<std::vector<AttemptResult>> QueueRunner::deliver_group(const stor
                     : reply.permanent()                 ? AttemptKind::permanent
                                                         : AttemptKind::temporary;
         auto text = reply.code == 0 ? std::string("no reply") : fmt::format("{} said: {}", remote, reply.one_line());
-        results.push_back({group.recipients[k], kind, text, dsn_status(reply.code, reply.enhanced, reply.permanent()),
-                           remote});
+        results.push_back(
+            {group.recipients[k], kind, text, dsn_status(reply.code, reply.enhanced, reply.permanent()), remote});
         log::info("-", "queue_result", "id={} to={} server={} result={} tls={}", entry.id,
                   log::quoted(envelope.recipients[k]), log::quoted(remote), log::quoted(reply.one_line()), outcome.tls);
       }
@@ -299,8 +312,8 @@ net::awaitable<std::vector<AttemptResult>> QueueRunner::deliver_group(const stor
 }
 
 net::awaitable<SessionOutcome> QueueRunner::send_over_cached_or_new(std::string host, net::tcp::endpoint server,
-                                                                   ClientOptions options, const Envelope& envelope,
-                                                                   std::string_view message) {
+                                                                    ClientOptions options, const Envelope& envelope,
+                                                                    std::string_view message) {
   auto key = fmt::format("{}|{}|{}", host, server.address().to_string(), server.port());
   // A cached connection first; a server may have closed it meanwhile, so a cached connection
   // that fails before any reply gives way to a new one.
@@ -382,7 +395,8 @@ void QueueRunner::notify_sender(storage::WriteTxn& txn, const storage::QueueEntr
     const auto& r = entry.recipients[i];
     if (r.notify & storage::kNotifyNever) continue;
     if (r.notify != 0 && !(r.notify & wanted)) continue;
-    auto result = std::find_if(results.begin(), results.end(), [i](const AttemptResult& a) { return a.recipient == i; });
+    auto result =
+        std::find_if(results.begin(), results.end(), [i](const AttemptResult& a) { return a.recipient == i; });
     std::string status = result == results.end() || result->status.empty() ? "4.4.1" : result->status;
     status[0] = failed ? '5' : '4';  // a temporary failure that outlived max_age is permanent now
     std::string remote = result == results.end() ? "" : result->remote_mta;
@@ -394,7 +408,8 @@ void QueueRunner::notify_sender(storage::WriteTxn& txn, const storage::QueueEntr
   if (!where.users.empty()) {
     auto local_copy = "Return-Path: <>\r\n" + dsn;  // what local delivery adds to every message
     for (auto& o : storage::deliver_message(txn, local_copy, where.users))
-      if (!o.result) log::warn("-", "bounce_not_stored", "id={} error={}", entry.id, log::quoted(o.result.error().detail));
+      if (!o.result)
+        log::warn("-", "bounce_not_stored", "id={} error={}", entry.id, log::quoted(o.result.error().detail));
   }
   if (!where.remote.empty() || where.unknown()) {
     storage::NewQueueEntry bounce_entry;

@@ -14,16 +14,25 @@ bool starts_with_icase(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && iequals_ascii(s.substr(0, prefix.size()), prefix);
 }
 
-bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_non_ascii(char c) { return static_cast<unsigned char>(c) >= 0x80; }
+bool is_alpha(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool is_non_ascii(char c) {
+  return static_cast<unsigned char>(c) >= 0x80;
+}
 
 // RFC 5322 atext, plus UTF-8 (RFC 6531) which the caller validates as a whole.
 bool is_atext(char c) {
-  return is_alpha(c) || is_digit(c) || is_non_ascii(c) || std::string_view("!#$%&'*+-/=?^_`{|}~").find(c) != std::string_view::npos;
+  return is_alpha(c) || is_digit(c) || is_non_ascii(c) ||
+         std::string_view("!#$%&'*+-/=?^_`{|}~").find(c) != std::string_view::npos;
 }
 
-SyntaxError syntax(int code, std::string enhanced, std::string text) { return {code, std::move(enhanced), std::move(text)}; }
+SyntaxError syntax(int code, std::string enhanced, std::string text) {
+  return {code, std::move(enhanced), std::move(text)};
+}
 
 bool valid_dot_string(std::string_view s) {
   if (s.empty() || s.front() == '.' || s.back() == '.') return false;
@@ -129,7 +138,8 @@ std::optional<SyntaxError> for_each_param(std::string_view rest, Params&& apply)
     if (value) {
       if (value->empty()) return syntax(501, "5.5.4", "Malformed parameter value");
       for (char c : *value)
-        if (static_cast<unsigned char>(c) < 33 || c == '=' || c == 127) return syntax(501, "5.5.4", "Malformed parameter value");
+        if (static_cast<unsigned char>(c) < 33 || c == '=' || c == 127)
+          return syntax(501, "5.5.4", "Malformed parameter value");
     }
     if (auto error = apply(keyword, value)) return error;
   }
@@ -147,35 +157,42 @@ Command parse_mail(std::string_view args) {
     if (!mailbox) return syntax(501, "5.1.7", "Bad sender address syntax");
     mail.sender = std::move(*mailbox);
   }
-  auto error = for_each_param(split->rest, [&](std::string_view key, std::optional<std::string_view> value)
-                                                 -> std::optional<SyntaxError> {
-    if (iequals_ascii(key, "SIZE")) {
-      auto n = value ? parse_number(*value) : std::nullopt;
-      if (!n) return syntax(501, "5.5.4", "Bad SIZE parameter");
-      mail.size = *n;
-    } else if (iequals_ascii(key, "BODY")) {
-      if (value && iequals_ascii(*value, "7BIT")) mail.body = Body::seven_bit;
-      else if (value && iequals_ascii(*value, "8BITMIME")) mail.body = Body::eight_bit_mime;
-      else if (value && iequals_ascii(*value, "BINARYMIME")) mail.body = Body::binary_mime;
-      else return syntax(501, "5.5.4", "Bad BODY parameter");
-    } else if (iequals_ascii(key, "SMTPUTF8")) {
-      if (value) return syntax(501, "5.5.4", "SMTPUTF8 takes no value");
-      mail.smtputf8 = true;
-    } else if (iequals_ascii(key, "RET")) {
-      if (value && iequals_ascii(*value, "FULL")) mail.ret = Ret::full;
-      else if (value && iequals_ascii(*value, "HDRS")) mail.ret = Ret::headers;
-      else return syntax(501, "5.5.4", "Bad RET parameter");
-    } else if (iequals_ascii(key, "ENVID")) {
-      auto decoded = value ? decode_xtext(*value) : std::nullopt;
-      if (!decoded || decoded->size() > 100) return syntax(501, "5.5.4", "Bad ENVID parameter");
-      mail.envid = std::move(*decoded);
-    } else if (iequals_ascii(key, "AUTH")) {
-      // RFC 4954 §5: accepted; smtpd trusts only its own AUTH, never this parameter.
-    } else {
-      return syntax(555, "5.5.4", "Unsupported parameter " + std::string(key));
-    }
-    return std::nullopt;
-  });
+  auto error = for_each_param(
+      split->rest, [&](std::string_view key, std::optional<std::string_view> value) -> std::optional<SyntaxError> {
+        if (iequals_ascii(key, "SIZE")) {
+          auto n = value ? parse_number(*value) : std::nullopt;
+          if (!n) return syntax(501, "5.5.4", "Bad SIZE parameter");
+          mail.size = *n;
+        } else if (iequals_ascii(key, "BODY")) {
+          if (value && iequals_ascii(*value, "7BIT"))
+            mail.body = Body::seven_bit;
+          else if (value && iequals_ascii(*value, "8BITMIME"))
+            mail.body = Body::eight_bit_mime;
+          else if (value && iequals_ascii(*value, "BINARYMIME"))
+            mail.body = Body::binary_mime;
+          else
+            return syntax(501, "5.5.4", "Bad BODY parameter");
+        } else if (iequals_ascii(key, "SMTPUTF8")) {
+          if (value) return syntax(501, "5.5.4", "SMTPUTF8 takes no value");
+          mail.smtputf8 = true;
+        } else if (iequals_ascii(key, "RET")) {
+          if (value && iequals_ascii(*value, "FULL"))
+            mail.ret = Ret::full;
+          else if (value && iequals_ascii(*value, "HDRS"))
+            mail.ret = Ret::headers;
+          else
+            return syntax(501, "5.5.4", "Bad RET parameter");
+        } else if (iequals_ascii(key, "ENVID")) {
+          auto decoded = value ? decode_xtext(*value) : std::nullopt;
+          if (!decoded || decoded->size() > 100) return syntax(501, "5.5.4", "Bad ENVID parameter");
+          mail.envid = std::move(*decoded);
+        } else if (iequals_ascii(key, "AUTH")) {
+          // RFC 4954 §5: accepted; smtpd trusts only its own AUTH, never this parameter.
+        } else {
+          return syntax(555, "5.5.4", "Unsupported parameter " + std::string(key));
+        }
+        return std::nullopt;
+      });
   if (error) return *error;
   if (mail.sender && mail.sender->utf8 && !mail.smtputf8)
     return syntax(553, "5.6.7", "Non-ASCII address needs SMTPUTF8");
@@ -189,40 +206,46 @@ Command parse_rcpt(std::string_view args) {
   auto path = strip_source_route(split->path);
   auto mailbox = path ? parse_mailbox(*path) : std::nullopt;
   if (!mailbox) {
-    if (iequals_ascii(split->path, "postmaster")) mailbox = Mailbox{"postmaster", "", false};  // RFC 5321 §4.1.1.3
-    else return syntax(501, "5.1.3", "Bad recipient address syntax");
+    if (iequals_ascii(split->path, "postmaster"))
+      mailbox = Mailbox{"postmaster", "", false};  // RFC 5321 §4.1.1.3
+    else
+      return syntax(501, "5.1.3", "Bad recipient address syntax");
   }
   Rcpt rcpt{std::move(*mailbox), 0, {}};
-  auto error = for_each_param(split->rest, [&](std::string_view key, std::optional<std::string_view> value)
-                                                 -> std::optional<SyntaxError> {
-    if (iequals_ascii(key, "NOTIFY")) {
-      if (!value) return syntax(501, "5.5.4", "Bad NOTIFY parameter");
-      std::string_view list = *value;
-      std::uint8_t bits = 0;
-      while (!list.empty()) {
-        auto comma = list.find(',');
-        auto item = list.substr(0, comma);
-        if (iequals_ascii(item, "NEVER")) bits |= kNotifyNever;
-        else if (iequals_ascii(item, "SUCCESS")) bits |= kNotifySuccess;
-        else if (iequals_ascii(item, "FAILURE")) bits |= kNotifyFailure;
-        else if (iequals_ascii(item, "DELAY")) bits |= kNotifyDelay;
-        else return syntax(501, "5.5.4", "Bad NOTIFY parameter");
-        if (comma == std::string_view::npos) break;
-        list.remove_prefix(comma + 1);
-      }
-      if ((bits & kNotifyNever) && bits != kNotifyNever)
-        return syntax(501, "5.5.4", "NOTIFY=NEVER stands alone");
-      rcpt.notify = bits;
-    } else if (iequals_ascii(key, "ORCPT")) {
-      auto decoded = value ? decode_xtext(*value) : std::nullopt;
-      if (!decoded || decoded->find(';') == std::string::npos || decoded->size() > 500)
-        return syntax(501, "5.5.4", "Bad ORCPT parameter");
-      rcpt.orcpt = std::move(*decoded);
-    } else {
-      return syntax(555, "5.5.4", "Unsupported parameter " + std::string(key));
-    }
-    return std::nullopt;
-  });
+  auto error = for_each_param(
+      split->rest, [&](std::string_view key, std::optional<std::string_view> value) -> std::optional<SyntaxError> {
+        if (iequals_ascii(key, "NOTIFY")) {
+          if (!value) return syntax(501, "5.5.4", "Bad NOTIFY parameter");
+          std::string_view list = *value;
+          std::uint8_t bits = 0;
+          while (!list.empty()) {
+            auto comma = list.find(',');
+            auto item = list.substr(0, comma);
+            if (iequals_ascii(item, "NEVER"))
+              bits |= kNotifyNever;
+            else if (iequals_ascii(item, "SUCCESS"))
+              bits |= kNotifySuccess;
+            else if (iequals_ascii(item, "FAILURE"))
+              bits |= kNotifyFailure;
+            else if (iequals_ascii(item, "DELAY"))
+              bits |= kNotifyDelay;
+            else
+              return syntax(501, "5.5.4", "Bad NOTIFY parameter");
+            if (comma == std::string_view::npos) break;
+            list.remove_prefix(comma + 1);
+          }
+          if ((bits & kNotifyNever) && bits != kNotifyNever) return syntax(501, "5.5.4", "NOTIFY=NEVER stands alone");
+          rcpt.notify = bits;
+        } else if (iequals_ascii(key, "ORCPT")) {
+          auto decoded = value ? decode_xtext(*value) : std::nullopt;
+          if (!decoded || decoded->find(';') == std::string::npos || decoded->size() > 500)
+            return syntax(501, "5.5.4", "Bad ORCPT parameter");
+          rcpt.orcpt = std::move(*decoded);
+        } else {
+          return syntax(555, "5.5.4", "Unsupported parameter " + std::string(key));
+        }
+        return std::nullopt;
+      });
   if (error) return *error;
   return rcpt;
 }
@@ -260,7 +283,8 @@ bool valid_domain_or_literal(std::string_view text) {
   if (text.front() == '[') {
     if (text.back() != ']' || text.size() < 3) return false;
     for (char c : text.substr(1, text.size() - 2))
-      if (static_cast<unsigned char>(c) < 33 || c == '[' || c == ']' || c == '\\' || static_cast<unsigned char>(c) > 126)
+      if (static_cast<unsigned char>(c) < 33 || c == '[' || c == ']' || c == '\\' ||
+          static_cast<unsigned char>(c) > 126)
         return false;
     return true;
   }

@@ -24,11 +24,11 @@ enum class Body { unspecified, seven_bit, eight_bit_mime, binary_mime };
 enum class Ret { unspecified, full, headers };
 
 struct Ehlo {
-  std::string domain;  // or address literal
+  std::string domain;    // or address literal
   bool extended = true;  // false for HELO
 };
 struct Mail {
-  std::optional<Mailbox> sender;  // nullopt: the null reverse-path <>
+  std::optional<Mailbox> sender;      // nullopt: the null reverse-path <>
   std::optional<std::uint64_t> size;  // RFC 1870
   Body body = Body::unspecified;      // RFC 6152 / RFC 3030
   bool smtputf8 = false;              // RFC 6531
@@ -63,8 +63,8 @@ struct Auth {
 
 // Why a line is not a valid command; the session answers code + enhanced + text.
 struct SyntaxError {
-  int code = 501;             // 500: unknown command or bad line; 501: bad arguments; 555: bad parameter
-  std::string enhanced;       // RFC 3463, e.g. "5.5.4"
+  int code = 501;        // 500: unknown command or bad line; 501: bad arguments; 555: bad parameter
+  std::string enhanced;  // RFC 3463, e.g. "5.5.4"
   std::string text;
 };
 
@@ -73,7 +73,7 @@ using Command = std::variant<Ehlo, Mail, Rcpt, Data, Bdat, Rset, Noop, Quit, Vrf
 Command parse_command(std::string_view line);
 
 // Parsing pieces, for tests and for other users (the SMTP client reads paths too).
-std::optional<Mailbox> parse_mailbox(std::string_view text);  // local@domain, no brackets
+std::optional<Mailbox> parse_mailbox(std::string_view text);     // local@domain, no brackets
 std::optional<std::string> decode_xtext(std::string_view text);  // RFC 3461 §4
 bool valid_domain_or_literal(std::string_view text);
 

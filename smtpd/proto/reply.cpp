@@ -11,8 +11,10 @@ std::string Reply::serialize() const {
     char sep = i + 1 < lines_or_empty.size() ? '-' : ' ';
     std::string text;
     for (char c : lines_or_empty[i]) text += (c == '\r' || c == '\n') ? ' ' : c;  // a reply line never breaks
-    if (enhanced.empty()) out += fmt::format("{}{}{}\r\n", code, sep, text);
-    else out += fmt::format("{}{}{} {}\r\n", code, sep, enhanced, text);
+    if (enhanced.empty())
+      out += fmt::format("{}{}{}\r\n", code, sep, text);
+    else
+      out += fmt::format("{}{}{} {}\r\n", code, sep, enhanced, text);
   }
   return out;
 }
@@ -30,7 +32,9 @@ Reply reply(int code, std::string_view enhanced, std::string_view text) {
 
 namespace {
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 // "2.1.0" style: class digit, dot, 1-3 digits, dot, 1-3 digits.
 std::size_t enhanced_length(std::string_view text) {

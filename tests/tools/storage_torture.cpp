@@ -239,7 +239,8 @@ int main(int argc, char** argv) {
       return deliver(argv[2], std::stol(argv[3]), std::stol(argv[4]), std::stoi(argv[5]));
     if (mode == "check" && argc == 3) return check(argv[2]);
     if (mode == "fill" && argc == 3) return fill(argv[2]);
-    if (mode == "enqueue" && argc == 6) return enqueue_entries(argv[2], std::stol(argv[3]), std::stol(argv[4]), argv[5]);
+    if (mode == "enqueue" && argc == 6)
+      return enqueue_entries(argv[2], std::stol(argv[3]), std::stol(argv[4]), argv[5]);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "storage-torture: %s\n", e.what());
     return 1;

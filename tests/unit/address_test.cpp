@@ -25,8 +25,9 @@ TEST(Address, NormalizesDomains) {
   EXPECT_EQ(normalize_domain("example.test."), "example.test");
   // One domain, whichever way it is written: A-labels, U-labels, Unicode upper case, or a
   // full-width dot (UTS #46 maps them all); the U-label form is the one kept.
-  const std::string buecher = "b\xc3\xbc"
-                              "cher.example";
+  const std::string buecher =
+      "b\xc3\xbc"
+      "cher.example";
   EXPECT_EQ(normalize_domain("xn--bcher-kva.example"), buecher);
   EXPECT_EQ(normalize_domain("XN--BCHER-KVA.example."), buecher);
   EXPECT_EQ(normalize_domain(buecher), buecher);
@@ -37,7 +38,8 @@ TEST(Address, NormalizesDomains) {
                              "cher\xef\xbc\x8e"
                              "example"),
             buecher);
-  EXPECT_EQ(normalize_domain("xn--4gbrim.xn--ygbi2ammx"), "\xd9\x85\xd9\x88\xd9\x82\xd8\xb9.\xd9\x81\xd9\x84\xd8\xb3\xd8\xb7\xd9\x8a\xd9\x86");
+  EXPECT_EQ(normalize_domain("xn--4gbrim.xn--ygbi2ammx"),
+            "\xd9\x85\xd9\x88\xd9\x82\xd8\xb9.\xd9\x81\xd9\x84\xd8\xb3\xd8\xb7\xd9\x8a\xd9\x86");
   EXPECT_EQ(normalize_domain("localhost"), "localhost");
   for (auto bad : {"", ".", "a..b", "-a.test", "a-.test", "a_b.test", "a b.test", "[192.0.2.1]", "a.test..",
                    "exa\xff"

@@ -75,14 +75,13 @@ TEST(ImapParser, SelectWithQresyncParameters) {
           .qresync;
   ASSERT_TRUE(q);
   EXPECT_EQ(q->known_uids, parse_sequence_set("41:211,214:541"));
-  auto select = std::get<Select>(
-      parse_ok("a EXAMINE INBOX (QRESYNC (1 2 1:100 (1,5,9 10,50,90)))\r\n").arguments);
+  auto select = std::get<Select>(parse_ok("a EXAMINE INBOX (QRESYNC (1 2 1:100 (1,5,9 10,50,90)))\r\n").arguments);
   EXPECT_TRUE(select.read_only);
   EXPECT_EQ(select.qresync->known_uids, parse_sequence_set("1:100"));
   EXPECT_TRUE(std::get<Select>(parse_ok("a SELECT INBOX (QRESYNC (1 2 (1 10)))\r\n").arguments).qresync);
-  parse_bad("a SELECT INBOX (QRESYNC (0 2))\r\n");       // UIDVALIDITY is never 0
-  parse_bad("a SELECT INBOX (QRESYNC (1))\r\n");         // no modseq
-  parse_bad("a SELECT INBOX (QRESYNC (1 2 $))\r\n");     // known UIDs must be given
+  parse_bad("a SELECT INBOX (QRESYNC (0 2))\r\n");          // UIDVALIDITY is never 0
+  parse_bad("a SELECT INBOX (QRESYNC (1))\r\n");            // no modseq
+  parse_bad("a SELECT INBOX (QRESYNC (1 2 $))\r\n");        // known UIDs must be given
   parse_bad("a SELECT INBOX (QRESYNC (1 2 1:5 (1)))\r\n");  // match data comes in pairs
   parse_bad("a SELECT INBOX (QRESYNC 1 2)\r\n");
   auto fetch = std::get<Fetch>(parse_ok("a UID FETCH 300:500 (FLAGS) (CHANGEDSINCE 12345 VANISHED)\r\n").arguments);
@@ -132,21 +131,23 @@ TEST(ImapParser, AppendStoreListAndDates) {
   parse_bad("t APPEND Drafts \"32-Jul-2026 10:00:00 +0200\" {1}\r\nx\r\n");
   // MULTIAPPEND (RFC 3502): each message with its own flags and date
   auto multi = std::get<Append>(
-      parse_ok("t APPEND Sent {1}\r\na (\\Seen) {1+}\r\nb \" 4-Jul-2026 10:00:00 +0200\" UTF8 (~{1}\r\nc)\r\n").arguments);
+      parse_ok("t APPEND Sent {1}\r\na (\\Seen) {1+}\r\nb \" 4-Jul-2026 10:00:00 +0200\" UTF8 (~{1}\r\nc)\r\n")
+          .arguments);
   ASSERT_EQ(multi.messages.size(), 3u);
   EXPECT_EQ(multi.messages[0].message, "a");
   EXPECT_TRUE(multi.messages[0].flags.empty());
   EXPECT_EQ(multi.messages[1].flags, (std::vector<std::string>{"\\Seen"}));
   EXPECT_EQ(multi.messages[2].message, "c");
   EXPECT_TRUE(multi.messages[2].date);
-  parse_bad("t APPEND Sent {1}\r\na \r\n");         // a space and then nothing
+  parse_bad("t APPEND Sent {1}\r\na \r\n");          // a space and then nothing
   parse_bad("t APPEND Sent {1}\r\na (\\Seen)\r\n");  // flags without a message
   parse_bad("t APPEND Sent\r\n");
   auto s = std::get<Store>(parse_ok("t STORE 1 -FLAGS.SILENT \\Seen \\Deleted\r\n").arguments);
   EXPECT_EQ(s.operation, Store::Operation::remove);
   EXPECT_TRUE(s.silent);
   EXPECT_EQ(s.flags.size(), 2u);
-  auto l = std::get<List>(parse_ok("t LIST (SUBSCRIBED) \"\" (INBOX \"Work/%\") RETURN (CHILDREN STATUS (MESSAGES))\r\n").arguments);
+  auto l = std::get<List>(
+      parse_ok("t LIST (SUBSCRIBED) \"\" (INBOX \"Work/%\") RETURN (CHILDREN STATUS (MESSAGES))\r\n").arguments);
   EXPECT_TRUE(l.select_subscribed && l.return_children && l.extended);
   EXPECT_EQ(l.patterns.size(), 2u);
   EXPECT_EQ(l.return_status, (std::vector<std::string>{"MESSAGES"}));
@@ -289,7 +290,7 @@ TEST(ImapSearch, EvaluatesKeysLazily) {
 
 TEST(ImapSearch, TextKeysIgnoreCaseInEveryScript) {
   EXPECT_EQ(fold_case("ŁÓDŹ Straße ΣΟΦΊΑ МОСКВА İstanbul ÅNGSTRÖM"), "łódź straße σοφία москва istanbul ångström");
-  EXPECT_EQ(fold_case("ＦＵＬＬ 𐐀"), "ｆｕｌｌ 𐐨");                       // fullwidth, Deseret (4 bytes)
+  EXPECT_EQ(fold_case("ＦＵＬＬ 𐐀"), "ｆｕｌｌ 𐐨");                    // fullwidth, Deseret (4 bytes)
   EXPECT_EQ(fold_case("a\xff\xc3(b\xe2\x82"), "a\xff\xc3(b\xe2\x82");  // not UTF-8: left as written
   EXPECT_EQ(fold_case(""), "");
 }
@@ -379,7 +380,8 @@ TEST(ImapSequence, MissingUidsWithinASet) {
   EXPECT_EQ(format_intervals(missing_within({1, 2, 3}, 3, everything)), "");
   EXPECT_EQ(format_intervals(missing_within({}, 4, everything)), "1:4");
   EXPECT_EQ(format_intervals(missing_within({}, 0, everything)), "");
-  EXPECT_EQ(format_intervals(missing_within({5}, 20, resolve(*parse_sequence_set("3:4,6,10:12,30"), 100))), "3:4,6,10:12");
+  EXPECT_EQ(format_intervals(missing_within({5}, 20, resolve(*parse_sequence_set("3:4,6,10:12,30"), 100))),
+            "3:4,6,10:12");
   EXPECT_EQ(format_intervals(missing_within({1, 2, 3, 0xfffffffeu}, 0xffffffffu, {{0xfffffffeu, 0xffffffffu}})),
             "4294967295");
 }

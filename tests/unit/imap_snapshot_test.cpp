@@ -85,16 +85,19 @@ TEST_F(SnapshotCacheTest, UpdatedThroughTheChangeLogAsIfReadAgain) {
     for (int k = 0; k < steps; ++k) {
       switch (random() % 5) {
         case 0:
-          append(random() % 2 ? std::uint32_t{kSeen} : 0u,
-                 random() % 3 == 0 ? std::vector<std::string>{"$K" + std::to_string(round)} : std::vector<std::string>{});
+          append(random() % 2 ? std::uint32_t{kSeen} : 0u, random() % 3 == 0
+                                                               ? std::vector<std::string>{"$K" + std::to_string(round)}
+                                                               : std::vector<std::string>{});
           break;
         case 1:
           if (!uids.empty())
-            ok(store().update([&](WriteTxn& t) { return store_flags(t, inbox.id, pick(), FlagOperation::add, kSeen, {}); }));
+            ok(store().update(
+                [&](WriteTxn& t) { return store_flags(t, inbox.id, pick(), FlagOperation::add, kSeen, {}); }));
           break;
         case 2:
           if (!uids.empty())
-            ok(store().update([&](WriteTxn& t) { return store_flags(t, inbox.id, pick(), FlagOperation::remove, kSeen, {}); }));
+            ok(store().update(
+                [&](WriteTxn& t) { return store_flags(t, inbox.id, pick(), FlagOperation::remove, kSeen, {}); }));
           break;
         case 3:
           if (uids.size() > 5)
@@ -103,7 +106,8 @@ TEST_F(SnapshotCacheTest, UpdatedThroughTheChangeLogAsIfReadAgain) {
               return {};
             }));
           break;
-        default: break;  // nothing changes: the update must be a no-op
+        default:
+          break;  // nothing changes: the update must be a no-op
       }
       uids = list_uids(store().read(), inbox.id);
     }

@@ -1,11 +1,9 @@
 #include "storage/messages.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-
 #include <unistd.h>
-
-#include <fcntl.h>
 
 #include <map>
 #include <random>
@@ -243,11 +241,13 @@ TEST_F(MessagesTest, ExpungeDeletedOnlyTouchesDeleted) {
 TEST_F(MessagesTest, ChangeLogIsTrimmedToItsRetention) {
   constexpr std::int64_t kDay = 86400, kStart = 1800000000;
   auto trim = [&](std::int64_t now, std::size_t max = 1000) {
-    return ok(store().update([&](WriteTxn& t) -> Result<std::size_t> { return trim_change_log(t, now, 30 * kDay, max); }));
+    return ok(
+        store().update([&](WriteTxn& t) -> Result<std::size_t> { return trim_change_log(t, now, 30 * kDay, max); }));
   };
   auto first = append(alice_, "INBOX");
   append(alice_, "INBOX");
-  ok(store().update([&](WriteTxn& t) -> Result<std::vector<Uid>> { return expunge_messages(t, first.mailbox, {first.uid}); }));
+  ok(store().update(
+      [&](WriteTxn& t) -> Result<std::vector<Uid>> { return expunge_messages(t, first.mailbox, {first.uid}); }));
   const auto old_changes = changes_since(store().read(), 0).size();
   const auto noted = last_modseq(store().read());
   EXPECT_EQ(trim(kStart), 0u);  // notes (now, modseq); nothing is old yet
@@ -424,7 +424,8 @@ void downgrade_to_format_1(Store& store) {
   state.scan(state.dbs().message_meta, "", [&](std::string_view key, std::string_view value) {
     auto message = find_message(t, codec::get_u32be(key, 0), codec::get_u32be(key, 4));
     EXPECT_TRUE(message);
-    if (message) records.emplace_back(std::string(reinterpret_cast<const char*>(message->blob.bytes.data()), 32), value);
+    if (message)
+      records.emplace_back(std::string(reinterpret_cast<const char*>(message->blob.bytes.data()), 32), value);
     return true;
   });
   for (const auto& [blob, structure] : records) state.put(blob_meta, blob, structure);
@@ -455,7 +456,8 @@ TEST_F(MessagesTest, AFormat1StoreIsUpgradedWhenOpenedEvenWhenTheMapMustGrow) {
     return copy_messages(t, messages.front().mailbox, {messages.front().uid}, box(bob_, "Archive"));
   }));
   messages.push_back(*find_message(store().read(), box(bob_, "Archive").id, copied.target_uids.at(0)));
-  for (const auto& m : messages) subjects[{m.mailbox, m.uid}] = message_structure(store().read(), m)->envelope->subject.value();
+  for (const auto& m : messages)
+    subjects[{m.mailbox, m.uid}] = message_structure(store().read(), m)->envelope->subject.value();
 
   downgrade_to_format_1(store());
   // A compacted copy of it, opened with a map just big enough for what it holds: converting it
@@ -476,17 +478,17 @@ TEST_F(MessagesTest, AFormat1StoreIsUpgradedWhenOpenedEvenWhenTheMapMustGrow) {
   store();
   EXPECT_GT(store().map_size(), initial_map);
   {
-  auto txn = store().read();
-  for (const auto& m : messages) {
-    auto structure = message_structure(txn, m);
-    ASSERT_TRUE(structure) << m.mailbox << "/" << m.uid;
-    EXPECT_EQ(structure->envelope->subject.value(), (subjects[{m.mailbox, m.uid}]));
-  }
-  MDB_dbi gone;
-  EXPECT_EQ(mdb_dbi_open(txn.state().txn, "blob_meta", 0, &gone), MDB_NOTFOUND);
-  auto version = txn.state().get(txn.state().dbs().meta, "schema_version");
-  ASSERT_TRUE(version);
-  EXPECT_EQ(codec::get_u32be(*version), kSchemaVersion);
+    auto txn = store().read();
+    for (const auto& m : messages) {
+      auto structure = message_structure(txn, m);
+      ASSERT_TRUE(structure) << m.mailbox << "/" << m.uid;
+      EXPECT_EQ(structure->envelope->subject.value(), (subjects[{m.mailbox, m.uid}]));
+    }
+    MDB_dbi gone;
+    EXPECT_EQ(mdb_dbi_open(txn.state().txn, "blob_meta", 0, &gone), MDB_NOTFOUND);
+    auto version = txn.state().get(txn.state().dbs().meta, "schema_version");
+    ASSERT_TRUE(version);
+    EXPECT_EQ(codec::get_u32be(*version), kSchemaVersion);
   }
   reopen();  // opens as format 2 without converting again
   EXPECT_TRUE(message_structure(store().read(), messages.back()));

@@ -1,8 +1,7 @@
-#include "smtpd/outbound/dsn.hpp"
-
 #include <gtest/gtest.h>
 
 #include "common/mime/mime.hpp"
+#include "smtpd/outbound/dsn.hpp"
 
 namespace mailstead::outbound {
 namespace {
@@ -20,8 +19,8 @@ DsnInput input(bool full) {
   in.return_full = full;
   in.original = kOriginal;
   in.unique = "abc123";
-  in.recipients.push_back({"bob@example.org", "rfc822;Bob@Example.org", DsnAction::failed, "5.1.1",
-                           "mx.example.org", "550 5.1.1 <bob@example.org>: no such\r\nuser", 1795000590});
+  in.recipients.push_back({"bob@example.org", "rfc822;Bob@Example.org", DsnAction::failed, "5.1.1", "mx.example.org",
+                           "550 5.1.1 <bob@example.org>: no such\r\nuser", 1795000590});
   return in;
 }
 

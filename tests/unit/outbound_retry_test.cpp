@@ -1,12 +1,12 @@
-#include "smtpd/outbound/retry.hpp"
-
 #include <gtest/gtest.h>
+
+#include "smtpd/outbound/retry.hpp"
 
 namespace mailstead::outbound {
 namespace {
 
-using storage::RecipientState;
 using std::chrono::seconds;
+using storage::RecipientState;
 
 TEST(OutboundRetry, DelayDoublesUpToTheMaximum) {
   RetryPolicy p{seconds(300), seconds(3600), seconds(5 * 86400)};

@@ -1,21 +1,23 @@
-#include "smtpd/outbound/route.hpp"
-
 #include <gtest/gtest.h>
 
 #include <set>
 
+#include "smtpd/outbound/route.hpp"
+
 namespace mailstead::outbound {
 namespace {
 
-MxAnswer answer(std::vector<MxRecord> records) { return {DnsStatus::ok, std::move(records), ""}; }
+MxAnswer answer(std::vector<MxRecord> records) {
+  return {DnsStatus::ok, std::move(records), ""};
+}
 
 TEST(OutboundRoute, PreferenceOrderWithEqualPreferencesShuffled) {
   std::mt19937_64 rng(1);
   std::set<std::string> seen_first;
   for (int i = 0; i < 50; ++i) {
-    auto route = plan_route("example.org", answer({{20, "c.example.org"}, {10, "a.example.org"}, {10, "b.example.org"},
-                                                   {30, "d.example.org"}}),
-                            rng);
+    auto route = plan_route(
+        "example.org",
+        answer({{20, "c.example.org"}, {10, "a.example.org"}, {10, "b.example.org"}, {30, "d.example.org"}}), rng);
     ASSERT_EQ(route.kind, RouteKind::hosts);
     ASSERT_EQ(route.hosts.size(), 4u);
     seen_first.insert(route.hosts[0]);

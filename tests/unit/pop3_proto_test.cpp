@@ -14,7 +14,9 @@ T as(const Command& c) {
   return std::holds_alternative<T>(c) ? std::get<T>(c) : T{};
 }
 
-bool is_error(std::string_view line) { return std::holds_alternative<SyntaxError>(parse_command(line)); }
+bool is_error(std::string_view line) {
+  return std::holds_alternative<SyntaxError>(parse_command(line));
+}
 
 TEST(Pop3Command, KeywordsAreCaseInsensitive) {
   EXPECT_EQ(as<User>(parse_command("user alice@example.test")).name, "alice@example.test");
@@ -63,7 +65,9 @@ TEST(Pop3Command, UnknownAndEmpty) {
   EXPECT_TRUE(is_error(std::string(5000, 'A')));
 }
 
-Maildrop three() { return Maildrop(77, {{10, 100, false, false}, {11, 200, false, false}, {15, 300, false, false}}); }
+Maildrop three() {
+  return Maildrop(77, {{10, 100, false, false}, {11, 200, false, false}, {15, 300, false, false}});
+}
 
 TEST(Pop3Maildrop, NumbersAndTotals) {
   auto drop = three();

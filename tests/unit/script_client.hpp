@@ -3,9 +3,8 @@
 // maintenance_test): the client's end of a socketpair whose other end a session serves in
 // process, the escapes of raw script lines, the scripts of a folder, and a test config.
 
-#include <sys/socket.h>
-
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <boost/asio/local/stream_protocol.hpp>
@@ -31,13 +30,17 @@ inline std::string unescape(std::string_view text) {
       continue;
     }
     char c = text[++i];
-    if (c == 'r') out += '\r';
-    else if (c == 'n') out += '\n';
-    else if (c == '0') out += '\0';
+    if (c == 'r')
+      out += '\r';
+    else if (c == 'n')
+      out += '\n';
+    else if (c == '0')
+      out += '\0';
     else if (c == 'x' && i + 2 < text.size() + 1) {
       out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
       i += 2;
-    } else out += c;
+    } else
+      out += c;
   }
   return out;
 }

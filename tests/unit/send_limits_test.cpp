@@ -57,7 +57,7 @@ TEST_F(SendLimitsTest, RefuseDoesNotCountTheRefusedAndSaysWhenToComeBack) {
   auto refused = send(t0 + 2, limits, false);
   EXPECT_TRUE(refused.over_limit);
   EXPECT_EQ(refused.reopens_at, t0 + 3600);
-  EXPECT_TRUE(send(t0 + 3, limits, false).over_limit);  // still refused: nothing was counted
+  EXPECT_TRUE(send(t0 + 3, limits, false).over_limit);      // still refused: nothing was counted
   EXPECT_FALSE(send(t0 + 3600, limits, false).over_limit);  // a new hour: the third of the day
   auto daily = send(t0 + 3601, limits, false);
   EXPECT_TRUE(daily.over_limit);  // the day's three are used

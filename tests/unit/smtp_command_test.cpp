@@ -1,7 +1,6 @@
-#include "smtpd/proto/command.hpp"
-
 #include <gtest/gtest.h>
 
+#include "smtpd/proto/command.hpp"
 #include "smtpd/proto/reply.hpp"
 
 namespace mailstead::smtp {
@@ -50,7 +49,7 @@ TEST(SmtpCommand, MailWithParameters) {
   EXPECT_EQ(m.body, Body::eight_bit_mime);
   EXPECT_EQ(m.ret, Ret::headers);
   EXPECT_EQ(m.envid, "id+x");
-  EXPECT_FALSE(as<Mail>(parse_command("MAIL FROM:<>")).sender);  // the null reverse-path
+  EXPECT_FALSE(as<Mail>(parse_command("MAIL FROM:<>")).sender);          // the null reverse-path
   EXPECT_TRUE(as<Mail>(parse_command("mail from: <a@b.test>")).sender);  // tolerated space
   EXPECT_EQ(as<Mail>(parse_command("MAIL FROM:<a@b.test> AUTH=<>")).sender->local, "a");
 }
@@ -108,8 +107,8 @@ TEST(SmtpCommand, Mailboxes) {
   EXPECT_TRUE(parse_mailbox("\"esc\\\"aped\"@example.test"));
   EXPECT_TRUE(parse_mailbox("user@[192.0.2.1]"));
   EXPECT_TRUE(parse_mailbox("user@[IPv6:2001:db8::1]"));
-  for (auto bad : {"", "@x.test", "a@", ".a@x.test", "a.@x.test", "a..b@x.test", "a b@x.test", "a@-x.test",
-                   "a@x-.test", "a@x..test", "a@[1.2.3.4", "\"open@x.test", "a(b)@x.test", "a@x_y.test"}) {
+  for (auto bad : {"", "@x.test", "a@", ".a@x.test", "a.@x.test", "a..b@x.test", "a b@x.test", "a@-x.test", "a@x-.test",
+                   "a@x..test", "a@[1.2.3.4", "\"open@x.test", "a(b)@x.test", "a@x_y.test"}) {
     EXPECT_FALSE(parse_mailbox(bad)) << bad;
   }
 }

@@ -1,8 +1,7 @@
-#include "smtpd/policy.hpp"
-
 #include <gtest/gtest.h>
 
 #include "smtpd/message_edit.hpp"
+#include "smtpd/policy.hpp"
 #include "storage/messages.hpp"
 #include "storage_fixture.hpp"
 
@@ -79,8 +78,16 @@ TEST_F(PolicyTest, SenderOwnership) {
 }
 
 TEST(MessageEdit, ReceivedFieldAndDate) {
-  ReceivedInfo info{"client.example.org\r\nX-Injected: yes", "192.0.2.7", "mail.example.test", "ESMTPS",
-                    "TLSv1.3 TLS_AES_256_GCM_SHA384", "0a1b2c3d", "alice@example.test", 1795515049, "", std::nullopt};
+  ReceivedInfo info{"client.example.org\r\nX-Injected: yes",
+                    "192.0.2.7",
+                    "mail.example.test",
+                    "ESMTPS",
+                    "TLSv1.3 TLS_AES_256_GCM_SHA384",
+                    "0a1b2c3d",
+                    "alice@example.test",
+                    1795515049,
+                    "",
+                    std::nullopt};
   auto field = received_field(info);
   EXPECT_EQ(field,
             "Received: from client.example.org__X-Injected:_yes ([192.0.2.7])\r\n"
@@ -90,7 +97,8 @@ TEST(MessageEdit, ReceivedFieldAndDate) {
             "\tfor <alice@example.test>; Tue, 24 Nov 2026 10:10:49 +0000\r\n");
   EXPECT_EQ(rfc5322_date(0), "Thu, 1 Jan 1970 00:00:00 +0000");
   info.authenticated = "alice@example.test";
-  EXPECT_NE(received_field(info).find("\t(using TLSv1.3 TLS_AES_256_GCM_SHA384)\r\n\t(authenticated as alice@example.test)\r\n"),
+  EXPECT_NE(received_field(info).find(
+                "\t(using TLSv1.3 TLS_AES_256_GCM_SHA384)\r\n\t(authenticated as alice@example.test)\r\n"),
             std::string::npos);
 }
 

@@ -115,7 +115,8 @@ void SmtpSessionTest::run_script(const std::filesystem::path& path) {
   connection_ = std::make_shared<net::Connection>(net::StreamSocket(std::move(server_end)), nullptr, "script",
                                                   config_->smtpd.max_line_length);
   auto finished = std::make_shared<std::promise<void>>();
-  asio::co_spawn(io_, serve(connection_, *context_, port), [finished](const std::exception_ptr&) { finished->set_value(); });
+  asio::co_spawn(io_, serve(connection_, *context_, port),
+                 [finished](const std::exception_ptr&) { finished->set_value(); });
   ScriptClient client(std::move(client_end));
 
   std::string pending;

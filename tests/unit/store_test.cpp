@@ -207,8 +207,8 @@ TEST_F(StoreLifecycle, RefusesANewerSchema) {
     FAIL() << "opened a store of a newer format";
   } catch (const StorageError& e) {
     EXPECT_EQ(e.code(), Errc::version_mismatch);
-    EXPECT_NE(std::string(e.what()).find(fmt::format("has format {}, this mailstead reads format {}", kSchemaVersion + 1,
-                                                        kSchemaVersion)),
+    EXPECT_NE(std::string(e.what()).find(
+                  fmt::format("has format {}, this mailstead reads format {}", kSchemaVersion + 1, kSchemaVersion)),
               std::string::npos)
         << e.what();
   }
