@@ -1,5 +1,6 @@
 #include "pop3d/proto/command.hpp"
 
+#include <array>
 #include <charconv>
 #include <vector>
 
@@ -28,27 +29,111 @@ SyntaxError bad(std::string text) {
   return SyntaxError{std::move(text)};
 }
 
+// What an argument parser sees: the text after the name, and its words.
+struct Arguments {
+  std::string_view name;
+  std::string_view rest;
+  std::vector<std::string_view> words;
+};
+
 template <typename T>
-Command optional_number(const std::vector<std::string_view>& args, std::string_view keyword) {
-  if (args.empty()) return T{};
-  if (args.size() > 1) return bad(std::string(keyword) + " takes at most one message number");
-  auto n = parse_message_number(args[0]);
+Command no_arguments(const Arguments& a) {
+  if (!a.words.empty()) return bad(std::string(a.name) + " takes no arguments");
+  return T{};
+}
+
+template <typename T>
+Command optional_number(const Arguments& a) {
+  if (a.words.empty()) return T{};
+  if (a.words.size() > 1) return bad(std::string(a.name) + " takes at most one message number");
+  auto n = parse_message_number(a.words[0]);
   if (!n) return bad("Invalid message number");
   return T{*n};
 }
 
 template <typename T>
-Command one_number(const std::vector<std::string_view>& args, std::string_view keyword) {
-  if (args.size() != 1) return bad(std::string(keyword) + " needs one message number");
-  auto n = parse_message_number(args[0]);
+Command one_number(const Arguments& a) {
+  if (a.words.size() != 1) return bad(std::string(a.name) + " needs one message number");
+  auto n = parse_message_number(a.words[0]);
   if (!n) return bad("Invalid message number");
   return T{*n};
 }
 
-Command no_arguments(const std::vector<std::string_view>& args, std::string_view keyword, Command command) {
-  if (!args.empty()) return bad(std::string(keyword) + " takes no arguments");
-  return command;
+Command parse_user(const Arguments& a) {
+  if (a.words.size() != 1) return bad("USER needs one name");
+  return User{std::string(a.words[0])};
 }
+
+Command parse_pass(const Arguments& a) {
+  if (a.rest.empty()) return bad("PASS needs a password");
+  return Pass{std::string(a.rest)};  // the rest of the line: passwords may hold spaces
+}
+
+Command parse_auth(const Arguments& a) {
+  if (a.words.empty()) return Auth{};
+  if (a.words.size() > 2) return bad("AUTH takes a mechanism and at most an initial response");
+  Auth auth{std::string(a.words[0]), std::nullopt};
+  if (a.words.size() == 2) auth.initial = std::string(a.words[1]);
+  return auth;
+}
+
+Command parse_top(const Arguments& a) {
+  if (a.words.size() != 2) return bad("TOP needs a message number and a number of lines");
+  auto n = parse_message_number(a.words[0]);
+  if (!n) return bad("Invalid message number");
+  std::uint64_t lines = 0;
+  auto [end, ec] = std::from_chars(a.words[1].data(), a.words[1].data() + a.words[1].size(), lines);
+  if (ec != std::errc{} || end != a.words[1].data() + a.words[1].size()) return bad("Invalid number of lines");
+  return Top{*n, lines};
+}
+
+// --- the command table ------------------------------------------------------------------------
+
+constexpr unsigned kAuthorization = 1U << static_cast<unsigned>(State::authorization);
+constexpr unsigned kTransaction = 1U << static_cast<unsigned>(State::transaction);
+constexpr unsigned kAnyState = kAuthorization | kTransaction;
+
+struct Row {
+  std::string_view name;
+  std::size_t alternative;  // the index of the command's type in Command
+  unsigned states;
+  Command (*parse)(const Arguments&);
+};
+
+template <typename T, std::size_t I = 0>
+constexpr std::size_t index_of() {
+  if constexpr (std::is_same_v<std::variant_alternative_t<I, Command>, T>)
+    return I;
+  else
+    return index_of<T, I + 1>();
+}
+
+template <typename T>
+constexpr Row row(std::string_view name, unsigned states, Command (*parse)(const Arguments&)) {
+  return {name, index_of<T>(), states, parse};
+}
+
+// RFC 1939 §4 (AUTHORIZATION: USER, PASS, QUIT), §5 (TRANSACTION), §6 (QUIT enters UPDATE);
+// RFC 2449 §5 CAPA in both states; RFC 2595 §4 STLS and RFC 5034 §4 AUTH before login only.
+constexpr std::array kCommands{
+    row<User>("USER", kAuthorization, parse_user),          row<Pass>("PASS", kAuthorization, parse_pass),
+    row<Auth>("AUTH", kAuthorization, parse_auth),          row<Stat>("STAT", kTransaction, no_arguments<Stat>),
+    row<List>("LIST", kTransaction, optional_number<List>), row<Uidl>("UIDL", kTransaction, optional_number<Uidl>),
+    row<Retr>("RETR", kTransaction, one_number<Retr>),      row<Top>("TOP", kTransaction, parse_top),
+    row<Dele>("DELE", kTransaction, one_number<Dele>),      row<Noop>("NOOP", kTransaction, no_arguments<Noop>),
+    row<Rset>("RSET", kTransaction, no_arguments<Rset>),    row<Quit>("QUIT", kAnyState, no_arguments<Quit>),
+    row<Capa>("CAPA", kAnyState, no_arguments<Capa>),       row<Stls>("STLS", kAuthorization, no_arguments<Stls>),
+};
+
+// Row i describes alternative i, and every alternative but SyntaxError (the last) has a row.
+constexpr bool rows_follow_the_variant() {
+  if (kCommands.size() + 1 != std::variant_size_v<Command>) return false;
+  for (std::size_t i = 0; i < kCommands.size(); ++i)
+    if (kCommands[i].alternative != i) return false;
+  return true;
+}
+static_assert(rows_follow_the_variant(), "one row per Command alternative, in the variant's order");
+static_assert(std::is_same_v<std::variant_alternative_t<kCommands.size(), Command>, SyntaxError>);
 
 }  // namespace
 
@@ -65,46 +150,23 @@ std::optional<std::uint32_t> parse_message_number(std::string_view text) {
 
 Command parse_command(std::string_view line) {
   auto space = line.find(' ');
-  auto keyword = line.substr(0, space);
-  auto rest = space == std::string_view::npos ? std::string_view{} : line.substr(space + 1);
-  if (keyword.empty() || keyword.size() > 4) return bad("Unknown command");
-  auto args = split_arguments(rest);
-
-  if (iequals_ascii(keyword, "USER")) {
-    if (args.size() != 1) return bad("USER needs one name");
-    return User{std::string(args[0])};
+  auto name = line.substr(0, space);
+  if (name.empty() || name.size() > 4) return bad("Unknown command");
+  for (const auto& r : kCommands) {
+    if (!iequals_ascii(name, r.name)) continue;
+    auto rest = space == std::string_view::npos ? std::string_view{} : line.substr(space + 1);
+    return r.parse(Arguments{r.name, rest, split_arguments(rest)});
   }
-  if (iequals_ascii(keyword, "PASS")) {
-    if (rest.empty()) return bad("PASS needs a password");
-    return Pass{std::string(rest)};
-  }
-  if (iequals_ascii(keyword, "AUTH")) {
-    if (args.empty()) return Auth{};
-    if (args.size() > 2) return bad("AUTH takes a mechanism and at most an initial response");
-    Auth auth{std::string(args[0]), std::nullopt};
-    if (args.size() == 2) auth.initial = std::string(args[1]);
-    return auth;
-  }
-  if (iequals_ascii(keyword, "STAT")) return no_arguments(args, "STAT", Stat{});
-  if (iequals_ascii(keyword, "LIST")) return optional_number<List>(args, "LIST");
-  if (iequals_ascii(keyword, "UIDL")) return optional_number<Uidl>(args, "UIDL");
-  if (iequals_ascii(keyword, "RETR")) return one_number<Retr>(args, "RETR");
-  if (iequals_ascii(keyword, "DELE")) return one_number<Dele>(args, "DELE");
-  if (iequals_ascii(keyword, "TOP")) {
-    if (args.size() != 2) return bad("TOP needs a message number and a number of lines");
-    auto n = parse_message_number(args[0]);
-    if (!n) return bad("Invalid message number");
-    std::uint64_t lines = 0;
-    auto [end, ec] = std::from_chars(args[1].data(), args[1].data() + args[1].size(), lines);
-    if (ec != std::errc{} || end != args[1].data() + args[1].size()) return bad("Invalid number of lines");
-    return Top{*n, lines};
-  }
-  if (iequals_ascii(keyword, "NOOP")) return no_arguments(args, "NOOP", Noop{});
-  if (iequals_ascii(keyword, "RSET")) return no_arguments(args, "RSET", Rset{});
-  if (iequals_ascii(keyword, "QUIT")) return no_arguments(args, "QUIT", Quit{});
-  if (iequals_ascii(keyword, "CAPA")) return no_arguments(args, "CAPA", Capa{});
-  if (iequals_ascii(keyword, "STLS")) return no_arguments(args, "STLS", Stls{});
   return bad("Unknown command");
+}
+
+bool allowed(State state, const Command& command) {
+  if (command.index() >= kCommands.size()) return true;  // SyntaxError
+  return (kCommands[command.index()].states & (1U << static_cast<unsigned>(state))) != 0;
+}
+
+std::string_view command_name(const Command& command) {
+  return command.index() < kCommands.size() ? kCommands[command.index()].name : std::string_view{};
 }
 
 }  // namespace mailstead::pop3

@@ -1,7 +1,9 @@
 #pragma once
 // POP3 commands (RFC 1939, RFC 2449 CAPA, RFC 2595 STLS, RFC 5034 AUTH) as typed values,
-// parsed from one command line by a pure function. Which commands are allowed in which state
-// is the session's business; the parser only says what the line asks for.
+// parsed from one command line by a pure function, and the states that accept each. Both come
+// from one table in command.cpp: a row per command (name, states, argument parser), in the
+// order of the Command variant, which the build checks; the session's handlers visit the
+// variant, so a command without a handler does not compile.
 
 #include <cstdint>
 #include <optional>
@@ -53,6 +55,16 @@ using Command =
     std::variant<User, Pass, Auth, Stat, List, Uidl, Retr, Top, Dele, Noop, Rset, Quit, Capa, Stls, SyntaxError>;
 
 Command parse_command(std::string_view line);
+
+// The states of a POP3 session that read commands (RFC 1939 §3). UPDATE is entered by QUIT
+// and reads none.
+enum class State { authorization, transaction };
+
+// Whether `state` accepts the command (a SyntaxError is answered as such in any state).
+bool allowed(State state, const Command& command);
+
+// The command's name as the table has it ("RETR"); "" for a SyntaxError.
+std::string_view command_name(const Command& command);
 
 // A message number as RFC 1939 writes it: decimal digits only, 1 to 2^32-1.
 std::optional<std::uint32_t> parse_message_number(std::string_view text);

@@ -3,7 +3,6 @@
 #include "pop3d/proto/command.hpp"
 #include "pop3d/proto/maildrop.hpp"
 #include "pop3d/proto/response.hpp"
-#include "pop3d/proto/states.hpp"
 
 namespace mailstead::pop3 {
 namespace {
@@ -113,6 +112,20 @@ TEST(Pop3States, EachStateAcceptsItsCommands) {
     EXPECT_TRUE(allowed(auth, parse_command(line))) << line;
     EXPECT_TRUE(allowed(trans, parse_command(line))) << line;
   }
+}
+
+TEST(Pop3Table, EveryNameParsesToItsOwnCommand) {
+  // Names in any case; each row's parser yields the row's own type, whose name is the row's.
+  for (std::string_view line : {"user a", "PASS b", "Auth", "STAT", "list", "UIDL", "RETR 1", "TOP 1 0", "DELE 1",
+                                "NOOP", "RSET", "QUIT", "CAPA", "STLS"}) {
+    auto command = parse_command(line);
+    ASSERT_FALSE(std::holds_alternative<SyntaxError>(command)) << line;
+    auto name = std::string(line.substr(0, line.find(' ')));
+    for (auto& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    EXPECT_EQ(command_name(command), name);
+  }
+  EXPECT_EQ(command_name(parse_command("FROB")), "");
+  EXPECT_TRUE(is_error("APOP alice 0123"));  // not offered: no row
 }
 
 TEST(Pop3Response, StatusLines) {
