@@ -19,13 +19,13 @@ namespace {
 std::string refusal(net::Refusal r) {
   switch (r) {
     case net::Refusal::too_many_from_client:
-      return smtp::reply(421, "4.7.0", "Too many connections from your address, try later").serialize();
+      return smtp::reply(smtp::status::kClosingPolicy, "Too many connections from your address, try later").serialize();
     case net::Refusal::too_fast_from_client:
-      return smtp::reply(421, "4.7.0", "Connecting too fast from your address, slow down").serialize();
+      return smtp::reply(smtp::status::kClosingPolicy, "Connecting too fast from your address, slow down").serialize();
     case net::Refusal::too_many_connections:
       break;
   }
-  return smtp::reply(421, "4.7.0", "Too many connections, try later").serialize();
+  return smtp::reply(smtp::status::kClosingPolicy, "Too many connections, try later").serialize();
 }
 
 }  // namespace

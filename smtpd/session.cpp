@@ -1,11 +1,14 @@
 // mailstead-smtpd's session: one coroutine per connection.
 //
 // Implementation notes
-// - Shape: greeting, then read a line -> parse (proto/command) -> check the state -> handle ->
-//   queue the reply. Replies are written when no further complete command is buffered, so a
-//   pipelined transaction (RFC 2920) costs one write, and never before the DATA reply.
-// - State: `helo_` (EHLO/HELO done), `user_` (authenticated), `transaction_` (MAIL given,
-//   with its accepted recipients). STARTTLS and a new EHLO reset what RFC 3207 §4.2 says.
+// - Shape: greeting, then read a line -> parse (proto/command) -> check the phase the command
+//   table gives it -> its handler -> queue the reply. Replies are written when no further
+//   complete command is buffered, so a pipelined transaction (RFC 2920) costs one write, and
+//   never before the DATA reply.
+// - State: a StateMachine of the phases Connected -> Greeted (EHLO/HELO, with the greeting) ->
+//   InTransaction (MAIL given, with its accepted recipients); `user_` (authenticated) lasts
+//   across transactions. STARTTLS goes back to Connected (RFC 3207 §4.2), a new EHLO or the
+//   end of a message to Greeted.
 // - DATA ends only at <CRLF>.<CRLF> (io::DotDataReader); bare CR or LF anywhere refuses the
 //   message with 550 5.6.0 after reading to the real end, so nothing can be smuggled.
 // - 250 after DATA is sent only after the group commit that stored the message is durable.
@@ -25,9 +28,8 @@
 #include "common/net/connection_limiter.hpp"
 #include "common/sasl/sasl.hpp"
 #include "common/version.hpp"
-#include "session/commit.hpp"
-#include "session/login.hpp"
-#include "session/sasl_exchange.hpp"
+#include "session/conversation.hpp"
+#include "session/state.hpp"
 #include "smtpd/message_edit.hpp"
 #include "smtpd/policy.hpp"
 #include "smtpd/proto/command.hpp"
@@ -77,115 +79,147 @@ std::string random_token() {
   return fmt::format("{:016x}", rng());
 }
 
+template <class... F>
+struct Overloaded : F... {
+  using F::operator()...;
+};
+
+// RFC 5321 §4.1.4: the phases of a session, in the order of smtp::Phase. The client's
+// greeting is kept from HELO/EHLO on; a transaction carries its sender and recipients.
+struct Greeting {
+  std::string domain;
+  bool extended = false;  // EHLO
+};
+struct Connected {
+  static constexpr std::string_view kName = "connected";
+};
+struct Greeted {
+  static constexpr std::string_view kName = "greeted";
+  Greeting hello;
+};
+struct InTransaction {
+  static constexpr std::string_view kName = "in_transaction";
+  Greeting hello;
+  Transaction mail;
+};
+
+session::Dialect smtp_dialect(const config::Config& config) {
+  return {
+      .timeout = config.smtpd.command_timeout,
+      .max_errors = config.smtpd.max_errors,
+      .sasl_prefix = "334 ",
+      .too_many_errors = reply(status::kClosingPolicy, "Too many errors, closing connection").serialize(),
+      .timed_out = reply(status::kTimedOut, "Timeout, closing connection").serialize(),
+      .shutting_down = reply(status::kShuttingDown, "Service shutting down, try again later").serialize(),
+  };
+}
+
+// The one mapping of the store's error codes to SMTP replies.
+Status status_of(storage::Errc code) {
+  return code == storage::Errc::over_quota ? status::kMailboxFull : status::kStoreFailed;
+}
+
 class Session {
  public:
   Session(net::Connection& c, const SmtpContext& ctx, Port port)
-      : c_(c), ctx_(ctx), cfg_(ctx.services.config), port_(port) {}
+      : talk_(c, ctx.services, smtp_dialect(ctx.services.config)),
+        ctx_(ctx),
+        cfg_(ctx.services.config),
+        port_(port),
+        state_(c.session_id()) {}
 
   net::awaitable<void> run() {
-    queue_reply(reply(220, "", fmt::format("{} ESMTP mailstead", cfg_.server.hostname)));
+    answer(reply(status::kReady, fmt::format("{} ESMTP mailstead", cfg_.server.hostname)));
     for (;;) {
-      if (!c_.input().has_line() && !co_await flush()) co_return;
-      auto result = co_await c_.read_line(cfg_.smtpd.command_timeout);
-      if (auto* closed = std::get_if<net::Closed>(&result)) co_return co_await say_goodbye(closed->why);
+      if (talk_.should_flush(SIZE_MAX) && !co_await talk_.flush()) co_return;
+      auto result = co_await connection().read_line(cfg_.smtpd.command_timeout);
+      if (auto* closed = std::get_if<net::Closed>(&result)) co_return co_await talk_.goodbye(closed->why);
       if (std::holds_alternative<io::LineTooLong>(result)) {
-        if (!error(reply(500, "5.5.2", "Line too long"))) break;
+        if (!error(reply(status::kUnrecognized, "Line too long"))) break;
         continue;
       }
       auto line = std::get<io::Line>(result);
       if (line.bare_lf || line.bare_cr) {
-        if (!error(reply(500, "5.5.2", "Bare CR or LF in a command is not allowed"))) break;
+        if (!error(reply(status::kUnrecognized, "Bare CR or LF in a command is not allowed"))) break;
         continue;
       }
       auto command = parse_command(line.text);  // named: see "Coroutine rules" in docs/ARCHITECTURE.md
       if (!co_await dispatch(std::move(command))) break;
     }
-    co_await flush();
+    co_await talk_.flush();
   }
 
  private:
-  // --- replies --------------------------------------------------------------------------
+  net::Connection& connection() const { return talk_.connection(); }
 
-  void queue_reply(const Reply& r) {
-    out_ += r.serialize();
+  // --- replies ------------------------------------------------------------------------------
+
+  // Every reply of 400 and above is logged with the session id (the conversation's refuse()).
+  void answer(const Reply& r) {
     if (r.code >= 400)
-      log::info(c_.session_id(), "reply", "code={} status={} text={}", r.code, r.enhanced,
-                log::quoted(r.lines.empty() ? "" : r.lines[0]));
+      talk_.refuse(r.serialize());
+    else
+      talk_.send(r.serialize());
   }
-
   // A protocol error: counted; false when the client has made too many and must go.
-  bool error(const Reply& r) {
-    queue_reply(r);
-    if (++errors_ < cfg_.smtpd.max_errors) return true;
-    queue_reply(reply(421, "4.7.0", "Too many errors, closing connection"));
-    return false;
-  }
-
-  net::awaitable<bool> flush() {
-    if (out_.empty()) co_return true;
-    auto data = std::move(out_);
-    out_.clear();
-    co_return co_await c_.write(data, cfg_.smtpd.command_timeout);
-  }
-
-  net::awaitable<void> say_goodbye(net::ReadStatus why) {
-    if (why == net::ReadStatus::timed_out) queue_reply(reply(421, "4.4.2", "Timeout, closing connection"));
-    if (why == net::ReadStatus::shutdown) queue_reply(reply(421, "4.3.2", "Service shutting down, try again later"));
-    co_await flush();
-  }
+  bool error(const Reply& r) { return talk_.error(r.serialize()); }
 
   // --- dispatch ---------------------------------------------------------------------------
 
+  Phase phase() const { return static_cast<Phase>(state_.index()); }
+
+  // False: the session ends. A handler that throws is answered 451 and the session goes on.
   net::awaitable<bool> dispatch(Command command) {
-    if (auto* e = std::get_if<SyntaxError>(&command)) co_return error(reply(e->code, e->enhanced, e->text));
-    if (auto* x = std::get_if<Ehlo>(&command)) co_return on_ehlo(*x);
-    if (auto* x = std::get_if<Mail>(&command)) co_return on_mail(*x);
-    if (auto* x = std::get_if<Rcpt>(&command)) co_return on_rcpt(*x);
-    if (std::holds_alternative<Data>(command)) co_return co_await on_data();
-    if (auto* x = std::get_if<Bdat>(&command)) co_return co_await on_bdat(*x);
-    if (is_junk(command) && ++junk_ > cfg_.smtpd.max_junk_commands) {
-      queue_reply(reply(421, "4.7.0", "Too many commands without a message, closing connection"));
+    const auto* info = command_info(command);
+    if (info && !info->accepts(phase())) {
+      bool early = (info->phases >> static_cast<unsigned>(phase())) != 0;  // an accepting phase lies ahead
+      co_return error(reply(status::kBadSequence, early ? info->too_early : info->too_late));
+    }
+    if (info && info->junk && ++junk_ > cfg_.smtpd.max_junk_commands) {
+      answer(reply(status::kClosingPolicy, "Too many commands without a message, closing connection"));
       co_return false;
     }
-    if (std::holds_alternative<Rset>(command)) {
-      transaction_.reset();
-      queue_reply(reply(250, "2.0.0", "Reset"));
-      co_return true;
+    std::exception_ptr failure;
+    try {
+      co_return co_await handle(command);
+    } catch (...) {
+      failure = std::current_exception();
     }
-    if (std::holds_alternative<Noop>(command)) {
-      queue_reply(reply(250, "2.0.0", "OK"));
-      co_return true;
-    }
-    if (std::holds_alternative<Quit>(command)) {
-      queue_reply(reply(221, "2.0.0", fmt::format("{} closing connection", cfg_.server.hostname)));
-      co_return false;
-    }
-    if (std::holds_alternative<Vrfy>(command)) {
-      queue_reply(reply(252, "2.5.0", "Cannot verify the user, but will accept the message"));
-      co_return true;
-    }
-    if (std::holds_alternative<Help>(command)) {
-      queue_reply(reply(214, "2.0.0", "See RFC 5321; mailstead speaks ESMTP"));
-      co_return true;
-    }
-    if (std::holds_alternative<StartTls>(command)) co_return co_await on_starttls();
-    co_return co_await on_auth(std::get<Auth>(command));
+    auto text = fmt::format("Internal error, try again later (reference {})", talk_.id());
+    talk_.internal_error(info ? info->name : "", failure, reply(status::kStoreFailed, text).serialize());
+    co_return true;
   }
 
-  // Commands that move no mail; a client sending only these just holds a connection.
-  static bool is_junk(const Command& command) {
-    return std::holds_alternative<Noop>(command) || std::holds_alternative<Rset>(command) ||
-           std::holds_alternative<Vrfy>(command) || std::holds_alternative<Help>(command);
+  // The handler column of the command table: one per command, named after it.
+  net::awaitable<bool> handle(const Command& command) {
+    return std::visit(Overloaded{
+                          [this](const Ehlo& c) { return on_ehlo(c); },
+                          [this](const Mail& c) { return on_mail(c); },
+                          [this](const Rcpt& c) { return on_rcpt(c); },
+                          [this](const Data& c) { return on_data(c); },
+                          [this](const Bdat& c) { return on_bdat(c); },
+                          [this](const Rset& c) { return on_rset(c); },
+                          [this](const Noop& c) { return on_noop(c); },
+                          [this](const Quit& c) { return on_quit(c); },
+                          [this](const Vrfy& c) { return on_vrfy(c); },
+                          [this](const Help& c) { return on_help(c); },
+                          [this](const StartTls& c) { return on_starttls(c); },
+                          [this](const Auth& c) { return on_auth(c); },
+                          [this](const SyntaxError& c) { return on_syntax_error(c); },
+                      },
+                      command);
   }
+
+  net::awaitable<bool> on_syntax_error(const SyntaxError& e) { co_return error(reply(e.code, e.enhanced, e.text)); }
 
   bool submission() const { return port_ == Port::submission || port_ == Port::submissions; }
   bool local() const { return port_ == Port::local; }
   bool may_relay() const { return user_.has_value() || trusted(); }
-  bool auth_offered() const { return submission() && (c_.is_tls() || cfg_.smtpd.allow_plaintext_auth); }
+  bool auth_offered() const { return submission() && (connection().is_tls() || cfg_.smtpd.allow_plaintext_auth); }
 
   bool trusted() const {
     if (local()) return true;
-    auto address = c_.remote().address();
+    auto address = connection().remote().address();
     if (address.is_v4()) {
       auto bytes = address.to_v4().to_bytes();
       for (const auto& n : ctx_.trusted_networks)
@@ -198,15 +232,27 @@ class Session {
     return false;
   }
 
+  const Greeting& hello() const {
+    if (const auto* t = state_.get_if<InTransaction>()) return t->hello;
+    return state_.get_if<Greeted>()->hello;  // callers are past HELO/EHLO
+  }
+  // Back to the greeted phase: the transaction (if any) is over.
+  void end_transaction() {
+    if (auto* t = state_.get_if<InTransaction>()) {
+      auto greeting = std::move(t->hello);
+      state_.enter<Greeted>(std::move(greeting));
+    }
+  }
+
   // --- commands -----------------------------------------------------------------------------
 
-  bool on_ehlo(const Ehlo& ehlo) {
-    helo_ = ehlo.domain;
-    extended_ = ehlo.extended;
-    transaction_.reset();
+  // RFC 5321 §4.1.1.1 (and §4.1.4: a new greeting ends any transaction); the EHLO keywords of
+  // the extensions offered.
+  net::awaitable<bool> on_ehlo(const Ehlo& ehlo) {
+    state_.enter<Greeted>(Greeting{ehlo.domain, ehlo.extended});
     if (!ehlo.extended) {
-      queue_reply(reply(250, "", cfg_.server.hostname));
-      return true;
+      answer(reply(status::kGreeted, cfg_.server.hostname));
+      co_return true;
     }
     Reply r{250, "", {fmt::format("{} greets {}", cfg_.server.hostname, ehlo.domain)}};
     r.lines.push_back("PIPELINING");
@@ -216,184 +262,217 @@ class Session {
     r.lines.push_back("ENHANCEDSTATUSCODES");
     r.lines.push_back("DSN");
     r.lines.push_back("CHUNKING");
-    if (!c_.is_tls() && !local()) r.lines.push_back("STARTTLS");
+    if (!connection().is_tls() && !local()) r.lines.push_back("STARTTLS");
     if (auth_offered() && !user_) r.lines.push_back("AUTH PLAIN LOGIN");
-    queue_reply(r);
-    return true;
+    answer(r);
+    co_return true;
   }
 
-  bool on_mail(const Mail& mail) {
-    if (!helo_) return error(reply(503, "5.5.1", "Send EHLO first"));
-    if (transaction_) return error(reply(503, "5.5.1", "Nested MAIL command"));
-    if (submission() && !user_) return error(reply(530, "5.7.0", "Authentication required"));
+  // RFC 5321 §4.1.1.2; RFC 6409 §4.3 (submission needs AUTH), RFC 1870 SIZE.
+  net::awaitable<bool> on_mail(const Mail& mail) {
+    if (submission() && !user_) co_return error(reply(status::kAuthRequired, "Authentication required"));
     if (mail.size && *mail.size > cfg_.smtpd.max_message_size)
-      return error(reply(552, "5.3.4", "Message size exceeds the fixed maximum"));
+      co_return error(reply(status::kTooBig, "Message size exceeds the fixed maximum"));
     if (user_) {
       auto txn = ctx_.services.store.read();
       if (!mail.sender || !address_belongs_to(txn, mail.sender->to_string(), user_->id))
-        return error(reply(553, "5.7.1", fmt::format("Sender address is not yours, {}", user_->address)));
+        co_return error(reply(status::kNotYours, fmt::format("Sender address is not yours, {}", user_->address)));
     }
-    transaction_ = Transaction{};
-    transaction_->mail = mail;
-    queue_reply(reply(250, "2.1.0", "Sender OK"));
-    return true;
+    auto greeting = hello();
+    state_.enter<InTransaction>(std::move(greeting), Transaction{mail, {}, {}, false, false});
+    answer(reply(status::kSenderOk, "Sender OK"));
+    co_return true;
   }
 
-  bool on_rcpt(const Rcpt& rcpt) {
-    if (!transaction_) return error(reply(503, "5.5.1", "Send MAIL first"));
-    if (transaction_->recipients.size() >= cfg_.smtpd.max_recipients) {
-      queue_reply(reply(452, "4.5.3", "Too many recipients"));
-      return true;
+  // RFC 5321 §4.1.1.3 (and §4.5.3.1.10: a limit on recipients is a 452, not an error).
+  net::awaitable<bool> on_rcpt(const Rcpt& rcpt) {
+    auto& transaction = state_.as<InTransaction>().mail;
+    if (transaction.recipients.size() >= cfg_.smtpd.max_recipients) {
+      answer(reply(status::kTooManyRecipients, "Too many recipients"));
+      co_return true;
     }
-    if (rcpt.recipient.utf8 && !transaction_->mail.smtputf8)
-      return error(reply(553, "5.6.7", "Non-ASCII address needs SMTPUTF8"));
+    if (rcpt.recipient.utf8 && !transaction.mail.smtputf8)
+      co_return error(reply(status::kNeedsSmtputf8, "Non-ASCII address needs SMTPUTF8"));
     auto mailbox = rcpt.recipient;
     if (mailbox.domain.empty()) {  // bare "postmaster" (RFC 5321 §4.1.1.3)
       auto domains = storage::list_domains(ctx_.services.store.read());
       mailbox.domain = domains.empty() ? cfg_.server.hostname : domains.front();
     }
     auto decision =
-        decide_recipient(ctx_.services.store.read(), mailbox, may_relay(), transaction_->mail.size.value_or(0));
+        decide_recipient(ctx_.services.store.read(), mailbox, may_relay(), transaction.mail.size.value_or(0));
+    auto address = rcpt.recipient.to_string();
     switch (decision.verdict) {
       case RecipientVerdict::accepted:
-        transaction_->recipients.push_back({rcpt, std::move(decision.users), std::move(decision.remote)});
-        queue_reply(reply(250, "2.1.5", "Recipient OK"));
-        return true;
+        transaction.recipients.push_back({rcpt, std::move(decision.users), std::move(decision.remote)});
+        answer(reply(status::kRecipientOk, "Recipient OK"));
+        co_return true;
       case RecipientVerdict::relay_denied:
-        return error(reply(554, "5.7.1", fmt::format("<{}>: Relay access denied", rcpt.recipient.to_string())));
+        co_return error(reply(status::kRelayDenied, fmt::format("<{}>: Relay access denied", address)));
       case RecipientVerdict::unknown_user:
-        return error(reply(550, "5.1.1", fmt::format("<{}>: No such user here", rcpt.recipient.to_string())));
+        co_return error(reply(status::kNoSuchUser, fmt::format("<{}>: No such user here", address)));
       case RecipientVerdict::over_quota:
-        queue_reply(
-            reply(452, "4.2.2", fmt::format("<{}>: Mailbox full, try again later", rcpt.recipient.to_string())));
-        return true;
+        answer(reply(status::kMailboxFull, fmt::format("<{}>: Mailbox full, try again later", address)));
+        co_return true;
       case RecipientVerdict::invalid_domain:
-        return error(reply(550, "5.1.2", fmt::format("<{}>: Bad destination domain", rcpt.recipient.to_string())));
+        co_return error(reply(status::kBadDestination, fmt::format("<{}>: Bad destination domain", address)));
     }
-    return true;
-  }
-
-  net::awaitable<bool> on_starttls() {
-    if (c_.is_tls()) co_return error(reply(503, "5.5.1", "TLS already active"));
-    if (local()) co_return error(reply(502, "5.5.1", "No TLS on the local socket"));
-    queue_reply(reply(220, "2.0.0", "Ready to start TLS"));
-    if (!co_await flush()) co_return false;
-    if (auto ec = co_await c_.start_tls(cfg_.limits.tls_handshake_timeout)) {
-      log::info(c_.session_id(), "tls_failed", "error={}", log::quoted(ec.message()));
-      co_return false;
-    }
-    log::info(c_.session_id(), "tls", "cipher={}", log::quoted(c_.tls_description()));
-    helo_.reset();  // RFC 3207 §4.2: forget everything learnt before TLS
-    transaction_.reset();
     co_return true;
   }
 
-  net::awaitable<bool> on_auth(const Auth& auth) {
-    if (!auth_offered()) {
-      if (submission()) co_return error(reply(538, "5.7.11", "Encryption required for AUTH; use STARTTLS"));
-      co_return error(reply(503, "5.5.1", "AUTH is offered on the submission ports only"));
-    }
-    if (!helo_) co_return error(reply(503, "5.5.1", "Send EHLO first"));
-    if (user_) co_return error(reply(503, "5.5.1", "Already authenticated"));
-    if (transaction_) co_return error(reply(503, "5.5.1", "AUTH is not allowed during a mail transaction"));
-    if (session::locked_out(ctx_.services, c_))
-      co_return error(reply(454, "4.7.0", "Too many failed logins from your address; try again later"));
-    auto mechanism = sasl::parse_mechanism(auth.mechanism);
-    if (!mechanism) co_return error(reply(504, "5.5.4", "Unrecognized authentication mechanism"));
-    auto outcome =
-        co_await session::run_sasl(c_, *mechanism, auth.initial_response, "334 ", cfg_.smtpd.command_timeout, out_);
-    if (!outcome) co_return false;
-    auto step = std::move(*outcome);
-    if (auto* failed = std::get_if<sasl::Failed>(&step)) {
-      if (failed->reason == sasl::Failure::cancelled) co_return error(reply(501, "5.0.0", "Authentication cancelled"));
-      co_return error(reply(501, "5.5.2", "Cannot decode the response"));
-    }
-    auto credentials = std::move(std::get<sasl::Success>(step).credentials);
-    co_return co_await check_password(std::move(credentials));
-  }
-
-  net::awaitable<bool> check_password(sasl::Credentials credentials) {
-    auto user = co_await session::log_in(ctx_.services, c_, std::move(credentials));
-    if (!user) co_return error(reply(535, "5.7.8", "Authentication credentials invalid"));
-    user_ = std::move(*user);
-    queue_reply(reply(235, "2.7.0", "Authentication successful"));
-    co_return true;
-  }
-
-  // --- DATA -------------------------------------------------------------------------------
-
-  net::awaitable<bool> on_data() {
-    if (!transaction_) co_return error(reply(503, "5.5.1", "Send MAIL first"));
-    if (transaction_->recipients.empty()) co_return error(reply(554, "5.5.1", "No valid recipients"));
-    if (transaction_->chunking) co_return error(reply(503, "5.5.1", "DATA is not allowed after BDAT"));
-    queue_reply(reply(354, "", "End data with <CR><LF>.<CR><LF>"));
-    if (!co_await flush()) co_return false;
+  // RFC 5321 §4.1.1.4, §4.5.3.1.6 (size).
+  net::awaitable<bool> on_data(const Data&) {
+    auto& transaction = state_.as<InTransaction>().mail;
+    if (transaction.recipients.empty()) co_return error(reply(status::kNoRecipients, "No valid recipients"));
+    if (transaction.chunking) co_return error(reply(status::kBadSequence, "DATA is not allowed after BDAT"));
+    answer(reply(status::kStartData, "End data with <CR><LF>.<CR><LF>"));
+    if (!co_await talk_.flush()) co_return false;
     io::DotDataReader reader(cfg_.smtpd.max_message_size);
     std::string message;
     io::Sink sink = [&](std::span<const char> bytes) { message.append(bytes.data(), bytes.size()); };
     for (;;) {
-      auto buffered = c_.input().buffered();
-      c_.input().consume(reader.feed(buffered, sink));
+      auto buffered = connection().input().buffered();
+      connection().input().consume(reader.feed(buffered, sink));
       if (reader.done()) break;
-      auto status = co_await c_.receive_more(cfg_.smtpd.data_timeout);
+      auto status = co_await connection().receive_more(cfg_.smtpd.data_timeout);
       if (status != net::ReadStatus::ok) {
-        co_await say_goodbye(status);
+        co_await talk_.goodbye(status);
         co_return false;
       }
     }
-    auto transaction = std::move(*transaction_);
-    transaction_.reset();
-    co_return co_await finish_message(transaction, std::move(message), reader.status());
+    auto finished = std::move(state_.as<InTransaction>().mail);
+    end_transaction();
+    co_return co_await finish_message(finished, std::move(message), reader.status());
   }
 
   // RFC 3030: the chunk is read (and dropped if refused) before any reply, since the client
   // sends it without waiting; LAST ends the message like DATA's final dot.
   net::awaitable<bool> on_bdat(const Bdat& bdat) {
-    bool accepted = transaction_ && !transaction_->recipients.empty();
+    auto* in_transaction = state_.get_if<InTransaction>();
+    Transaction* transaction = in_transaction ? &in_transaction->mail : nullptr;
+    bool accepted = transaction && !transaction->recipients.empty();
     io::CountedReader reader(bdat.size);
     io::Sink keep = [&](std::span<const char> bytes) {
-      if (!accepted || transaction_->too_big) return;
-      if (transaction_->chunks.size() + bytes.size() > cfg_.smtpd.max_message_size) {
-        transaction_->too_big = true;
+      if (!accepted || transaction->too_big) return;
+      if (transaction->chunks.size() + bytes.size() > cfg_.smtpd.max_message_size) {
+        transaction->too_big = true;
         return;
       }
-      transaction_->chunks.append(bytes.data(), bytes.size());
+      transaction->chunks.append(bytes.data(), bytes.size());
     };
     while (!reader.done()) {
-      auto buffered = c_.input().buffered();
-      c_.input().consume(reader.feed(buffered, keep));
+      auto buffered = connection().input().buffered();
+      connection().input().consume(reader.feed(buffered, keep));
       if (reader.done()) break;
-      auto status = co_await c_.receive_more(cfg_.smtpd.data_timeout);
+      auto status = co_await connection().receive_more(cfg_.smtpd.data_timeout);
       if (status != net::ReadStatus::ok) {
-        co_await say_goodbye(status);
+        co_await talk_.goodbye(status);
         co_return false;
       }
     }
-    if (!transaction_) co_return error(reply(503, "5.5.1", "Send MAIL first"));
-    if (!accepted) co_return error(reply(554, "5.5.1", "No valid recipients"));
-    transaction_->chunking = true;
+    if (!transaction) co_return error(reply(status::kBadSequence, "Send MAIL first"));
+    if (!accepted) co_return error(reply(status::kNoRecipients, "No valid recipients"));
+    transaction->chunking = true;
     if (!bdat.last) {
-      queue_reply(reply(250, "2.0.0", fmt::format("{} octets received", bdat.size)));
+      answer(reply(status::kOk, fmt::format("{} octets received", bdat.size)));
       co_return true;
     }
-    auto transaction = std::move(*transaction_);
-    transaction_.reset();
-    auto message = std::move(transaction.chunks);
-    auto status = scan_chunked(message, transaction.too_big);
-    co_return co_await finish_message(transaction, std::move(message), status);
+    auto finished = std::move(*transaction);
+    end_transaction();
+    auto message = std::move(finished.chunks);
+    auto status = scan_chunked(message, finished.too_big);
+    co_return co_await finish_message(finished, std::move(message), status);
   }
+
+  // RFC 5321 §4.1.1.5.
+  net::awaitable<bool> on_rset(const Rset&) {
+    end_transaction();
+    answer(reply(status::kOk, "Reset"));
+    co_return true;
+  }
+
+  // RFC 5321 §4.1.1.9.
+  net::awaitable<bool> on_noop(const Noop&) {
+    answer(reply(status::kOk, "OK"));
+    co_return true;
+  }
+
+  // RFC 5321 §4.1.1.10.
+  net::awaitable<bool> on_quit(const Quit&) {
+    answer(reply(status::kClosing, fmt::format("{} closing connection", cfg_.server.hostname)));
+    co_return false;
+  }
+
+  // RFC 5321 §3.5.3: 252 when the server will not say whether a user exists.
+  net::awaitable<bool> on_vrfy(const Vrfy&) {
+    answer(reply(status::kCannotVerify, "Cannot verify the user, but will accept the message"));
+    co_return true;
+  }
+
+  // RFC 5321 §4.1.1.8.
+  net::awaitable<bool> on_help(const Help&) {
+    answer(reply(status::kHelp, "See RFC 5321; mailstead speaks ESMTP"));
+    co_return true;
+  }
+
+  // RFC 3207 §4; §4.2: everything learnt before TLS is forgotten (back to before HELO).
+  net::awaitable<bool> on_starttls(const StartTls&) {
+    if (connection().is_tls()) co_return error(reply(status::kBadSequence, "TLS already active"));
+    if (local()) co_return error(reply(status::kNotAvailable, "No TLS on the local socket"));
+    auto go_ahead = reply(status::kTlsReady, "Ready to start TLS").serialize();  // named: see "Coroutine rules"
+    if (!co_await talk_.start_tls(go_ahead)) co_return false;
+    state_.enter<Connected>();
+    co_return true;
+  }
+
+  // RFC 4954 §4: offered on the submission ports (after STARTTLS unless plaintext AUTH is
+  // allowed), once, after EHLO and outside a transaction.
+  net::awaitable<bool> on_auth(const Auth& auth) {
+    if (!auth_offered()) {
+      if (submission())
+        co_return error(reply(status::kEncryptionRequired, "Encryption required for AUTH; use STARTTLS"));
+      co_return error(reply(status::kBadSequence, "AUTH is offered on the submission ports only"));
+    }
+    if (state_.is<Connected>()) co_return error(reply(status::kBadSequence, "Send EHLO first"));
+    if (user_) co_return error(reply(status::kBadSequence, "Already authenticated"));
+    if (state_.is<InTransaction>())
+      co_return error(reply(status::kBadSequence, "AUTH is not allowed during a mail transaction"));
+    if (talk_.locked_out()) co_return error(locked_out_reply());
+    if (!sasl::parse_mechanism(auth.mechanism))
+      co_return error(reply(status::kUnknownMechanism, "Unrecognized authentication mechanism"));
+    auto initial = auth.initial_response;
+    auto outcome = co_await talk_.authenticate(auth.mechanism, std::move(initial));
+    if (!outcome) co_return false;
+    if (auto* refusal = std::get_if<session::SaslRefusal>(&*outcome)) {
+      if (*refusal == session::SaslRefusal::cancelled)
+        co_return error(reply(status::kAuthCancelled, "Authentication cancelled"));
+      co_return error(reply(status::kAuthUndecodable, "Cannot decode the response"));
+    }
+    auto login = co_await talk_.log_in(std::move(std::get<sasl::Credentials>(*outcome)));
+    if (std::holds_alternative<session::LockedOut>(login)) co_return error(locked_out_reply());
+    if (std::holds_alternative<session::LoginFailed>(login))
+      co_return error(reply(status::kBadCredentials, "Authentication credentials invalid"));
+    user_ = std::move(std::get<storage::User>(login));
+    answer(reply(status::kAuthenticated, "Authentication successful"));
+    co_return true;
+  }
+
+  static Reply locked_out_reply() {
+    return reply(status::kAuthLocked, "Too many failed logins from your address; try again later");
+  }
+
+  // --- the message ------------------------------------------------------------------------
 
   // The checks every complete message passes, DATA or BDAT, then delivery.
   net::awaitable<bool> finish_message(const Transaction& transaction, std::string message,
                                       const io::DataStatus& status) {
     if (status.bare_cr || status.bare_lf)
-      co_return error(reply(550, "5.6.0", "Bare CR or LF in the message is not allowed; lines end in CRLF"));
-    if (status.nul) co_return error(reply(550, "5.6.0", "NUL bytes are not allowed in a message"));
-    if (status.too_big) co_return error(reply(552, "5.3.4", "Message size exceeds the fixed maximum"));
-    if (message.empty()) co_return error(reply(554, "5.6.0", "An empty message is not accepted"));
+      co_return error(reply(status::kBadContent, "Bare CR or LF in the message is not allowed; lines end in CRLF"));
+    if (status.nul) co_return error(reply(status::kBadContent, "NUL bytes are not allowed in a message"));
+    if (status.too_big) co_return error(reply(status::kTooBig, "Message size exceeds the fixed maximum"));
+    if (message.empty()) co_return error(reply(status::kEmptyMessage, "An empty message is not accepted"));
     if (count_fields(message, "received") >= cfg_.smtpd.max_received_headers)
-      co_return error(reply(554, "5.4.6", "Too many Received: fields, a mail loop"));
-    if (user_ && !from_is_own(message)) co_return error(reply(553, "5.7.1", "From: address is not yours"));
+      co_return error(reply(status::kMailLoop, "Too many Received: fields, a mail loop"));
+    if (user_ && !from_is_own(message)) co_return error(reply(status::kNotYours, "From: address is not yours"));
     co_return co_await deliver(transaction, std::move(message));
   }
 
@@ -413,22 +492,23 @@ class Session {
   }
 
   std::string protocol(const Transaction& t) const {
-    std::string p = extended_ ? "ESMTP" : "SMTP";
-    if (extended_ && c_.is_tls()) p += "S";
-    if (extended_ && user_) p += "A";
+    bool extended = hello().extended;
+    std::string p = extended ? "ESMTP" : "SMTP";
+    if (extended && connection().is_tls()) p += "S";
+    if (extended && user_) p += "A";
     if (t.mail.smtputf8) p = "UTF8" + p;
     return p;
   }
 
   std::string prepend_trace(const Transaction& t, std::string_view message) {
     ReceivedInfo info;
-    info.helo = helo_.value_or("");
-    info.client_ip = c_.remote().address().to_string();
-    if (const auto& peer = c_.local_peer()) info.local_uid = peer->uid;
+    info.helo = hello().domain;
+    info.client_ip = connection().remote().address().to_string();
+    if (const auto& peer = connection().local_peer()) info.local_uid = peer->uid;
     info.hostname = cfg_.server.hostname;
     info.protocol = protocol(t);
-    info.tls = c_.is_tls() ? c_.tls_description() : "";
-    info.id = c_.session_id();
+    info.tls = connection().is_tls() ? connection().tls_description() : "";
+    info.id = talk_.id();
     if (user_ && cfg_.smtpd.received_shows_user) info.authenticated = user_->address;
     if (t.recipients.size() == 1) info.for_address = t.recipients[0].rcpt.recipient.to_string();
     info.when = std::time(nullptr);
@@ -454,16 +534,16 @@ class Session {
     }
     std::string sender = t.mail.sender ? t.mail.sender->to_string() : "";
     auto local_copy = fmt::format("Return-Path: <{}>\r\n", sender) + traced;
-    bool over_quota = false;
+    std::optional<storage::Errc> refused;  // a recipient's delivery failed: all or nothing
     std::int64_t limit_reopens = 0;
     storage::SendLimits limits{cfg_.smtpd.max_messages_per_hour, cfg_.smtpd.max_messages_per_day};
     storage::GroupCommitter::Work work = [&](storage::WriteTxn& txn) {
-      over_quota = false;
+      refused.reset();
       limit_reopens = 0;
       if (!local.empty()) {
         for (auto& o : storage::deliver_message(txn, local_copy, local)) {
           if (o.result) continue;
-          over_quota = o.result.error().code == storage::Errc::over_quota;
+          refused = o.result.error().code;
           throw storage::StorageError(o.result.error().code, o.result.error().detail);  // all or nothing
         }
       }
@@ -484,44 +564,36 @@ class Session {
         if (!queued) throw storage::StorageError(queued.error().code, queued.error().detail);
       }
     };
-    auto outcome = co_await session::commit(ctx_.services.committer, std::move(work));
-    if (outcome.error) {
-      if (over_quota) co_return error(reply(452, "4.2.2", "Mailbox full, try again later"));
+    if (!co_await talk_.commit("delivery_failed", std::move(work))) {
+      if (refused == storage::Errc::over_quota)  // counted: a client that retries at once is told again
+        co_return error(reply(status_of(*refused), "Mailbox full, try again later"));
       if (limit_reopens) {
-        log::info(c_.session_id(), "sending_limit", "user={}", log::quoted(user_->address));
-        queue_reply(reply(451, "4.7.1",
-                          fmt::format("Sending limit reached ({} an hour, {} a day); try again after {}",
-                                      cfg_.smtpd.max_messages_per_hour, cfg_.smtpd.max_messages_per_day,
-                                      rfc5322_date(static_cast<std::time_t>(limit_reopens)))));
+        log::info(talk_.id(), "sending_limit", "user={}", log::quoted(user_->address));
+        answer(
+            reply(status::kSendingLimit, fmt::format("Sending limit reached ({} an hour, {} a day); try again after {}",
+                                                     cfg_.smtpd.max_messages_per_hour, cfg_.smtpd.max_messages_per_day,
+                                                     rfc5322_date(static_cast<std::time_t>(limit_reopens)))));
         co_return true;
       }
-      try {
-        std::rethrow_exception(outcome.error);
-      } catch (const std::exception& e) {
-        log::error(c_.session_id(), "delivery_failed", "error={}", log::quoted(e.what()));
-      }
-      queue_reply(reply(451, "4.3.0", "Temporary failure storing the message, try again later"));
+      answer(reply(status_of(refused.value_or(storage::Errc::io_error)),
+                   "Temporary failure storing the message, try again later"));
       co_return true;
     }
     if (!remote.empty() && ctx_.queued) ctx_.queued();
-    log::info(c_.session_id(), "accepted", "from={} local={} remote={} size={}", log::quoted(sender, 300), local.size(),
+    log::info(talk_.id(), "accepted", "from={} local={} remote={} size={}", log::quoted(sender, 300), local.size(),
               remote.size(), traced.size());
     junk_ = 0;
-    queue_reply(reply(250, "2.0.0", fmt::format("OK, queued as {}", c_.session_id())));
+    answer(reply(status::kOk, fmt::format("OK, queued as {}", talk_.id())));
     co_return true;
   }
 
-  net::Connection& c_;
+  session::Conversation talk_;
   const SmtpContext& ctx_;
   const config::Config& cfg_;
   Port port_;
-  std::string out_;
-  std::optional<std::string> helo_;
-  bool extended_ = false;
-  std::optional<storage::User> user_;
-  std::optional<Transaction> transaction_;
-  unsigned errors_ = 0;
-  unsigned junk_ = 0;  // junk commands since the last accepted message
+  session::StateMachine<Connected, Greeted, InTransaction> state_;
+  std::optional<storage::User> user_;  // after AUTH; kept across transactions
+  unsigned junk_ = 0;                  // junk commands since the last accepted message
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <vector>
 
+#include "common/command_table.hpp"
 #include "common/text/ascii.hpp"
 
 namespace mailstead::pop3 {
@@ -100,17 +101,9 @@ struct Row {
   Command (*parse)(const Arguments&);
 };
 
-template <typename T, std::size_t I = 0>
-constexpr std::size_t index_of() {
-  if constexpr (std::is_same_v<std::variant_alternative_t<I, Command>, T>)
-    return I;
-  else
-    return index_of<T, I + 1>();
-}
-
 template <typename T>
 constexpr Row row(std::string_view name, unsigned states, Command (*parse)(const Arguments&)) {
-  return {name, index_of<T>(), states, parse};
+  return {name, command_table::index_of<T, Command>(), states, parse};
 }
 
 // RFC 1939 §4 (AUTHORIZATION: USER, PASS, QUIT), §5 (TRANSACTION), §6 (QUIT enters UPDATE);
@@ -125,15 +118,8 @@ constexpr std::array kCommands{
     row<Capa>("CAPA", kAnyState, no_arguments<Capa>),       row<Stls>("STLS", kAuthorization, no_arguments<Stls>),
 };
 
-// Row i describes alternative i, and every alternative but SyntaxError (the last) has a row.
-constexpr bool rows_follow_the_variant() {
-  if (kCommands.size() + 1 != std::variant_size_v<Command>) return false;
-  for (std::size_t i = 0; i < kCommands.size(); ++i)
-    if (kCommands[i].alternative != i) return false;
-  return true;
-}
-static_assert(rows_follow_the_variant(), "one row per Command alternative, in the variant's order");
-static_assert(std::is_same_v<std::variant_alternative_t<kCommands.size(), Command>, SyntaxError>);
+// SyntaxError, the last alternative, is the parser's own.
+static_assert(command_table::describes_every_command(kCommands, std::variant_size_v<Command> - 1));
 
 }  // namespace
 
@@ -161,12 +147,13 @@ Command parse_command(std::string_view line) {
 }
 
 bool allowed(State state, const Command& command) {
-  if (command.index() >= kCommands.size()) return true;  // SyntaxError
-  return (kCommands[command.index()].states & (1U << static_cast<unsigned>(state))) != 0;
+  const auto* row = command_table::row_of(kCommands, command.index());
+  return !row || (row->states & (1U << static_cast<unsigned>(state))) != 0;  // no row: SyntaxError
 }
 
 std::string_view command_name(const Command& command) {
-  return command.index() < kCommands.size() ? kCommands[command.index()].name : std::string_view{};
+  const auto* row = command_table::row_of(kCommands, command.index());
+  return row ? row->name : std::string_view{};
 }
 
 }  // namespace mailstead::pop3

@@ -1,9 +1,9 @@
 #pragma once
 // POP3 commands (RFC 1939, RFC 2449 CAPA, RFC 2595 STLS, RFC 5034 AUTH) as typed values,
 // parsed from one command line by a pure function, and the states that accept each. Both come
-// from one table in command.cpp: a row per command (name, states, argument parser), in the
-// order of the Command variant, which the build checks; the session's handlers visit the
-// variant, so a command without a handler does not compile.
+// from one table in command.cpp: a row per command (name, states, argument parser), which the
+// build checks against the Command variant (common/command_table.hpp); the session's
+// handlers visit the variant, so a command without a handler does not compile.
 
 #include <cstdint>
 #include <optional>

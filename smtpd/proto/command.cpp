@@ -1,7 +1,9 @@
 #include "smtpd/proto/command.hpp"
 
+#include <array>
 #include <charconv>
 
+#include "common/command_table.hpp"
 #include "common/sasl/sasl.hpp"
 #include "common/text/ascii.hpp"
 
@@ -30,8 +32,8 @@ bool is_atext(char c) {
          std::string_view("!#$%&'*+-/=?^_`{|}~").find(c) != std::string_view::npos;
 }
 
-SyntaxError syntax(int code, std::string enhanced, std::string text) {
-  return {code, std::move(enhanced), std::move(text)};
+SyntaxError syntax(Status status, std::string text) {
+  return {status.code, std::string(status.enhanced), std::move(text)};
 }
 
 bool valid_dot_string(std::string_view s) {
@@ -132,14 +134,14 @@ std::optional<SyntaxError> for_each_param(std::string_view rest, Params&& apply)
     std::optional<std::string_view> value;
     if (eq != std::string_view::npos) value = item.substr(eq + 1);
     if (keyword.empty() || !(is_alpha(keyword[0]) || is_digit(keyword[0])))
-      return syntax(501, "5.5.4", "Malformed parameter");
+      return syntax(status::kBadArguments, "Malformed parameter");
     for (char c : keyword)
-      if (!is_alpha(c) && !is_digit(c) && c != '-') return syntax(501, "5.5.4", "Malformed parameter");
+      if (!is_alpha(c) && !is_digit(c) && c != '-') return syntax(status::kBadArguments, "Malformed parameter");
     if (value) {
-      if (value->empty()) return syntax(501, "5.5.4", "Malformed parameter value");
+      if (value->empty()) return syntax(status::kBadArguments, "Malformed parameter value");
       for (char c : *value)
         if (static_cast<unsigned char>(c) < 33 || c == '=' || c == 127)
-          return syntax(501, "5.5.4", "Malformed parameter value");
+          return syntax(status::kBadArguments, "Malformed parameter value");
     }
     if (auto error = apply(keyword, value)) return error;
   }
@@ -147,21 +149,21 @@ std::optional<SyntaxError> for_each_param(std::string_view rest, Params&& apply)
 }
 
 Command parse_mail(std::string_view args) {
-  if (!starts_with_icase(args, "FROM:")) return syntax(501, "5.5.4", "Syntax: MAIL FROM:<address>");
+  if (!starts_with_icase(args, "FROM:")) return syntax(status::kBadArguments, "Syntax: MAIL FROM:<address>");
   auto split = split_path(args.substr(5));
-  if (!split) return syntax(501, "5.1.7", "Bad sender address syntax");
+  if (!split) return syntax(status::kBadSenderSyntax, "Bad sender address syntax");
   Mail mail;
   if (!split->path.empty()) {
     auto path = strip_source_route(split->path);
     auto mailbox = path ? parse_mailbox(*path) : std::nullopt;
-    if (!mailbox) return syntax(501, "5.1.7", "Bad sender address syntax");
+    if (!mailbox) return syntax(status::kBadSenderSyntax, "Bad sender address syntax");
     mail.sender = std::move(*mailbox);
   }
   auto error = for_each_param(
       split->rest, [&](std::string_view key, std::optional<std::string_view> value) -> std::optional<SyntaxError> {
         if (iequals_ascii(key, "SIZE")) {
           auto n = value ? parse_number(*value) : std::nullopt;
-          if (!n) return syntax(501, "5.5.4", "Bad SIZE parameter");
+          if (!n) return syntax(status::kBadArguments, "Bad SIZE parameter");
           mail.size = *n;
         } else if (iequals_ascii(key, "BODY")) {
           if (value && iequals_ascii(*value, "7BIT"))
@@ -171,9 +173,9 @@ Command parse_mail(std::string_view args) {
           else if (value && iequals_ascii(*value, "BINARYMIME"))
             mail.body = Body::binary_mime;
           else
-            return syntax(501, "5.5.4", "Bad BODY parameter");
+            return syntax(status::kBadArguments, "Bad BODY parameter");
         } else if (iequals_ascii(key, "SMTPUTF8")) {
-          if (value) return syntax(501, "5.5.4", "SMTPUTF8 takes no value");
+          if (value) return syntax(status::kBadArguments, "SMTPUTF8 takes no value");
           mail.smtputf8 = true;
         } else if (iequals_ascii(key, "RET")) {
           if (value && iequals_ascii(*value, "FULL"))
@@ -181,41 +183,41 @@ Command parse_mail(std::string_view args) {
           else if (value && iequals_ascii(*value, "HDRS"))
             mail.ret = Ret::headers;
           else
-            return syntax(501, "5.5.4", "Bad RET parameter");
+            return syntax(status::kBadArguments, "Bad RET parameter");
         } else if (iequals_ascii(key, "ENVID")) {
           auto decoded = value ? decode_xtext(*value) : std::nullopt;
-          if (!decoded || decoded->size() > 100) return syntax(501, "5.5.4", "Bad ENVID parameter");
+          if (!decoded || decoded->size() > 100) return syntax(status::kBadArguments, "Bad ENVID parameter");
           mail.envid = std::move(*decoded);
         } else if (iequals_ascii(key, "AUTH")) {
           // RFC 4954 §5: accepted; smtpd trusts only its own AUTH, never this parameter.
         } else {
-          return syntax(555, "5.5.4", "Unsupported parameter " + std::string(key));
+          return syntax(status::kBadParameter, "Unsupported parameter " + std::string(key));
         }
         return std::nullopt;
       });
   if (error) return *error;
   if (mail.sender && mail.sender->utf8 && !mail.smtputf8)
-    return syntax(553, "5.6.7", "Non-ASCII address needs SMTPUTF8");
+    return syntax(status::kNeedsSmtputf8, "Non-ASCII address needs SMTPUTF8");
   return mail;
 }
 
 Command parse_rcpt(std::string_view args) {
-  if (!starts_with_icase(args, "TO:")) return syntax(501, "5.5.4", "Syntax: RCPT TO:<address>");
+  if (!starts_with_icase(args, "TO:")) return syntax(status::kBadArguments, "Syntax: RCPT TO:<address>");
   auto split = split_path(args.substr(3));
-  if (!split) return syntax(501, "5.1.3", "Bad recipient address syntax");
+  if (!split) return syntax(status::kBadRecipientSyntax, "Bad recipient address syntax");
   auto path = strip_source_route(split->path);
   auto mailbox = path ? parse_mailbox(*path) : std::nullopt;
   if (!mailbox) {
     if (iequals_ascii(split->path, "postmaster"))
       mailbox = Mailbox{"postmaster", "", false};  // RFC 5321 §4.1.1.3
     else
-      return syntax(501, "5.1.3", "Bad recipient address syntax");
+      return syntax(status::kBadRecipientSyntax, "Bad recipient address syntax");
   }
   Rcpt rcpt{std::move(*mailbox), 0, {}};
   auto error = for_each_param(
       split->rest, [&](std::string_view key, std::optional<std::string_view> value) -> std::optional<SyntaxError> {
         if (iequals_ascii(key, "NOTIFY")) {
-          if (!value) return syntax(501, "5.5.4", "Bad NOTIFY parameter");
+          if (!value) return syntax(status::kBadArguments, "Bad NOTIFY parameter");
           std::string_view list = *value;
           std::uint8_t bits = 0;
           while (!list.empty()) {
@@ -230,19 +232,20 @@ Command parse_rcpt(std::string_view args) {
             else if (iequals_ascii(item, "DELAY"))
               bits |= kNotifyDelay;
             else
-              return syntax(501, "5.5.4", "Bad NOTIFY parameter");
+              return syntax(status::kBadArguments, "Bad NOTIFY parameter");
             if (comma == std::string_view::npos) break;
             list.remove_prefix(comma + 1);
           }
-          if ((bits & kNotifyNever) && bits != kNotifyNever) return syntax(501, "5.5.4", "NOTIFY=NEVER stands alone");
+          if ((bits & kNotifyNever) && bits != kNotifyNever)
+            return syntax(status::kBadArguments, "NOTIFY=NEVER stands alone");
           rcpt.notify = bits;
         } else if (iequals_ascii(key, "ORCPT")) {
           auto decoded = value ? decode_xtext(*value) : std::nullopt;
           if (!decoded || decoded->find(';') == std::string::npos || decoded->size() > 500)
-            return syntax(501, "5.5.4", "Bad ORCPT parameter");
+            return syntax(status::kBadArguments, "Bad ORCPT parameter");
           rcpt.orcpt = std::move(*decoded);
         } else {
-          return syntax(555, "5.5.4", "Unsupported parameter " + std::string(key));
+          return syntax(status::kBadParameter, "Unsupported parameter " + std::string(key));
         }
         return std::nullopt;
       });
@@ -253,10 +256,11 @@ Command parse_rcpt(std::string_view args) {
 Command parse_bdat(std::string_view args) {
   auto space = args.find(' ');
   auto size = parse_number(args.substr(0, space));
-  if (!size) return syntax(501, "5.5.4", "Syntax: BDAT size [LAST]");
+  if (!size) return syntax(status::kBadArguments, "Syntax: BDAT size [LAST]");
   Bdat bdat{*size, false};
   if (space != std::string_view::npos) {
-    if (!iequals_ascii(args.substr(space + 1), "LAST")) return syntax(501, "5.5.4", "Syntax: BDAT size [LAST]");
+    if (!iequals_ascii(args.substr(space + 1), "LAST"))
+      return syntax(status::kBadArguments, "Syntax: BDAT size [LAST]");
     bdat.last = true;
   }
   return bdat;
@@ -266,15 +270,93 @@ Command parse_auth(std::string_view args) {
   auto space = args.find(' ');
   Auth auth;
   auth.mechanism = std::string(args.substr(0, space));
-  if (auth.mechanism.empty()) return syntax(501, "5.5.4", "Syntax: AUTH mechanism [initial-response]");
+  if (auth.mechanism.empty()) return syntax(status::kBadArguments, "Syntax: AUTH mechanism [initial-response]");
   if (space != std::string_view::npos) {
     auto initial = args.substr(space + 1);
     if (initial.empty() || initial.find(' ') != std::string_view::npos)
-      return syntax(501, "5.5.4", "Syntax: AUTH mechanism [initial-response]");
+      return syntax(status::kBadArguments, "Syntax: AUTH mechanism [initial-response]");
     auth.initial_response = std::string(initial);
   }
   return auth;
 }
+
+template <typename T>
+Command no_arguments(std::string_view, std::string_view args) {
+  if (!args.empty()) return syntax(status::kBadArguments, "No arguments allowed");
+  return T{};
+}
+
+// RFC 5321 §4.1.1.1: HELO and EHLO; some clients add junk after the name.
+Command parse_hello(std::string_view name, std::string_view args) {
+  while (!args.empty() && args.back() == ' ') args.remove_suffix(1);
+  auto domain = args.substr(0, args.find(' '));
+  if (domain.empty()) return syntax(status::kBadArguments, "Syntax: " + std::string(name) + " hostname");
+  return Ehlo{std::string(domain), name == "EHLO"};
+}
+
+Command parse_noop(std::string_view, std::string_view) {
+  return Noop{};
+}  // §4.1.1.9: an argument is ignored
+Command parse_vrfy(std::string_view, std::string_view args) {
+  return Vrfy{std::string(args)};
+}
+Command parse_help(std::string_view, std::string_view) {
+  return Help{};
+}
+
+// --- the command table ------------------------------------------------------------------------
+
+constexpr unsigned bit(Phase p) {
+  return 1U << static_cast<unsigned>(p);
+}
+constexpr unsigned kAnyPhase = bit(Phase::connected) | bit(Phase::greeted) | bit(Phase::in_transaction);
+
+struct Row {
+  CommandInfo info;
+  std::size_t alternative;  // the index of the command's type in Command
+  unsigned states;          // = info.phases, for common/command_table.hpp
+  Command (*parse)(std::string_view name, std::string_view args);
+};
+
+constexpr bool kJunk = true;
+
+constexpr CommandInfo any_phase(std::string_view name, bool junk = false) {
+  return {name, kAnyPhase, junk, {}, {}};
+}
+
+// Accepted in one phase only; the texts of the 503 before it and after it.
+constexpr CommandInfo in_phase(std::string_view name, Phase phase, std::string_view too_early,
+                               std::string_view too_late = {}) {
+  return {name, bit(phase), false, too_early, too_late};
+}
+
+template <typename T>
+constexpr Row row(CommandInfo info, Command (*parse)(std::string_view, std::string_view)) {
+  return {info, command_table::index_of<T, Command>(), info.phases, parse};
+}
+
+// RFC 5321 §4.1.1 and §4.1.4 (order of commands), RFC 3030 BDAT, RFC 3207 STARTTLS, RFC 4954 AUTH.
+// BDAT reads its chunk before it may refuse (the client sends it without waiting), and AUTH
+// checks the port's offer before the sequence: both check their phase in their handlers.
+constexpr std::array kCommands{
+    row<Ehlo>(any_phase("EHLO"), parse_hello),
+    row<Ehlo>(any_phase("HELO"), parse_hello),
+    row<Mail>(in_phase("MAIL", Phase::greeted, "Send EHLO first", "Nested MAIL command"),
+              [](std::string_view, std::string_view args) { return parse_mail(args); }),
+    row<Rcpt>(in_phase("RCPT", Phase::in_transaction, "Send MAIL first"),
+              [](std::string_view, std::string_view args) { return parse_rcpt(args); }),
+    row<Data>(in_phase("DATA", Phase::in_transaction, "Send MAIL first"), no_arguments<Data>),
+    row<Bdat>(any_phase("BDAT"), [](std::string_view, std::string_view args) { return parse_bdat(args); }),
+    row<Rset>(any_phase("RSET", kJunk), no_arguments<Rset>),
+    row<Noop>(any_phase("NOOP", kJunk), parse_noop),
+    row<Quit>(any_phase("QUIT"), no_arguments<Quit>),
+    row<Vrfy>(any_phase("VRFY", kJunk), parse_vrfy),
+    row<Help>(any_phase("HELP", kJunk), parse_help),
+    row<StartTls>(any_phase("STARTTLS"), no_arguments<StartTls>),
+    row<Auth>(any_phase("AUTH"), [](std::string_view, std::string_view args) { return parse_auth(args); }),
+};
+// SyntaxError, the last alternative, is the parser's own.
+static_assert(command_table::describes_every_command(kCommands, std::variant_size_v<Command> - 1));
 
 }  // namespace
 
@@ -342,28 +424,14 @@ Command parse_command(std::string_view line) {
   auto space = line.find(' ');
   auto verb = line.substr(0, space);
   auto args = space == std::string_view::npos ? std::string_view{} : line.substr(space + 1);
-  auto no_args = [&](Command c) -> Command {
-    if (!args.empty()) return syntax(501, "5.5.4", "No arguments allowed");
-    return c;
-  };
-  if (iequals_ascii(verb, "EHLO") || iequals_ascii(verb, "HELO")) {
-    while (!args.empty() && args.back() == ' ') args.remove_suffix(1);
-    auto domain = args.substr(0, args.find(' '));  // some clients add junk after the name
-    if (domain.empty()) return syntax(501, "5.5.4", "Syntax: " + std::string(verb) + " hostname");
-    return Ehlo{std::string(domain), iequals_ascii(verb, "EHLO")};
-  }
-  if (iequals_ascii(verb, "MAIL")) return parse_mail(args);
-  if (iequals_ascii(verb, "RCPT")) return parse_rcpt(args);
-  if (iequals_ascii(verb, "DATA")) return no_args(Data{});
-  if (iequals_ascii(verb, "BDAT")) return parse_bdat(args);
-  if (iequals_ascii(verb, "RSET")) return no_args(Rset{});
-  if (iequals_ascii(verb, "NOOP")) return Noop{};  // RFC 5321 §4.1.1.9: an argument is allowed and ignored
-  if (iequals_ascii(verb, "QUIT")) return no_args(Quit{});
-  if (iequals_ascii(verb, "VRFY")) return Vrfy{std::string(args)};
-  if (iequals_ascii(verb, "HELP")) return Help{};
-  if (iequals_ascii(verb, "STARTTLS")) return no_args(StartTls{});
-  if (iequals_ascii(verb, "AUTH")) return parse_auth(args);
-  return syntax(500, "5.5.2", "Command not recognized");
+  for (const auto& row : kCommands)
+    if (iequals_ascii(verb, row.info.name)) return row.parse(row.info.name, args);
+  return syntax(status::kUnrecognized, "Command not recognized");
+}
+
+const CommandInfo* command_info(const Command& command) {
+  const auto* row = command_table::row_of(kCommands, command.index());
+  return row ? &row->info : nullptr;
 }
 
 }  // namespace mailstead::smtp

@@ -1,13 +1,17 @@
 #pragma once
 // SMTP commands (RFC 5321 §4.1 and the extensions smtpd offers) as typed values, parsed from
-// one command line by a pure function: no socket, no session state. The session decides
-// whether a command is allowed now; the parser only decides what it says.
+// one command line by a pure function: no socket, no session state. One table in
+// command.cpp gives each command name its parser, the phases of a session that accept it and
+// its flags (command_info), checked against the Command variant by the build
+// (common/command_table.hpp); the session's handlers visit the variant.
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
+
+#include "smtpd/proto/reply.hpp"
 
 namespace mailstead::smtp {
 
@@ -71,6 +75,22 @@ struct SyntaxError {
 using Command = std::variant<Ehlo, Mail, Rcpt, Data, Bdat, Rset, Noop, Quit, Vrfy, Help, StartTls, Auth, SyntaxError>;
 
 Command parse_command(std::string_view line);
+
+// The phases of an SMTP session (RFC 5321 §4.1.4): before HELO/EHLO, greeted, and inside a
+// mail transaction (after MAIL, until the message or RSET ends it).
+enum class Phase { connected, greeted, in_transaction };
+
+// What the command table says of a command.
+struct CommandInfo {
+  std::string_view name;
+  unsigned phases = 0;         // bits 1 << Phase that accept it
+  bool junk = false;           // moves no mail: counted against smtpd.max_junk_commands
+  std::string_view too_early;  // the 503 text when it comes before its phases
+  std::string_view too_late;   // and after them
+  bool accepts(Phase p) const { return (phases & (1U << static_cast<unsigned>(p))) != 0; }
+};
+// nullptr for a SyntaxError.
+const CommandInfo* command_info(const Command& command);
 
 // Parsing pieces, for tests and for other users (the SMTP client reads paths too).
 std::optional<Mailbox> parse_mailbox(std::string_view text);     // local@domain, no brackets

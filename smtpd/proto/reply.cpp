@@ -30,6 +30,10 @@ Reply reply(int code, std::string_view enhanced, std::string_view text) {
   return Reply{code, std::string(enhanced), {std::string(text)}};
 }
 
+Reply reply(Status status, std::string_view text) {
+  return reply(status.code, status.enhanced, text);
+}
+
 namespace {
 
 bool is_digit(char c) {
