@@ -43,20 +43,25 @@ storage::SpecialUse special_use_of(std::string_view attribute) {
 }  // namespace
 
 std::optional<std::string> Session::mailbox_name(const std::string& wire) const {
-  if (utf8_) return sasl::valid_utf8(wire) ? std::optional(wire) : std::nullopt;
+  if (enabled_.utf8) return sasl::valid_utf8(wire) ? std::optional(wire) : std::nullopt;
   // Without UTF8=ACCEPT, 8-bit names are not allowed and "&" starts modified UTF-7.
   return text::decode_mutf7(wire);
 }
 
 std::string Session::wire_name(std::string_view name) const {
-  return utf8_ ? std::string(name) : text::encode_mutf7(name);
+  return enabled_.utf8 ? std::string(name) : text::encode_mutf7(name);
+}
+
+// RFC 3501 §6.3.9: LIST over the subscriptions.
+bool Session::on_lsub(const Command& command, const Lsub& lsub) {
+  return on_list(command, lsub);
 }
 
 bool Session::on_list(const Command& command, const List& list) {
   const char separator = ctx_.services.store.options().hierarchy_separator;
   if (!list.lsub && list.patterns.size() == 1 && list.patterns[0].empty()) {
     // The hierarchy separator and root (RFC 9051 §6.3.9).
-    fmt::format_to(std::back_inserter(out_), "* LIST (\\Noselect) \"{}\" \"\"\r\n", separator);
+    fmt::format_to(std::back_inserter(talk_.out()), "* LIST (\\Noselect) \"{}\" \"\"\r\n", separator);
     tagged(command, "OK", "LIST completed");
     return true;
   }
@@ -68,7 +73,7 @@ bool Session::on_list(const Command& command, const List& list) {
     patterns.push_back(list_pattern(*reference, *decoded, separator));
   }
   auto txn = ctx_.services.store.read();
-  auto mailboxes = storage::list_mailboxes(txn, user_->id);
+  auto mailboxes = storage::list_mailboxes(txn, account().id);
   auto has_children = [&](std::size_t i) {
     const auto& name = mailboxes[i].name;
     return i + 1 < mailboxes.size() && mailboxes[i + 1].name.size() > name.size() &&
@@ -108,10 +113,10 @@ bool Session::on_list(const Command& command, const List& list) {
       line += attributes[a];
     }
     fmt::format_to(std::back_inserter(line), ") \"{}\" ", separator);
-    append_astring(line, wire_name(mailbox.name), utf8_);
+    append_astring(line, wire_name(mailbox.name), enabled_.utf8);
     if (child_info) line += " (\"CHILDINFO\" (\"SUBSCRIBED\"))";
-    out_ += line;
-    out_ += "\r\n";
+    talk_.out() += line;
+    talk_.out() += "\r\n";
     if (!list.return_status.empty() && !mailbox.noselect) append_status(txn, mailbox, list.return_status);
   }
   tagged(command, "OK", list.lsub ? "LSUB completed" : "LIST completed");
@@ -130,12 +135,12 @@ void Session::append_status(const storage::ReadTxn& txn, const storage::Mailbox&
       return true;
     });
   }
-  out_ += "* STATUS ";
-  append_astring(out_, wire_name(mailbox.name), utf8_);
-  out_ += " (";
+  talk_.out() += "* STATUS ";
+  append_astring(talk_.out(), wire_name(mailbox.name), enabled_.utf8);
+  talk_.out() += " (";
   for (std::size_t i = 0; i < items.size(); ++i) {
     const auto& item = items[i];
-    if (i) out_ += ' ';
+    if (i) talk_.out() += ' ';
     std::uint64_t value = 0;
     if (item == "MESSAGES")
       value = mailbox.messages;
@@ -153,15 +158,15 @@ void Session::append_status(const storage::ReadTxn& txn, const storage::Mailbox&
       value = mailbox.highest_modseq;
     else if (item == "RECENT")
       value = storage::count_messages_from(txn, mailbox.id, ctx_.recent.floor(mailbox.id, mailbox.recent_floor));
-    fmt::format_to(std::back_inserter(out_), "{} {}", item, value);
+    fmt::format_to(std::back_inserter(talk_.out()), "{} {}", item, value);
   }
-  out_ += ")\r\n";
+  talk_.out() += ")\r\n";
 }
 
 void Session::append_quota(const storage::ReadTxn& txn) {
-  auto user = storage::user_by_id(txn, user_->id);
+  auto user = storage::user_by_id(txn, account().id);
   if (!user || (user->quota.bytes == 0 && user->quota.messages == 0)) return;
-  auto used = storage::usage_of(txn, user_->id);
+  auto used = storage::usage_of(txn, account().id);
   std::string resources;
   // STORAGE counts units of 1024 octets (RFC 9208 §5.1): usage rounded up, the limit down.
   if (user->quota.bytes != 0)
@@ -170,33 +175,35 @@ void Session::append_quota(const storage::ReadTxn& txn) {
   if (user->quota.messages != 0)
     fmt::format_to(std::back_inserter(resources), "{}MESSAGE {} {}", resources.empty() ? "" : " ", used.messages,
                    user->quota.messages);
-  fmt::format_to(std::back_inserter(out_), "* QUOTA \"\" ({})\r\n", resources);
+  fmt::format_to(std::back_inserter(talk_.out()), "* QUOTA \"\" ({})\r\n", resources);
 }
 
-bool Session::on_get_quota_root(const Command& command, const GetQuotaRoot& request) {
+// RFC 9208 §4.3.
+bool Session::on_getquotaroot(const Command& command, const GetQuotaRoot& request) {
   auto name = mailbox_name(request.mailbox);
   if (!name) return bad(command.tag, "Malformed mailbox name");
   auto txn = ctx_.services.store.read();
-  auto mailbox = storage::find_mailbox(txn, user_->id, *name);
+  auto mailbox = storage::find_mailbox(txn, account().id, *name);
   if (!mailbox) {
     tagged(command, "NO", "[NONEXISTENT] No such mailbox");
     return true;
   }
-  auto user = storage::user_by_id(txn, user_->id);
+  auto user = storage::user_by_id(txn, account().id);
   bool limited = user && (user->quota.bytes != 0 || user->quota.messages != 0);
-  out_ += "* QUOTAROOT ";
-  append_astring(out_, wire_name(mailbox->name), utf8_);
-  out_ += limited ? " \"\"\r\n" : "\r\n";
+  talk_.out() += "* QUOTAROOT ";
+  append_astring(talk_.out(), wire_name(mailbox->name), enabled_.utf8);
+  talk_.out() += limited ? " \"\"\r\n" : "\r\n";
   append_quota(txn);
   tagged(command, "OK", "GETQUOTAROOT completed");
   return true;
 }
 
-bool Session::on_get_quota(const Command& command, const GetQuota& request) {
+// RFC 9208 §4.2.
+bool Session::on_getquota(const Command& command, const GetQuota& request) {
   auto txn = ctx_.services.store.read();
-  auto before = out_.size();
+  auto before = talk_.out().size();
   if (request.root.empty()) append_quota(txn);
-  if (out_.size() == before) {
+  if (talk_.out().size() == before) {
     tagged(command, "NO", "[NONEXISTENT] No such quota root");
     return true;
   }
@@ -207,15 +214,29 @@ bool Session::on_get_quota(const Command& command, const GetQuota& request) {
 bool Session::on_status(const Command& command, const Status& status) {
   auto name = mailbox_name(status.mailbox);
   if (!name) return bad(command.tag, "Malformed mailbox name");
-  if (selected_) sync_changes();
+  if (selected()) sync_changes();
   auto txn = ctx_.services.store.read();
-  auto mailbox = storage::find_mailbox(txn, user_->id, *name);
+  auto mailbox = storage::find_mailbox(txn, account().id, *name);
   if (!mailbox || mailbox->noselect) {
     tagged(command, "NO", "[NONEXISTENT] No such mailbox");
     return true;
   }
   append_status(txn, *mailbox, status.items);
   tagged(command, "OK", "STATUS completed");
+  return true;
+}
+
+// RFC 9208 §4.1: quotas are the administrator's.
+bool Session::on_setquota(const Command& command, const SetQuota&) {
+  tagged(command, "NO", "[NOPERM] Quotas are set by the administrator (mailstead user quota)");
+  return true;
+}
+
+// RFC 2342: one personal namespace, no others.
+bool Session::on_namespace(const Command& command, const Namespace&) {
+  fmt::format_to(std::back_inserter(talk_.out()), "* NAMESPACE ((\"\" \"{}\")) NIL NIL\r\n",
+                 ctx_.services.store.options().hierarchy_separator);
+  tagged(command, "OK", "NAMESPACE completed");
   return true;
 }
 
@@ -233,7 +254,7 @@ net::awaitable<bool> Session::on_create(const Command& command, const Create& cr
       co_return true;
     }
   }
-  auto user = user_->id;
+  auto user = account().id;
   MailboxChange change = [&](storage::WriteTxn& txn) -> storage::Result<void> {
     auto created = storage::create_mailbox(txn, user, *name, use, false);
     if (!created) return created.error();
@@ -246,12 +267,12 @@ net::awaitable<bool> Session::on_create(const Command& command, const Create& cr
 net::awaitable<bool> Session::on_delete(const Command& command, const Delete& del) {
   auto name = mailbox_name(del.mailbox);
   if (!name) co_return bad(command.tag, "Malformed mailbox name");
-  if (selected_ && *storage::normalize_mailbox_name(*name, ctx_.services.store.options().hierarchy_separator) ==
-                       selected_->mailbox.name) {
+  if (selected() && *storage::normalize_mailbox_name(*name, ctx_.services.store.options().hierarchy_separator) ==
+                        selected()->mailbox.name) {
     // RFC 9051 §6.3.5 permits it; the session then has nothing selected.
     deselect();
   }
-  auto user = user_->id;
+  auto user = account().id;
   MailboxChange change = [&](storage::WriteTxn& txn) { return storage::delete_mailbox(txn, user, *name); };
   co_await change_mailboxes(command, std::move(change));
   co_return true;
@@ -261,13 +282,13 @@ net::awaitable<bool> Session::on_rename(const Command& command, const Rename& re
   auto from = mailbox_name(rename.from);
   auto to = mailbox_name(rename.to);
   if (!from || !to) co_return bad(command.tag, "Malformed mailbox name");
-  auto user = user_->id;
+  auto user = account().id;
   MailboxChange change = [&](storage::WriteTxn& txn) { return storage::rename_mailbox(txn, user, *from, *to); };
   co_await change_mailboxes(command, std::move(change));
-  if (selected_) {  // the selected mailbox may have a new name (or, for INBOX, lost its messages)
+  if (selected()) {  // the selected mailbox may have a new name (or, for INBOX, lost its messages)
     sync_changes();
     auto txn = ctx_.services.store.read();
-    if (auto mailbox = storage::mailbox_by_id(txn, selected_->mailbox.id)) selected_->mailbox = *mailbox;
+    if (auto mailbox = storage::mailbox_by_id(txn, selected()->mailbox.id)) selected()->mailbox = *mailbox;
   }
   co_return true;
 }
@@ -275,12 +296,17 @@ net::awaitable<bool> Session::on_rename(const Command& command, const Rename& re
 net::awaitable<bool> Session::on_subscribe(const Command& command, const Subscribe& subscribe) {
   auto name = mailbox_name(subscribe.mailbox);
   if (!name) co_return bad(command.tag, "Malformed mailbox name");
-  auto user = user_->id;
+  auto user = account().id;
   MailboxChange change = [&](storage::WriteTxn& txn) {
     return storage::set_subscribed(txn, user, *name, subscribe.subscribe);
   };
   co_await change_mailboxes(command, std::move(change));
   co_return true;
+}
+
+// RFC 9051 §6.3.8.
+net::awaitable<bool> Session::on_unsubscribe(const Command& command, const Unsubscribe& unsubscribe) {
+  co_return co_await on_subscribe(command, unsubscribe);
 }
 
 // One change to the user's mailboxes, in a nested transaction so that a refusal leaves
@@ -326,7 +352,7 @@ net::awaitable<bool> Session::on_append(const Command& command, const Append& ap
   std::optional<storage::Failure> failure;
   std::vector<storage::Uid> stored;
   storage::Mailbox target;
-  auto user = user_->id;
+  auto user = account().id;
   // MULTIAPPEND is all or nothing (RFC 3502 §6.3.11): one nested transaction for every message.
   bool ok = co_await commit("APPEND", [&](storage::WriteTxn& txn) {
     stored.clear();
@@ -348,7 +374,7 @@ net::awaitable<bool> Session::on_append(const Command& command, const Append& ap
     }
     child.commit();
   });
-  if (selected_) {
+  if (selected()) {
     sync_changes();
     report_updates(true);
   }

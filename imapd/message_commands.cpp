@@ -68,7 +68,7 @@ std::optional<std::string> binary_bytes(std::string_view message, const mime::Pa
 
 // The messages a command's set names; `invalid` when a sequence number is beyond EXISTS.
 std::vector<MailboxView::Member> Session::members(const Command& command, const SequenceSet& set, bool& invalid) {
-  auto& view = selected_->view;
+  auto& view = selected()->view;
   invalid = false;
   if (set.saved) return view.members(saved_search_);
   if (command.uid) return view.by_uid(set);
@@ -81,14 +81,14 @@ std::vector<MailboxView::Member> Session::members(const Command& command, const 
 
 net::awaitable<bool> Session::on_fetch(const Command& command, const Fetch& fetch) {
   if (fetch.request.vanished) {  // RFC 7162 §3.2.6
-    if (!qresync_) co_return bad(command.tag, "VANISHED needs ENABLE QRESYNC first");
+    if (!enabled_.qresync) co_return bad(command.tag, "VANISHED needs ENABLE QRESYNC first");
     if (!command.uid) co_return bad(command.tag, "VANISHED is for UID FETCH only");
     if (!fetch.request.changed_since) co_return bad(command.tag, "VANISHED needs CHANGEDSINCE");
   }
   const auto& items = fetch.request.items;
   const bool asks_modseq =
       std::any_of(items.begin(), items.end(), [](const FetchItem& i) { return i.kind == FetchItem::Kind::modseq; });
-  if (fetch.request.changed_since || asks_modseq) condstore_ = true;  // RFC 7162 §3.1: enabled by use
+  if (fetch.request.changed_since || asks_modseq) enabled_.condstore = true;  // RFC 7162 §3.1: enabled by use
   sync_changes();
   // A UID command may be told of expunges (RFC 9051 §7.5.1): first, so that a message another
   // session removed is simply not there rather than an [EXPUNGEISSUED] failure.
@@ -96,14 +96,14 @@ net::awaitable<bool> Session::on_fetch(const Command& command, const Fetch& fetc
   bool invalid = false;
   auto targets = members(command, fetch.set, invalid);
   if (invalid) co_return bad(command.tag, "Invalid message sequence number");
-  const auto mailbox_id = selected_->mailbox.id;
+  const auto mailbox_id = selected()->mailbox.id;
   if (fetch.request.vanished) {
-    auto largest = std::max(selected_->view.largest_uid(), selected_->mailbox.uid_next - 1);
+    auto largest = std::max(selected()->view.largest_uid(), selected()->mailbox.uid_next - 1);
     append_vanished_earlier(*fetch.request.changed_since, resolve(fetch.set, largest));
   }
   // Fetching a body without PEEK sets \Seen (RFC 9051 §6.4.5): one write before the answer.
   std::set<storage::Uid> newly_seen;
-  if (sets_seen(fetch.request) && !selected_->read_only) {
+  if (sets_seen(fetch.request) && !selected()->read_only) {
     std::vector<storage::Uid> uids;
     for (const auto& m : targets) uids.push_back(m.uid);
     std::vector<std::uint64_t> modseqs;
@@ -150,7 +150,7 @@ net::awaitable<bool> Session::on_fetch(const Command& command, const Fetch& fetc
       continue;
     }
     if (structure && want_envelope) envelope = structure->envelope ? *structure->envelope : mime::Envelope{};
-    std::string& line = out_;  // written in place: a big FETCH makes no second copy of each line
+    std::string& line = talk_.out();  // written in place: a big FETCH makes no second copy of each line
     fmt::format_to(std::back_inserter(line), "* {} FETCH (", target.seq);
     auto add = [&line](std::string_view text) {
       if (line.back() != '(') line += ' ';
@@ -172,7 +172,7 @@ net::awaitable<bool> Session::on_fetch(const Command& command, const Fetch& fetc
           break;
         case K::flags:
           add("FLAGS " + flag_list(imap_flags(record->flags), record->keywords,
-                                   !imap4rev2_ && selected_->view.is_recent(record->uid)));
+                                   !enabled_.imap4rev2 && selected()->view.is_recent(record->uid)));
           flags_sent = true;
           break;
         case K::internal_date:
@@ -222,15 +222,15 @@ net::awaitable<bool> Session::on_fetch(const Command& command, const Fetch& fetc
     }
     if (!flags_sent && newly_seen.count(record->uid)) {
       add("FLAGS " + flag_list(imap_flags(record->flags), record->keywords,
-                               !imap4rev2_ && selected_->view.is_recent(record->uid)));
+                               !enabled_.imap4rev2 && selected()->view.is_recent(record->uid)));
       flags_sent = true;
     }
-    if (flags_sent) selected_->view.flags_reported(record->uid);
+    if (flags_sent) selected()->view.flags_reported(record->uid);
     // CHANGEDSINCE implies MODSEQ; once CONDSTORE is on, so does every FETCH that has FLAGS.
-    if (!modseq_sent && (fetch.request.changed_since || (condstore_ && flags_sent)))
+    if (!modseq_sent && (fetch.request.changed_since || (enabled_.condstore && flags_sent)))
       add(fmt::format("MODSEQ ({})", record->modseq));
     line += ")\r\n";
-    if (out_.size() >= kFlushAt && !co_await flush()) co_return false;
+    if (talk_.out().size() >= kFlushAt && !co_await talk_.flush()) co_return false;
   }
   report_updates(command.uid);
   if (unknown_cte)
@@ -243,8 +243,8 @@ net::awaitable<bool> Session::on_fetch(const Command& command, const Fetch& fetc
 }
 
 net::awaitable<bool> Session::on_store(const Command& command, const Store& store) {
-  if (store.unchanged_since) condstore_ = true;
-  if (selected_->read_only) {
+  if (store.unchanged_since) enabled_.condstore = true;
+  if (selected()->read_only) {
     tagged(command, "NO", "[READ-ONLY] The mailbox is open read-only");
     co_return true;
   }
@@ -266,7 +266,7 @@ net::awaitable<bool> Session::on_store(const Command& command, const Store& stor
   auto op = store.operation == Store::Operation::add      ? storage::FlagOperation::add
             : store.operation == Store::Operation::remove ? storage::FlagOperation::remove
                                                           : storage::FlagOperation::replace;
-  const auto mailbox_id = selected_->mailbox.id;
+  const auto mailbox_id = selected()->mailbox.id;
   std::vector<std::pair<std::uint32_t, storage::Message>> results;  // seq, message after
   std::vector<std::uint32_t> modified;  // failed UNCHANGEDSINCE: seqs, or UIDs for UID STORE
   bool some_gone = false;
@@ -296,10 +296,10 @@ net::awaitable<bool> Session::on_store(const Command& command, const Store& stor
     co_return true;
   }
   // With CONDSTORE even .SILENT reports each message's new MODSEQ (RFC 7162 §3.1.3).
-  if (!store.silent || condstore_)
+  if (!store.silent || enabled_.condstore)
     for (const auto& [seq, message] : results) {
       append_flags_fetch(message, seq, command.uid, !store.silent);
-      if (!store.silent) selected_->view.flags_reported(message.uid);
+      if (!store.silent) selected()->view.flags_reported(message.uid);
     }
   report_updates(command.uid);
   if (!modified.empty())
@@ -311,10 +311,23 @@ net::awaitable<bool> Session::on_store(const Command& command, const Store& stor
   co_return true;
 }
 
+// RFC 3501 §6.4.1 CHECK: nothing is pending here, so it is a NOOP (RFC 9051 dropped it).
+bool Session::on_check(const Command& command, const Check&) {
+  sync_changes();
+  report_updates(true);
+  tagged(command, "OK", fmt::format("{} completed", command.name));
+  return true;
+}
+
+// RFC 6851 §3.1.
+net::awaitable<bool> Session::on_move(const Command& command, const Move& move) {
+  co_return co_await on_copy(command, move);
+}
+
 net::awaitable<bool> Session::on_copy(const Command& command, const Copy& copy) {
   auto name = mailbox_name(copy.mailbox);
   if (!name) co_return bad(command.tag, "Malformed mailbox name");
-  if (copy.move && selected_->read_only) {
+  if (copy.move && selected()->read_only) {
     tagged(command, "NO", "[READ-ONLY] The mailbox is open read-only");
     co_return true;
   }
@@ -324,8 +337,8 @@ net::awaitable<bool> Session::on_copy(const Command& command, const Copy& copy) 
   if (invalid) co_return bad(command.tag, "Invalid message sequence number");
   std::vector<storage::Uid> uids;
   for (const auto& t : targets) uids.push_back(t.uid);
-  const auto source = selected_->mailbox.id;
-  auto user = user_->id;
+  const auto source = selected()->mailbox.id;
+  auto user = account().id;
   std::optional<storage::Failure> failure;
   storage::CopyResult result;
   bool ok = co_await commit(copy.move ? "MOVE" : "COPY", [&](storage::WriteTxn& txn) {
@@ -362,8 +375,8 @@ net::awaitable<bool> Session::on_copy(const Command& command, const Copy& copy) 
     copyuid = fmt::format("[COPYUID {} {} {}] ", result.target_uid_validity, format_set(result.source_uids),
                           format_set(result.target_uids));
   if (copy.move) {
-    if (!copyuid.empty()) fmt::format_to(std::back_inserter(out_), "* OK {}Moved\r\n", copyuid);
-    for (auto uid : result.source_uids) selected_->view.expunged(uid);
+    if (!copyuid.empty()) fmt::format_to(std::back_inserter(talk_.out()), "* OK {}Moved\r\n", copyuid);
+    for (auto uid : result.source_uids) selected()->view.expunged(uid);
     sync_changes();
     report_updates(true);
     tagged(command, "OK", fmt::format("{} completed", command.name));
@@ -383,11 +396,11 @@ bool Session::on_search(const Command& command, const Search& search) {
     return true;
   }
   sync_changes();
-  auto& view = selected_->view;
+  auto& view = selected()->view;
   SearchScope scope{view.exists(), view.largest_uid(), saved_search_};
   prepare_search(key, scope);
   const bool report_modseq = uses_modseq(key);
-  if (report_modseq) condstore_ = true;
+  if (report_modseq) enabled_.condstore = true;
   std::uint64_t highest_modseq = 0;
   std::vector<std::uint32_t> seqs;
   std::vector<storage::Uid> uids;
@@ -411,7 +424,7 @@ bool Session::on_search(const Command& command, const Search& search) {
   };
   std::uint32_t seq = 0;
   decltype(SearchMessage::fields) scratch_fields;
-  storage::for_each_message(txn, selected_->mailbox.id, [&](const storage::Message& current) {
+  storage::for_each_message(txn, selected()->mailbox.id, [&](const storage::Message& current) {
     record = &current;
     // Messages the client does not know yet (or no longer) are not in its numbering.
     auto n = view.seq_of(current.uid);
@@ -431,28 +444,30 @@ bool Session::on_search(const Command& command, const Search& search) {
     return true;
   });
   auto request = search.request;
-  if (imap4rev2_ && !request.extended) {  // RFC 9051 §6.4.4: IMAP4rev2 answers with ESEARCH
+  if (enabled_.imap4rev2 && !request.extended) {  // RFC 9051 §6.4.4: IMAP4rev2 answers with ESEARCH
     request.extended = true;
     request.returns = SearchRequest::kAll;
   }
   const auto& result = command.uid ? uids : seqs;
   if (request.returns & SearchRequest::kSave) saved_search_ = uids;
   if (!request.extended) {
-    out_ += "* SEARCH";
-    for (auto n : result) fmt::format_to(std::back_inserter(out_), " {}", n);
-    if (report_modseq && !result.empty()) fmt::format_to(std::back_inserter(out_), " (MODSEQ {})", highest_modseq);
-    out_ += "\r\n";
+    talk_.out() += "* SEARCH";
+    for (auto n : result) fmt::format_to(std::back_inserter(talk_.out()), " {}", n);
+    if (report_modseq && !result.empty())
+      fmt::format_to(std::back_inserter(talk_.out()), " (MODSEQ {})", highest_modseq);
+    talk_.out() += "\r\n";
   } else if (request.returns != SearchRequest::kSave) {
-    fmt::format_to(std::back_inserter(out_), "* ESEARCH (TAG \"{}\"){}", command.tag, command.uid ? " UID" : "");
+    fmt::format_to(std::back_inserter(talk_.out()), "* ESEARCH (TAG \"{}\"){}", command.tag, command.uid ? " UID" : "");
     if ((request.returns & SearchRequest::kMin) && !result.empty())
-      fmt::format_to(std::back_inserter(out_), " MIN {}", result.front());
+      fmt::format_to(std::back_inserter(talk_.out()), " MIN {}", result.front());
     if ((request.returns & SearchRequest::kMax) && !result.empty())
-      fmt::format_to(std::back_inserter(out_), " MAX {}", result.back());
+      fmt::format_to(std::back_inserter(talk_.out()), " MAX {}", result.back());
     if ((request.returns & SearchRequest::kAll) && !result.empty())
-      fmt::format_to(std::back_inserter(out_), " ALL {}", format_set(result));
-    if (request.returns & SearchRequest::kCount) fmt::format_to(std::back_inserter(out_), " COUNT {}", result.size());
-    if (report_modseq && !result.empty()) fmt::format_to(std::back_inserter(out_), " MODSEQ {}", highest_modseq);
-    out_ += "\r\n";
+      fmt::format_to(std::back_inserter(talk_.out()), " ALL {}", format_set(result));
+    if (request.returns & SearchRequest::kCount)
+      fmt::format_to(std::back_inserter(talk_.out()), " COUNT {}", result.size());
+    if (report_modseq && !result.empty()) fmt::format_to(std::back_inserter(talk_.out()), " MODSEQ {}", highest_modseq);
+    talk_.out() += "\r\n";
   }
   report_updates(command.uid);
   tagged(command, "OK", fmt::format("{} completed", command.name));
@@ -462,7 +477,7 @@ bool Session::on_search(const Command& command, const Search& search) {
 // Removes \Deleted messages (all, or those among `only` when it is not empty) and reports
 // them; returns the UIDs removed.
 net::awaitable<std::vector<storage::Uid>> Session::expunge(const std::vector<storage::Uid>& only) {
-  const auto mailbox_id = selected_->mailbox.id;
+  const auto mailbox_id = selected()->mailbox.id;
   std::vector<storage::Uid> removed;
   bool ok = co_await commit("EXPUNGE", [&](storage::WriteTxn& txn) {
     if (only.empty()) {
@@ -476,12 +491,12 @@ net::awaitable<std::vector<storage::Uid>> Session::expunge(const std::vector<sto
     removed = storage::expunge_messages(txn, mailbox_id, deleted);
   });
   if (!ok) co_return std::vector<storage::Uid>{};
-  for (auto uid : removed) selected_->view.expunged(uid);
+  for (auto uid : removed) selected()->view.expunged(uid);
   co_return removed;
 }
 
 net::awaitable<bool> Session::on_expunge(const Command& command, const Expunge& expunge_command) {
-  if (selected_->read_only) {
+  if (selected()->read_only) {
     tagged(command, "NO", "[READ-ONLY] The mailbox is open read-only");
     co_return true;
   }
@@ -502,9 +517,17 @@ net::awaitable<bool> Session::on_expunge(const Command& command, const Expunge& 
   co_return true;
 }
 
-net::awaitable<bool> Session::on_close(const Command& command) {
+// RFC 3691.
+bool Session::on_unselect(const Command& command, const Unselect&) {
+  deselect();
+  tagged(command, "OK", "UNSELECT completed");
+  return true;
+}
+
+// RFC 9051 §6.4.1 (CLOSE in IMAP4rev2; RFC 3501 §6.4.2).
+net::awaitable<bool> Session::on_close(const Command& command, const Close&) {
   // CLOSE expunges silently (RFC 9051 §6.4.1): no EXPUNGE responses.
-  if (!selected_->read_only) co_await expunge({});
+  if (!selected()->read_only) co_await expunge({});
   deselect();
   tagged(command, "OK", "CLOSE completed");
   co_return true;

@@ -10,24 +10,36 @@
 namespace mailstead::imap {
 
 void Session::deselect() {
-  if (!selected_) return;
+  auto* selected = state_.get_if<Selected>();
+  if (!selected) return;
   ctx_.watcher.unwatch(bell_.get());
-  selected_.reset();
+  auto user = std::move(selected->user);
+  state_.enter<Authenticated>(std::move(user));
   saved_search_.clear();
 }
 
+// RFC 9051 §6.3.2 (and RFC 7162 §3.1.8 CONDSTORE, §3.2.5 QRESYNC parameters).
 net::awaitable<bool> Session::on_select(const Command& command, const Select& select) {
-  if (select.qresync && !qresync_) co_return bad(command.tag, "QRESYNC needs ENABLE QRESYNC first");
-  if (select.condstore) condstore_ = true;
-  bool had_selection = selected_.has_value();
+  co_return co_await select_mailbox(command, select);
+}
+
+// RFC 9051 §6.3.3: SELECT, read-only.
+net::awaitable<bool> Session::on_examine(const Command& command, const Examine& examine) {
+  co_return co_await select_mailbox(command, examine);
+}
+
+net::awaitable<bool> Session::select_mailbox(const Command& command, const Select& select) {
+  if (select.qresync && !enabled_.qresync) co_return bad(command.tag, "QRESYNC needs ENABLE QRESYNC first");
+  if (select.condstore) enabled_.condstore = true;
+  bool had_selection = state_.is<Selected>();
   deselect();
-  if (had_selection) out_ += "* OK [CLOSED] Previous mailbox closed\r\n";
+  if (had_selection) talk_.out() += "* OK [CLOSED] Previous mailbox closed\r\n";
   auto name = mailbox_name(select.mailbox);
   if (!name) co_return bad(command.tag, "Malformed mailbox name");
   storage::Mailbox mailbox;
   {
     auto txn = ctx_.services.store.read();
-    auto found = storage::find_mailbox(txn, user_->id, *name);
+    auto found = storage::find_mailbox(txn, account().id, *name);
     if (!found || found->noselect) {
       tagged(command, "NO", "[NONEXISTENT] No such mailbox");
       co_return true;
@@ -35,9 +47,9 @@ net::awaitable<bool> Session::on_select(const Command& command, const Select& se
     mailbox = *found;
   }
   std::pair<std::uint32_t, std::uint32_t> recent{0, 0};
-  if (!imap4rev2_ && !select.read_only) {
+  if (!enabled_.imap4rev2 && !select.read_only) {
     recent = co_await claim_recent(mailbox);
-  } else if (!imap4rev2_) {
+  } else if (!enabled_.imap4rev2) {
     recent = {ctx_.recent.floor(mailbox.id, mailbox.recent_floor), mailbox.uid_next};
   }
   std::uint64_t seen_modseq = 0;
@@ -57,28 +69,30 @@ net::awaitable<bool> Session::on_select(const Command& command, const Select& se
   const auto unseen_seq = snapshot->first_unseen_seq();
   std::string flags = "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
   for (const auto& k : snapshot->keywords) flags += " " + k;
-  fmt::format_to(std::back_inserter(out_), "* FLAGS ({})\r\n", flags);
+  fmt::format_to(std::back_inserter(talk_.out()), "* FLAGS ({})\r\n", flags);
   MailboxView view(uids);
   view.mark_recent(recent.first, recent.second);
-  fmt::format_to(std::back_inserter(out_), "* {} EXISTS\r\n", uids.size());
-  if (!imap4rev2_) fmt::format_to(std::back_inserter(out_), "* {} RECENT\r\n", view.recent_count());
+  fmt::format_to(std::back_inserter(talk_.out()), "* {} EXISTS\r\n", uids.size());
+  if (!enabled_.imap4rev2) fmt::format_to(std::back_inserter(talk_.out()), "* {} RECENT\r\n", view.recent_count());
   if (select.read_only)
-    out_ += "* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n";
+    talk_.out() += "* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n";
   else
-    fmt::format_to(std::back_inserter(out_), "* OK [PERMANENTFLAGS ({} \\*)] Flags permitted\r\n", flags);
-  if (unseen_seq && !imap4rev2_)
-    fmt::format_to(std::back_inserter(out_), "* OK [UNSEEN {}] First unseen\r\n", unseen_seq);
-  fmt::format_to(std::back_inserter(out_), "* OK [UIDVALIDITY {}] UIDs valid\r\n", mailbox.uid_validity);
-  fmt::format_to(std::back_inserter(out_), "* OK [UIDNEXT {}] Predicted next UID\r\n", mailbox.uid_next);
-  fmt::format_to(std::back_inserter(out_), "* OK [HIGHESTMODSEQ {}] Highest\r\n", mailbox.highest_modseq);
-  if (imap4rev2_) {
-    out_ += "* LIST () \"";
-    out_ += ctx_.services.store.options().hierarchy_separator;
-    out_ += "\" ";
-    append_astring(out_, wire_name(mailbox.name), utf8_);
-    out_ += "\r\n";
+    fmt::format_to(std::back_inserter(talk_.out()), "* OK [PERMANENTFLAGS ({} \\*)] Flags permitted\r\n", flags);
+  if (unseen_seq && !enabled_.imap4rev2)
+    fmt::format_to(std::back_inserter(talk_.out()), "* OK [UNSEEN {}] First unseen\r\n", unseen_seq);
+  fmt::format_to(std::back_inserter(talk_.out()), "* OK [UIDVALIDITY {}] UIDs valid\r\n", mailbox.uid_validity);
+  fmt::format_to(std::back_inserter(talk_.out()), "* OK [UIDNEXT {}] Predicted next UID\r\n", mailbox.uid_next);
+  fmt::format_to(std::back_inserter(talk_.out()), "* OK [HIGHESTMODSEQ {}] Highest\r\n", mailbox.highest_modseq);
+  if (enabled_.imap4rev2) {
+    talk_.out() += "* LIST () \"";
+    talk_.out() += ctx_.services.store.options().hierarchy_separator;
+    talk_.out() += "\" ";
+    append_astring(talk_.out(), wire_name(mailbox.name), enabled_.utf8);
+    talk_.out() += "\r\n";
   }
-  selected_.emplace(Selected{mailbox, select.read_only, std::move(view), seen_modseq, recent.first, recent.second});
+  auto user = account();
+  state_.enter<Selected>(std::move(user), SelectedMailbox{mailbox, select.read_only, std::move(view), seen_modseq,
+                                                          recent.first, recent.second});
   // With another UIDVALIDITY the client's cache is void and there is nothing to say.
   if (select.qresync && select.qresync->uid_validity == mailbox.uid_validity) append_qresync_answer(*select.qresync);
   ctx_.watcher.watch(bell_, mailbox.id);
@@ -112,19 +126,20 @@ void Session::append_vanished_earlier(std::uint64_t modseq, const std::vector<In
     // The log no longer reaches back to `modseq`: every UID below UIDNEXT that is not there
     // (RFC 7162 §3.2.5.2 permits reporting expunges older than asked for). Never reused, so
     // never wrong; just longer.
-    auto current = storage::mailbox_by_id(txn, selected_->mailbox.id);
-    auto top = current ? current->uid_next - 1 : selected_->mailbox.uid_next - 1;
-    auto gone = missing_within(storage::list_uids(txn, selected_->mailbox.id), top, within);
-    if (!gone.empty()) fmt::format_to(std::back_inserter(out_), "* VANISHED (EARLIER) {}\r\n", format_intervals(gone));
+    auto current = storage::mailbox_by_id(txn, selected()->mailbox.id);
+    auto top = current ? current->uid_next - 1 : selected()->mailbox.uid_next - 1;
+    auto gone = missing_within(storage::list_uids(txn, selected()->mailbox.id), top, within);
+    if (!gone.empty())
+      fmt::format_to(std::back_inserter(talk_.out()), "* VANISHED (EARLIER) {}\r\n", format_intervals(gone));
     return;
   }
-  auto gone = storage::expunged_since(txn, selected_->mailbox.id, modseq);
+  auto gone = storage::expunged_since(txn, selected()->mailbox.id, modseq);
   std::erase_if(gone, [&](std::uint32_t uid) { return !contains(within, uid); });
-  if (!gone.empty()) fmt::format_to(std::back_inserter(out_), "* VANISHED (EARLIER) {}\r\n", format_set(gone));
+  if (!gone.empty()) fmt::format_to(std::back_inserter(talk_.out()), "* VANISHED (EARLIER) {}\r\n", format_set(gone));
 }
 
 void Session::append_qresync_answer(const QresyncParameters& q) {
-  auto& s = *selected_;
+  auto& s = *selected();
   const std::vector<Interval> everything{{1, 0xffffffffu}};
   append_vanished_earlier(q.modseq, q.known_uids ? resolve(*q.known_uids, 0xffffffffu) : everything);
   // Then the flags of what changed since (messages the snapshot does not hold yet come with
@@ -138,8 +153,8 @@ void Session::append_qresync_answer(const QresyncParameters& q) {
 }
 
 bool Session::recent_for_arrival(const storage::Mailbox& current, std::uint32_t uid) {
-  if (imap4rev2_) return false;
-  auto& s = *selected_;
+  if (enabled_.imap4rev2) return false;
+  auto& s = *selected();
   if (uid >= s.recent_from && uid < s.recent_to) return true;
   if (s.read_only) return uid >= ctx_.recent.floor(current.id, current.recent_floor);
   return ctx_.recent.claim(current.id, current.recent_floor, uid + 1) <= uid;

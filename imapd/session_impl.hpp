@@ -7,8 +7,14 @@
 //   message_commands.cpp FETCH, STORE, COPY, MOVE, SEARCH, EXPUNGE, CLOSE
 //
 // Implementation notes
-// - Output is queued in out_ and written when no further complete command is buffered
-//   (pipelining) or when it passes kFlushAt (a big FETCH streams out in pieces).
+// - State (RFC 9051 §3) is a StateMachine: NotAuthenticated -> Authenticated (the user) ->
+//   Selected (the user and the selected mailbox's view), every change logged. The extensions
+//   a client enabled (ENABLE, RFC 5161) are options of the session, not states.
+// - Commands come from the table in proto/command_parser.cpp (name, states, parser, UID
+//   form); dispatch() checks the state once and visits the command, one handler per command.
+// - Output is queued in the conversation (session/conversation.hpp) and written when no
+//   further complete command is buffered (pipelining) or when it passes kFlushAt (a big FETCH
+//   streams out in pieces). Every NO and BAD goes through it and is logged.
 // - Writes go through the group committer: the tagged OK of STORE, EXPUNGE, APPEND, COPY...
 //   is sent only once the change is durable.
 // - Mailbox names travel as modified UTF-7 (RFC 3501 §5.1.3) until the client enables
@@ -26,6 +32,8 @@
 #include "imapd/proto/mailbox_view.hpp"
 #include "imapd/session.hpp"
 #include "imapd/stored_message.hpp"
+#include "session/conversation.hpp"
+#include "session/state.hpp"
 #include "storage/accounts.hpp"
 #include "storage/group_commit.hpp"
 #include "storage/mailboxes.hpp"
@@ -35,9 +43,8 @@ namespace mailstead::imap {
 
 inline constexpr std::size_t kFlushAt = 256 * 1024;
 
-enum class State { not_authenticated, authenticated, selected };
-
-struct Selected {
+// The selected mailbox as this session knows it.
+struct SelectedMailbox {
   storage::Mailbox mailbox;
   bool read_only = false;
   MailboxView view;
@@ -47,6 +54,28 @@ struct Selected {
   std::uint32_t recent_to = 0;
 };
 
+// RFC 9051 §3.1-§3.3 (Logout, §3.4, reads no command: the session ends).
+struct NotAuthenticated {
+  static constexpr std::string_view kName = "not_authenticated";
+};
+struct Authenticated {
+  static constexpr std::string_view kName = "authenticated";
+  storage::User user;
+};
+struct Selected {
+  static constexpr std::string_view kName = "selected";
+  storage::User user;
+  SelectedMailbox box;
+};
+
+// What the client turned on with ENABLE (RFC 5161), or a command that implies it.
+struct Enabled {
+  bool utf8 = false;       // UTF8=ACCEPT (RFC 9755)
+  bool imap4rev2 = false;  // RFC 9051
+  bool condstore = false;  // RFC 7162 §3.1: FETCH responses carry MODSEQ
+  bool qresync = false;    // RFC 7162 §3.2.3: VANISHED instead of EXPUNGE
+};
+
 class Session {
  public:
   Session(net::Connection& c, const ImapContext& ctx);
@@ -54,21 +83,28 @@ class Session {
   net::awaitable<void> run();
 
  private:
-  // --- session.cpp ---
+  // --- session.cpp: the loop, dispatch, output; commands of any state, of login, IDLE ---
   net::awaitable<std::optional<std::string>> read_command();
   net::awaitable<bool> dispatch(Command command);
-  bool allowed(const Arguments& arguments) const;
-  net::awaitable<bool> flush();
-  void tagged(const Command& command, std::string_view status, std::string_view text);
-  bool bad(const std::string& tag, std::string_view text);  // counted; false: disconnect
+  net::awaitable<bool> handle(const Command& command);
+  static net::awaitable<bool> finished(bool keep_going) { co_return keep_going; }
+  net::Connection& connection() const { return talk_.connection(); }
+  const storage::User& account() const;                                                 // Authenticated or Selected
+  SelectedMailbox* selected();                                                          // nullptr unless Selected
+  void tagged(const Command& command, std::string_view status, std::string_view text);  // NO is logged
+  bool bad(const std::string& tag, std::string_view text);  // counted and logged; false: disconnect
   std::string capabilities() const;
-  bool login_allowed() const { return c_.is_tls() || cfg_.imapd.allow_plaintext_auth; }
-  net::awaitable<bool> on_starttls(const Command& command);
-  net::awaitable<bool> on_login(const Command& command, sasl::Credentials credentials);
-  net::awaitable<bool> on_authenticate(const Command& command, const Authenticate& auth);
+  bool login_allowed() const { return connection().is_tls() || cfg_.imapd.allow_plaintext_auth; }
+  bool on_capability(const Command& command, const Capability&);
+  bool on_noop(const Command& command, const Noop&);
+  bool on_logout(const Command& command, const Logout&);
+  bool on_id(const Command& command, const Id& id);
   bool on_enable(const Command& command, const Enable& enable);
-  bool on_id(const Command& command);
-  net::awaitable<bool> on_idle(const Command& command);
+  net::awaitable<bool> on_starttls(const Command& command, const StartTls&);
+  net::awaitable<bool> on_login(const Command& command, const Login& login);
+  net::awaitable<bool> on_authenticate(const Command& command, const Authenticate& auth);
+  net::awaitable<bool> log_in(const Command& command, sasl::Credentials credentials);
+  net::awaitable<bool> on_idle(const Command& command, const Idle&);
   net::awaitable<void> idle_notifier();
   net::awaitable<bool> commit(const char* what, storage::GroupCommitter::Work work);  // false: failed, logged
 
@@ -84,17 +120,21 @@ class Session {
   std::optional<std::string> mailbox_name(const std::string& wire) const;  // nullopt: malformed
   std::string wire_name(std::string_view name) const;
   bool on_list(const Command& command, const List& list);
+  bool on_lsub(const Command& command, const Lsub& lsub);
+  bool on_namespace(const Command& command, const Namespace&);
   void append_status(const storage::ReadTxn& txn, const storage::Mailbox& mailbox,
                      const std::vector<std::string>& items);
   bool on_status(const Command& command, const Status& status);
   // QUOTA (RFC 9208): one root, "", the whole account, as `mailstead user quota` sets it.
-  bool on_get_quota_root(const Command& command, const GetQuotaRoot& request);
-  bool on_get_quota(const Command& command, const GetQuota& request);
+  bool on_getquotaroot(const Command& command, const GetQuotaRoot& request);
+  bool on_getquota(const Command& command, const GetQuota& request);
+  bool on_setquota(const Command& command, const SetQuota&);
   void append_quota(const storage::ReadTxn& txn);  // `* QUOTA "" (...)`; nothing without limits
   net::awaitable<bool> on_create(const Command& command, const Create& create);
   net::awaitable<bool> on_delete(const Command& command, const Delete& del);
   net::awaitable<bool> on_rename(const Command& command, const Rename& rename);
   net::awaitable<bool> on_subscribe(const Command& command, const Subscribe& subscribe);
+  net::awaitable<bool> on_unsubscribe(const Command& command, const Unsubscribe& unsubscribe);
   net::awaitable<bool> on_append(const Command& command, const Append& append);
   using MailboxChange = std::function<storage::Result<void>(storage::WriteTxn&)>;
   net::awaitable<void> change_mailboxes(const Command& command, MailboxChange change);
@@ -102,6 +142,8 @@ class Session {
   // --- select_command.cpp ---
   void deselect();
   net::awaitable<bool> on_select(const Command& command, const Select& select);
+  net::awaitable<bool> on_examine(const Command& command, const Examine& examine);
+  net::awaitable<bool> select_mailbox(const Command& command, const Select& select);
   // A read-write IMAP4rev1 SELECT takes what no session was told of yet as its \Recent.
   net::awaitable<std::pair<std::uint32_t, std::uint32_t>> claim_recent(const storage::Mailbox& mailbox);
   bool recent_for_arrival(const storage::Mailbox& current, std::uint32_t uid);
@@ -112,26 +154,23 @@ class Session {
 
   // --- message_commands.cpp ---
   std::vector<MailboxView::Member> members(const Command& command, const SequenceSet& set, bool& invalid);
+  bool on_check(const Command& command, const Check&);
   net::awaitable<bool> on_fetch(const Command& command, const Fetch& fetch);
   net::awaitable<bool> on_store(const Command& command, const Store& store);
   net::awaitable<bool> on_copy(const Command& command, const Copy& copy);
+  net::awaitable<bool> on_move(const Command& command, const Move& move);
   bool on_search(const Command& command, const Search& search);
   net::awaitable<bool> on_expunge(const Command& command, const Expunge& expunge);
-  net::awaitable<bool> on_close(const Command& command);
+  net::awaitable<bool> on_close(const Command& command, const Close&);
+  bool on_unselect(const Command& command, const Unselect&);
   net::awaitable<std::vector<storage::Uid>> expunge(const std::vector<storage::Uid>& only);
 
-  net::Connection& c_;
+  session::Conversation talk_;
   const ImapContext& ctx_;
   const config::Config& cfg_;
-  std::string out_;
-  std::optional<storage::User> user_;
-  std::optional<Selected> selected_;
-  bool utf8_ = false;  // UTF8=ACCEPT enabled
-  bool imap4rev2_ = false;
-  bool condstore_ = false;        // CONDSTORE enabled (RFC 7162 §3.1): FETCH responses carry MODSEQ
-  bool qresync_ = false;          // QRESYNC enabled (RFC 7162 §3.2.3): VANISHED instead of EXPUNGE
-  bool mailbox_deleted_ = false;  // by another session, while selected here: the session ends
-  unsigned errors_ = 0;
+  session::StateMachine<NotAuthenticated, Authenticated, Selected> state_;
+  Enabled enabled_;
+  bool mailbox_deleted_ = false;            // by another session, while selected here: the session ends
   std::vector<storage::Uid> saved_search_;  // SEARCHRES "$"
   std::set<std::uint64_t> own_modseqs_;     // this session's flag changes: not echoed back
   std::shared_ptr<Doorbell> bell_;

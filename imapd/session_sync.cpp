@@ -10,7 +10,7 @@
 namespace mailstead::imap {
 
 void Session::sync_changes() {
-  auto& s = *selected_;
+  auto& s = *selected();
   auto txn = ctx_.services.store.read();
   auto mailbox = storage::mailbox_by_id(txn, s.mailbox.id);
   auto last = storage::last_modseq(txn);
@@ -38,7 +38,7 @@ void Session::sync_changes() {
 }
 
 void Session::apply_logged_changes(const storage::ReadTxn& txn, const storage::Mailbox& mailbox) {
-  auto& s = *selected_;
+  auto& s = *selected();
   for (const auto& change : storage::changes_since(txn, s.seen_modseq)) {
     if (change.mailbox != s.mailbox.id) continue;
     switch (change.kind) {
@@ -58,7 +58,7 @@ void Session::apply_logged_changes(const storage::ReadTxn& txn, const storage::M
 }
 
 void Session::sync_without_log(const storage::ReadTxn& txn, const storage::Mailbox& mailbox) {
-  auto& s = *selected_;
+  auto& s = *selected();
   for (auto uid : s.view.reconcile(storage::list_uids(txn, mailbox.id)))
     s.view.appended(uid, recent_for_arrival(mailbox, uid));
   storage::for_each_message(txn, mailbox.id, [&](const storage::Message& m) {
@@ -68,34 +68,35 @@ void Session::sync_without_log(const storage::ReadTxn& txn, const storage::Mailb
 }
 
 void Session::append_flags_fetch(const storage::Message& message, std::uint32_t seq, bool with_uid, bool with_flags) {
-  auto& s = *selected_;
+  auto& s = *selected();
   std::string items;
   if (with_uid) items += fmt::format("UID {}", message.uid);
   if (with_flags) {
     if (!items.empty()) items += ' ';
     items += "FLAGS ";
-    items += flag_list(imap_flags(message.flags), message.keywords, !imap4rev2_ && s.view.is_recent(message.uid));
+    items +=
+        flag_list(imap_flags(message.flags), message.keywords, !enabled_.imap4rev2 && s.view.is_recent(message.uid));
   }
-  if (condstore_) {
+  if (enabled_.condstore) {
     if (!items.empty()) items += ' ';
     items += fmt::format("MODSEQ ({})", message.modseq);
   }
-  fmt::format_to(std::back_inserter(out_), "* {} FETCH ({})\r\n", seq, items);
+  fmt::format_to(std::back_inserter(talk_.out()), "* {} FETCH ({})\r\n", seq, items);
 }
 
 void Session::report_updates(bool allow_expunge, bool with_flags) {
-  auto& s = *selected_;
+  auto& s = *selected();
   auto updates = s.view.take_updates(allow_expunge, with_flags);
-  if (qresync_) {
+  if (enabled_.qresync) {
     // RFC 7162 §3.2.10: once QRESYNC is on, VANISHED replaces EXPUNGE (same timing rules).
     if (!updates.expunged_uids.empty())
-      fmt::format_to(std::back_inserter(out_), "* VANISHED {}\r\n", format_set(updates.expunged_uids));
+      fmt::format_to(std::back_inserter(talk_.out()), "* VANISHED {}\r\n", format_set(updates.expunged_uids));
   } else {
-    for (auto seq : updates.expunged) fmt::format_to(std::back_inserter(out_), "* {} EXPUNGE\r\n", seq);
+    for (auto seq : updates.expunged) fmt::format_to(std::back_inserter(talk_.out()), "* {} EXPUNGE\r\n", seq);
   }
   if (updates.exists) {
-    fmt::format_to(std::back_inserter(out_), "* {} EXISTS\r\n", *updates.exists);
-    if (!imap4rev2_) fmt::format_to(std::back_inserter(out_), "* {} RECENT\r\n", *updates.recent);
+    fmt::format_to(std::back_inserter(talk_.out()), "* {} EXISTS\r\n", *updates.exists);
+    if (!enabled_.imap4rev2) fmt::format_to(std::back_inserter(talk_.out()), "* {} RECENT\r\n", *updates.recent);
   }
   if (updates.flags.empty()) return;
   auto txn = ctx_.services.store.read();

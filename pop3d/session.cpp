@@ -199,7 +199,7 @@ class Session {
       for (auto uid : seen)  // one expunged meanwhile is simply not there any more
         (void)storage::store_flags(txn, mailbox, uid, storage::FlagOperation::add, storage::kSeen, {});
     };
-    if (!co_await talk_.commit("update_failed", std::move(work))) {
+    if (!co_await talk_.commit("QUIT", std::move(work))) {
       talk_.refuse(err("Could not remove the deleted messages; they are still there", Code::sys_temp));
       co_return false;
     }

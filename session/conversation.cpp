@@ -106,10 +106,10 @@ net::awaitable<std::optional<SaslOutcome>> Conversation::authenticate(std::strin
   co_return std::move(std::get<sasl::Success>(step).credentials);
 }
 
-net::awaitable<bool> Conversation::commit(std::string_view event, storage::GroupCommitter::Work work) {
+net::awaitable<bool> Conversation::commit(std::string_view what, storage::GroupCommitter::Work work) {
   auto outcome = co_await session::commit(services_.committer, std::move(work));
   if (!outcome.error) co_return true;
-  log::error(id(), event, "error={}", log::quoted(describe(outcome.error)));
+  log::error(id(), "write_failed", "what={} error={}", what, log::quoted(describe(outcome.error)));
   co_return false;
 }
 

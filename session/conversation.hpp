@@ -102,8 +102,9 @@ class Conversation {
 
   // --- writing to the store -----------------------------------------------------------------
   // Runs `work` in the next group commit and resumes once it is durable. False when it failed:
-  // the cause is logged as `event`, and nothing of `work` was written.
-  net::awaitable<bool> commit(std::string_view event, storage::GroupCommitter::Work work);
+  // the cause is logged (event=write_failed, with `what`: the command or step that wrote), and
+  // nothing of `work` was written.
+  net::awaitable<bool> commit(std::string_view what, storage::GroupCommitter::Work work);
 
  private:
   net::Connection& connection_;

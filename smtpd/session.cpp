@@ -564,7 +564,7 @@ class Session {
         if (!queued) throw storage::StorageError(queued.error().code, queued.error().detail);
       }
     };
-    if (!co_await talk_.commit("delivery_failed", std::move(work))) {
+    if (!co_await talk_.commit("delivery", std::move(work))) {
       if (refused == storage::Errc::over_quota)  // counted: a client that retries at once is told again
         co_return error(reply(status_of(*refused), "Mailbox full, try again later"));
       if (limit_reopens) {

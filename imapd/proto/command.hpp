@@ -1,8 +1,10 @@
 #pragma once
 // IMAP commands (RFC 9051, with RFC 3501 forms and the extensions mailstead offers) as typed
 // values, parsed by a pure function from the bytes of one whole command (lines and literals,
-// see command_reader.hpp). Which commands each state allows is states.hpp; what they do is the
-// session's.
+// see command_reader.hpp). One table in command_parser.cpp gives each command name its
+// parser, the states that accept it and whether it has a UID form; the build checks it
+// against the Arguments variant (common/command_table.hpp), and the session's handlers visit
+// the variant, so a command without a handler does not compile. Each name has its own type.
 
 #include <cstdint>
 #include <optional>
@@ -46,6 +48,8 @@ struct Select {
   bool condstore = false;
   std::optional<QresyncParameters> qresync;
 };
+// SELECT read-only (RFC 9051 §6.3.3).
+struct Examine : Select {};
 struct Create {
   std::string mailbox;
   std::optional<std::string> special_use;  // CREATE-SPECIAL-USE
@@ -60,6 +64,7 @@ struct Subscribe {
   std::string mailbox;
   bool subscribe = true;
 };
+struct Unsubscribe : Subscribe {};
 struct List {
   std::string reference;
   std::vector<std::string> patterns;
@@ -75,6 +80,8 @@ struct List {
   std::vector<std::string> return_status;  // LIST-STATUS (RFC 5819), upper-case items
   bool extended = false;                   // any option given: answer in the extended form
 };
+// RFC 3501 §6.3.9 (kept by RFC 9051 as a LIST form): patterns over subscriptions.
+struct Lsub : List {};
 struct Namespace {};
 struct Status {
   std::string mailbox;
@@ -116,6 +123,8 @@ struct Copy {
   std::string mailbox;
   bool move = false;
 };
+// COPY, then expunge the originals (RFC 6851).
+struct Move : Copy {};
 struct Id {
   std::vector<std::pair<std::string, std::string>> fields;
 };
@@ -131,9 +140,10 @@ struct SetQuota {
   std::vector<std::pair<std::string, std::uint64_t>> limits;  // resource names upper-case
 };
 
-using Arguments = std::variant<Capability, Noop, Logout, StartTls, Authenticate, Login, Enable, Select, Create, Delete,
-                               Rename, Subscribe, List, Namespace, Status, Append, Idle, Check, Close, Unselect,
-                               Expunge, Search, Fetch, Store, Copy, Id, GetQuota, GetQuotaRoot, SetQuota>;
+using Arguments =
+    std::variant<Capability, Noop, Logout, StartTls, Authenticate, Login, Enable, Select, Examine, Create, Delete,
+                 Rename, Subscribe, Unsubscribe, List, Lsub, Namespace, Status, Append, Idle, Check, Close, Unselect,
+                 Expunge, Search, Fetch, Store, Copy, Move, Id, GetQuota, GetQuotaRoot, SetQuota>;
 
 struct Command {
   std::string tag;
@@ -151,6 +161,14 @@ using ParseResult = std::variant<Command, ParseError>;
 
 // `bytes` is the whole command including its final CRLF.
 ParseResult parse_command(std::string_view bytes);
+
+// The states of an IMAP session that read commands (RFC 9051 §3); Logout reads none.
+enum class State { not_authenticated, authenticated, selected };
+
+// Whether `state` accepts the command (RFC 9051 §6.1-§6.4 say which state each belongs to).
+bool allowed(State state, const Arguments& arguments);
+// Accepted only before authentication: STARTTLS, AUTHENTICATE, LOGIN.
+bool before_login_only(const Arguments& arguments);
 
 // The tag of a command line, for refusing a command before it is complete; empty if none.
 std::string_view peek_tag(std::string_view line);

@@ -3,6 +3,7 @@
 #include <array>
 #include <ctime>
 
+#include "common/command_table.hpp"
 #include "common/text/ascii.hpp"
 #include "imapd/proto/command.hpp"
 #include "imapd/proto/message_facts.hpp"
@@ -57,31 +58,9 @@ class CommandParser {
  public:
   explicit CommandParser(std::string_view bytes) : r_(bytes) {}
 
-  ParseResult parse() {
-    std::string tag;
-    try {
-      tag = read_tag();
-      r_.space();
-      Command command;
-      command.tag = tag;
-      command.name = r_.upper_atom();
-      if (command.name == "UID") {
-        r_.space();
-        command.uid = true;
-        command.name = r_.upper_atom();
-        command.arguments = uid_command(command.name);
-        command.name = "UID " + command.name;
-      } else {
-        command.arguments = plain_command(command.name);
-      }
-      r_.expect_command_end();
-      return command;
-    } catch (const ParseFailure& e) {
-      return ParseError{std::move(tag), e.what()};
-    }
-  }
+  ParseResult parse();
 
- private:
+  // The table's parsers, below, are public: the table outside the class names them.
   std::string read_tag() {
     std::string tag;
     while (is_astring_char(r_.peek()) && r_.peek() != '+' && !r_.at_end()) {
@@ -92,78 +71,78 @@ class CommandParser {
     return tag;
   }
 
-  Arguments uid_command(const std::string& name) {
-    r_.space();
-    if (name == "FETCH") return fetch();
-    if (name == "STORE") return store();
-    if (name == "COPY") return copy(false);
-    if (name == "MOVE") return copy(true);
-    if (name == "SEARCH") return search();
-    if (name == "EXPUNGE") return Expunge{r_.sequence_set()};
-    Reader::fail("Unknown UID command");
+  // --- the parsers of the command table: each reads a command's arguments ---------------
+
+  template <class T>
+  Arguments none() {
+    return T{};
   }
 
-  Arguments plain_command(const std::string& name) {
-    if (name == "CAPABILITY") return Capability{};
-    if (name == "NOOP") return Noop{};
-    if (name == "LOGOUT") return Logout{};
-    if (name == "STARTTLS") return StartTls{};
-    if (name == "NAMESPACE") return Namespace{};
-    if (name == "IDLE") return Idle{};
-    if (name == "CHECK") return Check{};
-    if (name == "CLOSE") return Close{};
-    if (name == "UNSELECT") return Unselect{};
-    if (name == "EXPUNGE") return Expunge{};
-    if (r_.at_command_end()) Reader::fail("Missing arguments");
+  Arguments login() {
+    Login login;
+    login.user = r_.astring();
     r_.space();
-    if (name == "AUTHENTICATE") return authenticate();
-    if (name == "LOGIN") {
-      Login login;
-      login.user = r_.astring();
-      r_.space();
-      login.password = r_.astring();
-      return login;
-    }
-    if (name == "ENABLE") {
-      Enable enable;
-      for (;;) {
-        enable.capabilities.push_back(r_.upper_atom());
-        if (!r_.skip(' ')) return enable;
-      }
-    }
-    if (name == "SELECT" || name == "EXAMINE") return select(name == "EXAMINE");
-    if (name == "CREATE") return create();
-    if (name == "DELETE") return Delete{r_.astring()};
-    if (name == "RENAME") {
-      Rename rename;
-      rename.from = r_.astring();
-      r_.space();
-      rename.to = r_.astring();
-      return rename;
-    }
-    if (name == "SUBSCRIBE" || name == "UNSUBSCRIBE") return Subscribe{r_.astring(), name == "SUBSCRIBE"};
-    if (name == "LIST") return list();
-    if (name == "LSUB") {
-      List lsub;
-      lsub.lsub = true;
-      lsub.reference = r_.astring();
-      r_.space();
-      lsub.patterns.push_back(r_.list_mailbox());
-      return lsub;
-    }
-    if (name == "STATUS") return status();
-    if (name == "APPEND") return append();
-    if (name == "SEARCH") return search();
-    if (name == "FETCH") return fetch();
-    if (name == "STORE") return store();
-    if (name == "COPY") return copy(false);
-    if (name == "MOVE") return copy(true);
-    if (name == "ID") return id();
-    if (name == "GETQUOTA") return GetQuota{r_.astring()};
-    if (name == "GETQUOTAROOT") return GetQuotaRoot{r_.astring()};
-    if (name == "SETQUOTA") return set_quota();
-    Reader::fail("Unknown command");
+    login.password = r_.astring();
+    return login;
   }
+
+  Arguments enable() {
+    Enable enable;
+    for (;;) {
+      enable.capabilities.push_back(r_.upper_atom());
+      if (!r_.skip(' ')) return enable;
+    }
+  }
+
+  Arguments select_command() { return select(false); }
+  Arguments examine() {
+    Examine examine;
+    static_cast<Select&>(examine) = select(true);
+    return examine;
+  }
+  Arguments create_command() { return create(); }
+  Arguments delete_command() { return Delete{r_.astring()}; }
+  Arguments rename() {
+    Rename rename;
+    rename.from = r_.astring();
+    r_.space();
+    rename.to = r_.astring();
+    return rename;
+  }
+  Arguments subscribe() { return Subscribe{r_.astring(), true}; }
+  Arguments unsubscribe() {
+    Unsubscribe unsubscribe;
+    unsubscribe.mailbox = r_.astring();
+    unsubscribe.subscribe = false;
+    return unsubscribe;
+  }
+  Arguments list_command() { return list(); }
+  Arguments lsub() {
+    Lsub lsub;
+    lsub.lsub = true;
+    lsub.reference = r_.astring();
+    r_.space();
+    lsub.patterns.push_back(r_.list_mailbox());
+    return lsub;
+  }
+  Arguments status_command() { return status(); }
+  Arguments append_command() { return append(); }
+  Arguments search_command() { return search(); }
+  Arguments fetch_command() { return fetch(); }
+  Arguments store_command() { return store(); }
+  Arguments copy_command() { return copy(false); }
+  Arguments move() {
+    Move move;
+    static_cast<Copy&>(move) = copy(true);
+    return move;
+  }
+  // EXPUNGE takes no arguments; UID EXPUNGE a set of UIDs (RFC 4315 §2.1).
+  Arguments expunge() { return uid_ ? Expunge{r_.sequence_set()} : Expunge{}; }
+  Arguments authenticate_command() { return authenticate(); }
+  Arguments id_command() { return id(); }
+  Arguments get_quota() { return GetQuota{r_.astring()}; }
+  Arguments get_quota_root() { return GetQuotaRoot{r_.astring()}; }
+  Arguments set_quota_command() { return set_quota(); }
 
   SetQuota set_quota() {
     SetQuota q;
@@ -753,8 +732,116 @@ class CommandParser {
     }
   }
 
+  bool uid_ = false;  // parsing the UID form of the command
+
+ private:
   Reader r_;
 };
+
+// --- the command table ------------------------------------------------------------------------
+
+constexpr unsigned bit(State s) {
+  return 1U << static_cast<unsigned>(s);
+}
+constexpr unsigned kAnyState = bit(State::not_authenticated) | bit(State::authenticated) | bit(State::selected);
+constexpr unsigned kNotAuthenticated = bit(State::not_authenticated);
+constexpr unsigned kAuthenticated = bit(State::authenticated) | bit(State::selected);
+constexpr unsigned kSelected = bit(State::selected);
+
+// Flags: the command has arguments after its name; it has a UID form (RFC 9051 §6.4.9).
+constexpr unsigned kArguments = 1;
+constexpr unsigned kUidForm = 2;
+
+struct Row {
+  std::string_view name;
+  std::size_t alternative;  // the index of the command's type in Arguments
+  unsigned states;
+  unsigned flags;
+  Arguments (CommandParser::*parse)();
+};
+
+template <class T>
+constexpr Row row(std::string_view name, unsigned states, unsigned flags, Arguments (CommandParser::*parse)()) {
+  return {name, command_table::index_of<T, Arguments>(), states, flags, parse};
+}
+
+// RFC 9051 §6.1 (any state), §6.2 (not authenticated), §6.3 (authenticated), §6.4 (selected),
+// and the extensions' sections where they add commands.
+constexpr std::array kCommands{
+    row<Capability>("CAPABILITY", kAnyState, 0, &CommandParser::none<Capability>),
+    row<Noop>("NOOP", kAnyState, 0, &CommandParser::none<Noop>),
+    row<Logout>("LOGOUT", kAnyState, 0, &CommandParser::none<Logout>),
+    row<Id>("ID", kAnyState, kArguments, &CommandParser::id_command),  // RFC 2971
+    row<StartTls>("STARTTLS", kNotAuthenticated, 0, &CommandParser::none<StartTls>),
+    row<Authenticate>("AUTHENTICATE", kNotAuthenticated, kArguments, &CommandParser::authenticate_command),
+    row<Login>("LOGIN", kNotAuthenticated, kArguments, &CommandParser::login),
+    row<Enable>("ENABLE", kAuthenticated, kArguments, &CommandParser::enable),  // RFC 5161
+    row<Select>("SELECT", kAuthenticated, kArguments, &CommandParser::select_command),
+    row<Examine>("EXAMINE", kAuthenticated, kArguments, &CommandParser::examine),
+    row<Create>("CREATE", kAuthenticated, kArguments, &CommandParser::create_command),
+    row<Delete>("DELETE", kAuthenticated, kArguments, &CommandParser::delete_command),
+    row<Rename>("RENAME", kAuthenticated, kArguments, &CommandParser::rename),
+    row<Subscribe>("SUBSCRIBE", kAuthenticated, kArguments, &CommandParser::subscribe),
+    row<Unsubscribe>("UNSUBSCRIBE", kAuthenticated, kArguments, &CommandParser::unsubscribe),
+    row<List>("LIST", kAuthenticated, kArguments, &CommandParser::list_command),
+    row<Lsub>("LSUB", kAuthenticated, kArguments, &CommandParser::lsub),
+    row<Namespace>("NAMESPACE", kAuthenticated, 0, &CommandParser::none<Namespace>),  // RFC 2342
+    row<Status>("STATUS", kAuthenticated, kArguments, &CommandParser::status_command),
+    row<Append>("APPEND", kAuthenticated, kArguments, &CommandParser::append_command),
+    row<Idle>("IDLE", kAuthenticated, 0, &CommandParser::none<Idle>),                  // RFC 2177
+    row<GetQuota>("GETQUOTA", kAuthenticated, kArguments, &CommandParser::get_quota),  // RFC 9208
+    row<GetQuotaRoot>("GETQUOTAROOT", kAuthenticated, kArguments, &CommandParser::get_quota_root),
+    row<SetQuota>("SETQUOTA", kAuthenticated, kArguments, &CommandParser::set_quota_command),
+    row<Check>("CHECK", kSelected, 0, &CommandParser::none<Check>),
+    row<Close>("CLOSE", kSelected, 0, &CommandParser::none<Close>),
+    row<Unselect>("UNSELECT", kSelected, 0, &CommandParser::none<Unselect>),  // RFC 3691
+    row<Expunge>("EXPUNGE", kSelected, kUidForm, &CommandParser::expunge),
+    row<Search>("SEARCH", kSelected, kArguments | kUidForm, &CommandParser::search_command),
+    row<Fetch>("FETCH", kSelected, kArguments | kUidForm, &CommandParser::fetch_command),
+    row<Store>("STORE", kSelected, kArguments | kUidForm, &CommandParser::store_command),
+    row<Copy>("COPY", kSelected, kArguments | kUidForm, &CommandParser::copy_command),
+    row<Move>("MOVE", kSelected, kArguments | kUidForm, &CommandParser::move),  // RFC 6851
+};
+static_assert(command_table::describes_every_command(kCommands, std::variant_size_v<Arguments>));
+
+const Row* find_row(std::string_view name) {
+  for (const auto& r : kCommands)
+    if (r.name == name) return &r;
+  return nullptr;
+}
+
+ParseResult CommandParser::parse() {
+  std::string tag;
+  try {
+    tag = read_tag();
+    r_.space();
+    Command command;
+    command.tag = tag;
+    command.name = r_.upper_atom();
+    const Row* row = nullptr;
+    if (command.name == "UID") {
+      r_.space();
+      command.uid = uid_ = true;
+      command.name = r_.upper_atom();
+      r_.space();
+      row = find_row(command.name);
+      if (!row || !(row->flags & kUidForm)) Reader::fail("Unknown UID command");
+      command.name = "UID " + command.name;
+    } else {
+      row = find_row(command.name);
+      if (!row || (row->flags & kArguments)) {
+        if (r_.at_command_end()) Reader::fail("Missing arguments");
+        r_.space();
+        if (!row) Reader::fail("Unknown command");
+      }
+    }
+    command.arguments = (this->*row->parse)();
+    r_.expect_command_end();
+    return command;
+  } catch (const ParseFailure& e) {
+    return ParseError{std::move(tag), e.what()};
+  }
+}
 
 }  // namespace
 
@@ -766,6 +853,14 @@ bool sets_seen(const FetchRequest& request) {
 
 ParseResult parse_command(std::string_view bytes) {
   return CommandParser(bytes).parse();
+}
+
+bool allowed(State state, const Arguments& arguments) {
+  return (command_table::row_of(kCommands, arguments.index())->states & bit(state)) != 0;
+}
+
+bool before_login_only(const Arguments& arguments) {
+  return command_table::row_of(kCommands, arguments.index())->states == kNotAuthenticated;
 }
 
 std::string_view peek_tag(std::string_view line) {

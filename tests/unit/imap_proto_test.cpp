@@ -75,7 +75,7 @@ TEST(ImapParser, SelectWithQresyncParameters) {
           .qresync;
   ASSERT_TRUE(q);
   EXPECT_EQ(q->known_uids, parse_sequence_set("41:211,214:541"));
-  auto select = std::get<Select>(parse_ok("a EXAMINE INBOX (QRESYNC (1 2 1:100 (1,5,9 10,50,90)))\r\n").arguments);
+  auto select = std::get<Examine>(parse_ok("a EXAMINE INBOX (QRESYNC (1 2 1:100 (1,5,9 10,50,90)))\r\n").arguments);
   EXPECT_TRUE(select.read_only);
   EXPECT_EQ(select.qresync->known_uids, parse_sequence_set("1:100"));
   EXPECT_TRUE(std::get<Select>(parse_ok("a SELECT INBOX (QRESYNC (1 2 (1 10)))\r\n").arguments).qresync);
