@@ -16,6 +16,15 @@
 namespace mailstead::imap {
 namespace {
 
+storage::SpecialUse special_use_of(std::string_view attribute) {
+  using storage::SpecialUse;
+  for (auto use : {SpecialUse::sent, SpecialUse::drafts, SpecialUse::trash, SpecialUse::junk, SpecialUse::archive})
+    if (text::iequals_ascii(storage::to_imap_attribute(use), attribute)) return use;
+  return SpecialUse::none;
+}
+
+}  // namespace
+
 std::string_view response_code(storage::Errc code) {
   switch (code) {
     case storage::Errc::not_found:
@@ -32,15 +41,6 @@ std::string_view response_code(storage::Errc code) {
       return "[SERVERBUG] ";
   }
 }
-
-storage::SpecialUse special_use_of(std::string_view attribute) {
-  using storage::SpecialUse;
-  for (auto use : {SpecialUse::sent, SpecialUse::drafts, SpecialUse::trash, SpecialUse::junk, SpecialUse::archive})
-    if (text::iequals_ascii(storage::to_imap_attribute(use), attribute)) return use;
-  return SpecialUse::none;
-}
-
-}  // namespace
 
 std::optional<std::string> Session::mailbox_name(const std::string& wire) const {
   if (enabled_.utf8) return sasl::valid_utf8(wire) ? std::optional(wire) : std::nullopt;

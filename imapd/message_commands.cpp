@@ -362,12 +362,10 @@ net::awaitable<bool> Session::on_copy(const Command& command, const Copy& copy) 
     co_return true;
   }
   if (failure) {
-    if (failure->code == storage::Errc::not_found)
+    if (failure->code == storage::Errc::not_found)  // RFC 9051 §6.4.7: the target is missing
       tagged(command, "NO", "[TRYCREATE] No such mailbox");
-    else if (failure->code == storage::Errc::over_quota)
-      tagged(command, "NO", "[OVERQUOTA] Over quota");
     else
-      tagged(command, "NO", fmt::format("[CANNOT] {}", failure->detail));
+      tagged(command, "NO", fmt::format("{}{}", response_code(failure->code), failure->detail));
     co_return true;
   }
   std::string copyuid;

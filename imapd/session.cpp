@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "common/log/log.hpp"
+#include "common/overloaded.hpp"
 #include "common/text/ascii.hpp"
 #include "imapd/proto/command_reader.hpp"
 #include "imapd/session_impl.hpp"
@@ -13,11 +14,6 @@ namespace mailstead::imap {
 namespace asio = net::asio;
 
 namespace {
-
-template <class... F>
-struct Overloaded : F... {
-  using F::operator()...;
-};
 
 session::Dialect imap_dialect(const config::Config& config) {
   return {
@@ -369,7 +365,7 @@ net::awaitable<bool> Session::on_idle(const Command& command, const Idle&) {
   notifier_done_.emplace(connection().get_executor());
   notifier_done_->expires_at(asio::steady_timer::time_point::max());
   asio::co_spawn(connection().get_executor(), idle_notifier(), [this](std::exception_ptr e) {
-    if (e) log::error(talk_.id(), "idle_notifier_failed", "error={}", log::quoted(session::describe(e)));
+    if (e) log::error(talk_.id(), "idle_notifier_failed", "error={}", log::quoted(log::describe(e)));
     notifier_running_ = false;
     notifier_done_->cancel();
   });

@@ -43,6 +43,10 @@ namespace mailstead::imap {
 
 inline constexpr std::size_t kFlushAt = 256 * 1024;
 
+// The one mapping of the store's error codes to IMAP response codes (RFC 5530), with the
+// space that follows the code.
+std::string_view response_code(storage::Errc code);
+
 // The selected mailbox as this session knows it.
 struct SelectedMailbox {
   storage::Mailbox mailbox;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/log/log.hpp"
+#include "common/net/supervise.hpp"
 #include "storage/changes.hpp"
 
 namespace mailstead::imap {
@@ -28,7 +29,7 @@ ChangeWatcher::ChangeWatcher(asio::io_context& io, storage::Store& store)
 
 void ChangeWatcher::start() {
   seen_ = storage::last_modseq(store_.read());
-  asio::co_spawn(strand_, loop(), asio::detached);
+  net::supervise(strand_, "change_watcher", [this] { return loop(); });
 }
 
 void ChangeWatcher::stop() {

@@ -24,6 +24,7 @@
 #include <utility>
 
 #include "common/log/log.hpp"
+#include "common/overloaded.hpp"
 #include "common/sasl/sasl.hpp"
 #include "pop3d/proto/command.hpp"
 #include "pop3d/proto/maildrop.hpp"
@@ -37,11 +38,6 @@ namespace mailstead::pop3 {
 namespace {
 
 constexpr std::size_t kFlushAt = 256 * 1024;
-
-template <class... F>
-struct Overloaded : F... {
-  using F::operator()...;
-};
 
 // The lock on a user's maildrop, released when the session lets go of it, however it ends.
 class HeldMaildrop {

@@ -13,16 +13,6 @@ std::string_view first_line(std::string_view text) {
 
 }  // namespace
 
-std::string describe(std::exception_ptr cause) {
-  try {
-    std::rethrow_exception(std::move(cause));
-  } catch (const std::exception& e) {
-    return e.what();
-  } catch (...) {
-    return "unknown exception";
-  }
-}
-
 Conversation::Conversation(net::Connection& connection, const Services& services, Dialect dialect)
     : connection_(connection), services_(services), dialect_(std::move(dialect)) {}
 
@@ -57,7 +47,8 @@ net::awaitable<void> Conversation::goodbye(net::ReadStatus why) {
 }
 
 void Conversation::internal_error(std::string_view command, std::exception_ptr cause, std::string_view reply) {
-  log::error(id(), "internal_error", "command={} error={}", log::quoted(command), log::quoted(describe(cause), 500));
+  log::error(id(), "internal_error", "command={} error={}", log::quoted(command),
+             log::quoted(log::describe(cause), 500));
   out_ += reply;
 }
 
@@ -109,7 +100,7 @@ net::awaitable<std::optional<SaslOutcome>> Conversation::authenticate(std::strin
 net::awaitable<bool> Conversation::commit(std::string_view what, storage::GroupCommitter::Work work) {
   auto outcome = co_await session::commit(services_.committer, std::move(work));
   if (!outcome.error) co_return true;
-  log::error(id(), "write_failed", "what={} error={}", what, log::quoted(describe(outcome.error)));
+  log::error(id(), "write_failed", "what={} error={}", what, log::quoted(log::describe(outcome.error)));
   co_return false;
 }
 

@@ -114,7 +114,4 @@ class Conversation {
   unsigned errors_ = 0;
 };
 
-// The text of an exception, for logs.
-std::string describe(std::exception_ptr cause);
-
 }  // namespace mailstead::session

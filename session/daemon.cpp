@@ -104,6 +104,10 @@ int run_daemon(int argc, char** argv, const DaemonSpec& spec) {
     std::cout << "ready" << ports << std::endl;
     notify_systemd("READY=1");
     server.run(cfg.server.threads);
+    if (server.failed()) {
+      std::fprintf(stderr, "%s: stopped after a failure of the server itself (see the log)\n", program.c_str());
+      return 1;
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s: %s\n", program.c_str(), e.what());
     return 1;

@@ -1,6 +1,7 @@
 #include "session/maintenance.hpp"
 
 #include "common/log/log.hpp"
+#include "common/net/supervise.hpp"
 #include "session/commit.hpp"
 #include "storage/changes.hpp"
 
@@ -12,7 +13,7 @@ StoreMaintenance::StoreMaintenance(const Services& services, asio::io_context& i
     : services_(services), strand_(asio::make_strand(io)), timer_(strand_) {}
 
 void StoreMaintenance::start() {
-  asio::co_spawn(strand_, loop(), asio::detached);
+  net::supervise(strand_, "store_maintenance", [this] { return loop(); });
 }
 
 void StoreMaintenance::stop() {

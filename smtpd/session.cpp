@@ -24,6 +24,7 @@
 
 #include "common/io/data_reader.hpp"
 #include "common/log/log.hpp"
+#include "common/overloaded.hpp"
 #include "common/mime/mime.hpp"
 #include "common/net/connection_limiter.hpp"
 #include "common/sasl/sasl.hpp"
@@ -78,11 +79,6 @@ std::string random_token() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   return fmt::format("{:016x}", rng());
 }
-
-template <class... F>
-struct Overloaded : F... {
-  using F::operator()...;
-};
 
 // RFC 5321 §4.1.4: the phases of a session, in the order of smtp::Phase. The client's
 // greeting is kept from HELO/EHLO on; a transaction carries its sender and recipients.

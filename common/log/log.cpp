@@ -75,6 +75,16 @@ std::string escape(Quoted q) {
   return out;
 }
 
+std::string describe(std::exception_ptr cause) {
+  try {
+    std::rethrow_exception(std::move(cause));
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "unknown exception";
+  }
+}
+
 std::string new_session_id() {
   // A random start makes ids from different daemons and restarts unlikely to collide in logs.
   static std::atomic<std::uint32_t> next{std::random_device{}()};

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include <cstdint>
+#include <exception>
 #include <string>
 #include <string_view>
 
@@ -39,6 +40,9 @@ std::string escape(Quoted q);
 
 // A short id unique within the process lifetime, put on every line of one connection.
 std::string new_session_id();
+
+// The text of an exception that escaped (std::exception's what(), or "unknown exception").
+std::string describe(std::exception_ptr cause);
 
 template <class... Args>
 void emit(Level level, std::string_view session, std::string_view event, fmt::format_string<Args...> format,

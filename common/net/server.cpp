@@ -121,8 +121,18 @@ std::vector<tcp::endpoint> Server::bound_endpoints() const {
 
 void Server::run(unsigned threads) {
   (void)std::signal(SIGPIPE, SIG_IGN);
-  for (auto& listener : listeners_) asio::co_spawn(control_, accept_loop(*listener), asio::detached);
-  asio::co_spawn(control_, handle_signals(), asio::detached);
+  // Without these the daemon would go on running deaf: if one ends with an exception, the
+  // daemon stops, loudly, and run_daemon exits with an error.
+  auto fail_loudly = [this](std::string_view what) {
+    return [this, what](std::exception_ptr e) {
+      if (!e) return;
+      log::error("-", "server_failed", "loop={} error={}", what, log::quoted(log::describe(e), 500));
+      failed_ = true;
+      begin_shutdown();
+    };
+  };
+  for (auto& listener : listeners_) asio::co_spawn(control_, accept_loop(*listener), fail_loudly("accept"));
+  asio::co_spawn(control_, handle_signals(), fail_loudly("signals"));
   std::vector<std::thread> workers;
   for (unsigned i = 1; i < threads; ++i) workers.emplace_back([this] { io_.run(); });
   io_.run();
@@ -253,31 +263,28 @@ awaitable<void> Server::accept_loop(Listener& listener) {
       continue;
     }
     auto executor = socket.get_executor();
-    asio::co_spawn(executor, serve(std::move(socket), listener.spec), [](const std::exception_ptr& e) {
-      if (!e) return;
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        log::error("-", "session_crashed", "error={}", log::quoted(ex.what()));
-      }
+    auto id = log::new_session_id();
+    asio::co_spawn(executor, serve(std::move(socket), listener.spec, id), [id](const std::exception_ptr& e) {
+      if (e) log::error(id, "session_crashed", "error={}", log::quoted(log::describe(e), 500));
     });
   }
 }
 
-awaitable<void> Server::serve(StreamSocket socket, const ListenerSpec& spec) {
+awaitable<void> Server::serve(StreamSocket socket, const ListenerSpec& spec, std::string session_id) {
   error_code ec;
   socket.remote_endpoint(ec);
   if (ec) co_return;                           // the client left before we looked
   socket.set_option(tcp::no_delay(true), ec);  // fails, harmlessly, on a Unix-domain socket
-  auto connection =
-      std::make_shared<Connection>(std::move(socket), current_tls(), log::new_session_id(), spec.max_line);
+  auto connection = std::make_shared<Connection>(std::move(socket), current_tls(), std::move(session_id), spec.max_line);
   bool is_tcp = !connection->local_peer();
   auto admission = connection->local_peer() ? limiter_->try_admit_local(connection->local_peer()->uid)
                                             : limiter_->try_admit(connection->remote().address());
   add(connection);
   if (stopping_) connection->request_shutdown();  // accepted just as the shutdown began
-  asio::co_spawn(connection->get_executor(), watch(connection), asio::detached);
   const auto& id = connection->session_id();
+  asio::co_spawn(connection->get_executor(), watch(connection), [id](const std::exception_ptr& e) {
+    if (e) log::error(id, "watchdog_failed", "error={}", log::quoted(log::describe(e), 500));
+  });
   auto started = Clock::now();
   log::info(id, "connect", "listener={} remote={} local={}", spec.name, peer_text(*connection),
             is_tcp ? endpoint_text(connection->local()) : "unix");
@@ -305,11 +312,15 @@ awaitable<void> Server::run_session(std::shared_ptr<Connection> connection, cons
     }
     log::info(id, "tls", "cipher={}", log::quoted(connection->tls_description()));
   }
+  // The protocols answer their own handlers' failures; what escapes their loop ends only this
+  // session, logged with its id, and the connection is closed and counted out as usual.
+  std::exception_ptr escaped;
   try {
     co_await spec.handler(*connection);
-  } catch (const std::exception& e) {
-    log::error(id, "session_error", "error={}", log::quoted(e.what()));
+  } catch (...) {
+    escaped = std::current_exception();
   }
+  if (escaped) log::error(id, "session_error", "error={}", log::quoted(log::describe(escaped), 500));
 }
 
 }  // namespace mailstead::net

@@ -74,6 +74,8 @@ class Server {
   void set_tls(std::shared_ptr<ssl::context> tls);
 
   unsigned active_connections() const { return limiter_->active(); }
+  // An accept loop or the signal handler failed: the server shut itself down (logged).
+  bool failed() const { return failed_; }
   asio::io_context& io() { return io_; }
 
  private:
@@ -85,7 +87,7 @@ class Server {
   };
 
   awaitable<void> accept_loop(Listener& listener);
-  awaitable<void> serve(StreamSocket socket, const ListenerSpec& spec);
+  awaitable<void> serve(StreamSocket socket, const ListenerSpec& spec, std::string session_id);
   awaitable<void> run_session(std::shared_ptr<Connection> connection, const ListenerSpec& spec);
   awaitable<void> handle_signals();
   std::shared_ptr<ssl::context> current_tls() const;
@@ -107,6 +109,7 @@ class Server {
   std::vector<std::function<void()>> reload_hooks_;
   mutable std::mutex tls_mutex_;  // guards tls_, replaced by set_tls() while sessions start
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> failed_{false};
   bool drained_ = false;  // stopping and no session left; on control_
 
   mutable std::mutex sessions_mutex_;

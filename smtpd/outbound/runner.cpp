@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "common/log/log.hpp"
+#include "common/net/supervise.hpp"
 #include "session/commit.hpp"
 #include "smtpd/outbound/dsn.hpp"
 #include "storage/accounts.hpp"
@@ -84,7 +85,7 @@ QueueRunner::QueueRunner(const session::Services& services, asio::io_context& io
 QueueRunner::~QueueRunner() = default;
 
 void QueueRunner::start() {
-  asio::co_spawn(strand_, loop(), asio::detached);
+  net::supervise(strand_, "queue_runner", [this] { return loop(); });
 }
 
 void QueueRunner::stop() {

@@ -30,6 +30,52 @@ ParseError parse_bad(std::string_view bytes) {
 
 }  // namespace
 
+TEST(ImapTable, EachStateAcceptsItsCommands) {
+  auto arguments = [](std::string_view line) { return parse_ok(std::string(line) + "\r\n").arguments; };
+  const auto none = State::not_authenticated;
+  const auto authenticated = State::authenticated;
+  const auto selected = State::selected;
+  for (auto line : {"a CAPABILITY", "a NOOP", "a LOGOUT", "a ID NIL"})
+    for (auto state : {none, authenticated, selected}) EXPECT_TRUE(allowed(state, arguments(line))) << line;
+  for (auto line : {"a STARTTLS", "a LOGIN u p", "a AUTHENTICATE PLAIN"}) {
+    EXPECT_TRUE(allowed(none, arguments(line))) << line;
+    EXPECT_FALSE(allowed(authenticated, arguments(line))) << line;
+    EXPECT_FALSE(allowed(selected, arguments(line))) << line;
+    EXPECT_TRUE(before_login_only(arguments(line))) << line;
+  }
+  for (auto line :
+       {"a ENABLE X", "a SELECT INBOX", "a EXAMINE INBOX", "a CREATE x", "a DELETE x", "a RENAME x y", "a SUBSCRIBE x",
+        "a UNSUBSCRIBE x", "a LIST \"\" *", "a LSUB \"\" *", "a NAMESPACE", "a STATUS INBOX (MESSAGES)", "a IDLE",
+        "a GETQUOTA \"\"", "a GETQUOTAROOT INBOX", "a SETQUOTA \"\" (STORAGE 1)"}) {
+    EXPECT_FALSE(allowed(none, arguments(line))) << line;
+    EXPECT_TRUE(allowed(authenticated, arguments(line))) << line;
+    EXPECT_TRUE(allowed(selected, arguments(line))) << line;
+    EXPECT_FALSE(before_login_only(arguments(line))) << line;
+  }
+  for (auto line :
+       {"a CHECK", "a CLOSE", "a UNSELECT", "a EXPUNGE", "a UID EXPUNGE 1", "a SEARCH ALL", "a FETCH 1 FLAGS",
+        "a UID FETCH 1 FLAGS", "a STORE 1 +FLAGS (x)", "a COPY 1 x", "a MOVE 1 x", "a UID MOVE 1 x"}) {
+    EXPECT_FALSE(allowed(none, arguments(line))) << line;
+    EXPECT_FALSE(allowed(authenticated, arguments(line))) << line;
+    EXPECT_TRUE(allowed(selected, arguments(line))) << line;
+  }
+}
+
+TEST(ImapTable, EachNameHasItsOwnType) {
+  EXPECT_TRUE(std::holds_alternative<Examine>(parse_ok("a EXAMINE INBOX\r\n").arguments));
+  EXPECT_TRUE(std::holds_alternative<Select>(parse_ok("a SELECT INBOX\r\n").arguments));
+  auto unsubscribe = std::get<Unsubscribe>(parse_ok("a UNSUBSCRIBE x\r\n").arguments);
+  EXPECT_FALSE(unsubscribe.subscribe);
+  EXPECT_TRUE(std::get<Lsub>(parse_ok("a LSUB \"\" *\r\n").arguments).lsub);
+  auto move = parse_ok("a UID MOVE 1:3 Trash\r\n");
+  EXPECT_TRUE(move.uid);
+  EXPECT_EQ(move.name, "UID MOVE");
+  EXPECT_TRUE(std::get<Move>(move.arguments).move);
+  EXPECT_EQ(parse_bad("a UID SELECT INBOX\r\n").text, "Unknown UID command");  // no UID form
+  EXPECT_EQ(parse_bad("a FROB\r\n").text, "Missing arguments");
+  EXPECT_EQ(parse_bad("a FROB x\r\n").text, "Unknown command");
+}
+
 TEST(ImapParser, LoginWithQuotedAndLiteralStrings) {
   auto c = parse_ok("a1 LOGIN alice \"p\\\"w d\"\r\n");
   EXPECT_EQ(c.tag, "a1");

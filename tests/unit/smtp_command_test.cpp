@@ -17,6 +17,28 @@ SyntaxError error(const Command& c) {
   return std::get<SyntaxError>(c);
 }
 
+TEST(SmtpTable, PhasesFlagsAndOutOfSequenceTexts) {
+  auto info = [](std::string_view line) { return *command_info(parse_command(line)); };
+  EXPECT_EQ(command_info(parse_command("FROB")), nullptr);  // a syntax error has no row
+  EXPECT_TRUE(info("MAIL FROM:<a@b.test>").accepts(Phase::greeted));
+  EXPECT_FALSE(info("MAIL FROM:<a@b.test>").accepts(Phase::connected));
+  EXPECT_FALSE(info("MAIL FROM:<a@b.test>").accepts(Phase::in_transaction));
+  EXPECT_EQ(info("MAIL FROM:<a@b.test>").too_early, "Send EHLO first");
+  EXPECT_EQ(info("MAIL FROM:<a@b.test>").too_late, "Nested MAIL command");
+  for (auto line : {"RCPT TO:<a@b.test>", "DATA"}) {
+    EXPECT_TRUE(info(line).accepts(Phase::in_transaction)) << line;
+    EXPECT_FALSE(info(line).accepts(Phase::greeted)) << line;
+    EXPECT_EQ(info(line).too_early, "Send MAIL first") << line;
+  }
+  // BDAT reads its chunk and AUTH checks the port first: their handlers check the phase.
+  for (auto line : {"EHLO a", "HELO a", "BDAT 1", "RSET", "NOOP", "QUIT", "VRFY a", "HELP", "STARTTLS", "AUTH PLAIN"})
+    for (auto phase : {Phase::connected, Phase::greeted, Phase::in_transaction})
+      EXPECT_TRUE(info(line).accepts(phase)) << line;
+  for (auto line : {"RSET", "NOOP", "VRFY a", "HELP"}) EXPECT_TRUE(info(line).junk) << line;
+  for (auto line : {"EHLO a", "MAIL FROM:<>", "RCPT TO:<a@b.test>", "DATA", "QUIT"})
+    EXPECT_FALSE(info(line).junk) << line;
+}
+
 TEST(SmtpCommand, VerbsAreCaseInsensitive) {
   EXPECT_EQ(as<Ehlo>(parse_command("ehlo client.example.org")).domain, "client.example.org");
   EXPECT_FALSE(as<Ehlo>(parse_command("HeLo client")).extended);
