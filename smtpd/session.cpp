@@ -24,9 +24,9 @@
 
 #include "common/io/data_reader.hpp"
 #include "common/log/log.hpp"
-#include "common/overloaded.hpp"
 #include "common/mime/mime.hpp"
 #include "common/net/connection_limiter.hpp"
+#include "common/overloaded.hpp"
 #include "common/sasl/sasl.hpp"
 #include "common/version.hpp"
 #include "session/conversation.hpp"

@@ -275,7 +275,8 @@ awaitable<void> Server::serve(StreamSocket socket, const ListenerSpec& spec, std
   socket.remote_endpoint(ec);
   if (ec) co_return;                           // the client left before we looked
   socket.set_option(tcp::no_delay(true), ec);  // fails, harmlessly, on a Unix-domain socket
-  auto connection = std::make_shared<Connection>(std::move(socket), current_tls(), std::move(session_id), spec.max_line);
+  auto connection =
+      std::make_shared<Connection>(std::move(socket), current_tls(), std::move(session_id), spec.max_line);
   bool is_tcp = !connection->local_peer();
   auto admission = connection->local_peer() ? limiter_->try_admit_local(connection->local_peer()->uid)
                                             : limiter_->try_admit(connection->remote().address());
