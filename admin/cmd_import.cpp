@@ -105,12 +105,12 @@ class MailboxImporter {
         // fault maps its neighbours too (fault-around): dropping the mapping now and then
         // keeps the resident set from growing with the store. The pages stay in the page
         // cache, and this transaction's own pages are in its dirty list, not in the map.
-        if (++count % kReleaseEvery == 0) store_.release_mapped_pages();
+        if (++count % kReleaseEvery == 0) store_.release_memory();
       }
       return count;
     });
     if (!stored) return stored.error();
-    store_.release_mapped_pages();
+    store_.release_memory();
     totals_.imported += *stored;
     batch_.clear();
     batch_bytes_ = 0;

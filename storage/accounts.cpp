@@ -6,7 +6,7 @@
 #include <set>
 
 #include "storage/address.hpp"
-#include "storage/codec.hpp"
+#include "storage/detail/codec.hpp"
 #include "storage/detail/lmdb.hpp"
 #include "storage/mailboxes.hpp"
 

@@ -2,7 +2,7 @@
 
 #include <vector>
 
-#include "storage/codec.hpp"
+#include "storage/detail/codec.hpp"
 #include "storage/detail/lmdb.hpp"
 
 namespace mailstead::storage {

@@ -8,7 +8,7 @@
 #include "common/sasl/sasl.hpp"
 #include "storage/address.hpp"
 #include "storage/changes.hpp"
-#include "storage/codec.hpp"
+#include "storage/detail/codec.hpp"
 #include "storage/detail/lmdb.hpp"
 #include "storage/import_ledger.hpp"
 #include "storage/messages.hpp"

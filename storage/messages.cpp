@@ -9,10 +9,10 @@
 #include "common/text/line_ends.hpp"
 #include "storage/address.hpp"
 #include "storage/changes.hpp"
-#include "storage/codec.hpp"
 #include "storage/detail/blobs.hpp"
+#include "storage/detail/codec.hpp"
 #include "storage/detail/lmdb.hpp"
-#include "storage/structure_codec.hpp"
+#include "storage/detail/structure_codec.hpp"
 
 namespace mailstead::storage {
 namespace {

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <chrono>
 
-#include "storage/codec.hpp"
 #include "storage/detail/blobs.hpp"
+#include "storage/detail/codec.hpp"
 #include "storage/detail/lmdb.hpp"
 
 namespace mailstead::storage {

@@ -13,8 +13,8 @@
 #include <system_error>
 
 #include "common/log/log.hpp"
-#include "storage/codec.hpp"
 #include "storage/detail/blobs.hpp"
+#include "storage/detail/codec.hpp"
 #include "storage/detail/lmdb.hpp"
 
 namespace mailstead::storage {
@@ -330,7 +330,7 @@ std::uint64_t Store::map_size() const {
   return info.me_mapsize;
 }
 
-void Store::release_mapped_pages() {
+void Store::release_memory() {
   // LMDB does not tell where it mapped the file (me_mapaddr is set only for MDB_FIXEDMAP), so
   // find the mapping of data.mdb in /proc/self/maps.
   auto data_file = std::filesystem::weakly_canonical(impl_->options.dir / "data.mdb").string();

@@ -1,21 +1,25 @@
 #pragma once
-// The mail store: one LMDB environment in the data directory, shared by every daemon and the
-// `mailstead` command, reached only through typed transactions. No LMDB type appears in this
-// header or any other public header of storage/, so protocol code cannot come to rely on LMDB
-// (a PostgreSQL-protocol backend is the planned second implementation).
+// The mail store, shared by every daemon and the `mailstead` command, reached only through
+// typed transactions and the verbs of the other public headers of storage/. That is the
+// storage interface: it names no LMDB type and promises nothing only LMDB could keep, so
+// that a second backend (PostgreSQL, planned) can implement it and protocol code cannot tell
+// which one it has. Today's backend is one LMDB environment in the data directory.
 //
-// Contract
-// - ReadTxn: a consistent snapshot; cheap; any thread (the environment uses MDB_NOTLS).
-//   Do not hold one while starting a write in the same thread: growing the map waits for all
-//   of this process's transactions to end.
-// - WriteTxn: one at a time per environment across all processes (LMDB's writer lock); aborted
-//   by its destructor unless commit() succeeded. commit() returns once the data is durable
-//   (fsync).
+// Contract (every backend)
+// - ReadTxn: a read view, consistent as of its start: it sees every change committed before
+//   it and none after. Cheap; usable from any thread. Views it hands out (read_blob's bytes,
+//   header fields) are valid until it ends. Hold one for one command's work, never while
+//   waiting for a client or for a write of the same thread: a long reader holds old data alive
+//   (LMDB's pages, a database's row versions) and, in LMDB, a map that must grow waits for it.
+// - WriteTxn: at most one at a time per store (across processes); aborted by its destructor
+//   unless commit() succeeded; commit() returns once the data is durable. nested(): a part
+//   that commits into its parent or vanishes, for all-or-nothing steps inside a batch.
 // - update(body): the way to write. Runs body in a write transaction and commits if body's
-//   Result is ok; when the map is full it grows the map (doubling, up to the configured
-//   maximum) and runs body again, so body must only act through its transaction.
-// - Failures of the environment are thrown as StorageError: Errc::full (map at its maximum or
-//   disk full: temporary), version_mismatch, corrupt, io_error.
+//   Result is ok; the backend may run body again (LMDB after growing a full map; a database
+//   after a serialisation failure), so body must act only through its transaction.
+// - Expected outcomes are Result<T> with a protocol-neutral Errc; failures of the store are
+//   thrown as StorageError: Errc::full (out of space: temporary), version_mismatch, corrupt,
+//   io_error.
 
 #include <cstdint>
 #include <filesystem>
@@ -104,18 +108,21 @@ class Store {
   }
 
   const StoreOptions& options() const;
+  // The LMDB backend's map size now (its tests watch it grow).
   std::uint64_t map_size() const;
 
-  // Writes a consistent, compacted copy of the whole store (one data.mdb file) to `fd`, which
-  // may be a pipe: a snapshot as of the call, taken while daemons go on reading and writing.
+  // Writes a consistent copy of the whole store in the backend's own form (LMDB: one compacted
+  // data.mdb file) to `fd`, which may be a pipe: a snapshot as of the call, taken while
+  // daemons go on reading and writing.
   // Throws StorageError when the copy cannot be written.
   void copy_to(int fd) const;
 
-  // Drops this process's mapping of the store's pages; they stay in the page cache and are
-  // mapped again on the next access. For long bulk writes (import): random B-tree inserts
-  // fault pages in, the kernel maps their neighbours too (fault-around), and without this the
-  // process's RSS would grow with the size of the store though every such page is clean.
-  void release_mapped_pages();
+  // Lets go of memory this process holds only to read the store faster; the data is read again
+  // when needed. Safe inside a write transaction. For long bulk writes (import). LMDB: drops
+  // the mapping of the store's pages (random B-tree inserts fault pages in, the kernel maps
+  // their neighbours too, and the RSS would otherwise grow with the store though every such
+  // page is clean page cache).
+  void release_memory();
 
  private:
   explicit Store(std::unique_ptr<detail::StoreImpl> impl);

@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "storage/accounts.hpp"
-#include "storage/codec.hpp"
+#include "storage/detail/codec.hpp"
 #include "storage/detail/lmdb.hpp"
 #include "storage/group_commit.hpp"
 #include "storage/mailboxes.hpp"

@@ -9,7 +9,7 @@
 #include <random>
 
 #include "storage/changes.hpp"
-#include "storage/codec.hpp"
+#include "storage/detail/codec.hpp"
 #include "storage/detail/lmdb.hpp"
 #include "storage_fixture.hpp"
 

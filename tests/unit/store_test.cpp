@@ -7,7 +7,7 @@
 
 #include "storage/accounts.hpp"
 #include "storage/changes.hpp"
-#include "storage/codec.hpp"
+#include "storage/detail/codec.hpp"
 #include "storage/detail/lmdb.hpp"
 #include "storage/mailboxes.hpp"
 #include "storage/messages.hpp"

@@ -1,4 +1,4 @@
-#include "storage/codec.hpp"
+#include "storage/detail/codec.hpp"
 
 #include <fmt/format.h>
 

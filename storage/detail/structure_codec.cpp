@@ -1,6 +1,6 @@
-#include "storage/structure_codec.hpp"
+#include "storage/detail/structure_codec.hpp"
 
-#include "storage/codec.hpp"
+#include "storage/detail/codec.hpp"
 #include "storage/result.hpp"
 
 namespace mailstead::storage::codec {
