@@ -1,11 +1,10 @@
-// mailstead-imapd's session: the command loop, dispatch, the commands of any state and of
-// login, and IDLE. See session_impl.hpp.
+// mailstead-imapd's session: the command loop, reading commands with their literals, output,
+// and dispatch through the command table. See session_impl.hpp.
 
 #include <fmt/format.h>
 
 #include "common/log/log.hpp"
 #include "common/overloaded.hpp"
-#include "common/text/ascii.hpp"
 #include "imapd/proto/command_reader.hpp"
 #include "imapd/session_impl.hpp"
 
@@ -25,8 +24,6 @@ session::Dialect imap_dialect(const config::Config& config) {
       .shutting_down = "* BYE Server shutting down\r\n",
   };
 }
-
-constexpr std::string_view kMailboxDeleted = "* BYE Selected mailbox was deleted, have to disconnect\r\n";
 
 }  // namespace
 
@@ -237,177 +234,6 @@ net::awaitable<bool> Session::handle(const Command& command) {
 
 net::awaitable<bool> Session::commit(const char* what, storage::GroupCommitter::Work work) {
   co_return co_await talk_.commit(what, std::move(work));
-}
-
-// --- any state (RFC 9051 §6.1) ------------------------------------------------------------------
-
-// RFC 9051 §6.1.1.
-bool Session::on_capability(const Command& command, const Capability&) {
-  talk_.send(fmt::format("* CAPABILITY {}\r\n", capabilities()));
-  tagged(command, "OK", "CAPABILITY completed");
-  return true;
-}
-
-// RFC 9051 §6.1.2: also how a client polls for updates.
-bool Session::on_noop(const Command& command, const Noop&) {
-  if (selected()) {
-    sync_changes();
-    report_updates(true);
-  }
-  tagged(command, "OK", fmt::format("{} completed", command.name));
-  return true;
-}
-
-// RFC 9051 §6.1.3.
-bool Session::on_logout(const Command& command, const Logout&) {
-  talk_.send("* BYE Logging out\r\n");
-  tagged(command, "OK", "LOGOUT completed");
-  return false;
-}
-
-// RFC 2971: the client's fields are logged; ours name the server.
-bool Session::on_id(const Command& command, const Id& id) {
-  std::string fields;
-  for (const auto& [name, value] : id.fields) fields += fmt::format(" {}={}", name, log::quoted(value));
-  log::info(talk_.id(), "client_id", "{}", fields);
-  talk_.send("* ID (\"name\" \"mailstead\")\r\n");
-  tagged(command, "OK", "ID completed");
-  return true;
-}
-
-// RFC 5161 (after login: the command table).
-bool Session::on_enable(const Command& command, const Enable& enable) {
-  std::string names;
-  for (const auto& capability : enable.capabilities) {
-    if (capability == "UTF8=ACCEPT" && !enabled_.utf8) {
-      enabled_.utf8 = true;
-      names += " UTF8=ACCEPT";
-    } else if (capability == "CONDSTORE" && !enabled_.condstore) {
-      enabled_.condstore = true;
-      names += " CONDSTORE";
-    } else if (capability == "QRESYNC" && !enabled_.qresync) {
-      enabled_.qresync = enabled_.condstore = true;  // QRESYNC implies CONDSTORE (RFC 7162 §3.2.3)
-      names += " QRESYNC";
-    } else if (capability == "IMAP4REV2" && !enabled_.imap4rev2) {
-      enabled_.imap4rev2 = true;
-      names += " IMAP4rev2";
-    }
-  }
-  talk_.send(fmt::format("* ENABLED{}\r\n", names));
-  tagged(command, "OK", "ENABLE completed");
-  return true;
-}
-
-// --- not authenticated (RFC 9051 §6.2) ----------------------------------------------------------
-
-// RFC 9051 §6.2.1.
-net::awaitable<bool> Session::on_starttls(const Command& command, const StartTls&) {
-  if (connection().is_tls()) co_return bad(command.tag, "TLS is already active");
-  auto go_ahead = fmt::format("{} OK Begin TLS negotiation now\r\n", command.tag);  // named: "Coroutine rules"
-  co_return co_await talk_.start_tls(go_ahead);
-}
-
-// RFC 9051 §6.2.3: refused before TLS unless imapd.allow_plaintext_auth (LOGINDISABLED).
-net::awaitable<bool> Session::on_login(const Command& command, const Login& login) {
-  if (!login_allowed()) {
-    tagged(command, "NO", "[PRIVACYREQUIRED] Use STARTTLS before logging in");
-    co_return true;
-  }
-  sasl::Credentials credentials{"", login.user, Secret(login.password)};
-  co_return co_await log_in(command, std::move(credentials));
-}
-
-// RFC 9051 §6.2.2, with RFC 4959 SASL-IR.
-net::awaitable<bool> Session::on_authenticate(const Command& command, const Authenticate& auth) {
-  if (!login_allowed()) {
-    tagged(command, "NO", "[PRIVACYREQUIRED] Use STARTTLS before logging in");
-    co_return true;
-  }
-  if (!sasl::parse_mechanism(auth.mechanism)) {
-    tagged(command, "NO", "Unsupported authentication mechanism");
-    co_return true;
-  }
-  auto initial = auth.initial;
-  auto outcome = co_await talk_.authenticate(auth.mechanism, std::move(initial));
-  if (!outcome) co_return false;
-  if (auto* refusal = std::get_if<session::SaslRefusal>(&*outcome))
-    co_return bad(command.tag, *refusal == session::SaslRefusal::cancelled ? "Authentication cancelled"
-                                                                           : "Cannot decode the response");
-  co_return co_await log_in(command, std::move(std::get<sasl::Credentials>(*outcome)));
-}
-
-net::awaitable<bool> Session::log_in(const Command& command, sasl::Credentials credentials) {
-  auto outcome = co_await talk_.log_in(std::move(credentials));
-  if (std::holds_alternative<session::LockedOut>(outcome)) {
-    tagged(command, "NO", "[UNAVAILABLE] Too many failed logins from your address; try again later");
-    co_return true;
-  }
-  if (std::holds_alternative<session::LoginFailed>(outcome)) {
-    tagged(command, "NO", "[AUTHENTICATIONFAILED] Authentication failed");
-    co_return true;
-  }
-  state_.enter<Authenticated>(std::move(std::get<storage::User>(outcome)));
-  tagged(command, "OK", fmt::format("[CAPABILITY {}] Logged in", capabilities()));
-  co_return true;
-}
-
-// --- IDLE (RFC 2177) --------------------------------------------------------------------------
-
-net::awaitable<bool> Session::on_idle(const Command& command, const Idle&) {
-  if (selected()) {
-    sync_changes();
-    report_updates(true);
-  }
-  talk_.send("+ idling\r\n");
-  if (!co_await talk_.flush()) co_return false;
-  idling_ = true;
-  notifier_running_ = true;
-  notifier_done_.emplace(connection().get_executor());
-  notifier_done_->expires_at(asio::steady_timer::time_point::max());
-  asio::co_spawn(connection().get_executor(), idle_notifier(), [this](std::exception_ptr e) {
-    if (e) log::error(talk_.id(), "idle_notifier_failed", "error={}", log::quoted(log::describe(e)));
-    notifier_running_ = false;
-    notifier_done_->cancel();
-  });
-  auto result = co_await connection().read_line(cfg_.imapd.idle_timeout);
-  idling_ = false;
-  Doorbell::ring(bell_);
-  while (notifier_running_) co_await notifier_done_->async_wait(net::use_tuple);
-  if (mailbox_deleted_) {
-    talk_.send(kMailboxDeleted);
-    co_await talk_.flush();
-    co_return false;
-  }
-  if (auto* closed = std::get_if<net::Closed>(&result)) {
-    co_await talk_.goodbye(closed->why);
-    co_return false;
-  }
-  auto* line = std::get_if<io::Line>(&result);
-  if (!line || !text::iequals_ascii(line->text, "DONE")) co_return bad(command.tag, "Expected DONE to end IDLE");
-  if (selected()) {
-    sync_changes();
-    report_updates(true);
-  }
-  tagged(command, "OK", "IDLE terminated");
-  co_return true;
-}
-
-// Beside the read of DONE: reports changes as the watcher rings.
-net::awaitable<void> Session::idle_notifier() {
-  while (idling_) {
-    // g++ 12 miscompiles a discarded co_await result here (SIGILL): keep it named.
-    bool rung = co_await bell_->wait(std::chrono::hours(24));
-    if (!idling_) break;
-    if (!rung) continue;
-    if (!selected()) continue;
-    sync_changes();
-    if (mailbox_deleted_) {
-      connection().request_shutdown();  // ends the read of DONE; on_idle says goodbye
-      break;
-    }
-    report_updates(true);
-    if (!talk_.out().empty() && !co_await talk_.flush()) break;
-  }
 }
 
 net::awaitable<void> serve_imap(net::Connection& connection, const ImapContext& context) {

@@ -1,10 +1,13 @@
 #pragma once
 // The IMAP session class, shared by the files that implement its commands:
-//   session.cpp          the command loop, reading literals, states, output, login, IDLE
-//   session_sync.cpp     learning other sessions' changes and reporting them
-//   select_command.cpp   SELECT/EXAMINE, \Recent claims, QRESYNC's resynchronisation
-//   mailbox_commands.cpp LIST, CREATE, DELETE, RENAME, SUBSCRIBE, STATUS, QUOTA, APPEND
-//   message_commands.cpp FETCH, STORE, COPY, MOVE, SEARCH, EXPUNGE, CLOSE
+//   session.cpp             the command loop, reading literals, output, dispatch
+//   connection_commands.cpp CAPABILITY, NOOP, LOGOUT, ID, ENABLE, STARTTLS, AUTHENTICATE, LOGIN
+//   idle_command.cpp        IDLE
+//   session_sync.cpp        learning other sessions' changes and reporting them
+//   select_command.cpp      SELECT, EXAMINE, \Recent claims, QRESYNC's resynchronisation
+//   mailbox_commands.cpp    LIST, LSUB, NAMESPACE, STATUS, CREATE, DELETE, RENAME, SUBSCRIBE,
+//                           UNSUBSCRIBE, APPEND, GETQUOTA, GETQUOTAROOT, SETQUOTA
+//   message_commands.cpp    CHECK, CLOSE, UNSELECT, EXPUNGE, SEARCH, FETCH, STORE, COPY, MOVE
 //
 // Implementation notes
 // - State (RFC 9051 §3) is a StateMachine: NotAuthenticated -> Authenticated (the user) ->
@@ -42,6 +45,8 @@
 namespace mailstead::imap {
 
 inline constexpr std::size_t kFlushAt = 256 * 1024;
+// Said before the session ends because another session deleted the selected mailbox.
+inline constexpr std::string_view kMailboxDeleted = "* BYE Selected mailbox was deleted, have to disconnect\r\n";
 
 // The one mapping of the store's error codes to IMAP response codes (RFC 5530), with the
 // space that follows the code.
@@ -87,7 +92,7 @@ class Session {
   net::awaitable<void> run();
 
  private:
-  // --- session.cpp: the loop, dispatch, output; commands of any state, of login, IDLE ---
+  // --- session.cpp: the loop, reading commands, dispatch, output ---
   net::awaitable<std::optional<std::string>> read_command();
   net::awaitable<bool> dispatch(Command command);
   net::awaitable<bool> handle(const Command& command);
@@ -99,6 +104,9 @@ class Session {
   bool bad(const std::string& tag, std::string_view text);  // counted and logged; false: disconnect
   std::string capabilities() const;
   bool login_allowed() const { return connection().is_tls() || cfg_.imapd.allow_plaintext_auth; }
+  net::awaitable<bool> commit(const char* what, storage::GroupCommitter::Work work);  // false: failed, logged
+
+  // --- connection_commands.cpp: any state (RFC 9051 §6.1, ID, ENABLE), not authenticated (§6.2) ---
   bool on_capability(const Command& command, const Capability&);
   bool on_noop(const Command& command, const Noop&);
   bool on_logout(const Command& command, const Logout&);
@@ -108,9 +116,10 @@ class Session {
   net::awaitable<bool> on_login(const Command& command, const Login& login);
   net::awaitable<bool> on_authenticate(const Command& command, const Authenticate& auth);
   net::awaitable<bool> log_in(const Command& command, sasl::Credentials credentials);
+
+  // --- idle_command.cpp (RFC 2177) ---
   net::awaitable<bool> on_idle(const Command& command, const Idle&);
   net::awaitable<void> idle_notifier();
-  net::awaitable<bool> commit(const char* what, storage::GroupCommitter::Work work);  // false: failed, logged
 
   // --- session_sync.cpp ---
   void sync_changes();
