@@ -24,7 +24,7 @@ net::awaitable<bool> Session::on_idle(const Command& command, const Idle&) {
   notifier_running_ = true;
   notifier_done_.emplace(connection().get_executor());
   notifier_done_->expires_at(asio::steady_timer::time_point::max());
-  asio::co_spawn(connection().get_executor(), idle_notifier(), [this](std::exception_ptr e) {
+  asio::co_spawn(connection().get_executor(), idle_notifier(), [this](const std::exception_ptr& e) {
     if (e) log::error(talk_.id(), "idle_notifier_failed", "error={}", log::quoted(log::describe(e)));
     notifier_running_ = false;
     notifier_done_->cancel();

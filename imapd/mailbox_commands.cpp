@@ -57,6 +57,7 @@ bool Session::on_lsub(const Command& command, const Lsub& lsub) {
   return on_list(command, lsub);
 }
 
+// RFC 9051 §6.3.9, with RFC 5258 LIST-EXTENDED, RFC 5819 LIST-STATUS and RFC 6154 SPECIAL-USE.
 bool Session::on_list(const Command& command, const List& list) {
   const char separator = ctx_.services.store.options().hierarchy_separator;
   if (!list.lsub && list.patterns.size() == 1 && list.patterns[0].empty()) {
@@ -211,6 +212,7 @@ bool Session::on_getquota(const Command& command, const GetQuota& request) {
   return true;
 }
 
+// RFC 9051 §6.3.11 (SIZE: RFC 8438).
 bool Session::on_status(const Command& command, const Status& status) {
   auto name = mailbox_name(status.mailbox);
   if (!name) return bad(command.tag, "Malformed mailbox name");
@@ -240,6 +242,7 @@ bool Session::on_namespace(const Command& command, const Namespace&) {
   return true;
 }
 
+// RFC 9051 §6.3.4 (USE: RFC 6154 CREATE-SPECIAL-USE).
 net::awaitable<bool> Session::on_create(const Command& command, const Create& create) {
   auto name = mailbox_name(create.mailbox);
   if (!name) co_return bad(command.tag, "Malformed mailbox name");
@@ -264,6 +267,7 @@ net::awaitable<bool> Session::on_create(const Command& command, const Create& cr
   co_return true;
 }
 
+// RFC 9051 §6.3.5.
 net::awaitable<bool> Session::on_delete(const Command& command, const Delete& del) {
   auto name = mailbox_name(del.mailbox);
   if (!name) co_return bad(command.tag, "Malformed mailbox name");
@@ -278,6 +282,7 @@ net::awaitable<bool> Session::on_delete(const Command& command, const Delete& de
   co_return true;
 }
 
+// RFC 9051 §6.3.6 (INBOX: its messages move, INBOX stays).
 net::awaitable<bool> Session::on_rename(const Command& command, const Rename& rename) {
   auto from = mailbox_name(rename.from);
   auto to = mailbox_name(rename.to);
@@ -293,6 +298,7 @@ net::awaitable<bool> Session::on_rename(const Command& command, const Rename& re
   co_return true;
 }
 
+// RFC 9051 §6.3.7 (and UNSUBSCRIBE, §6.3.8).
 net::awaitable<bool> Session::on_subscribe(const Command& command, const Subscribe& subscribe) {
   auto name = mailbox_name(subscribe.mailbox);
   if (!name) co_return bad(command.tag, "Malformed mailbox name");
@@ -329,6 +335,7 @@ net::awaitable<void> Session::change_mailboxes(const Command& command, MailboxCh
     tagged(command, "OK", fmt::format("{} completed", command.name));
 }
 
+// RFC 9051 §6.3.12, RFC 3502 MULTIAPPEND, RFC 4315 APPENDUID.
 net::awaitable<bool> Session::on_append(const Command& command, const Append& append) {
   auto name = mailbox_name(append.mailbox);
   if (!name) co_return bad(command.tag, "Malformed mailbox name");

@@ -79,6 +79,7 @@ std::vector<MailboxView::Member> Session::members(const Command& command, const 
   return view.by_sequence(set);
 }
 
+// RFC 9051 §6.4.5 (BINARY: RFC 3516; CHANGEDSINCE and VANISHED: RFC 7162).
 net::awaitable<bool> Session::on_fetch(const Command& command, const Fetch& fetch) {
   if (fetch.request.vanished) {  // RFC 7162 §3.2.6
     if (!enabled_.qresync) co_return bad(command.tag, "VANISHED needs ENABLE QRESYNC first");
@@ -105,6 +106,7 @@ net::awaitable<bool> Session::on_fetch(const Command& command, const Fetch& fetc
   std::set<storage::Uid> newly_seen;
   if (sets_seen(fetch.request) && !selected()->read_only) {
     std::vector<storage::Uid> uids;
+    uids.reserve(targets.size());
     for (const auto& m : targets) uids.push_back(m.uid);
     std::vector<std::uint64_t> modseqs;
     bool ok = co_await commit("FETCH", [&](storage::WriteTxn& txn) {
@@ -242,6 +244,7 @@ net::awaitable<bool> Session::on_fetch(const Command& command, const Fetch& fetc
   co_return true;
 }
 
+// RFC 9051 §6.4.6 (UNCHANGEDSINCE: RFC 7162 §3.1.3).
 net::awaitable<bool> Session::on_store(const Command& command, const Store& store) {
   if (store.unchanged_since) enabled_.condstore = true;
   if (selected()->read_only) {
@@ -324,6 +327,7 @@ net::awaitable<bool> Session::on_move(const Command& command, const Move& move) 
   co_return co_await on_copy(command, move);
 }
 
+// RFC 9051 §6.4.7 (COPYUID: RFC 4315); MOVE shares it.
 net::awaitable<bool> Session::on_copy(const Command& command, const Copy& copy) {
   auto name = mailbox_name(copy.mailbox);
   if (!name) co_return bad(command.tag, "Malformed mailbox name");
@@ -336,6 +340,7 @@ net::awaitable<bool> Session::on_copy(const Command& command, const Copy& copy) 
   auto targets = members(command, copy.set, invalid);
   if (invalid) co_return bad(command.tag, "Invalid message sequence number");
   std::vector<storage::Uid> uids;
+  uids.reserve(targets.size());
   for (const auto& t : targets) uids.push_back(t.uid);
   const auto source = selected()->mailbox.id;
   auto user = account().id;
@@ -386,6 +391,7 @@ net::awaitable<bool> Session::on_copy(const Command& command, const Copy& copy) 
   co_return true;
 }
 
+// RFC 9051 §6.4.4, RFC 4731 ESEARCH, RFC 5182 SEARCHRES.
 bool Session::on_search(const Command& command, const Search& search) {
   const auto& charset = search.request.charset;
   auto key = search.request.key;
@@ -493,6 +499,7 @@ net::awaitable<std::vector<storage::Uid>> Session::expunge(const std::vector<sto
   co_return removed;
 }
 
+// RFC 9051 §6.4.3 (UID EXPUNGE: §6.4.9, RFC 4315 §2.1).
 net::awaitable<bool> Session::on_expunge(const Command& command, const Expunge& expunge_command) {
   if (selected()->read_only) {
     tagged(command, "NO", "[READ-ONLY] The mailbox is open read-only");

@@ -108,7 +108,7 @@ net::awaitable<std::optional<std::string>> Session::read_command() {
       co_return std::string();
     }
     auto line = std::get<io::Line>(result).text;
-    if (command.size() + line.size() > 16 * max_literal / 1024 + 1024 * 1024) {
+    if (command.size() + line.size() > 16 * max_literal / 1024 + std::uint64_t{1024} * 1024) {
       bad(std::string(peek_tag(command)), "Command too long");
       co_return std::nullopt;
     }

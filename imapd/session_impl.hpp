@@ -44,7 +44,7 @@
 
 namespace mailstead::imap {
 
-inline constexpr std::size_t kFlushAt = 256 * 1024;
+inline constexpr std::size_t kFlushAt = std::size_t{256} * 1024;
 // Said before the session ends because another session deleted the selected mailbox.
 inline constexpr std::string_view kMailboxDeleted = "* BYE Selected mailbox was deleted, have to disconnect\r\n";
 

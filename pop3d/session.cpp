@@ -37,7 +37,7 @@
 namespace mailstead::pop3 {
 namespace {
 
-constexpr std::size_t kFlushAt = 256 * 1024;
+constexpr std::size_t kFlushAt = std::size_t{256} * 1024;
 
 // The lock on a user's maildrop, released when the session lets go of it, however it ends.
 class HeldMaildrop {
@@ -215,6 +215,7 @@ class Session {
     co_return true;
   }
 
+  // RFC 1939 §7.
   net::awaitable<bool> on_pass(const Pass& pass) {
     auto& name = state_.as<Authorization>().user;
     if (!name) co_return talk_.error(err("Send USER first"));
@@ -306,11 +307,13 @@ class Session {
     return err("No such message");
   }
 
+  // RFC 1939 §5.
   net::awaitable<bool> on_stat(const Stat&) {
     talk_.send(ok(fmt::format("{} {}", maildrop().live_messages(), maildrop().live_octets())));
     co_return true;
   }
 
+  // RFC 1939 §5.
   net::awaitable<bool> on_list(const List& list) {
     co_return listing(
         list.message, [this](std::uint32_t n) { return fmt::format("{}", maildrop().entry(n).size); },
@@ -341,6 +344,7 @@ class Session {
     return true;
   }
 
+  // RFC 1939 §5: retrieving marks the message \Seen at UPDATE.
   net::awaitable<bool> on_retr(const Retr& retr) { co_return retrieve(retr.message, std::nullopt); }
 
   // RFC 1939 §7.
@@ -368,6 +372,7 @@ class Session {
     return true;
   }
 
+  // RFC 1939 §5: deleted at UPDATE only.
   net::awaitable<bool> on_dele(const Dele& dele) {
     if (auto refusal = refuse(dele.message)) co_return talk_.error(*refusal);
     maildrop().mark_deleted(dele.message);
@@ -375,11 +380,13 @@ class Session {
     co_return true;
   }
 
+  // RFC 1939 §5.
   net::awaitable<bool> on_noop(const Noop&) {
     talk_.send(ok(""));
     co_return true;
   }
 
+  // RFC 1939 §5.
   net::awaitable<bool> on_rset(const Rset&) {
     maildrop().reset();
     talk_.send(

@@ -46,7 +46,7 @@ net::awaitable<void> Conversation::goodbye(net::ReadStatus why) {
   co_await flush();
 }
 
-void Conversation::internal_error(std::string_view command, std::exception_ptr cause, std::string_view reply) {
+void Conversation::internal_error(std::string_view command, const std::exception_ptr& cause, std::string_view reply) {
   log::error(id(), "internal_error", "command={} error={}", log::quoted(command),
              log::quoted(log::describe(cause), 500));
   out_ += reply;

@@ -81,7 +81,7 @@ class Conversation {
   // A handler failed in a way no client input should cause (an exception escaped it): the
   // cause is logged with the session id and `reply` (the protocol's generic refusal, which
   // names the session id as a reference) is queued; the session goes on.
-  void internal_error(std::string_view command, std::exception_ptr cause, std::string_view reply);
+  void internal_error(std::string_view command, const std::exception_ptr& cause, std::string_view reply);
 
   // --- TLS ----------------------------------------------------------------------------------
   // Sends `go_ahead` (the protocol's "begin TLS" reply), then the handshake. False: the

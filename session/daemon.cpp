@@ -41,6 +41,7 @@ void notify_systemd(std::string_view state) {
   if (fd < 0) return;
   auto size = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + length);
   if (::sendto(fd, state.data(), state.size(), MSG_NOSIGNAL, reinterpret_cast<const sockaddr*>(&address), size) < 0)
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): called once at start, before any other thread runs
     log::warn("-", "notify_failed", "error={}", log::quoted(std::strerror(errno)));
   ::close(fd);
 }
@@ -77,7 +78,7 @@ int run_daemon(int argc, char** argv, const DaemonSpec& spec) {
   }
   auto path = config_path(argc, argv);
   auto loaded = config::load_config_file(path);
-  for (const auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
+  for (const auto& e : loaded.errors) (void)std::fprintf(stderr, "%s\n", e.to_string().c_str());
   if (!loaded.config) return 1;
   const auto& cfg = *loaded.config;
   log::init(spec.name, cfg.log.level);
@@ -105,11 +106,11 @@ int run_daemon(int argc, char** argv, const DaemonSpec& spec) {
     notify_systemd("READY=1");
     server.run(cfg.server.threads);
     if (server.failed()) {
-      std::fprintf(stderr, "%s: stopped after a failure of the server itself (see the log)\n", program.c_str());
+      (void)std::fprintf(stderr, "%s: stopped after a failure of the server itself (see the log)\n", program.c_str());
       return 1;
     }
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: %s\n", program.c_str(), e.what());
+    (void)std::fprintf(stderr, "%s: %s\n", program.c_str(), e.what());
     return 1;
   }
   return 0;

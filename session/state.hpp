@@ -24,7 +24,8 @@ class StateMachine {
   template <class S, class... Args>
   S& enter(Args&&... args) {
     auto from = name();
-    auto& now = state_.template emplace<S>(std::forward<Args>(args)...);
+    // Built as an aggregate, then moved in: every state is a plain struct of its data.
+    auto& now = state_.template emplace<S>(S{std::forward<Args>(args)...});
     log::debug(session_id_, "state", "from={} to={}", from, S::kName);
     return now;
   }

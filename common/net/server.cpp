@@ -124,7 +124,7 @@ void Server::run(unsigned threads) {
   // Without these the daemon would go on running deaf: if one ends with an exception, the
   // daemon stops, loudly, and run_daemon exits with an error.
   auto fail_loudly = [this](std::string_view what) {
-    return [this, what](std::exception_ptr e) {
+    return [this, what](const std::exception_ptr& e) {
       if (!e) return;
       log::error("-", "server_failed", "loop={} error={}", what, log::quoted(log::describe(e), 500));
       failed_ = true;

@@ -21,15 +21,16 @@ namespace mailstead::net {
 template <class Executor, class Start>
 void supervise(Executor executor, std::string name, Start start,
                std::chrono::milliseconds pause = std::chrono::seconds(5)) {
-  asio::co_spawn(executor, start(), [executor, name = std::move(name), start, pause](std::exception_ptr e) mutable {
-    if (!e) return;
-    log::error("-", "loop_failed", "loop={} error={} restart_in_ms={}", name, log::quoted(log::describe(e), 500),
-               pause.count());
-    auto timer = std::make_shared<asio::steady_timer>(executor, pause);
-    timer->async_wait([timer, executor, name = std::move(name), start, pause](error_code) mutable {
-      supervise(executor, std::move(name), std::move(start), pause);
-    });
-  });
+  asio::co_spawn(executor, start(),
+                 [executor, name = std::move(name), start, pause](const std::exception_ptr& e) mutable {
+                   if (!e) return;
+                   log::error("-", "loop_failed", "loop={} error={} restart_in_ms={}", name,
+                              log::quoted(log::describe(e), 500), pause.count());
+                   auto timer = std::make_shared<asio::steady_timer>(executor, pause);
+                   timer->async_wait([timer, executor, name = std::move(name), start, pause](error_code) mutable {
+                     supervise(executor, std::move(name), std::move(start), pause);
+                   });
+                 });
 }
 
 }  // namespace mailstead::net

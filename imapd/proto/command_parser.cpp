@@ -885,8 +885,8 @@ std::optional<std::int64_t> parse_date_time(std::string_view text) {
   char sign = text[21];
   if (!day || !hours || !minutes || !seconds || !zone || (sign != '+' && sign != '-')) return std::nullopt;
   if (*hours > 23 || *minutes > 59 || *seconds > 60 || *zone % 100 > 59) return std::nullopt;
-  std::int64_t offset = (*zone / 100 * 3600 + *zone % 100 * 60) * (sign == '-' ? -1 : 1);
-  return *day * 86400 + *hours * 3600 + *minutes * 60 + *seconds - offset;
+  std::int64_t offset = (std::int64_t{*zone / 100} * 3600 + std::int64_t{*zone % 100} * 60) * (sign == '-' ? -1 : 1);
+  return *day * 86400 + std::int64_t{*hours} * 3600 + std::int64_t{*minutes} * 60 + *seconds - offset;
 }
 
 }  // namespace mailstead::imap

@@ -138,7 +138,7 @@ net::awaitable<void> QueueRunner::loop() {
       cancels_[entry.id] = signal;
       auto id = entry.id;
       asio::co_spawn(strand_, deliver_entry(id),
-                     asio::bind_cancellation_slot(signal->slot(), [this, id](std::exception_ptr e) {
+                     asio::bind_cancellation_slot(signal->slot(), [this, id](const std::exception_ptr& e) {
                        in_flight_.erase(id);
                        cancels_.erase(id);
                        if (e && !stopping_) {
