@@ -53,14 +53,15 @@ std::optional<std::string> prompt_hidden(const char* prompt) {
   tcgetattr(fd, &saved);
   termios quiet = saved;
   quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-  tcsetattr(fd, TCSAFLUSH, &quiet);
-  std::fputs(prompt, tty);
-  std::fflush(tty);
+  // A terminal that refuses these shows the prompt or echoes the password: nothing to recover.
+  (void)tcsetattr(fd, TCSAFLUSH, &quiet);
+  (void)std::fputs(prompt, tty);
+  (void)std::fflush(tty);
   char buffer[1024];
   bool got = std::fgets(buffer, sizeof buffer, tty) != nullptr;
-  tcsetattr(fd, TCSAFLUSH, &saved);
-  std::fputs("\n", tty);
-  std::fclose(tty);
+  (void)tcsetattr(fd, TCSAFLUSH, &saved);
+  (void)std::fputs("\n", tty);
+  (void)std::fclose(tty);
   std::string line = got ? strip_line_end(buffer) : std::string();
   explicit_bzero(buffer, sizeof buffer);
   if (!got) return std::nullopt;

@@ -14,7 +14,7 @@ namespace {
 
 // Commands are lines; literals are read apart from them, so the line limit only bounds what
 // is not a literal: a long UID set or SEARCH. Dovecot allows 64 KiB too.
-constexpr std::size_t kMaxLine = 64 * 1024;
+constexpr std::size_t kMaxLine = std::size_t{64} * 1024;
 
 std::string refusal(net::Refusal r) {
   switch (r) {

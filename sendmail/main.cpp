@@ -38,7 +38,7 @@ constexpr int kConfig = 78;       // EX_CONFIG
 constexpr std::string_view kDefaultSocket = "/run/mailstead/submit.sock";
 
 [[noreturn]] void die(int status, const std::string& text) {
-  std::fprintf(stderr, "sendmail: %s\n", text.c_str());
+  (void)std::fprintf(stderr, "sendmail: %s\n", text.c_str());
   std::exit(status);
 }
 
@@ -50,7 +50,7 @@ std::string socket_path(const sendmail::Options& options) {
   // The config may be unreadable for this user (it names private files); the default socket
   // is where a packaged install has it. A config named with -C must work, though.
   if (options.config) {
-    for (const auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
+    for (const auto& e : loaded.errors) (void)std::fprintf(stderr, "%s\n", e.to_string().c_str());
     die(kConfig, "cannot use " + path);
   }
   return std::string(kDefaultSocket);
@@ -110,7 +110,7 @@ class Client {
     return reply();
   }
 
-  void send(std::string_view data) {
+  void send(std::string_view data) {  // NOLINT(readability-make-member-function-const): writes the socket
     if (!write_all(fd_, data)) die(kTempFail, std::string("cannot write to mailstead-smtpd: ") + std::strerror(errno));
   }
 
@@ -193,7 +193,7 @@ int deliver(int fd, const sendmail::Options& options) {
       ++accepted;
       continue;
     }
-    std::fprintf(stderr, "sendmail: <%s>: %s\n", r.c_str(), reply.one_line().c_str());
+    (void)std::fprintf(stderr, "sendmail: <%s>: %s\n", r.c_str(), reply.one_line().c_str());
     if (status != kTempFail) status = reply.permanent() ? kNoUser : kTempFail;
   }
   if (accepted == 0) {

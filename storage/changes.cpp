@@ -11,7 +11,7 @@ namespace {
 constexpr std::uint8_t kChangeFormat = 1;
 constexpr std::uint64_t kFirstModseq = 2;  // an untouched mailbox reports HIGHESTMODSEQ 1
 constexpr std::uint8_t kMarksFormat = 1;
-constexpr std::int64_t kMarkEvery = 24 * 3600;
+constexpr std::int64_t kMarkEvery = std::int64_t{24} * 3600;
 
 struct Mark {
   std::int64_t time = 0;

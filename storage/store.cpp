@@ -340,6 +340,7 @@ void Store::release_memory() {
     if (!line.ends_with(" " + data_file)) continue;
     std::uintptr_t begin = 0, end = 0;
     if (std::sscanf(line.c_str(), "%" SCNxPTR "-%" SCNxPTR, &begin, &end) != 2) continue;
+    // NOLINTNEXTLINE(performance-no-int-to-ptr): the address is the kernel's, from /proc/self/maps
     madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
   }
 }

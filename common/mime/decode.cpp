@@ -139,7 +139,7 @@ std::optional<std::string> decode_transfer_encoding(std::string_view encoding, s
 bool known_charset(std::string_view charset) {
   if (is_utf8_name(charset)) return true;
   iconv_t cd = iconv_open("UTF-8", std::string(charset).c_str());
-  if (cd == reinterpret_cast<iconv_t>(-1)) return false;
+  if (cd == reinterpret_cast<iconv_t>(-1)) return false;  // NOLINT(performance-no-int-to-ptr): iconv's failure value
   iconv_close(cd);
   return true;
 }
@@ -148,7 +148,7 @@ std::string to_utf8(std::string_view charset, std::string_view bytes) {
   if (is_utf8_name(charset)) return std::string(bytes);
   std::string name(charset);
   iconv_t cd = iconv_open("UTF-8", name.c_str());
-  if (cd == reinterpret_cast<iconv_t>(-1)) return std::string(bytes);
+  if (cd == reinterpret_cast<iconv_t>(-1)) return std::string(bytes);  // NOLINT(performance-no-int-to-ptr): as above
   std::string out;
   std::array<char, 4096> buffer{};
   char* in = const_cast<char*>(bytes.data());  // iconv's interface is not const-correct

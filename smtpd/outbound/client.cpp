@@ -298,8 +298,8 @@ class SmtpConnection::Impl {
       outcome.failure = refused(replies[0], "MAIL FROM", !replies[0].permanent());
       co_return true;  // no transaction was opened
     }
-    outcome.recipients.assign(replies.begin() + 1,
-                              replies.begin() + 1 + std::min(envelope.recipients.size(), replies.size() - 1));
+    auto answered = static_cast<std::ptrdiff_t>(std::min(envelope.recipients.size(), replies.size() - 1));
+    outcome.recipients.assign(replies.begin() + 1, replies.begin() + 1 + answered);
     outcome.recipients.resize(envelope.recipients.size(), smtp::Reply{0, "", {}});
     if (!any_accepted(replies) || replies.size() < commands.size() || replies.back().code != 354) {
       if (any_accepted(replies) && replies.size() == commands.size()) {  // DATA refused: it answers for all

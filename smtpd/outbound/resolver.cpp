@@ -74,7 +74,7 @@ struct Resolver::Impl : std::enable_shared_from_this<Impl> {
   std::chrono::milliseconds give_up_after{};
   std::size_t waiting = 0;  // lookups whose callers still wait for an answer
 
-  explicit Impl(asio::any_io_executor ex) : executor(ex), timer(ex) {}
+  explicit Impl(const asio::any_io_executor& ex) : executor(ex), timer(ex) {}
 
   // The caller's side of a lookup: its answer, or a temporary failure after give_up_after.
   template <typename Answer>
@@ -95,7 +95,7 @@ struct Resolver::Impl : std::enable_shared_from_this<Impl> {
     co_return answer;
   }
 
-  void drop_abandoned() {
+  void drop_abandoned() {  // NOLINT(readability-make-member-function-const): changes c-ares's channel
     if (stopped || !channel) return;
     timeval tv{};
     if (ares_timeout(channel, nullptr, &tv)) ares_cancel(channel);  // their callbacks find no waiter
@@ -155,7 +155,7 @@ struct Resolver::Impl : std::enable_shared_from_this<Impl> {
   }
 };
 
-Resolver::Resolver(asio::any_io_executor executor, const std::vector<std::string>& servers,
+Resolver::Resolver(const asio::any_io_executor& executor, const std::vector<std::string>& servers,
                    std::chrono::milliseconds timeout)
     : impl_(std::make_shared<Impl>(executor)) {
   init_library();

@@ -25,7 +25,7 @@ struct AddressAnswer {
 class Resolver {
  public:
   // servers: "ip:port" or "ip" entries; empty means the system's (/etc/resolv.conf).
-  Resolver(net::asio::any_io_executor executor, const std::vector<std::string>& servers,
+  Resolver(const net::asio::any_io_executor& executor, const std::vector<std::string>& servers,
            std::chrono::milliseconds timeout);
   ~Resolver();
   Resolver(const Resolver&) = delete;
