@@ -53,13 +53,15 @@ class CheckLayers(unittest.TestCase):
     def test_only_storage_sees_lmdb(self):
         self.assert_refused("imapd/session.cpp", "lmdb.h")
         self.assert_refused("admin/cmd_queue.cpp", "storage/detail/lmdb.hpp")
+        self.assert_refused("tests/unit/store_test.cpp", "storage/detail/lmdb.hpp")
+        self.assert_refused("tests/tools/storage_torture.cpp", "lmdb.h")
         self.assertEqual(self.tree({"storage/store.cpp": "#include <lmdb.h>\n"}), [])
 
     def test_allowed_includes_pass(self):
         files = {
             "imapd/session.cpp": '#include "storage/messages.hpp"\n#include "session/commit.hpp"\n#include <vector>\n',
             "imapd/proto/search.cpp": '#include "common/mime/mime.hpp"\n#include "imapd/proto/search.hpp"\n',
-            "tests/unit/store_test.cpp": '#include "storage/detail/lmdb.hpp"\n',
+            "tests/unit/store_test.cpp": '#include "storage/detail/codec.hpp"\n#include "storage/testing.hpp"\n',
         }
         self.assertEqual(self.tree(files), [])
 

@@ -27,12 +27,11 @@
 #include <vector>
 
 #include "storage/accounts.hpp"
-#include "storage/detail/codec.hpp"
-#include "storage/detail/lmdb.hpp"
 #include "storage/group_commit.hpp"
 #include "storage/mailboxes.hpp"
 #include "storage/messages.hpp"
 #include "storage/queue.hpp"
+#include "storage/testing.hpp"
 
 using namespace mailstead::storage;
 
@@ -143,7 +142,6 @@ int fill(const char* dir) {
 int check(const char* dir) {
   auto store = open(dir);
   auto txn = store->read();
-  const auto& t = txn.state();
   std::map<std::string, std::uint64_t> references;
   std::map<long, std::vector<UserId>> found;
   std::uint64_t all_messages = 0;
@@ -176,30 +174,16 @@ int check(const char* dir) {
     if (usage.messages != sum.messages || usage.bytes != sum.bytes) violated("usage of " + user.address);
   }
   for (const auto& entry : list_queue(txn)) references[entry.blob.hex()] += 1;
-  std::uint64_t blobs = 0;
-  t.scan(t.dbs().blob_refs, "", [&](std::string_view key, std::string_view value) {
-    BlobId id;
-    std::copy(key.begin(), key.end(), id.bytes.begin());
-    codec::Reader r(value, "blob reference");
-    auto refs = r.u64();
+  auto tables = testing::blob_tables(txn);
+  for (const auto& [id, refs] : tables.references) {
     if (references[id.hex()] != refs)
       violated(fmt::format("blob {} counts {} references, {} exist", id.hex(), refs, references[id.hex()]));
     if (!read_blob(txn, id)) violated("blob reference without data");
-    ++blobs;
-    return true;
-  });
-  std::uint64_t data = 0;
-  t.scan(t.dbs().blob_data, "", [&](std::string_view, std::string_view) {
-    ++data;
-    return true;
-  });
-  if (data != blobs) violated(fmt::format("{} blobs stored, {} referenced", data, blobs));
-  std::uint64_t structures = 0;
-  t.scan(t.dbs().message_meta, "", [&](std::string_view, std::string_view) {
-    ++structures;
-    return true;
-  });
-  if (structures != all_messages) violated(fmt::format("{} structures for {} messages", structures, all_messages));
+  }
+  std::uint64_t blobs = tables.references.size();
+  if (tables.data != blobs) violated(fmt::format("{} blobs stored, {} referenced", tables.data, blobs));
+  if (tables.structures != all_messages)
+    violated(fmt::format("{} structures for {} messages", tables.structures, all_messages));
   std::string json = "{";
   for (const auto& [k, users] : found) {
     if (json.size() > 1) json += ',';

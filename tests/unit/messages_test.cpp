@@ -9,8 +9,7 @@
 #include <random>
 
 #include "storage/changes.hpp"
-#include "storage/detail/codec.hpp"
-#include "storage/detail/lmdb.hpp"
+#include "storage/testing.hpp"
 #include "storage_fixture.hpp"
 
 namespace mailstead::storage {
@@ -414,25 +413,10 @@ TEST_F(MessagesTest, StructureIsComputedOnceAndStoredWithTheMessage) {
 }
 
 // Turns the store back into format 1 (one structure record per blob, in `blob_meta`), as
-// mailstead 0.1 wrote it, with raw LMDB calls.
+// mailstead 0.1 wrote it.
 void downgrade_to_format_1(Store& store) {
   auto t = store.write();
-  auto& state = t.state();
-  MDB_dbi blob_meta;
-  ASSERT_EQ(mdb_dbi_open(state.txn, "blob_meta", MDB_CREATE, &blob_meta), 0);
-  std::vector<std::pair<std::string, std::string>> records;
-  state.scan(state.dbs().message_meta, "", [&](std::string_view key, std::string_view value) {
-    auto message = find_message(t, codec::get_u32be(key, 0), codec::get_u32be(key, 4));
-    EXPECT_TRUE(message);
-    if (message)
-      records.emplace_back(std::string(reinterpret_cast<const char*>(message->blob.bytes.data()), 32), value);
-    return true;
-  });
-  for (const auto& [blob, structure] : records) state.put(blob_meta, blob, structure);
-  ASSERT_EQ(mdb_drop(state.txn, state.dbs().message_meta, 0), 0);
-  std::string version;
-  codec::put_u32be(version, 1);
-  state.put(state.dbs().meta, "schema_version", version);
+  testing::downgrade_to_format_1(t);
   t.commit();
 }
 
@@ -484,11 +468,8 @@ TEST_F(MessagesTest, AFormat1StoreIsUpgradedWhenOpenedEvenWhenTheMapMustGrow) {
       ASSERT_TRUE(structure) << m.mailbox << "/" << m.uid;
       EXPECT_EQ(structure->envelope->subject.value(), (subjects[{m.mailbox, m.uid}]));
     }
-    MDB_dbi gone;
-    EXPECT_EQ(mdb_dbi_open(txn.state().txn, "blob_meta", 0, &gone), MDB_NOTFOUND);
-    auto version = txn.state().get(txn.state().dbs().meta, "schema_version");
-    ASSERT_TRUE(version);
-    EXPECT_EQ(codec::get_u32be(*version), kSchemaVersion);
+    EXPECT_FALSE(testing::has_table(txn, "blob_meta"));
+    EXPECT_EQ(testing::schema_version(txn), kSchemaVersion);
   }
   reopen();  // opens as format 2 without converting again
   EXPECT_TRUE(message_structure(store().read(), messages.back()));

@@ -8,9 +8,9 @@
 #include "storage/accounts.hpp"
 #include "storage/changes.hpp"
 #include "storage/detail/codec.hpp"
-#include "storage/detail/lmdb.hpp"
 #include "storage/mailboxes.hpp"
 #include "storage/messages.hpp"
+#include "storage/testing.hpp"
 #include "storage_fixture.hpp"
 
 namespace mailstead::storage {
@@ -196,9 +196,7 @@ TEST_F(StoreLifecycle, RefusesANewerSchema) {
   store();
   {
     auto t = store().write();
-    std::string v;
-    codec::put_u32be(v, kSchemaVersion + 1);
-    t.state().put(t.state().dbs().meta, "schema_version", v);
+    testing::set_schema_version(t, kSchemaVersion + 1);
     t.commit();
   }
   store_.reset();

@@ -1,0 +1,67 @@
+#include "storage/testing.hpp"
+
+#include <algorithm>
+#include <string>
+
+#include "storage/detail/codec.hpp"
+#include "storage/detail/lmdb.hpp"
+
+namespace mailstead::storage::testing {
+
+std::uint32_t schema_version(const ReadTxn& txn) {
+  const auto& t = txn.state();
+  auto version = t.get(t.dbs().meta, "schema_version");
+  return version ? codec::get_u32be(*version) : 0;
+}
+
+void set_schema_version(WriteTxn& txn, std::uint32_t version) {
+  std::string bytes;
+  codec::put_u32be(bytes, version);
+  txn.state().put(txn.state().dbs().meta, "schema_version", bytes);
+}
+
+bool has_table(const ReadTxn& txn, std::string_view name) {
+  MDB_dbi dbi;
+  return mdb_dbi_open(txn.state().txn, std::string(name).c_str(), 0, &dbi) == 0;
+}
+
+void downgrade_to_format_1(WriteTxn& txn) {
+  auto& state = txn.state();
+  MDB_dbi blob_meta;
+  if (mdb_dbi_open(state.txn, "blob_meta", MDB_CREATE, &blob_meta) != 0)
+    throw StorageError(Errc::io_error, "cannot create blob_meta");
+  std::vector<std::pair<std::string, std::string>> records;
+  state.scan(state.dbs().message_meta, "", [&](std::string_view key, std::string_view value) {
+    auto message = find_message(txn, codec::get_u32be(key, 0), codec::get_u32be(key, 4));
+    if (!message) throw StorageError(Errc::corrupt, "a structure record without its message");
+    records.emplace_back(std::string(reinterpret_cast<const char*>(message->blob.bytes.data()), 32), value);
+    return true;
+  });
+  for (const auto& [blob, structure] : records) state.put(blob_meta, blob, structure);
+  if (mdb_drop(state.txn, state.dbs().message_meta, 0) != 0)
+    throw StorageError(Errc::io_error, "cannot empty message_meta");
+  set_schema_version(txn, 1);
+}
+
+BlobTables blob_tables(const ReadTxn& txn) {
+  const auto& t = txn.state();
+  BlobTables tables;
+  t.scan(t.dbs().blob_refs, "", [&](std::string_view key, std::string_view value) {
+    BlobId id;
+    std::copy(key.begin(), key.end(), id.bytes.begin());
+    codec::Reader r(value, "blob reference");
+    tables.references.emplace_back(id, r.u64());
+    return true;
+  });
+  t.scan(t.dbs().blob_data, "", [&](std::string_view, std::string_view) {
+    ++tables.data;
+    return true;
+  });
+  t.scan(t.dbs().message_meta, "", [&](std::string_view, std::string_view) {
+    ++tables.structures;
+    return true;
+  });
+  return tables;
+}
+
+}  // namespace mailstead::storage::testing
