@@ -1,0 +1,42 @@
+// libFuzzer target: IMAP LIST pattern matching (imapd/proto/list_match) answers every name and
+// pattern within one pass over the name per pattern step, and agrees with the plain
+// backtracking definition where that is cheap enough to run. Input: name NUL pattern.
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "imapd/proto/list_match.hpp"
+
+namespace {
+
+bool reference_match(std::string_view name, std::string_view pattern) {
+  if (pattern.empty()) return name.empty();
+  char c = pattern.front();
+  if (c == '*' || c == '%') {
+    for (std::size_t k = 0; k <= name.size(); ++k) {
+      if (reference_match(name.substr(k), pattern.substr(1))) return true;
+      if (k < name.size() && c == '%' && name[k] == '/') return false;
+    }
+    return false;
+  }
+  return !name.empty() && name.front() == c && reference_match(name.substr(1), pattern.substr(1));
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  std::string_view input(reinterpret_cast<const char*>(data), size);
+  auto split = input.find('\0');
+  auto name = input.substr(0, split);
+  auto pattern = split == std::string_view::npos ? std::string_view{} : input.substr(split + 1);
+  bool matched = mailstead::imap::matches_pattern(name, pattern, '/');
+  // The INBOX prefix is matched case-insensitively by design; leave such patterns out.
+  bool inbox = pattern.size() >= 5 && (pattern[0] | 0x20) == 'i';
+  // Backtracking costs (name + 1)^wildcards: compared only on small inputs with few wildcards.
+  auto wildcards = std::count_if(pattern.begin(), pattern.end(), [](char c) { return c == '*' || c == '%'; });
+  bool small = name.size() <= 10 && pattern.size() <= 10 && wildcards <= 4;
+  if (small && !inbox && matched != reference_match(name, pattern)) std::abort();
+  return 0;
+}
