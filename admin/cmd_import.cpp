@@ -50,10 +50,12 @@ struct Pending {
   AppendOptions options;
 };
 
+// One import: what it has done so far, and the server's limits for each message's structure.
 struct Totals {
   std::uint64_t imported = 0;
   std::uint64_t skipped = 0;
   std::uint64_t mailboxes = 0;
+  mime::Limits limits;
 };
 
 class Progress {
@@ -87,7 +89,9 @@ class MailboxImporter {
 
   Result<void> add(Pending message) {
     batch_bytes_ += message.bytes.size();
-    batch_.push_back(std::move(message));
+    // Parsed before the batch's transaction, as the daemons do (storage/messages.hpp).
+    batch_.push_back({std::move(message.source_key), prepare_message(std::move(message.bytes), totals_.limits),
+                      std::move(message.options)});
     if (batch_.size() >= kBatchMessages || batch_bytes_ >= kBatchBytes) return flush();
     return {};
   }
@@ -98,7 +102,7 @@ class MailboxImporter {
       std::size_t count = 0;
       for (const auto& p : batch_) {
         if (imported_as(t, mailbox_.id, p.source_key)) continue;
-        auto message = append_message(t, mailbox_, p.bytes, p.options);
+        auto message = append_message(t, mailbox_, p.message, p.options);
         if (!message) return message.error();
         record_import(t, mailbox_.id, p.source_key, message->uid);
         // Each insert lands at a random place of the content-hash B-tree, and every page
@@ -123,7 +127,12 @@ class MailboxImporter {
   Store& store_;
   Mailbox mailbox_;
   Totals& totals_;
-  std::vector<Pending> batch_;
+  struct Prepared {
+    std::string source_key;
+    PreparedMessage message;
+    AppendOptions options;
+  };
+  std::vector<Prepared> batch_;
   std::size_t batch_bytes_ = 0;
 };
 
@@ -317,6 +326,7 @@ int import(const Invocation& inv) {
   if (!user) return report(user.error());
   std::string target(inv.value("--mailbox").value_or("INBOX"));
   Totals totals;
+  totals.limits = access->config.limits.message;
   auto result = maildir ? import_maildir(store, user->id, source, target, totals)
                         : import_mbox(store, user->id, source, target, totals);
   if (inv.has("--json"))

@@ -71,7 +71,7 @@ int deliver(const char* dir, int recipients, int writers, int seconds) {
         for (int r = 0; r < recipients; ++r) to.push_back(users[static_cast<std::size_t>((n + r * 7) % 100)]);
         auto bytes = message_4k(n);
         std::promise<bool> durable;
-        committer.submit([&](WriteTxn& t) { (void)deliver_message(t, bytes, to); },
+        committer.submit([&](WriteTxn& t) { (void)deliver_message(t, prepare_message(bytes), to); },
                          [&](std::exception_ptr e) { durable.set_value(!e); });
         if (durable.get_future().get()) ++done;
       }
@@ -92,7 +92,8 @@ int fetch(const char* dir, long messages) {
   auto inbox = *find_mailbox(store->read(), user, "INBOX");
   for (long done = 0; done < messages;) {
     (void)store->update([&](WriteTxn& t) -> Result<void> {
-      for (int i = 0; i < 5000 && done < messages; ++i, ++done) (void)append_message(t, inbox, message_4k(done));
+      for (int i = 0; i < 5000 && done < messages; ++i, ++done)
+        (void)append_message(t, inbox, prepare_message(message_4k(done)));
       return {};
     });
   }

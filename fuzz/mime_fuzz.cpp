@@ -1,5 +1,6 @@
 // libFuzzer target: the MIME parser must return a structure for any bytes, with every span
-// inside the message and children inside their parent.
+// inside the message and children inside their parent, and no more parts than its limits
+// allow (max_parts, plus one opaque remainder per level it is reached at).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -9,19 +10,37 @@
 
 namespace {
 
-void check(const mailstead::mime::Part& part, std::size_t begin, std::size_t end, int depth) {
-  if (depth > mailstead::mime::kMaxDepth + 2) std::abort();
-  auto inside = [&](const mailstead::mime::Span& s) { return s.offset >= begin && s.offset + s.length <= end; };
+using mailstead::mime::Limits;
+using mailstead::mime::Part;
+using mailstead::mime::Span;
+
+std::size_t check(const Part& part, std::size_t begin, std::size_t end, unsigned depth, const Limits& limits) {
+  if (depth > limits.max_depth + 1) std::abort();
+  if (part.fields.size() > limits.max_header_fields) std::abort();
+  auto inside = [&](const Span& s) { return s.offset >= begin && s.offset + s.length <= end; };
   if (!inside(part.header) || !inside(part.body)) std::abort();
+  std::size_t parts = 1;
   for (const auto& child : part.children)
-    check(child, part.body.offset, part.body.offset + part.body.length, depth + 1);
+    parts += check(child, part.body.offset, part.body.offset + part.body.length, depth + 1, limits);
+  return parts;
+}
+
+void parse(std::string_view bytes, const Limits& limits) {
+  mailstead::mime::ParseStats stats;
+  auto part = mailstead::mime::parse_message(bytes, limits, &stats);
+  auto parts = check(part, 0, bytes.size(), 0, limits);
+  if (parts != stats.parts || parts > limits.max_parts + limits.max_depth + 1) std::abort();
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view bytes(reinterpret_cast<const char*>(data), size);
-  auto part = mailstead::mime::parse_message(bytes);
-  check(part, 0, size, 0);
+  parse(bytes, Limits{});
+  // Small limits, so that the fuzzer reaches each of them with small inputs.
+  parse(
+      bytes,
+      Limits{
+          .max_parts = 8, .max_depth = 3, .max_header_fields = 4, .max_header_size = 256, .max_structure_size = 2048});
   return 0;
 }

@@ -271,8 +271,9 @@ net::awaitable<bool> Session::on_create(const Command& command, const Create& cr
 net::awaitable<bool> Session::on_delete(const Command& command, const Delete& del) {
   auto name = mailbox_name(del.mailbox);
   if (!name) co_return bad(command.tag, "Malformed mailbox name");
-  if (selected() && *storage::normalize_mailbox_name(*name, ctx_.services.store.options().hierarchy_separator) ==
-                        selected()->mailbox.name) {
+  // A name the store refuses (DELETE "") is not the selected one; the store answers it NO.
+  auto normalized = storage::normalize_mailbox_name(*name, ctx_.services.store.options().hierarchy_separator);
+  if (selected() && normalized && *normalized == selected()->mailbox.name) {
     // RFC 9051 §6.3.5 permits it; the session then has nothing selected.
     deselect();
   }
@@ -356,6 +357,14 @@ net::awaitable<bool> Session::on_append(const Command& command, const Append& ap
     if (message.date) o.internal_date = *parse_date_time(*message.date);
     if (message.message.empty()) co_return bad(command.tag, "Empty message");
   }
+  // Parsed here, not under the store's single writer (storage/messages.hpp).
+  std::vector<storage::PreparedMessage> prepared;
+  for (const auto& message : append.messages) {
+    prepared.push_back(storage::prepare_borrowed(message.message, cfg_.limits.message));
+    if (prepared.back().stats().summarised)
+      log::info(talk_.id(), "structure_summarised", "parts={} structure_size={}", prepared.back().stats().parts,
+                prepared.back().stats().structure_size);
+  }
   std::optional<storage::Failure> failure;
   std::vector<storage::Uid> stored;
   storage::Mailbox target;
@@ -372,7 +381,7 @@ net::awaitable<bool> Session::on_append(const Command& command, const Append& ap
     target = *mailbox;
     auto child = txn.nested();
     for (std::size_t i = 0; i < append.messages.size(); ++i) {
-      auto result = storage::append_message(child, *mailbox, append.messages[i].message, options[i]);
+      auto result = storage::append_message(child, *mailbox, prepared[i], options[i]);
       if (!result) {
         failure = result.error();
         return;

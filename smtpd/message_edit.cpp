@@ -33,17 +33,35 @@ std::string received_field(const ReceivedInfo& i) {
   return out;
 }
 
+namespace {
+
+bool same_name(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t k = 0; k < a.size(); ++k)
+    if (std::tolower(static_cast<unsigned char>(a[k])) != std::tolower(static_cast<unsigned char>(b[k]))) return false;
+  return true;
+}
+
+}  // namespace
+
 std::size_t count_fields(std::string_view message, std::string_view name) {
-  auto header = message.substr(0, mime::header_end(message));
+  mime::FieldReader fields(message.substr(0, mime::header_end(message)));
   std::size_t n = 0;
-  for (const auto& f : mime::parse_header_fields(header, SIZE_MAX)) {
-    if (f.name.size() != name.size()) continue;
-    bool same = true;
-    for (std::size_t k = 0; k < name.size() && same; ++k)
-      same = std::tolower(static_cast<unsigned char>(f.name[k])) == std::tolower(static_cast<unsigned char>(name[k]));
-    n += same;
-  }
+  std::string_view field, value;
+  while (fields.next(field, value)) n += same_name(field, name);
   return n;
+}
+
+HeaderMeasure measure_header(std::string_view message) {
+  HeaderMeasure m;
+  m.bytes = mime::header_end(message);
+  mime::FieldReader fields(message.substr(0, m.bytes));
+  std::string_view field, value;
+  while (fields.next(field, value)) {
+    ++m.fields;
+    m.from_fields += same_name(field, "from");
+  }
+  return m;
 }
 
 }  // namespace mailstead::smtp

@@ -466,20 +466,37 @@ class Session {
     if (status.nul) co_return error(reply(status::kBadContent, "NUL bytes are not allowed in a message"));
     if (status.too_big) co_return error(reply(status::kTooBig, "Message size exceeds the fixed maximum"));
     if (message.empty()) co_return error(reply(status::kEmptyMessage, "An empty message is not accepted"));
+    // The header is bounded before anything reads all of it (RFC 5322 sets no limit; no real
+    // mail comes near these, and every check below, and the index, must see every field).
+    const auto& limits = cfg_.limits.message;
+    auto header = measure_header(message);
+    if (header.bytes > limits.max_header_size)
+      co_return error(reply(status::kTooBig, fmt::format("Message header exceeds the fixed maximum of {} bytes",
+                                                         limits.max_header_size)));
+    if (header.fields > limits.max_header_fields)
+      co_return error(reply(status::kTooBig, fmt::format("Message header has more than the fixed maximum of {} fields",
+                                                         limits.max_header_fields)));
+    // RFC 5322 §3.6: exactly one From:. Two would let a message show one author and be judged
+    // (sender binding, later DMARC) by another.
+    if (header.from_fields > 1)
+      co_return error(reply(status::kBadContent, "More than one From: field (RFC 5322 section 3.6)"));
     if (count_fields(message, "received") >= cfg_.smtpd.max_received_headers)
       co_return error(reply(status::kMailLoop, "Too many Received: fields, a mail loop"));
-    if (user_ && !from_is_own(message)) co_return error(reply(status::kNotYours, "From: address is not yours"));
+    if (user_ && !author_is_own(message)) co_return error(reply(status::kNotYours, "From: address is not yours"));
     co_return co_await deliver(transaction, std::move(message));
   }
 
-  // Every From: address must be the user's own (a message without From: passes: it is rare,
-  // and RFC 6409 §8 lets an MSA add one, which we leave to the client).
-  bool from_is_own(std::string_view message) {
-    auto header = message.substr(0, mime::header_end(message));
+  // Every From: and Sender: address, in every such field, must be the user's own (a message
+  // without From: passes: it is rare, and RFC 6409 §8 lets an MSA add one, which we leave to
+  // the client). The header's size is bounded by now, so reading all of it is too.
+  bool author_is_own(std::string_view message) {
+    mime::FieldReader fields(message.substr(0, mime::header_end(message)));
     auto txn = ctx_.services.store.read();
-    for (const auto& field : mime::parse_header_fields(header)) {
-      if (storage::lower_ascii(field.name) != "from") continue;
-      for (const auto& a : mime::parse_address_list(field.value)) {
+    std::string_view name, value;
+    while (fields.next(name, value)) {
+      auto lower = storage::lower_ascii(name);
+      if (lower != "from" && lower != "sender") continue;
+      for (const auto& a : mime::parse_address_list(mime::unfold(value))) {
         if (a.host.empty()) continue;  // group markers
         if (!address_belongs_to(txn, a.mailbox + "@" + a.host, user_->id)) return false;
       }
@@ -529,7 +546,14 @@ class Session {
         remote.push_back({address, storage::RecipientState::pending, 0, 0, "", r.rcpt.orcpt, r.rcpt.notify});
     }
     std::string sender = t.mail.sender ? t.mail.sender->to_string() : "";
-    auto local_copy = fmt::format("Return-Path: <{}>\r\n", sender) + traced;
+    // Parsed here, not under the store's single writer (storage/messages.hpp).
+    std::optional<storage::PreparedMessage> local_copy;
+    if (!local.empty()) {
+      local_copy = storage::prepare_message(fmt::format("Return-Path: <{}>\r\n", sender) + traced, cfg_.limits.message);
+      if (local_copy->stats().summarised)
+        log::info(talk_.id(), "structure_summarised", "parts={} structure_size={}", local_copy->stats().parts,
+                  local_copy->stats().structure_size);
+    }
     std::optional<storage::Errc> refused;  // a recipient's delivery failed: all or nothing
     std::int64_t limit_reopens = 0;
     storage::SendLimits limits{cfg_.smtpd.max_messages_per_hour, cfg_.smtpd.max_messages_per_day};
@@ -537,7 +561,7 @@ class Session {
       refused.reset();
       limit_reopens = 0;
       if (!local.empty()) {
-        for (auto& o : storage::deliver_message(txn, local_copy, local)) {
+        for (auto& o : storage::deliver_message(txn, *local_copy, local)) {
           if (o.result) continue;
           refused = o.result.error().code;
           throw storage::StorageError(o.result.error().code, o.result.error().detail);  // all or nothing

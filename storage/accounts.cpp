@@ -298,10 +298,11 @@ class Resolver {
       return;
     }
     const auto& policy = t_.options().addresses;
-    auto key = address_key(parts->local, *domain, policy);
+    auto local = unquote_local_part(parts->local);
+    auto key = address_key(local, *domain, policy);
     if (!visited_.insert(key).second || depth > kMaxAliasDepth) return;
     if (lookup(key, depth, out)) return;
-    if (auto base = strip_tag(parts->local, policy)) {
+    if (auto base = strip_tag(local, policy)) {
       if (lookup(address_key(*base, *domain, policy), depth, out)) return;
     }
     lookup_alias(catch_all_key(*domain), depth, out);

@@ -55,6 +55,16 @@ std::optional<std::string> local_part_problem(std::string_view local) {
   return std::nullopt;
 }
 
+std::string unquote_local_part(std::string_view local) {
+  if (local.size() < 2 || local.front() != '"' || local.back() != '"') return std::string(local);
+  std::string out;
+  for (std::size_t i = 1; i + 1 < local.size(); ++i) {
+    if (local[i] == '\\' && i + 2 < local.size()) ++i;  // quoted-pair: the next character as itself
+    out += local[i];
+  }
+  return out;
+}
+
 std::string address_key(std::string_view local, std::string_view normalized_domain, const AddressPolicy& policy) {
   std::string key = policy.case_sensitive_local_parts ? std::string(local) : lower_ascii(local);
   key += '@';

@@ -35,6 +35,12 @@ std::optional<std::string> normalize_domain(std::string_view domain);
 // trailing or doubled dot.
 std::optional<std::string> local_part_problem(std::string_view local);
 
+// The local part as its mailbox is named: a quoted string (RFC 5321 §4.1.2) without its
+// quotes and backslash escapes, so that "bob"@example.test is the same address as
+// bob@example.test wherever addresses are compared (else a catch-all's owner could send as
+// the quoted form of another user's address). Anything else comes back as given.
+std::string unquote_local_part(std::string_view local);
+
 std::string address_key(std::string_view local, std::string_view normalized_domain, const AddressPolicy& policy);
 inline std::string catch_all_key(std::string_view normalized_domain) {
   return "@" + std::string(normalized_domain);

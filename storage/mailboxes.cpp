@@ -17,7 +17,9 @@ namespace mailstead::storage {
 namespace {
 
 constexpr std::uint8_t kMailboxFormat = 1;
-constexpr std::size_t kMaxMailboxName = 1024;
+// A name is part of its index key (user id + name), and LMDB keys hold at most 511 bytes: a
+// longer name would fail deep in a write instead of being refused here. Cyrus allows 490.
+constexpr std::size_t kMaxMailboxName = 500;
 
 std::string encode(const Mailbox& m) {
   return codec::Writer(kMailboxFormat)

@@ -176,26 +176,6 @@ Message insert_message(WriteTxn& txn, Mailbox& mailbox, const BlobId& blob, std:
   return m;
 }
 
-// The bytes to store: the caller's, or a CRLF copy when they have bare CR or LF (see
-// common/text/line_ends.hpp: POP3 and IMAP sizes are then simply the stored size).
-class CrlfBytes {
- public:
-  explicit CrlfBytes(std::string_view given) : view_(given) {
-    if (!text::has_only_crlf(given)) {
-      copy_ = text::to_crlf(given);
-      view_ = copy_;
-    }
-  }
-  CrlfBytes(const CrlfBytes&) = delete;
-  CrlfBytes& operator=(const CrlfBytes&) = delete;
-  operator std::string_view() const { return view_; }  // NOLINT(google-explicit-constructor)
-  std::size_t size() const { return view_.size(); }
-
- private:
-  std::string copy_;
-  std::string_view view_;
-};
-
 Result<void> check_target(const Mailbox& mailbox, std::size_t count) {
   if (mailbox.noselect) return fail(Errc::invalid_argument, fmt::format("\"{}\" cannot hold messages", mailbox.name));
   if (std::uint64_t{mailbox.uid_next} + count > 0xffffffffULL)
@@ -243,35 +223,52 @@ Usage usage_of(const ReadTxn& txn, UserId user) {
   return u;
 }
 
-Result<Message> append_message(WriteTxn& txn, const Mailbox& target, std::string_view given,
+void PreparedMessage::finish(const mime::Limits& limits) {
+  blob_ = detail::hash_blob(bytes());
+  structure_ = codec::encode_structure(mime::parse_message(bytes(), limits, &stats_));
+}
+
+PreparedMessage prepare_message(std::string bytes, const mime::Limits& limits) {
+  PreparedMessage m;
+  m.owned_ = text::has_only_crlf(bytes) ? std::move(bytes) : text::to_crlf(bytes);
+  m.finish(limits);
+  return m;
+}
+
+PreparedMessage prepare_borrowed(std::string_view bytes, const mime::Limits& limits) {
+  PreparedMessage m;
+  if (text::has_only_crlf(bytes))
+    m.borrowed_ = bytes;
+  else
+    m.owned_ = text::to_crlf(bytes);
+  m.finish(limits);
+  return m;
+}
+
+Result<Message> append_message(WriteTxn& txn, const Mailbox& target, const PreparedMessage& message,
                                const AppendOptions& options) {
-  if (given.empty()) return fail(Errc::invalid_argument, "an empty message cannot be stored");
-  CrlfBytes bytes(given);
+  if (message.bytes().empty()) return fail(Errc::invalid_argument, "an empty message cannot be stored");
   for (const auto& k : options.keywords)
     if (!valid_keyword(k)) return fail(Errc::invalid_argument, fmt::format("\"{}\" is not a valid keyword", k));
   auto mailbox = mailbox_by_id(txn, target.id);  // the current record, not the caller's copy
   if (!mailbox) return mailbox.error();
   if (auto ok = check_target(*mailbox, 1); !ok) return ok.error();
-  if (auto ok = check_quota(txn, mailbox->user, bytes.size(), 1); !ok) return ok.error();
-  auto blob = detail::hash_blob(bytes);
-  reference_blob(txn.state(), blob, bytes);
-  auto message = insert_message(txn, *mailbox, blob, codec::encode_structure(mime::parse_message(bytes)), bytes.size(),
-                                options.flags, canonical_keywords(options.keywords),
-                                options.internal_date ? options.internal_date : now_seconds());
+  if (auto ok = check_quota(txn, mailbox->user, message.size(), 1); !ok) return ok.error();
+  reference_blob(txn.state(), message.blob_, message.bytes());
+  auto stored = insert_message(txn, *mailbox, message.blob_, message.structure_, message.size(), options.flags,
+                               canonical_keywords(options.keywords),
+                               options.internal_date ? options.internal_date : now_seconds());
   save_mailbox(txn, *mailbox);
-  return message;
+  return stored;
 }
 
-std::vector<DeliveryOutcome> deliver_message(WriteTxn& txn, std::string_view given, const std::vector<UserId>& users,
-                                             std::int64_t internal_date) {
+std::vector<DeliveryOutcome> deliver_message(WriteTxn& txn, const PreparedMessage& message,
+                                             const std::vector<UserId>& users, std::int64_t internal_date) {
   std::vector<DeliveryOutcome> outcomes;
-  if (given.empty()) {
+  if (message.bytes().empty()) {
     for (auto u : users) outcomes.push_back({u, fail(Errc::invalid_argument, "an empty message cannot be stored")});
     return outcomes;
   }
-  CrlfBytes bytes(given);
-  auto blob = detail::hash_blob(bytes);  // once for all recipients
-  std::string structure;                 // parsed for the first recipient that gets the message
   auto date = internal_date ? internal_date : now_seconds();
   for (auto user : users) {
     auto inbox = find_mailbox(txn, user, "INBOX");
@@ -283,15 +280,14 @@ std::vector<DeliveryOutcome> deliver_message(WriteTxn& txn, std::string_view giv
       outcomes.push_back({user, ok.error()});
       continue;
     }
-    if (auto ok = check_quota(txn, user, bytes.size(), 1); !ok) {
+    if (auto ok = check_quota(txn, user, message.size(), 1); !ok) {
       outcomes.push_back({user, ok.error()});
       continue;
     }
-    reference_blob(txn.state(), blob, bytes);
-    if (structure.empty()) structure = codec::encode_structure(mime::parse_message(bytes));
-    auto message = insert_message(txn, *inbox, blob, structure, bytes.size(), 0, {}, date);
+    reference_blob(txn.state(), message.blob_, message.bytes());
+    auto stored = insert_message(txn, *inbox, message.blob_, message.structure_, message.size(), 0, {}, date);
     save_mailbox(txn, *inbox);
-    outcomes.push_back({user, message});
+    outcomes.push_back({user, stored});
   }
   return outcomes;
 }

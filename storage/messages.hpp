@@ -73,19 +73,49 @@ struct AppendOptions {
   std::int64_t internal_date = 0;  // 0: now
 };
 
-// Adds one message to a mailbox (IMAP APPEND, or delivery into one mailbox). over_quota when
-// the owner's quota would be exceeded; invalid_argument for an empty message.
-Result<Message> append_message(WriteTxn& txn, const Mailbox& mailbox, std::string_view bytes,
-                               const AppendOptions& options = {});
-
-// Local delivery: the message into the INBOX of each user, its blob stored once. Each
-// recipient's outcome is separate (one may be over quota while the others receive it).
 struct DeliveryOutcome {
   UserId user = 0;
   Result<Message> result;
 };
-std::vector<DeliveryOutcome> deliver_message(WriteTxn& txn, std::string_view bytes, const std::vector<UserId>& users,
-                                             std::int64_t internal_date = 0);
+
+// A message made ready to be stored: its bytes with CRLF line ends (common/text/line_ends.hpp:
+// POP3 and IMAP sizes are then simply the stored size), their content hash, and the parsed
+// structure record. Made before the write transaction: parsing costs time in proportion to the
+// message and the store has one writer, so nothing that can be done before it is done under
+// it. Structure limits summarise the index, never the bytes (mime.hpp).
+class PreparedMessage {
+ public:
+  std::string_view bytes() const { return borrowed_ ? *borrowed_ : std::string_view(owned_); }
+  std::size_t size() const { return bytes().size(); }
+  const mime::ParseStats& stats() const { return stats_; }
+
+ private:
+  friend PreparedMessage prepare_message(std::string bytes, const mime::Limits& limits);
+  friend PreparedMessage prepare_borrowed(std::string_view bytes, const mime::Limits& limits);
+  friend Result<Message> append_message(WriteTxn&, const Mailbox&, const PreparedMessage&, const AppendOptions&);
+  friend std::vector<DeliveryOutcome> deliver_message(WriteTxn&, const PreparedMessage&, const std::vector<UserId>&,
+                                                      std::int64_t);
+  void finish(const mime::Limits& limits);
+  std::string owned_;
+  std::optional<std::string_view> borrowed_;
+  BlobId blob_;
+  std::string structure_;
+  mime::ParseStats stats_;
+};
+
+PreparedMessage prepare_message(std::string bytes, const mime::Limits& limits = {});
+// The same without a copy of bytes that need none: they must outlive the result.
+PreparedMessage prepare_borrowed(std::string_view bytes, const mime::Limits& limits);
+
+// Adds one message to a mailbox (IMAP APPEND, or delivery into one mailbox). over_quota when
+// the owner's quota would be exceeded; invalid_argument for an empty message.
+Result<Message> append_message(WriteTxn& txn, const Mailbox& mailbox, const PreparedMessage& message,
+                               const AppendOptions& options = {});
+
+// Local delivery: the message into the INBOX of each user, its blob stored once. Each
+// recipient's outcome is separate (one may be over quota while the others receive it).
+std::vector<DeliveryOutcome> deliver_message(WriteTxn& txn, const PreparedMessage& message,
+                                             const std::vector<UserId>& users, std::int64_t internal_date = 0);
 
 std::optional<Message> find_message(const ReadTxn& txn, MailboxId mailbox, Uid uid);
 // Every message of a mailbox in UID order; fn returns false to stop.

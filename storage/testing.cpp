@@ -43,6 +43,10 @@ void downgrade_to_format_1(WriteTxn& txn) {
   set_schema_version(txn, 1);
 }
 
+void damage_structure(WriteTxn& txn, MailboxId mailbox, Uid uid) {
+  txn.state().put(txn.state().dbs().message_meta, codec::key_u32_u32(mailbox, uid), std::string_view("\x01\xff", 2));
+}
+
 BlobTables blob_tables(const ReadTxn& txn) {
   const auto& t = txn.state();
   BlobTables tables;

@@ -23,6 +23,10 @@ bool has_table(const ReadTxn& txn, std::string_view name);
 // instead of one per message; schema version 1.
 void downgrade_to_format_1(WriteTxn& txn);
 
+// Overwrites a message's structure record with bytes that do not decode, as a damaged store
+// would have it: reading it throws StorageError (corrupt).
+void damage_structure(WriteTxn& txn, MailboxId mailbox, Uid uid);
+
 // What the blob tables hold, for checks against what the messages and the queue reference.
 struct BlobTables {
   std::vector<std::pair<BlobId, std::uint64_t>> references;  // blob_refs: id and count

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/config/units.hpp"
+#include "common/mime/limits.hpp"
 
 namespace mailstead::config {
 
@@ -48,6 +49,7 @@ struct LimitsConfig {
   unsigned max_connection_rate_per_ip = 0;  // new connections per client per minute; 0: unlimited
   std::chrono::seconds shutdown_grace{};
   std::chrono::seconds tls_handshake_timeout{};
+  mime::Limits message;  // what parsing one stored message may cost (SMTP, APPEND, import)
 };
 
 struct AuthConfig {
@@ -94,6 +96,7 @@ struct Pop3dConfig {
   std::vector<Endpoint> tls_listen;     // port 995, implicit TLS
   std::chrono::seconds idle_timeout{};  // autologout (RFC 1939 §3: at least 10 minutes)
   unsigned max_errors = 0;
+  unsigned max_line_length = 0;            // a command line, CRLF included
   bool allow_plaintext_auth = false;       // USER/PASS and AUTH before STLS
   bool allow_concurrent_sessions = false;  // a second session on one maildrop instead of [IN-USE]
 };
@@ -123,6 +126,8 @@ struct ImapdConfig {
   std::vector<Endpoint> tls_listen;     // port 993, implicit TLS
   std::chrono::seconds idle_timeout{};  // autologout (RFC 9051 §5.4: at least 30 minutes)
   unsigned max_errors = 0;
+  unsigned max_line_length = 0;        // a command line after login, CRLF included
+  unsigned max_preauth_length = 0;     // a line or a literal before login
   bool allow_plaintext_auth = false;   // LOGIN and AUTHENTICATE before STARTTLS
   std::uint64_t max_message_size = 0;  // APPEND literal limit (APPENDLIMIT)
 };

@@ -165,6 +165,22 @@ Option size(std::string_view key, std::string_view def, std::string_view doc, Fi
           }};
 }
 
+// A size that must be within [min, max]: "0" is not "no limit" here.
+Option bounded_size(std::string_view key, std::string_view def, std::string_view doc, Field<std::uint64_t> field,
+                    std::uint64_t min, std::uint64_t max) {
+  return {key, def, doc, [=](const toml::node& value, Config& config, const ApplyContext&) -> Error {
+            auto* s = value.as_string();
+            if (!s) return type_error(value, "a size string like \"1M\"");
+            auto parsed = parse_size(s->get());
+            if (auto* why = std::get_if<std::string>(&parsed)) return *why;
+            auto bytes = std::get<std::uint64_t>(parsed);
+            if (bytes < min || bytes > max)
+              return fmt::format("\"{}\" is out of range; allowed: {} to {} bytes", s->get(), min, max);
+            field(config) = bytes;
+            return std::nullopt;
+          }};
+}
+
 template <class E>
 Option choice(std::string_view key, std::string_view def, std::string_view doc, Field<E> field,
               std::vector<std::pair<std::string_view, E>> choices) {
@@ -233,7 +249,8 @@ std::vector<Section> build_schema() {
             [](Config& c) -> std::string& { return c.tls.ciphers; })}});
   sections.push_back(
       {"limits",
-       "Connection limits of each daemon.",
+       "What one client may cost: connections of each daemon, and the parsing of each message\n"
+       "stored (SMTP, IMAP APPEND, import). docs/SECURITY.md lists every limit of the suite.",
        {count(
             "max_connections", "10000",
             "Connections a daemon serves at once; further clients are turned away. 0: no limit.",
@@ -253,7 +270,32 @@ std::vector<Section> build_schema() {
             "shutdown_grace", R"("10s")",
             "On SIGTERM or SIGINT a daemon stops accepting and lets sessions finish for this long,\n"
             "then closes what remains.",
-            [](Config& c) -> seconds& { return c.limits.shutdown_grace; }, seconds(0), seconds(3600))}});
+            [](Config& c) -> seconds& { return c.limits.shutdown_grace; }, seconds(0), seconds(3600)),
+        // Structure limits summarise a message's index (BODYSTRUCTURE, SEARCH of headers), never
+        // its bytes: it is still stored and fetched byte-exact (common/mime/mime.hpp).
+        count(
+            "max_mime_parts", "1000",
+            "MIME parts indexed per message; the rest of a multipart beyond it is one opaque part.",
+            [](Config& c) -> unsigned& { return c.limits.message.max_parts; }, 2, 100000),
+        count(
+            "max_mime_depth", "20", "MIME nesting indexed (multiparts and attached messages); deeper parts are opaque.",
+            [](Config& c) -> unsigned& { return c.limits.message.max_depth; }, 1, mime::kMaxDepth),
+        count(
+            "max_header_fields", "1000",
+            "Header fields of one message; SMTP refuses a message whose header has more (552 5.3.4),\n"
+            "and a stored message's index holds no more per header.",
+            [](Config& c) -> unsigned& { return c.limits.message.max_header_fields; }, 100, 100000),
+        bounded_size(
+            "max_header_size", R"("1M")",
+            "Bytes of a message's header; SMTP refuses a bigger header (552 5.3.4), and a stored\n"
+            "message's index holds fields from no more than this much of each header.",
+            [](Config& c) -> std::uint64_t& { return c.limits.message.max_header_size; }, 16 * 1024, 64 * 1024 * 1024),
+        bounded_size(
+            "max_structure_size", R"("1M")",
+            "Size of a message's parsed structure (its index, stored with it); parts beyond it are\n"
+            "one opaque part.",
+            [](Config& c) -> std::uint64_t& { return c.limits.message.max_structure_size; }, 64 * 1024,
+            256 * 1024 * 1024)}});
   sections.push_back(
       {"auth",
        "Password checks, and the slow-down and lockout of addresses that guess passwords.",
@@ -445,6 +487,11 @@ std::vector<Section> build_schema() {
                        count(
                            "max_errors", "10", "Bad commands a client may send before it is disconnected.",
                            [](Config& c) -> unsigned& { return c.pop3d.max_errors; }, 1, 1000),
+                       count(
+                           "max_line_length", "4096",
+                           "Longest command line, CRLF included (RFC 2449 asks for at least 255); a longer one\n"
+                           "is answered -ERR and dropped.",
+                           [](Config& c) -> unsigned& { return c.pop3d.max_line_length; }, 512, 65536),
                        flag("allow_plaintext_auth", "false",
                             "Allow USER/PASS and AUTH before STLS. Passwords would cross the network in clear: for\n"
                             "tests only.",
@@ -467,6 +514,16 @@ std::vector<Section> build_schema() {
                        count(
                            "max_errors", "20", "Bad commands a client may send before it is disconnected.",
                            [](Config& c) -> unsigned& { return c.imapd.max_errors; }, 1, 1000),
+                       count(
+                           "max_line_length", "65536",
+                           "Longest command line after login, CRLF included (RFC 7162 asks for at least 8192);\n"
+                           "a longer one is answered BAD and dropped.",
+                           [](Config& c) -> unsigned& { return c.imapd.max_line_length; }, 8192, 1048576),
+                       count(
+                           "max_preauth_length", "8192",
+                           "Longest line, and largest literal, a client may send before it has logged in\n"
+                           "(a literal over it is refused before it is sent: NO [TOOBIG]).",
+                           [](Config& c) -> unsigned& { return c.imapd.max_preauth_length; }, 1024, 65536),
                        flag("allow_plaintext_auth", "false",
                             "Allow LOGIN and AUTHENTICATE before STARTTLS (LOGINDISABLED otherwise). Passwords\n"
                             "would cross the network in clear: for tests only.",

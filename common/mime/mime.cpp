@@ -325,8 +325,10 @@ Envelope make_envelope(const std::vector<HeaderField>& fields) {
   return e;
 }
 
-// Offsets of each part between delimiter lines "--boundary" of a multipart body.
-std::vector<Span> split_multipart(std::string_view bytes, Span body, std::string_view boundary) {
+// Offsets of each part between delimiter lines "--boundary" of a multipart body, at most
+// `most` of them: the last one then runs to the end of the body (flagged in `cut`).
+std::vector<Span> split_multipart(std::string_view bytes, Span body, std::string_view boundary, std::size_t most,
+                                  bool& cut) {
   std::vector<Span> parts;
   std::string delimiter = "--" + std::string(boundary);
   std::optional<std::size_t> part_start;
@@ -340,6 +342,10 @@ std::vector<Span> split_multipart(std::string_view bytes, Span body, std::string
       if (close) rest.remove_prefix(2);
       if (trim(rest).empty()) {
         if (part_start) {
+          if (parts.size() + 1 == most && !close) {
+            cut = true;  // more follow: this part runs to the end of the body
+            break;
+          }
           // The CRLF before the delimiter belongs to the delimiter (RFC 2046 §5.1.1).
           auto stop = at;
           if (stop > *part_start && bytes[stop - 1] == '\n') --stop;
@@ -356,84 +362,179 @@ std::vector<Span> split_multipart(std::string_view bytes, Span body, std::string
   return parts;
 }
 
-Part parse_entity(std::string_view bytes, Span entity, int depth, bool digest_child);
-
-void parse_children(std::string_view bytes, Part& part, int depth) {
-  const auto* boundary = parameter(part.parameters, "boundary");
-  std::vector<Span> spans;
-  if (boundary && !boundary->empty() && depth < kMaxDepth) spans = split_multipart(bytes, part.body, *boundary);
-  if (spans.empty()) {
-    // No boundary, too deep, or no delimiter at all: one text/plain part, so that the
-    // structure stays well-formed.
-    part.type = "text";
-    part.subtype = "plain";
-    part.parameters = {{"charset", "us-ascii"}};
-    part.body_lines = count_lines(part.body.of(bytes));
-    return;
-  }
-  bool digest = part.subtype == "digest";
-  for (const auto& span : spans) part.children.push_back(parse_entity(bytes, span, depth + 1, digest));
+// What a part costs as stored (the structure record holds each string with a length), so
+// that Limits::max_structure_size bounds the record and, within a small factor, the memory
+// of the parse.
+std::size_t cost_of_parameters(const Parameters& params) {
+  std::size_t n = 8;
+  for (const auto& [name, value] : params) n += 16 + name.size() + value.size();
+  return n;
 }
 
-Part parse_entity(std::string_view bytes, Span entity, int depth, bool digest_child) {
-  Part part;
-  auto view = entity.of(bytes);
-  auto header_length = header_end(view);
-  part.header = {entity.offset, header_length};
-  part.body = {entity.offset + header_length, entity.length - header_length};
-  part.fields = parse_header_fields(view.substr(0, header_length));
-  if (digest_child) part.type = "message", part.subtype = "rfc822";
-  if (auto* ct = field(part.fields, "content-type")) {
-    std::string type, subtype;
-    Parameters params;
-    parse_content_type(*ct, type, subtype, params);
-    if (!type.empty() && !subtype.empty()) part.type = type, part.subtype = subtype;
-    part.parameters = std::move(params);
-  }
-  if (part.type == "text" && !parameter(part.parameters, "charset"))
-    part.parameters.insert(part.parameters.begin(), {"charset", "us-ascii"});
-  part.id = optional_field(part.fields, "content-id");
-  part.description = optional_field(part.fields, "content-description");
-  part.md5 = optional_field(part.fields, "content-md5");
-  part.location = optional_field(part.fields, "content-location");
-  if (auto* te = field(part.fields, "content-transfer-encoding")) {
-    std::size_t i = 0;
-    skip_cfws(*te, i);
-    auto token = lower(read_token(*te, i));
-    if (!token.empty()) part.encoding = token;
-  }
-  if (auto* cd = field(part.fields, "content-disposition")) {
-    std::size_t i = 0;
-    skip_cfws(*cd, i);
-    auto token = lower(read_token(*cd, i));
-    if (!token.empty()) {
-      part.disposition = token;
-      part.disposition_parameters = parse_parameters(*cd, i);
-    }
-  }
-  if (auto* lang = field(part.fields, "content-language")) {
-    std::string_view rest = *lang;
-    while (!rest.empty()) {
-      auto comma = rest.find(',');
-      auto item = trim(rest.substr(0, comma));
-      if (!item.empty()) part.language.emplace_back(item);
-      if (comma == std::string_view::npos) break;
-      rest.remove_prefix(comma + 1);
-    }
-  }
-  if (part.is_multipart()) {
-    parse_children(bytes, part, depth);
-  } else if (part.is_message() && (part.encoding == "7bit" || part.encoding == "8bit" || part.encoding == "binary") &&
-             depth < kMaxDepth) {
-    auto inner = parse_entity(bytes, part.body, depth + 1, false);
-    inner.envelope = make_envelope(inner.fields);
-    part.children.push_back(std::move(inner));
-    part.body_lines = count_lines(part.body.of(bytes));
-  } else if (part.type == "text" || part.is_message()) {
-    part.body_lines = count_lines(part.body.of(bytes));
-  }
-  return part;
+std::size_t cost_of_addresses(const std::vector<Address>& list) {
+  std::size_t n = 8;
+  for (const auto& a : list) n += sizeof(Address) + a.name.size() + a.route.size() + a.mailbox.size() + a.host.size();
+  return n;
 }
+
+std::size_t cost_of(const Envelope& e) {
+  std::size_t n = 0;
+  for (const auto* s : {&e.date, &e.subject, &e.in_reply_to, &e.message_id})
+    if (*s) n += (*s)->size();
+  for (const auto* list : {&e.from, &e.sender, &e.reply_to, &e.to, &e.cc, &e.bcc}) n += cost_of_addresses(*list);
+  return n;
+}
+
+std::size_t cost_of(const Part& p) {
+  std::size_t n = sizeof(Part);
+  for (const auto& f : p.fields) n += sizeof(HeaderField) + f.name.size() + f.value.size();
+  n += cost_of_parameters(p.parameters) + cost_of_parameters(p.disposition_parameters);
+  for (const auto* s : {&p.id, &p.description, &p.md5, &p.location, &p.disposition})
+    if (*s) n += (*s)->size();
+  for (const auto& l : p.language) n += sizeof(std::string) + l.size();
+  if (p.envelope) n += cost_of(*p.envelope);
+  return n;
+}
+
+// One parse: the limits and what has been spent of them.
+class Parser {
+ public:
+  Parser(std::string_view bytes, const Limits& limits)
+      : bytes_(bytes), limits_(limits), max_depth_(static_cast<int>(std::min(limits.max_depth, kMaxDepth))) {}
+
+  Part message() {
+    auto root = entity({0, bytes_.size()}, 0, false);
+    root.envelope = make_envelope(root.fields);
+    charge(cost_of(*root.envelope));
+    return root;
+  }
+
+  ParseStats stats() const { return stats_; }
+
+ private:
+  bool exhausted() const {
+    return stats_.parts >= limits_.max_parts || stats_.structure_size >= limits_.max_structure_size;
+  }
+
+  void charge(std::size_t cost) { stats_.structure_size += cost; }
+
+  // The rest of a multipart once a limit is reached: its bytes, unindexed.
+  Part opaque(Span span) {
+    stats_.summarised = true;
+    ++stats_.parts;
+    Part part;
+    part.header = {span.offset, 0};
+    part.body = span;
+    part.type = "application";
+    part.subtype = "octet-stream";
+    charge(cost_of(part));
+    return part;
+  }
+
+  void children(Part& part, int depth) {
+    const auto* boundary = parameter(part.parameters, "boundary");
+    std::vector<Span> spans;
+    bool cut = false;
+    if (boundary && !boundary->empty() && depth < max_depth_) {
+      // Each child is at least one part: never split out more than the limit has room for.
+      std::size_t room = limits_.max_parts > stats_.parts ? limits_.max_parts - stats_.parts : 0;
+      spans = split_multipart(bytes_, part.body, *boundary, std::max<std::size_t>(room, 1), cut);
+    }
+    if (spans.empty()) {
+      // No boundary, too deep, or no delimiter at all: one text/plain part, so that the
+      // structure stays well-formed.
+      part.type = "text";
+      part.subtype = "plain";
+      part.parameters = {{"charset", "us-ascii"}};
+      part.body_lines = count_lines(part.body.of(bytes_));
+      if (depth >= max_depth_ && boundary) stats_.summarised = true;
+      return;
+    }
+    bool digest = part.subtype == "digest";
+    for (std::size_t i = 0; i < spans.size(); ++i) {
+      bool last = i + 1 == spans.size();
+      if (exhausted() || (cut && last)) {
+        // This child and every one after it become one opaque part to the end of the body.
+        auto end = part.body.offset + part.body.length;
+        part.children.push_back(opaque({spans[i].offset, end - spans[i].offset}));
+        return;
+      }
+      part.children.push_back(entity(spans[i], depth + 1, digest));
+    }
+  }
+
+  Part entity(Span span, int depth, bool digest_child) {
+    ++stats_.parts;
+    Part part;
+    auto view = span.of(bytes_);
+    auto header_length = header_end(view);
+    part.header = {span.offset, header_length};
+    part.body = {span.offset + header_length, span.length - header_length};
+    part.fields = parse_header_fields(view.substr(0, header_length), limits_);
+    if (header_length > limits_.max_header_size) stats_.summarised = true;
+    if (digest_child) part.type = "message", part.subtype = "rfc822";
+    if (auto* ct = field(part.fields, "content-type")) {
+      std::string type, subtype;
+      Parameters params;
+      parse_content_type(*ct, type, subtype, params);
+      if (!type.empty() && !subtype.empty()) part.type = type, part.subtype = subtype;
+      part.parameters = std::move(params);
+    }
+    if (part.type == "text" && !parameter(part.parameters, "charset"))
+      part.parameters.insert(part.parameters.begin(), {"charset", "us-ascii"});
+    part.id = optional_field(part.fields, "content-id");
+    part.description = optional_field(part.fields, "content-description");
+    part.md5 = optional_field(part.fields, "content-md5");
+    part.location = optional_field(part.fields, "content-location");
+    if (auto* te = field(part.fields, "content-transfer-encoding")) {
+      std::size_t i = 0;
+      skip_cfws(*te, i);
+      auto token = lower(read_token(*te, i));
+      if (!token.empty()) part.encoding = token;
+    }
+    if (auto* cd = field(part.fields, "content-disposition")) {
+      std::size_t i = 0;
+      skip_cfws(*cd, i);
+      auto token = lower(read_token(*cd, i));
+      if (!token.empty()) {
+        part.disposition = token;
+        part.disposition_parameters = parse_parameters(*cd, i);
+      }
+    }
+    if (auto* lang = field(part.fields, "content-language")) {
+      std::string_view rest = *lang;
+      while (!rest.empty()) {
+        auto comma = rest.find(',');
+        auto item = trim(rest.substr(0, comma));
+        if (!item.empty()) part.language.emplace_back(item);
+        if (comma == std::string_view::npos) break;
+        rest.remove_prefix(comma + 1);
+      }
+    }
+    charge(cost_of(part));
+    if (part.is_multipart()) {
+      children(part, depth);
+    } else if (part.is_message() && (part.encoding == "7bit" || part.encoding == "8bit" || part.encoding == "binary")) {
+      if (depth < max_depth_ && !exhausted()) {
+        auto inner = entity(part.body, depth + 1, false);
+        inner.envelope = make_envelope(inner.fields);
+        charge(cost_of(*inner.envelope));
+        part.children.push_back(std::move(inner));
+      } else {
+        stats_.summarised = true;  // an opaque message: no structure of its own (IMAP shows it as a leaf)
+      }
+      part.body_lines = count_lines(part.body.of(bytes_));
+    } else if (part.type == "text" || part.is_message()) {
+      part.body_lines = count_lines(part.body.of(bytes_));
+    }
+    return part;
+  }
+
+  std::string_view bytes_;
+  const Limits& limits_;
+  int max_depth_;
+  ParseStats stats_;
+};
 
 }  // namespace
 
@@ -446,33 +547,52 @@ std::size_t header_end(std::string_view bytes) {
   return bytes.size();
 }
 
-std::vector<HeaderField> parse_header_fields(std::string_view block, std::size_t max_fields) {
-  std::vector<HeaderField> out;
-  bool continuing = false;  // the previous line began a field we keep
-  for (std::size_t at = 0; at < block.size();) {
-    auto line = line_at(block, at);
-    auto text = block.substr(at, line.end - at);
-    at = line.next;
-    if (text.empty()) break;
-    if (is_wsp(text[0])) {
-      if (continuing) out.back().value += std::string(text);
-      continue;
+bool FieldReader::next(std::string_view& name, std::string_view& value) {
+  while (at_ < block_.size()) {
+    auto line = line_at(block_, at_);
+    auto text = block_.substr(at_, line.end - at_);
+    if (text.empty()) {
+      at_ = block_.size();  // the blank line: the header ends
+      return false;
     }
-    continuing = false;
+    auto start = at_;
+    at_ = line.next;
+    auto end = line.end;
+    // Continuation lines (RFC 5322 §2.2.3) belong to this line, field or not.
+    while (at_ < block_.size() && is_wsp(block_[at_])) {
+      auto more = line_at(block_, at_);
+      end = more.end;
+      at_ = more.next;
+    }
     auto colon = text.find(':');
-    if (colon == std::string_view::npos || colon == 0) continue;  // not a field
-    if (out.size() >= max_fields) continue;
-    auto name = text.substr(0, colon);
+    if (is_wsp(text[0]) || colon == std::string_view::npos || colon == 0) continue;  // not a field
+    name = text.substr(0, colon);
     while (!name.empty() && is_wsp(name.back())) name.remove_suffix(1);
-    auto value = text.substr(colon + 1);
-    while (!value.empty() && is_wsp(value.front())) value.remove_prefix(1);
-    out.push_back({std::string(name), std::string(value)});
-    continuing = true;
+    auto from = start + colon + 1;
+    while (from < end && is_wsp(block_[from])) ++from;
+    value = block_.substr(from, end - from);
+    return true;
   }
-  for (auto& f : out) {
-    auto value = trim(f.value);
-    f.value = std::string(value);
+  return false;
+}
+
+std::string unfold(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    if (value[i] == '\n') continue;
+    if (value[i] == '\r' && i + 1 < value.size() && value[i + 1] == '\n') continue;
+    out += value[i];
   }
+  return out;
+}
+
+std::vector<HeaderField> parse_header_fields(std::string_view block, const Limits& limits) {
+  std::vector<HeaderField> out;
+  FieldReader reader(block.substr(0, limits.max_header_size));
+  std::string_view name, value;
+  while (out.size() < limits.max_header_fields && reader.next(name, value))
+    out.push_back({std::string(name), std::string(trim(unfold(value)))});
   return out;
 }
 
@@ -495,9 +615,10 @@ std::vector<Address> parse_address_list(std::string_view value) {
   return AddressParser(address_tokens(value)).parse();
 }
 
-Part parse_message(std::string_view bytes) {
-  auto root = parse_entity(bytes, {0, bytes.size()}, 0, false);
-  root.envelope = make_envelope(root.fields);
+Part parse_message(std::string_view bytes, const Limits& limits, ParseStats* stats) {
+  Parser parser(bytes, limits);
+  auto root = parser.message();
+  if (stats) *stats = parser.stats();
   return root;
 }
 

@@ -5,9 +5,16 @@
 // Contract
 // - parse_message() is a pure function over the message bytes; it never fails and never
 //   reads outside them. Malformed mail still gets a structure: a header line without a colon
-//   is skipped; a multipart without a boundary, or nested deeper than kMaxDepth, is a single
-//   text/plain part; a missing closing boundary ends the last part at the end of its parent;
-//   header fields past kMaxHeaderFields are not indexed (their bytes still count).
+//   is skipped; a multipart without a boundary, or nested deeper than Limits::max_depth, is a
+//   single text/plain part; a missing closing boundary ends the last part at the end of its
+//   parent.
+// - Its cost is bounded by Limits (limits.hpp), never by what the sender wrote: header fields
+//   past max_header_fields, or past max_header_size bytes of their block, are not indexed
+//   (their bytes are still part of the message); once max_parts parts have been made or the
+//   structure has grown past max_structure_size, the rest of the enclosing multipart is one
+//   opaque application/octet-stream part. The bytes themselves are never changed: the
+//   message is stored and fetched byte-exact, only its index is summarised (as Dovecot and
+//   Cyrus do).
 // - Offsets are into the bytes given. A part's header block includes its blank separator
 //   line (what IMAP's BODY[n.MIME] and BODY[HEADER] return); a body excludes the CRLF before
 //   the next boundary (RFC 2046 §5.1.1).
@@ -22,10 +29,9 @@
 #include <utility>
 #include <vector>
 
-namespace mailstead::mime {
+#include "common/mime/limits.hpp"
 
-inline constexpr int kMaxDepth = 50;
-inline constexpr std::size_t kMaxHeaderFields = 1000;
+namespace mailstead::mime {
 
 struct Span {
   std::size_t offset = 0;
@@ -78,10 +84,38 @@ struct Part {
   bool is_message() const { return type == "message" && (subtype == "rfc822" || subtype == "global"); }
 };
 
-Part parse_message(std::string_view bytes);
+// What one parse made, for logs and tests.
+struct ParseStats {
+  std::size_t parts = 0;           // parts indexed, the message included
+  std::size_t structure_size = 0;  // the estimate Limits::max_structure_size bounds
+  bool summarised = false;         // a limit was reached: part of the structure is opaque
+};
 
-// Header parsing on its own, for the header index and HEADER.FIELDS.
-std::vector<HeaderField> parse_header_fields(std::string_view header_block, std::size_t max_fields = kMaxHeaderFields);
+Part parse_message(std::string_view bytes, const Limits& limits = {}, ParseStats* stats = nullptr);
+
+// The fields of a header block one at a time, without allocating: what the checks of every
+// field (From binding, loop counts) use, since they must see all of them whatever the count.
+// A line without a colon is skipped with its continuation lines.
+class FieldReader {
+ public:
+  explicit FieldReader(std::string_view header_block) : block_(header_block) {}
+  // The next field: its name as written, and its value from the first non-blank character to
+  // the end of its last line, folding line ends kept (unfold() removes them). False at the
+  // blank line or the end of the block.
+  bool next(std::string_view& name, std::string_view& value);
+  std::size_t offset() const { return at_; }  // where the next field starts
+
+ private:
+  std::string_view block_;
+  std::size_t at_ = 0;
+};
+
+// A folded value as one line (RFC 5322 §2.2.3: unfolding removes the CRLF of each fold).
+std::string unfold(std::string_view value);
+
+// Header parsing on its own, for the header index and HEADER.FIELDS: at most
+// limits.max_header_fields fields from the first limits.max_header_size bytes.
+std::vector<HeaderField> parse_header_fields(std::string_view header_block, const Limits& limits = {});
 // "text/html; charset=utf-8" -> type, subtype, parameters.
 void parse_content_type(std::string_view value, std::string& type, std::string& subtype, Parameters& parameters);
 // RFC 5322 address-list (lenient: comments, obsolete routes, groups, unquoted junk).

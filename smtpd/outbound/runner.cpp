@@ -407,7 +407,9 @@ void QueueRunner::notify_sender(storage::WriteTxn& txn, const storage::QueueEntr
   auto dsn = build_dsn(in);
   auto where = storage::resolve(txn, entry.sender);
   if (!where.users.empty()) {
-    auto local_copy = "Return-Path: <>\r\n" + dsn;  // what local delivery adds to every message
+    // What local delivery adds to every message. Parsed under the writer, unlike SMTP's and
+    // APPEND's: the notice is made in this transaction, from the queue entry it reads.
+    auto local_copy = storage::prepare_message("Return-Path: <>\r\n" + dsn, services_.config.limits.message);
     for (auto& o : storage::deliver_message(txn, local_copy, where.users))
       if (!o.result)
         log::warn("-", "bounce_not_stored", "id={} error={}", entry.id, log::quoted(o.result.error().detail));

@@ -92,7 +92,7 @@ int deliver(const char* dir, long first, long count, int writers) {
         committer.submit(
             [&, all_delivered](WriteTxn& t) {
               *all_delivered = true;
-              for (auto& o : deliver_message(t, bytes, users))
+              for (auto& o : deliver_message(t, prepare_message(bytes), users))
                 *all_delivered = *all_delivered && static_cast<bool>(o.result);
             },
             [&, all_delivered](std::exception_ptr e) { durable.set_value(!e && *all_delivered); });
@@ -117,7 +117,7 @@ int fill(const char* dir) {
     for (long k = 0;; ++k) {
       auto bytes = message(k) + std::string(20000, 'f');
       auto ok = store->update([&](WriteTxn& t) -> Result<void> {
-        auto outcomes = deliver_message(t, bytes, {user});
+        auto outcomes = deliver_message(t, prepare_message(bytes), {user});
         if (!outcomes[0].result) return outcomes[0].result.error();
         return {};
       });

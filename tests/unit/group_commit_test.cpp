@@ -27,7 +27,7 @@ class GroupCommitTest : public testing::StoreTest {
   // Delivers `bytes` through the committer and waits until it is durable.
   std::exception_ptr deliver(GroupCommitter& c, const std::string& bytes) {
     std::promise<std::exception_ptr> done;
-    c.submit([&](WriteTxn& t) { ok(deliver_message(t, bytes, {user_})[0].result); },
+    c.submit([&](WriteTxn& t) { ok(deliver_message(t, prepare_message(bytes), {user_})[0].result); },
              [&](std::exception_ptr e) { done.set_value(e); });
     return done.get_future().get();
   }
@@ -60,15 +60,15 @@ TEST_F(GroupCommitTest, AFailingItemDoesNotTakeTheOthersWithIt) {
   // Hold the committer's thread so that the three items land in one batch.
   committer.submit([gate](WriteTxn&) { gate.wait(); }, [](std::exception_ptr) {});
   auto inbox = ok(find_mailbox(store().read(), user_, "INBOX"));
-  committer.submit([&](WriteTxn& t) { ok(append_message(t, inbox, "Subject: a\r\n\r\na\r\n")); },
+  committer.submit([&](WriteTxn& t) { ok(append_message(t, inbox, prepare_message("Subject: a\r\n\r\na\r\n"))); },
                    [&](std::exception_ptr e) { results[0].set_value(e); });
   committer.submit(
       [&](WriteTxn& t) {
-        ok(append_message(t, inbox, "Subject: doomed\r\n\r\nb\r\n"));
+        ok(append_message(t, inbox, prepare_message("Subject: doomed\r\n\r\nb\r\n")));
         throw std::runtime_error("half-way failure");
       },
       [&](std::exception_ptr e) { results[1].set_value(e); });
-  committer.submit([&](WriteTxn& t) { ok(append_message(t, inbox, "Subject: c\r\n\r\nc\r\n")); },
+  committer.submit([&](WriteTxn& t) { ok(append_message(t, inbox, prepare_message("Subject: c\r\n\r\nc\r\n"))); },
                    [&](std::exception_ptr e) { results[2].set_value(e); });
   release.set_value();
   EXPECT_FALSE(results[0].get_future().get());
@@ -106,7 +106,9 @@ TEST_F(GroupCommitTest, DestructorFinishesSubmittedWork) {
     auto inbox = ok(find_mailbox(store().read(), user_, "INBOX"));
     for (int i = 0; i < 100; ++i)
       committer.submit(
-          [&, i](WriteTxn& t) { ok(append_message(t, inbox, fmt::format("Subject: {}\r\n\r\n.\r\n", i))); },
+          [&, i](WriteTxn& t) {
+            ok(append_message(t, inbox, prepare_message(fmt::format("Subject: {}\r\n\r\n.\r\n", i))));
+          },
           [&](std::exception_ptr e) { done += e ? 0 : 1; });
   }
   EXPECT_EQ(done, 100);

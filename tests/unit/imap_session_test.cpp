@@ -12,6 +12,8 @@
 //                    selected INBOX (another client changing the mailbox meanwhile)
 //   trim             the change log loses every entry so far, as storage.change_log_retention
 //                    would have it
+//   damage           the structure record of INBOX's first message no longer decodes, as in a
+//                    damaged store (its reader throws)
 //   closed           the server has closed the connection
 //   # ...            a comment
 
@@ -34,6 +36,7 @@
 #include "storage/group_commit.hpp"
 #include "storage/mailboxes.hpp"
 #include "storage/messages.hpp"
+#include "storage/testing.hpp"
 #include "tests/unit/script_client.hpp"
 #include "tests/unit/storage_fixture.hpp"
 
@@ -62,8 +65,9 @@ class ImapSessionTest : public storage::testing::StoreTest, public ::testing::Wi
     ok(store().update([&](storage::WriteTxn& t) -> storage::Result<void> {
       ok(storage::add_domain(t, "example.test"));
       auto alice = ok(storage::add_user(t, "alice@example.test", hash, {}));
-      for (auto& outcome :
-           storage::deliver_message(t, "From: bob@example.org\r\nSubject: script\r\n\r\nHello script\r\n", {alice.id}))
+      for (auto& outcome : storage::deliver_message(
+               t, storage::prepare_message("From: bob@example.org\r\nSubject: script\r\n\r\nHello script\r\n"),
+               {alice.id}))
         ok(std::move(outcome.result));
       return {};
     }));
@@ -118,6 +122,15 @@ class ImapSessionTest : public storage::testing::StoreTest, public ::testing::Wi
         return {};
       }));
     ASSERT_TRUE(storage::changes_since(store().read(), 0).empty());
+  }
+
+  void damage_first_message() {
+    ok(store().update([&](storage::WriteTxn& t) -> storage::Result<void> {
+      auto alice = storage::find_user(t, "alice@example.test");
+      auto inbox = ok(storage::find_mailbox(t, alice->id, "INBOX"));
+      storage::testing::damage_structure(t, inbox.id, storage::list_uids(t, inbox.id).front());
+      return {};
+    }));
   }
 
   std::unique_ptr<config::Config> config_;
@@ -196,6 +209,8 @@ void ImapSessionTest::run_script(const std::filesystem::path& path) {
       other->command(line.substr(7));
     } else if (line == "trim") {
       trim_change_log();
+    } else if (line == "damage") {
+      damage_first_message();
     } else if (line == "closed") {
       auto got = client.line();
       EXPECT_FALSE(got) << "still open; next line: " << *got;

@@ -27,7 +27,7 @@ TEST_F(SnapshotCacheTest, ReusedUntilTheMailboxChanges) {
       AppendOptions o;
       o.flags = i < 5 ? std::uint32_t{kSeen} : 0u;
       if (i == 7) o.keywords = {"$Work"};
-      auto m = append_message(t, inbox, "Subject: " + std::to_string(i) + "\r\n\r\nx\r\n", o);
+      auto m = append_message(t, inbox, prepare_message("Subject: " + std::to_string(i) + "\r\n\r\nx\r\n"), o);
       if (!m) return m.error();
       inbox = ok(mailbox_by_id(t, inbox.id));
     }
@@ -69,7 +69,7 @@ TEST_F(SnapshotCacheTest, UpdatedThroughTheChangeLogAsIfReadAgain) {
       AppendOptions o;
       o.flags = flags;
       o.keywords = std::move(keywords);
-      auto m = append_message(t, ok(mailbox_by_id(t, inbox.id)), "Subject: x\r\n\r\nx\r\n", o);
+      auto m = append_message(t, ok(mailbox_by_id(t, inbox.id)), prepare_message("Subject: x\r\n\r\nx\r\n"), o);
       if (!m) return m.error();
       return {};
     }));

@@ -29,7 +29,8 @@ TEST_F(StoreMaintenanceTest, TrimsWhatIsOlderThanTheRetentionAndStops) {
   ok(store().update([](storage::WriteTxn& t) -> storage::Result<void> {
     ok(storage::add_domain(t, "example.test"));
     auto alice = ok(storage::add_user(t, "alice@example.test", "h", {}));
-    for (int i = 0; i < 3; ++i) ok(storage::deliver_message(t, "Subject: x\r\n\r\nx\r\n", {alice.id})[0].result);
+    for (int i = 0; i < 3; ++i)
+      ok(storage::deliver_message(t, storage::prepare_message("Subject: x\r\n\r\nx\r\n"), {alice.id})[0].result);
     // What the maintenance of 31 days ago would have noted: everything so far.
     storage::trim_change_log(t, std::time(nullptr) - 31 * 86400, 30 * 86400, 0);
     return {};

@@ -35,7 +35,7 @@ class MessagesTest : public testing::StoreTest {
   Mailbox box(UserId user, std::string_view name) { return ok(find_mailbox(store().read(), user, name)); }
   Message append(UserId user, std::string_view name, const std::string& bytes = kMessage, AppendOptions o = {}) {
     auto target = box(user, name);
-    return ok(store().update([&](WriteTxn& t) { return append_message(t, target, bytes, o); }));
+    return ok(store().update([&](WriteTxn& t) { return append_message(t, target, prepare_message(bytes), o); }));
   }
 
   UserId alice_ = 0, bob_ = 0;
@@ -64,7 +64,7 @@ TEST_F(MessagesTest, EveryStoredMessageEndsItsLinesInCrlf) {
   EXPECT_EQ(appended.size, 27u);
   std::vector<DeliveryOutcome> outcomes;
   ok(store().update([&](WriteTxn& t) {
-    outcomes = deliver_message(t, "Subject: lf\n\nbody\rline\n", {bob_});
+    outcomes = deliver_message(t, prepare_message("Subject: lf\n\nbody\rline\n"), {bob_});
     return Result<void>{};
   }));
   ASSERT_TRUE(outcomes[0].result);
@@ -88,16 +88,17 @@ TEST_F(MessagesTest, AppendKeepsFlagsKeywordsAndDate) {
 TEST_F(MessagesTest, AppendRefusals) {
   auto inbox = box(alice_, "INBOX");
   auto t = store().write();
-  EXPECT_EQ(error_of(append_message(t, inbox, "")), Errc::invalid_argument);
-  EXPECT_EQ(error_of(append_message(t, inbox, kMessage, {0, {"bad keyword"}, 0})), Errc::invalid_argument);
-  EXPECT_EQ(error_of(append_message(t, inbox, kMessage, {0, {"\\Seen"}, 0})), Errc::invalid_argument);
+  EXPECT_EQ(error_of(append_message(t, inbox, prepare_message(""))), Errc::invalid_argument);
+  EXPECT_EQ(error_of(append_message(t, inbox, prepare_message(kMessage), {0, {"bad keyword"}, 0})),
+            Errc::invalid_argument);
+  EXPECT_EQ(error_of(append_message(t, inbox, prepare_message(kMessage), {0, {"\\Seen"}, 0})), Errc::invalid_argument);
 }
 
 TEST_F(MessagesTest, DeliveryStoresTheBytesOnceForAllRecipients) {
   auto carol = add("carol@example.test");
   std::vector<DeliveryOutcome> outcomes;
   ok(store().update([&](WriteTxn& t) -> Result<void> {
-    outcomes = deliver_message(t, kMessage, {alice_, bob_, carol}, 1700000000);
+    outcomes = deliver_message(t, prepare_message(kMessage), {alice_, bob_, carol}, 1700000000);
     return {};
   }));
   ASSERT_EQ(outcomes.size(), 3u);
@@ -120,7 +121,7 @@ TEST_F(MessagesTest, QuotaIsPerRecipientAndExact) {
   for (int round = 0; round < 3; ++round) {
     std::vector<DeliveryOutcome> outcomes;
     ok(store().update([&](WriteTxn& t) -> Result<void> {
-      outcomes = deliver_message(t, kMessage, {alice_, small, few});
+      outcomes = deliver_message(t, prepare_message(kMessage), {alice_, small, few});
       return {};
     }));
     EXPECT_TRUE(outcomes[0].result);
@@ -341,7 +342,7 @@ TEST_F(MessagesTest, DeleteMailbox) {
     auto t = store().write();
     EXPECT_EQ(error_of(delete_mailbox(t, alice_, "Parent")), Errc::not_empty);
     EXPECT_EQ(error_of(delete_mailbox(t, alice_, "INBOX")), Errc::invalid_argument);
-    EXPECT_EQ(error_of(append_message(t, parent, kMessage)), Errc::invalid_argument);
+    EXPECT_EQ(error_of(append_message(t, parent, prepare_message(kMessage))), Errc::invalid_argument);
   }
   ok(store().update([&](WriteTxn& t) { return delete_mailbox(t, alice_, "Parent/Child"); }));
   ok(store().update([&](WriteTxn& t) { return delete_mailbox(t, alice_, "Parent"); }));
@@ -432,7 +433,7 @@ TEST_F(MessagesTest, AFormat1StoreIsUpgradedWhenOpenedEvenWhenTheMapMustGrow) {
   // A blob shared by two mailboxes of two users, and a copy: one format-1 record serves them all.
   std::vector<DeliveryOutcome> delivered;
   ok(store().update([&](WriteTxn& t) -> Result<void> {
-    delivered = deliver_message(t, "Subject: shared\r\n\r\nto both\r\n", {alice_, bob_});
+    delivered = deliver_message(t, prepare_message("Subject: shared\r\n\r\nto both\r\n"), {alice_, bob_});
     return {};
   }));
   for (const auto& d : delivered) messages.push_back(ok(d.result));

@@ -37,7 +37,7 @@ TEST(MimeHeaders, HeaderEndIncludesTheBlankLine) {
 TEST(MimeHeaders, FieldCountIsCapped) {
   std::string block;
   for (int i = 0; i < 5000; ++i) block += fmt::format("X-F{}: v\r\n", i);
-  EXPECT_EQ(parse_header_fields(block).size(), kMaxHeaderFields);
+  EXPECT_EQ(parse_header_fields(block).size(), Limits{}.max_header_fields);
 }
 
 TEST(MimeContentType, TypeSubtypeAndParameters) {
@@ -251,7 +251,7 @@ TEST(MimeMessage, DeepNestingIsCut) {
   auto m = parse_message(bytes);
   int depth = 0;
   for (const Part* p = &m; !p->children.empty(); p = &p->children[0]) ++depth;
-  EXPECT_LE(depth, kMaxDepth);
+  EXPECT_LE(depth, static_cast<int>(Limits{}.max_depth));
 }
 
 TEST(MimeMessage, DeeplyNestedMessagesAreCut) {
@@ -261,7 +261,7 @@ TEST(MimeMessage, DeeplyNestedMessagesAreCut) {
   auto m = parse_message(bytes);
   int depth = 0;
   for (const Part* p = &m; !p->children.empty(); p = &p->children[0]) ++depth;
-  EXPECT_LE(depth, kMaxDepth + 1);
+  EXPECT_LE(depth, static_cast<int>(Limits{}.max_depth) + 1);
 }
 
 TEST(MimeMessage, EightBitHeadersBareLfAndNoBody) {
@@ -282,8 +282,103 @@ TEST(MimeMessage, HugeHeaderIsBounded) {
   for (int i = 0; i < 20000; ++i) bytes += fmt::format("Received: from host{} by relay\r\n", i);
   bytes += "Subject: after many\r\n\r\nbody\r\n";
   auto m = parse_message(bytes);
-  EXPECT_EQ(m.fields.size(), kMaxHeaderFields);
+  EXPECT_EQ(m.fields.size(), Limits{}.max_header_fields);
   EXPECT_EQ(m.body.of(bytes), "body\r\n");
+}
+
+TEST(MimeHeaders, FieldReaderSeesEveryFieldWithoutAllocating) {
+  auto block = crlf("From: a@x\n (comment)\n\tmore\nnot a field\n continued junk\nTo : b@y\nX-Empty:\n\nBody: no\n");
+  FieldReader reader(block);
+  std::string_view name, value;
+  ASSERT_TRUE(reader.next(name, value));
+  EXPECT_EQ(name, "From");
+  EXPECT_EQ(value, "a@x\r\n (comment)\r\n\tmore");
+  EXPECT_EQ(unfold(value), "a@x (comment)\tmore");
+  ASSERT_TRUE(reader.next(name, value));
+  EXPECT_EQ(name, "To");  // the junk line and its continuation are skipped
+  EXPECT_EQ(value, "b@y");
+  ASSERT_TRUE(reader.next(name, value));
+  EXPECT_EQ(name, "X-Empty");
+  EXPECT_EQ(value, "");
+  EXPECT_FALSE(reader.next(name, value));  // the blank line ends the header
+}
+
+TEST(MimeHeaders, FieldsPastTheCapDoNotJoinTheLastKeptOne) {
+  std::string block;
+  for (int i = 0; i < 5; ++i) block += fmt::format("X-F{}: v{}\r\n folded{}\r\n", i, i, i);
+  auto fields = parse_header_fields(block, Limits{.max_header_fields = 2});
+  ASSERT_EQ(fields.size(), 2u);
+  EXPECT_EQ(fields[1].value, "v1 folded1");
+}
+
+TEST(MimeHeaders, OnlyTheFirstHeaderBytesAreIndexed) {
+  std::string block;
+  for (int i = 0; i < 100; ++i) block += fmt::format("X-F{:03}: {}\r\n", i, std::string(90, 'v'));
+  auto fields = parse_header_fields(block, Limits{.max_header_size = 1000});
+  EXPECT_LE(fields.size(), 10u);
+  EXPECT_GE(fields.size(), 9u);
+  EXPECT_EQ(fields[0].name, "X-F000");
+}
+
+// The finding: 1 MB of empty parts took 165 MB to parse. The parts past the limit are one
+// opaque part holding the rest of the bytes, so nothing is lost from what IMAP returns.
+TEST(MimeLimits, EmptyPartsPastTheLimitAreOneOpaquePart) {
+  std::string bytes = "Content-Type: multipart/mixed; boundary=b\r\n\r\n";
+  for (int i = 0; i < 200000; ++i) bytes += "--b\r\n";
+  bytes += "--b--\r\n";
+  ParseStats stats;
+  Limits limits;
+  auto m = parse_message(bytes, limits, &stats);
+  EXPECT_TRUE(stats.summarised);
+  EXPECT_LE(stats.parts, limits.max_parts + 1);
+  EXPECT_LE(stats.structure_size, limits.max_structure_size + 4096);
+  ASSERT_EQ(m.children.size(), limits.max_parts - 1);
+  const auto& rest = m.children.back();
+  EXPECT_EQ(rest.type, "application");
+  EXPECT_EQ(rest.subtype, "octet-stream");
+  EXPECT_EQ(rest.header.length, 0u);
+  EXPECT_EQ(rest.body.offset + rest.body.length, m.body.offset + m.body.length);
+}
+
+TEST(MimeLimits, ManyPartsWithinTheLimitAreAllIndexed) {
+  std::string bytes = "Content-Type: multipart/mixed; boundary=b\r\n\r\n";
+  for (int i = 0; i < 10; ++i) bytes += fmt::format("--b\r\n\r\npart {}\r\n", i);
+  bytes += "--b--\r\n";
+  ParseStats stats;
+  auto m = parse_message(bytes, Limits{.max_parts = 11}, &stats);
+  EXPECT_FALSE(stats.summarised);  // the closing delimiter follows the last part that fits
+  ASSERT_EQ(m.children.size(), 10u);
+  EXPECT_EQ(m.children[9].body.of(bytes), "part 9");
+  m = parse_message(bytes, Limits{.max_parts = 10}, &stats);
+  EXPECT_TRUE(stats.summarised);
+  ASSERT_EQ(m.children.size(), 9u);
+  EXPECT_EQ(m.children[8].type, "application");
+  EXPECT_EQ(m.children[8].body.of(bytes), "\r\npart 8\r\n--b\r\n\r\npart 9\r\n--b--\r\n");
+}
+
+TEST(MimeLimits, StructureSizeStopsPartsWithBigHeaders) {
+  std::string bytes = "Content-Type: multipart/mixed; boundary=b\r\n\r\n";
+  for (int i = 0; i < 100; ++i) bytes += fmt::format("--b\r\nX-Big: {}\r\n\r\nx\r\n", std::string(10000, 'v'));
+  bytes += "--b--\r\n";
+  ParseStats stats;
+  Limits limits{.max_structure_size = 100 * 1000};
+  auto m = parse_message(bytes, limits, &stats);
+  EXPECT_TRUE(stats.summarised);
+  EXPECT_LT(m.children.size(), 12u);
+  EXPECT_LE(stats.structure_size, limits.max_structure_size + 12000);
+  EXPECT_EQ(m.children.back().type, "application");
+}
+
+TEST(MimeLimits, DepthFollowsTheConfiguredLimit) {
+  std::string bytes;
+  for (int i = 0; i < 10; ++i) bytes += "Content-Type: message/rfc822\r\n\r\n";
+  bytes += "Subject: bottom\r\n\r\nx\r\n";
+  ParseStats stats;
+  auto m = parse_message(bytes, Limits{.max_depth = 3}, &stats);
+  int depth = 0;
+  for (const Part* p = &m; !p->children.empty(); p = &p->children[0]) ++depth;
+  EXPECT_EQ(depth, 3);
+  EXPECT_TRUE(stats.summarised);
 }
 
 }  // namespace

@@ -45,7 +45,7 @@ class QueueTest : public testing::StoreTest {
 TEST_F(QueueTest, LocalAndRemoteRecipientsShareOneBlobInOneTransaction) {
   QueueEntry entry;
   ok(store().update([&](WriteTxn& t) -> Result<void> {
-    ok(deliver_message(t, kMessage, {alice_})[0].result);
+    ok(deliver_message(t, prepare_message(kMessage), {alice_})[0].result);
     entry = ok(enqueue(t, kMessage, request({"carol@example.org", "dave@example.net"})));
     return {};
   }));

@@ -59,7 +59,7 @@ TEST_F(PolicyTest, RemoteOnlyForThoseWhoMayRelay) {
 
 TEST_F(PolicyTest, FullMailboxesAreRefusedForNow) {
   ok(store().update([&](storage::WriteTxn& t) -> storage::Result<void> {
-    ok(storage::deliver_message(t, "Subject: x\r\n\r\nx\r\n", {bob_})[0].result);
+    ok(storage::deliver_message(t, storage::prepare_message("Subject: x\r\n\r\nx\r\n"), {bob_})[0].result);
     return {};
   }));
   EXPECT_EQ(decide("bob@example.test").verdict, RecipientVerdict::over_quota);
@@ -75,6 +75,10 @@ TEST_F(PolicyTest, SenderOwnership) {
   EXPECT_FALSE(address_belongs_to(r, "fwd@example.test", alice_));   // reaches someone else too
   EXPECT_FALSE(address_belongs_to(r, "bob@example.test", alice_));
   EXPECT_FALSE(address_belongs_to(r, "alice@remote.example", alice_));
+  // A quoted local part is the same address as its unquoted form (RFC 5321 §4.1.2).
+  EXPECT_TRUE(address_belongs_to(r, "\"alice\"@example.test", alice_));
+  EXPECT_TRUE(address_belongs_to(r, "\"al\\ice\"@example.test", alice_));
+  EXPECT_FALSE(address_belongs_to(r, "\"bob\"@example.test", alice_));
 }
 
 TEST(MessageEdit, ReceivedFieldAndDate) {
@@ -114,6 +118,16 @@ TEST(MessageEdit, CountsHeaderFieldsOnly) {
   std::string m = "Received: a\r\nreceived: b\r\nSubject: x\r\n\r\nReceived: in the body\r\n";
   EXPECT_EQ(count_fields(m, "Received"), 2u);
   EXPECT_EQ(count_fields(m, "message-id"), 0u);
+}
+
+TEST(MessageEdit, MeasuresEveryFieldOfTheHeader) {
+  std::string m;
+  for (int i = 0; i < 5000; ++i) m += "X: y\r\n";
+  m += "From: a@x\r\n folded\r\nfrom: b@y\r\n\r\nFrom: in the body\r\n";
+  auto measure = measure_header(m);
+  EXPECT_EQ(measure.fields, 5002u);
+  EXPECT_EQ(measure.from_fields, 2u);
+  EXPECT_EQ(measure.bytes, m.find("From: in the body"));
 }
 
 }  // namespace

@@ -64,7 +64,11 @@ TEST_F(MailboxTest, RefusesBadNamesAndDuplicates) {
   for (auto bad : {"", "/x", "x/", "a//b", "bad\x01name", "\xff\xfe"}) {
     EXPECT_EQ(error_of(create_mailbox(t, user_, bad)), Errc::invalid_argument) << bad;
   }
-  EXPECT_EQ(error_of(create_mailbox(t, user_, std::string(1025, 'x'))), Errc::invalid_argument);
+  // Found: names of 512 to 1024 bytes passed the check and failed in LMDB (its keys hold 511).
+  for (std::size_t length : {501, 600, 1025})
+    EXPECT_EQ(error_of(create_mailbox(t, user_, std::string(length, 'x'))), Errc::invalid_argument) << length;
+  ok(create_mailbox(t, user_, std::string(500, 'x')));
+  ok(create_mailbox(t, user_, std::string(250, 'y') + "/" + std::string(249, 'z')));
   EXPECT_EQ(error_of(create_mailbox(t, user_, "Sent")), Errc::already_exists);
   EXPECT_EQ(error_of(create_mailbox(t, user_, "INBOX")), Errc::already_exists);
 }
@@ -114,7 +118,8 @@ TEST_F(MailboxTest, RecentIsClaimedOnce) {
   auto inbox = ok(find_mailbox(store().read(), user_, "INBOX"));
   EXPECT_EQ(inbox.recent_floor, 1u);
   for (int i = 0; i < 3; ++i)
-    ok(store().update([&](WriteTxn& t) { return append_message(t, inbox, "Subject: x\r\n\r\nx\r\n"); }));
+    ok(store().update(
+        [&](WriteTxn& t) { return append_message(t, inbox, prepare_message("Subject: x\r\n\r\nx\r\n")); }));
   EXPECT_EQ(count_messages_from(store().read(), inbox.id, 1), 3u);
   EXPECT_EQ(count_messages_from(store().read(), inbox.id, 3), 1u);
   EXPECT_EQ(count_messages_from(store().read(), inbox.id, 4), 0u);
