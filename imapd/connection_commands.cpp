@@ -117,6 +117,7 @@ net::awaitable<bool> Session::log_in(const Command& command, sasl::Credentials c
     co_return true;
   }
   state_.enter<Authenticated>(std::move(std::get<storage::User>(outcome)));
+  connection().input().raise_max_line(cfg_.imapd.max_line_length);
   tagged(command, "OK", fmt::format("[CAPABILITY {}] Logged in", capabilities()));
   co_return true;
 }

@@ -12,10 +12,6 @@ using namespace mailstead;
 
 namespace {
 
-// Commands are lines; literals are read apart from them, so the line limit only bounds what
-// is not a literal: a long UID set or SEARCH. Dovecot allows 64 KiB too.
-constexpr std::size_t kMaxLine = std::size_t{64} * 1024;
-
 std::string refusal(net::Refusal r) {
   switch (r) {
     case net::Refusal::too_many_from_client:
@@ -40,8 +36,10 @@ int main(int argc, char** argv) {
   spec.purpose = "Serves IMAP on the users' mailboxes";
   spec.listen = [&context](net::Server& server, const config::Config& cfg) {
     net::SessionHandler handler = [&context](net::Connection& c) { return imap::serve_imap(c, *context); };
-    for (const auto& e : cfg.imapd.listen) server.listen({"imap", e, false, kMaxLine, handler, refusal});
-    for (const auto& e : cfg.imapd.tls_listen) server.listen({"imaps", e, true, kMaxLine, handler, refusal});
+    // A connection starts with the limit of a stranger; login raises it (Session::log_in).
+    std::size_t line = cfg.imapd.max_preauth_length;
+    for (const auto& e : cfg.imapd.listen) server.listen({"imap", e, false, line, handler, refusal});
+    for (const auto& e : cfg.imapd.tls_listen) server.listen({"imaps", e, true, line, handler, refusal});
   };
   spec.ready = [&context, &watcher, &snapshots, &recent](const session::Services& services, net::Server& server) {
     watcher = std::make_unique<imap::ChangeWatcher>(server.io(), services.store);

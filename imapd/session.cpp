@@ -14,6 +14,9 @@ namespace asio = net::asio;
 
 namespace {
 
+// Room reserved ahead of a literal's bytes, at most: what was announced is not what arrives.
+constexpr std::uint64_t kLiteralReserve = std::uint64_t{1024} * 1024;
+
 session::Dialect imap_dialect(const config::Config& config) {
   return {
       .timeout = config.imapd.idle_timeout,
@@ -91,8 +94,14 @@ net::awaitable<void> Session::run() {
 net::awaitable<std::optional<std::string>> Session::read_command() {
   std::string command;
   // Every literal of one command together, so that a MULTIAPPEND cannot make the command,
-  // which is held whole, grow past the limit of one message.
-  const std::uint64_t max_literal = cfg_.imapd.max_message_size;
+  // which is held whole, grow past the limit of one message. Before login a stranger gets a
+  // few KiB: enough for a password, not for a message (the line limit is the same until
+  // login raises it, imapd/main.cpp).
+  const bool stranger = state_.is<NotAuthenticated>();
+  const std::uint64_t max_literal = stranger ? cfg_.imapd.max_preauth_length : cfg_.imapd.max_message_size;
+  // The lines of one command, literals apart: a MULTIAPPEND has one line per message.
+  const std::uint64_t max_text =
+      stranger ? cfg_.imapd.max_preauth_length : 16 * cfg_.imapd.max_message_size / 1024 + std::uint64_t{1024} * 1024;
   std::uint64_t literals = 0;
   for (;;) {
     auto result = co_await connection().read_line(cfg_.imapd.idle_timeout);
@@ -108,7 +117,7 @@ net::awaitable<std::optional<std::string>> Session::read_command() {
       co_return std::string();
     }
     auto line = std::get<io::Line>(result).text;
-    if (command.size() + line.size() > 16 * max_literal / 1024 + std::uint64_t{1024} * 1024) {
+    if (command.size() - literals + line.size() > max_text) {
       bad(std::string(peek_tag(command)), "Command too long");
       co_return std::nullopt;
     }
@@ -120,14 +129,14 @@ net::awaitable<std::optional<std::string>> Session::read_command() {
       auto tag = std::string(peek_tag(command));
       auto what = literals == 0 ? fmt::format("Literal of {} octets is", literal->size)
                                 : fmt::format("Literals of {} octets in one command are", literals + literal->size);
+      auto limit = stranger ? fmt::format("{} before login", max_literal) : fmt::format("{}", max_literal);
       if (!literal->synchronizing) {
         // The client is sending it anyway; there is no way to stay in step without reading it.
-        talk_.refuse(fmt::format("* BYE {} over the limit of {}\r\n", what, max_literal));
+        talk_.refuse(fmt::format("* BYE {} over the limit of {}\r\n", what, limit));
         co_await talk_.flush();
         co_return std::nullopt;
       }
-      talk_.refuse(
-          fmt::format("{} NO [TOOBIG] {} over the limit of {}\r\n", tag.empty() ? "*" : tag, what, max_literal));
+      talk_.refuse(fmt::format("{} NO [TOOBIG] {} over the limit of {}\r\n", tag.empty() ? "*" : tag, what, limit));
       co_return std::string();
     }
     literals += literal->size;
@@ -136,7 +145,9 @@ net::awaitable<std::optional<std::string>> Session::read_command() {
       if (!co_await talk_.flush()) co_return std::nullopt;
     }
     std::uint64_t remaining = literal->size;
-    command.reserve(command.size() + remaining + 256);
+    // Room for what arrives, not for what was announced: a client that announces 50 MB and
+    // sends nothing holds no more than it sent.
+    command.reserve(command.size() + std::min<std::uint64_t>(remaining, kLiteralReserve));
     while (remaining > 0) {
       auto buffered = connection().input().buffered();
       if (buffered.empty()) {

@@ -13,7 +13,6 @@ using namespace mailstead;
 namespace {
 
 // POP3 commands are short; SASL responses (base64 of a long password) are the longest lines.
-constexpr std::size_t kMaxLine = 4096;
 
 std::string refusal(net::Refusal r) {
   switch (r) {
@@ -37,8 +36,9 @@ int main(int argc, char** argv) {
   spec.purpose = "Serves POP3 on each user's INBOX";
   spec.listen = [&context](net::Server& server, const config::Config& cfg) {
     net::SessionHandler handler = [&context](net::Connection& c) { return pop3::serve_pop3(c, *context); };
-    for (const auto& e : cfg.pop3d.listen) server.listen({"pop3", e, false, kMaxLine, handler, refusal});
-    for (const auto& e : cfg.pop3d.tls_listen) server.listen({"pop3s", e, true, kMaxLine, handler, refusal});
+    std::size_t line = cfg.pop3d.max_line_length;
+    for (const auto& e : cfg.pop3d.listen) server.listen({"pop3", e, false, line, handler, refusal});
+    for (const auto& e : cfg.pop3d.tls_listen) server.listen({"pop3s", e, true, line, handler, refusal});
   };
   spec.ready = [&context, &locks](const session::Services& services, net::Server&) {
     context = std::make_unique<pop3::Pop3Context>(pop3::Pop3Context{services, locks});

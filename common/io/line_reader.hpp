@@ -16,6 +16,7 @@
 // Bytes that are not lines (an IMAP literal, an SMTP DATA body) are taken raw through
 // buffered()/consume() by the readers of data_reader.hpp.
 
+#include <algorithm>
 #include <cstddef>
 #include <span>
 #include <string_view>
@@ -58,6 +59,9 @@ class LineReader {
   void discard_buffered();
 
   std::size_t max_line() const { return max_line_; }
+  // A longer limit from now on (IMAP after login: a stranger gets a few KiB, a user more).
+  // Only ever raised: what is buffered always fits.
+  void raise_max_line(std::size_t max_line) { max_line_ = std::max(max_line_, max_line); }
   std::size_t capacity() const { return buffer_.size(); }
 
   static constexpr std::size_t kInitialSize = 4096;
