@@ -43,7 +43,7 @@ Session::~Session() {
 
 const storage::User& Session::account() const {
   if (const auto* s = state_.get_if<Selected>()) return s->user;
-  return state_.get_if<Authenticated>()->user;  // callers are past login (the command table)
+  return state_.as<Authenticated>().user;  // callers are past login (the command table)
 }
 
 SelectedMailbox* Session::selected() {

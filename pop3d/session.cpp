@@ -317,25 +317,28 @@ class Session {
   net::awaitable<bool> on_list(const List& list) {
     co_return listing(
         list.message, [this](std::uint32_t n) { return fmt::format("{}", maildrop().entry(n).size); },
-        ok(fmt::format("{} messages ({} octets)", maildrop().live_messages(), maildrop().live_octets())));
+        [this] {
+          return ok(fmt::format("{} messages ({} octets)", maildrop().live_messages(), maildrop().live_octets()));
+        });
   }
 
   // RFC 1939 §7.
   net::awaitable<bool> on_uidl(const Uidl& uidl) {
     co_return listing(
-        uidl.message, [this](std::uint32_t n) { return maildrop().unique_id(n); }, ok("Unique-ID listing follows"));
+        uidl.message, [this](std::uint32_t n) { return maildrop().unique_id(n); },
+        [] { return ok("Unique-ID listing follows"); });
   }
 
   // LIST and UIDL: one message's line, or every live message's after `heading`.
-  template <class Value>
-  bool listing(std::optional<std::uint32_t> number, const Value& value, const std::string& heading) {
+  template <class Value, class Heading>
+  bool listing(std::optional<std::uint32_t> number, const Value& value, const Heading& heading) {
     if (number) {
       if (auto refusal = refuse(*number)) return talk_.error(*refusal);
       talk_.send(ok(fmt::format("{} {}", *number, value(*number))));
       return true;
     }
     auto& out = talk_.out();
-    out += heading;
+    out += heading();
     for (std::uint32_t n = 1; n <= maildrop().count(); ++n) {
       if (maildrop().lookup(n) != Lookup::ok) continue;
       fmt::format_to(std::back_inserter(out), "{} {}\r\n", n, value(n));

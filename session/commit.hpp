@@ -12,11 +12,20 @@
 #include <boost/asio/this_coro.hpp>
 #include <exception>
 #include <memory>
+#include <stdexcept>
 
 #include "common/net/asio.hpp"
 #include "storage/group_commit.hpp"
 
 namespace mailstead::session {
+
+// Thrown by a unit of work to undo it for a reason of the client's, not a fault: a recipient
+// over quota, a sending limit. Its own type, so that it is logged as the outcome it is and
+// so that the committer never takes it for a store failure of the whole batch.
+class Refused : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 struct CommitOutcome {
   std::exception_ptr error;  // null: durable

@@ -100,6 +100,13 @@ net::awaitable<std::optional<SaslOutcome>> Conversation::authenticate(std::strin
 net::awaitable<bool> Conversation::commit(std::string_view what, storage::GroupCommitter::Work work) {
   auto outcome = co_await session::commit(services_.committer, std::move(work));
   if (!outcome.error) co_return true;
+  try {
+    std::rethrow_exception(outcome.error);
+  } catch (const Refused& refused) {
+    log::info(id(), "write_refused", "what={} why={}", what, log::quoted(refused.what()));
+    co_return false;
+  } catch (...) {
+  }
   log::error(id(), "write_failed", "what={} error={}", what, log::quoted(log::describe(outcome.error)));
   co_return false;
 }

@@ -47,6 +47,10 @@ class StateMachine {
   S& as() {
     return std::get<S>(state_);
   }
+  template <class S>
+  const S& as() const {
+    return std::get<S>(state_);
+  }
 
   std::string_view name() const {
     return std::visit([](const auto& s) { return std::string_view(std::decay_t<decltype(s)>::kName); }, state_);

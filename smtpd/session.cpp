@@ -29,6 +29,7 @@
 #include "common/overloaded.hpp"
 #include "common/sasl/sasl.hpp"
 #include "common/version.hpp"
+#include "session/commit.hpp"
 #include "session/conversation.hpp"
 #include "session/state.hpp"
 #include "smtpd/message_edit.hpp"
@@ -230,7 +231,7 @@ class Session {
 
   const Greeting& hello() const {
     if (const auto* t = state_.get_if<InTransaction>()) return t->hello;
-    return state_.get_if<Greeted>()->hello;  // callers are past HELO/EHLO
+    return state_.as<Greeted>().hello;  // callers are past HELO/EHLO
   }
   // Back to the greeted phase: the transaction (if any) is over.
   void end_transaction() {
@@ -556,7 +557,9 @@ class Session {
     }
     std::optional<storage::Errc> refused;  // a recipient's delivery failed: all or nothing
     std::int64_t limit_reopens = 0;
-    storage::SendLimits limits{cfg_.smtpd.max_messages_per_hour, cfg_.smtpd.max_messages_per_day};
+    storage::SendLimits limits{cfg_.smtpd.max_messages_per_hour, cfg_.smtpd.max_messages_per_day,
+                               cfg_.smtpd.max_recipients_per_hour, cfg_.smtpd.max_recipients_per_day,
+                               cfg_.smtpd.max_hold.count()};
     storage::GroupCommitter::Work work = [&](storage::WriteTxn& txn) {
       refused.reset();
       limit_reopens = 0;
@@ -564,24 +567,25 @@ class Session {
         for (auto& o : storage::deliver_message(txn, *local_copy, local)) {
           if (o.result) continue;
           refused = o.result.error().code;
-          throw storage::StorageError(o.result.error().code, o.result.error().detail);  // all or nothing
+          throw session::Refused(o.result.error().detail);  // all or nothing
         }
       }
       if (!remote.empty()) {
         std::int64_t not_before = 0;
         if (user_) {  // what leaves for other domains counts against the user's sending limits
           auto sent =
-              storage::count_sent_message(txn, user_->id, std::time(nullptr), limits, cfg_.smtpd.hold_over_limit);
-          if (sent.over_limit && !cfg_.smtpd.hold_over_limit) {
+              storage::count_sent_message(txn, user_->id, std::time(nullptr), static_cast<std::uint32_t>(remote.size()),
+                                          limits, cfg_.smtpd.hold_over_limit);
+          if (sent.refused) {
             limit_reopens = sent.reopens_at;
-            throw storage::StorageError(storage::Errc::full, "sending limit");  // all or nothing
+            throw session::Refused("sending limit");  // all or nothing
           }
           not_before = sent.not_before;
         }
         storage::NewQueueEntry entry{sender,    remote, user_ ? user_->id : 0, t.mail.envid, t.mail.ret == Ret::full,
                                      not_before};
         auto queued = storage::enqueue(txn, traced, entry);
-        if (!queued) throw storage::StorageError(queued.error().code, queued.error().detail);
+        if (!queued) throw session::Refused(queued.error().detail);
       }
     };
     if (!co_await talk_.commit("delivery", std::move(work))) {
@@ -589,10 +593,12 @@ class Session {
         co_return error(reply(status_of(*refused), "Mailbox full, try again later"));
       if (limit_reopens) {
         log::info(talk_.id(), "sending_limit", "user={}", log::quoted(user_->address));
-        answer(
-            reply(status::kSendingLimit, fmt::format("Sending limit reached ({} an hour, {} a day); try again after {}",
-                                                     cfg_.smtpd.max_messages_per_hour, cfg_.smtpd.max_messages_per_day,
-                                                     rfc5322_date(static_cast<std::time_t>(limit_reopens)))));
+        const auto& s = cfg_.smtpd;
+        answer(reply(status::kSendingLimit,
+                     fmt::format("Sending limit reached ({} messages or {} recipients an hour, {} or {} a day); try "
+                                 "again after {}",
+                                 s.max_messages_per_hour, s.max_recipients_per_hour, s.max_messages_per_day,
+                                 s.max_recipients_per_day, rfc5322_date(static_cast<std::time_t>(limit_reopens)))));
         co_return true;
       }
       answer(reply(status_of(refused.value_or(storage::Errc::io_error)),

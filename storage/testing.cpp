@@ -47,6 +47,17 @@ void damage_structure(WriteTxn& txn, MailboxId mailbox, Uid uid) {
   txn.state().put(txn.state().dbs().message_meta, codec::key_u32_u32(mailbox, uid), std::string_view("\x01\xff", 2));
 }
 
+void put_send_counts_format_1(WriteTxn& txn, UserId user, std::int64_t hour_start, std::uint64_t hour_count,
+                              std::int64_t day_start, std::uint64_t day_count) {
+  txn.state().put(txn.state().dbs().send_counts, codec::key_u32(user),
+                  codec::Writer(1)
+                      .u64(static_cast<std::uint64_t>(hour_start))
+                      .u64(hour_count)
+                      .u64(static_cast<std::uint64_t>(day_start))
+                      .u64(day_count)
+                      .take());
+}
+
 BlobTables blob_tables(const ReadTxn& txn) {
   const auto& t = txn.state();
   BlobTables tables;

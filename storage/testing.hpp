@@ -27,6 +27,10 @@ void downgrade_to_format_1(WriteTxn& txn);
 // would have it: reading it throws StorageError (corrupt).
 void damage_structure(WriteTxn& txn, MailboxId mailbox, Uid uid);
 
+// A user's send counts as format 1 wrote them: the message windows alone.
+void put_send_counts_format_1(WriteTxn& txn, UserId user, std::int64_t hour_start, std::uint64_t hour_count,
+                              std::int64_t day_start, std::uint64_t day_count);
+
 // What the blob tables hold, for checks against what the messages and the queue reference.
 struct BlobTables {
   std::vector<std::pair<BlobId, std::uint64_t>> references;  // blob_refs: id and count

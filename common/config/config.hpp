@@ -88,7 +88,10 @@ struct SmtpdConfig {
   bool received_shows_user = false;           // the authenticated user in Received:
   unsigned max_messages_per_hour = 0;         // per user, to other domains; 0: no limit
   unsigned max_messages_per_day = 0;
-  bool hold_over_limit = true;  // true: queue for later; false: 451 4.7.1
+  unsigned max_recipients_per_hour = 0;  // per user, to other domains; 0: no limit
+  unsigned max_recipients_per_day = 0;
+  bool hold_over_limit = true;      // true: queue for later; false: 451 4.7.1
+  std::chrono::seconds max_hold{};  // held longer than this: refused instead
 };
 
 struct Pop3dConfig {

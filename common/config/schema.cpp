@@ -416,11 +416,23 @@ std::vector<Section> build_schema() {
         count(
             "max_messages_per_day", "1000", "The same per day (0: no limit).",
             [](Config& c) -> unsigned& { return c.smtpd.max_messages_per_day; }, 0, 10000000),
+        count(
+            "max_recipients_per_hour", "1000",
+            "Recipients in other domains each user may send to per hour, all messages together\n"
+            "(0: no limit): a hundred recipients a message would otherwise multiply the above.",
+            [](Config& c) -> unsigned& { return c.smtpd.max_recipients_per_hour; }, 0, 10000000),
+        count(
+            "max_recipients_per_day", "5000", "The same per day (0: no limit).",
+            [](Config& c) -> unsigned& { return c.smtpd.max_recipients_per_day; }, 0, 100000000),
         choice<bool>("over_limit", R"("hold")",
                      "A message over a limit: \"hold\" accepts it and sends it when the window has room;\n"
                      "\"refuse\" answers 451 4.7.1 and the client tries later.",
-                     [](Config& c) -> bool& { return c.smtpd.hold_over_limit; },
-                     {{"hold", true}, {"refuse", false}})}});
+                     [](Config& c) -> bool& { return c.smtpd.hold_over_limit; }, {{"hold", true}, {"refuse", false}}),
+        duration(
+            "max_hold", R"("1d")",
+            "With \"hold\": a message that would wait longer than this for the limits is refused\n"
+            "(451 4.7.1) instead, so what one user can queue is at most about a day's allowance.",
+            [](Config& c) -> seconds& { return c.smtpd.max_hold; }, seconds(60), seconds(30 * 86400))}});
   sections.push_back(
       {"outbound",
        "Sending to other domains: the queue runner of mailstead-smtpd looks up each domain's MX\n"

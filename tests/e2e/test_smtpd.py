@@ -506,11 +506,33 @@ class SiteOptionsTest(unittest.TestCase):
         with self.assertRaises(smtplib.SMTPDataError) as refused:
             self.submit(s, ["someone@remote.example", "bob@example.test"], 2)
         self.assertEqual(refused.exception.smtp_code, 451)
-        self.assertIn(b"4.7.1 Sending limit reached (1 an hour", refused.exception.smtp_error)
+        self.assertIn(b"4.7.1 Sending limit reached (1 messages or 1000 recipients an hour",
+                      refused.exception.smtp_error)
         self.assertEqual(len(s.queue()), 1)
         self.assertEqual(s.messages("bob@example.test"), [])  # all or nothing: bob got nothing either
         self.submit(s, ["bob@example.test"], 3)  # mail between local users is not counted
         self.assertEqual(len(s.messages("bob@example.test")), 1)
+
+    def test_sending_limit_counts_recipients_and_caps_what_is_held(self):
+        # Found: limits counted messages, so each of them could carry a hundred recipients.
+        s = SmtpdInstance(max_recipients_per_hour=3, over_limit="refuse")
+        self.addCleanup(s.close)
+        self.submit(s, ["a@remote.example", "b@remote.example"], 1)
+        with self.assertRaises(smtplib.SMTPDataError) as refused:
+            self.submit(s, ["c@remote.example", "d@remote.example"], 2)
+        self.assertEqual(refused.exception.smtp_code, 451)
+        self.submit(s, ["c@remote.example"], 3)
+        self.assertIn("write_refused", s.instance.dir.joinpath("smtpd.log").read_text())
+        self.assertNotIn("write_failed", s.instance.dir.joinpath("smtpd.log").read_text())
+        # Holding, what would wait past max_hold is refused instead of queued without end.
+        held = SmtpdInstance(max_messages_per_hour=1, max_hold="2h")
+        self.addCleanup(held.close)
+        for n in range(3):  # this hour's, and the next two hours'
+            self.submit(held, ["someone@remote.example"], n)
+        with self.assertRaises(smtplib.SMTPDataError) as capped:
+            self.submit(held, ["someone@remote.example"], 4)
+        self.assertEqual(capped.exception.smtp_code, 451)
+        self.assertEqual(len(held.queue()), 3)
 
     def test_received_names_the_user_only_when_configured(self):
         for shows in (False, True):
