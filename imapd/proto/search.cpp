@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <functional>
+#include <vector>
 
 #include "common/mime/decode.hpp"
 #include "common/text/ascii.hpp"
@@ -21,22 +22,47 @@ bool is_ascii(std::string_view text) {
   return std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
 }
 
-// Horspool's search for an ASCII needle (already folded) in a haystack folded on the fly.
-bool find_folded_ascii(std::string_view haystack, std::string_view needle) {
+// Knuth-Morris-Pratt from `from` on: linear in the haystack whatever the needle.
+template <class Fold>
+bool find_kmp(std::string_view haystack, std::size_t from, std::string_view needle, Fold fold) {
+  std::vector<std::size_t> border(needle.size() + 1, 0);
+  for (std::size_t i = 1, k = 0; i < needle.size(); ++i) {
+    while (k > 0 && needle[i] != needle[k]) k = border[k];
+    if (needle[i] == needle[k]) ++k;
+    border[i + 1] = k;
+  }
+  for (std::size_t i = from, k = 0; i < haystack.size(); ++i) {
+    char c = fold(haystack[i]);
+    while (k > 0 && c != needle[k]) k = border[k];
+    if (c == needle[k] && ++k == needle.size()) return true;
+  }
+  return false;
+}
+
+// Horspool's search for a folded needle in a haystack folded on the fly by `fold` (ASCII
+// lower-casing, or none for a haystack folded beforehand). Horspool skips ahead and is the
+// fastest on text, but a needle like "baaa…a" in a body of "aaa…" costs haystack × needle
+// comparisons: once it has spent a few passes' worth, the rest goes to KMP, which is linear.
+template <class Fold>
+bool find_folded(std::string_view haystack, std::string_view needle, bool ascii_fold, Fold fold) {
   const std::size_t m = needle.size();
   std::array<std::size_t, 256> skip;
   skip.fill(m);
   for (std::size_t i = 0; i + 1 < m; ++i) {
     skip[static_cast<unsigned char>(needle[i])] = m - 1 - i;
-    skip[static_cast<unsigned char>(text::ascii_upper(needle[i]))] = m - 1 - i;
+    if (ascii_fold) skip[static_cast<unsigned char>(text::ascii_upper(needle[i]))] = m - 1 - i;
   }
+  std::size_t budget = 4 * haystack.size() + m;
   for (std::size_t pos = 0; pos + m <= haystack.size();
        pos += skip[static_cast<unsigned char>(haystack[pos + m - 1])]) {
     std::size_t j = m - 1;
-    while (text::ascii_lower(haystack[pos + j]) == needle[j]) {
+    while (fold(haystack[pos + j]) == needle[j]) {
       if (j == 0) return true;
       --j;
     }
+    auto spent = m - j;
+    if (spent >= budget) return find_kmp(haystack, pos, needle, fold);
+    budget -= spent;
   }
   return false;
 }
@@ -46,10 +72,9 @@ bool find_folded_ascii(std::string_view haystack, std::string_view needle) {
 bool contains_folded(std::string_view haystack, std::string_view folded_needle) {
   if (folded_needle.empty()) return true;
   if (folded_needle.size() > haystack.size()) return false;
-  if (is_ascii(folded_needle)) return find_folded_ascii(haystack, folded_needle);
+  if (is_ascii(folded_needle)) return find_folded(haystack, folded_needle, true, text::ascii_lower);
   auto folded = fold_case(haystack);
-  return std::search(folded.begin(), folded.end(),
-                     std::boyer_moore_horspool_searcher(folded_needle.begin(), folded_needle.end())) != folded.end();
+  return find_folded(folded, folded_needle, false, [](char c) { return c; });
 }
 
 // A header value as a reader sees it: encoded words decoded (only if it has any).

@@ -409,6 +409,9 @@ std::optional<std::string> decode_xtext(std::string_view text) {
       unsigned value = 0;
       auto [end, ec] = std::from_chars(text.data() + i + 1, text.data() + i + 3, value, 16);
       if (ec != std::errc{} || end != text.data() + i + 3) return std::nullopt;
+      // RFC 3461 §4.4, §4.2: ENVID and ORCPT carry printable US-ASCII; a NUL, a CR LF or an
+      // 8-bit byte would go on into every notice generated for the message.
+      if (value < 0x20 || value > 0x7e) return std::nullopt;
       out += static_cast<char>(value);
       i += 2;
     } else if (static_cast<unsigned char>(c) < 33 || static_cast<unsigned char>(c) > 126 || c == '=') {

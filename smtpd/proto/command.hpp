@@ -93,8 +93,9 @@ struct CommandInfo {
 const CommandInfo* command_info(const Command& command);
 
 // Parsing pieces, for tests and for other users (the SMTP client reads paths too).
-std::optional<Mailbox> parse_mailbox(std::string_view text);     // local@domain, no brackets
-std::optional<std::string> decode_xtext(std::string_view text);  // RFC 3461 §4
+std::optional<Mailbox> parse_mailbox(std::string_view text);  // local@domain, no brackets
+// RFC 3461 §4; nullopt unless it decodes to printable US-ASCII (controls and 8-bit refused).
+std::optional<std::string> decode_xtext(std::string_view text);
 bool valid_domain_or_literal(std::string_view text);
 
 }  // namespace mailstead::smtp

@@ -1,6 +1,9 @@
 // The pure parts of mailstead-imapd: command parser, literal announcements, sequence sets,
 // LIST patterns, FETCH sections, SEARCH evaluation, the selected mailbox's numbering.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+
+#include <random>
 
 #include "common/mime/decode.hpp"
 #include "imapd/proto/command.hpp"
@@ -378,6 +381,39 @@ TEST(ImapSearch, EvaluatesKeysLazily) {
   EXPECT_TRUE(check("HEADER subject \"\""));
   EXPECT_FALSE(check("HEADER X-Missing \"\""));
   EXPECT_EQ(*sent_day("2 Mar 2026 09:00:00 +0100"), 20514);
+}
+
+// A needle that defeats Horspool ("baaa…a" in "aaa…": haystack × needle comparisons, minutes
+// for these sizes) is finished in linear time; matches agree with std::string::find either way.
+TEST(ImapSearch, SubstringSearchIsLinearForHostileNeedles) {
+  std::string message = "Subject: x\r\n\r\n" + std::string(4'000'000, 'a') + "\r\n";
+  auto root = mime::parse_message(message);
+  SearchLoader load = [&](SearchMessage& m, SearchNeed) {
+    m.structure = &root;
+    m.bytes = message;
+    return true;
+  };
+  auto body_contains = [&](const std::string& needle) {
+    auto parsed = parse_command(fmt::format("t SEARCH CHARSET UTF-8 BODY {{{}}}\r\n{}\r\n", needle.size(), needle));
+    auto key = std::get<Search>(std::get<Command>(parsed).arguments).request.key;
+    SearchScope scope{1, 1, {}};
+    prepare_search(key, scope);
+    SearchMessage m;
+    m.seq = 1;
+    return matches(key, m, scope, load);
+  };
+  EXPECT_FALSE(body_contains("b" + std::string(60'000, 'a')));
+  EXPECT_FALSE(body_contains("\xc3\xa9" + std::string(60'000, 'a')));  // the folded, non-ASCII path
+  EXPECT_TRUE(body_contains(std::string(60'000, 'A')));
+  std::mt19937 random(7);
+  for (int round = 0; round < 2000; ++round) {
+    std::string haystack, needle;
+    for (int i = 0, n = static_cast<int>(random() % 40); i < n; ++i) haystack += "ab"[random() % 2];
+    for (int i = 0, n = 1 + static_cast<int>(random() % 6); i < n; ++i) needle += "ab"[random() % 2];
+    message = "Subject: x\r\n\r\n" + haystack;
+    root = mime::parse_message(message);
+    EXPECT_EQ(body_contains(needle), haystack.find(needle) != std::string::npos) << haystack << " / " << needle;
+  }
 }
 
 TEST(ImapSearch, TextKeysIgnoreCaseInEveryScript) {

@@ -158,6 +158,10 @@ TEST(SmtpCommand, Xtext) {
   EXPECT_FALSE(decode_xtext("a+2"));
   EXPECT_FALSE(decode_xtext("a+ZZ"));
   EXPECT_FALSE(decode_xtext("a=b"));
+  EXPECT_EQ(decode_xtext("a+20b+7E"), "a b~");
+  // Found: NUL, CR LF and 8-bit bytes went into generated bounces.
+  for (auto bad : {"a+00b", "a+0D+0Ab", "a+FFb", "a+7Fb", "a+1Fb", "caf\xc3\xa9"})
+    EXPECT_FALSE(decode_xtext(bad)) << bad;
 }
 
 TEST(SmtpReply, SingleAndMultiLine) {
