@@ -133,8 +133,14 @@ net::awaitable<bool> Session::on_fetch(const Command& command, const Fetch& fetc
   const bool want_envelope_only = !want_structure && want_envelope;
   bool some_gone = false;
   bool unknown_cte = false;
-  auto txn = ctx_.services.store.read();
+  // A read view is never held while the client takes its output (storage/store.hpp): it is
+  // closed before each flush and a new one opened after, so a client that stops reading
+  // neither pins old pages (the file would grow) nor holds up a map resize. A message
+  // expunged meanwhile is answered as gone.
+  std::optional<storage::ReadTxn> view(ctx_.services.store.read());
   for (const auto& target : targets) {
+    if (!view) view.emplace(ctx_.services.store.read());
+    const auto& txn = *view;
     auto record = storage::find_message(txn, mailbox_id, target.uid);
     if (!record) {
       some_gone = true;
@@ -232,7 +238,10 @@ net::awaitable<bool> Session::on_fetch(const Command& command, const Fetch& fetc
     if (!modseq_sent && (fetch.request.changed_since || (enabled_.condstore && flags_sent)))
       add(fmt::format("MODSEQ ({})", record->modseq));
     line += ")\r\n";
-    if (talk_.out().size() >= kFlushAt && !co_await talk_.flush()) co_return false;
+    if (talk_.out().size() >= kFlushAt) {
+      view.reset();
+      if (!co_await talk_.flush()) co_return false;
+    }
   }
   report_updates(command.uid);
   if (unknown_cte)

@@ -328,5 +328,53 @@ class HostileImapTest(unittest.TestCase):
         self.assertLess(waiter.longest, 2.0)  # a wide margin under the 9 s found
 
 
+    def test_a_reader_that_stops_reading_pins_nothing(self):
+        # Found: FETCH kept its read transaction open while it waited for a slow client, so the
+        # pages it could see could not be reused: the store grew with every change meanwhile.
+        m = imaplib.IMAP4(HOST, self.h.imap, timeout=60)
+        self.addCleanup(m.logout)
+        m.login(ALICE, ALICE_PASSWORD)
+        m.create("Stalled")
+        message = b"Subject: big\r\n\r\n" + (b"x" * 998 + b"\r\n") * 1024
+        for _ in range(12):
+            m.append("Stalled", None, None, message)
+        # A client asks for all of it (12 MiB, more than loopback's socket buffers hold) and
+        # then reads nothing.
+        stalled = socket.create_connection((HOST, self.h.imap))
+        self.addCleanup(stalled.close)
+        stalled.sendall(f'a LOGIN {ALICE} "{ALICE_PASSWORD}"\r\nb SELECT Stalled\r\nc FETCH 1:* BODY.PEEK[]\r\n'
+                        .encode())
+        time.sleep(1.0)  # its output fills the socket buffers; imapd waits to write
+        data = self.h.instance.dir / "data" / "data.mdb"
+        before = data.stat().st_blocks * 512
+        # Meanwhile another user's mail churns: 40 MiB stored and deleted again.
+        b = imaplib.IMAP4(HOST, self.h.imap, timeout=60)
+        self.addCleanup(b.logout)
+        b.login(BOB, BOB_PASSWORD)
+        b.select("INBOX")
+        longest = 0.0
+        for n in range(40):
+            start = time.monotonic()
+            b.append("INBOX", None, None, message.replace(b"big", f"churn {n}".encode()))
+            longest = max(longest, time.monotonic() - start)
+            b.store("1:*", "+FLAGS", "\\Deleted")
+            b.expunge()
+        grew = data.stat().st_blocks * 512 - before
+        print(f"\n  store grew {grew / MIB:.1f} MiB under 40 MiB of churn while a FETCH reader stalled; "
+              f"longest APPEND meanwhile {longest * 1000:.1f} ms")
+        self.assertLess(grew, 8 * MIB)
+        self.assertLess(longest, 5.0)  # not held up by the stalled reader (a wide margin)
+        # The stalled client still gets everything when it reads again.
+        stalled.settimeout(60)
+        received = b""
+        while b"\r\nc OK" not in received and b"\r\nc NO" not in received:
+            chunk = stalled.recv(1 << 20)
+            if not chunk:
+                break
+            received += chunk
+        self.assertIn(b"\r\nc OK FETCH completed", received)
+        self.assertEqual(received.count(b"Subject: big"), 12)
+
+
 if __name__ == "__main__":
     unittest.main()
