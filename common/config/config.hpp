@@ -112,7 +112,10 @@ struct OutboundConfig {
   unsigned port = 25;               // the port of remote MX hosts (tests only)
   bool require_tls = false;
   bool verify_certificates = false;
-  std::optional<Endpoint> relay;  // smarthost: everything goes through it
+  bool relay_verify_certificate = true;
+  std::vector<std::string> allowed_destinations;  // CIDR; exempt from the destination policy
+  std::chrono::seconds max_attempt_time{};        // one connection's setup, or one message
+  std::optional<Endpoint> relay;                  // smarthost: everything goes through it
   RelayTls relay_tls = RelayTls::starttls;
   std::string relay_user;
   std::string relay_password_file;  // first line is the password

@@ -447,9 +447,20 @@ std::vector<Section> build_schema() {
              "Off by default, like every public MTA: many servers still lack TLS.",
              [](Config& c) -> bool& { return c.outbound.require_tls; }),
         flag("verify_certificates", "false",
-             "Check the server's certificate against its name. MX certificates are often not valid\n"
-             "for their names, so this is off for direct delivery; turn it on for a relay.",
+             "Check each MX host's certificate against its name. MX certificates are often not valid\n"
+             "for their names, so this is off for direct delivery (the relay has its own setting).",
              [](Config& c) -> bool& { return c.outbound.verify_certificates; }),
+        networks("allowed_destinations", "[]",
+                 "Networks (CIDR) that direct delivery may connect to although they are loopback,\n"
+                 "private, link-local or this server's own: an internal mail host, a test setup. Other\n"
+                 "such addresses in MX or A records are refused, and mail that can go nowhere else is\n"
+                 "returned (5.4.4), so DNS cannot aim this server at hosts inside its network.",
+                 [](Config& c) -> std::vector<std::string>& { return c.outbound.allowed_destinations; }),
+        duration(
+            "max_attempt_time", R"("30m")",
+            "Longest one connection may take to set up, or one message to be sent, however slowly\n"
+            "the server answers: a server that trickles a byte every few minutes frees its slot.",
+            [](Config& c) -> seconds& { return c.outbound.max_attempt_time; }, seconds(10), seconds(86400)),
         relay_endpoint("relay", R"("")",
                        "Send everything through this relay (\"smtp.provider.example:587\"), as needed where\n"
                        "outbound port 25 is blocked. Empty: deliver directly to each domain's MX.",
@@ -463,6 +474,11 @@ std::vector<Section> build_schema() {
              [](Config& c) -> std::string& { return c.outbound.relay_user; }),
         text("relay_password_file", R"("")", "File whose first line is the relay password.",
              [](Config& c) -> std::string& { return c.outbound.relay_password_file; }),
+        flag("relay_verify_certificate", "true",
+             "Check the relay's certificate (the system's CA store) and name before the password\n"
+             "goes to it. Turn off only for a relay with a self-signed certificate on a network you\n"
+             "trust.",
+             [](Config& c) -> bool& { return c.outbound.relay_verify_certificate; }),
         duration(
             "retry_first", R"("5m")", "Wait before the first retry after a temporary failure; it doubles.",
             [](Config& c) -> seconds& { return c.outbound.retry_first; }, seconds(1), seconds(86400)),

@@ -28,6 +28,7 @@ class SmtpConnection::Impl {
         options_(std::move(options)) {}
 
   net::awaitable<std::optional<SessionFailure>> open(net::tcp::endpoint server) {
+    start_budget();
     server_ = fmt::format("{}[{}]", options_.server_name, server.address().to_string());
     auto failed = co_await connect(server);
     if (failed) co_return failed;
@@ -35,6 +36,7 @@ class SmtpConnection::Impl {
   }
 
   net::awaitable<SessionOutcome> send(const Envelope& envelope, std::string_view message) {
+    start_budget();
     SessionOutcome outcome;
     auto refused_up_front = co_await check_capabilities(envelope, message.size());
     if (refused_up_front) {
@@ -68,8 +70,14 @@ class SmtpConnection::Impl {
  private:
   // --- transport -------------------------------------------------------------------------
 
-  void arm(std::chrono::seconds timeout) {
-    timer_.expires_after(timeout);
+  // The whole of one attempt (connecting and greeting, or one message) has a budget besides
+  // each step's timeout: a server that answers a byte every few minutes resets no timer and
+  // keeps a delivery slot no longer than that.
+  void start_budget() { budget_ends_ = std::chrono::steady_clock::now() + options_.attempt_timeout; }
+
+  void arm(std::chrono::seconds timeout) { arm_until(std::chrono::steady_clock::now() + timeout); }
+  void arm_until(std::chrono::steady_clock::time_point until) {
+    timer_.expires_at(std::min(until, budget_ends_));
     timer_.async_wait([this](net::error_code ec) {
       if (ec) return;
       timed_out_ = true;
@@ -108,6 +116,8 @@ class SmtpConnection::Impl {
   // One whole reply; nullopt (with `failure_`) when the connection failed or the server
   // sent something that is not a reply.
   net::awaitable<std::optional<smtp::Reply>> read_reply(std::chrono::seconds timeout, std::string_view during) {
+    // The timeout is for the whole reply (RFC 5321 §4.5.3.2), not for each piece of it.
+    const auto until = std::chrono::steady_clock::now() + timeout;
     smtp::ReplyAssembler assembler;
     for (std::size_t lines = 0; lines < kMaxReplyLines; ++lines) {
       std::size_t eol;
@@ -119,7 +129,7 @@ class SmtpConnection::Impl {
           co_return std::nullopt;
         }
         char chunk[8192];
-        arm(timeout);
+        arm_until(until);
         net::error_code ec;
         std::size_t n = 0;
         if (tls_)
@@ -343,6 +353,7 @@ class SmtpConnection::Impl {
   std::shared_ptr<net::ssl::context> tls_context_;
   net::ssl::stream<net::tcp::socket> stream_;
   asio::steady_timer timer_;
+  std::chrono::steady_clock::time_point budget_ends_ = std::chrono::steady_clock::time_point::max();
   ClientOptions options_;
   std::string server_;
   std::string input_;

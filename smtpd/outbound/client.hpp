@@ -33,8 +33,9 @@ struct ClientOptions {
   std::string auth_user;  // non-empty: AUTH PLAIN after TLS (smarthost)
   std::string auth_password;
   std::chrono::seconds connect_timeout{30};
-  std::chrono::seconds command_timeout{300};  // greeting, EHLO, MAIL, RCPT (RFC 5321 §4.5.3.2)
-  std::chrono::seconds data_timeout{600};     // the reply after the final dot
+  std::chrono::seconds command_timeout{300};   // greeting, EHLO, MAIL, RCPT (RFC 5321 §4.5.3.2)
+  std::chrono::seconds data_timeout{600};      // the reply after the final dot
+  std::chrono::seconds attempt_timeout{1800};  // all of open(), or all of one send()
 };
 
 struct Envelope {

@@ -77,6 +77,8 @@ QueueRunner::QueueRunner(const session::Services& services, asio::io_context& io
       tls_(make_client_tls_context()),
       policy_{cfg_.retry_first, cfg_.retry_max, cfg_.max_age} {
   if (!cfg_.relay_password_file.empty()) relay_password_ = read_first_line(cfg_.relay_password_file);
+  for (const auto& n : cfg_.allowed_destinations) destinations_.allowed.push_back(*config::parse_cidr(n));
+  destinations_.own = own_addresses();
   // Never expires: waits on it end only by cancel(), which leaves the expiry as it is, so a
   // waiter can wait again without disturbing the others.
   slot_freed_.expires_at(asio::steady_timer::time_point::max());
@@ -246,6 +248,7 @@ net::awaitable<std::vector<AttemptResult>> QueueRunner::deliver_group(const stor
   ClientOptions options;
   options.helo = services_.config.server.hostname;
   options.verify_certificate = cfg_.verify_certificates;
+  options.attempt_timeout = cfg_.max_attempt_time;
   options.tls = cfg_.require_tls ? TlsMode::required : TlsMode::opportunistic;
   std::uint16_t port = static_cast<std::uint16_t>(cfg_.port);
   if (cfg_.relay) {
@@ -253,9 +256,12 @@ net::awaitable<std::vector<AttemptResult>> QueueRunner::deliver_group(const stor
     options.tls = cfg_.relay_tls == config::RelayTls::implicit ? TlsMode::implicit : TlsMode::required;
     options.auth_user = cfg_.relay_user;
     options.auth_password = relay_password_;
+    // The relay gets the password: its certificate is checked unless the site turned that off.
+    options.verify_certificate = cfg_.relay_verify_certificate;
   }
 
   std::string last_failure = "no server could be reached";
+  bool only_refused = true;  // every address found was refused by the destination policy
   for (const auto& host : hosts) {
     options.server_name = host;
     std::vector<asio::ip::address> addresses;
@@ -269,11 +275,20 @@ net::awaitable<std::vector<AttemptResult>> QueueRunner::deliver_group(const stor
       if (found.status != DnsStatus::ok) {
         last_failure = fmt::format("cannot find the address of {}: {}", host,
                                    found.error.empty() ? "no A or AAAA record" : found.error);
+        only_refused = false;
         continue;
       }
       addresses = std::move(found.addresses);
     }
     for (const auto& address : addresses) {
+      if (auto why = cfg_.relay ? std::nullopt : refused_destination(address, destinations_)) {
+        last_failure = fmt::format("{} has a {} address ({}), where mail is not sent (outbound.allowed_destinations)",
+                                   host, *why, address.to_string());
+        log::warn("-", "queue_destination_refused", "id={} host={} address={} why={}", entry.id, log::quoted(host),
+                  address.to_string(), log::quoted(*why));
+        continue;
+      }
+      only_refused = false;
       net::tcp::endpoint server(address, port);
       auto outcome = co_await send_over_cached_or_new(host, server, options, envelope, message);
       if (stopping_) co_return results;
@@ -305,6 +320,12 @@ net::awaitable<std::vector<AttemptResult>> QueueRunner::deliver_group(const stor
       }
       co_return results;
     }
+  }
+  if (only_refused) {
+    // Nowhere this domain's DNS points may be reached: a mistake or an attempt to reach
+    // inside; either way retrying will not change it (RFC 3463 X.4.4: unable to route).
+    for (auto i : group.recipients) results.push_back({i, AttemptKind::permanent, last_failure, "5.4.4", ""});
+    co_return results;
   }
   for (auto i : group.recipients) results.push_back({i, AttemptKind::temporary, last_failure, "4.4.1", ""});
   log::info("-", "queue_deferred", "id={} domain={} error={}", entry.id, log::quoted(group.domain),

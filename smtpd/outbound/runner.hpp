@@ -30,6 +30,7 @@
 #include "common/net/asio.hpp"
 #include "session/services.hpp"
 #include "smtpd/outbound/client.hpp"
+#include "smtpd/outbound/destination.hpp"
 #include "smtpd/outbound/dsn.hpp"
 #include "smtpd/outbound/resolver.hpp"
 #include "smtpd/outbound/retry.hpp"
@@ -73,6 +74,7 @@ class QueueRunner {
   Resolver resolver_;
   std::shared_ptr<net::ssl::context> tls_;
   RetryPolicy policy_;
+  DestinationPolicy destinations_;  // where direct delivery may connect (not the relay: configured by hand)
   std::string relay_password_;
   std::mt19937_64 rng_{std::random_device{}()};
   std::set<storage::QueueId> in_flight_;

@@ -12,7 +12,7 @@ import time
 
 class Behaviour:
     def __init__(self, greeting="220 sink.test ESMTP", starttls=True, auth=None, rcpt=None, data_replies=None,
-                 mail_reply="250 2.1.0 ok", hang=False, size=0, ehlo=True, smtputf8=True):
+                 mail_reply="250 2.1.0 ok", hang=False, size=0, ehlo=True, smtputf8=True, trickle=False):
         self.greeting = greeting
         self.starttls = starttls
         self.auth = auth                          # (user, password) required before MAIL, or None
@@ -23,6 +23,7 @@ class Behaviour:
         self.size = size
         self.ehlo = ehlo                          # False: an old server that knows only HELO
         self.smtputf8 = smtputf8
+        self.trickle = trickle                    # send the greeting a byte a second, for ever
 
 
 class Ipv4Server(socketserver.ThreadingTCPServer):
@@ -87,6 +88,14 @@ class Sink:
         b = self.behaviour
         if b.hang:
             time.sleep(60)
+            return
+        if b.trickle:
+            try:
+                for _ in range(120):
+                    conn.sendall(b"2")
+                    time.sleep(1)
+            except OSError:
+                pass
             return
         f = conn.makefile("rb")
         state = {"tls": False, "auth": None, "sender": None, "rcpts": []}

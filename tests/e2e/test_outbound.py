@@ -30,8 +30,10 @@ class Outbound:
         self.sink_port = free_port()
         self.submission = free_port()
         self.mx = free_port()
+        # The sinks listen on loopback, which the destination policy refuses unless allowed.
         out = {"resolvers": [f"127.0.0.1:{self.dns.port}"], "port": self.sink_port, "retry_first": "1s",
-               "retry_max": "2s"}
+               "retry_max": "2s", "allowed_destinations": ["127.0.0.0/8", "::1"],
+               "relay_verify_certificate": False}
         out.update(outbound or {})
         if relay:
             out["relay"] = f"{relay}:{self.sink_port}"
@@ -385,6 +387,42 @@ class OutboundTest(unittest.TestCase):
         time.sleep(0.5)
         self.assertEqual(inst.inbox(), [])
         self.assertEqual(inst.queue(), [])
+
+    def test_smarthost_certificate_is_verified_by_default(self):
+        # Found: the relay password went over TLS whose certificate nobody checked.
+        inst = self.run_with(Zone({}), {"127.0.0.6": Behaviour(auth=("relay-user", "relay secret"))},
+                             {"relay_user": "relay-user", "relay_password_file": "relay.password",
+                              "relay_verify_certificate": True},
+                             relay="127.0.0.6", files={"relay.password": "relay secret\n"})
+        inst.send(["bob@elsewhere.example"])
+        entry = inst.wait(lambda: [e for e in inst.queue() if e["recipients"][0]["attempts"] >= 1],
+                          what="a deferred entry")[0]
+        self.assertIn("certificate", entry["recipients"][0]["last_error"])
+        self.assertEqual(inst.sinks["127.0.0.6"].messages, [])
+
+    def test_loopback_and_private_destinations_are_refused(self):
+        # Found: an MX or A record pointing inside the network was connected to.
+        zone = Zone({"inside.example": [("MX", (10, "mx.inside.example"))],
+                     "mx.inside.example": [("A", "127.0.0.2"), ("A", "10.1.2.3")]})
+        inst = self.run_with(zone, {"127.0.0.2": Behaviour()}, {"allowed_destinations": []})
+        inst.send(["bob@inside.example"])
+        bounce = inst.bounces(1)[0]
+        text = inst.message(bounce["uid"])
+        self.assertIn(b"Status: 5.4.4", text)
+        self.assertIn(b"mx.inside.example has a private address (10.1.2.3)", text)  # the last one tried
+        self.assertEqual(inst.sinks["127.0.0.2"].connections, 0)
+        self.assertIn('why="loopback"', inst.smtpd.log())
+
+    def test_a_server_that_trickles_is_given_up_on_within_the_attempt_time(self):
+        # Found: a byte every few minutes kept a delivery slot for days (each byte reset the timer).
+        zone = Zone({"example.org": [("MX", (10, "mx.example.org"))], "mx.example.org": [("A", "127.0.0.2")]})
+        inst = self.run_with(zone, {"127.0.0.2": Behaviour(trickle=True)}, {"max_attempt_time": "10s"})
+        start = time.monotonic()
+        inst.send(["bob@example.org"])
+        entry = inst.wait(lambda: [e for e in inst.queue() if e["recipients"][0]["attempts"] >= 1],
+                          what="a deferred entry", timeout=60)[0]
+        self.assertIn("timed out", entry["recipients"][0]["last_error"])
+        self.assertLess(time.monotonic() - start, 50)
 
     def test_shutdown_does_not_wait_for_a_hanging_server(self):
         zone = Zone({"example.org": [("MX", (10, "mx.example.org"))], "mx.example.org": [("A", "127.0.0.2")]})
