@@ -52,6 +52,7 @@ std::span<const Command> account_commands();
 std::span<const Command> import_commands();
 std::span<const Command> message_commands();
 std::span<const Command> queue_commands();
+std::span<const Command> check_commands();
 std::span<const Command> backup_commands();
 
 }  // namespace mailstead::admin

@@ -27,6 +27,7 @@ std::vector<Command> all_commands() {
   for (const auto& c : account_commands()) out.push_back(c);
   for (const auto& c : queue_commands()) out.push_back(c);
   for (const auto& c : backup_commands()) out.push_back(c);
+  for (const auto& c : check_commands()) out.push_back(c);
   for (const auto& c : import_commands()) out.push_back(c);
   for (const auto& c : message_commands()) out.push_back(c);
   out.push_back({{"version"}, "", "print the version", "Prints the version of mailstead.", 0, 0, {}, version});

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "storage/accounts.hpp"
+#include "storage/check.hpp"
 #include "storage/group_commit.hpp"
 #include "storage/mailboxes.hpp"
 #include "storage/messages.hpp"
@@ -142,6 +143,9 @@ int fill(const char* dir) {
 int check(const char* dir) {
   auto store = open(dir);
   auto txn = store->read();
+  // What `mailstead check` verifies, then this tool's own accounting of every message.
+  auto verdict = check_store(txn);
+  if (!verdict.problems.empty()) violated(fmt::format("{}", fmt::join(verdict.problems, "; ")));
   std::map<std::string, std::uint64_t> references;
   std::map<long, std::vector<UserId>> found;
   std::uint64_t all_messages = 0;

@@ -9,6 +9,7 @@
 #include <random>
 
 #include "storage/changes.hpp"
+#include "storage/check.hpp"
 #include "storage/testing.hpp"
 #include "storage_fixture.hpp"
 
@@ -530,6 +531,8 @@ TEST_F(MessagesTest, RandomOperationsKeepTheInvariants) {
     last = now;
   }
   auto r = store().read();
+  auto verdict = check_store(r);
+  EXPECT_TRUE(verdict.problems.empty()) << fmt::format("{}", fmt::join(verdict.problems, "; "));
   std::map<std::string, std::uint32_t> references;
   std::map<UserId, Usage> usage;
   for (const auto& b : boxes) {
@@ -563,6 +566,26 @@ TEST_F(MessagesTest, RandomOperationsKeepTheInvariants) {
     EXPECT_EQ(usage_of(r, user).messages, usage[user].messages);
     EXPECT_EQ(usage_of(r, user).bytes, usage[user].bytes);
   }
+}
+
+// `mailstead check` over what the random operations above leave, and over a damaged store.
+TEST_F(MessagesTest, CheckFindsTheStoreConsistentAndReportsDamage) {
+  append(alice_, "INBOX");
+  append(alice_, "Archive", "Subject: two\r\n\r\nx\r\n");
+  ok(store().update([&](WriteTxn& t) { return copy_messages(t, box(alice_, "INBOX").id, {1}, box(bob_, "INBOX")); }));
+  auto verdict = check_store(store().read());
+  EXPECT_TRUE(verdict.problems.empty()) << verdict.problems.front();
+  EXPECT_EQ(verdict.users, 2u);
+  EXPECT_EQ(verdict.messages, 3u);
+  EXPECT_EQ(verdict.blobs, 2u);
+  auto inbox = box(alice_, "INBOX");
+  ok(store().update([&](WriteTxn& t) -> Result<void> {
+    testing::damage_structure(t, inbox.id, 1);
+    return {};
+  }));
+  verdict = check_store(store().read());
+  ASSERT_EQ(verdict.problems.size(), 1u);
+  EXPECT_NE(verdict.problems[0].find(fmt::format("message {}/1", inbox.id)), std::string::npos) << verdict.problems[0];
 }
 
 }  // namespace

@@ -1,0 +1,207 @@
+"""Faults: mailstead-imapd and mailstead-pop3d killed with SIGKILL while clients change mail
+(APPEND, STORE, MOVE, EXPUNGE; DELE and QUIT). Afterwards every change a client saw
+acknowledged is there, every change is all or nothing (a moved message is in exactly one
+place), and `mailstead check` finds every invariant of the store holding. The SMTP side of the
+same promise is tests/e2e/test_storage.py (writers killed at random points)."""
+
+import imaplib
+import json
+import os
+import poplib
+import random
+import re
+import signal
+import subprocess
+import threading
+import time
+import unittest
+
+from harness import ADMIN, HOST, IMAPD, POP3D, Daemon, Instance, free_port
+
+PASSWORD = "a long enough password"
+KILLS = int(os.environ.get("MAILSTEAD_FAULT_KILLS", "5"))
+WORKERS = 4
+
+
+def check_store(instance):
+    r = subprocess.run([str(ADMIN), "-c", str(instance.config), "check", "--json"], capture_output=True, text=True,
+                       timeout=120)
+    verdict = json.loads(r.stdout)
+    return r.returncode, verdict
+
+
+class ImapWorker(threading.Thread):
+    """Works on its own mailboxes (W<i> and D<i>) until the connection dies, noting each step
+    the server acknowledged: appended k, flagged k, moved k to D<i>, expunged k."""
+
+    def __init__(self, port, user, index, first):
+        super().__init__(daemon=True)
+        self.port, self.user, self.index, self.k = port, user, index, first
+        self.appended, self.flagged, self.moved, self.expunged = set(), set(), set(), set()
+
+    def run(self):
+        try:
+            m = imaplib.IMAP4(HOST, self.port, timeout=30)
+            m.login(self.user, PASSWORD)
+            work, done = f"W{self.index}", f"D{self.index}"
+            m.select(work)
+            while True:
+                k = self.k
+                self.k += 1
+                typ, data = m.append(work, None, None, f"Subject: w{self.index}-{k}\r\n\r\nbody {k}\r\n".encode())
+                if typ != "OK":
+                    return
+                uid = re.search(rb"APPENDUID \d+ (\d+)", data[0]).group(1).decode()
+                self.appended.add(k)
+                if m.uid("STORE", uid, "+FLAGS", "(\\Flagged)")[0] != "OK":
+                    return
+                self.flagged.add(k)
+                if k % 3 == 0:
+                    if m.uid("MOVE", uid, done)[0] != "OK":
+                        return
+                    self.moved.add(k)
+                elif k % 5 == 0:
+                    if m.uid("STORE", uid, "+FLAGS", "(\\Deleted)")[0] != "OK":
+                        return
+                    if m.uid("EXPUNGE", uid)[0] != "OK":
+                        return
+                    self.expunged.add(k)
+        except (OSError, imaplib.IMAP4.abort, imaplib.IMAP4.error, EOFError):
+            return
+
+
+class FaultInstance:
+    def __init__(self):
+        self.pop3 = free_port()
+        self.instance = Instance(sections={"imapd": {"allow_plaintext_auth": True},
+                                           "pop3d": {"listen": [f"{HOST}:{self.pop3}"], "tls_listen": [],
+                                                     "allow_plaintext_auth": True},
+                                           "auth": {"failure_delay": "0s"}})
+        self.instance.admin("domain", "add", "example.test")
+        for user in ("imap@example.test", "pop@example.test"):
+            self.instance.admin("user", "add", user, "--password-stdin", stdin=PASSWORD + "\n")
+
+    def close(self):
+        self.instance.cleanup()
+
+
+class KillImapdTest(unittest.TestCase):
+    def test_sigkill_during_append_store_move_and_expunge(self):
+        f = FaultInstance()
+        self.addCleanup(f.close)
+        port = f.instance.plain_port
+        imapd = Daemon([str(IMAPD), "-c", str(f.instance.config)], f.instance.dir / "imapd-setup.log")
+        m = imaplib.IMAP4(HOST, port, timeout=30)
+        m.login("imap@example.test", PASSWORD)
+        for i in range(WORKERS):
+            m.create(f"W{i}")
+            m.create(f"D{i}")
+        m.logout()
+        imapd.stop_cleanly()
+        workers = []
+        rng = random.Random(16)
+        for run in range(KILLS):
+            imapd = Daemon([str(IMAPD), "-c", str(f.instance.config)], f.instance.dir / f"imapd-{run}.log")
+            started = [ImapWorker(port, "imap@example.test", i, run * 1_000_000) for i in range(WORKERS)]
+            for w in started:
+                w.start()
+            time.sleep(0.3 + rng.random() * 0.7)
+            os.kill(imapd.proc.pid, signal.SIGKILL)
+            imapd.wait(10)
+            imapd.stop()
+            for w in started:
+                w.join(30)
+            workers += started
+            print(f"\n  run {run}: SIGKILL after {sum(len(w.appended) for w in started)} acknowledged APPENDs")
+        status, verdict = check_store(f.instance)
+        self.assertEqual(status, 0, verdict["problems"])
+        boxes = {}
+        for i in range(WORKERS):
+            for name in (f"W{i}", f"D{i}"):
+                boxes[name] = f.instance.messages("imap@example.test", name)
+        for w in workers:
+            i = w.index
+            where = {}
+            for name in (f"W{i}", f"D{i}"):
+                for m in boxes[name]:
+                    k = int(m["subject"].split("-")[1])
+                    where.setdefault(k, []).append((name, m))
+            for k in w.appended:
+                places = where.get(k, [])
+                if k in w.expunged:
+                    self.assertEqual(places, [], f"w{i}-{k} was expunged, acknowledged")
+                    continue
+                self.assertEqual(len(places), 1, f"w{i}-{k}: acknowledged APPEND, found in {places}")
+                name, message = places[0]
+                if k in w.moved:
+                    self.assertEqual(name, f"D{i}", f"w{i}-{k}: acknowledged MOVE")
+                if k in w.flagged:
+                    self.assertIn("\\Flagged", message["flags"], f"w{i}-{k}: acknowledged STORE")
+            for k, places in where.items():  # whatever was not acknowledged is all or nothing
+                self.assertLessEqual(len(places), 1, f"w{i}-{k} found twice: {places}")
+        total = sum(len(w.appended) for w in workers)
+        print(f"  {KILLS} kills, {total} APPENDs acknowledged, none lost; mailstead check: consistent")
+        self.assertGreater(total, 0)
+
+
+class KillPop3dTest(unittest.TestCase):
+    def test_sigkill_during_dele_and_quit(self):
+        f = FaultInstance()
+        self.addCleanup(f.close)
+        port = f.pop3
+        # A maildrop of messages for the POP3 clients to delete, filled through IMAP APPEND.
+        imapd = Daemon([str(IMAPD), "-c", str(f.instance.config)], f.instance.dir / "imapd-fill.log")
+        m = imaplib.IMAP4(HOST, f.instance.plain_port, timeout=30)
+        m.login("pop@example.test", PASSWORD)
+        for k in range(400):
+            m.append("INBOX", None, None, f"Subject: p-{k}\r\n\r\nbody {k}\r\n".encode())
+        m.logout()
+        imapd.stop_cleanly()
+        deleted = set()  # subjects whose DELE was acknowledged by an acknowledged QUIT
+        rng = random.Random(17)
+        lock = threading.Lock()
+
+        def client():
+            try:
+                while True:
+                    p = poplib.POP3(HOST, port, timeout=30)
+                    p.user("pop@example.test")
+                    p.pass_(PASSWORD)
+                    count = len(p.list()[1])
+                    if count == 0:
+                        p.quit()
+                        return
+                    chosen = {}
+                    for n in sorted(rng.sample(range(1, count + 1), min(5, count))):
+                        subject = [line for line in p.top(n, 0)[1] if line.startswith(b"Subject:")][0]
+                        p.dele(n)
+                        chosen[n] = subject.decode().split(": ")[1]
+                    p.quit()  # +OK: the deletions are durable (RFC 1939 UPDATE)
+                    with lock:
+                        deleted.update(chosen.values())
+            except (OSError, poplib.error_proto, EOFError):
+                return
+
+        for run in range(KILLS):
+            pop3d = Daemon([str(POP3D), "-c", str(f.instance.config)], f.instance.dir / f"pop3d-{run}.log")
+            threads = [threading.Thread(target=client, daemon=True) for _ in range(2)]
+            for t in threads:
+                t.start()
+            time.sleep(0.3 + rng.random() * 0.5)
+            os.kill(pop3d.proc.pid, signal.SIGKILL)
+            pop3d.wait(10)
+            pop3d.stop()
+            for t in threads:
+                t.join(30)
+        status, verdict = check_store(f.instance)
+        self.assertEqual(status, 0, verdict["problems"])
+        left = {m["subject"] for m in f.instance.messages("pop@example.test")}
+        self.assertEqual(left & deleted, set(), "a deletion acknowledged by QUIT came back")
+        self.assertLessEqual(left | deleted, {f"p-{k}" for k in range(400)})
+        print(f"\n  {KILLS} kills of pop3d: {len(deleted)} acknowledged deletions held, {len(left)} messages left;"
+              " mailstead check: consistent")
+        self.assertGreater(len(deleted), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
