@@ -320,7 +320,7 @@ net::awaitable<bool> Session::on_unsubscribe(const Command& command, const Unsub
 // nothing behind; answered OK, or NO with the store's reason.
 net::awaitable<void> Session::change_mailboxes(const Command& command, MailboxChange change) {
   std::optional<storage::Failure> failure;
-  bool ok = co_await commit(command.name.c_str(), [&](storage::WriteTxn& txn) {
+  auto ok = co_await commit(command.name.c_str(), [&](storage::WriteTxn& txn) {
     auto child = txn.nested();
     auto result = change(child);
     if (result)
@@ -329,7 +329,7 @@ net::awaitable<void> Session::change_mailboxes(const Command& command, MailboxCh
       failure = result.error();
   });
   if (!ok)
-    tagged(command, "NO", "[SERVERBUG] The change could not be stored; try again");
+    tagged(command, "NO", not_written(ok, "The change could not be stored"));
   else if (failure)
     tagged(command, "NO", fmt::format("{}{}", response_code(failure->code), failure->detail));
   else
@@ -370,7 +370,7 @@ net::awaitable<bool> Session::on_append(const Command& command, const Append& ap
   storage::Mailbox target;
   auto user = account().id;
   // MULTIAPPEND is all or nothing (RFC 3502 §6.3.11): one nested transaction for every message.
-  bool ok = co_await commit("APPEND", [&](storage::WriteTxn& txn) {
+  auto ok = co_await commit("APPEND", [&](storage::WriteTxn& txn) {
     stored.clear();
     failure.reset();
     auto mailbox = storage::find_mailbox(txn, user, *name);
@@ -395,7 +395,7 @@ net::awaitable<bool> Session::on_append(const Command& command, const Append& ap
     report_updates(true);
   }
   if (!ok)
-    tagged(command, "NO", "[SERVERBUG] Could not store the message; try again");
+    tagged(command, "NO", not_written(ok, "Could not store the message"));
   else if (failure && failure->code == storage::Errc::not_found)
     tagged(command, "NO", "[TRYCREATE] No such mailbox");
   else if (failure)

@@ -109,7 +109,7 @@ net::awaitable<bool> Session::on_fetch(const Command& command, const Fetch& fetc
     uids.reserve(targets.size());
     for (const auto& m : targets) uids.push_back(m.uid);
     std::vector<std::uint64_t> modseqs;
-    bool ok = co_await commit("FETCH", [&](storage::WriteTxn& txn) {
+    auto ok = co_await commit("FETCH", [&](storage::WriteTxn& txn) {
       newly_seen.clear();
       modseqs.clear();
       for (auto uid : uids) {
@@ -121,7 +121,7 @@ net::awaitable<bool> Session::on_fetch(const Command& command, const Fetch& fetc
       }
     });
     if (!ok) {
-      tagged(command, "NO", "[SERVERBUG] Could not set \\Seen; try again");
+      tagged(command, "NO", not_written(ok, "Could not set \\Seen"));
       co_return true;
     }
     own_modseqs_.insert(modseqs.begin(), modseqs.end());
@@ -283,7 +283,7 @@ net::awaitable<bool> Session::on_store(const Command& command, const Store& stor
   std::vector<std::uint32_t> modified;  // failed UNCHANGEDSINCE: seqs, or UIDs for UID STORE
   bool some_gone = false;
   std::vector<std::uint64_t> modseqs;  // filled on the committer's thread, used after
-  bool ok = co_await commit("STORE", [&](storage::WriteTxn& txn) {
+  auto ok = co_await commit("STORE", [&](storage::WriteTxn& txn) {
     results.clear();
     modseqs.clear();
     modified.clear();
@@ -304,7 +304,7 @@ net::awaitable<bool> Session::on_store(const Command& command, const Store& stor
   });
   own_modseqs_.insert(modseqs.begin(), modseqs.end());
   if (!ok) {
-    tagged(command, "NO", "[SERVERBUG] Could not change the flags; try again");
+    tagged(command, "NO", not_written(ok, "Could not change the flags"));
     co_return true;
   }
   // With CONDSTORE even .SILENT reports each message's new MODSEQ (RFC 7162 §3.1.3).
@@ -355,7 +355,7 @@ net::awaitable<bool> Session::on_copy(const Command& command, const Copy& copy) 
   auto user = account().id;
   std::optional<storage::Failure> failure;
   storage::CopyResult result;
-  bool ok = co_await commit(copy.move ? "MOVE" : "COPY", [&](storage::WriteTxn& txn) {
+  auto ok = co_await commit(copy.move ? "MOVE" : "COPY", [&](storage::WriteTxn& txn) {
     auto target = storage::find_mailbox(txn, user, *name);
     if (!target || target->noselect) {
       failure = storage::fail(storage::Errc::not_found, "No such mailbox");
@@ -372,7 +372,7 @@ net::awaitable<bool> Session::on_copy(const Command& command, const Copy& copy) 
     child.commit();
   });
   if (!ok) {
-    tagged(command, "NO", "[SERVERBUG] Could not copy; try again");
+    tagged(command, "NO", not_written(ok, "Could not copy"));
     co_return true;
   }
   if (failure) {
@@ -492,7 +492,7 @@ bool Session::on_search(const Command& command, const Search& search) {
 net::awaitable<std::vector<storage::Uid>> Session::expunge(const std::vector<storage::Uid>& only) {
   const auto mailbox_id = selected()->mailbox.id;
   std::vector<storage::Uid> removed;
-  bool ok = co_await commit("EXPUNGE", [&](storage::WriteTxn& txn) {
+  auto ok = co_await commit("EXPUNGE", [&](storage::WriteTxn& txn) {
     if (only.empty()) {
       removed = storage::expunge_deleted(txn, mailbox_id);
       return;

@@ -106,7 +106,7 @@ net::awaitable<std::pair<std::uint32_t, std::uint32_t>> Session::claim_recent(co
   if (ctx_.recent.floor(mailbox.id, mailbox.recent_floor) >= mailbox.uid_next) co_return std::pair{0u, 0u};
   std::uint32_t stored_floor = 0;
   std::uint32_t uid_next = 0;
-  bool ok = co_await commit("SELECT", [&](storage::WriteTxn& txn) -> storage::Result<void> {
+  auto ok = co_await commit("SELECT", [&](storage::WriteTxn& txn) -> storage::Result<void> {
     auto current = storage::mailbox_by_id(txn, mailbox.id);
     if (!current) return current.error();
     auto old = storage::claim_recent(txn, mailbox.id);

@@ -243,8 +243,14 @@ net::awaitable<bool> Session::handle(const Command& command) {
                     command.arguments);
 }
 
-net::awaitable<bool> Session::commit(const char* what, storage::GroupCommitter::Work work) {
+net::awaitable<session::Written> Session::commit(const char* what, storage::GroupCommitter::Work work) {
   co_return co_await talk_.commit(what, std::move(work));
+}
+
+std::string Session::not_written(const session::Written& written, std::string_view doing) {
+  // RFC 5530 §3: UNAVAILABLE, a subsystem is down for a while; the client may retry later.
+  if (written.store_full()) return "[UNAVAILABLE] The mail store is full; try again later";
+  return fmt::format("[SERVERBUG] {}; try again", doing);
 }
 
 net::awaitable<void> serve_imap(net::Connection& connection, const ImapContext& context) {

@@ -104,7 +104,9 @@ class Session {
   bool bad(const std::string& tag, std::string_view text);  // counted and logged; false: disconnect
   std::string capabilities() const;
   bool login_allowed() const { return connection().is_tls() || cfg_.imapd.allow_plaintext_auth; }
-  net::awaitable<bool> commit(const char* what, storage::GroupCommitter::Work work);  // false: failed, logged
+  net::awaitable<session::Written> commit(const char* what, storage::GroupCommitter::Work work);  // logged when failed
+  // The tagged NO text for a failed write: `doing` ("Could not copy"), or the store is full.
+  static std::string not_written(const session::Written& written, std::string_view doing);
 
   // --- connection_commands.cpp: any state (RFC 9051 §6.1, ID, ENABLE), not authenticated (§6.2) ---
   bool on_capability(const Command& command, const Capability&);

@@ -97,18 +97,21 @@ net::awaitable<std::optional<SaslOutcome>> Conversation::authenticate(std::strin
   co_return std::move(std::get<sasl::Success>(step).credentials);
 }
 
-net::awaitable<bool> Conversation::commit(std::string_view what, storage::GroupCommitter::Work work) {
+net::awaitable<Written> Conversation::commit(std::string_view what, storage::GroupCommitter::Work work) {
   auto outcome = co_await session::commit(services_.committer, std::move(work));
-  if (!outcome.error) co_return true;
+  if (!outcome.error) co_return Written{};
+  Written failed{storage::Errc::io_error};
   try {
     std::rethrow_exception(outcome.error);
   } catch (const Refused& refused) {
     log::info(id(), "write_refused", "what={} why={}", what, log::quoted(refused.what()));
-    co_return false;
+    co_return failed;
+  } catch (const storage::StorageError& e) {
+    failed.failure = e.code();
   } catch (...) {
   }
   log::error(id(), "write_failed", "what={} error={}", what, log::quoted(log::describe(outcome.error)));
-  co_return false;
+  co_return failed;
 }
 
 }  // namespace mailstead::session

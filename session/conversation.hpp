@@ -49,6 +49,14 @@ using LoginOutcome = std::variant<storage::User, LockedOut, LoginFailed>;
 enum class SaslRefusal { unknown_mechanism, cancelled, undecodable };
 using SaslOutcome = std::variant<sasl::Credentials, SaslRefusal>;
 
+// What a durable write came to: true once it is durable; otherwise why not, so that a full
+// disk is told apart (SMTP 452 4.3.1, IMAP NO [UNAVAILABLE]) from other failures.
+struct Written {
+  std::optional<storage::Errc> failure;  // the store's code, io_error for anything else
+  bool store_full() const { return failure == storage::Errc::full; }
+  operator bool() const { return !failure; }  // NOLINT(google-explicit-constructor): `if (!co_await commit(...))`
+};
+
 class Conversation {
  public:
   Conversation(net::Connection& connection, const Services& services, Dialect dialect);
@@ -104,7 +112,7 @@ class Conversation {
   // Runs `work` in the next group commit and resumes once it is durable. False when it failed:
   // the cause is logged (event=write_failed, with `what`: the command or step that wrote), and
   // nothing of `work` was written.
-  net::awaitable<bool> commit(std::string_view what, storage::GroupCommitter::Work work);
+  net::awaitable<Written> commit(std::string_view what, storage::GroupCommitter::Work work);
 
  private:
   net::Connection& connection_;

@@ -588,7 +588,8 @@ class Session {
         if (!queued) throw session::Refused(queued.error().detail);
       }
     };
-    if (!co_await talk_.commit("delivery", std::move(work))) {
+    auto written = co_await talk_.commit("delivery", std::move(work));
+    if (!written) {
       if (refused == storage::Errc::over_quota)  // counted: a client that retries at once is told again
         co_return error(reply(status_of(*refused), "Mailbox full, try again later"));
       if (limit_reopens) {
@@ -599,6 +600,10 @@ class Session {
                                  "again after {}",
                                  s.max_messages_per_hour, s.max_recipients_per_hour, s.max_messages_per_day,
                                  s.max_recipients_per_day, rfc5322_date(static_cast<std::time_t>(limit_reopens)))));
+        co_return true;
+      }
+      if (written.store_full()) {  // RFC 3463 X.3.1: mail system full
+        answer(reply(status::kSystemFull, "Insufficient system storage, try again later"));
         co_return true;
       }
       answer(reply(status_of(refused.value_or(storage::Errc::io_error)),

@@ -48,6 +48,7 @@ inline constexpr Status kClosingPolicy{421, "4.7.0"};  // too many errors, conne
 inline constexpr Status kStoreFailed{451, "4.3.0"};
 inline constexpr Status kSendingLimit{451, "4.7.1"};
 inline constexpr Status kMailboxFull{452, "4.2.2"};
+inline constexpr Status kSystemFull{452, "4.3.1"};         // RFC 3463: the disk holding the store is full
 inline constexpr Status kTooManyRecipients{452, "4.5.3"};  // §4.5.3.1.10
 inline constexpr Status kAuthLocked{454, "4.7.0"};         // RFC 4954 §6
 

@@ -11,12 +11,14 @@ import poplib
 import random
 import re
 import signal
+import smtplib
 import subprocess
+import tempfile
 import threading
 import time
 import unittest
 
-from harness import ADMIN, HOST, IMAPD, POP3D, Daemon, Instance, free_port
+from harness import ADMIN, HOST, IMAPD, POP3D, SMTPD, Daemon, Instance, free_port
 
 PASSWORD = "a long enough password"
 KILLS = int(os.environ.get("MAILSTEAD_FAULT_KILLS", "5"))
@@ -201,6 +203,73 @@ class KillPop3dTest(unittest.TestCase):
         print(f"\n  {KILLS} kills of pop3d: {len(deleted)} acknowledged deletions held, {len(left)} messages left;"
               " mailstead check: consistent")
         self.assertGreater(len(deleted), 0)
+
+
+@unittest.skipUnless(os.geteuid() == 0, "mounting a small tmpfs needs root (CI runs as root)")
+class FullDiskTest(unittest.TestCase):
+    """The store on a 24 MiB tmpfs, filled through the daemons: temporary errors, nothing
+    damaged, the daemons keep running and recover by themselves once space returns."""
+
+    def test_a_full_disk_gives_temporary_errors_and_the_daemons_recover(self):
+        mount = tempfile.mkdtemp(prefix="mailstead-full-")
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", mount], check=True)
+        self.addCleanup(os.rmdir, mount)
+        self.addCleanup(subprocess.run, ["umount", mount], check=True)
+        mx, pop3 = free_port(), free_port()
+        instance = Instance(sections={
+            "server": {"data_dir": os.path.join(mount, "data")},
+            "storage": {"map_size": "4M"},
+            "smtpd": {"listen": [f"{HOST}:{mx}"]},
+            "imapd": {"allow_plaintext_auth": True},
+            "pop3d": {"listen": [f"{HOST}:{pop3}"], "tls_listen": [], "allow_plaintext_auth": True},
+            "auth": {"failure_delay": "0s"}})
+        self.addCleanup(instance.cleanup)
+        instance.admin("domain", "add", "example.test")
+        instance.admin("user", "add", "full@example.test", "--password-stdin", stdin=PASSWORD + "\n")
+        filler = os.path.join(mount, "filler")
+        with open(filler, "wb") as f:
+            f.write(b"\0" * (8 << 20))
+        daemons = [Daemon([str(d), "-c", str(instance.config)], instance.dir / f"{d.name}.log")
+                   for d in (SMTPD, IMAPD, POP3D)]
+        for d in daemons:
+            self.addCleanup(d.stop)
+        body = ("x" * 998 + "\r\n") * 200  # about 200 KB
+        acked, refusal = 0, None
+        for k in range(200):
+            try:
+                with smtplib.SMTP(HOST, mx, timeout=30) as s:
+                    s.sendmail("a@example.org", ["full@example.test"], f"Subject: fill {k}\r\n\r\n{body}")
+                acked += 1
+            except smtplib.SMTPDataError as e:
+                refusal = e
+                break
+        self.assertIsNotNone(refusal, "the disk never filled")
+        self.assertEqual(refusal.smtp_code, 452)
+        self.assertIn(b"4.3.1", refusal.smtp_error)
+        m = imaplib.IMAP4(HOST, instance.plain_port, timeout=30)
+        m.login("full@example.test", PASSWORD)
+        typ, data = m.append("INBOX", None, None, f"Subject: appended\r\n\r\n{body}".encode())
+        self.assertEqual(typ, "NO")
+        self.assertIn(b"[UNAVAILABLE]", data[0])
+        p = poplib.POP3(HOST, pop3, timeout=30)  # reading goes on
+        p.user("full@example.test")
+        p.pass_(PASSWORD)
+        self.assertEqual(p.stat()[0], acked)
+        self.assertIn(b"Subject: fill 0", b"\r\n".join(p.retr(1)[1]))
+        p.quit()
+        print(f"\n  {acked} messages stored before the disk filled; then 452 4.3.1 and NO [UNAVAILABLE]")
+        os.remove(filler)  # space returns: no restart, no command
+        with smtplib.SMTP(HOST, mx, timeout=30) as s:
+            s.sendmail("a@example.org", ["full@example.test"], f"Subject: after\r\n\r\n{body}")
+        typ, _ = m.append("INBOX", None, None, f"Subject: appended\r\n\r\n{body}".encode())
+        self.assertEqual(typ, "OK")
+        m.logout()
+        for d in daemons:
+            self.assertIsNone(d.proc.poll(), "a daemon stopped")
+            d.stop_cleanly()
+        status, verdict = check_store(instance)
+        self.assertEqual(status, 0, verdict["problems"])
+        self.assertEqual(verdict["messages"], acked + 2)
 
 
 if __name__ == "__main__":
