@@ -1,6 +1,7 @@
 #include "session/daemon.hpp"
 
 #include <fmt/format.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -63,6 +64,23 @@ void reload(const std::string& path, net::Server& server) {
   log::info("-", "reloaded", "config={} applied=\"tls log.level\"", log::quoted(path));
 }
 
+// Each connection holds a descriptor, and the usual soft limit (1024) would turn clients away
+// with EMFILE long before limits.max_connections: the soft limit goes up to the hard one (the
+// systemd units set that to 65536), and a hard limit too low for the config is said once.
+void raise_descriptor_limit(unsigned max_connections) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &limit);
+    (void)getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  constexpr rlim_t kOwnDescriptors = 64;  // the store, logs, listeners, DNS, the hashing pool
+  if (max_connections > 0 && limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < max_connections + kOwnDescriptors)
+    log::warn("-", "descriptor_limit", "open_files={} max_connections={} (raise LimitNOFILE or ulimit -n)",
+              static_cast<unsigned long long>(limit.rlim_cur), max_connections);
+}
+
 }  // namespace
 
 int run_daemon(int argc, char** argv, const DaemonSpec& spec) {
@@ -82,6 +100,7 @@ int run_daemon(int argc, char** argv, const DaemonSpec& spec) {
   if (!loaded.config) return 1;
   const auto& cfg = *loaded.config;
   log::init(spec.name, cfg.log.level);
+  raise_descriptor_limit(cfg.limits.max_connections);
   try {
     auto tls = net::make_server_tls_context(cfg.tls);
     net::Server server(cfg, tls);
