@@ -228,6 +228,40 @@ void ImapSessionTest::run_script(const std::filesystem::path& path) {
   }
 }
 
+// Every command, literals included, split at every byte: the session reads it whole whatever
+// the boundaries of what arrives (the reader at every split point).
+class ImapSplitTest : public ImapSessionTest {};
+
+TEST_F(ImapSplitTest, EveryCommandAtEverySplitPoint) {
+  auto finished = std::make_shared<std::promise<void>>();
+  auto client = connect(finished);
+  ASSERT_TRUE(client.line());  // greeting
+  client.send(fmt::format("l LOGIN alice@example.test \"{}\"\r\nx SELECT INBOX\r\n", kPassword));
+  ASSERT_TRUE(tagged_answer(client, "l").starts_with("l OK"));
+  ASSERT_TRUE(tagged_answer(client, "x").starts_with("x OK"));
+  const std::vector<std::pair<std::string, std::string>> commands = {
+      {"s1", "s1 APPEND INBOX (\\Seen) {11+}\r\nHello world\r\n"},
+      {"s2", "s2 LIST \"\" {1+}\r\n*\r\n"},
+      {"s3", "s3 UID FETCH 1:* (FLAGS)\r\n"},
+      {"s4", "s4 SEARCH CHARSET UTF-8 BODY {5+}\r\nhello\r\n"},
+      {"s5", "s5 APPEND INBOX {5}\r\nabcde\r\n"},  // synchronising: the + may come at any point
+  };
+  for (const auto& [tag, bytes] : commands) {
+    for (std::size_t k = 1; k < bytes.size(); ++k) {
+      SCOPED_TRACE(fmt::format("{} split at {}", tag, k));
+      client.send(bytes.substr(0, k));
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));  // the session reads the first part alone
+      client.send(bytes.substr(k));
+      auto answer = tagged_answer(client, tag);
+      EXPECT_TRUE(answer.starts_with(tag + " OK")) << answer;
+    }
+  }
+  client.send("z LOGOUT\r\n");
+  EXPECT_TRUE(tagged_answer(client, "z").starts_with("z OK"));
+  client.close();
+  ASSERT_EQ(finished->get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
+}
+
 TEST_P(ImapSessionTest, Script) {
   run_script(std::filesystem::path(MAILSTEAD_SOURCE_DIR) / "tests/unit/imap_scripts" / GetParam());
 }
