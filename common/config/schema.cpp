@@ -150,35 +150,38 @@ Option flag(std::string_view key, std::string_view def, std::string_view doc, Fi
           }};
 }
 
-Option size(std::string_view key, std::string_view def, std::string_view doc, Field<std::uint64_t> field,
-            std::uint64_t min) {
+// A size option: the value parsed, then `check` says what is wrong with the number, if anything.
+template <class Check>
+Option size_option(std::string_view key, std::string_view def, std::string_view doc, Field<std::uint64_t> field,
+                   Check check) {
   return {key, def, doc, [=](const toml::node& value, Config& config, const ApplyContext&) -> Error {
             auto* s = value.as_string();
-            if (!s) return type_error(value, "a size string like \"512M\" or \"0\"");
+            if (!s) return type_error(value, "a size string like \"512M\"");
             auto parsed = parse_size(s->get());
             if (auto* why = std::get_if<std::string>(&parsed)) return *why;
             auto bytes = std::get<std::uint64_t>(parsed);
-            if (bytes != 0 && bytes < min)
-              return fmt::format("\"{}\" is too small; at least {} bytes, or \"0\"", s->get(), min);
+            if (auto why = check(s->get(), bytes)) return why;
             field(config) = bytes;
             return std::nullopt;
           }};
 }
 
+Option size(std::string_view key, std::string_view def, std::string_view doc, Field<std::uint64_t> field,
+            std::uint64_t min) {
+  return size_option(key, def, doc, field, [min](const std::string& text, std::uint64_t bytes) -> Error {
+    if (bytes != 0 && bytes < min) return fmt::format("\"{}\" is too small; at least {} bytes, or \"0\"", text, min);
+    return std::nullopt;
+  });
+}
+
 // A size that must be within [min, max]: "0" is not "no limit" here.
 Option bounded_size(std::string_view key, std::string_view def, std::string_view doc, Field<std::uint64_t> field,
                     std::uint64_t min, std::uint64_t max) {
-  return {key, def, doc, [=](const toml::node& value, Config& config, const ApplyContext&) -> Error {
-            auto* s = value.as_string();
-            if (!s) return type_error(value, "a size string like \"1M\"");
-            auto parsed = parse_size(s->get());
-            if (auto* why = std::get_if<std::string>(&parsed)) return *why;
-            auto bytes = std::get<std::uint64_t>(parsed);
-            if (bytes < min || bytes > max)
-              return fmt::format("\"{}\" is out of range; allowed: {} to {} bytes", s->get(), min, max);
-            field(config) = bytes;
-            return std::nullopt;
-          }};
+  return size_option(key, def, doc, field, [min, max](const std::string& text, std::uint64_t bytes) -> Error {
+    if (bytes < min || bytes > max)
+      return fmt::format("\"{}\" is out of range; allowed: {} to {} bytes", text, min, max);
+    return std::nullopt;
+  });
 }
 
 template <class E>

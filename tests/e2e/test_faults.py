@@ -32,6 +32,20 @@ def check_store(instance):
     return r.returncode, verdict
 
 
+def kill_under_load(program, instance, log_name, clients, seconds):
+    """Starts `program`, starts the client threads, and SIGKILLs it after `seconds`; returns
+    once the clients have noticed and stopped."""
+    daemon = Daemon([str(program), "-c", str(instance.config)], instance.dir / log_name)
+    for c in clients:
+        c.start()
+    time.sleep(seconds)
+    os.kill(daemon.proc.pid, signal.SIGKILL)
+    daemon.wait(10)
+    daemon.stop()
+    for c in clients:
+        c.join(30)
+
+
 class ImapWorker(threading.Thread):
     """Works on its own mailboxes (W<i> and D<i>) until the connection dies, noting each step
     the server acknowledged: appended k, flagged k, moved k to D<i>, expunged k."""
@@ -103,16 +117,8 @@ class KillImapdTest(unittest.TestCase):
         workers = []
         rng = random.Random(16)
         for run in range(KILLS):
-            imapd = Daemon([str(IMAPD), "-c", str(f.instance.config)], f.instance.dir / f"imapd-{run}.log")
             started = [ImapWorker(port, "imap@example.test", i, run * 1_000_000) for i in range(WORKERS)]
-            for w in started:
-                w.start()
-            time.sleep(0.3 + rng.random() * 0.7)
-            os.kill(imapd.proc.pid, signal.SIGKILL)
-            imapd.wait(10)
-            imapd.stop()
-            for w in started:
-                w.join(30)
+            kill_under_load(IMAPD, f.instance, f"imapd-{run}.log", started, 0.3 + rng.random() * 0.7)
             workers += started
             print(f"\n  run {run}: SIGKILL after {sum(len(w.appended) for w in started)} acknowledged APPENDs")
         status, verdict = check_store(f.instance)
@@ -185,16 +191,8 @@ class KillPop3dTest(unittest.TestCase):
                 return
 
         for run in range(KILLS):
-            pop3d = Daemon([str(POP3D), "-c", str(f.instance.config)], f.instance.dir / f"pop3d-{run}.log")
             threads = [threading.Thread(target=client, daemon=True) for _ in range(2)]
-            for t in threads:
-                t.start()
-            time.sleep(0.3 + rng.random() * 0.5)
-            os.kill(pop3d.proc.pid, signal.SIGKILL)
-            pop3d.wait(10)
-            pop3d.stop()
-            for t in threads:
-                t.join(30)
+            kill_under_load(POP3D, f.instance, f"pop3d-{run}.log", threads, 0.3 + rng.random() * 0.5)
         status, verdict = check_store(f.instance)
         self.assertEqual(status, 0, verdict["problems"])
         left = {m["subject"] for m in f.instance.messages("pop@example.test")}

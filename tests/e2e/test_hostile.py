@@ -94,7 +94,9 @@ class HostileInstance:
             self.instance.cleanup()
 
 
-class HostileMessagesTest(unittest.TestCase):
+class HostileTest(unittest.TestCase):
+    """One instance for all the tests of a class."""
+
     @classmethod
     def setUpClass(cls):
         cls.h = HostileInstance()
@@ -103,6 +105,8 @@ class HostileMessagesTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.h.close()
 
+
+class HostileMessagesTest(HostileTest):
     def smtp_waiter(self):
         def connect():
             c = LineClient(self.h.mx)
@@ -232,15 +236,7 @@ class HostileMessagesTest(unittest.TestCase):
 
 
 
-class HostileImapTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.h = HostileInstance()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.h.close()
-
+class HostileImapTest(HostileTest):
     def connect(self, login=None):
         c = LineClient(self.h.imap, timeout=60)
         self.addCleanup(c.close)
