@@ -66,7 +66,8 @@ class Instance:
         server.setdefault("user", "")
         server.setdefault("data_dir", "data")
         # The ThreadSanitizer run sets more event-loop threads than the default one.
-        server.setdefault("threads", int(os.environ.get("MAILSTEAD_THREADS", "1")))
+        if "MAILSTEAD_THREADS" in os.environ:
+            server.setdefault("threads", int(os.environ["MAILSTEAD_THREADS"]))
         imapd = sections.pop("imapd", {})
         imapd.setdefault("listen", [f"{HOST}:{self.plain_port}"])
         imapd.setdefault("tls_listen", [f"{HOST}:{self.tls_port}"])
