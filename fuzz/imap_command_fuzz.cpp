@@ -1,9 +1,12 @@
 // libFuzzer target: the IMAP command parser answers every byte string with a command or a
 // tagged/untagged BAD and never crashes; a literal announcement is read back exactly; search
-// and list matching stay within their inputs.
+// and list matching stay within their inputs, and substring search finds exactly what a naive
+// search over the lower-cased text finds.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
 #include "imapd/proto/command.hpp"
@@ -23,5 +26,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)mailstead::imap::matches_pattern(bytes.substr(0, half), bytes.substr(half), '/');
   (void)mailstead::imap::sent_day(bytes);
   (void)mailstead::imap::fold_case(bytes);
+  if (size > 0) {  // the first byte says how long the needle is; the haystack is what follows it
+    auto rest = bytes.substr(1);
+    auto needle = mailstead::imap::fold_case(rest.substr(0, std::min<std::size_t>(data[0] % 64, rest.size())));
+    auto haystack = rest.substr(std::min<std::size_t>(data[0] % 64, rest.size()));
+    bool found = mailstead::imap::contains_folded(haystack, needle);
+    bool ascii = std::all_of(bytes.begin(), bytes.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+    if (ascii && found != (mailstead::imap::fold_case(haystack).find(needle) != std::string::npos)) std::abort();
+  }
   return 0;
 }

@@ -35,8 +35,10 @@ std::string_view response_code(storage::Errc code) {
       return "[OVERQUOTA] ";
     case storage::Errc::invalid_argument:
       return "[CANNOT] ";
-    case storage::Errc::full:
+    case storage::Errc::limit:
       return "[LIMIT] ";
+    case storage::Errc::no_space:  // RFC 5530 §3: a subsystem is down for a while; retry later
+      return "[UNAVAILABLE] ";
     default:
       return "[SERVERBUG] ";
   }

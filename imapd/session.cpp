@@ -248,9 +248,10 @@ net::awaitable<session::Written> Session::commit(const char* what, storage::Grou
 }
 
 std::string Session::not_written(const session::Written& written, std::string_view doing) {
-  // RFC 5530 §3: UNAVAILABLE, a subsystem is down for a while; the client may retry later.
-  if (written.store_full()) return "[UNAVAILABLE] The mail store is full; try again later";
-  return fmt::format("[SERVERBUG] {}; try again", doing);
+  auto code = written.failure.value_or(storage::Errc::io_error);
+  if (code == storage::Errc::no_space)
+    return fmt::format("{}{}: the mail store is full; try again later", response_code(code), doing);
+  return fmt::format("{}{}; try again", response_code(code), doing);
 }
 
 net::awaitable<void> serve_imap(net::Connection& connection, const ImapContext& context) {

@@ -52,8 +52,7 @@ using SaslOutcome = std::variant<sasl::Credentials, SaslRefusal>;
 // What a durable write came to: true once it is durable; otherwise why not, so that a full
 // disk is told apart (SMTP 452 4.3.1, IMAP NO [UNAVAILABLE]) from other failures.
 struct Written {
-  std::optional<storage::Errc> failure;  // the store's code, io_error for anything else
-  bool store_full() const { return failure == storage::Errc::full; }
+  std::optional<storage::Errc> failure;       // the store's code, io_error for anything else
   operator bool() const { return !failure; }  // NOLINT(google-explicit-constructor): `if (!co_await commit(...))`
 };
 

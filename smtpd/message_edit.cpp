@@ -44,14 +44,6 @@ bool same_name(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-std::size_t count_fields(std::string_view message, std::string_view name) {
-  mime::FieldReader fields(message.substr(0, mime::header_end(message)));
-  std::size_t n = 0;
-  std::string_view field, value;
-  while (fields.next(field, value)) n += same_name(field, name);
-  return n;
-}
-
 HeaderMeasure measure_header(std::string_view message) {
   HeaderMeasure m;
   m.bytes = mime::header_end(message);
@@ -59,7 +51,11 @@ HeaderMeasure measure_header(std::string_view message) {
   std::string_view field, value;
   while (fields.next(field, value)) {
     ++m.fields;
-    m.from_fields += same_name(field, "from");
+    m.from += same_name(field, "from");
+    m.sender += same_name(field, "sender");
+    m.received += same_name(field, "received");
+    m.date += same_name(field, "date");
+    m.message_id += same_name(field, "message-id");
   }
   return m;
 }

@@ -26,14 +26,16 @@ struct ReceivedInfo {
 std::string received_field(const ReceivedInfo& info);
 std::string rfc5322_date(std::time_t when);  // "Tue, 24 Nov 2026 09:54:29 +0000"
 
-// How often a header field occurs in the message's header block (case-insensitive name).
-// Neither this nor measure_header allocates, whatever the header holds.
-std::size_t count_fields(std::string_view message, std::string_view name);
-
+// What smtpd needs to know of a message's header block, counted in one pass that allocates
+// nothing whatever the header holds (field names compared case-insensitively).
 struct HeaderMeasure {
   std::size_t bytes = 0;  // the header block, its blank line included
   std::size_t fields = 0;
-  std::size_t from_fields = 0;
+  std::size_t from = 0;
+  std::size_t sender = 0;
+  std::size_t received = 0;
+  std::size_t date = 0;
+  std::size_t message_id = 0;
 };
 HeaderMeasure measure_header(std::string_view message);
 

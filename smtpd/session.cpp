@@ -25,6 +25,7 @@
 #include "common/io/data_reader.hpp"
 #include "common/log/log.hpp"
 #include "common/mime/mime.hpp"
+#include "common/net/address.hpp"
 #include "common/net/connection_limiter.hpp"
 #include "common/overloaded.hpp"
 #include "common/sasl/sasl.hpp"
@@ -113,7 +114,14 @@ session::Dialect smtp_dialect(const config::Config& config) {
 
 // The one mapping of the store's error codes to SMTP replies.
 Status status_of(storage::Errc code) {
-  return code == storage::Errc::over_quota ? status::kMailboxFull : status::kStoreFailed;
+  switch (code) {
+    case storage::Errc::over_quota:
+      return status::kMailboxFull;
+    case storage::Errc::no_space:  // RFC 3463 X.3.1: mail system full
+      return status::kSystemFull;
+    default:
+      return status::kStoreFailed;
+  }
 }
 
 class Session {
@@ -214,20 +222,7 @@ class Session {
   bool may_relay() const { return user_.has_value() || trusted(); }
   bool auth_offered() const { return submission() && (connection().is_tls() || cfg_.smtpd.allow_plaintext_auth); }
 
-  bool trusted() const {
-    if (local()) return true;
-    auto address = connection().remote().address();
-    if (address.is_v4()) {
-      auto bytes = address.to_v4().to_bytes();
-      for (const auto& n : ctx_.trusted_networks)
-        if (config::cidr_contains(n, bytes.data(), bytes.size())) return true;
-    } else {
-      auto bytes = address.to_v6().to_bytes();
-      for (const auto& n : ctx_.trusted_networks)
-        if (config::cidr_contains(n, bytes.data(), bytes.size())) return true;
-    }
-    return false;
-  }
+  bool trusted() const { return local() || net::in_networks(connection().remote().address(), ctx_.trusted_networks); }
 
   const Greeting& hello() const {
     if (const auto* t = state_.get_if<InTransaction>()) return t->hello;
@@ -479,12 +474,13 @@ class Session {
                                                          limits.max_header_fields)));
     // RFC 5322 §3.6: exactly one From:. Two would let a message show one author and be judged
     // (sender binding, later DMARC) by another.
-    if (header.from_fields > 1)
+    if (header.from > 1)
       co_return error(reply(status::kBadContent, "More than one From: field (RFC 5322 section 3.6)"));
-    if (count_fields(message, "received") >= cfg_.smtpd.max_received_headers)
+    if (header.received >= cfg_.smtpd.max_received_headers)
       co_return error(reply(status::kMailLoop, "Too many Received: fields, a mail loop"));
-    if (user_ && !author_is_own(message)) co_return error(reply(status::kNotYours, "From: address is not yours"));
-    co_return co_await deliver(transaction, std::move(message));
+    if (user_ && header.from + header.sender > 0 && !author_is_own(message))
+      co_return error(reply(status::kNotYours, "From: address is not yours"));
+    co_return co_await deliver(transaction, std::move(message), header);
   }
 
   // Every From: and Sender: address, in every such field, must be the user's own (a message
@@ -514,7 +510,7 @@ class Session {
     return p;
   }
 
-  std::string prepend_trace(const Transaction& t, std::string_view message) {
+  std::string prepend_trace(const Transaction& t, std::string_view message, const HeaderMeasure& header) {
     ReceivedInfo info;
     info.helo = hello().domain;
     info.client_ip = connection().remote().address().to_string();
@@ -528,16 +524,16 @@ class Session {
     info.when = std::time(nullptr);
     std::string out = received_field(info);
     if (submission() || local()) {  // RFC 6409 §8.3, §8.6: the MSA completes what the client left out
-      if (count_fields(message, "date") == 0) out += fmt::format("Date: {}\r\n", rfc5322_date(info.when));
-      if (count_fields(message, "message-id") == 0)
+      if (header.date == 0) out += fmt::format("Date: {}\r\n", rfc5322_date(info.when));
+      if (header.message_id == 0)
         out += fmt::format("Message-ID: <{}.{}@{}>\r\n", info.when, random_token(), cfg_.server.hostname);
     }
     out += message;
     return out;
   }
 
-  net::awaitable<bool> deliver(const Transaction& t, std::string message) {
-    auto traced = prepend_trace(t, message);
+  net::awaitable<bool> deliver(const Transaction& t, std::string message, const HeaderMeasure& header) {
+    auto traced = prepend_trace(t, message, header);
     std::vector<storage::UserId> local;
     std::vector<storage::QueuedRecipient> remote;
     for (const auto& r : t.recipients) {
@@ -602,8 +598,8 @@ class Session {
                                  s.max_recipients_per_day, rfc5322_date(static_cast<std::time_t>(limit_reopens)))));
         co_return true;
       }
-      if (written.store_full()) {  // RFC 3463 X.3.1: mail system full
-        answer(reply(status::kSystemFull, "Insufficient system storage, try again later"));
+      if (written.failure == storage::Errc::no_space) {
+        answer(reply(status_of(*written.failure), "Insufficient system storage, try again later"));
         co_return true;
       }
       answer(reply(status_of(refused.value_or(storage::Errc::io_error)),

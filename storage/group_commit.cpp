@@ -64,7 +64,7 @@ void GroupCommitter::commit_batch(std::deque<Item>& batch) {
           item.work(child);
           child.commit();
         } catch (const StorageError& e) {
-          if (e.code() == Errc::full) throw;  // grow the map (or give up) for the whole batch
+          if (e.code() == Errc::no_space) throw;  // grow the map (or give up) for the whole batch
           item.error = std::current_exception();
         } catch (...) {
           item.error = std::current_exception();

@@ -179,7 +179,7 @@ Message insert_message(WriteTxn& txn, Mailbox& mailbox, const BlobId& blob, std:
 Result<void> check_target(const Mailbox& mailbox, std::size_t count) {
   if (mailbox.noselect) return fail(Errc::invalid_argument, fmt::format("\"{}\" cannot hold messages", mailbox.name));
   if (std::uint64_t{mailbox.uid_next} + count > 0xffffffffULL)
-    return fail(Errc::full, fmt::format("\"{}\" has used up its UIDs", mailbox.name));
+    return fail(Errc::limit, fmt::format("\"{}\" has used up its UIDs", mailbox.name));
   return {};
 }
 

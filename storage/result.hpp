@@ -18,7 +18,8 @@ enum class Errc {
   invalid_argument,  // a name or address that can never be valid
   not_empty,         // e.g. a domain that still has users
   over_quota,
-  full,              // the store or the disk is full: temporary, retry later
+  no_space,          // the disk or the store's map is full: temporary, retry later
+  limit,             // an object reached a fixed bound (a mailbox's UIDs): not cured by retrying
   version_mismatch,  // the store was written by another version of mailstead
   corrupt,
   io_error,

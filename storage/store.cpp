@@ -31,8 +31,10 @@ std::string_view to_string(Errc code) {
       return "not empty";
     case Errc::over_quota:
       return "over quota";
-    case Errc::full:
-      return "storage full";
+    case Errc::no_space:
+      return "out of space";
+    case Errc::limit:
+      return "limit reached";
     case Errc::version_mismatch:
       return "version mismatch";
     case Errc::corrupt:
@@ -47,7 +49,7 @@ namespace detail {
 
 void throw_lmdb(int rc, std::string_view what) {
   if (rc == MDB_MAP_FULL) throw MapFull();
-  if (rc == ENOSPC) throw StorageError(Errc::full, fmt::format("{}: the disk is full", what));
+  if (rc == ENOSPC) throw StorageError(Errc::no_space, fmt::format("{}: the disk is full", what));
   if (rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_INVALID)
     throw StorageError(Errc::corrupt, fmt::format("{}: {}", what, mdb_strerror(rc)));
   if (rc == MDB_VERSION_MISMATCH)
@@ -234,7 +236,7 @@ void WriteTxn::commit() {
   int rc = mdb_txn_commit(txn);                         // frees the transaction whatever the outcome
   if (state_->lock.owns_lock()) state_->lock.unlock();  // a nested transaction holds no lock
   if ((rc == EIO || rc == ENOSPC) && disk_nearly_full(state_->store->options.dir))
-    throw StorageError(Errc::full,
+    throw StorageError(Errc::no_space,
                        fmt::format("commit: the disk holding {} is full", state_->store->options.dir.string()));
   check(rc, "commit");
 }

@@ -18,7 +18,7 @@
 //   Result is ok; the backend may run body again (LMDB after growing a full map; a database
 //   after a serialisation failure), so body must act only through its transaction.
 // - Expected outcomes are Result<T> with a protocol-neutral Errc; failures of the store are
-//   thrown as StorageError: Errc::full (out of space: temporary), version_mismatch, corrupt,
+//   thrown as StorageError: Errc::no_space (out of space: temporary), version_mismatch, corrupt,
 //   io_error.
 
 #include <cstdint>

@@ -67,8 +67,10 @@ bool find_folded(std::string_view haystack, std::string_view needle, bool ascii_
   return false;
 }
 
-// `folded_needle` went through fold_case(). An ASCII needle is searched for in place, case
-// folded on the fly (no copy of a message body); others need the folded haystack.
+}  // namespace
+
+// An ASCII needle is searched for in place, case folded on the fly (no copy of a message
+// body); others need the folded haystack.
 bool contains_folded(std::string_view haystack, std::string_view folded_needle) {
   if (folded_needle.empty()) return true;
   if (folded_needle.size() > haystack.size()) return false;
@@ -76,6 +78,8 @@ bool contains_folded(std::string_view haystack, std::string_view folded_needle) 
   auto folded = fold_case(haystack);
   return find_folded(folded, folded_needle, false, [](char c) { return c; });
 }
+
+namespace {
 
 // A header value as a reader sees it: encoded words decoded (only if it has any).
 bool value_contains(std::string_view value, std::string_view folded_needle) {

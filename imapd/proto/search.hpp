@@ -63,4 +63,9 @@ std::optional<std::int64_t> sent_day(std::string_view date_value);
 // Lower-cases every letter of UTF-8 text (bytes that are not UTF-8 stay as they are).
 std::string fold_case(std::string_view text);
 
+// Whether `haystack` holds `folded_needle` (which went through fold_case), letters compared
+// without case. Linear in the haystack whatever either holds (a hostile needle such as
+// "baaa…a" over "aaa…" included).
+bool contains_folded(std::string_view haystack, std::string_view folded_needle);
+
 }  // namespace mailstead::imap

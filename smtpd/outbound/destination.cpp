@@ -9,6 +9,8 @@
 #include <string>
 #include <utility>
 
+#include "common/net/address.hpp"
+
 namespace mailstead::outbound {
 namespace {
 
@@ -31,54 +33,34 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 15> kRefused
     {"64:ff9b:1::/48", "private"},  // RFC 8215 local-use NAT64
 }};
 
-struct Bytes {
-  std::array<std::uint8_t, 16> data{};
-  std::size_t length = 0;
+struct RefusedRanges {
+  std::vector<config::Cidr> networks;
+  std::vector<std::string_view> names;  // names[i] is what networks[i] is called
 };
 
-// IPv4-mapped IPv6 compares as the IPv4 address it carries (cidr_contains does so too).
-Bytes bytes_of(const net::asio::ip::address& address) {
-  Bytes b;
-  if (address.is_v4() || (address.is_v6() && address.to_v6().is_v4_mapped())) {
-    auto v4 =
-        address.is_v4() ? address.to_v4() : net::asio::ip::make_address_v4(net::asio::ip::v4_mapped, address.to_v6());
-    auto raw = v4.to_bytes();
-    std::copy(raw.begin(), raw.end(), b.data.begin());
-    b.length = 4;
-  } else {
-    auto raw = address.to_v6().to_bytes();
-    std::copy(raw.begin(), raw.end(), b.data.begin());
-    b.length = 16;
-  }
-  return b;
-}
-
-const std::vector<std::pair<config::Cidr, std::string_view>>& refused_ranges() {
+const RefusedRanges& refused_ranges() {
   static const auto ranges = [] {
-    std::vector<std::pair<config::Cidr, std::string_view>> out;
-    for (const auto& [text, why] : kRefused) out.emplace_back(*config::parse_cidr(text), why);
+    RefusedRanges out;
+    for (const auto& [text, why] : kRefused) {
+      out.networks.push_back(*config::parse_cidr(text));
+      out.names.push_back(why);
+    }
     return out;
   }();
   return ranges;
-}
-
-net::asio::ip::address canonical(const net::asio::ip::address& a) {
-  if (a.is_v6() && a.to_v6().is_v4_mapped()) return net::asio::ip::make_address_v4(net::asio::ip::v4_mapped, a.to_v6());
-  return a;
 }
 
 }  // namespace
 
 std::optional<std::string_view> refused_destination(const net::asio::ip::address& address,
                                                     const DestinationPolicy& policy) {
-  auto b = bytes_of(address);
-  for (const auto& network : policy.allowed)
-    if (config::cidr_contains(network, b.data.data(), b.length)) return std::nullopt;
-  for (const auto& [network, why] : refused_ranges())
-    if (config::cidr_contains(network, b.data.data(), b.length)) return why;
-  auto mine = canonical(address);
+  if (net::in_networks(address, policy.allowed)) return std::nullopt;
+  const auto& refused = refused_ranges();
+  if (const auto* hit = net::find_network(address, refused.networks))
+    return refused.names[static_cast<std::size_t>(hit - refused.networks.data())];
+  auto mine = net::canonical(address);
   for (const auto& own : policy.own)
-    if (canonical(own) == mine) return "this server's own";
+    if (net::canonical(own) == mine) return "this server's own";
   return std::nullopt;
 }
 

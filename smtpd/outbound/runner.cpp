@@ -369,6 +369,10 @@ void QueueRunner::keep_or_close(const std::string& key, std::unique_ptr<SmtpConn
 
 net::awaitable<void> QueueRunner::record(storage::QueueId id, std::vector<AttemptResult> results) {
   auto now = now_seconds();
+  // Notices are made from a snapshot first: building and parsing one (the original may be the
+  // size limit with RET=FULL) must not hold the store's single writer. The transaction works
+  // out again which are due and makes one itself only if the entry changed meanwhile.
+  auto prepared = prepare_notices(id, results, now);
   bool queued_more = false;
   storage::GroupCommitter::Work work = [&](storage::WriteTxn& txn) {
     queued_more = false;
@@ -377,10 +381,20 @@ net::awaitable<void> QueueRunner::record(storage::QueueId id, std::vector<Attemp
     auto failed = apply_results(*entry, results, now, policy_);
     auto late = take_delay_notices(*entry, now, cfg_.delay_notice);
     if ((!failed.empty() || !late.empty()) && !entry->sender.empty()) {
-      auto bytes = storage::read_blob(txn, entry->blob);
-      std::string original(bytes.value_or(std::string_view{}));
-      if (!failed.empty()) notify_sender(txn, *entry, failed, results, original, now, DsnAction::failed);
-      if (!late.empty()) notify_sender(txn, *entry, late, results, original, now, DsnAction::delayed);
+      std::optional<std::string> original;
+      for (auto [which, action] : {std::pair{&failed, DsnAction::failed}, std::pair{&late, DsnAction::delayed}}) {
+        if (which->empty()) continue;
+        auto ready = std::find_if(prepared.begin(), prepared.end(),
+                                  [&](const Notice& n) { return n.action == action && n.which == *which; });
+        if (ready != prepared.end()) {
+          store_notice(txn, *entry, *ready);
+          continue;
+        }
+        if (!original) original = std::string(storage::read_blob(txn, entry->blob).value_or(std::string_view{}));
+        bool local = !storage::resolve(txn, entry->sender).users.empty();
+        if (auto notice = make_notice(*entry, *which, results, *original, now, action, local))
+          store_notice(txn, *entry, *notice);
+      }
       queued_more = true;
     }
     auto updated = storage::update_queue_entry(txn, *entry);
@@ -397,9 +411,38 @@ net::awaitable<void> QueueRunner::record(storage::QueueId id, std::vector<Attemp
   if (queued_more) wake();
 }
 
-void QueueRunner::notify_sender(storage::WriteTxn& txn, const storage::QueueEntry& entry,
-                                const std::vector<std::size_t>& which, const std::vector<AttemptResult>& results,
-                                std::string_view message, std::int64_t now, DsnAction action) {
+std::vector<QueueRunner::Notice> QueueRunner::prepare_notices(storage::QueueId id,
+                                                              const std::vector<AttemptResult>& results,
+                                                              std::int64_t now) {
+  std::optional<storage::QueueEntry> entry;
+  std::string original;
+  bool local = false;
+  std::vector<std::size_t> failed, late;
+  {
+    auto txn = services_.store.read();  // held while copying, not while building
+    entry = storage::find_queue_entry(txn, id);
+    if (!entry || entry->sender.empty()) return {};
+    failed = apply_results(*entry, results, now, policy_);
+    late = take_delay_notices(*entry, now, cfg_.delay_notice);
+    if (failed.empty() && late.empty()) return {};
+    original = std::string(storage::read_blob(txn, entry->blob).value_or(std::string_view{}));
+    local = !storage::resolve(txn, entry->sender).users.empty();
+  }
+  std::vector<Notice> out;
+  if (!failed.empty())
+    if (auto n = make_notice(*entry, failed, results, original, now, DsnAction::failed, local))
+      out.push_back(std::move(*n));
+  if (!late.empty())
+    if (auto n = make_notice(*entry, late, results, original, now, DsnAction::delayed, local))
+      out.push_back(std::move(*n));
+  return out;
+}
+
+std::optional<QueueRunner::Notice> QueueRunner::make_notice(const storage::QueueEntry& entry,
+                                                            const std::vector<std::size_t>& which,
+                                                            const std::vector<AttemptResult>& results,
+                                                            std::string_view message, std::int64_t now,
+                                                            DsnAction action, bool sender_local) {
   bool failed = action == DsnAction::failed;
   DsnInput in;
   in.reporting_mta = services_.config.server.hostname;
@@ -424,14 +467,27 @@ void QueueRunner::notify_sender(storage::WriteTxn& txn, const storage::QueueEntr
     std::string remote = result == results.end() ? "" : result->remote_mta;
     in.recipients.push_back({r.address, r.orcpt, action, status, remote, r.last_error, now});
   }
-  if (in.recipients.empty()) return;
-  auto dsn = build_dsn(in);
+  if (in.recipients.empty()) return std::nullopt;
+  Notice notice;
+  notice.action = action;
+  notice.which = which;
+  notice.reported = in.recipients.size();
+  notice.dsn = build_dsn(in);
+  // What local delivery adds to every message.
+  if (sender_local)
+    notice.local_copy = storage::prepare_message("Return-Path: <>\r\n" + notice.dsn, services_.config.limits.message);
+  return notice;
+}
+
+// Runs inside the write transaction, and perhaps more than once (the store may run it again).
+void QueueRunner::store_notice(storage::WriteTxn& txn, const storage::QueueEntry& entry, const Notice& notice) {
   auto where = storage::resolve(txn, entry.sender);
   if (!where.users.empty()) {
-    // What local delivery adds to every message. Parsed under the writer, unlike SMTP's and
-    // APPEND's: the notice is made in this transaction, from the queue entry it reads.
-    auto local_copy = storage::prepare_message("Return-Path: <>\r\n" + dsn, services_.config.limits.message);
-    for (auto& o : storage::deliver_message(txn, local_copy, where.users))
+    std::optional<storage::PreparedMessage> made_now;  // the sender became local meanwhile
+    if (!notice.local_copy)
+      made_now = storage::prepare_message("Return-Path: <>\r\n" + notice.dsn, services_.config.limits.message);
+    const auto& copy = notice.local_copy ? *notice.local_copy : *made_now;
+    for (auto& o : storage::deliver_message(txn, copy, where.users))
       if (!o.result)
         log::warn("-", "bounce_not_stored", "id={} error={}", entry.id, log::quoted(o.result.error().detail));
   }
@@ -440,11 +496,11 @@ void QueueRunner::notify_sender(storage::WriteTxn& txn, const storage::QueueEntr
     bounce_entry.sender = "";  // the null sender: a bounce is never bounced
     for (const auto& address : where.unknown() ? std::vector<std::string>{entry.sender} : where.remote)
       bounce_entry.recipients.push_back({address, storage::RecipientState::pending, 0, 0, "", "", 0});
-    auto queued = storage::enqueue(txn, dsn, bounce_entry);
+    auto queued = storage::enqueue(txn, notice.dsn, bounce_entry);
     if (!queued) throw storage::StorageError(queued.error().code, queued.error().detail);
   }
-  log::info("-", failed ? "bounce" : "delay_notice", "id={} to={} recipients={}", entry.id, log::quoted(entry.sender),
-            in.recipients.size());
+  log::info("-", notice.action == DsnAction::failed ? "bounce" : "delay_notice", "id={} to={} recipients={}", entry.id,
+            log::quoted(entry.sender), notice.reported);
 }
 
 }  // namespace mailstead::outbound

@@ -23,6 +23,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -34,6 +35,7 @@
 #include "smtpd/outbound/dsn.hpp"
 #include "smtpd/outbound/resolver.hpp"
 #include "smtpd/outbound/retry.hpp"
+#include "storage/messages.hpp"
 #include "storage/queue.hpp"
 
 namespace mailstead::outbound {
@@ -61,10 +63,21 @@ class QueueRunner {
                                                          std::string_view message);
   void keep_or_close(const std::string& key, std::unique_ptr<SmtpConnection> connection);
   net::awaitable<void> record(storage::QueueId id, std::vector<AttemptResult> results);
-  // A DSN to the sender (RFC 3464) for the given recipients: failed (a bounce) or delayed.
-  void notify_sender(storage::WriteTxn& txn, const storage::QueueEntry& entry, const std::vector<std::size_t>& which,
-                     const std::vector<AttemptResult>& results, std::string_view message, std::int64_t now,
-                     DsnAction action);
+
+  // A DSN to the sender (RFC 3464) for some recipients of a queue entry: failed (a bounce) or
+  // delayed. Made, and parsed for local delivery, before the write transaction that stores it.
+  struct Notice {
+    DsnAction action = DsnAction::failed;
+    std::vector<std::size_t> which;  // the entry's recipients it was made for
+    std::size_t reported = 0;        // of those, the ones whose NOTIFY asks for it
+    std::string dsn;
+    std::optional<storage::PreparedMessage> local_copy;  // when the sender was a local user
+  };
+  std::vector<Notice> prepare_notices(storage::QueueId id, const std::vector<AttemptResult>& results, std::int64_t now);
+  std::optional<Notice> make_notice(const storage::QueueEntry& entry, const std::vector<std::size_t>& which,
+                                    const std::vector<AttemptResult>& results, std::string_view message,
+                                    std::int64_t now, DsnAction action, bool sender_local);
+  void store_notice(storage::WriteTxn& txn, const storage::QueueEntry& entry, const Notice& notice);
 
   const session::Services& services_;
   const config::OutboundConfig& cfg_;

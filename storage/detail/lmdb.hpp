@@ -40,7 +40,7 @@ struct Dbs {
 // Thrown for MDB_MAP_FULL: Store::update grows the map and retries.
 class MapFull : public StorageError {
  public:
-  MapFull() : StorageError(Errc::full, "the mail store's map is full") {}
+  MapFull() : StorageError(Errc::no_space, "the mail store's map is full") {}
 };
 
 [[noreturn]] void throw_lmdb(int rc, std::string_view what);

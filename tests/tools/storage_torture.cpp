@@ -4,7 +4,7 @@
 //   deliver DIR FIRST COUNT WRITERS  deliver messages FIRST..FIRST+COUNT-1 from WRITERS threads
 //                                    through one GroupCommitter; print "ok K" once K is durable
 //   fill DIR                         deliver until the store refuses; print "full" and the
-//                                    number delivered if it refused with Errc::full
+//                                    number delivered if it refused with Errc::no_space
 //   check DIR                        verify the store's invariants in one read transaction and
 //                                    print {"K": [user ids], ...} for every message found
 //   enqueue DIR COUNT DOMAINS SENDER  put COUNT outbound queue entries in the queue, entry K
@@ -130,8 +130,8 @@ int fill(const char* dir) {
       ++delivered;
     }
   } catch (const StorageError& e) {
-    std::printf("%s %ld %s\n", e.code() == Errc::full ? "full" : "other", delivered, e.what());
-    return e.code() == Errc::full ? 0 : 1;
+    std::printf("%s %ld %s\n", e.code() == Errc::no_space ? "full" : "other", delivered, e.what());
+    return e.code() == Errc::no_space ? 0 : 1;
   }
 }
 

@@ -188,7 +188,7 @@ TEST_F(StoreLifecycle, FullAtTheMaximumIsATemporaryError) {
       ASSERT_LT(batch, 1000) << "the store never filled up";
     }
   } catch (const StorageError& e) {
-    EXPECT_EQ(e.code(), Errc::full);
+    EXPECT_EQ(e.code(), Errc::no_space);
   }
   EXPECT_EQ(store().map_size(), std::uint64_t{2} << 20);
   // Still usable: reads work and a small delete goes through.
