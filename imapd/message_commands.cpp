@@ -4,7 +4,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 
+#include "common/log/log.hpp"
 #include "common/mime/decode.hpp"
 #include "imapd/proto/response.hpp"
 #include "imapd/proto/search.hpp"
@@ -400,16 +402,27 @@ net::awaitable<bool> Session::on_copy(const Command& command, const Copy& copy) 
   co_return true;
 }
 
-// RFC 9051 §6.4.4, RFC 4731 ESEARCH, RFC 5182 SEARCHRES.
-bool Session::on_search(const Command& command, const Search& search) {
+// RFC 9051 §6.4.4, RFC 4731 ESEARCH, RFC 5182 SEARCHRES. Matching runs in slices of at most
+// kSearchSlice, each over its own read view, with other sessions served between them; all the
+// slices together may take imapd.max_search_time. A message expunged by another session
+// meanwhile is simply not matched; one delivered meanwhile is not in this session's view yet.
+net::awaitable<bool> Session::on_search(const Command& command, const Search& search) {
   const auto& charset = search.request.charset;
   auto key = search.request.key;
   if (!charset.empty() && !convert_search_strings(key, charset)) {
     tagged(command, "NO", "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset");
-    return true;
+    co_return true;
+  }
+  const auto& limits = ctx_.services.config.imapd;
+  if (auto keys = count_text_keys(key); keys > limits.max_search_text_keys) {
+    tagged(command, "NO",
+           fmt::format("[LIMIT] {} text keys are more than the {} one search may hold", keys,
+                       limits.max_search_text_keys));
+    co_return true;
   }
   sync_changes();
   auto& view = selected()->view;
+  const auto mailbox_id = selected()->mailbox.id;
   SearchScope scope{view.exists(), view.largest_uid(), saved_search_};
   prepare_search(key, scope);
   const bool report_modseq = uses_modseq(key);
@@ -417,45 +430,72 @@ bool Session::on_search(const Command& command, const Search& search) {
   std::uint64_t highest_modseq = 0;
   std::vector<std::uint32_t> seqs;
   std::vector<storage::Uid> uids;
-  auto txn = ctx_.services.store.read();
+  const storage::ReadTxn* txn = nullptr;  // the current slice's view
   std::optional<mime::Part> structure;
   const storage::Message* record = nullptr;  // the message being matched
   SearchLoader load = [&](SearchMessage& m, SearchNeed need) {
     if (need == SearchNeed::fields) {
       m.fields.clear();
-      return storage::for_each_header_field(txn, *record, [&m](std::string_view name, std::string_view value) {
+      return storage::for_each_header_field(*txn, *record, [&m](std::string_view name, std::string_view value) {
         m.fields.emplace_back(name, value);
         return true;
       });
     }
-    structure = storage::message_structure(txn, *record);
-    auto bytes = storage::read_blob(txn, record->blob);
+    structure = storage::message_structure(*txn, *record);
+    auto bytes = storage::read_blob(*txn, record->blob);
     if (!structure || !bytes) return false;
     m.structure = &*structure;
     m.bytes = *bytes;
     return true;
   };
-  std::uint32_t seq = 0;
   decltype(SearchMessage::fields) scratch_fields;
-  storage::for_each_message(txn, selected()->mailbox.id, [&](const storage::Message& current) {
-    record = &current;
-    // Messages the client does not know yet (or no longer) are not in its numbering.
-    auto n = view.seq_of(current.uid);
-    if (!n) return true;
-    seq = *n;
-    SearchMessage m;
-    m.seq = seq;
-    m.facts = facts_of(current);
-    m.recent = view.is_recent(current.uid);
-    m.fields = std::move(scratch_fields);  // its capacity, reused from message to message
-    if (matches(key, m, scope, load)) {
-      seqs.push_back(seq);
-      uids.push_back(current.uid);
-      highest_modseq = std::max(highest_modseq, current.modseq);
+  const auto deadline = std::chrono::steady_clock::now() + limits.max_search_time;
+  std::optional<storage::Uid> next = 1;  // where the next slice starts; none when all is done
+  bool over_time = false;
+  while (next) {
+    auto slice = ctx_.services.store.read();
+    txn = &slice;
+    const auto slice_end = std::min(std::chrono::steady_clock::now() + kSearchSlice, deadline);
+    auto first = *next;
+    next.reset();
+    storage::for_each_message_from(slice, mailbox_id, first, [&](const storage::Message& current) {
+      if (std::chrono::steady_clock::now() >= slice_end) {  // the rest in the next slice
+        next = current.uid;
+        return false;
+      }
+      record = &current;
+      // Messages the client does not know yet (or no longer) are not in its numbering.
+      auto n = view.seq_of(current.uid);
+      if (!n) return true;
+      SearchMessage m;
+      m.seq = *n;
+      m.facts = facts_of(current);
+      m.recent = view.is_recent(current.uid);
+      m.fields = std::move(scratch_fields);  // its capacity, reused from message to message
+      if (matches(key, m, scope, load)) {
+        seqs.push_back(*n);
+        uids.push_back(current.uid);
+        highest_modseq = std::max(highest_modseq, current.modseq);
+      }
+      scratch_fields = std::move(m.fields);
+      return true;
+    });
+    txn = nullptr;
+    structure.reset();  // its views were into the slice's pages
+    if (!next) break;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      over_time = true;
+      break;
     }
-    scratch_fields = std::move(m.fields);
-    return true;
-  });
+    co_await net::yield_to_others();
+  }
+  if (over_time) {
+    log::info(talk_.id(), "search_limit", "mailbox={} seconds={}", log::quoted(selected()->mailbox.name),
+              limits.max_search_time.count());
+    tagged(command, "NO",
+           fmt::format("[LIMIT] The search ran past its limit of {} s; narrow it", limits.max_search_time.count()));
+    co_return true;
+  }
   auto request = search.request;
   if (enabled_.imap4rev2 && !request.extended) {  // RFC 9051 §6.4.4: IMAP4rev2 answers with ESEARCH
     request.extended = true;
@@ -484,7 +524,7 @@ bool Session::on_search(const Command& command, const Search& search) {
   }
   report_updates(command.uid);
   tagged(command, "OK", fmt::format("{} completed", command.name));
-  return true;
+  co_return true;
 }
 
 // Removes \Deleted messages (all, or those among `only` when it is not empty) and reports

@@ -230,7 +230,7 @@ net::awaitable<bool> Session::handle(const Command& command) {
                         [&](const Close& x) { return on_close(c, x); },
                         [&](const Unselect& x) { return finished(on_unselect(c, x)); },
                         [&](const Expunge& x) { return on_expunge(c, x); },
-                        [&](const Search& x) { return finished(on_search(c, x)); },
+                        [&](const Search& x) { return on_search(c, x); },
                         [&](const Fetch& x) { return on_fetch(c, x); },
                         [&](const Store& x) { return on_store(c, x); },
                         [&](const Copy& x) { return on_copy(c, x); },

@@ -23,6 +23,7 @@
 // - Mailbox names travel as modified UTF-7 (RFC 3501 §5.1.3) until the client enables
 //   UTF8=ACCEPT (RFC 9755), and are UTF-8 in the store.
 
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <set>
@@ -45,6 +46,8 @@
 namespace mailstead::imap {
 
 inline constexpr std::size_t kFlushAt = std::size_t{256} * 1024;
+// Longest a command works before other sessions on its thread get their turn (SEARCH).
+inline constexpr std::chrono::milliseconds kSearchSlice{20};
 // Said before the session ends because another session deleted the selected mailbox.
 inline constexpr std::string_view kMailboxDeleted = "* BYE Selected mailbox was deleted, have to disconnect\r\n";
 
@@ -174,7 +177,7 @@ class Session {
   net::awaitable<bool> on_store(const Command& command, const Store& store);
   net::awaitable<bool> on_copy(const Command& command, const Copy& copy);
   net::awaitable<bool> on_move(const Command& command, const Move& move);
-  bool on_search(const Command& command, const Search& search);
+  net::awaitable<bool> on_search(const Command& command, const Search& search);
   net::awaitable<bool> on_expunge(const Command& command, const Expunge& expunge);
   net::awaitable<bool> on_close(const Command& command, const Close&);
   bool on_unselect(const Command& command, const Unselect&);

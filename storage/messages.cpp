@@ -305,6 +305,16 @@ void for_each_message(const ReadTxn& txn, MailboxId mailbox, const std::function
                    });
 }
 
+void for_each_message_from(const ReadTxn& txn, MailboxId mailbox, Uid first,
+                           const std::function<bool(const Message&)>& fn) {
+  const auto prefix = codec::key_u32(mailbox);
+  txn.state().scan_from(txn.state().dbs().messages, codec::key_u32_u32(mailbox, first),
+                        [&](std::string_view key, std::string_view value) {
+                          if (!key.starts_with(prefix)) return false;
+                          return fn(decode(mailbox, codec::get_u32be(key, 4), value));
+                        });
+}
+
 std::vector<Uid> list_uids(const ReadTxn& txn, MailboxId mailbox) {
   std::vector<Uid> out;
   txn.state().scan(txn.state().dbs().messages, codec::key_u32(mailbox), [&](std::string_view key, std::string_view) {

@@ -120,6 +120,9 @@ std::vector<DeliveryOutcome> deliver_message(WriteTxn& txn, const PreparedMessag
 std::optional<Message> find_message(const ReadTxn& txn, MailboxId mailbox, Uid uid);
 // Every message of a mailbox in UID order; fn returns false to stop.
 void for_each_message(const ReadTxn& txn, MailboxId mailbox, const std::function<bool(const Message&)>& fn);
+// The same, from the first message whose UID is `first` or higher.
+void for_each_message_from(const ReadTxn& txn, MailboxId mailbox, Uid first,
+                           const std::function<bool(const Message&)>& fn);
 std::vector<Uid> list_uids(const ReadTxn& txn, MailboxId mailbox);
 // How many messages of the mailbox have a UID of at least `first` (a range scan of keys).
 std::uint64_t count_messages_from(const ReadTxn& txn, MailboxId mailbox, Uid first);

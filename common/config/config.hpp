@@ -132,10 +132,12 @@ struct ImapdConfig {
   std::vector<Endpoint> tls_listen;     // port 993, implicit TLS
   std::chrono::seconds idle_timeout{};  // autologout (RFC 9051 §5.4: at least 30 minutes)
   unsigned max_errors = 0;
-  unsigned max_line_length = 0;        // a command line after login, CRLF included
-  unsigned max_preauth_length = 0;     // a line or a literal before login
-  bool allow_plaintext_auth = false;   // LOGIN and AUTHENTICATE before STARTTLS
-  std::uint64_t max_message_size = 0;  // APPEND literal limit (APPENDLIMIT)
+  unsigned max_line_length = 0;            // a command line after login, CRLF included
+  unsigned max_preauth_length = 0;         // a line or a literal before login
+  bool allow_plaintext_auth = false;       // LOGIN and AUTHENTICATE before STARTTLS
+  std::uint64_t max_message_size = 0;      // APPEND literal limit (APPENDLIMIT)
+  std::chrono::seconds max_search_time{};  // one SEARCH's matching, all its slices together
+  unsigned max_search_text_keys = 0;       // header, BODY and TEXT keys in one SEARCH
 };
 
 struct Config {

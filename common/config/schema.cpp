@@ -555,6 +555,16 @@ std::vector<Section> build_schema() {
                            "Longest line, and largest literal, a client may send before it has logged in\n"
                            "(a literal over it is refused before it is sent: NO [TOOBIG]).",
                            [](Config& c) -> unsigned& { return c.imapd.max_preauth_length; }, 1024, 65536),
+                       duration(
+                           "max_search_time", R"("1m")",
+                           "Longest one SEARCH may spend matching (it runs in short slices, so other\n"
+                           "sessions are served meanwhile); past it the command ends NO [LIMIT].",
+                           [](Config& c) -> seconds& { return c.imapd.max_search_time; }, seconds(1), seconds(3600)),
+                       count(
+                           "max_search_text_keys", "32",
+                           "Most substring keys (FROM, SUBJECT, HEADER, BODY, TEXT, ...) in one SEARCH: each\n"
+                           "may read a whole message, and a message is matched without a break (NO [LIMIT]).",
+                           [](Config& c) -> unsigned& { return c.imapd.max_search_text_keys; }, 1, 1000),
                        flag("allow_plaintext_auth", "false",
                             "Allow LOGIN and AUTHENTICATE before STARTTLS (LOGINDISABLED otherwise). Passwords\n"
                             "would cross the network in clear: for tests only.",

@@ -8,10 +8,12 @@
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -27,5 +29,12 @@ using boost::system::error_code;
 
 // Completion token for operations whose failure is an outcome, not an exception.
 inline constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// Lets whatever else is queued on this executor run first: a long command runs in slices so
+// that it never holds an I/O thread from the other sessions on it.
+inline awaitable<void> yield_to_others() {
+  auto executor = co_await asio::this_coro::executor;
+  co_await asio::post(executor, asio::use_awaitable);
+}
 
 }  // namespace mailstead::net

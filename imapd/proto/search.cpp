@@ -225,6 +225,12 @@ bool uses_modseq(const SearchKey& key) {
          std::any_of(key.children.begin(), key.children.end(), [](const SearchKey& c) { return uses_modseq(c); });
 }
 
+std::size_t count_text_keys(const SearchKey& key) {
+  std::size_t n = key.kind == K::header || key.kind == K::body || key.kind == K::text;
+  for (const auto& child : key.children) n += count_text_keys(child);
+  return n;
+}
+
 bool matches(const SearchKey& key, SearchMessage& m, const SearchScope& scope, const SearchLoader& load) {
   const auto& r = m.facts;
   // The header fields alone answer header keys; body keys need the structure and bytes.

@@ -72,7 +72,7 @@ class HostileInstance:
             "server": {"hostname": "mail.example.test"},
             "smtpd": {"listen": [f"{HOST}:{self.mx}"], "submission_listen": [f"{HOST}:{self.submission}"],
                       "max_message_size": "32M", "max_errors": 100},
-            "imapd": {"allow_plaintext_auth": True, "max_message_size": "32M"},
+            "imapd": {"allow_plaintext_auth": True, "max_message_size": "32M", "max_search_time": "1s"},
             "auth": {"failure_delay": "0s"},
         }
         self.instance = Instance(sections=sections)
@@ -323,6 +323,47 @@ class HostileImapTest(HostileTest):
         self.assertGreater(waiter.round_trips, 0)
         self.assertLess(waiter.longest, 2.0)  # a wide margin under the 9 s found
 
+
+    def test_a_search_that_reads_every_body_many_times_neither_stalls_nor_runs_on(self):
+        # Found: SEARCH matched the whole mailbox in one go on the I/O thread, and its cost was
+        # keys x mailbox with nothing to stop it: 32 BODY keys over 160 MiB of mail read 5 GiB.
+        m = imaplib.IMAP4(HOST, self.h.imap, timeout=60)
+        self.addCleanup(m.logout)
+        m.login(ALICE, ALICE_PASSWORD)
+        m.create("Haystack")
+        # A needle that is all but found at every position ("b" and then a's, in a body of a's)
+        # costs the most per byte.
+        message = b"Subject: hay\r\n\r\n" + (b"a" * 1022 + b"\r\n") * 1024  # 1 MiB of text
+        for _ in range(160):
+            m.append("Haystack", None, None, message)
+        m.select("Haystack", readonly=True)
+        # More text keys than imapd.max_search_text_keys (32) are refused before any matching.
+        many = " ".join(["OR BODY x1 BODY x2"] * 17)
+        typ, data = m.search(None, many)
+        self.assertEqual(typ, "NO")
+        self.assertIn(b"[LIMIT] 34 text keys are more than the 32 one search may hold", data[0])
+        # 32 BODY keys: each message is read 32 times, more than imapd.max_search_time (1 s)
+        # allows; other sessions are served between slices meanwhile.
+        waiter = self.imap_waiter()
+        waiter.start()
+        time.sleep(0.1)
+        start = time.monotonic()
+        needle = "b" + "a" * 23
+        typ, data = m.search(None, " ".join([f"OR BODY {needle} BODY {needle}"] * 16))
+        took = time.monotonic() - start
+        waiter.stop.set()
+        waiter.join(30)
+        print(f"\n  SEARCH of 32 BODY keys over 160 MiB: {typ} after {took:.2f} s; other session's longest "
+              f"NOOP wait {waiter.longest * 1000:.1f} ms over {waiter.round_trips} round trips")
+        self.assertEqual(typ, "NO")
+        self.assertIn(b"[LIMIT] The search ran past its limit of 1 s", data[0])
+        self.assertLess(took, 10.0)
+        self.assertGreater(waiter.round_trips, 10)
+        self.assertLess(waiter.longest, 1.0)  # a message is matched without a break: 32 x 1 MiB
+        # A search that fits is answered in full, and the session goes on.
+        typ, data = m.search(None, "BODY aaaa SUBJECT hay")
+        self.assertEqual(typ, "OK")
+        self.assertEqual(len(data[0].split()), 160)
 
     def test_a_reader_that_stops_reading_pins_nothing(self):
         # Found: FETCH kept its read transaction open while it waited for a slow client, so the
