@@ -21,20 +21,24 @@ POP3D = BUILD / "pop3d" / "mailstead-pop3d"
 IMAPD = BUILD / "imapd" / "mailstead-imapd"
 SENDMAIL = BUILD / "sendmail" / "mailstead-sendmail"
 TEST_LISTENER = BUILD / "tests" / "mailstead-test-listener"
-HOST = "127.0.0.1"
+# Each test process listens on a loopback address of its own (127.100.0.1 to 127.199.250.1,
+# from its PID), so suites run in parallel (ctest -j) cannot take each other's ports between
+# free_port() and the daemon's bind. Clients still connect from 127.0.0.1.
+HOST = os.environ.get("MAILSTEAD_TEST_HOST") or f"127.{100 + os.getpid() % 100}.{os.getpid() // 100 % 250 + 1}.1"
 SANITIZED = os.environ.get("MAILSTEAD_SANITIZE") == "ON"
 
 
 _ports_given = set()
 
 
-def free_port():
-    """A loopback port nothing listens on, never the same twice in one test process: the
+def free_port(host=HOST):
+    """A port nothing listens on at `host`, never the same twice in one test process: the
     kernel may hand out a port again once it is closed, and two listeners of one config on
-    one port is a config error."""
+    one port is a config error. Only HOST is this process's own: another address (127.0.0.1
+    for a client that must reach "localhost") may be taken by a parallel suite meanwhile."""
     while True:
         with socket.socket() as s:
-            s.bind((HOST, 0))
+            s.bind((host, 0))
             port = s.getsockname()[1]
         if port not in _ports_given:
             _ports_given.add(port)

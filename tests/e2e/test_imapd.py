@@ -33,11 +33,14 @@ class ImapInstance:
 
     def __init__(self, auth=None, **imapd_options):
         self.mx = free_port()
-        imapd = {"allow_plaintext_auth": True}
+        # mbsync checks the certificate's name (localhost), so implicit TLS is on 127.0.0.1 too.
+        self.imaps, self.imaps_localhost = free_port(), free_port("127.0.0.1")
+        imapd = {"allow_plaintext_auth": True,
+                 "tls_listen": [f"{HOST}:{self.imaps}", f"127.0.0.1:{self.imaps_localhost}"]}
         imapd.update(imapd_options)
         self.instance = Instance(sections={"smtpd": {"listen": [f"{HOST}:{self.mx}"]}, "imapd": imapd,
                                            "auth": auth or {"failure_delay": "0s"}})
-        self.imap, self.imaps = self.instance.plain_port, self.instance.tls_port
+        self.imap = self.instance.plain_port
         self.instance.admin("domain", "add", "example.test")
         self.instance.admin("user", "add", ALICE, "--password-stdin", stdin=PASSWORD + "\n")
         self.instance.admin("user", "add", "bob@example.test", "--password-stdin", stdin="bob's long password\n")
@@ -533,7 +536,7 @@ class ImapTest(unittest.TestCase):
         cert = Path(self.inst.instance.dir) / "tls" / "cert.pem"
         config.write_text(f"""IMAPAccount remote
 Host localhost
-Port {self.inst.imaps}
+Port {self.inst.imaps_localhost}
 User {ALICE}
 Pass "{PASSWORD}"
 SSLType IMAPS
