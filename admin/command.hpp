@@ -54,5 +54,6 @@ std::span<const Command> message_commands();
 std::span<const Command> queue_commands();
 std::span<const Command> check_commands();
 std::span<const Command> backup_commands();
+std::span<const Command> dkim_commands();
 
 }  // namespace mailstead::admin

@@ -15,6 +15,9 @@ packages=(
   libtomlplusplus-dev libcrypt-dev libidn2-dev
   # run and test: certificates, the end-to-end clients
   openssl python3 ca-certificates curl swaks libnet-ssleay-perl libio-socket-ssl-perl fetchmail isync
+  # independent DKIM verifiers and signers for the mail-authentication tests (python3-nacl for
+  # ed25519-sha256)
+  python3-dkim python3-nacl
   # packaging: the .deb (dpkg-buildpackage, lintian, systemd-analyze, systemd-nspawn to boot
   # it under systemd) and the container image (debootstrap for the base file system, podman
   # and buildah without a Docker engine)

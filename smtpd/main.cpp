@@ -56,7 +56,8 @@ int main(int argc, char** argv) {
     runner = std::make_unique<outbound::QueueRunner>(services, server.io());
     auto* queue = runner.get();
     context = std::make_unique<smtp::SmtpContext>(
-        smtp::SmtpContext{services, std::move(trusted), [queue] { queue->wake(); }});
+        smtp::SmtpContext{services, std::move(trusted), [queue] { queue->wake(); },
+                          std::make_shared<smtp::DkimSigning>(services.config.dkim)});
     server.on_shutdown([queue] { queue->stop(); });
     runner->start();
     maintenance = std::make_unique<session::StoreMaintenance>(services, server.io());

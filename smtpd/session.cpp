@@ -534,6 +534,12 @@ class Session {
 
   net::awaitable<bool> deliver(const Transaction& t, std::string message, const HeaderMeasure& header) {
     auto traced = prepend_trace(t, message, header);
+    // RFC 6376 §5: the author's domain vouches for what its users and trusted clients send.
+    if (ctx_.dkim && (user_ || local() || trusted())) {
+      auto txn = ctx_.services.store.read();
+      if (auto signatures = ctx_.dkim->signatures(txn, traced, std::time(nullptr)); !signatures.empty())
+        traced = signatures + traced;
+    }
     std::vector<storage::UserId> local;
     std::vector<storage::QueuedRecipient> remote;
     for (const auto& r : t.recipients) {

@@ -3,12 +3,14 @@
 // SMTPUTF8, ENHANCEDSTATUSCODES, STARTTLS, AUTH PLAIN/LOGIN, DSN parameters).
 
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "common/config/cidr.hpp"
 #include "common/config/config.hpp"
 #include "common/net/connection.hpp"
 #include "session/services.hpp"
+#include "smtpd/dkim_signing.hpp"
 
 namespace mailstead::smtp {
 
@@ -23,7 +25,8 @@ enum class Port {
 struct SmtpContext {
   session::Services services;
   std::vector<config::Cidr> trusted_networks;
-  std::function<void()> queued;  // mail for other domains was queued: wake the queue runner
+  std::function<void()> queued;             // mail for other domains was queued: wake the queue runner
+  std::shared_ptr<const DkimSigning> dkim;  // null: nothing is signed
 };
 
 net::awaitable<void> serve_smtp(net::Connection& connection, const SmtpContext& context, Port port);

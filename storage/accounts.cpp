@@ -8,6 +8,7 @@
 #include "storage/address.hpp"
 #include "storage/detail/codec.hpp"
 #include "storage/detail/lmdb.hpp"
+#include "storage/dkim_keys.hpp"
 #include "storage/mailboxes.hpp"
 
 namespace mailstead::storage {
@@ -121,6 +122,7 @@ Result<void> remove_domain(WriteTxn& txn, std::string_view domain) {
     return fail(Errc::not_found, fmt::format("{} is not a local domain", domain));
   if (domain_in_use(txn, *name))
     return fail(Errc::not_empty, fmt::format("{} still has users or aliases; remove them first", *name));
+  remove_dkim_keys_of(txn, *name);  // worthless without the domain
   txn.state().erase(txn.state().dbs().domains, *name);
   return {};
 }

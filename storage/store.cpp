@@ -303,6 +303,7 @@ std::unique_ptr<Store> Store::open(const StoreOptions& options) {
     d.queue_due = open_db("queue_due");
     d.auth_failures = open_db("auth_failures");
     d.send_counts = open_db("send_counts");
+    d.dkim_keys = open_db("dkim_keys");
     try {
       initialize_or_check(*state);
       check(mdb_txn_commit(std::exchange(state->txn, nullptr)), "commit");

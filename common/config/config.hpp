@@ -106,6 +106,15 @@ struct Pop3dConfig {
 
 enum class RelayTls { starttls, implicit };
 
+// DKIM signing of mail that local users and trusted clients send (RFC 6376; keys are in the
+// store: `mailstead dkim`).
+struct DkimConfig {
+  bool sign = true;
+  std::vector<std::string> headers;   // signed as often as they occur
+  std::vector<std::string> oversign;  // signed once more than they occur
+  std::chrono::seconds expire{};      // x= after t=; 0: none
+};
+
 // Sending to other domains (mailstead-smtpd's queue runner).
 struct OutboundConfig {
   std::vector<Endpoint> resolvers;  // DNS servers; empty: the system's
@@ -150,6 +159,7 @@ struct Config {
   StorageConfig storage;
   SmtpdConfig smtpd;
   OutboundConfig outbound;
+  DkimConfig dkim;
   Pop3dConfig pop3d;
   ImapdConfig imapd;
 };

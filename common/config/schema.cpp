@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include <algorithm>
+
 #include "common/config/cidr.hpp"
 
 namespace mailstead::config {
@@ -119,6 +121,27 @@ Option networks(std::string_view key, std::string_view def, std::string_view doc
               if (!s) return type_error(item, "a network like \"192.0.2.0/24\"");
               if (!parse_cidr(s->get())) return fmt::format("\"{}\" is not a network (address/prefix)", s->get());
               out.push_back(s->get());
+            }
+            field(config) = std::move(out);
+            return std::nullopt;
+          }};
+}
+
+// RFC 5322 §3.6.8: a field name is printable US-ASCII other than ':'.
+Option field_names(std::string_view key, std::string_view def, std::string_view doc,
+                   Field<std::vector<std::string>> field) {
+  return {key, def, doc, [field](const toml::node& value, Config& config, const ApplyContext&) -> Error {
+            auto* list = value.as_array();
+            if (!list) return type_error(value, "an array of header field names");
+            std::vector<std::string> out;
+            for (const auto& item : *list) {
+              auto* s = item.as_string();
+              if (!s) return type_error(item, "a header field name");
+              const auto& name = s->get();
+              bool ok = !name.empty() && name.size() <= 100 &&
+                        std::all_of(name.begin(), name.end(), [](char c) { return c > 32 && c < 127 && c != ':'; });
+              if (!ok) return fmt::format("\"{}\" is not a header field name", name);
+              out.push_back(name);
             }
             field(config) = std::move(out);
             return std::nullopt;
@@ -436,6 +459,29 @@ std::vector<Section> build_schema() {
             "With \"hold\": a message that would wait longer than this for the limits is refused\n"
             "(451 4.7.1) instead, so what one user can queue is at most about a day's allowance.",
             [](Config& c) -> seconds& { return c.smtpd.max_hold; }, seconds(60), seconds(30 * 86400))}});
+  sections.push_back(
+      {"dkim",
+       "DKIM signatures (RFC 6376) on mail that users and trusted clients send from a local\n"
+       "domain, with that domain's active keys (`mailstead dkim keygen DOMAIN` makes one and\n"
+       "prints the DNS record to publish). Signed relaxed/relaxed.",
+       {flag("sign", "true", "Sign mail from local domains that have an active key.",
+             [](Config& c) -> bool& { return c.dkim.sign; }),
+        field_names("oversign",
+                    R"(["From", "Reply-To", "Subject", "Date", "Message-ID", "To", "Cc", "MIME-Version", )"
+                    R"("Content-Type", "Content-Transfer-Encoding", "In-Reply-To", "References", "Autocrypt", )"
+                    R"("OpenPGP"])",
+                    "Header fields signed once more than they occur, so that none can be added after\n"
+                    "signing without breaking the signature (whether the message has them or not).",
+                    [](Config& c) -> std::vector<std::string>& { return c.dkim.oversign; }),
+        field_names("headers",
+                    R"(["Sender", "List-Id", "List-Help", "List-Owner", "List-Unsubscribe", )"
+                    R"("List-Unsubscribe-Post", "List-Subscribe", "List-Post", "Resent-From", "Resent-Sender", )"
+                    R"("Resent-To", "Resent-Cc", "Resent-Date", "Resent-Message-ID"])",
+                    "Header fields signed as often as they occur.",
+                    [](Config& c) -> std::vector<std::string>& { return c.dkim.headers; }),
+        duration(
+            "expire", R"("0s")", "Signatures expire this long after signing (the x= tag); 0s: they do not.",
+            [](Config& c) -> seconds& { return c.dkim.expire; }, seconds(0), seconds(365 * 86400))}});
   sections.push_back(
       {"outbound",
        "Sending to other domains: the queue runner of mailstead-smtpd looks up each domain's MX\n"

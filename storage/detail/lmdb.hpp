@@ -35,6 +35,7 @@ struct Dbs {
   MDB_dbi queue_due;      // u64 next attempt (sign-flipped), u64 queue id -> empty
   MDB_dbi auth_failures;  // client key ("192.0.2.7", "2001:db8::/64") -> AuthFailures record
   MDB_dbi send_counts;    // u32 user id -> hour and day windows (send_limits.hpp)
+  MDB_dbi dkim_keys;      // lower(domain) NUL selector -> DkimKey record (dkim_keys.hpp)
 };
 
 // Thrown for MDB_MAP_FULL: Store::update grows the map and retries.

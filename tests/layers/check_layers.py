@@ -20,6 +20,7 @@ LAYERS = [
     ("openssl/", "openssl"),
     ("boost/", "asio"),  # Boost here is Asio (and, later, Beast): the event loop
     ("common/net/", "net"),
+    ("common/dkim/", "dkim"),
     ("common/", "base"),
     ("storage/detail/", "storage-internals"),
     ("storage/", "storage"),
@@ -34,11 +35,13 @@ LAYERS = [
     ("sendmail/", "sendmail"),
 ]
 
-_DAEMON_SUPPORT = {"base", "net", "asio", "openssl", "storage", "session"}
+_DAEMON_SUPPORT = {"base", "net", "dkim", "asio", "openssl", "storage", "session"}
 
 # Group of a file, by the first prefix its path starts with, and the layers it may include.
 GROUPS = [
     ("common/net/", "net", {"base", "net", "asio", "openssl"}),
+    # Mail authentication: pure parsing and canonicalisation, and libcrypto; no sockets.
+    ("common/dkim/", "dkim", {"base", "dkim", "openssl"}),
     # mailstead_base: parsers and readers, testable and fuzzable without a socket.
     ("common/", "base", {"base"}),
     # Only storage/ knows LMDB; its libcrypto use is SHA-256 of message bytes.
@@ -54,7 +57,7 @@ GROUPS = [
     ("admin/", "admin", _DAEMON_SUPPORT | {"admin"}),
     # A client of smtpd's local socket: it never opens the store.
     ("sendmail/", "sendmail", {"base", "smtp-proto", "sendmail"}),
-    ("fuzz/", "fuzz", {"base", "smtp-proto", "pop3-proto", "imap-proto"}),
+    ("fuzz/", "fuzz", {"base", "dkim", "smtp-proto", "pop3-proto", "imap-proto"}),
     ("bench/", "bench", {"base", "storage"}),
     # Tests may use every layer, storage's record layouts included, but never LMDB itself:
     # the storage tests reach the backend through storage/testing.hpp.
