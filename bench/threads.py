@@ -10,12 +10,12 @@ usage: bench/threads.py [BUILD_DIR]
   THREADS="1 2" RUNS=5 CLIENTS=16 PROCESSES=4 SECONDS_PER_RUN=10
 """
 
-import crypt
 import os
 import statistics
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -24,6 +24,10 @@ if len(sys.argv) > 1:
     os.environ["MAILSTEAD_BUILD"] = str(Path(sys.argv[1]).resolve())
 
 from harness import HOST, IMAPD, Daemon, Instance  # noqa: E402
+
+with warnings.catch_warnings():  # deprecated in 3.11, and still the one SHA512-crypt maker here
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import crypt  # noqa: E402
 
 PASSWORD = "a long enough password"
 
