@@ -110,16 +110,18 @@ Option endpoints(std::string_view key, std::string_view def, std::string_view do
           }};
 }
 
-Option networks(std::string_view key, std::string_view def, std::string_view doc,
-                Field<std::vector<std::string>> field) {
-  return {key, def, doc, [field](const toml::node& value, Config& config, const ApplyContext&) -> Error {
+// An array of strings, each checked by `valid`; `item` names one in errors ("a network like
+// \"192.0.2.0/24\"").
+Option string_list(std::string_view key, std::string_view def, std::string_view doc,
+                   Field<std::vector<std::string>> field, std::string_view item, bool (*valid)(const std::string&)) {
+  return {key, def, doc, [field, item, valid](const toml::node& value, Config& config, const ApplyContext&) -> Error {
             auto* list = value.as_array();
-            if (!list) return type_error(value, "an array of networks like \"192.0.2.0/24\"");
+            if (!list) return type_error(value, fmt::format("an array of strings, each {}", item));
             std::vector<std::string> out;
-            for (const auto& item : *list) {
-              auto* s = item.as_string();
-              if (!s) return type_error(item, "a network like \"192.0.2.0/24\"");
-              if (!parse_cidr(s->get())) return fmt::format("\"{}\" is not a network (address/prefix)", s->get());
+            for (const auto& element : *list) {
+              auto* s = element.as_string();
+              if (!s) return type_error(element, item);
+              if (!valid(s->get())) return fmt::format("\"{}\" is not {}", s->get(), item);
               out.push_back(s->get());
             }
             field(config) = std::move(out);
@@ -127,25 +129,19 @@ Option networks(std::string_view key, std::string_view def, std::string_view doc
           }};
 }
 
+Option networks(std::string_view key, std::string_view def, std::string_view doc,
+                Field<std::vector<std::string>> field) {
+  return string_list(key, def, doc, field, "a network like \"192.0.2.0/24\"",
+                     [](const std::string& text) { return parse_cidr(text).has_value(); });
+}
+
 // RFC 5322 §3.6.8: a field name is printable US-ASCII other than ':'.
 Option field_names(std::string_view key, std::string_view def, std::string_view doc,
                    Field<std::vector<std::string>> field) {
-  return {key, def, doc, [field](const toml::node& value, Config& config, const ApplyContext&) -> Error {
-            auto* list = value.as_array();
-            if (!list) return type_error(value, "an array of header field names");
-            std::vector<std::string> out;
-            for (const auto& item : *list) {
-              auto* s = item.as_string();
-              if (!s) return type_error(item, "a header field name");
-              const auto& name = s->get();
-              bool ok = !name.empty() && name.size() <= 100 &&
-                        std::all_of(name.begin(), name.end(), [](char c) { return c > 32 && c < 127 && c != ':'; });
-              if (!ok) return fmt::format("\"{}\" is not a header field name", name);
-              out.push_back(name);
-            }
-            field(config) = std::move(out);
-            return std::nullopt;
-          }};
+  return string_list(key, def, doc, field, "a header field name", [](const std::string& name) {
+    return !name.empty() && name.size() <= 100 &&
+           std::all_of(name.begin(), name.end(), [](char c) { return c > 32 && c < 127 && c != ':'; });
+  });
 }
 
 Option relay_endpoint(std::string_view key, std::string_view def, std::string_view doc,

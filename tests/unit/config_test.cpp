@@ -139,6 +139,22 @@ TEST_F(ConfigTest, ImpossibleValues) {
   EXPECT_NE(r.errors[4].message.find("no valid port"), std::string::npos);
 }
 
+TEST_F(ConfigTest, ListsOfNetworksAndFieldNamesCheckEachItem) {
+  auto r = load(std::string(kTls) +
+                "[smtpd]\ntrusted_networks = [\"192.0.2.0/24\", \"192.0.2.0/33\"]\n"
+                "[dkim]\noversign = [\"From\", \"Bad:Name\"]\nheaders = \"Subject\"\n");
+  ASSERT_FALSE(r.config);
+  auto text = all_errors(r);
+  ASSERT_EQ(r.errors.size(), 3u) << text;
+  EXPECT_EQ(r.errors[0].key, "smtpd.trusted_networks");
+  EXPECT_NE(r.errors[0].message.find("\"192.0.2.0/33\" is not a network like"), std::string::npos) << text;
+  EXPECT_EQ(r.errors[1].key, "dkim.oversign");
+  EXPECT_NE(r.errors[1].message.find("\"Bad:Name\" is not a header field name"), std::string::npos) << text;
+  EXPECT_EQ(r.errors[2].key, "dkim.headers");
+  EXPECT_NE(r.errors[2].message.find("expected an array of strings, each a header field name"), std::string::npos)
+      << text;
+}
+
 TEST_F(ConfigTest, MissingCertificateIsAnError) {
   auto r = load("[tls]\ncertificate = \"tls/missing.pem\"\nprivate_key = \"tls/key.pem\"\n");
   ASSERT_FALSE(r.config);
