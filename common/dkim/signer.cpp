@@ -101,26 +101,34 @@ std::string without_b_value(std::string_view raw) {
   return std::string(raw);
 }
 
-std::string sign_message(std::string_view message, const Signer& signer, const SignOptions& options) {
+MessageSigner::MessageSigner(std::string_view message, const SignOptions& options) : options_(options) {
   auto header_size = mime::header_end(message);
-  auto fields = split_fields(message.substr(0, header_size));
-  auto names = signed_names(fields, options);
+  fields_ = split_fields(message.substr(0, header_size));
+  names_ = signed_names(fields_, options);
+  body_hash_ = sasl::base64_encode(body_hash(message.substr(header_size), Canon::relaxed));
+}
+
+std::string MessageSigner::sign(const Signer& signer) const {
   Folder f(fmt::format("DKIM-Signature: v=1; a={}; c=relaxed/relaxed;", to_string(signer.key.algorithm())));
   f.add(fmt::format("d={};", signer.domain));
   f.add(fmt::format("s={};", signer.selector));
-  f.add(fmt::format("t={};", options.now));
-  if (options.expire_after > 0) f.add(fmt::format("x={};", options.now + options.expire_after));
-  for (std::size_t i = 0; i < names.size(); ++i)
-    f.add(fmt::format("{}{}{}", i == 0 ? "h=" : "", names[i], i + 1 == names.size() ? ";" : ":"), i == 0);
-  f.add(fmt::format("bh={};", sasl::base64_encode(body_hash(message.substr(header_size), Canon::relaxed))));
+  f.add(fmt::format("t={};", options_.now));
+  if (options_.expire_after > 0) f.add(fmt::format("x={};", options_.now + options_.expire_after));
+  for (std::size_t i = 0; i < names_.size(); ++i)
+    f.add(fmt::format("{}{}{}", i == 0 ? "h=" : "", names_[i], i + 1 == names_.size() ? ";" : ":"), i == 0);
+  f.add(fmt::format("bh={};", body_hash_));
   f.add("b=");
   auto field = f.take();
   Field signature_field{"DKIM-Signature", field};
-  auto signature = sasl::base64_encode(signer.key.sign(signed_data(fields, names, signature_field, Canon::relaxed)));
+  auto signature = sasl::base64_encode(signer.key.sign(signed_data(fields_, names_, signature_field, Canon::relaxed)));
   // The value goes after "b=" (what was signed ends there), folded in pieces.
   Folder b(std::move(field));
   for (std::size_t at = 0; at < signature.size(); at += 64) b.add(std::string_view(signature).substr(at, 64), false);
   return b.take() + "\r\n";
+}
+
+std::string sign_message(std::string_view message, const Signer& signer, const SignOptions& options) {
+  return MessageSigner(message, options).sign(signer);
 }
 
 }  // namespace mailstead::dkim

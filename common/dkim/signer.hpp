@@ -29,6 +29,20 @@ struct Signer {
 // The DKIM-Signature field, folded and ending in CRLF, to put above the message's header.
 std::string sign_message(std::string_view message, const Signer& signer, const SignOptions& options);
 
+// One message signed by several keys (dual signing, RFC 8463 §4): the header is split, the h=
+// list chosen and the body hashed once, whatever the number of signatures.
+class MessageSigner {
+ public:
+  MessageSigner(std::string_view message, const SignOptions& options);
+  std::string sign(const Signer& signer) const;  // as sign_message
+
+ private:
+  const SignOptions& options_;
+  std::vector<Field> fields_;
+  std::vector<std::string> names_;
+  std::string body_hash_;  // base64
+};
+
 // The h= list for a header: each name of `options.oversign` once more than it occurs, then each
 // of `options.headers` as often as it occurs, in the order given.
 std::vector<std::string> signed_names(const std::vector<Field>& fields, const SignOptions& options);

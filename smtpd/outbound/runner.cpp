@@ -204,7 +204,7 @@ net::awaitable<void> QueueRunner::deliver_entry(storage::QueueId id) {
     if (stopping_) co_return;
     results.insert(results.end(), group_results.begin(), group_results.end());
   }
-  if (!results.empty()) co_await record(id, std::move(results));
+  if (!results.empty()) co_await record(*entry, message, std::move(results));
 }
 
 net::awaitable<std::vector<std::string>> QueueRunner::route_for(const std::string& domain,
@@ -367,12 +367,15 @@ void QueueRunner::keep_or_close(const std::string& key, std::unique_ptr<SmtpConn
   idle_[key].push_back({std::move(connection), std::chrono::steady_clock::now()});
 }
 
-net::awaitable<void> QueueRunner::record(storage::QueueId id, std::vector<AttemptResult> results) {
+net::awaitable<void> QueueRunner::record(const storage::QueueEntry& attempted, std::string_view message,
+                                         std::vector<AttemptResult> results) {
   auto now = now_seconds();
-  // Notices are made from a snapshot first: building and parsing one (the original may be the
-  // size limit with RET=FULL) must not hold the store's single writer. The transaction works
-  // out again which are due and makes one itself only if the entry changed meanwhile.
-  auto prepared = prepare_notices(id, results, now);
+  auto id = attempted.id;
+  // Notices are made from the entry as it was attempted first: building and parsing one (the
+  // original may be the size limit with RET=FULL) must not hold the store's single writer. The
+  // transaction works out again which are due and makes one itself only if the entry changed
+  // meanwhile.
+  auto prepared = prepare_notices(attempted, message, results, now);
   bool queued_more = false;
   storage::GroupCommitter::Work work = [&](storage::WriteTxn& txn) {
     queued_more = false;
@@ -411,29 +414,26 @@ net::awaitable<void> QueueRunner::record(storage::QueueId id, std::vector<Attemp
   if (queued_more) wake();
 }
 
-std::vector<QueueRunner::Notice> QueueRunner::prepare_notices(storage::QueueId id,
+std::vector<QueueRunner::Notice> QueueRunner::prepare_notices(const storage::QueueEntry& attempted,
+                                                              std::string_view message,
                                                               const std::vector<AttemptResult>& results,
                                                               std::int64_t now) {
-  std::optional<storage::QueueEntry> entry;
-  std::string original;
+  if (attempted.sender.empty()) return {};  // RFC 5321 §4.5.5: no notice about a notice
+  auto entry = attempted;
+  auto failed = apply_results(entry, results, now, policy_);
+  auto late = take_delay_notices(entry, now, cfg_.delay_notice);
+  if (failed.empty() && late.empty()) return {};  // the common case: no store access at all
   bool local = false;
-  std::vector<std::size_t> failed, late;
   {
-    auto txn = services_.store.read();  // held while copying, not while building
-    entry = storage::find_queue_entry(txn, id);
-    if (!entry || entry->sender.empty()) return {};
-    failed = apply_results(*entry, results, now, policy_);
-    late = take_delay_notices(*entry, now, cfg_.delay_notice);
-    if (failed.empty() && late.empty()) return {};
-    original = std::string(storage::read_blob(txn, entry->blob).value_or(std::string_view{}));
-    local = !storage::resolve(txn, entry->sender).users.empty();
+    auto txn = services_.store.read();
+    local = !storage::resolve(txn, entry.sender).users.empty();
   }
   std::vector<Notice> out;
   if (!failed.empty())
-    if (auto n = make_notice(*entry, failed, results, original, now, DsnAction::failed, local))
+    if (auto n = make_notice(entry, failed, results, message, now, DsnAction::failed, local))
       out.push_back(std::move(*n));
   if (!late.empty())
-    if (auto n = make_notice(*entry, late, results, original, now, DsnAction::delayed, local))
+    if (auto n = make_notice(entry, late, results, message, now, DsnAction::delayed, local))
       out.push_back(std::move(*n));
   return out;
 }

@@ -62,7 +62,8 @@ class QueueRunner {
                                                          ClientOptions options, const Envelope& envelope,
                                                          std::string_view message);
   void keep_or_close(const std::string& key, std::unique_ptr<SmtpConnection> connection);
-  net::awaitable<void> record(storage::QueueId id, std::vector<AttemptResult> results);
+  net::awaitable<void> record(const storage::QueueEntry& attempted, std::string_view message,
+                              std::vector<AttemptResult> results);
 
   // A DSN to the sender (RFC 3464) for some recipients of a queue entry: failed (a bounce) or
   // delayed. Made, and parsed for local delivery, before the write transaction that stores it.
@@ -73,7 +74,9 @@ class QueueRunner {
     std::string dsn;
     std::optional<storage::PreparedMessage> local_copy;  // when the sender was a local user
   };
-  std::vector<Notice> prepare_notices(storage::QueueId id, const std::vector<AttemptResult>& results, std::int64_t now);
+  // From the entry as it was attempted; the store is read only when a notice is due.
+  std::vector<Notice> prepare_notices(const storage::QueueEntry& attempted, std::string_view message,
+                                      const std::vector<AttemptResult>& results, std::int64_t now);
   std::optional<Notice> make_notice(const storage::QueueEntry& entry, const std::vector<std::size_t>& which,
                                     const std::vector<AttemptResult>& results, std::string_view message,
                                     std::int64_t now, DsnAction action, bool sender_local);

@@ -4,6 +4,7 @@ by an independent verifier, Debian's python3-dkim (with python3-nacl for ed25519
 by the system Python with the published records handed to it in place of DNS."""
 
 import json
+import re
 import smtplib
 import subprocess
 import time
@@ -44,6 +45,23 @@ def verify(message, records):
     if r.returncode != 0:
         raise AssertionError(f"verifier failed: {r.stderr.decode()}")
     return sorted(r.stdout.decode().split("\n")[:-1])
+
+
+def dkim_signatures(header):
+    """The DKIM-Signature fields of a header block, unfolded."""
+    fields = re.split(r"\r\n(?![ \t])", header)
+    return [re.sub(r"\r\n[ \t]", " ", f) for f in fields if f.lower().startswith("dkim-signature:")]
+
+
+def tag_list(field):
+    """RFC 6376 §3.2: a field's value as tag -> value, whitespace removed."""
+    value = field.split(":", 1)[1]
+    tags = {}
+    for spec in value.split(";"):
+        if spec.strip():
+            name, _, v = spec.partition("=")
+            tags[name.strip()] = re.sub(r"\s", "", v)
+    return tags
 
 
 class DkimTest(unittest.TestCase):
@@ -111,7 +129,9 @@ class DkimTest(unittest.TestCase):
         header = data.split(b"\r\n\r\n")[0].decode()
         self.assertEqual(header.count("DKIM-Signature:"), 2)
         self.assertIn("c=relaxed/relaxed", header)
-        self.assertIn("x=", header)  # dkim.expire = 7d
+        for field in dkim_signatures(header):
+            tags = tag_list(field)
+            self.assertEqual(int(tags["x"]) - int(tags["t"]), 7 * 86400)  # dkim.expire = 7d
         self.assertEqual(verify(data, self.records()),
                          ["pass d=example.test s=e1 a=ed25519-sha256", "pass d=example.test s=r1 a=rsa-sha256"])
 
