@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "common/config/cidr.hpp"
+#include "common/dns/cache.hpp"
 #include "session/daemon.hpp"
 #include "session/maintenance.hpp"
 #include "smtpd/outbound/runner.hpp"
@@ -53,7 +54,9 @@ int main(int argc, char** argv) {
   spec.ready = [&context, &runner, &maintenance](const session::Services& services, net::Server& server) {
     std::vector<config::Cidr> trusted;
     for (const auto& n : services.config.smtpd.trusted_networks) trusted.push_back(*config::parse_cidr(n));
-    runner = std::make_unique<outbound::QueueRunner>(services, server.io());
+    const auto& dns = services.config.dns;
+    auto dns_cache = std::make_shared<dns::Cache>(dns.cache_entries, dns.max_ttl);
+    runner = std::make_unique<outbound::QueueRunner>(services, server.io(), dns_cache);
     auto* queue = runner.get();
     context = std::make_unique<smtp::SmtpContext>(
         smtp::SmtpContext{services, std::move(trusted), [queue] { queue->wake(); },

@@ -115,10 +115,18 @@ struct DkimConfig {
   std::chrono::seconds expire{};      // x= after t=; 0: none
 };
 
+// DNS lookups of mailstead-smtpd: MX and addresses for the queue, and the checks of inbound
+// mail. One cache per process, shared by every lookup.
+struct DnsConfig {
+  std::vector<Endpoint> servers;   // empty: the system's (/etc/resolv.conf)
+  std::chrono::seconds timeout{};  // one try at one server; c-ares tries twice more
+  unsigned cache_entries = 0;      // answers kept at most; 0: none
+  std::chrono::seconds max_ttl{};  // no answer kept longer, whatever its TTL
+};
+
 // Sending to other domains (mailstead-smtpd's queue runner).
 struct OutboundConfig {
-  std::vector<Endpoint> resolvers;  // DNS servers; empty: the system's
-  unsigned port = 25;               // the port of remote MX hosts (tests only)
+  unsigned port = 25;  // the port of remote MX hosts (tests only)
   bool require_tls = false;
   bool verify_certificates = false;
   bool relay_verify_certificate = true;
@@ -158,6 +166,7 @@ struct Config {
   AuthConfig auth;
   StorageConfig storage;
   SmtpdConfig smtpd;
+  DnsConfig dns;
   OutboundConfig outbound;
   DkimConfig dkim;
   Pop3dConfig pop3d;

@@ -455,6 +455,24 @@ std::vector<Section> build_schema() {
             "With \"hold\": a message that would wait longer than this for the limits is refused\n"
             "(451 4.7.1) instead, so what one user can queue is at most about a day's allowance.",
             [](Config& c) -> seconds& { return c.smtpd.max_hold; }, seconds(60), seconds(30 * 86400))}});
+  sections.push_back({"dns",
+                      "DNS lookups of mailstead-smtpd (through c-ares): MX hosts and addresses for the queue,\n"
+                      "and the records the checks of inbound mail ask for. Answers are kept for their TTL in one\n"
+                      "cache per process.",
+                      {endpoints("servers", "[]",
+                                 "DNS servers to ask, like [\"127.0.0.1:53\"]; empty: those of /etc/resolv.conf. A\n"
+                                 "validating resolver on this machine (unbound) is what mail servers should use.",
+                                 [](Config& c) -> std::vector<Endpoint>& { return c.dns.servers; }),
+                       duration(
+                           "timeout", R"("5s")", "How long one try waits for a server; two more tries follow.",
+                           [](Config& c) -> seconds& { return c.dns.timeout; }, seconds(1), seconds(60)),
+                       count(
+                           "cache_entries", "10000", "Answers kept at most (the oldest go first); 0: no cache.",
+                           [](Config& c) -> unsigned& { return c.dns.cache_entries; }, 0, 10000000),
+                       duration(
+                           "max_ttl", R"("1h")",
+                           "No answer is kept longer than this, whatever its TTL says (negative answers: RFC 2308).",
+                           [](Config& c) -> seconds& { return c.dns.max_ttl; }, seconds(0), seconds(7 * 86400))}});
   sections.push_back(
       {"dkim",
        "DKIM signatures (RFC 6376) on mail that users and trusted clients send from a local\n"
@@ -482,9 +500,7 @@ std::vector<Section> build_schema() {
       {"outbound",
        "Sending to other domains: the queue runner of mailstead-smtpd looks up each domain's MX\n"
        "hosts and delivers over SMTP, or hands everything to a relay (smarthost).",
-       {endpoints("resolvers", "[]", "DNS servers to ask, like [\"127.0.0.1:53\"]; empty: those of /etc/resolv.conf.",
-                  [](Config& c) -> std::vector<Endpoint>& { return c.outbound.resolvers; }),
-        count(
+       {count(
             "port", "25", "Port of the remote MX hosts. Always 25 on the Internet; tests change it.",
             [](Config& c) -> unsigned& { return c.outbound.port; }, 1, 65535),
         flag("require_tls", "false",

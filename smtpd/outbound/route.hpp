@@ -9,25 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "common/dns/answer.hpp"
+
 namespace mailstead::outbound {
-
-enum class DnsStatus {
-  ok,
-  no_data,    // the name exists but has no record of the type asked for
-  nxdomain,   // the name does not exist
-  temporary,  // SERVFAIL, refused, timeout, no server reachable
-};
-
-struct MxRecord {
-  std::uint16_t preference = 0;
-  std::string host;  // without a trailing dot; "" for the null MX "."
-};
-
-struct MxAnswer {
-  DnsStatus status = DnsStatus::temporary;
-  std::vector<MxRecord> records;
-  std::string error;  // c-ares' text, for the queue's last error
-};
 
 enum class RouteKind { hosts, null_mx, no_such_domain, temporary };
 
@@ -37,6 +21,6 @@ struct Route {
   std::string reason;              // for the queue and the bounce
 };
 
-Route plan_route(const std::string& domain, const MxAnswer& answer, std::mt19937_64& rng);
+Route plan_route(const std::string& domain, const dns::MxAnswer& answer, std::mt19937_64& rng);
 
 }  // namespace mailstead::outbound

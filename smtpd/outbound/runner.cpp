@@ -51,15 +51,6 @@ std::string read_first_line(const std::string& path) {
   return line;
 }
 
-// c-ares' "ip:port" list; IPv6 addresses in brackets.
-std::vector<std::string> resolver_servers(const config::OutboundConfig& cfg) {
-  std::vector<std::string> servers;
-  for (const auto& e : cfg.resolvers)
-    servers.push_back(e.host.find(':') != std::string::npos ? fmt::format("[{}]:{}", e.host, e.port)
-                                                            : fmt::format("{}:{}", e.host, e.port));
-  return servers;
-}
-
 }  // namespace
 
 struct QueueRunner::Group {
@@ -67,13 +58,14 @@ struct QueueRunner::Group {
   std::vector<std::size_t> recipients;  // indexes into the entry
 };
 
-QueueRunner::QueueRunner(const session::Services& services, asio::io_context& io)
+QueueRunner::QueueRunner(const session::Services& services, asio::io_context& io, std::shared_ptr<dns::Cache> dns_cache)
     : services_(services),
       cfg_(services.config.outbound),
       strand_(asio::make_strand(io)),
       wake_timer_(strand_),
       slot_freed_(strand_),
-      resolver_(strand_, resolver_servers(services.config.outbound), std::chrono::milliseconds(5000)),
+      resolver_(strand_, dns::server_list(services.config.dns.servers), services.config.dns.timeout,
+                std::move(dns_cache)),
       tls_(make_client_tls_context()),
       policy_{cfg_.retry_first, cfg_.retry_max, cfg_.max_age} {
   if (!cfg_.relay_password_file.empty()) relay_password_ = read_first_line(cfg_.relay_password_file);
@@ -272,7 +264,7 @@ net::awaitable<std::vector<AttemptResult>> QueueRunner::deliver_group(const stor
     } else {
       auto found = co_await resolver_.addresses(host);
       if (stopping_) co_return results;
-      if (found.status != DnsStatus::ok) {
+      if (found.status != dns::Status::ok) {
         last_failure = fmt::format("cannot find the address of {}: {}", host,
                                    found.error.empty() ? "no A or AAAA record" : found.error);
         only_refused = false;

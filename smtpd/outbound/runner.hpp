@@ -28,13 +28,14 @@
 #include <set>
 #include <string>
 
+#include "common/dns/resolver.hpp"
 #include "common/net/asio.hpp"
 #include "session/services.hpp"
 #include "smtpd/outbound/client.hpp"
 #include "smtpd/outbound/destination.hpp"
 #include "smtpd/outbound/dsn.hpp"
-#include "smtpd/outbound/resolver.hpp"
 #include "smtpd/outbound/retry.hpp"
+#include "smtpd/outbound/route.hpp"
 #include "storage/messages.hpp"
 #include "storage/queue.hpp"
 
@@ -42,7 +43,9 @@ namespace mailstead::outbound {
 
 class QueueRunner {
  public:
-  QueueRunner(const session::Services& services, net::asio::io_context& io);
+  // `dns_cache`: the process's, shared with the checks of inbound mail; may be null.
+  QueueRunner(const session::Services& services, net::asio::io_context& io,
+              std::shared_ptr<dns::Cache> dns_cache = nullptr);
   ~QueueRunner();
 
   void start();
@@ -87,7 +90,7 @@ class QueueRunner {
   net::asio::strand<net::asio::io_context::executor_type> strand_;
   net::asio::steady_timer wake_timer_;
   net::asio::steady_timer slot_freed_;  // cancelled whenever a per-domain session slot frees
-  Resolver resolver_;
+  dns::Resolver resolver_;
   std::shared_ptr<net::ssl::context> tls_;
   RetryPolicy policy_;
   DestinationPolicy destinations_;  // where direct delivery may connect (not the relay: configured by hand)

@@ -1,6 +1,9 @@
 """A small authoritative DNS server for the tests, on a loopback UDP and TCP port: it answers
-A, AAAA, MX and CNAME from a dict, NXDOMAIN for names it does not know, NODATA for known names
-without the type asked, and SERVFAIL for the names told to fail. Nothing leaves loopback."""
+A, AAAA, MX, CNAME, TXT and PTR from a dict, NXDOMAIN for names it does not know, NODATA for
+known names without the type asked, and SERVFAIL for the names told to fail; with
+negative_ttl, negative answers carry an SOA saying how long they hold (RFC 2308). Each
+question is recorded in `queries`, so that a test can see what was asked (and what a cache
+kept from being asked again). Nothing leaves loopback."""
 
 import errno
 import socket
@@ -8,7 +11,7 @@ import socketserver
 import struct
 import threading
 
-TYPES = {"A": 1, "CNAME": 5, "MX": 15, "AAAA": 28}
+TYPES = {"A": 1, "CNAME": 5, "SOA": 6, "PTR": 12, "MX": 15, "TXT": 16, "AAAA": 28}
 
 
 def encode_name(name):
@@ -36,11 +39,14 @@ def decode_name(packet, offset):
 
 
 class Zone:
-    """records: {"name": [("MX", (10, "mx.example.org")), ("A", "127.0.0.2"), ...]}"""
+    """records: {"name": [("MX", (10, "mx.example.org")), ("A", "127.0.0.2"), ("TXT", "v=spf1 -all"),
+    ("A", "127.0.0.3", 5), ...]}: a third element is the record's TTL (60 otherwise). A TXT value
+    is one string (sent in 255-byte character-strings) or a list of them."""
 
-    def __init__(self, records=None, servfail=()):
+    def __init__(self, records=None, servfail=(), negative_ttl=None):
         self.records = {k.lower().rstrip("."): v for k, v in (records or {}).items()}
         self.servfail = {n.lower() for n in servfail}
+        self.negative_ttl = negative_ttl
         self.queries = []
 
     def rdata(self, rtype, value):
@@ -50,8 +56,11 @@ class Zone:
             return socket.inet_pton(socket.AF_INET6, value)
         if rtype == "MX":
             return struct.pack("!H", value[0]) + encode_name(value[1])
-        if rtype == "CNAME":
+        if rtype in ("CNAME", "PTR"):
             return encode_name(value)
+        if rtype == "TXT":
+            strings = [value[i:i + 255] for i in range(0, max(len(value), 1), 255)] if isinstance(value, str) else value
+            return b"".join(bytes([len(p.encode())]) + p.encode() for p in strings)
         raise ValueError(rtype)
 
     def answer(self, query):
@@ -72,18 +81,26 @@ class Zone:
             while current in self.records and current not in seen:
                 seen.add(current)
                 records = self.records[current]
-                cname = [v for t, v in records if t == "CNAME"]
+                cname = [r for r in records if r[0] == "CNAME"]
                 if cname and qtype != TYPES["CNAME"]:
-                    answers.append((current, "CNAME", cname[0]))
-                    current = cname[0].lower().rstrip(".")
+                    answers.append((current, *cname[0]))
+                    current = cname[0][1].lower().rstrip(".")
                     continue
-                answers += [(current, t, v) for t, v in records if TYPES[t] == qtype]
+                answers += [(current, *r) for r in records if TYPES[r[0]] == qtype]
                 break
-        header = struct.pack("!HHHHHH", ident, 0x8400 | (flags & 0x0100) | rcode, 1, len(answers), 0, 0)
+        authority = []
+        if rcode in (0, 3) and not answers and self.negative_ttl is not None:
+            authority.append(name)
+        header = struct.pack("!HHHHHH", ident, 0x8400 | (flags & 0x0100) | rcode, 1, len(answers), len(authority), 0)
         body = b""
-        for owner, rtype, value in answers:
+        for owner, rtype, value, *ttl in answers:
             data = self.rdata(rtype, value)
-            body += encode_name(owner) + struct.pack("!HHIH", TYPES[rtype], 1, 60, len(data)) + data
+            body += encode_name(owner) + struct.pack("!HHIH", TYPES[rtype], 1, ttl[0] if ttl else 60, len(data)) + data
+        for owner in authority:
+            # RFC 2308 §5: the negative answer holds for the lesser of the SOA's TTL and MINIMUM.
+            data = encode_name("ns." + owner) + encode_name("hostmaster." + owner) + struct.pack(
+                "!IIIII", 1, 3600, 600, 86400, self.negative_ttl)
+            body += encode_name(owner) + struct.pack("!HHIH", TYPES["SOA"], 1, 3600, len(data)) + data
         return header + question + body
 
 

@@ -86,9 +86,9 @@ class Instance:
         body["limits"] = limits
         # Outbound mail never leaves loopback: DNS goes to a port where nothing answers (the
         # queue runner sees a temporary failure) unless a test brings its own server.
-        outbound = {"resolvers": [f"{HOST}:{free_port()}"]}
-        outbound.update(sections.pop("outbound", {}))
-        body["outbound"] = outbound
+        dns = {"servers": [f"{HOST}:{free_port()}"]}
+        dns.update(sections.pop("dns", {}))
+        body["dns"] = dns
         body.update(sections)
         self.config = self.dir / "mailstead.toml"
         self.config.write_text(to_toml(body) + extra_toml)

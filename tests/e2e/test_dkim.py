@@ -74,7 +74,8 @@ class DkimTest(unittest.TestCase):
             "smtpd": {"listen": [f"{HOST}:{cls.mx}"], "submission_listen": [f"{HOST}:{cls.submission}"],
                       "submissions_listen": [], "allow_plaintext_auth": True},
             "server": {"hostname": "mail.example.test"}, "auth": {"failure_delay": "0s"},
-            "outbound": {"resolvers": [f"127.0.0.1:{cls.dns.port}"], "port": cls.sink_port, "retry_first": "1s",
+            "dns": {"servers": [f"127.0.0.1:{cls.dns.port}"]},
+            "outbound": {"port": cls.sink_port, "retry_first": "1s",
                          "allowed_destinations": ["127.0.0.0/8"]},
             "dkim": {"expire": "7d"},
         })

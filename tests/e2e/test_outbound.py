@@ -13,7 +13,7 @@ import subprocess
 import time
 import unittest
 
-from fake_dns import FakeDns, Zone
+from fake_dns import TYPES, FakeDns, Zone
 from harness import BUILD, HOST, SMTPD, Daemon, Instance, free_port
 from sink_smtp import Behaviour, Sink, ipv6_loopback
 
@@ -31,7 +31,7 @@ class Outbound:
         self.submission = free_port()
         self.mx = free_port()
         # The sinks listen on loopback, which the destination policy refuses unless allowed.
-        out = {"resolvers": [f"127.0.0.1:{self.dns.port}"], "port": self.sink_port, "retry_first": "1s",
+        out = {"port": self.sink_port, "retry_first": "1s",
                "retry_max": "2s", "allowed_destinations": ["127.0.0.0/8", "::1"],
                "relay_verify_certificate": False}
         out.update(outbound or {})
@@ -41,7 +41,7 @@ class Outbound:
                               "submissions_listen": [], "allow_plaintext_auth": True,
                               "trusted_networks": ["127.0.0.1/32"]},
                     "server": {"hostname": "mail.example.test"}, "auth": {"failure_delay": "0s"},
-                    "outbound": out}
+                    "outbound": out, "dns": {"servers": [f"127.0.0.1:{self.dns.port}"]}}
         self.instance = Instance(sections=sections)
         for name, text in (files or {}).items():
             (self.instance.dir / name).write_text(text)
@@ -127,6 +127,25 @@ class OutboundTest(unittest.TestCase):
         self.assertTrue(got["data"].startswith(b"Received: from "))
         self.assertTrue(got["tls"])  # opportunistic STARTTLS
         inst.wait(lambda: inst.queue() == [], what="an empty queue")
+
+    def test_dns_answers_are_kept_for_their_ttl(self):
+        # The MX answer holds for an hour, the host's address for 2 s (dns.max_ttl is 1h).
+        zone = Zone({"example.org": [("MX", (10, "mx.example.org"), 3600)],
+                     "mx.example.org": [("A", "127.0.0.2", 2)]}, negative_ttl=3600)
+        inst = self.run_with(zone, {"127.0.0.2": Behaviour()})
+        asked = lambda name, rtype: sum(1 for q in zone.queries if q == (name, TYPES[rtype]))
+        inst.send(["bob@example.org"], body="first\r\n")
+        inst.sinks["127.0.0.2"].wait_for(1)
+        inst.send(["bob@example.org"], body="second\r\n")
+        inst.sinks["127.0.0.2"].wait_for(2)
+        self.assertEqual(asked("example.org", "MX"), 1)
+        self.assertEqual(asked("mx.example.org", "A"), 1)
+        self.assertEqual(asked("mx.example.org", "AAAA"), 1)  # NODATA, kept by its SOA
+        time.sleep(3)  # past the A record's TTL: asked again; the MX answer still holds
+        inst.send(["bob@example.org"], body="third\r\n")
+        inst.sinks["127.0.0.2"].wait_for(3)
+        self.assertEqual(asked("example.org", "MX"), 1)
+        self.assertEqual(asked("mx.example.org", "A"), 2)
 
     def test_connections_are_reused_for_further_messages(self):
         zone = Zone({"example.org": [("MX", (10, "mx.example.org"))], "mx.example.org": [("A", "127.0.0.2")]})

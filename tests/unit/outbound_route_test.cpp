@@ -7,8 +7,8 @@
 namespace mailstead::outbound {
 namespace {
 
-MxAnswer answer(std::vector<MxRecord> records) {
-  return {DnsStatus::ok, std::move(records), ""};
+dns::MxAnswer answer(std::vector<dns::MxRecord> records) {
+  return {dns::Status::ok, std::move(records), ""};
 }
 
 TEST(OutboundRoute, PreferenceOrderWithEqualPreferencesShuffled) {
@@ -29,13 +29,13 @@ TEST(OutboundRoute, PreferenceOrderWithEqualPreferencesShuffled) {
 
 TEST(OutboundRoute, ImplicitMxNullMxAndFailures) {
   std::mt19937_64 rng(1);
-  auto implicit = plan_route("example.org", {DnsStatus::no_data, {}, ""}, rng);
+  auto implicit = plan_route("example.org", {dns::Status::no_data, {}, ""}, rng);
   EXPECT_EQ(implicit.kind, RouteKind::hosts);
   EXPECT_EQ(implicit.hosts, (std::vector<std::string>{"example.org"}));
   EXPECT_EQ(plan_route("example.org", answer({{0, ""}}), rng).kind, RouteKind::null_mx);
-  EXPECT_EQ(plan_route("nope.example", {DnsStatus::nxdomain, {}, "Domain name not found"}, rng).kind,
+  EXPECT_EQ(plan_route("nope.example", {dns::Status::nxdomain, {}, "Domain name not found"}, rng).kind,
             RouteKind::no_such_domain);
-  auto temporary = plan_route("example.org", {DnsStatus::temporary, {}, "Server failure"}, rng);
+  auto temporary = plan_route("example.org", {dns::Status::temporary, {}, "Server failure"}, rng);
   EXPECT_EQ(temporary.kind, RouteKind::temporary);
   EXPECT_NE(temporary.reason.find("Server failure"), std::string::npos);
   // A "." beside real hosts is not a null MX (RFC 7505 §3): the real hosts are used.
