@@ -126,8 +126,10 @@ std::string PrivateKey::sign(std::string_view data) const {
   return signature;
 }
 
-bool verify_signature(Algorithm algorithm, std::string_view key, std::string_view data, std::string_view signature,
-                      unsigned min_rsa_bits) {
+namespace {
+
+// A record's p= bytes as a key of the algorithm named; null if unreadable or of another type.
+std::shared_ptr<evp_pkey_st> public_key(Algorithm algorithm, std::string_view key) {
   EVP_PKEY* raw = nullptr;
   const auto* bytes = reinterpret_cast<const unsigned char*>(key.data());
   if (algorithm == Algorithm::ed25519_sha256) {
@@ -141,9 +143,25 @@ bool verify_signature(Algorithm algorithm, std::string_view key, std::string_vie
       raw = d2i_PublicKey(EVP_PKEY_RSA, nullptr, &p, static_cast<long>(key.size()));
     }
   }
-  if (raw == nullptr) return false;
+  if (raw == nullptr) return nullptr;
   auto owned = own(raw);
-  if (algorithm_of(raw) != algorithm) return false;
+  if (algorithm_of(raw) != algorithm) return nullptr;
+  return owned;
+}
+
+}  // namespace
+
+std::optional<unsigned> public_key_bits(Algorithm algorithm, std::string_view key) {
+  auto k = public_key(algorithm, key);
+  if (!k) return std::nullopt;
+  return static_cast<unsigned>(EVP_PKEY_get_bits(k.get()));
+}
+
+bool verify_signature(Algorithm algorithm, std::string_view key, std::string_view data, std::string_view signature,
+                      unsigned min_rsa_bits) {
+  auto k = public_key(algorithm, key);
+  if (!k) return false;
+  auto* raw = k.get();
   if (algorithm == Algorithm::rsa_sha256 && static_cast<unsigned>(EVP_PKEY_get_bits(raw)) < min_rsa_bits) return false;
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
   std::string digest;

@@ -48,6 +48,10 @@ class PrivateKey {
 bool verify_signature(Algorithm algorithm, std::string_view key, std::string_view data, std::string_view signature,
                       unsigned min_rsa_bits = 1024);
 
+// The size of a record's public key (`key`: the p= bytes, decoded); nullopt when it is not a
+// readable key of that algorithm.
+std::optional<unsigned> public_key_bits(Algorithm algorithm, std::string_view key);
+
 std::string sha256(std::string_view bytes);  // the 32-byte digest
 
 // SHA-256 over data given in pieces.

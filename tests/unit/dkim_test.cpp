@@ -7,6 +7,7 @@
 #include "common/dkim/canon.hpp"
 #include "common/dkim/key.hpp"
 #include "common/dkim/signer.hpp"
+#include "common/dkim/verifier.hpp"
 #include "common/sasl/base64.hpp"
 
 namespace mailstead::dkim {
@@ -204,6 +205,179 @@ TEST(DkimKey, PemRoundTripAndDnsRecord) {
   EXPECT_EQ(key.dns_record(), "v=DKIM1; k=ed25519; p=" + key.public_key_base64());
   EXPECT_EQ(PrivateKey::generate(Algorithm::rsa_sha256, 2048).bits(), 2048u);
   EXPECT_FALSE(PrivateKey::from_pem("-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n"));
+}
+
+// --- verification (RFC 6376 §6) ---
+
+// RFC 8463 A.2: the two key records.
+constexpr std::string_view kEd25519Record = "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
+std::string rsa_record() {
+  return "v=DKIM1; k=rsa; p=" + PrivateKey::from_pem(kRsaKey)->public_key_base64();
+}
+
+// The message of RFC 8463 A.3 with both its signatures on top.
+std::string rfc8463_message() {
+  return std::string(kEd25519Field) + "\r\n" + std::string(kRsaField) + "\r\n" + std::string(kHeader) +
+         std::string(kBody);
+}
+
+Verdict check(const std::string& message, std::size_t index, std::string_view record, std::int64_t now = 1528637909) {
+  Message m(message);
+  auto sig = parse_signature(m.fields[index].raw);
+  if (auto* why = std::get_if<std::string>(&sig)) return {Result::permerror, *why};
+  auto key = choose_key({std::string(record)});
+  if (auto* verdict = std::get_if<Verdict>(&key)) return *verdict;
+  return verify(m, index, std::get<Signature>(sig), std::get<KeyRecord>(key), now);
+}
+
+TEST(DkimVerify, Rfc8463SignaturesVerify) {
+  auto message = rfc8463_message();
+  auto ed = check(message, 0, kEd25519Record);
+  EXPECT_EQ(ed.result, Result::pass) << ed.reason;
+  auto rsa = check(message, 1, rsa_record());
+  EXPECT_EQ(rsa.result, Result::pass) << rsa.reason;
+  auto parsed = std::get<Signature>(parse_signature(kEd25519Field));
+  EXPECT_EQ(parsed.domain, "football.example.com");
+  EXPECT_EQ(parsed.selector, "brisbane");
+  EXPECT_EQ(parsed.auid, "@football.example.com");
+  EXPECT_EQ(parsed.headers, kRfcNames);  // "from : to" read with its spaces
+}
+
+TEST(DkimVerify, ChangesToTheSignedPartsFail) {
+  auto message = rfc8463_message();
+  auto body_changed = message;
+  body_changed.replace(body_changed.find("hungry"), 6, "thirst");
+  EXPECT_EQ(check(body_changed, 0, kEd25519Record).reason, "body hash did not verify");
+  auto header_changed = message;
+  header_changed.replace(header_changed.find("Suzie Q"), 7, "Suzie R");
+  EXPECT_EQ(check(header_changed, 0, kEd25519Record).reason, "signature did not verify");
+  // Relaxed canonicalisation: whitespace changes in transit are not changes.
+  auto rewrapped = message;
+  rewrapped.replace(rewrapped.find("Subject: Is"), 11, "subject:   Is");
+  EXPECT_EQ(check(rewrapped, 0, kEd25519Record).result, Result::pass);
+  // A second From above the signed one: oversigning (from twice in h=) makes it fail.
+  auto added = message;
+  added.insert(added.find("From: Joe"), "From: Mallory <m@evil.example>\r\n");
+  EXPECT_EQ(check(added, 0, kEd25519Record).result, Result::fail);
+}
+
+TEST(DkimVerify, KeysAndRecordsThatCannotVerify) {
+  auto message = rfc8463_message();
+  // The wrong key, a revoked key, a key of the other type, a record that is not a key.
+  EXPECT_EQ(
+      check(message, 0, "v=DKIM1; k=ed25519; p=" + PrivateKey::generate(Algorithm::ed25519_sha256).public_key_base64())
+          .result,
+      Result::fail);
+  EXPECT_EQ(check(message, 0, "v=DKIM1; k=ed25519; p=").reason, "key revoked");
+  EXPECT_EQ(check(message, 0, rsa_record()).reason, "key type does not match a=");
+  EXPECT_EQ(check(message, 0, "v=spf1 -all").result, Result::permerror);
+  EXPECT_EQ(check(message, 0, "k=ed25519; v=DKIM1; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=").reason,
+            "not a DKIM1 key record");  // §3.6.1: v= first
+  EXPECT_EQ(check(message, 0, "v=DKIM1; h=sha1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=").result,
+            Result::permerror);
+  EXPECT_EQ(check(message, 0, "v=DKIM1; s=tlsrpt; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=").reason,
+            "key is not for email");
+  // Of several TXT records, the first that reads as a key.
+  auto chosen = choose_key({"v=spf1 -all", std::string(kEd25519Record)});
+  ASSERT_TRUE(std::holds_alternative<KeyRecord>(chosen));
+}
+
+TEST(DkimVerify, RsaKeysUnder1024BitsAreRefused) {
+  // RFC 8301 §3.2. A 512-bit key (made for this test; PrivateKey::generate refuses to make one)
+  // signs correctly, and the verdict still refuses it, saying why.
+  constexpr std::string_view kWeakKey =
+      "-----BEGIN PRIVATE KEY-----\n"
+      "MIIBVgIBADANBgkqhkiG9w0BAQEFAASCAUAwggE8AgEAAkEA32f4fNI/65NnXVJN\n"
+      "ULi47V/dr/U0VLjsVYLTYVKvq98IUAEHkvzN15M81O2Zujcs0xpH6hGDcnZPIGCe\n"
+      "9samTwIDAQABAkEAlL7R+LG4M26CbOUmay+CmTGyFbzKKfqyCEFB4lO+eUyY44Pr\n"
+      "/H5nwtKPpTyoJY2kdEPedX1UlPDLSL1+JEqPcQIhAPP/SIS1B62NKbZPmxF6D5tU\n"
+      "Bvw6OcaT7h1s5HijjD0HAiEA6mVhCJTyuaAVfGhTnwfE/lU2qCJ1cDMeOExV1wGu\n"
+      "QnkCIQDKFzHwQKR4WYgn6S1Nv2R3yZPziyJZWCMLmiptxUAdNwIgBnLRj5Xhc5/m\n"
+      "12xbWJWzIrgfb9K63mJZo3zeI7MlIykCIQC4LTXwQcxW9lmxSuQzl7TYxmrOx2j0\n"
+      "IA3LeuM8AVqhzw==\n"
+      "-----END PRIVATE KEY-----\n";
+  auto weak = PrivateKey::from_pem(kWeakKey);
+  ASSERT_TRUE(weak);
+  EXPECT_EQ(weak->bits(), 512u);
+  std::string message = std::string(kHeader) + std::string(kBody);
+  auto signed_message = sign_message(message, {"example.com", "s", *weak}, {{"From"}, {}, 1, 0}) + message;
+  auto verdict = check(signed_message, 0, "p=" + weak->public_key_base64());
+  EXPECT_EQ(verdict.result, Result::permerror);
+  EXPECT_EQ(verdict.reason, "key of 512 bits is too weak (RFC 8301)");
+  // The same message signed by a 1024-bit key passes: 1024 is the least accepted.
+  auto fair = PrivateKey::generate(Algorithm::rsa_sha256, 1024);
+  signed_message = sign_message(message, {"example.com", "s", fair}, {{"From"}, {}, 1, 0}) + message;
+  EXPECT_EQ(check(signed_message, 0, "p=" + fair.public_key_base64()).result, Result::pass);
+}
+
+TEST(DkimVerify, SignatureFieldsThatAreRefused) {
+  auto base = std::string(kEd25519Field);
+  auto with = [&](std::string_view from, std::string_view to) {
+    auto s = base;
+    s.replace(s.find(from), from.size(), to);
+    auto parsed = parse_signature(s);
+    return std::holds_alternative<std::string>(parsed) ? std::get<std::string>(parsed) : std::string("parsed");
+  };
+  EXPECT_EQ(with("v=1", "v=2"), "unknown version");
+  EXPECT_EQ(with("a=ed25519-sha256", "a=rsa-sha1"), "rsa-sha1 is not accepted (RFC 8301)");
+  EXPECT_EQ(with("h=from : to :", "h=to :"), "parsed");  // from is still signed further on
+  EXPECT_EQ(with("h=from : to :\r\n subject : date : message-id : from : subject : date;", "h=to : subject;"),
+            "From is not signed");
+  EXPECT_EQ(with("i=@football.example.com", "i=@example.com"), "i= is not within d=");
+  EXPECT_EQ(with("i=@football.example.com", "i=joe@sub.football.example.com"), "parsed");
+  EXPECT_EQ(with("t=1528637909;", "t=1528637909; x=1528637900;"), "x= is not after t=");
+  EXPECT_EQ(with("q=dns/txt", "q=dns/txt; q=dns/txt"), "malformed tag list");  // §3.2: a tag once
+  EXPECT_EQ(with("s=brisbane;", ""), "no s= tag");
+  EXPECT_EQ(with("bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=", "bh=AAAA"), "invalid bh=");
+  EXPECT_EQ(with("c=relaxed/relaxed", "c=relaxed/loose"), "unknown canonicalisation relaxed/loose");
+  std::string many = "h=from";
+  for (std::size_t i = 0; i < kMaxSignedFields; ++i) many += ":to";
+  EXPECT_EQ(with("h=from : to :\r\n subject : date : message-id : from : subject : date", many),
+            "h= names more than 512 fields");
+}
+
+TEST(DkimVerify, ExpiredSignaturesFail) {
+  std::string message = std::string(kHeader) + std::string(kBody);
+  auto key = PrivateKey::generate(Algorithm::ed25519_sha256);
+  auto signed_message = sign_message(message, {"example.com", "s", key}, {{"From"}, {}, 1000, 60}) + message;
+  auto record = "k=ed25519; p=" + key.public_key_base64();
+  EXPECT_EQ(check(signed_message, 0, record, 1060).result, Result::pass);
+  EXPECT_EQ(check(signed_message, 0, record, 1061).reason, "signature expired");
+}
+
+TEST(DkimVerify, LengthLimitedSignaturesAreOnlyPolicyWhenTextFollows) {
+  // §8.2: with l=, anything may be appended below what was signed.
+  std::string message = std::string(kHeader) + std::string(kBody);
+  auto key = PrivateKey::generate(Algorithm::ed25519_sha256);
+  // Re-signing with l= is done by hand: the signer never writes l=.
+  Message m(message);
+  Signature sig;
+  sig.algorithm = Algorithm::ed25519_sha256;
+  sig.header_canon = sig.body_canon = Canon::relaxed;
+  sig.domain = "example.com";
+  sig.selector = "s";
+  sig.auid = "@example.com";
+  sig.headers = {"from"};
+  sig.length = 10;
+  std::string canonical_prefix;
+  canonical_body(
+      kBody, Canon::relaxed, [&](std::string_view p) { canonical_prefix += p; }, 10);
+  sig.body_hash = sha256(canonical_prefix);
+  std::string raw =
+      "DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed; d=example.com; s=s; h=from; l=10; "
+      "bh=" +
+      b64(sig.body_hash) + "; b=";
+  auto data = signed_data(m.fields, sig.headers, {"DKIM-Signature", raw}, Canon::relaxed);
+  sig.signature = key.sign(data);
+  auto full = raw + b64(sig.signature) + "\r\n" + message;
+  Message with_field(full);
+  KeyRecord record{Algorithm::ed25519_sha256, *sasl::base64_decode(key.public_key_base64()), false, false};
+  auto verdict = verify(with_field, 0, sig, record, 1);
+  EXPECT_EQ(verdict.result, Result::policy);
+  EXPECT_EQ(verdict.reason, "l= leaves " + std::to_string(canonical(kBody, Canon::relaxed).size() - 10) +
+                                " bytes of the body unsigned");
+  sig.length = 100000;
+  EXPECT_EQ(verify(with_field, 0, sig, record, 1).reason, "l= is longer than the body");
 }
 
 }  // namespace
