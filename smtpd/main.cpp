@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "common/config/cidr.hpp"
-#include "common/dns/cache.hpp"
+#include "common/dns/resolver.hpp"
 #include "session/daemon.hpp"
 #include "session/maintenance.hpp"
 #include "smtpd/outbound/runner.hpp"
@@ -58,9 +58,12 @@ int main(int argc, char** argv) {
     auto dns_cache = std::make_shared<dns::Cache>(dns.cache_entries, dns.max_ttl);
     runner = std::make_unique<outbound::QueueRunner>(services, server.io(), dns_cache);
     auto* queue = runner.get();
+    auto resolver =
+        std::make_shared<dns::SharedResolver>(server.io(), dns::server_list(dns.servers), dns.timeout, dns_cache);
+    server.on_shutdown([resolver] { resolver->cancel(); });
     context = std::make_unique<smtp::SmtpContext>(
         smtp::SmtpContext{services, std::move(trusted), [queue] { queue->wake(); },
-                          std::make_shared<smtp::DkimSigning>(services.config.dkim)});
+                          std::make_shared<smtp::DkimSigning>(services.config.dkim), resolver});
     server.on_shutdown([queue] { queue->stop(); });
     runner->start();
     maintenance = std::make_unique<session::StoreMaintenance>(services, server.io());

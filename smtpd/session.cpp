@@ -33,6 +33,8 @@
 #include "session/commit.hpp"
 #include "session/conversation.hpp"
 #include "session/state.hpp"
+#include "smtpd/auth_results.hpp"
+#include "smtpd/inbound_checks.hpp"
 #include "smtpd/message_edit.hpp"
 #include "smtpd/policy.hpp"
 #include "smtpd/proto/command.hpp"
@@ -532,8 +534,27 @@ class Session {
     return out;
   }
 
+  // RFC 8601 §5: a claim to be us from outside goes, whoever sends it; mail from other
+  // servers then gets our own findings, above it and below our Received field.
+  net::awaitable<std::string> authenticate(std::string message) {
+    const auto& authserv_id = cfg_.server.hostname;
+    if (auto removed = strip_our_results(message, authserv_id))
+      log::info(talk_.id(), "forged_results_removed", "count={}", removed);
+    if (user_ || trusted() || submission()) co_return message;
+    std::vector<MethodResult> results;
+    if (ctx_.dns && cfg_.dkim.verify) {
+      auto checks = co_await check_dkim(*ctx_.dns, message, std::time(nullptr), cfg_.dkim.verify_max_signatures);
+      for (const auto& c : checks)
+        log::info(talk_.id(), "dkim", "domain={} selector={} result={} reason={}", log::quoted(c.domain),
+                  log::quoted(c.selector), dkim::to_string(c.verdict.result), log::quoted(c.verdict.reason));
+      results = dkim_results(checks);
+    }
+    co_return authentication_results(authserv_id, results) + message;
+  }
+
   net::awaitable<bool> deliver(const Transaction& t, std::string message, const HeaderMeasure& header) {
-    auto traced = prepend_trace(t, message, header);
+    auto authenticated = co_await authenticate(std::move(message));
+    auto traced = prepend_trace(t, authenticated, header);
     // RFC 6376 §5: the author's domain vouches for what its users and trusted clients send.
     if (ctx_.dkim && (user_ || local() || trusted())) {
       auto txn = ctx_.services.store.read();

@@ -8,6 +8,7 @@
 
 #include "common/config/cidr.hpp"
 #include "common/config/config.hpp"
+#include "common/dns/resolver.hpp"
 #include "common/net/connection.hpp"
 #include "session/services.hpp"
 #include "smtpd/dkim_signing.hpp"
@@ -25,8 +26,9 @@ enum class Port {
 struct SmtpContext {
   session::Services services;
   std::vector<config::Cidr> trusted_networks;
-  std::function<void()> queued;             // mail for other domains was queued: wake the queue runner
-  std::shared_ptr<const DkimSigning> dkim;  // null: nothing is signed
+  std::function<void()> queued;              // mail for other domains was queued: wake the queue runner
+  std::shared_ptr<const DkimSigning> dkim;   // null: nothing is signed
+  std::shared_ptr<dns::SharedResolver> dns;  // null: no check that needs DNS is made
 };
 
 net::awaitable<void> serve_smtp(net::Connection& connection, const SmtpContext& context, Port port);

@@ -110,9 +110,11 @@ enum class RelayTls { starttls, implicit };
 // store: `mailstead dkim`).
 struct DkimConfig {
   bool sign = true;
-  std::vector<std::string> headers;   // signed as often as they occur
-  std::vector<std::string> oversign;  // signed once more than they occur
-  std::chrono::seconds expire{};      // x= after t=; 0: none
+  std::vector<std::string> headers;    // signed as often as they occur
+  std::vector<std::string> oversign;   // signed once more than they occur
+  std::chrono::seconds expire{};       // x= after t=; 0: none
+  bool verify = true;                  // check the signatures of mail from other servers
+  unsigned verify_max_signatures = 0;  // per message; further ones are not checked
 };
 
 // DNS lookups of mailstead-smtpd: MX and addresses for the queue, and the checks of inbound

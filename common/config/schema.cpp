@@ -495,7 +495,17 @@ std::vector<Section> build_schema() {
                     [](Config& c) -> std::vector<std::string>& { return c.dkim.headers; }),
         duration(
             "expire", R"("0s")", "Signatures expire this long after signing (the x= tag); 0s: they do not.",
-            [](Config& c) -> seconds& { return c.dkim.expire; }, seconds(0), seconds(365 * 86400))}});
+            [](Config& c) -> seconds& { return c.dkim.expire; }, seconds(0), seconds(365 * 86400)),
+        flag("verify", "true",
+             "Check the DKIM signatures of mail from other servers (port 25, not trusted networks)\n"
+             "and write the outcome in an Authentication-Results field with server.hostname as its\n"
+             "authserv-id; such fields from outside that claim that name are removed.",
+             [](Config& c) -> bool& { return c.dkim.verify; }),
+        count(
+            "verify_max_signatures", "5",
+            "Signatures checked per message, from the top; each costs a DNS lookup and a pass over the\n"
+            "body, so a stranger's message with hundreds of them is not checked past this.",
+            [](Config& c) -> unsigned& { return c.dkim.verify_max_signatures; }, 1, 50)}});
   sections.push_back(
       {"outbound",
        "Sending to other domains: the queue runner of mailstead-smtpd looks up each domain's MX\n"

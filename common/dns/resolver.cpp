@@ -7,6 +7,7 @@
 #include <netdb.h>
 
 #include <algorithm>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <map>
 #include <mutex>
@@ -137,6 +138,12 @@ struct Resolver::Impl : std::enable_shared_from_this<Impl> {
   // Sends one question; the answer lands in the returned Pending.
   std::shared_ptr<Pending<Raw>> start(const std::string& name, Type type) {
     auto pending = std::make_shared<Pending<Raw>>(executor);
+    if (stopped) {  // shutting down: nothing is asked any more
+      pending->answer.status = ARES_ECANCELLED;
+      pending->answer.error = "shutting down";
+      pending->finish();
+      return pending;
+    }
     auto* held = new std::shared_ptr<Pending<Raw>>(pending);
     ares_query(
         channel, name.c_str(), ns_c_in, static_cast<int>(type),
@@ -341,6 +348,47 @@ net::awaitable<AddressAnswer> Resolver::addresses(std::string host) {
     out.status = Status::no_data;
   }
   co_return out;
+}
+
+SharedResolver::SharedResolver(asio::io_context& io, const std::vector<std::string>& servers,
+                               std::chrono::milliseconds timeout, std::shared_ptr<Cache> cache)
+    : strand_(asio::make_strand(io)), resolver_(strand_, servers, timeout, std::move(cache)) {}
+
+net::awaitable<Answer> SharedResolver::query(std::string name, Type type) {
+  // The lookup's coroutine is made here but first runs on the strand (awaitables start only
+  // when spawned or awaited).
+  auto answer = co_await asio::co_spawn(strand_, resolver_.query(std::move(name), type), asio::use_awaitable);
+  co_return answer;
+}
+
+net::awaitable<std::vector<Answer>> SharedResolver::query_all(std::vector<Question> questions) {
+  auto caller = co_await asio::this_coro::executor;
+  struct State {
+    explicit State(const asio::any_io_executor& ex, std::size_t n) : answers(n), left(n), done(ex) {
+      done.expires_at(asio::steady_timer::time_point::max());
+    }
+    std::vector<Answer> answers;
+    std::size_t left;
+    asio::steady_timer done;
+  };
+  auto state = std::make_shared<State>(caller, questions.size());
+  for (std::size_t i = 0; i < questions.size(); ++i) {
+    // Each completes on the caller's strand, so the count and the timer are only touched there.
+    asio::co_spawn(strand_, resolver_.query(std::move(questions[i].name), questions[i].type),
+                   asio::bind_executor(caller, [state, i](const std::exception_ptr& error, Answer answer) {
+                     if (error)
+                       state->answers[i].error = "lookup failed";
+                     else
+                       state->answers[i] = std::move(answer);
+                     if (--state->left == 0) state->done.cancel();
+                   }));
+  }
+  while (state->left > 0) co_await state->done.async_wait(net::use_tuple);
+  co_return std::move(state->answers);
+}
+
+void SharedResolver::cancel() {
+  asio::dispatch(strand_, [this] { resolver_.cancel(); });
 }
 
 }  // namespace mailstead::dns

@@ -9,6 +9,7 @@
 // One Resolver belongs to one strand: every call, every callback and every completion runs
 // there, so c-ares (which is not thread-safe per channel) is only ever entered from it.
 
+#include <boost/asio/strand.hpp>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -55,6 +56,29 @@ class Resolver {
   struct Impl;
   std::shared_ptr<Impl> impl_;
   std::shared_ptr<Cache> cache_;
+};
+
+// A Resolver for coroutines on any thread (the sessions of a daemon with several I/O threads):
+// it lives on a strand of its own, and each lookup runs there, its caller resuming on its own
+// executor when the answer is in.
+class SharedResolver {
+ public:
+  SharedResolver(net::asio::io_context& io, const std::vector<std::string>& servers, std::chrono::milliseconds timeout,
+                 std::shared_ptr<Cache> cache);
+  net::awaitable<Answer> query(std::string name, Type type);
+  // Several questions asked at once: the answers in the order asked, after the slowest. The
+  // caller's executor must be a strand (every session's is).
+  struct Question {
+    std::string name;
+    Type type = Type::txt;
+  };
+  net::awaitable<std::vector<Answer>> query_all(std::vector<Question> questions);
+  // Ends every lookup in progress (a temporary failure) and those asked later: for shutdown.
+  void cancel();
+
+ private:
+  net::asio::strand<net::asio::io_context::executor_type> strand_;
+  Resolver resolver_;
 };
 
 }  // namespace mailstead::dns

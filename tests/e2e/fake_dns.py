@@ -1,6 +1,6 @@
 """A small authoritative DNS server for the tests, on a loopback UDP and TCP port: it answers
 A, AAAA, MX, CNAME, TXT and PTR from a dict, NXDOMAIN for names it does not know, NODATA for
-known names without the type asked, and SERVFAIL for the names told to fail; with
+known names without the type asked, and SERVFAIL for the names told to fail, nothing at all for the silent ones; with
 negative_ttl, negative answers carry an SOA saying how long they hold (RFC 2308). Each
 question is recorded in `queries`, so that a test can see what was asked (and what a cache
 kept from being asked again). Nothing leaves loopback."""
@@ -43,9 +43,10 @@ class Zone:
     ("A", "127.0.0.3", 5), ...]}: a third element is the record's TTL (60 otherwise). A TXT value
     is one string (sent in 255-byte character-strings) or a list of them."""
 
-    def __init__(self, records=None, servfail=(), negative_ttl=None):
+    def __init__(self, records=None, servfail=(), negative_ttl=None, silent=()):
         self.records = {k.lower().rstrip("."): v for k, v in (records or {}).items()}
         self.servfail = {n.lower() for n in servfail}
+        self.silent = {n.lower() for n in silent}  # never answered: a server that has gone away
         self.negative_ttl = negative_ttl
         self.queries = []
 
@@ -70,6 +71,8 @@ class Zone:
         question = query[12:offset + 4]
         name = name.lower()
         self.queries.append((name, qtype))
+        if name in self.silent:
+            return None
         rcode = 0
         answers = []
         if name in self.servfail:
@@ -112,7 +115,9 @@ class FakeDns:
         class Udp(socketserver.BaseRequestHandler):
             def handle(self):
                 data, sock = self.request
-                sock.sendto(zone_ref.answer(data), self.client_address)
+                reply = zone_ref.answer(data)
+                if reply is not None:
+                    sock.sendto(reply, self.client_address)
 
         class Tcp(socketserver.BaseRequestHandler):
             def handle(self):
@@ -121,7 +126,8 @@ class FakeDns:
                 while len(data) < length:
                     data += self.request.recv(length - len(data))
                 reply = zone_ref.answer(data)
-                self.request.sendall(struct.pack("!H", len(reply)) + reply)
+                if reply is not None:
+                    self.request.sendall(struct.pack("!H", len(reply)) + reply)
 
         # UDP and TCP on one port number. The kernel picks a free UDP port, but the same number
         # may be the local port of some TCP connection of the moment: then take another.

@@ -1,0 +1,36 @@
+#pragma once
+// The checks smtpd makes of mail from other servers before it accepts it, each ending in a
+// resinfo of the Authentication-Results field it writes (RFC 8601). DNS goes through the
+// process's shared resolver and cache. So far: DKIM (RFC 6376 §6).
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/dkim/verifier.hpp"
+#include "common/dns/resolver.hpp"
+#include "smtpd/auth_results.hpp"
+
+namespace mailstead::smtp {
+
+// One DKIM-Signature's outcome, with what identifies it (RFC 6008's header.b: the start of b=).
+struct DkimCheck {
+  dkim::Verdict verdict;
+  std::string domain;  // d=, when readable
+  std::string selector;
+  std::string algorithm;
+  std::string b_prefix;
+};
+
+// Every DKIM-Signature of `message`, from the top, up to `max_signatures` (further ones are not
+// checked: each costs a DNS lookup and a pass over the body). Each signature's key is asked for
+// at `selector._domainkey.domain` (TXT): no such record is permerror, no answer temperror.
+net::awaitable<std::vector<DkimCheck>> check_dkim(dns::SharedResolver& dns, std::string_view message, std::int64_t now,
+                                                  unsigned max_signatures);
+
+// The resinfo of one check: "dkim=pass header.d=... header.s=... header.a=... header.b=...";
+// a message without signatures gets "dkim=none".
+std::vector<MethodResult> dkim_results(const std::vector<DkimCheck>& checks);
+
+}  // namespace mailstead::smtp
