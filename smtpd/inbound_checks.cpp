@@ -2,7 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <ctime>
+
+#include "common/net/address.hpp"
 #include "common/text/ascii.hpp"
+#include "common/text/idn.hpp"
 
 namespace mailstead::smtp {
 namespace {
@@ -27,6 +31,43 @@ std::string b_prefix(const dkim::Tags& tags) {
 }
 
 }  // namespace
+
+net::awaitable<SpfCheck> check_spf(dns::SharedResolver& dns, const net::asio::ip::address& client, const Mail& mail,
+                                   const std::string& helo, const std::string& hostname,
+                                   std::chrono::seconds max_time) {
+  SpfCheck out;
+  spf::Query query;
+  auto address = net::canonical(client);  // an IPv4-mapped client is its IPv4 address (§4.1)
+  if (address.is_v4()) {
+    auto b = address.to_v4().to_bytes();
+    query.ip.assign(reinterpret_cast<const char*>(b.data()), b.size());
+  } else {
+    auto b = address.to_v6().to_bytes();
+    query.ip.assign(reinterpret_cast<const char*>(b.data()), b.size());
+  }
+  out.helo = !mail.sender;
+  std::string domain = mail.sender ? mail.sender->domain : helo;
+  auto ascii = text::domain_to_ascii(domain);
+  out.domain = ascii ? *ascii : domain;
+  query.domain = out.domain;
+  // §4.3: a null sender is checked as postmaster@ the HELO name.
+  query.sender = mail.sender ? fmt::format("{}@{}", mail.sender->local, out.domain) : "postmaster@" + out.domain;
+  query.helo = helo;
+  query.receiver = hostname;
+  query.now = std::time(nullptr);
+  spf::Lookup lookup = [&dns](std::string name, dns::Type type) -> net::awaitable<dns::Answer> {
+    auto answer = co_await dns.query(std::move(name), type);
+    co_return answer;
+  };
+  out.outcome = co_await spf::check_host(lookup, std::move(query), {10, 2, max_time});
+  co_return out;
+}
+
+MethodResult spf_result(const SpfCheck& check) {
+  MethodResult r{"spf", std::string(spf::to_string(check.outcome.result)), check.outcome.reason, {}};
+  r.properties.emplace_back(check.helo ? "smtp.helo" : "smtp.mailfrom", check.domain);
+  return r;
+}
 
 net::awaitable<std::vector<DkimCheck>> check_dkim(dns::SharedResolver& dns, std::string_view message, std::int64_t now,
                                                   unsigned max_signatures) {

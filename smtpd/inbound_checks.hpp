@@ -1,7 +1,7 @@
 #pragma once
 // The checks smtpd makes of mail from other servers before it accepts it, each ending in a
 // resinfo of the Authentication-Results field it writes (RFC 8601). DNS goes through the
-// process's shared resolver and cache. So far: DKIM (RFC 6376 §6).
+// process's shared resolver and cache. So far: SPF (RFC 7208) and DKIM (RFC 6376 §6).
 
 #include <cstdint>
 #include <string>
@@ -10,9 +10,25 @@
 
 #include "common/dkim/verifier.hpp"
 #include "common/dns/resolver.hpp"
+#include "common/spf/check.hpp"
 #include "smtpd/auth_results.hpp"
+#include "smtpd/proto/command.hpp"
 
 namespace mailstead::smtp {
+
+// SPF of one transaction: the MAIL FROM domain's, or the HELO name's for a null sender (RFC 7208
+// §2.4).
+struct SpfCheck {
+  spf::Outcome outcome;
+  std::string domain;  // the domain checked, A-labels
+  bool helo = false;   // the HELO identity was checked
+};
+
+net::awaitable<SpfCheck> check_spf(dns::SharedResolver& dns, const net::asio::ip::address& client, const Mail& mail,
+                                   const std::string& helo, const std::string& hostname, std::chrono::seconds max_time);
+
+// "spf=pass smtp.mailfrom=example.org" (or smtp.helo=).
+MethodResult spf_result(const SpfCheck& check);
 
 // One DKIM-Signature's outcome, with what identifies it (RFC 6008's header.b: the start of b=).
 struct DkimCheck {

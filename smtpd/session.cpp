@@ -60,9 +60,10 @@ struct AcceptedRecipient {
 struct Transaction {
   Mail mail;
   std::vector<AcceptedRecipient> recipients;
-  std::string chunks;     // BDAT data so far (RFC 3030)
-  bool chunking = false;  // a BDAT was accepted: DATA is no longer allowed
-  bool too_big = false;   // the chunks passed the size limit; the rest is discarded
+  std::string chunks;           // BDAT data so far (RFC 3030)
+  bool chunking = false;        // a BDAT was accepted: DATA is no longer allowed
+  bool too_big = false;         // the chunks passed the size limit; the rest is discarded
+  std::optional<SpfCheck> spf;  // mail from other servers, when checked
 };
 
 // What the DATA reader reports, for a message that came in BDAT chunks.
@@ -272,11 +273,29 @@ class Session {
       if (!mail.sender || !address_belongs_to(txn, mail.sender->to_string(), user_->id))
         co_return error(reply(status::kNotYours, fmt::format("Sender address is not yours, {}", user_->address)));
     }
+    std::optional<SpfCheck> spf;
+    if (from_outside() && ctx_.dns && cfg_.spf.check) {
+      spf = co_await check_spf(*ctx_.dns, connection().remote().address(), mail, hello().domain, cfg_.server.hostname,
+                               cfg_.spf.max_time);
+      log::info(talk_.id(), "spf", "identity={} domain={} result={} reason={}", spf->helo ? "helo" : "mailfrom",
+                log::quoted(spf->domain), spf::to_string(spf->outcome.result), log::quoted(spf->outcome.reason));
+      // RFC 7208 §8.4: a fail may be refused at once; RFC 7372 §3.2 gives it 5.7.23.
+      if (spf->outcome.result == spf::Result::fail && cfg_.spf.on_fail == config::SpfFail::reject) {
+        auto why = spf->outcome.explanation.empty()
+                       ? fmt::format("SPF: {} does not designate {} as a sender", spf->domain,
+                                     net::canonical(connection().remote().address()).to_string())
+                       : spf->outcome.explanation;
+        co_return error(reply(status::kSpfFail, why));
+      }
+    }
     auto greeting = hello();
-    state_.enter<InTransaction>(std::move(greeting), Transaction{mail, {}, {}, false, false});
+    state_.enter<InTransaction>(std::move(greeting), Transaction{mail, {}, {}, false, false, std::move(spf)});
     answer(reply(status::kSenderOk, "Sender OK"));
     co_return true;
   }
+
+  // Mail from another server: not a user's, not from a trusted network or this machine.
+  bool from_outside() const { return !user_ && !trusted() && !submission(); }
 
   // RFC 5321 §4.1.1.3 (and §4.5.3.1.10: a limit on recipients is a 452, not an error).
   net::awaitable<bool> on_rcpt(const Rcpt& rcpt) {
@@ -536,24 +555,25 @@ class Session {
 
   // RFC 8601 §5: a claim to be us from outside goes, whoever sends it; mail from other
   // servers then gets our own findings, above it and below our Received field.
-  net::awaitable<std::string> authenticate(std::string message) {
+  net::awaitable<std::string> authenticate(std::string message, const std::optional<SpfCheck>& spf) {
     const auto& authserv_id = cfg_.server.hostname;
     if (auto removed = strip_our_results(message, authserv_id))
       log::info(talk_.id(), "forged_results_removed", "count={}", removed);
-    if (user_ || trusted() || submission()) co_return message;
+    if (!from_outside()) co_return message;
     std::vector<MethodResult> results;
+    if (spf) results.push_back(spf_result(*spf));
     if (ctx_.dns && cfg_.dkim.verify) {
       auto checks = co_await check_dkim(*ctx_.dns, message, std::time(nullptr), cfg_.dkim.verify_max_signatures);
       for (const auto& c : checks)
         log::info(talk_.id(), "dkim", "domain={} selector={} result={} reason={}", log::quoted(c.domain),
                   log::quoted(c.selector), dkim::to_string(c.verdict.result), log::quoted(c.verdict.reason));
-      results = dkim_results(checks);
+      for (auto& r : dkim_results(checks)) results.push_back(std::move(r));
     }
     co_return authentication_results(authserv_id, results) + message;
   }
 
   net::awaitable<bool> deliver(const Transaction& t, std::string message, const HeaderMeasure& header) {
-    auto authenticated = co_await authenticate(std::move(message));
+    auto authenticated = co_await authenticate(std::move(message), t.spf);
     auto traced = prepend_trace(t, authenticated, header);
     // RFC 6376 §5: the author's domain vouches for what its users and trusted clients send.
     if (ctx_.dkim && (user_ || local() || trusted())) {

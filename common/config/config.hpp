@@ -126,6 +126,14 @@ struct DnsConfig {
   std::chrono::seconds max_ttl{};  // no answer kept longer, whatever its TTL
 };
 
+// SPF (RFC 7208) of mail from other servers.
+enum class SpfFail { mark, reject };
+struct SpfConfig {
+  bool check = true;
+  SpfFail on_fail = SpfFail::mark;  // reject: 550 5.7.23 at MAIL FROM
+  std::chrono::seconds max_time{};  // one check, all its lookups
+};
+
 // Sending to other domains (mailstead-smtpd's queue runner).
 struct OutboundConfig {
   unsigned port = 25;  // the port of remote MX hosts (tests only)
@@ -171,6 +179,7 @@ struct Config {
   DnsConfig dns;
   OutboundConfig outbound;
   DkimConfig dkim;
+  SpfConfig spf;
   Pop3dConfig pop3d;
   ImapdConfig imapd;
 };

@@ -507,6 +507,21 @@ std::vector<Section> build_schema() {
             "body, so a stranger's message with hundreds of them is not checked past this.",
             [](Config& c) -> unsigned& { return c.dkim.verify_max_signatures; }, 1, 50)}});
   sections.push_back(
+      {"spf",
+       "SPF (RFC 7208) of mail from other servers: whether the client may send for the domain of\n"
+       "MAIL FROM (or of HELO, for bounces). The result goes into Authentication-Results.",
+       {flag("check", "true", "Check SPF at MAIL FROM (port 25; not users, not trusted networks).",
+             [](Config& c) -> bool& { return c.spf.check; }),
+        choice<SpfFail>("on_fail", R"("mark")",
+                        "What a \"fail\" (the domain says this client may not send its mail) does: \"mark\"\n"
+                        "records it and lets DMARC decide; \"reject\" refuses MAIL FROM with 550 5.7.23.\n"
+                        "Mail forwarded by others fails SPF, so rejecting loses some legitimate mail.",
+                        [](Config& c) -> SpfFail& { return c.spf.on_fail; },
+                        {{"mark", SpfFail::mark}, {"reject", SpfFail::reject}}),
+        duration(
+            "max_time", R"("20s")", "One check with all its DNS lookups (RFC 7208 §4.6.4: at least 20 s).",
+            [](Config& c) -> seconds& { return c.spf.max_time; }, seconds(1), seconds(300))}});
+  sections.push_back(
       {"outbound",
        "Sending to other domains: the queue runner of mailstead-smtpd looks up each domain's MX\n"
        "hosts and delivers over SMTP, or hands everything to a relay (smarthost).",

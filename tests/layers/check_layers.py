@@ -22,6 +22,7 @@ LAYERS = [
     ("common/net/", "net"),
     ("common/dkim/", "dkim"),
     ("common/dns/", "dns"),
+    ("common/spf/", "spf"),
     ("common/", "base"),
     ("storage/detail/", "storage-internals"),
     ("storage/", "storage"),
@@ -36,7 +37,7 @@ LAYERS = [
     ("sendmail/", "sendmail"),
 ]
 
-_DAEMON_SUPPORT = {"base", "net", "dkim", "dns", "asio", "openssl", "storage", "session"}
+_DAEMON_SUPPORT = {"base", "net", "dkim", "dns", "spf", "asio", "openssl", "storage", "session"}
 
 # Group of a file, by the first prefix its path starts with, and the layers it may include.
 GROUPS = [
@@ -45,6 +46,8 @@ GROUPS = [
     ("common/dkim/", "dkim", {"base", "dkim", "openssl"}),
     # DNS through c-ares on the event loop; its response parser is pure.
     ("common/dns/", "dns", {"base", "dns", "net", "asio"}),
+    # SPF: records and macros (pure), and the check, a coroutine over a lookup function.
+    ("common/spf/", "spf", {"base", "spf", "dns", "net", "asio"}),
     # mailstead_base: parsers and readers, testable and fuzzable without a socket.
     ("common/", "base", {"base"}),
     # Only storage/ knows LMDB; its libcrypto use is SHA-256 of message bytes.
@@ -60,7 +63,7 @@ GROUPS = [
     ("admin/", "admin", _DAEMON_SUPPORT | {"admin"}),
     # A client of smtpd's local socket: it never opens the store.
     ("sendmail/", "sendmail", {"base", "smtp-proto", "sendmail"}),
-    ("fuzz/", "fuzz", {"base", "dkim", "dns", "smtp-proto", "pop3-proto", "imap-proto"}),
+    ("fuzz/", "fuzz", {"base", "dkim", "dns", "spf", "smtp-proto", "pop3-proto", "imap-proto"}),
     ("bench/", "bench", {"base", "storage"}),
     # Tests may use every layer, storage's record layouts included, but never LMDB itself:
     # the storage tests reach the backend through storage/testing.hpp.

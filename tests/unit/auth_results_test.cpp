@@ -1,8 +1,8 @@
 // Authentication-Results (RFC 8601): the field smtpd writes, and the removal of fields from
 // outside that claim its authserv-id.
-#include <gtest/gtest.h>
-
 #include "smtpd/auth_results.hpp"
+
+#include <gtest/gtest.h>
 
 namespace mailstead::smtp {
 namespace {
