@@ -13,6 +13,8 @@ packages=(
   # libraries (see docs/ARCHITECTURE.md, "Dependencies")
   libboost1.81-dev libssl-dev libc-ares-dev liblmdb-dev libfmt-dev libgtest-dev
   libtomlplusplus-dev libcrypt-dev libidn2-dev
+  # DMARC's organisational domains: libpsl with Debian's Public Suffix List (publicsuffix)
+  libpsl-dev publicsuffix
   # run and test: certificates, the end-to-end clients
   openssl python3 ca-certificates curl swaks libnet-ssleay-perl libio-socket-ssl-perl fetchmail isync
   # independent DKIM verifiers and signers for the mail-authentication tests (python3-nacl for

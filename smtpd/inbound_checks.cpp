@@ -4,6 +4,7 @@
 
 #include <ctime>
 
+#include "common/mime/mime.hpp"
 #include "common/net/address.hpp"
 #include "common/text/ascii.hpp"
 #include "common/text/idn.hpp"
@@ -124,6 +125,95 @@ net::awaitable<std::vector<DkimCheck>> check_dkim(dns::SharedResolver& dns, std:
     }
   }
   co_return out;
+}
+
+namespace {
+
+// The distinct domains of the From field, A-labels, lower case, in order.
+std::vector<std::string> author_domains(std::string_view message) {
+  std::vector<std::string> out;
+  mime::FieldReader fields(message.substr(0, mime::header_end(message)));
+  std::string_view name, value;
+  while (fields.next(name, value)) {
+    if (!text::iequals_ascii(name, "from")) continue;
+    for (const auto& a : mime::parse_address_list(mime::unfold(value))) {
+      if (a.host.empty()) continue;
+      auto ascii = text::domain_to_ascii(a.host);
+      auto domain = text::lower_ascii(ascii ? *ascii : a.host);
+      if (std::find(out.begin(), out.end(), domain) == out.end() && out.size() < kMaxAuthorDomains)
+        out.push_back(std::move(domain));
+    }
+  }
+  return out;
+}
+
+// §6.6.3 steps 1-3: the one DMARC record among a name's TXT records. nullopt: none (zero, or
+// more than one, or none that reads).
+std::optional<dmarc::Record> one_record(const dns::Answer& answer) {
+  std::vector<std::string_view> found;
+  for (const auto& r : answer.records)
+    if (dmarc::is_dmarc_record(r.data)) found.push_back(r.data);
+  if (found.size() != 1) return std::nullopt;
+  auto parsed = dmarc::parse_record(found[0]);
+  if (auto* record = std::get_if<dmarc::Record>(&parsed)) return *record;
+  return std::nullopt;
+}
+
+}  // namespace
+
+net::awaitable<std::vector<DmarcCheck>> check_dmarc(dns::SharedResolver& dns, std::string_view message,
+                                                    const std::optional<SpfCheck>& spf,
+                                                    const std::vector<DkimCheck>& dkim, unsigned roll) {
+  dmarc::Evidence evidence;
+  if (spf && spf->outcome.result == spf::Result::pass) {
+    evidence.spf_pass = true;
+    evidence.spf_domain = spf->domain;
+  }
+  for (const auto& c : dkim)
+    if (c.verdict.result == dkim::Result::pass) evidence.dkim_domains.push_back(c.domain);
+  std::vector<DmarcCheck> out;
+  auto domains = author_domains(message);
+  // Every author domain's record at once, then the organisational domains' where needed.
+  std::vector<dns::SharedResolver::Question> questions;
+  for (const auto& d : domains) questions.push_back({"_dmarc." + d, dns::Type::txt});
+  auto answers = co_await dns.query_all(std::move(questions));
+  for (std::size_t i = 0; i < domains.size(); ++i) {
+    DmarcCheck check{domains[i], {}};
+    std::string record_domain = domains[i];
+    auto answer = std::move(answers[i]);
+    auto record = answer.status == dns::Status::ok ? one_record(answer) : std::nullopt;
+    if (!record && answer.status != dns::Status::temporary) {
+      auto org = dmarc::organizational_domain(domains[i]);
+      if (org != domains[i]) {
+        record_domain = org;
+        answer = co_await dns.query("_dmarc." + org, dns::Type::txt);
+        record = answer.status == dns::Status::ok ? one_record(answer) : std::nullopt;
+      }
+    }
+    if (answer.status == dns::Status::temporary) {
+      check.verdict.result = dmarc::Result::temperror;
+      check.verdict.reason = fmt::format("policy lookup: {}", answer.error);
+    } else if (!record) {
+      check.verdict.result = dmarc::Result::none;
+      check.verdict.reason = "no DMARC record";
+    } else {
+      check.verdict = dmarc::evaluate(domains[i], record_domain, *record, evidence, roll);
+    }
+    out.push_back(std::move(check));
+  }
+  co_return out;
+}
+
+std::vector<MethodResult> dmarc_results(const std::vector<DmarcCheck>& checks) {
+  std::vector<MethodResult> out;
+  for (const auto& c : checks) {
+    const auto& v = c.verdict;
+    std::string reason = v.result == dmarc::Result::pass || v.result == dmarc::Result::fail
+                             ? fmt::format("p={} dis={}", dmarc::to_string(v.policy), dmarc::to_string(v.disposition))
+                             : v.reason;
+    out.push_back({"dmarc", std::string(dmarc::to_string(v.result)), reason, {{"header.from", c.domain}}});
+  }
+  return out;
 }
 
 std::vector<MethodResult> dkim_results(const std::vector<DkimCheck>& checks) {

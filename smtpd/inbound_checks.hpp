@@ -1,7 +1,8 @@
 #pragma once
 // The checks smtpd makes of mail from other servers before it accepts it, each ending in a
 // resinfo of the Authentication-Results field it writes (RFC 8601). DNS goes through the
-// process's shared resolver and cache. So far: SPF (RFC 7208) and DKIM (RFC 6376 §6).
+// process's shared resolver and cache: SPF (RFC 7208) at MAIL FROM, then DKIM (RFC 6376 §6) and
+// DMARC (RFC 7489) on the message.
 
 #include <cstdint>
 #include <string>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "common/dkim/verifier.hpp"
+#include "common/dmarc/dmarc.hpp"
 #include "common/dns/resolver.hpp"
 #include "common/spf/check.hpp"
 #include "smtpd/auth_results.hpp"
@@ -48,5 +50,22 @@ net::awaitable<std::vector<DkimCheck>> check_dkim(dns::SharedResolver& dns, std:
 // The resinfo of one check: "dkim=pass header.d=... header.s=... header.a=... header.b=...";
 // a message without signatures gets "dkim=none".
 std::vector<MethodResult> dkim_results(const std::vector<DkimCheck>& checks);
+
+// DMARC of one author domain (a domain of the From field).
+struct DmarcCheck {
+  std::string domain;  // the author domain, A-labels
+  dmarc::Verdict verdict;
+};
+
+// §6.6: each distinct domain of the From field (at most kMaxAuthorDomains) against its policy
+// record, found at `_dmarc.domain` or at its organisational domain's; a domain without one
+// gives result none. `roll` in [0, 100) samples pct=.
+constexpr std::size_t kMaxAuthorDomains = 5;
+net::awaitable<std::vector<DmarcCheck>> check_dmarc(dns::SharedResolver& dns, std::string_view message,
+                                                    const std::optional<SpfCheck>& spf,
+                                                    const std::vector<DkimCheck>& dkim, unsigned roll);
+
+// "dmarc=fail (p=reject dis=reject) header.from=example.org".
+std::vector<MethodResult> dmarc_results(const std::vector<DmarcCheck>& checks);
 
 }  // namespace mailstead::smtp

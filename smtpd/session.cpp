@@ -80,9 +80,13 @@ io::DataStatus scan_chunked(std::string_view message, bool too_big) {
   return status;
 }
 
-std::string random_token() {
+std::mt19937_64& random_engine() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
-  return fmt::format("{:016x}", rng());
+  return rng;
+}
+
+std::string random_token() {
+  return fmt::format("{:016x}", random_engine()());
 }
 
 // RFC 5321 §4.1.4: the phases of a session, in the order of smtp::Phase. The client's
@@ -555,26 +559,63 @@ class Session {
 
   // RFC 8601 §5: a claim to be us from outside goes, whoever sends it; mail from other
   // servers then gets our own findings, above it and below our Received field.
-  net::awaitable<std::string> authenticate(std::string message, const std::optional<SpfCheck>& spf) {
+  // What the checks made of a message: the message with our field on top, and what the sender
+  // domain's DMARC policy says to do with it (applied only with dmarc.apply_policy).
+  struct Checked {
+    std::string message;
+    dmarc::Policy disposition = dmarc::Policy::none;
+    std::string dmarc_domain;  // the author domain whose policy decided
+  };
+
+  net::awaitable<Checked> authenticate(std::string message, const std::optional<SpfCheck>& spf) {
+    Checked out;
     const auto& authserv_id = cfg_.server.hostname;
     if (auto removed = strip_our_results(message, authserv_id))
       log::info(talk_.id(), "forged_results_removed", "count={}", removed);
-    if (!from_outside()) co_return message;
+    if (!from_outside()) {
+      out.message = std::move(message);
+      co_return out;
+    }
     std::vector<MethodResult> results;
     if (spf) results.push_back(spf_result(*spf));
+    std::vector<DkimCheck> dkim_checks;
     if (ctx_.dns && cfg_.dkim.verify) {
-      auto checks = co_await check_dkim(*ctx_.dns, message, std::time(nullptr), cfg_.dkim.verify_max_signatures);
-      for (const auto& c : checks)
+      dkim_checks = co_await check_dkim(*ctx_.dns, message, std::time(nullptr), cfg_.dkim.verify_max_signatures);
+      for (const auto& c : dkim_checks)
         log::info(talk_.id(), "dkim", "domain={} selector={} result={} reason={}", log::quoted(c.domain),
                   log::quoted(c.selector), dkim::to_string(c.verdict.result), log::quoted(c.verdict.reason));
-      for (auto& r : dkim_results(checks)) results.push_back(std::move(r));
+      for (auto& r : dkim_results(dkim_checks)) results.push_back(std::move(r));
     }
-    co_return authentication_results(authserv_id, results) + message;
+    if (ctx_.dns && cfg_.dmarc.check) {
+      auto roll = std::uniform_int_distribution<unsigned>(0, 99)(random_engine());
+      auto checks = co_await check_dmarc(*ctx_.dns, message, spf, dkim_checks, roll);
+      for (const auto& c : checks) {
+        log::info(talk_.id(), "dmarc", "domain={} result={} policy={} disposition={} reason={}", log::quoted(c.domain),
+                  dmarc::to_string(c.verdict.result), dmarc::to_string(c.verdict.policy),
+                  dmarc::to_string(c.verdict.disposition), log::quoted(c.verdict.reason));
+        if (c.verdict.disposition > out.disposition) {  // of several author domains, the strictest
+          out.disposition = c.verdict.disposition;
+          out.dmarc_domain = c.domain;
+        }
+      }
+      for (auto& r : dmarc_results(checks)) results.push_back(std::move(r));
+    }
+    out.message = authentication_results(authserv_id, results) + message;
+    co_return out;
   }
 
   net::awaitable<bool> deliver(const Transaction& t, std::string message, const HeaderMeasure& header) {
-    auto authenticated = co_await authenticate(std::move(message), t.spf);
-    auto traced = prepend_trace(t, authenticated, header);
+    auto checked = co_await authenticate(std::move(message), t.spf);
+    auto into = storage::SpecialUse::none;
+    if (cfg_.dmarc.apply_policy && checked.disposition == dmarc::Policy::reject) {
+      // RFC 7489 §6.7 / §10.3: a reject policy is applied by refusing the message at the end of
+      // DATA; the sender's own server then tells its user.
+      co_return error(reply(status::kDmarcReject, fmt::format("Message refused by {}'s DMARC policy: it is not "
+                                                              "authenticated as sent by that domain",
+                                                              checked.dmarc_domain)));
+    }
+    if (cfg_.dmarc.apply_policy && checked.disposition == dmarc::Policy::quarantine) into = storage::SpecialUse::junk;
+    auto traced = prepend_trace(t, checked.message, header);
     // RFC 6376 §5: the author's domain vouches for what its users and trusted clients send.
     if (ctx_.dkim && (user_ || local() || trusted())) {
       auto txn = ctx_.services.store.read();
@@ -607,7 +648,7 @@ class Session {
       refused.reset();
       limit_reopens = 0;
       if (!local.empty()) {
-        for (auto& o : storage::deliver_message(txn, *local_copy, local)) {
+        for (auto& o : storage::deliver_message(txn, *local_copy, local, 0, into)) {
           if (o.result) continue;
           refused = o.result.error().code;
           throw session::Refused(o.result.error().detail);  // all or nothing

@@ -263,7 +263,8 @@ Result<Message> append_message(WriteTxn& txn, const Mailbox& target, const Prepa
 }
 
 std::vector<DeliveryOutcome> deliver_message(WriteTxn& txn, const PreparedMessage& message,
-                                             const std::vector<UserId>& users, std::int64_t internal_date) {
+                                             const std::vector<UserId>& users, std::int64_t internal_date,
+                                             SpecialUse into) {
   std::vector<DeliveryOutcome> outcomes;
   if (message.bytes().empty()) {
     for (auto u : users) outcomes.push_back({u, fail(Errc::invalid_argument, "an empty message cannot be stored")});
@@ -272,6 +273,14 @@ std::vector<DeliveryOutcome> deliver_message(WriteTxn& txn, const PreparedMessag
   auto date = internal_date ? internal_date : now_seconds();
   for (auto user : users) {
     auto inbox = find_mailbox(txn, user, "INBOX");
+    if (into != SpecialUse::none) {
+      for (auto& m : list_mailboxes(txn, user)) {
+        if (m.special_use == into && !m.noselect) {
+          inbox = std::move(m);
+          break;
+        }
+      }
+    }
     if (!inbox) {
       outcomes.push_back({user, inbox.error()});
       continue;

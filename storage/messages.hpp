@@ -94,7 +94,7 @@ class PreparedMessage {
   friend PreparedMessage prepare_borrowed(std::string_view bytes, const mime::Limits& limits);
   friend Result<Message> append_message(WriteTxn&, const Mailbox&, const PreparedMessage&, const AppendOptions&);
   friend std::vector<DeliveryOutcome> deliver_message(WriteTxn&, const PreparedMessage&, const std::vector<UserId>&,
-                                                      std::int64_t);
+                                                      std::int64_t, SpecialUse);
   void finish(const mime::Limits& limits);
   std::string owned_;
   std::optional<std::string_view> borrowed_;
@@ -113,9 +113,12 @@ Result<Message> append_message(WriteTxn& txn, const Mailbox& mailbox, const Prep
                                const AppendOptions& options = {});
 
 // Local delivery: the message into the INBOX of each user, its blob stored once. Each
-// recipient's outcome is separate (one may be over quota while the others receive it).
+// recipient's outcome is separate (one may be over quota while the others receive it). With
+// `into` (SpecialUse::junk for mail a check judged suspect), into each user's mailbox of that
+// special use instead, or the INBOX for a user who has none.
 std::vector<DeliveryOutcome> deliver_message(WriteTxn& txn, const PreparedMessage& message,
-                                             const std::vector<UserId>& users, std::int64_t internal_date = 0);
+                                             const std::vector<UserId>& users, std::int64_t internal_date = 0,
+                                             SpecialUse into = SpecialUse::none);
 
 std::optional<Message> find_message(const ReadTxn& txn, MailboxId mailbox, Uid uid);
 // Every message of a mailbox in UID order; fn returns false to stop.

@@ -134,6 +134,12 @@ struct SpfConfig {
   std::chrono::seconds max_time{};  // one check, all its lookups
 };
 
+// DMARC (RFC 7489) of mail from other servers.
+struct DmarcConfig {
+  bool check = true;
+  bool apply_policy = true;  // reject: 550 5.7.1 at the end of DATA; quarantine: into Junk
+};
+
 // Sending to other domains (mailstead-smtpd's queue runner).
 struct OutboundConfig {
   unsigned port = 25;  // the port of remote MX hosts (tests only)
@@ -180,6 +186,7 @@ struct Config {
   OutboundConfig outbound;
   DkimConfig dkim;
   SpfConfig spf;
+  DmarcConfig dmarc;
   Pop3dConfig pop3d;
   ImapdConfig imapd;
 };

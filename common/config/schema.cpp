@@ -522,6 +522,17 @@ std::vector<Section> build_schema() {
             "max_time", R"("20s")", "One check with all its DNS lookups (RFC 7208 §4.6.4: at least 20 s).",
             [](Config& c) -> seconds& { return c.spf.max_time; }, seconds(1), seconds(300))}});
   sections.push_back(
+      {"dmarc",
+       "DMARC (RFC 7489) of mail from other servers: is the domain of the From field, the one a\n"
+       "reader sees, the one that SPF or DKIM authenticated? Its owner's policy (p=) says what to\n"
+       "do when it is not. The result goes into Authentication-Results.",
+       {flag("check", "true", "Check DMARC at the end of DATA (port 25; not users, not trusted networks).",
+             [](Config& c) -> bool& { return c.dmarc.check; }),
+        flag("apply_policy", "true",
+             "Do what a failing domain's policy asks: p=reject refuses the message (550 5.7.1),\n"
+             "p=quarantine delivers it to the recipient's Junk mailbox. false: only record it.",
+             [](Config& c) -> bool& { return c.dmarc.apply_policy; })}});
+  sections.push_back(
       {"outbound",
        "Sending to other domains: the queue runner of mailstead-smtpd looks up each domain's MX\n"
        "hosts and delivers over SMTP, or hands everything to a relay (smarthost).",

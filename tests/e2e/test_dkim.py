@@ -342,7 +342,7 @@ class DkimVerificationTest(unittest.TestCase):
 
     def test_unsigned_mail_says_none(self):
         field = results_field(self.deliver(self.message("unsigned")))[0][0]
-        self.assertRegex(field, r"; dkim=none$")
+        self.assertRegex(field, r"; dkim=none; dmarc=none \(no DMARC record\) header\.from=example\.org$")
         self.assertIn("spf=none (no SPF record at example.org) smtp.mailfrom=example.org;", field)
 
     def test_claims_to_be_us_from_outside_are_removed(self):
@@ -354,7 +354,8 @@ class DkimVerificationTest(unittest.TestCase):
         ours, names = results_field(stored)
         self.assertEqual(len(ours), 1)
         self.assertEqual(ours[0], "Authentication-Results: mail.example.test; spf=none (no SPF record at example.org) "
-                                  "smtp.mailfrom=example.org; dkim=none")
+                                  "smtp.mailfrom=example.org; dkim=none; dmarc=none (no DMARC record) "
+                                  "header.from=example.org")
         self.assertEqual(names.count("Authentication-Results"), 2)  # ours, and other.example's
         self.assertIn(b"Authentication-Results: other.example; dkim=pass", stored)
 

@@ -23,6 +23,7 @@ LAYERS = [
     ("common/dkim/", "dkim"),
     ("common/dns/", "dns"),
     ("common/spf/", "spf"),
+    ("common/dmarc/", "dmarc"),
     ("common/", "base"),
     ("storage/detail/", "storage-internals"),
     ("storage/", "storage"),
@@ -37,7 +38,7 @@ LAYERS = [
     ("sendmail/", "sendmail"),
 ]
 
-_DAEMON_SUPPORT = {"base", "net", "dkim", "dns", "spf", "asio", "openssl", "storage", "session"}
+_DAEMON_SUPPORT = {"base", "net", "dkim", "dns", "spf", "dmarc", "asio", "openssl", "storage", "session"}
 
 # Group of a file, by the first prefix its path starts with, and the layers it may include.
 GROUPS = [
@@ -48,6 +49,8 @@ GROUPS = [
     ("common/dns/", "dns", {"base", "dns", "net", "asio"}),
     # SPF: records and macros (pure), and the check, a coroutine over a lookup function.
     ("common/spf/", "spf", {"base", "spf", "dns", "net", "asio"}),
+    # DMARC: records, alignment, verdicts; pure but for libpsl's list.
+    ("common/dmarc/", "dmarc", {"base", "dmarc"}),
     # mailstead_base: parsers and readers, testable and fuzzable without a socket.
     ("common/", "base", {"base"}),
     # Only storage/ knows LMDB; its libcrypto use is SHA-256 of message bytes.
@@ -63,7 +66,7 @@ GROUPS = [
     ("admin/", "admin", _DAEMON_SUPPORT | {"admin"}),
     # A client of smtpd's local socket: it never opens the store.
     ("sendmail/", "sendmail", {"base", "smtp-proto", "sendmail"}),
-    ("fuzz/", "fuzz", {"base", "dkim", "dns", "spf", "smtp-proto", "pop3-proto", "imap-proto"}),
+    ("fuzz/", "fuzz", {"base", "dkim", "dns", "spf", "dmarc", "smtp-proto", "pop3-proto", "imap-proto"}),
     ("bench/", "bench", {"base", "storage"}),
     # Tests may use every layer, storage's record layouts included, but never LMDB itself:
     # the storage tests reach the backend through storage/testing.hpp.

@@ -116,6 +116,21 @@ TEST_F(MessagesTest, DeliveryStoresTheBytesOnceForAllRecipients) {
   }
 }
 
+TEST_F(MessagesTest, SuspectMailGoesToEachUsersJunkOrTheirInbox) {
+  // bob deleted his Junk: his copy goes to his INBOX.
+  ok(store().update([&](WriteTxn& t) { return delete_mailbox(t, bob_, "Junk"); }));
+  std::vector<DeliveryOutcome> outcomes;
+  ok(store().update([&](WriteTxn& t) -> Result<void> {
+    outcomes = deliver_message(t, prepare_message(kMessage), {alice_, bob_}, 0, SpecialUse::junk);
+    return {};
+  }));
+  for (auto& o : outcomes) ASSERT_TRUE(o.result) << o.result.error().detail;
+  auto r = store().read();
+  EXPECT_EQ(ok(find_mailbox(r, alice_, "Junk")).messages, 1u);
+  EXPECT_EQ(ok(find_mailbox(r, alice_, "INBOX")).messages, 0u);
+  EXPECT_EQ(ok(find_mailbox(r, bob_, "INBOX")).messages, 1u);
+}
+
 TEST_F(MessagesTest, QuotaIsPerRecipientAndExact) {
   auto small = add("small@example.test", Quota{kMessage.size() * 2, 0});
   auto few = add("few@example.test", Quota{0, 1});
