@@ -55,5 +55,6 @@ std::span<const Command> queue_commands();
 std::span<const Command> check_commands();
 std::span<const Command> backup_commands();
 std::span<const Command> dkim_commands();
+std::span<const Command> dns_commands();
 
 }  // namespace mailstead::admin

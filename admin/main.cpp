@@ -26,6 +26,7 @@ std::vector<Command> all_commands() {
   for (const auto& c : config_commands()) out.push_back(c);
   for (const auto& c : account_commands()) out.push_back(c);
   for (const auto& c : dkim_commands()) out.push_back(c);
+  for (const auto& c : dns_commands()) out.push_back(c);
   for (const auto& c : queue_commands()) out.push_back(c);
   for (const auto& c : backup_commands()) out.push_back(c);
   for (const auto& c : check_commands()) out.push_back(c);

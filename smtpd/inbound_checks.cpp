@@ -60,7 +60,8 @@ net::awaitable<SpfCheck> check_spf(dns::SharedResolver& dns, const net::asio::ip
     auto answer = co_await dns.query(std::move(name), type);
     co_return answer;
   };
-  out.outcome = co_await spf::check_host(lookup, std::move(query), {10, 2, max_time});
+  spf::Limits limits{10, 2, max_time};
+  out.outcome = co_await spf::check_host(lookup, std::move(query), limits);
   co_return out;
 }
 

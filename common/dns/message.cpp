@@ -112,6 +112,20 @@ std::optional<bool> read_data(Reader& reader, std::size_t length, Record& record
       record.data = std::move(*n);
       return true;
     }
+    case Type::srv: {
+      // RFC 2782: priority, weight, port, target (not compressed, but read the same way).
+      auto priority = reader.u16();
+      auto weight = priority ? reader.u16() : std::nullopt;
+      auto port = weight ? reader.u16() : std::nullopt;
+      if (!port) return std::nullopt;
+      auto n = name_until_end();
+      if (!n) return std::nullopt;
+      record.preference = *priority;
+      record.weight = *weight;
+      record.port = *port;
+      record.data = std::move(*n);
+      return true;
+    }
     case Type::txt: {
       // RFC 1035 §3.3.14: one or more <character-string>s, each a length octet and its bytes.
       if (length == 0) return std::nullopt;
@@ -150,6 +164,8 @@ std::string_view to_string(Type type) {
       return "TXT";
     case Type::aaaa:
       return "AAAA";
+    case Type::srv:
+      return "SRV";
   }
   return "?";
 }

@@ -22,6 +22,7 @@ enum class Type : std::uint16_t {
   mx = 15,
   txt = 16,
   aaaa = 28,
+  srv = 33,
 };
 std::string_view to_string(Type type);
 
@@ -29,11 +30,13 @@ struct Record {
   std::string owner;  // lower case, without the trailing dot
   Type type = Type::a;
   std::uint32_t ttl = 0;
-  // A/AAAA: the 4 or 16 address bytes. CNAME, PTR, NS, MX: the target name (lower case, no
-  // trailing dot; "" for the root). TXT: its character-strings joined without separator
+  // A/AAAA: the 4 or 16 address bytes. CNAME, PTR, NS, MX, SRV: the target name (lower case,
+  // no trailing dot; "" for the root). TXT: its character-strings joined without separator
   // (RFC 7208 §3.3, RFC 6376 §3.6.2.2). Other types are skipped.
   std::string data;
-  std::uint16_t preference = 0;  // MX
+  std::uint16_t preference = 0;  // MX; SRV's priority
+  std::uint16_t weight = 0;      // SRV
+  std::uint16_t port = 0;        // SRV
 };
 
 struct Response {

@@ -312,13 +312,15 @@ net::awaitable<AddressAnswer> Resolver::addresses(std::string host) {
   // AAAA in a coroutine of its own beside A, so that the two questions are out at once; this
   // one waits for it before returning, so it never outlives the call.
   auto v6 = std::make_shared<Pending<Answer>>(impl_->executor);
-  asio::co_spawn(
-      impl_->executor,
-      [this, host, v6]() -> net::awaitable<void> {
-        v6->answer = co_await query(host, Type::aaaa);
-        v6->finish();
-      },
-      asio::detached);
+  asio::co_spawn(impl_->executor, query(host, Type::aaaa), [v6](const std::exception_ptr& error, Answer answer) {
+    if (error) {
+      v6->answer.status = Status::temporary;
+      v6->answer.error = "lookup failed";
+    } else {
+      v6->answer = std::move(answer);
+    }
+    v6->finish();
+  });
   auto v4 = co_await query(host, Type::a);
   while (!v6->done) co_await v6->wake.async_wait(net::use_tuple);
   AddressAnswer out;

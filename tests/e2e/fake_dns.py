@@ -1,5 +1,5 @@
 """A small authoritative DNS server for the tests, on a loopback UDP and TCP port: it answers
-A, AAAA, MX, CNAME, TXT and PTR from a dict, NXDOMAIN for names it does not know, NODATA for
+A, AAAA, MX, CNAME, TXT, PTR and SRV from a dict, NXDOMAIN for names it does not know, NODATA for
 known names without the type asked, and SERVFAIL for the names told to fail, nothing at all for the silent ones; with
 negative_ttl, negative answers carry an SOA saying how long they hold (RFC 2308). Each
 question is recorded in `queries`, so that a test can see what was asked (and what a cache
@@ -11,7 +11,7 @@ import socketserver
 import struct
 import threading
 
-TYPES = {"A": 1, "CNAME": 5, "SOA": 6, "PTR": 12, "MX": 15, "TXT": 16, "AAAA": 28}
+TYPES = {"A": 1, "CNAME": 5, "SOA": 6, "PTR": 12, "MX": 15, "TXT": 16, "AAAA": 28, "SRV": 33}
 
 
 def encode_name(name):
@@ -57,6 +57,8 @@ class Zone:
             return socket.inet_pton(socket.AF_INET6, value)
         if rtype == "MX":
             return struct.pack("!H", value[0]) + encode_name(value[1])
+        if rtype == "SRV":  # (priority, weight, port, target)
+            return struct.pack("!HHH", value[0], value[1], value[2]) + encode_name(value[3])
         if rtype in ("CNAME", "PTR"):
             return encode_name(value)
         if rtype == "TXT":

@@ -10,6 +10,7 @@ import subprocess
 import threading
 import unittest
 
+from fake_dns import FakeDns, Zone
 from harness import ADMIN, HOST, SOURCE, Instance, make_certificate
 from test_smtpd import SmtpdInstance
 
@@ -321,3 +322,70 @@ class CommandLineTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class DnsRecordsTest(unittest.TestCase):
+    """`mailstead dns records DOMAIN [--check]` against a local DNS server that publishes some
+    records right, one wrong and leaves others out."""
+
+    def setUp(self):
+        self.instance = Instance(sections={
+            "server": {"hostname": "mail.example.test"},
+            "smtpd": {"listen": [], "submission_listen": [], "submissions_listen": [f"{HOST}:4465"]},
+            "imapd": {"listen": [f"{HOST}:4143"], "tls_listen": [f"{HOST}:4993"]},
+        })
+        self.addCleanup(self.instance.cleanup)
+        self.instance.admin("domain", "add", "example.test")
+        self.instance.admin("dkim", "keygen", "example.test", "--selector", "r1")
+        self.record = json.loads(self.instance.admin("dkim", "list", "--json"))[0]["record"]
+
+    def run_check(self, records):
+        dns = FakeDns(Zone(records, negative_ttl=60))
+        self.addCleanup(dns.close)
+        config = self.instance.config.read_text()
+        config = config.replace(f'servers = ["{HOST}:', f'servers = ["127.0.0.1:{dns.port}", "{HOST}:', 1)
+        self.instance.config.write_text(config)
+        r = subprocess.run([str(ADMIN), "-c", str(self.instance.config), "dns", "records", "example.test", "--check"],
+                           capture_output=True, text=True, timeout=60)
+        return r.returncode, r.stdout
+
+    def test_prints_every_record_to_publish(self):
+        out = self.instance.admin("dns", "records", "example.test")
+        self.assertIn("example.test. IN MX 10 mail.example.test.", out)
+        self.assertIn('example.test. IN TXT "v=spf1 mx -all"', out)
+        self.assertIn("r1._domainkey.example.test. IN TXT ( \"v=DKIM1; k=rsa; p=", out)
+        self.assertIn('_dmarc.example.test. IN TXT "v=DMARC1; p=quarantine; rua=mailto:postmaster@example.test"', out)
+        self.assertIn("_submissions._tcp.example.test. IN SRV 0 1 4465 mail.example.test.", out)
+        self.assertIn("_imaps._tcp.example.test. IN SRV 0 1 4993 mail.example.test.", out)
+        self.assertNotIn("_pop3", out)  # pop3d listens nowhere here
+
+    def test_check_says_what_is_right_missing_and_wrong(self):
+        reverse = ".".join(reversed(HOST.split("."))) + ".in-addr.arpa"
+        code, out = self.run_check({
+            "example.test": [("MX", (10, "mail.example.test")), ("TXT", "v=spf1 mx -all")],
+            "mail.example.test": [("A", HOST)],
+            reverse: [("PTR", "mail.example.test")],
+            "r1._domainkey.example.test": [("TXT", self.record)],
+            "_imaps._tcp.example.test": [("SRV", (0, 1, 993, "mail.example.test"))],  # not the port it listens on
+            "_imap._tcp.example.test": [("SRV", (0, 1, 4143, "mail.example.test"))],
+        })
+        self.assertEqual(code, 1, out)
+        self.assertIn(f"ok       PTR       {HOST} -> mail.example.test", out)
+        self.assertRegex(out, r"(?m)^ok       MX        example\.test$")
+        self.assertRegex(out, r"(?m)^ok       SPF       example\.test$")  # this server's address passes
+        self.assertRegex(out, r"(?m)^ok       DKIM r1   r1\._domainkey\.example\.test$")
+        self.assertRegex(out, r"(?m)^missing  DMARC     _dmarc\.example\.test$")
+        self.assertRegex(out, r"(?m)^wrong    SRV _imaps _imaps\._tcp\.example\.test: wrong: published 0 1 993 "
+                              r"mail\.example\.test$")
+        self.assertRegex(out, r"(?m)^ok       SRV _imap _imap\._tcp\.example\.test$")
+        self.assertIn("publish: _dmarc.example.test. IN TXT", out)
+        self.assertIn("3 records to fix", out)  # DMARC, _imaps, _submissions
+
+    def test_check_finds_an_spf_record_that_leaves_this_server_out(self):
+        code, out = self.run_check({
+            "example.test": [("MX", (10, "mail.example.test")), ("TXT", "v=spf1 ip4:192.0.2.1 -all")],
+            "mail.example.test": [("A", HOST)],
+        })
+        self.assertEqual(code, 1)
+        self.assertRegex(out, r"(?m)^wrong    SPF       example\.test: wrong: fail for this server's address")
+        self.assertRegex(out, r"(?m)^wrong    PTR ")
