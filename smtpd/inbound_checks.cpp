@@ -205,6 +205,55 @@ net::awaitable<std::vector<DmarcCheck>> check_dmarc(dns::SharedResolver& dns, st
   co_return out;
 }
 
+std::string reversed_address(const net::asio::ip::address& client) {
+  auto address = net::canonical(client);
+  std::string bytes;
+  if (address.is_v4()) {
+    auto b = address.to_v4().to_bytes();
+    bytes.assign(reinterpret_cast<const char*>(b.data()), b.size());
+  } else {
+    auto b = address.to_v6().to_bytes();
+    bytes.assign(reinterpret_cast<const char*>(b.data()), b.size());
+  }
+  auto name = dns::reverse_name(bytes);
+  return name.substr(0, name.rfind(address.is_v4() ? ".in-addr.arpa" : ".ip6.arpa"));
+}
+
+bool is_listing(const dns::Answer& answer) {
+  for (const auto& r : answer.records) {
+    if (r.data.size() != 4) continue;
+    auto b = [&](int i) { return static_cast<unsigned char>(r.data[i]); };
+    if (b(0) != 127) continue;
+    if (b(1) == 255 && b(2) == 255) continue;
+    if (b(1) == 0 && b(2) == 0 && b(3) == 1) continue;
+    return true;
+  }
+  return false;
+}
+
+net::awaitable<DnsListCheck> check_dns_lists(dns::SharedResolver& dns, const net::asio::ip::address& client,
+                                             const std::vector<config::DnsList>& lists) {
+  DnsListCheck out;
+  auto reversed = reversed_address(client);
+  std::vector<dns::SharedResolver::Question> questions;
+  for (const auto& l : lists) questions.push_back({reversed + "." + l.zone, dns::Type::a});
+  auto answers = co_await dns.query_all(std::move(questions));
+  for (std::size_t i = 0; i < lists.size(); ++i) {
+    if (!is_listing(answers[i])) continue;
+    out.score += lists[i].weight;
+    out.listed_on.push_back(lists[i].zone);
+    if (lists[i].weight > 0 && out.zone.empty()) out.zone = lists[i].zone;
+  }
+  if (!out.zone.empty()) {  // §2.2: the TXT record says why, often with a URL
+    auto txt = co_await dns.query(reversed + "." + out.zone, dns::Type::txt);
+    if (!txt.records.empty()) {
+      for (char c : txt.records.front().data.substr(0, 200))
+        if (static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7F) out.text += c;
+    }
+  }
+  co_return out;
+}
+
 std::vector<MethodResult> dmarc_results(const std::vector<DmarcCheck>& checks) {
   std::vector<MethodResult> out;
   for (const auto& c : checks) {

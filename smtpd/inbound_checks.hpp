@@ -51,6 +51,24 @@ net::awaitable<std::vector<DkimCheck>> check_dkim(dns::SharedResolver& dns, std:
 // a message without signatures gets "dkim=none".
 std::vector<MethodResult> dkim_results(const std::vector<DkimCheck>& checks);
 
+// DNS lists of the client's address (RFC 5782): the score of the lists it is on, and the text
+// of the first blocking list that lists it.
+struct DnsListCheck {
+  int score = 0;
+  std::vector<std::string> listed_on;  // zones, in the order configured
+  std::string zone;                    // the first blocking (weight > 0) zone that lists it
+  std::string text;                    // its TXT record, when it has one
+};
+
+// RFC 5782 §2.1: the address's reversed labels ("2.0.0.127" for 127.0.0.2; IPv6 by nibbles).
+std::string reversed_address(const net::asio::ip::address& client);
+// §2.3: an A answer in 127.0.0.0/8 lists the address, except 127.0.0.1 (never a listing) and
+// 127.255.255.0/24, which lists use to say "not answered" (a public resolver, a quota).
+bool is_listing(const dns::Answer& answer);
+
+net::awaitable<DnsListCheck> check_dns_lists(dns::SharedResolver& dns, const net::asio::ip::address& client,
+                                             const std::vector<config::DnsList>& lists);
+
 // DMARC of one author domain (a domain of the From field).
 struct DmarcCheck {
   std::string domain;  // the author domain, A-labels

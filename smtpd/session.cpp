@@ -17,6 +17,7 @@
 #include "smtpd/session.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <chrono>
 #include <ctime>
@@ -141,6 +142,10 @@ class Session {
         state_(c.session_id()) {}
 
   net::awaitable<void> run() {
+    if (port_ == Port::mx && !trusted() && !co_await screen()) {
+      co_await talk_.flush();
+      co_return;
+    }
     answer(reply(status::kReady, fmt::format("{} ESMTP mailstead", cfg_.server.hostname)));
     for (;;) {
       if (talk_.should_flush(SIZE_MAX) && !co_await talk_.flush()) co_return;
@@ -295,6 +300,33 @@ class Session {
     auto greeting = hello();
     state_.enter<InTransaction>(std::move(greeting), Transaction{mail, {}, {}, false, false, std::move(spf)});
     answer(reply(status::kSenderOk, "Sender OK"));
+    co_return true;
+  }
+
+  // Before the greeting on port 25: the client must wait for it (RFC 5321 §3.1), and its
+  // address must not be on the configured DNS block lists (RFC 5782). False: it was refused
+  // with a 554 greeting (§3.1 / §4.2.2), which ends the session.
+  net::awaitable<bool> screen() {
+    const auto& smtpd = cfg_.smtpd;
+    if (smtpd.greeting_delay.count() > 0 && co_await connection().talks_within(smtpd.greeting_delay)) {
+      log::info(talk_.id(), "early_talker", "delay={}s", smtpd.greeting_delay.count());
+      answer(reply(status::kNoService, "SMTP protocol violation: talked before the greeting"));
+      co_return false;
+    }
+    if (!smtpd.dns_lists.empty() && ctx_.dns) {
+      auto listed = co_await check_dns_lists(*ctx_.dns, connection().remote().address(), smtpd.dns_lists);
+      if (!listed.listed_on.empty())
+        log::info(talk_.id(), "dns_listed", "lists={} score={}",
+                  log::quoted(fmt::format("{}", fmt::join(listed.listed_on, ","))), listed.score);
+      if (listed.score >= static_cast<int>(smtpd.dns_list_threshold)) {
+        auto address = net::canonical(connection().remote().address()).to_string();
+        auto why = listed.text.empty()
+                       ? fmt::format("Client {} is listed by {}", address, listed.zone)
+                       : fmt::format("Client {} is listed by {}: {}", address, listed.zone, listed.text);
+        answer(reply(status::kNoService, why));
+        co_return false;
+      }
+    }
     co_return true;
   }
 

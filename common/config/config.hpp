@@ -70,6 +70,13 @@ struct StorageConfig {
   std::chrono::seconds change_log_retention{0};  // trimmed by smtpd's store maintenance
 };
 
+// A DNS list of client addresses: "zone" or "zone*weight" in the file.
+struct DnsList {
+  std::string zone;
+  int weight = 1;  // negative for an allow list
+};
+std::optional<DnsList> parse_dns_list(std::string_view text);
+
 struct SmtpdConfig {
   std::vector<Endpoint> listen;              // port 25: MX traffic, STARTTLS offered
   std::vector<Endpoint> submission_listen;   // port 587: STARTTLS + AUTH
@@ -84,6 +91,9 @@ struct SmtpdConfig {
   std::chrono::seconds command_timeout{};
   std::chrono::seconds data_timeout{};
   std::vector<std::string> trusted_networks;  // CIDR; may relay without AUTH
+  std::chrono::seconds greeting_delay{};      // port 25: a client that talks first is refused
+  std::vector<DnsList> dns_lists;             // DNSBL/DNSWL of client addresses (RFC 5782)
+  unsigned dns_list_threshold = 1;            // refused at this score and above
   bool allow_plaintext_auth = false;          // AUTH before TLS (testing only)
   bool received_shows_user = false;           // the authenticated user in Received:
   unsigned max_messages_per_hour = 0;         // per user, to other domains; 0: no limit

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -218,6 +219,30 @@ LoadResult load_config_file(const std::filesystem::path& path) {
   text << in.rdbuf();
   auto absolute = std::filesystem::absolute(path).lexically_normal();
   return load_config_text(text.str(), path.string(), absolute.parent_path());
+}
+
+std::optional<DnsList> parse_dns_list(std::string_view text) {
+  DnsList list;
+  auto star = text.find('*');
+  std::string_view zone = text.substr(0, star);
+  if (star != std::string_view::npos) {
+    auto weight = text.substr(star + 1);
+    int v = 0;
+    auto [end, ec] = std::from_chars(weight.data(), weight.data() + weight.size(), v);
+    if (weight.empty() || ec != std::errc{} || end != weight.data() + weight.size() || v < -100 || v > 100 || v == 0)
+      return std::nullopt;
+    list.weight = v;
+  }
+  // A DNS name: labels of letters, digits, '-' and '_', at least two of them.
+  if (zone.empty() || zone.size() > 200 || zone.find('.') == std::string_view::npos || zone.front() == '.' ||
+      zone.back() == '.' || zone.find("..") != std::string_view::npos)
+    return std::nullopt;
+  for (char c : zone)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+          c == '.'))
+      return std::nullopt;
+  list.zone = std::string(zone);
+  return list;
 }
 
 std::string ConfigError::to_string() const {

@@ -135,6 +135,26 @@ Option networks(std::string_view key, std::string_view def, std::string_view doc
                      [](const std::string& text) { return parse_cidr(text).has_value(); });
 }
 
+Option dns_lists(std::string_view key, std::string_view def, std::string_view doc, Field<std::vector<DnsList>> field) {
+  return {key, def, doc, [field](const toml::node& value, Config& config, const ApplyContext&) -> Error {
+            auto* list = value.as_array();
+            if (!list)
+              return type_error(value, "an array of strings like \"zen.spamhaus.org\" or \"list.dnswl.org*-2\"");
+            std::vector<DnsList> out;
+            for (const auto& element : *list) {
+              auto* s = element.as_string();
+              if (!s) return type_error(element, "a DNS list");
+              auto parsed = parse_dns_list(s->get());
+              if (!parsed)
+                return fmt::format("\"{}\" is not a DNS list like \"zen.spamhaus.org\" or \"list.dnswl.org*-2\"",
+                                   s->get());
+              out.push_back(std::move(*parsed));
+            }
+            field(config) = std::move(out);
+            return std::nullopt;
+          }};
+}
+
 // RFC 5322 §3.6.8: a field name is printable US-ASCII other than ':'.
 Option field_names(std::string_view key, std::string_view def, std::string_view doc,
                    Field<std::vector<std::string>> field) {
@@ -423,6 +443,22 @@ std::vector<Section> build_schema() {
                  "Clients in these networks (CIDR) may relay without AUTH, like authenticated users.\n"
                  "Keep it empty unless you run a trusted application server; never list a public range.",
                  [](Config& c) -> std::vector<std::string>& { return c.smtpd.trusted_networks; }),
+        duration(
+            "greeting_delay", R"("1s")",
+            "On port 25, the greeting waits this long; a client that sends anything first is refused\n"
+            "(RFC 5321 §3.1: a client waits for the greeting; spam engines often do not). Trusted\n"
+            "networks are not delayed. 0s turns the check off.",
+            [](Config& c) -> seconds& { return c.smtpd.greeting_delay; }, seconds(0), seconds(30)),
+        dns_lists("dns_lists", "[]",
+                  "DNS block and allow lists of client addresses (RFC 5782), each \"zone\" or\n"
+                  "\"zone*weight\": a listing adds its weight (1 by default; negative for an allow list\n"
+                  "such as \"list.dnswl.org*-2\"). A client whose score reaches dns_list_threshold is\n"
+                  "refused at the greeting with the list's text. Many lists refuse queries from public\n"
+                  "resolvers: use a resolver of your own (dns.servers).",
+                  [](Config& c) -> std::vector<DnsList>& { return c.smtpd.dns_lists; }),
+        count(
+            "dns_list_threshold", "1", "The score of dns_lists at which a client is refused.",
+            [](Config& c) -> unsigned& { return c.smtpd.dns_list_threshold; }, 1, 1000),
         flag("allow_plaintext_auth", "false",
              "Offer AUTH before STARTTLS. Passwords would cross the network in clear: for tests only.",
              [](Config& c) -> bool& { return c.smtpd.allow_plaintext_auth; }),

@@ -93,6 +93,29 @@ ReadStatus Connection::status_of(const error_code& ec) {
   return ReadStatus::error;
 }
 
+awaitable<bool> Connection::talks_within(std::chrono::milliseconds span) {
+  if (!input_.buffered().empty()) co_return true;
+  asio::steady_timer timer(socket_.get_executor());
+  timer.expires_after(span);
+  // The timer's handler may run after this wait has ended (its expiry raced the input): the
+  // state it shares says so, and then it touches nothing.
+  struct State {
+    bool quiet = false;
+    bool over = false;
+  };
+  auto state = std::make_shared<State>();
+  timer.async_wait([this, state](error_code ec) {
+    if (ec || state->over) return;
+    state->quiet = true;
+    error_code ignored;
+    socket_.cancel(ignored);
+  });
+  co_await socket_.async_wait(asio::socket_base::wait_read, use_tuple);  // input, a close, or the cancel
+  state->over = true;
+  timer.cancel();
+  co_return !state->quiet;
+}
+
 awaitable<ReadStatus> Connection::receive_more(std::chrono::seconds idle) {
   if (closed_) co_return ReadStatus::closed;
   auto space = input_.prepare();

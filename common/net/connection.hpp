@@ -73,6 +73,9 @@ class Connection {
   awaitable<LineResult> read_line(std::chrono::seconds idle);
   // Receives more bytes into input() once; for raw readers (DATA, literals).
   awaitable<ReadStatus> receive_more(std::chrono::seconds idle);
+  // Whether the peer sends anything (or closes) within `span`, without reading it: for a server
+  // whose protocol has the client wait for a greeting (RFC 5321 §3.1, the early talker).
+  awaitable<bool> talks_within(std::chrono::milliseconds span);
   // Writes all of `data` within `timeout`; false if the peer is gone or too slow.
   awaitable<bool> write(std::string_view data, std::chrono::seconds timeout);
 

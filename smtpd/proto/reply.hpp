@@ -71,6 +71,7 @@ inline constexpr Status kTooBig{552, "5.3.4"};         // RFC 1870 §6
 inline constexpr Status kNeedsSmtputf8{553, "5.6.7"};  // RFC 6531 §3.4
 inline constexpr Status kNotYours{553, "5.7.1"};
 inline constexpr Status kSpfFail{550, "5.7.23"};
+inline constexpr Status kNoService{554, "5.7.1"};  // RFC 5321 §3.1: a greeting that refuses service
 inline constexpr Status kDmarcReject{
     550, "5.7.1"};  // RFC 7489 §6.7: the domain's reject policy  // RFC 7372 §3.2: SPF validation failed
 inline constexpr Status kMailLoop{554, "5.4.6"};

@@ -75,7 +75,10 @@ class Instance:
         imapd = sections.pop("imapd", {})
         imapd.setdefault("listen", [f"{HOST}:{self.plain_port}"])
         imapd.setdefault("tls_listen", [f"{HOST}:{self.tls_port}"])
-        smtpd = {"listen": [], "submission_listen": [], "submissions_listen": [], "local_socket": "submit.sock"}
+        # Tests connect to port 25 thousands of times: the early-talker wait (smtpd.greeting_delay)
+        # is off unless a test of it sets it.
+        smtpd = {"listen": [], "submission_listen": [], "submissions_listen": [], "local_socket": "submit.sock",
+                 "greeting_delay": "0s"}
         smtpd.update(sections.pop("smtpd", {}))
         body = {"server": server, "tls": {"certificate": "tls/cert.pem", "private_key": "tls/key.pem"},
                 "smtpd": smtpd,

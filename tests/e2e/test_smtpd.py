@@ -11,6 +11,7 @@ import subprocess
 import time
 import unittest
 
+from fake_dns import FakeDns, Zone
 from harness import HOST, SMTPD, Daemon, Instance, client_context, free_port
 
 PASSWORD = "alice's long password"
@@ -548,3 +549,76 @@ class SiteOptionsTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+def reversed_ip(address):
+    return ".".join(reversed(address.split(".")))
+
+
+class ScreeningTest(unittest.TestCase):
+    """Before the greeting on port 25: a client that talks first is refused (RFC 5321 §3.1), and
+    so is an address whose DNS list score reaches the threshold (RFC 5782), with the list's
+    text; an allow list's negative weight offsets a block list."""
+
+    @classmethod
+    def setUpClass(cls):
+        # HOST is on the block list and the allow list; 127.0.0.2 on the block list alone.
+        cls.dns = FakeDns(Zone({
+            f"{reversed_ip(HOST)}.bl.example": [("A", "127.0.0.2"), ("TXT", "Listed for spam; see https://bl.example")],
+            f"{reversed_ip(HOST)}.wl.example": [("A", "127.0.10.2")],
+            "2.0.0.127.bl.example": [("A", "127.0.0.4"), ("TXT", "Listed for spam; see https://bl.example")],
+            # What a list answers a public resolver: not a listing.
+            "3.0.0.127.bl.example": [("A", "127.255.255.254")],
+        }, negative_ttl=60))
+        cls.port = free_port()
+        cls.instance = Instance(sections={
+            "smtpd": {"listen": [f"{HOST}:{cls.port}"], "greeting_delay": "1s",
+                      "dns_lists": ["bl.example", "wl.example*-1"]},
+            "dns": {"servers": [f"127.0.0.1:{cls.dns.port}"], "timeout": "1s"},
+        })
+        cls.smtpd = Daemon([str(SMTPD), "-c", str(cls.instance.config)], cls.instance.dir / "smtpd.log")
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.smtpd.stop_cleanly()
+        finally:
+            cls.dns.close()
+            cls.instance.cleanup()
+
+    def greeting(self, source, talk_first=False):
+        """What the server says first to a client from `source`, and after how long."""
+        with socket.create_connection((HOST, self.port), timeout=10, source_address=(source, 0)) as s:
+            start = time.monotonic()
+            if talk_first:
+                s.sendall(b"EHLO impatient.example\r\n")
+            data = b""
+            while not data.endswith(b"\r\n"):
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            return data.decode(), time.monotonic() - start
+
+    def test_a_client_that_waits_is_greeted_after_the_delay(self):
+        text, took = self.greeting("127.0.0.1")
+        self.assertTrue(text.startswith("220 "), text)
+        self.assertGreaterEqual(took, 0.9)
+
+    def test_a_client_that_talks_first_is_refused(self):
+        text, _ = self.greeting("127.0.0.1", talk_first=True)
+        self.assertEqual(text, "554 5.7.1 SMTP protocol violation: talked before the greeting\r\n")
+        self.assertIn("event=early_talker", self.smtpd.log())
+
+    def test_a_listed_client_is_refused_with_the_lists_text(self):
+        text, _ = self.greeting("127.0.0.2")
+        self.assertEqual(text, "554 5.7.1 Client 127.0.0.2 is listed by bl.example: Listed for spam; "
+                               "see https://bl.example\r\n")
+
+    def test_an_allow_list_offsets_a_block_list(self):
+        text, _ = self.greeting(HOST)  # on both: 1 - 1 = 0, under the threshold
+        self.assertTrue(text.startswith("220 "), text)
+
+    def test_a_refusal_to_answer_is_not_a_listing(self):
+        text, _ = self.greeting("127.0.0.3")
+        self.assertTrue(text.startswith("220 "), text)

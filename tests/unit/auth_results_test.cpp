@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include "common/config/config.hpp"
+#include "smtpd/inbound_checks.hpp"
+
 namespace mailstead::smtp {
 namespace {
 
@@ -57,6 +60,29 @@ TEST(AuthResults, RemovesOnlyFieldsClaimingOurId) {
   std::string header_only = "From: a@b\r\nAuthentication-Results: mx.example.test; none\r\n";
   EXPECT_EQ(strip_our_results(header_only, "mx.example.test"), 1u);
   EXPECT_EQ(header_only, "From: a@b\r\n");
+}
+
+TEST(DnsLists, NamesListingsAndConfig) {
+  // RFC 5782 §2.1, §2.4.
+  EXPECT_EQ(reversed_address(net::asio::ip::make_address("192.0.2.99")), "99.2.0.192");
+  EXPECT_EQ(reversed_address(net::asio::ip::make_address("::ffff:192.0.2.99")), "99.2.0.192");
+  EXPECT_EQ(reversed_address(net::asio::ip::make_address("2001:db8:1:2:3:4:567:89ab")),
+            "b.a.9.8.7.6.5.0.4.0.0.0.3.0.0.0.2.0.0.0.1.0.0.0.8.b.d.0.1.0.0.2");
+  auto answer = [](std::string bytes) {
+    return dns::Answer{dns::Status::ok, {{"x", dns::Type::a, 60, std::move(bytes), 0}}, ""};
+  };
+  EXPECT_TRUE(is_listing(answer(std::string("\x7f\x00\x00\x02", 4))));
+  EXPECT_TRUE(is_listing(answer(std::string("\x7f\x00\x0a\x03", 4))));
+  EXPECT_FALSE(is_listing(answer(std::string("\x7f\x00\x00\x01", 4))));  // never a listing
+  EXPECT_FALSE(is_listing(answer(std::string("\x7f\xff\xff\xfe", 4))));  // "query refused"
+  EXPECT_FALSE(is_listing(answer(std::string("\x0a\x00\x00\x02", 4))));  // not 127/8
+  EXPECT_FALSE(is_listing({dns::Status::nxdomain, {}, ""}));
+
+  EXPECT_EQ(config::parse_dns_list("zen.spamhaus.org")->weight, 1);
+  EXPECT_EQ(config::parse_dns_list("list.dnswl.org*-2")->weight, -2);
+  EXPECT_EQ(config::parse_dns_list("list.dnswl.org*-2")->zone, "list.dnswl.org");
+  for (const char* bad : {"", "nodots", "a..b", ".a.b", "a.b*", "a.b*0", "a.b*x", "a.b*101", "a b.c", "a.b*1*2"})
+    EXPECT_FALSE(config::parse_dns_list(bad)) << bad;
 }
 
 }  // namespace
