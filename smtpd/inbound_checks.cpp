@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
 #include <ctime>
 
 #include "common/mime/mime.hpp"
@@ -217,6 +218,50 @@ std::string reversed_address(const net::asio::ip::address& client) {
   }
   auto name = dns::reverse_name(bytes);
   return name.substr(0, name.rfind(address.is_v4() ? ".in-addr.arpa" : ".ip6.arpa"));
+}
+
+net::awaitable<IprevCheck> check_iprev(dns::SharedResolver& dns, const net::asio::ip::address& client) {
+  IprevCheck out;
+  auto address = net::canonical(client);
+  auto ptr =
+      co_await dns.query(reversed_address(address) + (address.is_v4() ? ".in-addr.arpa" : ".ip6.arpa"), dns::Type::ptr);
+  if (ptr.status == dns::Status::temporary) {
+    out.result = "temperror";
+    co_return out;
+  }
+  if (ptr.records.empty()) {
+    out.result = "permerror";
+    co_return out;
+  }
+  std::vector<dns::SharedResolver::Question> questions;
+  for (const auto& r : ptr.records) {
+    if (questions.size() == kMaxPtrNames) break;
+    questions.push_back({r.data, address.is_v4() ? dns::Type::a : dns::Type::aaaa});
+  }
+  auto names = questions;
+  auto answers = co_await dns.query_all(std::move(questions));
+  bool temporary = false;
+  for (std::size_t i = 0; i < answers.size(); ++i) {
+    temporary = temporary || answers[i].status == dns::Status::temporary;
+    for (const auto& r : answers[i].records) {
+      bool same = address.is_v4()
+                      ? r.data.size() == 4 && std::memcmp(r.data.data(), address.to_v4().to_bytes().data(), 4) == 0
+                      : r.data.size() == 16 && std::memcmp(r.data.data(), address.to_v6().to_bytes().data(), 16) == 0;
+      if (same) {
+        out.result = "pass";
+        out.name = names[i].name;
+        co_return out;
+      }
+    }
+  }
+  out.result = temporary ? "temperror" : "fail";
+  co_return out;
+}
+
+MethodResult iprev_result(const IprevCheck& check, const net::asio::ip::address& client) {
+  MethodResult r{"iprev", check.result, check.name, {}};
+  r.properties.emplace_back("policy.iprev", net::canonical(client).to_string());  // RFC 8601 §2.7.3
+  return r;
 }
 
 bool is_listing(const dns::Answer& answer) {

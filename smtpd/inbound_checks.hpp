@@ -51,6 +51,17 @@ net::awaitable<std::vector<DkimCheck>> check_dkim(dns::SharedResolver& dns, std:
 // a message without signatures gets "dkim=none".
 std::vector<MethodResult> dkim_results(const std::vector<DkimCheck>& checks);
 
+// iprev (RFC 8601 §3): the client address's PTR names, each looked up forward; a name whose
+// addresses include the client's is its forward-confirmed name.
+struct IprevCheck {
+  std::string result;  // pass, fail (names, none pointing back), permerror (no PTR), temperror
+  std::string name;    // the confirmed name, on pass
+};
+constexpr std::size_t kMaxPtrNames = 10;
+net::awaitable<IprevCheck> check_iprev(dns::SharedResolver& dns, const net::asio::ip::address& client);
+// "iprev=pass (mail.example.org) policy.iprev=192.0.2.7".
+MethodResult iprev_result(const IprevCheck& check, const net::asio::ip::address& client);
+
 // DNS lists of the client's address (RFC 5782): the score of the lists it is on, and the text
 // of the first blocking list that lists it.
 struct DnsListCheck {

@@ -21,10 +21,11 @@ std::string received_field(const ReceivedInfo& i) {
   // cannot hold CR, LF or parentheses that would break the field.
   std::string helo;
   for (char c : i.helo) helo += (static_cast<unsigned char>(c) < 0x21 || c == '(' || c == ')' || c == ';') ? '_' : c;
-  std::string out = i.local_uid ? fmt::format("Received: from {}\r\n\tby {} (mailstead, from userid {}) with {}", helo,
-                                              i.hostname, *i.local_uid, i.protocol)
-                                : fmt::format("Received: from {} ([{}])\r\n\tby {} (mailstead) with {}", helo,
-                                              i.client_ip, i.hostname, i.protocol);
+  std::string out =
+      i.local_uid ? fmt::format("Received: from {}\r\n\tby {} (mailstead, from userid {}) with {}", helo, i.hostname,
+                                *i.local_uid, i.protocol)
+                  : fmt::format("Received: from {} ({}[{}])\r\n\tby {} (mailstead) with {}", helo,
+                                i.client_name.empty() ? "" : i.client_name + " ", i.client_ip, i.hostname, i.protocol);
   if (!i.tls.empty()) out += fmt::format("\r\n\t(using {})", i.tls);
   if (!i.authenticated.empty()) out += fmt::format("\r\n\t(authenticated as {})", i.authenticated);
   out += fmt::format("\r\n\tid {}", i.id);

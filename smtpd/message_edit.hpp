@@ -13,6 +13,7 @@ namespace mailstead::smtp {
 struct ReceivedInfo {
   std::string helo;         // what the client said in EHLO/HELO
   std::string client_ip;    // "192.0.2.7" or "2001:db8::7"
+  std::string client_name;  // its forward-confirmed reverse DNS name, when it has one
   std::string hostname;     // ours
   std::string protocol;     // RFC 3848: SMTP, ESMTP, ESMTPS, ESMTPA, ESMTPSA (+ UTF8 forms)
   std::string tls;          // "TLSv1.3 TLS_AES_256_GCM_SHA384", or empty

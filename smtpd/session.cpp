@@ -313,6 +313,10 @@ class Session {
       answer(reply(status::kNoService, "SMTP protocol violation: talked before the greeting"));
       co_return false;
     }
+    if (ctx_.dns) {
+      iprev_ = co_await check_iprev(*ctx_.dns, connection().remote().address());
+      log::info(talk_.id(), "iprev", "result={} name={}", iprev_->result, log::quoted(iprev_->name));
+    }
     if (!smtpd.dns_lists.empty() && ctx_.dns) {
       auto listed = co_await check_dns_lists(*ctx_.dns, connection().remote().address(), smtpd.dns_lists);
       if (!listed.listed_on.empty())
@@ -571,6 +575,7 @@ class Session {
     ReceivedInfo info;
     info.helo = hello().domain;
     info.client_ip = connection().remote().address().to_string();
+    if (iprev_ && iprev_->result == "pass") info.client_name = iprev_->name;
     if (const auto& peer = connection().local_peer()) info.local_uid = peer->uid;
     info.hostname = cfg_.server.hostname;
     info.protocol = protocol(t);
@@ -609,6 +614,7 @@ class Session {
       co_return out;
     }
     std::vector<MethodResult> results;
+    if (iprev_) results.push_back(iprev_result(*iprev_, connection().remote().address()));
     if (spf) results.push_back(spf_result(*spf));
     std::vector<DkimCheck> dkim_checks;
     if (ctx_.dns && cfg_.dkim.verify) {
@@ -740,6 +746,7 @@ class Session {
   Port port_;
   session::StateMachine<Connected, Greeted, InTransaction> state_;
   std::optional<storage::User> user_;  // after AUTH; kept across transactions
+  std::optional<IprevCheck> iprev_;    // port 25 from outside: the client's reverse DNS, checked forward
   unsigned junk_ = 0;                  // junk commands since the last accepted message
 };
 

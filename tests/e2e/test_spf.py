@@ -30,6 +30,9 @@ def zone():
         "perm.example": [("TXT", "v=spf1 include:nothing.example -all")],
         "two.example": [("TXT", "v=spf1 -all"), ("TXT", "v=spf1 +all")],
         "nothing-here.example": [("A", "192.0.2.9")],
+        # The test's address has a reverse name that points back to it.
+        ".".join(reversed(HOST.split("."))) + ".in-addr.arpa": [("PTR", "client.example")],
+        "client.example": [("A", HOST)],
         # Ten MX hosts whose addresses never come: each address lookup waits its whole deadline.
         "slow.example": [("TXT", "v=spf1 mx -all")] + [("MX", (10, f"mx{n}.silent.example")) for n in range(10)],
     }, servfail=["temp.example"], negative_ttl=60, silent=[f"mx{n}.silent.example" for n in range(10)])
@@ -107,6 +110,13 @@ class SpfMarkTest(unittest.TestCase):
             code, _ = s.mail("joe@fail.example")
             self.assertEqual(code, 250)  # "mark": a fail is recorded, not refused
 
+
+    def test_the_clients_confirmed_reverse_name_is_recorded(self):
+        # RFC 8601 §3 iprev: PTR -> client.example -> A -> the client's address.
+        field = self.server.send("joe@pass.example")
+        self.assertIn(f"; iprev=pass (client.example) policy.iprev={HOST};", field)
+        stored = self.server.instance.message_bytes(ALICE, self.server.instance.messages(ALICE)[-1]["uid"])
+        self.assertIn(f"Received: from client.example (client.example [{HOST}])".encode(), stored)
 
     def test_a_check_that_would_take_too_long_ends_at_spf_max_time(self):
         # A record whose ten MX hosts never resolve would take ten lookup deadlines (4 s each

@@ -84,6 +84,7 @@ TEST_F(PolicyTest, SenderOwnership) {
 TEST(MessageEdit, ReceivedFieldAndDate) {
   ReceivedInfo info{"client.example.org\r\nX-Injected: yes",
                     "192.0.2.7",
+                    "",
                     "mail.example.test",
                     "ESMTPS",
                     "TLSv1.3 TLS_AES_256_GCM_SHA384",
@@ -100,6 +101,11 @@ TEST(MessageEdit, ReceivedFieldAndDate) {
             "\tid 0a1b2c3d\r\n"
             "\tfor <alice@example.test>; Tue, 24 Nov 2026 10:10:49 +0000\r\n");
   EXPECT_EQ(rfc5322_date(0), "Thu, 1 Jan 1970 00:00:00 +0000");
+  // A forward-confirmed reverse name goes before the address (RFC 5321 §4.4's TCP-info).
+  info.client_name = "mx.example.org";
+  EXPECT_EQ(received_field(info).substr(0, 70),
+            "Received: from client.example.org__X-Injected:_yes (mx.example.org [19");
+  info.client_name.clear();
   info.authenticated = "alice@example.test";
   EXPECT_NE(received_field(info).find(
                 "\t(using TLSv1.3 TLS_AES_256_GCM_SHA384)\r\n\t(authenticated as alice@example.test)\r\n"),
@@ -107,7 +113,8 @@ TEST(MessageEdit, ReceivedFieldAndDate) {
 }
 
 TEST(MessageEdit, ReceivedFieldOfALocalProgramNamesItsUid) {
-  ReceivedInfo info{"localhost", "0.0.0.0", "mail.example.test", "ESMTP", "", "0a1b2c3d", "", 1795515049, "", 1000u};
+  ReceivedInfo info{"localhost", "0.0.0.0", "",   "mail.example.test", "ESMTP", "", "0a1b2c3d", "",
+                    1795515049,  "",        1000u};
   EXPECT_EQ(received_field(info),
             "Received: from localhost\r\n"
             "\tby mail.example.test (mailstead, from userid 1000) with ESMTP\r\n"
