@@ -11,10 +11,6 @@ namespace {
 
 constexpr std::size_t kLineWidth = 76;
 
-bool is_wsp(char c) {
-  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
 // A value as RFC 8601 §2.2 allows it: a token as it is, anything else as a quoted string.
 std::string value_text(std::string_view v) {
   bool token = !v.empty();
@@ -72,7 +68,7 @@ std::string authserv_id_of(std::string_view value) {
   std::size_t i = 0;
   // CFWS: whitespace and comments, which nest (RFC 5322 §3.2.2).
   while (i < value.size()) {
-    if (is_wsp(value[i])) {
+    if (text::is_fws(value[i])) {
       ++i;
     } else if (value[i] == '(') {
       int depth = 0;
@@ -99,7 +95,7 @@ std::string authserv_id_of(std::string_view value) {
     return out;
   }
   auto end = i;
-  while (end < value.size() && !is_wsp(value[end]) && value[end] != ';' && value[end] != '(') ++end;
+  while (end < value.size() && !text::is_fws(value[end]) && value[end] != ';' && value[end] != '(') ++end;
   return std::string(value.substr(i, end - i));
 }
 

@@ -22,15 +22,8 @@ bool is_alnum(char c) {
   return is_alpha(c) || (c >= '0' && c <= '9');
 }
 
-bool is_fws(char c) {
-  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_fws(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_fws(s.back())) s.remove_suffix(1);
-  return s;
-}
+using text::is_fws;
+constexpr auto trim = text::trim_fws;
 
 std::string without_fws(std::string_view s) {
   std::string out;

@@ -11,15 +11,7 @@
 namespace mailstead::dmarc {
 namespace {
 
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
+constexpr auto trim = text::trim_fws;
 
 std::optional<Policy> parse_policy(std::string_view v) {
   if (text::iequals_ascii(v, "none")) return Policy::none;

@@ -282,6 +282,20 @@ Reading read_answer(const Response& response, std::string_view name, Type type, 
   return out;
 }
 
+bool valid_query_name(std::string_view name) {
+  if (name.empty() || name.size() > 253) return false;
+  std::size_t label = 0;
+  for (char c : name) {
+    if (c == '.') {
+      if (label == 0) return false;
+      label = 0;
+    } else if (++label > 63 || static_cast<unsigned char>(c) <= ' ' || static_cast<unsigned char>(c) > '~') {
+      return false;
+    }
+  }
+  return label != 0;
+}
+
 std::string reverse_name(std::string_view address) {
   std::string out;
   if (address.size() == 4) {

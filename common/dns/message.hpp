@@ -56,6 +56,10 @@ constexpr unsigned kMaxPointers = 32;
 // nullopt when the packet is not a well-formed response.
 std::optional<Response> parse_response(std::string_view packet);
 
+// Whether `name` (no final dot) can be asked for: 1 to 253 octets, labels of 1 to 63 printable
+// ASCII octets other than space (RFC 1035 §2.3.4; mail's checks ask for names with '_').
+bool valid_query_name(std::string_view name);
+
 // The name under which a reverse lookup is made: "4.3.2.1.in-addr.arpa" for 1.2.3.4, the
 // nibbles of an IPv6 address under ip6.arpa (RFC 3596 §2.5). `address`: 4 or 16 bytes.
 std::string reverse_name(std::string_view address);

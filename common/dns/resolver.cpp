@@ -54,17 +54,7 @@ std::optional<std::string> wire_name(std::string_view name) {
   } else {
     ascii = text::lower_ascii(name);
   }
-  if (ascii.empty() || ascii.size() > 253) return std::nullopt;
-  std::size_t label = 0;
-  for (char c : ascii) {
-    if (c == '.') {
-      if (label == 0) return std::nullopt;
-      label = 0;
-    } else if (++label > 63 || static_cast<unsigned char>(c) <= ' ' || static_cast<unsigned char>(c) > '~') {
-      return std::nullopt;
-    }
-  }
-  if (label == 0) return std::nullopt;
+  if (!valid_query_name(ascii)) return std::nullopt;
   return ascii;
 }
 

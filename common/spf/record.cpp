@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "common/dns/message.hpp"
 #include "common/text/ascii.hpp"
 
 namespace mailstead::spf {
@@ -350,17 +351,7 @@ std::optional<std::string> target_name(std::string expanded) {
     if (dot == std::string::npos) return std::nullopt;
     expanded.erase(0, dot + 1);
   }
-  if (expanded.empty()) return std::nullopt;
-  std::size_t label = 0;
-  for (char c : expanded) {
-    if (c == '.') {
-      if (label == 0) return std::nullopt;
-      label = 0;
-    } else if (++label > 63 || static_cast<unsigned char>(c) <= ' ' || static_cast<unsigned char>(c) > '~') {
-      return std::nullopt;
-    }
-  }
-  if (label == 0) return std::nullopt;
+  if (!dns::valid_query_name(expanded)) return std::nullopt;
   return expanded;
 }
 

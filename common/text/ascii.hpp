@@ -1,6 +1,7 @@
 #pragma once
 // ASCII case, as protocol keywords and header names compare (RFC 5321 §2.4, RFC 5322 §1.2.2,
-// RFC 1939 §3): only A-Z and a-z fold; every other byte, UTF-8 included, stays itself.
+// RFC 1939 §3): only A-Z and a-z fold; every other byte, UTF-8 included, stays itself. And the
+// folding whitespace that header values and tag lists trim.
 
 #include <algorithm>
 #include <string>
@@ -30,6 +31,17 @@ inline std::string upper_ascii(std::string_view text) {
   std::string out(text);
   for (auto& c : out) c = ascii_upper(c);
   return out;
+}
+
+// Folding whitespace as header field values and tag lists hold it (RFC 5322 §3.2.2's FWS:
+// space, tab, and the CRLF of a fold).
+constexpr bool is_fws(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+constexpr std::string_view trim_fws(std::string_view s) {
+  while (!s.empty() && is_fws(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_fws(s.back())) s.remove_suffix(1);
+  return s;
 }
 
 }  // namespace mailstead::text
