@@ -44,6 +44,13 @@ struct PendingCommit {
 
 inline net::awaitable<CommitOutcome> commit(storage::GroupCommitter& committer, storage::GroupCommitter::Work work) {
   auto executor = co_await net::asio::this_coro::executor;
+  // Once submitted, the work runs on the committer's thread and may read the caller's frames
+  // (its captures are references): the wait must last until it is done, even when the caller
+  // is cancelled meanwhile (the queue runner's stop() cancels deliveries). So cancellation does
+  // not throw out of this wait; the caller sees it at its next wait after the commit. Without
+  // this, ThreadSanitizer saw a frame freed under the committer at shutdown.
+  bool throwing = co_await net::asio::this_coro::throw_if_cancelled();
+  co_await net::asio::this_coro::throw_if_cancelled(false);
   auto pending = std::make_shared<detail::PendingCommit>(executor);
   pending->wake.expires_at(net::asio::steady_timer::time_point::max());
   committer.submit(std::move(work), [pending, executor](std::exception_ptr e) mutable {
@@ -54,6 +61,7 @@ inline net::awaitable<CommitOutcome> commit(storage::GroupCommitter& committer, 
   });
   // The strand runs the cancel only after this coroutine suspends, so the wake-up is not lost.
   while (!pending->done.load(std::memory_order_acquire)) co_await pending->wake.async_wait(net::use_tuple);
+  co_await net::asio::this_coro::throw_if_cancelled(throwing);
   co_return CommitOutcome{pending->error};
 }
 
