@@ -10,6 +10,7 @@ import socket
 import ssl
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -242,3 +243,39 @@ def client_context(minimum=ssl.TLSVersion.TLSv1_2, maximum=None):
     if maximum is not None:
         ctx.maximum_version = maximum
     return ctx
+
+
+class Waiter(threading.Thread):
+    """Another client's round trips (one command, one answer) while the hostile one runs: the
+    longest it waited is what every other user of the daemon felt."""
+
+    def __init__(self, connect, command, done):
+        super().__init__(daemon=True)
+        self.connect, self.command, self.done = connect, command, done
+        self.longest = 0.0
+        self.round_trips = 0
+        self.stop = threading.Event()
+
+    def run(self):
+        client = self.connect()
+        while not self.stop.is_set():
+            start = time.monotonic()
+            client.send(self.command)
+            while not self.done(client.line()):
+                pass
+            self.longest = max(self.longest, time.monotonic() - start)
+            self.round_trips += 1
+            time.sleep(0.002)
+        client.close()
+
+
+def smtp_waiter(port):
+    """A Waiter of NOOPs on one SMTP session to `port` (after EHLO)."""
+    def connect():
+        c = LineClient(port)
+        c.line()
+        c.send("EHLO waiter.example")
+        while c.line()[3] == "-":
+            pass
+        return c
+    return Waiter(connect, "NOOP", lambda line: line[3] != "-")

@@ -12,7 +12,7 @@ import threading
 import time
 import unittest
 
-from harness import HOST, IMAPD, SMTPD, Daemon, Instance, LineClient, client_context, free_port
+from harness import HOST, IMAPD, SMTPD, Daemon, Instance, LineClient, Waiter, client_context, free_port, smtp_waiter
 
 ALICE, ALICE_PASSWORD = "alice@example.test", "alice's long password"
 BOB, BOB_PASSWORD = "bob@example.test", "bob's long password"
@@ -37,30 +37,6 @@ def empty_parts_message(size):
     """The finding: a multipart of nothing but delimiter lines (1 MB took 165 MB to parse)."""
     head = b"From: bob@example.org\r\nSubject: parts\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
     return head + b"--b\r\n" * ((size - len(head)) // 5) + b"--b--\r\n"
-
-
-class Waiter(threading.Thread):
-    """Another client's round trips (one command, one answer) while the hostile one runs: the
-    longest it waited is what every other user of the daemon felt."""
-
-    def __init__(self, connect, command, done):
-        super().__init__(daemon=True)
-        self.connect, self.command, self.done = connect, command, done
-        self.longest = 0.0
-        self.round_trips = 0
-        self.stop = threading.Event()
-
-    def run(self):
-        client = self.connect()
-        while not self.stop.is_set():
-            start = time.monotonic()
-            client.send(self.command)
-            while not self.done(client.line()):
-                pass
-            self.longest = max(self.longest, time.monotonic() - start)
-            self.round_trips += 1
-            time.sleep(0.002)
-        client.close()
 
 
 class HostileInstance:
@@ -108,14 +84,7 @@ class HostileTest(unittest.TestCase):
 
 class HostileMessagesTest(HostileTest):
     def smtp_waiter(self):
-        def connect():
-            c = LineClient(self.h.mx)
-            c.line()
-            c.send("EHLO waiter.example")
-            while c.line()[3] == "-":
-                pass
-            return c
-        return Waiter(connect, "NOOP", lambda line: line[3] != "-")
+        return smtp_waiter(self.h.mx)
 
     def submit(self):
         client = smtplib.SMTP(HOST, self.h.submission, timeout=30)

@@ -6,12 +6,11 @@ spf.on_fail is "reject"."""
 import re
 import smtplib
 import sys
-import threading
 import time
 import unittest
 
 from fake_dns import FakeDns, Zone
-from harness import HOST, SMTPD, Daemon, Instance, free_port
+from harness import HOST, SMTPD, Daemon, Instance, free_port, smtp_waiter
 
 ALICE, PASSWORD = "alice@example.test", "alice's long password"
 
@@ -122,30 +121,20 @@ class SpfMarkTest(unittest.TestCase):
         # A record whose ten MX hosts never resolve would take ten lookup deadlines (4 s each
         # with dns.timeout 1s); the check stops at spf.max_time (3 s) with a temperror, and
         # other sessions are served meanwhile.
-        waits, stop = [], threading.Event()
-
-        def other_session():
-            while not stop.is_set():
-                with smtplib.SMTP(HOST, self.server.mx, timeout=30) as s:
-                    start = time.monotonic()
-                    s.noop()
-                    waits.append(time.monotonic() - start)
-                time.sleep(0.05)
-
-        other = threading.Thread(target=other_session)
+        other = smtp_waiter(self.server.mx)
         other.start()
         try:
             start = time.monotonic()
             result = self.spf("joe@slow.example")
             took = time.monotonic() - start
         finally:
-            stop.set()
+            other.stop.set()
             other.join()
         self.assertRegex(result, r"^spf=temperror \(the check took too long\)")
         self.assertLess(took, 3 + 4 + 2, f"the check took {took:.1f} s")
-        self.assertLess(max(waits), 1.0)
+        self.assertLess(other.longest, 1.0)
         print(f"\nSPF over ten silent MX hosts: answered after {took:.2f} s (spf.max_time 3s); another "
-              f"session's NOOP waited at most {max(waits) * 1000:.0f} ms", file=sys.stderr)
+              f"session's NOOP waited at most {other.longest * 1000:.0f} ms", file=sys.stderr)
 
 
 class SpfRejectTest(unittest.TestCase):
