@@ -20,6 +20,8 @@ packages=(
   # independent DKIM verifiers and signers for the mail-authentication tests (python3-nacl for
   # ed25519-sha256)
   python3-dkim python3-nacl
+  # content filters for the milter tests: rspamd itself, and Sendmail's libmilter for Python
+  rspamd python3-milter
   # packaging: the .deb (dpkg-buildpackage, lintian, systemd-analyze, systemd-nspawn to boot
   # it under systemd) and the container image (debootstrap for the base file system, podman
   # and buildah without a Docker engine)
@@ -40,4 +42,21 @@ fi
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get update -q
-"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+# rspamd is for the tests, which start their own on loopback with a config that reaches no
+# network. The system service its package would start fetches maps and asks fuzzy servers on
+# the Internet: it is not started when we install it (policy-rc.d), nor at boot.
+installs_rspamd=false
+for p in "${missing[@]}"; do [ "$p" = rspamd ] && installs_rspamd=true; done
+policy_added=false
+if $installs_rspamd && [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee /usr/sbin/policy-rc.d >/dev/null
+  "${sudo[@]}" chmod 755 /usr/sbin/policy-rc.d
+  policy_added=true
+fi
+status=0
+"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" || status=$?
+if $policy_added; then "${sudo[@]}" rm -f /usr/sbin/policy-rc.d; fi
+if $installs_rspamd && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+  "${sudo[@]}" systemctl disable --now rspamd.service >/dev/null 2>&1 || true
+fi
+exit $status

@@ -37,6 +37,7 @@
 #include "smtpd/auth_results.hpp"
 #include "smtpd/inbound_checks.hpp"
 #include "smtpd/message_edit.hpp"
+#include "smtpd/milters.hpp"
 #include "smtpd/policy.hpp"
 #include "smtpd/proto/command.hpp"
 #include "smtpd/proto/reply.hpp"
@@ -65,6 +66,7 @@ struct Transaction {
   bool chunking = false;        // a BDAT was accepted: DATA is no longer allowed
   bool too_big = false;         // the chunks passed the size limit; the rest is discarded
   std::optional<SpfCheck> spf;  // mail from other servers, when checked
+  bool discard = false;         // a content filter said: accept it, deliver nothing
 };
 
 // What the DATA reader reports, for a message that came in BDAT chunks.
@@ -146,6 +148,10 @@ class Session {
       co_await talk_.flush();
       co_return;
     }
+    if (!co_await filter_connect()) {
+      co_await talk_.flush();
+      co_return;
+    }
     answer(reply(status::kReady, fmt::format("{} ESMTP mailstead", cfg_.server.hostname)));
     for (;;) {
       if (talk_.should_flush(SIZE_MAX) && !co_await talk_.flush()) co_return;
@@ -164,6 +170,11 @@ class Session {
       if (!co_await dispatch(std::move(command))) break;
     }
     co_await talk_.flush();
+  }
+
+  // The session is over: the filters are told (SMFIC_QUIT).
+  net::awaitable<void> finish() {
+    if (milters_) co_await milters_->quit();
   }
 
  private:
@@ -253,6 +264,15 @@ class Session {
   // RFC 5321 §4.1.1.1 (and §4.1.4: a new greeting ends any transaction); the EHLO keywords of
   // the extensions offered.
   net::awaitable<bool> on_ehlo(const Ehlo& ehlo) {
+    if (milters_) {
+      co_await milters_->abort();
+      auto macros = helo_macros();
+      auto filtered = co_await milters_->helo(ehlo.domain, macros);
+      if (filtered.refused()) {
+        state_.enter<Connected>();
+        co_return error(filtered.reply);
+      }
+    }
     state_.enter<Greeted>(Greeting{ehlo.domain, ehlo.extended});
     if (!ehlo.extended) {
       answer(reply(status::kGreeted, cfg_.server.hostname));
@@ -297,8 +317,16 @@ class Session {
         co_return error(reply(status::kSpfFail, why));
       }
     }
+    bool discard = false;
+    if (milters_) {
+      auto args = mail_args(mail);
+      auto macros = mail_macros(mail);
+      auto filtered = co_await milters_->mail(args, macros);
+      if (filtered.refused()) co_return error(filtered.reply);
+      discard = filtered.kind == FilterVerdict::Kind::discard;
+    }
     auto greeting = hello();
-    state_.enter<InTransaction>(std::move(greeting), Transaction{mail, {}, {}, false, false, std::move(spf)});
+    state_.enter<InTransaction>(std::move(greeting), Transaction{mail, {}, {}, false, false, std::move(spf), discard});
     answer(reply(status::kSenderOk, "Sender OK"));
     co_return true;
   }
@@ -334,6 +362,121 @@ class Session {
     co_return true;
   }
 
+  // --- content filters (milters) --------------------------------------------------------------
+
+  // Mail from other servers passes the filters; users' mail too unless milter.users is off.
+  bool filtered() const {
+    return !cfg_.milter.servers.empty() && ((port_ == Port::mx && !trusted()) || cfg_.milter.users);
+  }
+
+  // The filters' connect stage. False: one refused the client, whom the reply (a 554 or 421
+  // greeting, RFC 5321 §3.1) sends away.
+  net::awaitable<bool> filter_connect() {
+    if (!filtered()) co_return true;
+    milters_.emplace(connection().get_executor(), cfg_.milter, talk_.id());
+    milter::Peer peer;
+    if (local()) {
+      peer.family = 'U';
+      peer.address = cfg_.smtpd.local_socket.string();
+    } else {
+      auto address = net::canonical(connection().remote().address());
+      peer.family = address.is_v4() ? '4' : '6';
+      peer.port = connection().remote().port();
+      peer.address = address.to_string();
+    }
+    auto macros = connect_macros();
+    auto filtered = co_await milters_->connect(client_name(), peer, macros);
+    if (!filtered.refused()) co_return true;
+    answer(filtered.reply);
+    co_return false;
+  }
+
+  // The client's name as its reverse DNS gave it and the forward lookup confirmed, or "unknown"
+  // (Postfix's convention, which filters expect).
+  std::string client_name() const {
+    if (iprev_ && iprev_->result == "pass") return iprev_->name;
+    return local() ? "localhost" : "unknown";
+  }
+
+  // The macros a filter gets, at the stages Postfix sends them by default (milter_*_macros).
+  milter::Macros connect_macros() const {
+    auto address = local() ? std::string("127.0.0.1") : net::canonical(connection().remote().address()).to_string();
+    return {{"j", cfg_.server.hostname},
+            {"{daemon_name}", "mailstead-smtpd"},
+            {"{daemon_addr}", connection().local().address().to_string()},
+            {"v", fmt::format("mailstead {}", kVersion)},
+            {"_", fmt::format("{} [{}]", client_name(), address)},
+            {"{client_addr}", address},
+            {"{client_name}", client_name()}};
+  }
+  milter::Macros helo_macros() const {
+    if (!connection().is_tls()) return {};
+    auto tls = connection().tls_description();  // "TLSv1.3 TLS_AES_256_GCM_SHA384"
+    auto space = tls.find(' ');
+    return {{"{tls_version}", tls.substr(0, space)},
+            {"{cipher}", space == std::string::npos ? std::string() : tls.substr(space + 1)}};
+  }
+  milter::Macros mail_macros(const Mail& mail) const {
+    milter::Macros m{{"i", talk_.id()},
+                     {"{mail_addr}", mail.sender ? mail.sender->to_string() : ""},
+                     {"{mail_host}", mail.sender ? mail.sender->domain : ""},
+                     {"{mail_mailer}", local() ? "local" : "smtp"}};
+    if (user_) {
+      m.emplace_back("{auth_type}", "PLAIN");
+      m.emplace_back("{auth_authen}", user_->address);
+    }
+    return m;
+  }
+  milter::Macros rcpt_macros(const Rcpt& rcpt, bool remote) const {
+    return {{"{rcpt_addr}", rcpt.recipient.to_string()},
+            {"{rcpt_host}", rcpt.recipient.domain},
+            {"{rcpt_mailer}", remote ? "smtp" : "local"}};
+  }
+  milter::Macros message_macros() const { return {{"i", talk_.id()}}; }
+
+  // SMFIR_DELRCPT and SMFIR_ADDRCPT: a filter's word on the envelope, as Postfix takes it. An
+  // added recipient is routed like any other (a local user, an alias, another domain), without
+  // the relay check: the filter is the operator's.
+  void change_recipients(std::vector<AcceptedRecipient>& recipients, const FilteredMessage& filtered,
+                         std::uint64_t size) {
+    auto bare = [](std::string_view a) {
+      if (a.size() >= 2 && a.front() == '<' && a.back() == '>') a = a.substr(1, a.size() - 2);
+      return storage::lower_ascii(a);
+    };
+    for (const auto& gone : filtered.deleted_recipients) {
+      auto address = bare(gone);
+      auto removed = std::erase_if(recipients, [&](const AcceptedRecipient& r) {
+        return storage::lower_ascii(r.rcpt.recipient.to_string()) == address;
+      });
+      log::info(talk_.id(), "milter_recipient", "action=delete address={} found={}", log::quoted(address), removed);
+    }
+    for (const auto& added : filtered.added_recipients) {
+      auto address = bare(added);
+      auto mailbox = parse_mailbox(address);
+      auto decision = mailbox ? decide_recipient(ctx_.services.store.read(), *mailbox, true, size)
+                              : RecipientDecision{RecipientVerdict::invalid_domain, {}, {}};
+      bool accepted = mailbox && decision.verdict == RecipientVerdict::accepted;
+      log::info(talk_.id(), "milter_recipient", "action=add address={} accepted={}", log::quoted(address), accepted);
+      if (accepted)
+        recipients.push_back({Rcpt{*mailbox, 0, ""}, std::move(decision.users), std::move(decision.remote)});
+    }
+  }
+
+  // MAIL and RCPT as a filter is sent them: the path in <>, then the ESMTP parameters.
+  static std::vector<std::string> mail_args(const Mail& mail) {
+    std::vector<std::string> args{fmt::format("<{}>", mail.sender ? mail.sender->to_string() : "")};
+    if (mail.size) args.push_back(fmt::format("SIZE={}", *mail.size));
+    if (mail.body == Body::eight_bit_mime) args.emplace_back("BODY=8BITMIME");
+    if (mail.body == Body::binary_mime) args.emplace_back("BODY=BINARYMIME");
+    if (mail.smtputf8) args.emplace_back("SMTPUTF8");
+    if (mail.ret == Ret::full) args.emplace_back("RET=FULL");
+    if (mail.ret == Ret::headers) args.emplace_back("RET=HDRS");
+    return args;
+  }
+  static std::vector<std::string> rcpt_args(const Rcpt& rcpt) {
+    return {fmt::format("<{}>", rcpt.recipient.to_string())};
+  }
+
   // Mail from another server: not a user's, not from a trusted network or this machine.
   bool from_outside() const { return !user_ && !trusted() && !submission(); }
 
@@ -356,6 +499,13 @@ class Session {
     auto address = rcpt.recipient.to_string();
     switch (decision.verdict) {
       case RecipientVerdict::accepted:
+        if (milters_ && !transaction.discard) {
+          auto args = rcpt_args(rcpt);
+          auto macros = rcpt_macros(rcpt, decision.users.empty());
+          auto filtered = co_await milters_->rcpt(args, macros);
+          if (filtered.refused()) co_return error(filtered.reply);
+          if (filtered.kind == FilterVerdict::Kind::discard) transaction.discard = true;
+        }
         transaction.recipients.push_back({rcpt, std::move(decision.users), std::move(decision.remote)});
         answer(reply(status::kRecipientOk, "Recipient OK"));
         co_return true;
@@ -439,6 +589,7 @@ class Session {
   // RFC 5321 §4.1.1.5.
   net::awaitable<bool> on_rset(const Rset&) {
     end_transaction();
+    if (milters_) co_await milters_->abort();
     answer(reply(status::kOk, "Reset"));
     co_return true;
   }
@@ -654,6 +805,30 @@ class Session {
     }
     if (cfg_.dmarc.apply_policy && checked.disposition == dmarc::Policy::quarantine) into = storage::SpecialUse::junk;
     auto traced = prepend_trace(t, checked.message, header);
+    bool discard = t.discard;
+    auto recipients = t.recipients;  // the filters may add and remove some
+    if (!discard && milters_) {
+      const auto& limits = cfg_.limits.message;
+      // The filters' fields come on top of a message that may already be as large as allowed.
+      milter::EditLimits edit_limits{limits.max_header_size, cfg_.smtpd.max_message_size + limits.max_header_size};
+      auto macros = message_macros();
+      auto filtered = co_await milters_->message(std::move(traced), macros, edit_limits);
+      if (filtered.verdict.refused()) co_return error(filtered.verdict.reply);
+      if (filtered.verdict.kind == FilterVerdict::Kind::discard) discard = true;
+      traced = std::move(filtered.message);
+      change_recipients(recipients, filtered, t.mail.size.value_or(traced.size()));
+      if (recipients.empty()) discard = true;
+      if (!filtered.junk_reason.empty()) {
+        log::info(talk_.id(), "junk", "reason={}", log::quoted(filtered.junk_reason));
+        into = storage::SpecialUse::junk;
+      }
+    }
+    if (discard) {  // the filter's word: the client is told it was taken, and nothing is kept
+      log::info(talk_.id(), "discarded", "from={}", log::quoted(t.mail.sender ? t.mail.sender->to_string() : "", 300));
+      junk_ = 0;
+      answer(reply(status::kOk, fmt::format("OK, queued as {}", talk_.id())));
+      co_return true;
+    }
     // RFC 6376 §5: the author's domain vouches for what its users and trusted clients send.
     if (ctx_.dkim && (user_ || local() || trusted())) {
       auto txn = ctx_.services.store.read();
@@ -662,7 +837,7 @@ class Session {
     }
     std::vector<storage::UserId> local;
     std::vector<storage::QueuedRecipient> remote;
-    for (const auto& r : t.recipients) {
+    for (const auto& r : recipients) {
       for (auto id : r.users)
         if (std::find(local.begin(), local.end(), id) == local.end()) local.push_back(id);
       for (const auto& address : r.remote)
@@ -747,6 +922,7 @@ class Session {
   session::StateMachine<Connected, Greeted, InTransaction> state_;
   std::optional<storage::User> user_;  // after AUTH; kept across transactions
   std::optional<IprevCheck> iprev_;    // port 25 from outside: the client's reverse DNS, checked forward
+  std::optional<Milters> milters_;     // the session's content filters, when it is filtered
   unsigned junk_ = 0;                  // junk commands since the last accepted message
 };
 
@@ -755,6 +931,7 @@ class Session {
 net::awaitable<void> serve_smtp(net::Connection& connection, const SmtpContext& context, Port port) {
   Session session(connection, context, port);
   co_await session.run();
+  co_await session.finish();
 }
 
 }  // namespace mailstead::smtp

@@ -77,6 +77,16 @@ struct DnsList {
 };
 std::optional<DnsList> parse_dns_list(std::string_view text);
 
+// Where a content filter (milter) listens: "inet:host:port" (or "host:port"), or
+// "unix:/path", as Postfix's smtpd_milters writes it.
+struct MilterAddress {
+  std::string host;  // empty for a Unix-domain socket
+  unsigned port = 0;
+  std::string path;
+  std::string to_string() const;
+};
+std::optional<MilterAddress> parse_milter_address(std::string_view text);
+
 struct SmtpdConfig {
   std::vector<Endpoint> listen;              // port 25: MX traffic, STARTTLS offered
   std::vector<Endpoint> submission_listen;   // port 587: STARTTLS + AUTH
@@ -134,6 +144,18 @@ struct DnsConfig {
   std::chrono::seconds timeout{};  // one try at one server; c-ares tries twice more
   unsigned cache_entries = 0;      // answers kept at most; 0: none
   std::chrono::seconds max_ttl{};  // no answer kept longer, whatever its TTL
+};
+
+// Content filters speaking the Sendmail milter protocol (rspamd, spamass-milter, clamav-milter).
+enum class MilterFailure { tempfail, accept };
+struct MilterConfig {
+  std::vector<MilterAddress> servers;  // in order; empty: none
+  bool users = true;                   // mail from users and trusted networks passes them too
+  MilterFailure on_failure = MilterFailure::tempfail;
+  std::chrono::seconds connect_timeout{};
+  std::chrono::seconds command_timeout{};
+  std::chrono::seconds content_timeout{};
+  std::vector<std::string> junk_headers;  // "X-Spam: Yes": a filter that adds one files the mail as junk
 };
 
 // SPF (RFC 7208) of mail from other servers.
@@ -197,6 +219,7 @@ struct Config {
   DkimConfig dkim;
   SpfConfig spf;
   DmarcConfig dmarc;
+  MilterConfig milter;
   Pop3dConfig pop3d;
   ImapdConfig imapd;
 };

@@ -245,6 +245,40 @@ std::optional<DnsList> parse_dns_list(std::string_view text) {
   return list;
 }
 
+std::string MilterAddress::to_string() const {
+  if (host.empty()) return "unix:" + path;
+  if (host.find(':') != std::string::npos) return fmt::format("inet:[{}]:{}", host, port);
+  return fmt::format("inet:{}:{}", host, port);
+}
+
+std::optional<MilterAddress> parse_milter_address(std::string_view text) {
+  MilterAddress out;
+  if (text.starts_with("unix:") || text.starts_with("local:")) {
+    out.path = std::string(text.substr(text.find(':') + 1));
+    // sun_path holds 108 bytes with its NUL.
+    if (out.path.empty() || out.path[0] != '/' || out.path.size() > 107) return std::nullopt;
+    return out;
+  }
+  if (text.starts_with("inet:")) text.remove_prefix(5);
+  auto colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return std::nullopt;
+  auto host = text.substr(0, colon);
+  auto port = text.substr(colon + 1);
+  if (host.starts_with('[') && host.ends_with(']')) host = host.substr(1, host.size() - 2);
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (ec != std::errc{} || end != port.data() + port.size() || value == 0 || value > 65535) return std::nullopt;
+  // A host name (a container's service name), an IPv4 address, or an IPv6 one in brackets.
+  if (host.empty() || host.size() > 253) return std::nullopt;
+  for (char c : host)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+          c == '.' || c == ':'))
+      return std::nullopt;
+  out.host = std::string(host);
+  out.port = value;
+  return out;
+}
+
 std::string ConfigError::to_string() const {
   std::string where = line ? fmt::format("{}:{}:{}", file, line, column) : file;
   if (key.empty()) return fmt::format("{}: {}", where, message);

@@ -164,6 +164,41 @@ Option field_names(std::string_view key, std::string_view def, std::string_view 
   });
 }
 
+Option milter_servers(std::string_view key, std::string_view def, std::string_view doc,
+                      Field<std::vector<MilterAddress>> field) {
+  return {key, def, doc, [field](const toml::node& value, Config& config, const ApplyContext&) -> Error {
+            auto* list = value.as_array();
+            if (!list) return type_error(value, "an array of strings like \"inet:127.0.0.1:11332\"");
+            std::vector<MilterAddress> out;
+            for (const auto& element : *list) {
+              auto* s = element.as_string();
+              if (!s) return type_error(element, "a milter address");
+              auto parsed = parse_milter_address(s->get());
+              if (!parsed)
+                return fmt::format(
+                    "\"{}\" is not a milter address like \"inet:127.0.0.1:11332\" or "
+                    "\"unix:/run/rspamd/milter.sock\"",
+                    s->get());
+              out.push_back(std::move(*parsed));
+            }
+            if (out.size() > 10) return std::string("at most 10 milters");
+            field(config) = std::move(out);
+            return std::nullopt;
+          }};
+}
+
+// "Name: value" lines, as a filter writes them into the header.
+Option header_lines(std::string_view key, std::string_view def, std::string_view doc,
+                    Field<std::vector<std::string>> field) {
+  return string_list(key, def, doc, field, "a header field like \"X-Spam: Yes\"", [](const std::string& line) {
+    auto colon = line.find(':');
+    if (colon == std::string::npos || colon == 0 || line.size() > 200) return false;
+    return std::all_of(line.begin(), line.begin() + static_cast<std::ptrdiff_t>(colon),
+                       [](char c) { return c > 32 && c < 127; }) &&
+           std::all_of(line.begin(), line.end(), [](char c) { return c >= 32 && c < 127; });
+  });
+}
+
 Option relay_endpoint(std::string_view key, std::string_view def, std::string_view doc,
                       Field<std::optional<Endpoint>> field) {
   return {key, def, doc, [field](const toml::node& value, Config& config, const ApplyContext&) -> Error {
@@ -568,6 +603,43 @@ std::vector<Section> build_schema() {
              "Do what a failing domain's policy asks: p=reject refuses the message (550 5.7.1),\n"
              "p=quarantine delivers it to the recipient's Junk mailbox. false: only record it.",
              [](Config& c) -> bool& { return c.dmarc.apply_policy; })}});
+  sections.push_back(
+      {"milter",
+       "Content filters that speak the Sendmail milter protocol, as Postfix talks to them: rspamd\n"
+       "(its proxy worker with milter = yes), spamass-milter, clamav-milter. Each sees every stage\n"
+       "of the SMTP session and may refuse, discard, quarantine or change the message.",
+       {milter_servers("servers", "[]",
+                       "The filters, in order: \"inet:127.0.0.1:11332\" (rspamd), \"inet:rspamd:11332\" (a\n"
+                       "container), \"unix:/run/clamav/clamav-milter.ctl\". Empty: no filtering.",
+                       [](Config& c) -> std::vector<MilterAddress>& { return c.milter.servers; }),
+        flag("users", "true",
+             "Filter the mail of users (ports 587/465, sendmail) and trusted networks as well as the\n"
+             "mail of other servers; rspamd then sees outgoing mail too (rate limits, a hijacked\n"
+             "account sending spam).",
+             [](Config& c) -> bool& { return c.milter.users; }),
+        choice<MilterFailure>("on_failure", R"("tempfail")",
+                              "What happens when a filter cannot be reached or does not answer in time:\n"
+                              "\"tempfail\" answers 451 4.7.1 so that the sender tries again later (nothing\n"
+                              "passes unfiltered); \"accept\" goes on without that filter.",
+                              [](Config& c) -> MilterFailure& { return c.milter.on_failure; },
+                              {{"tempfail", MilterFailure::tempfail}, {"accept", MilterFailure::accept}}),
+        duration(
+            "connect_timeout", R"("10s")", "Connecting to a filter and its option negotiation.",
+            [](Config& c) -> seconds& { return c.milter.connect_timeout; }, seconds(1), seconds(300)),
+        duration(
+            "command_timeout", R"("30s")", "A filter's answer to one stage of the session (HELO, MAIL, RCPT).",
+            [](Config& c) -> seconds& { return c.milter.command_timeout; }, seconds(1), seconds(300)),
+        duration(
+            "content_timeout", R"("300s")",
+            "A filter's answer to a piece of the message, and to its end (the scan). The whole\n"
+            "message may take four times this, however often the filter says it is still working.",
+            [](Config& c) -> seconds& { return c.milter.content_timeout; }, seconds(1), seconds(3600)),
+        header_lines("junk_headers", R"(["X-Spam: Yes", "X-Spam-Flag: YES"])",
+                     "A message to which a filter adds (or sets) one of these fields is delivered to the\n"
+                     "recipients' Junk mailbox: rspamd's \"add header\" action writes X-Spam: Yes,\n"
+                     "SpamAssassin X-Spam-Flag: YES. Names and values are compared without case. A filter's\n"
+                     "quarantine request does the same.",
+                     [](Config& c) -> std::vector<std::string>& { return c.milter.junk_headers; })}});
   sections.push_back(
       {"outbound",
        "Sending to other domains: the queue runner of mailstead-smtpd looks up each domain's MX\n"

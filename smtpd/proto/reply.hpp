@@ -47,6 +47,8 @@ inline constexpr Status kTimedOut{421, "4.4.2"};
 inline constexpr Status kClosingPolicy{421, "4.7.0"};  // too many errors, connections or junk
 inline constexpr Status kStoreFailed{451, "4.3.0"};
 inline constexpr Status kSendingLimit{451, "4.7.1"};
+inline constexpr Status kFilterTempfail{451, "4.7.1"};     // a content filter (milter) said "try later"
+inline constexpr Status kFilterUnavailable{451, "4.7.1"};  // a content filter failed (milter.on_failure)
 inline constexpr Status kMailboxFull{452, "4.2.2"};
 inline constexpr Status kSystemFull{452, "4.3.1"};         // RFC 3463: the disk holding the store is full
 inline constexpr Status kTooManyRecipients{452, "4.5.3"};  // §4.5.3.1.10
@@ -71,7 +73,8 @@ inline constexpr Status kTooBig{552, "5.3.4"};         // RFC 1870 §6
 inline constexpr Status kNeedsSmtputf8{553, "5.6.7"};  // RFC 6531 §3.4
 inline constexpr Status kNotYours{553, "5.7.1"};
 inline constexpr Status kSpfFail{550, "5.7.23"};
-inline constexpr Status kNoService{554, "5.7.1"};  // RFC 5321 §3.1: a greeting that refuses service
+inline constexpr Status kFilterReject{550, "5.7.1"};  // a content filter (milter) refused
+inline constexpr Status kNoService{554, "5.7.1"};     // RFC 5321 §3.1: a greeting that refuses service
 inline constexpr Status kDmarcReject{
     550, "5.7.1"};  // RFC 7489 §6.7: the domain's reject policy  // RFC 7372 §3.2: SPF validation failed
 inline constexpr Status kMailLoop{554, "5.4.6"};

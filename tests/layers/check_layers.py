@@ -24,6 +24,7 @@ LAYERS = [
     ("common/dns/", "dns"),
     ("common/spf/", "spf"),
     ("common/dmarc/", "dmarc"),
+    ("common/milter/", "milter"),
     ("common/", "base"),
     ("storage/detail/", "storage-internals"),
     ("storage/", "storage"),
@@ -38,7 +39,7 @@ LAYERS = [
     ("sendmail/", "sendmail"),
 ]
 
-_DAEMON_SUPPORT = {"base", "net", "dkim", "dns", "spf", "dmarc", "asio", "openssl", "storage", "session"}
+_DAEMON_SUPPORT = {"base", "net", "dkim", "dns", "spf", "dmarc", "milter", "asio", "openssl", "storage", "session"}
 
 # Group of a file, by the first prefix its path starts with, and the layers it may include.
 GROUPS = [
@@ -51,6 +52,8 @@ GROUPS = [
     ("common/spf/", "spf", {"base", "spf", "dns", "net", "asio"}),
     # DMARC: records, alignment, verdicts; pure but for libpsl's list.
     ("common/dmarc/", "dmarc", {"base", "dmarc"}),
+    # The milter protocol (pure) and one connection to a filter on the event loop.
+    ("common/milter/", "milter", {"base", "milter", "net", "asio"}),
     # mailstead_base: parsers and readers, testable and fuzzable without a socket.
     ("common/", "base", {"base"}),
     # Only storage/ knows LMDB; its libcrypto use is SHA-256 of message bytes.
@@ -66,7 +69,7 @@ GROUPS = [
     ("admin/", "admin", _DAEMON_SUPPORT | {"admin"}),
     # A client of smtpd's local socket: it never opens the store.
     ("sendmail/", "sendmail", {"base", "smtp-proto", "sendmail"}),
-    ("fuzz/", "fuzz", {"base", "dkim", "dns", "spf", "dmarc", "smtp-proto", "pop3-proto", "imap-proto"}),
+    ("fuzz/", "fuzz", {"base", "dkim", "dns", "spf", "dmarc", "milter", "smtp-proto", "pop3-proto", "imap-proto"}),
     ("bench/", "bench", {"base", "storage"}),
     # Tests may use every layer, storage's record layouts included, but never LMDB itself:
     # the storage tests reach the backend through storage/testing.hpp.
