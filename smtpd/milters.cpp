@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include "common/log/log.hpp"
+#include "common/text/ascii.hpp"
 
 namespace mailstead::smtp {
 namespace {
@@ -14,24 +15,6 @@ namespace {
 constexpr std::uint32_t kActions = milter::action::kAddHeaders | milter::action::kChangeHeaders |
                                    milter::action::kChangeBody | milter::action::kQuarantine |
                                    milter::action::kAddRecipient | milter::action::kDeleteRecipient;
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-    s.remove_suffix(1);
-  return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    auto x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
 
 std::string_view decision_name(milter::Decision d) {
   switch (d) {
@@ -56,7 +39,8 @@ std::string_view decision_name(milter::Decision d) {
 bool is_junk_header(const std::vector<std::string>& junk_headers, std::string_view name, std::string_view value) {
   for (std::string_view line : junk_headers) {
     auto colon = line.find(':');
-    if (iequals(trim(line.substr(0, colon)), trim(name)) && iequals(trim(line.substr(colon + 1)), trim(value)))
+    if (text::iequals_ascii(text::trim_fws(line.substr(0, colon)), text::trim_fws(name)) &&
+        text::iequals_ascii(text::trim_fws(line.substr(colon + 1)), text::trim_fws(value)))
       return true;
   }
   return false;

@@ -5,6 +5,8 @@
 #include <algorithm>
 
 #include "common/mime/mime.hpp"
+#include "common/text/ascii.hpp"
+#include "common/text/line_ends.hpp"
 
 namespace mailstead::milter {
 namespace {
@@ -44,13 +46,6 @@ std::optional<std::vector<std::string_view>> strings_of(std::string_view data) {
 
 bool is_wsp(char c) {
   return c == ' ' || c == '\t';
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
 }
 
 // "550 5.7.1 Go away" or "451-4.7.1 one\r\n451 4.7.1 two" (SMFIR_REPLYCODE, smfi_setmlreply).
@@ -139,28 +134,11 @@ std::vector<RawField> split_fields(std::string_view header) {
     if (colon != std::string_view::npos && colon > 0 && colon < first_eol && !is_wsp(text[0])) {
       auto name = text.substr(0, colon);
       while (!name.empty() && is_wsp(name.back())) name.remove_suffix(1);
-      field.name = lower(name);
+      field.name = text::lower_ascii(name);
     }
     field.text = std::string(text);
     if (!field.text.ends_with('\n')) field.text += "\r\n";  // a last line without its CRLF gets one
     out.push_back(std::move(field));
-  }
-  return out;
-}
-
-std::string normalise_body(std::string_view body) {
-  std::string out;
-  out.reserve(body.size() + body.size() / 32);
-  for (std::size_t i = 0; i < body.size(); ++i) {
-    char c = body[i];
-    if (c == '\r') {
-      out += "\r\n";
-      if (i + 1 < body.size() && body[i + 1] == '\n') ++i;
-    } else if (c == '\n') {
-      out += "\r\n";
-    } else {
-      out += c;
-    }
   }
   return out;
 }
@@ -366,7 +344,7 @@ std::variant<std::string, EditError> apply(std::string_view message, const Edits
     if (!valid_field_name(name)) return EditError{fmt::format("\"{}\" is not a header field name", name)};
     auto v = field_value(value);
     if (!v) return EditError{fmt::format("the value given for {} would not stay one field", name)};
-    return RawField{lower(name), fmt::format("{}: {}\r\n", name, *v)};
+    return RawField{text::lower_ascii(name), fmt::format("{}: {}\r\n", name, *v)};
   };
   for (const auto& edit : edits.header) {
     if (const auto* add = std::get_if<AddHeader>(&edit)) {
@@ -388,7 +366,7 @@ std::variant<std::string, EditError> apply(std::string_view message, const Edits
       const auto& change = std::get<ChangeHeader>(edit);
       if (!valid_field_name(change.name))
         return EditError{fmt::format("\"{}\" is not a header field name", change.name)};
-      auto wanted = lower(change.name);
+      auto wanted = text::lower_ascii(change.name);
       std::uint32_t index = std::max<std::uint32_t>(change.index, 1);
       auto found = fields.end();
       std::uint32_t seen = 0;
@@ -417,7 +395,7 @@ std::variant<std::string, EditError> apply(std::string_view message, const Edits
         fmt::format("the changed header has {} bytes, more than the {} allowed", out.size(), limits.max_header_size)};
   if (edits.body) {
     out += "\r\n";
-    out += normalise_body(*edits.body);
+    out += text::to_crlf(*edits.body);
   } else {
     out += separator;
     out.append(message.substr(end));
