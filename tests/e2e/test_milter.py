@@ -8,6 +8,7 @@
   gigabyte): the mail waits (451 4.7.1) or passes as milter.on_failure says, within the
   configured timeouts, and other sessions are not held up."""
 
+import contextlib
 import json
 import os
 import pathlib
@@ -328,11 +329,8 @@ class FailingFilterTest(unittest.TestCase):
         self.assertTrue(stored)
 
     def test_silent_filter_costs_its_timeout_and_holds_up_no_one_else(self):
-        silent = RawFilter("silent")
         # The waiter's NOOPs are not junk commands to be cut off after 100.
-        mailstead = Mailstead({"servers": [f"inet:{HOST}:{silent.port}"], "connect_timeout": "2s"},
-                              smtpd={"max_junk_commands": 100000})
-        try:
+        with self.misbehaving("silent", smtpd={"max_junk_commands": 100000}, connect_timeout="2s") as mailstead:
             # The waiter's own session meets the silent filter first (its greeting waits out the
             # negotiation); its NOOPs are measured from then on.
             waiter = smtp_waiter(mailstead.mx)
@@ -342,9 +340,7 @@ class FailingFilterTest(unittest.TestCase):
                 time.sleep(0.05)
             self.assertGreaterEqual(waiter.round_trips, 5)
             waiter.longest = 0.0
-            start = time.monotonic()
-            code, text = mailstead.send(message("silent filter"))
-            elapsed = time.monotonic() - start
+            code, text, elapsed = self.timed_send(mailstead, "silent filter")
             self.assertTrue(waiter.is_alive())  # it waited all along, not just until an error
             waiter.stop.set()
             waiter.join()
@@ -354,17 +350,27 @@ class FailingFilterTest(unittest.TestCase):
             # The negotiation waits its 2 s once; the session then knows the filter failed.
             self.assertLess(elapsed, 10)
             self.assertLess(waiter.longest, 1.0)
+
+    @contextlib.contextmanager
+    def misbehaving(self, mode, smtpd=None, **milter):
+        """An instance filtered by a RawFilter in `mode`."""
+        raw = RawFilter(mode)
+        mailstead = Mailstead({"servers": [f"inet:{HOST}:{raw.port}"], **milter}, smtpd)
+        try:
+            yield mailstead
         finally:
             mailstead.close()
-            silent.close()
+            raw.close()
+
+    @staticmethod
+    def timed_send(mailstead, subject):
+        start = time.monotonic()
+        code, text = mailstead.send(message(subject))
+        return code, text, time.monotonic() - start
 
     def test_mute_filter_is_given_up_after_the_command_timeout(self):
-        mute = RawFilter("mute")
-        mailstead = Mailstead({"servers": [f"inet:{HOST}:{mute.port}"], "command_timeout": "1s"})
-        try:
-            start = time.monotonic()
-            code, text = mailstead.send(message("mute filter"))
-            elapsed = time.monotonic() - start
+        with self.misbehaving("mute", command_timeout="1s") as mailstead:
+            code, text, elapsed = self.timed_send(mailstead, "mute filter")
             print(f"\nfilter that stops answering after the negotiation: 451 after {elapsed:.2f} s "
                   f"(command_timeout 1 s)")
             self.assertEqual(code, 451, text)
@@ -372,32 +378,18 @@ class FailingFilterTest(unittest.TestCase):
             self.assertGreaterEqual(elapsed, 0.9)
             self.assertLess(elapsed, 5)
             self.assertIn("timed out waiting for a reply", mailstead.smtpd.log())
-        finally:
-            mailstead.close()
-            mute.close()
 
     def test_endless_progress_is_cut_at_four_content_timeouts(self):
-        trickle = RawFilter("progress")
-        mailstead = Mailstead({"servers": [f"inet:{HOST}:{trickle.port}"], "content_timeout": "1s"})
-        try:
-            start = time.monotonic()
-            code, text = mailstead.send(message("endless progress"))
-            elapsed = time.monotonic() - start
+        with self.misbehaving("progress", content_timeout="1s") as mailstead:
+            code, text, elapsed = self.timed_send(mailstead, "endless progress")
             print(f"\nfilter saying 'still working' every 0.2 s: 451 after {elapsed:.2f} s (content_timeout 1 s)")
             self.assertEqual(code, 451, text)
             self.assertGreaterEqual(elapsed, 3.5)
             self.assertLess(elapsed, 10)
-        finally:
-            mailstead.close()
-            trickle.close()
 
     def test_gigabyte_packet_is_refused_from_its_length(self):
-        huge = RawFilter("huge")
-        mailstead = Mailstead({"servers": [f"inet:{HOST}:{huge.port}"]})
-        try:
-            start = time.monotonic()
-            code, text = mailstead.send(message("huge packet"))
-            elapsed = time.monotonic() - start
+        with self.misbehaving("huge") as mailstead:
+            code, text, elapsed = self.timed_send(mailstead, "huge packet")
             self.assertEqual(code, 451, text)
             self.assertLess(elapsed, 5)
             self.assertIn("more than the 1048576 allowed", mailstead.smtpd.log())
@@ -405,9 +397,6 @@ class FailingFilterTest(unittest.TestCase):
             peak = int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1))
             print(f"\nfilter claiming a 1 GiB packet: 451 after {elapsed:.2f} s; smtpd peak RSS {peak // 1024} MiB")
             self.assertLess(peak, 200 * 1024)
-        finally:
-            mailstead.close()
-            huge.close()
 
 
 # --- rspamd -----------------------------------------------------------------------------------
