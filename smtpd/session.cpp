@@ -33,6 +33,7 @@
 #include "common/version.hpp"
 #include "session/commit.hpp"
 #include "session/conversation.hpp"
+#include "session/maintenance.hpp"
 #include "session/state.hpp"
 #include "smtpd/auth_results.hpp"
 #include "smtpd/inbound_checks.hpp"
@@ -44,6 +45,7 @@
 #include "storage/accounts.hpp"
 #include "storage/address.hpp"
 #include "storage/auth_failures.hpp"
+#include "storage/greylist.hpp"
 #include "storage/messages.hpp"
 #include "storage/queue.hpp"
 #include "storage/send_limits.hpp"
@@ -62,11 +64,12 @@ struct AcceptedRecipient {
 struct Transaction {
   Mail mail;
   std::vector<AcceptedRecipient> recipients;
-  std::string chunks;           // BDAT data so far (RFC 3030)
-  bool chunking = false;        // a BDAT was accepted: DATA is no longer allowed
-  bool too_big = false;         // the chunks passed the size limit; the rest is discarded
-  std::optional<SpfCheck> spf;  // mail from other servers, when checked
-  bool discard = false;         // a content filter said: accept it, deliver nothing
+  std::string chunks;                      // BDAT data so far (RFC 3030)
+  bool chunking = false;                   // a BDAT was accepted: DATA is no longer allowed
+  bool too_big = false;                    // the chunks passed the size limit; the rest is discarded
+  std::optional<SpfCheck> spf;             // mail from other servers, when checked
+  bool discard = false;                    // a content filter said: accept it, deliver nothing
+  std::vector<storage::Triplet> greylist;  // checked and let through: marked passed with the message
 };
 
 // What the DATA reader reports, for a message that came in BDAT chunks.
@@ -326,7 +329,8 @@ class Session {
       discard = filtered.kind == FilterVerdict::Kind::discard;
     }
     auto greeting = hello();
-    state_.enter<InTransaction>(std::move(greeting), Transaction{mail, {}, {}, false, false, std::move(spf), discard});
+    state_.enter<InTransaction>(std::move(greeting),
+                                Transaction{mail, {}, {}, false, false, std::move(spf), discard, {}});
     answer(reply(status::kSenderOk, "Sender OK"));
     co_return true;
   }
@@ -347,6 +351,7 @@ class Session {
     }
     if (!smtpd.dns_lists.empty() && ctx_.dns) {
       auto listed = co_await check_dns_lists(*ctx_.dns, connection().remote().address(), smtpd.dns_lists);
+      dns_list_score_ = listed.score;
       if (!listed.listed_on.empty())
         log::info(talk_.id(), "dns_listed", "lists={} score={}",
                   log::quoted(fmt::format("{}", fmt::join(listed.listed_on, ","))), listed.score);
@@ -360,6 +365,52 @@ class Session {
       }
     }
     co_return true;
+  }
+
+  // --- greylisting (RFC 6647) ----------------------------------------------------------------
+
+  // Mail from other servers, unless the client is on a DNS allow list.
+  bool greylisted() const { return cfg_.greylist.enabled && from_outside() && dns_list_score_ >= 0; }
+
+  // RFC 6647 §2.1: an IPv4 /24, an IPv6 /64.
+  static std::string greylist_network(const net::asio::ip::address& address) {
+    auto a = net::canonical(address);
+    if (!a.is_v4()) return net::ConnectionLimiter::client_key(a);
+    auto bytes = a.to_v4().to_bytes();
+    return fmt::format("{}.{}.{}.0/24", bytes[0], bytes[1], bytes[2]);
+  }
+
+  // The reply deferring this recipient, or nullopt when it may pass (the triplet is then kept
+  // in the transaction, to be marked passed with the message).
+  net::awaitable<std::optional<Reply>> greylist(Transaction& transaction, const Rcpt& rcpt) {
+    if (!greylisted()) co_return std::nullopt;
+    storage::Triplet triplet{greylist_network(connection().remote().address()),
+                             transaction.mail.sender ? storage::lower_ascii(transaction.mail.sender->to_string()) : "",
+                             storage::lower_ascii(rcpt.recipient.to_string())};
+    const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    const auto policy = session::greylist_policy(cfg_.greylist);
+    auto check = storage::check_greylist(ctx_.services.store.read(), triplet, now, policy);
+    switch (check.verdict) {
+      case storage::GreylistVerdict::pass:
+      case storage::GreylistVerdict::retried:
+        transaction.greylist.push_back(std::move(triplet));
+        co_return std::nullopt;
+      case storage::GreylistVerdict::full:
+        log::warn(talk_.id(), "greylist_full", "max_entries={}", cfg_.greylist.max_entries);
+        co_return std::nullopt;
+      case storage::GreylistVerdict::unseen: {
+        storage::GroupCommitter::Work work = [&](storage::WriteTxn& txn) {
+          storage::record_greylist(txn, triplet, now);
+        };
+        co_await talk_.commit("greylist", std::move(work));  // deferred whether or not it was kept
+        break;
+      }
+      case storage::GreylistVerdict::defer:
+        break;
+    }
+    log::info(talk_.id(), "greylisted", "network={} sender={} recipient={} wait={}s", triplet.network,
+              log::quoted(triplet.sender, 300), log::quoted(triplet.recipient, 300), check.wait);
+    co_return reply(status::kGreylisted, fmt::format("Greylisted, try again in {} seconds", check.wait));
   }
 
   // --- content filters (milters) --------------------------------------------------------------
@@ -499,6 +550,10 @@ class Session {
     auto address = rcpt.recipient.to_string();
     switch (decision.verdict) {
       case RecipientVerdict::accepted:
+        if (auto deferred = co_await greylist(transaction, rcpt)) {
+          answer(*deferred);
+          co_return true;
+        }
         if (milters_ && !transaction.discard) {
           auto args = rcpt_args(rcpt);
           auto macros = rcpt_macros(rcpt, decision.users.empty());
@@ -857,9 +912,11 @@ class Session {
     storage::SendLimits limits{cfg_.smtpd.max_messages_per_hour, cfg_.smtpd.max_messages_per_day,
                                cfg_.smtpd.max_recipients_per_hour, cfg_.smtpd.max_recipients_per_day,
                                cfg_.smtpd.max_hold.count()};
+    const auto greylist_policy = session::greylist_policy(cfg_.greylist);
     storage::GroupCommitter::Work work = [&](storage::WriteTxn& txn) {
       refused.reset();
       limit_reopens = 0;
+      if (!t.greylist.empty()) storage::greylist_passed(txn, t.greylist, std::time(nullptr), greylist_policy);
       if (!local.empty()) {
         for (auto& o : storage::deliver_message(txn, *local_copy, local, 0, into)) {
           if (o.result) continue;
@@ -923,6 +980,7 @@ class Session {
   std::optional<storage::User> user_;  // after AUTH; kept across transactions
   std::optional<IprevCheck> iprev_;    // port 25 from outside: the client's reverse DNS, checked forward
   std::optional<Milters> milters_;     // the session's content filters, when it is filtered
+  int dns_list_score_ = 0;             // below 0: the client is on a DNS allow list
   unsigned junk_ = 0;                  // junk commands since the last accepted message
 };
 

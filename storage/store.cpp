@@ -304,6 +304,8 @@ std::unique_ptr<Store> Store::open(const StoreOptions& options) {
     d.auth_failures = open_db("auth_failures");
     d.send_counts = open_db("send_counts");
     d.dkim_keys = open_db("dkim_keys");
+    d.greylist = open_db("greylist");
+    d.greylist_nets = open_db("greylist_networks");
     try {
       initialize_or_check(*state);
       check(mdb_txn_commit(std::exchange(state->txn, nullptr)), "commit");

@@ -158,6 +158,15 @@ struct MilterConfig {
   std::vector<std::string> junk_headers;  // "X-Spam: Yes": a filter that adds one files the mail as junk
 };
 
+// Greylisting (RFC 6647) of mail from other servers, off by default.
+struct GreylistConfig {
+  bool enabled = false;
+  std::chrono::seconds delay{};      // before a retry is let through
+  std::chrono::seconds max_retry{};  // a triplet not retried by then is forgotten
+  std::chrono::seconds allow_for{};  // a network that got mail through is not greylisted again
+  unsigned max_entries = 0;
+};
+
 // SPF (RFC 7208) of mail from other servers.
 enum class SpfFail { mark, reject };
 struct SpfConfig {
@@ -220,6 +229,7 @@ struct Config {
   SpfConfig spf;
   DmarcConfig dmarc;
   MilterConfig milter;
+  GreylistConfig greylist;
   Pop3dConfig pop3d;
   ImapdConfig imapd;
 };

@@ -604,6 +604,32 @@ std::vector<Section> build_schema() {
              "p=quarantine delivers it to the recipient's Junk mailbox. false: only record it.",
              [](Config& c) -> bool& { return c.dmarc.apply_policy; })}});
   sections.push_back(
+      {"greylist",
+       "Greylisting (RFC 6647) of mail from other servers: a client network, sender and recipient\n"
+       "never seen together get 451 4.7.1 once; a real mail server tries again after the delay and\n"
+       "gets through, much spamware never does. It delays first mail from new senders, so it is off\n"
+       "by default. Trusted networks, users, and clients on a DNS allow list (a negative\n"
+       "smtpd.dns_lists score) are never greylisted.",
+       {flag("enabled", "false", "Greylist mail from other servers (port 25).",
+             [](Config& c) -> bool& { return c.greylist.enabled; }),
+        duration(
+            "delay", R"("5m")", "How long a new triplet is deferred: a retry after this gets through.",
+            [](Config& c) -> seconds& { return c.greylist.delay; }, seconds(0), seconds(86400)),
+        duration(
+            "max_retry", R"("2d")", "A triplet whose sender has not tried again by then is forgotten.",
+            [](Config& c) -> seconds& { return c.greylist.max_retry; }, seconds(60), seconds(30 * 86400)),
+        duration(
+            "allow_for", R"("35d")",
+            "Once mail from a client network gets through, that network is not greylisted for this\n"
+            "long (renewed by each message); its triplets are kept as long.",
+            [](Config& c) -> seconds& { return c.greylist.allow_for; }, seconds(3600), seconds(365 * 86400)),
+        count(
+            "max_entries", "100000",
+            "Triplets kept at most. A stranger who makes up senders cannot grow the store past this:\n"
+            "when it is full, new triplets are let through ungreylisted until maintenance forgets old\n"
+            "ones.",
+            [](Config& c) -> unsigned& { return c.greylist.max_entries; }, 100, 100000000)}});
+  sections.push_back(
       {"milter",
        "Content filters that speak the Sendmail milter protocol, as Postfix talks to them: rspamd\n"
        "(its proxy worker with milter = yes), spamass-milter, clamav-milter. Each sees every stage\n"

@@ -47,6 +47,7 @@ inline constexpr Status kTimedOut{421, "4.4.2"};
 inline constexpr Status kClosingPolicy{421, "4.7.0"};  // too many errors, connections or junk
 inline constexpr Status kStoreFailed{451, "4.3.0"};
 inline constexpr Status kSendingLimit{451, "4.7.1"};
+inline constexpr Status kGreylisted{451, "4.7.1"};         // RFC 6647 §2.1
 inline constexpr Status kFilterTempfail{451, "4.7.1"};     // a content filter (milter) said "try later"
 inline constexpr Status kFilterUnavailable{451, "4.7.1"};  // a content filter failed (milter.on_failure)
 inline constexpr Status kMailboxFull{452, "4.2.2"};

@@ -36,6 +36,8 @@ struct Dbs {
   MDB_dbi auth_failures;  // client key ("192.0.2.7", "2001:db8::/64") -> AuthFailures record
   MDB_dbi send_counts;    // u32 user id -> hour and day windows (send_limits.hpp)
   MDB_dbi dkim_keys;      // lower(domain) NUL selector -> DkimKey record (dkim_keys.hpp)
+  MDB_dbi greylist;       // network NUL sender NUL recipient -> first seen, passed (greylist.hpp)
+  MDB_dbi greylist_nets;  // network -> allowed until (greylist.hpp)
 };
 
 // Thrown for MDB_MAP_FULL: Store::update grows the map and retries.

@@ -12,7 +12,7 @@ import time
 import unittest
 
 from fake_dns import FakeDns, Zone
-from harness import HOST, SMTPD, Daemon, Instance, client_context, free_port
+from harness import HOST, SMTPD, Daemon, Instance, client_context, free_port, smtp_waiter
 
 PASSWORD = "alice's long password"
 
@@ -622,3 +622,113 @@ class ScreeningTest(unittest.TestCase):
     def test_a_refusal_to_answer_is_not_a_listing(self):
         text, _ = self.greeting("127.0.0.3")
         self.assertTrue(text.startswith("220 "), text)
+
+
+class GreylistTest(unittest.TestCase):
+    """Greylisting (RFC 6647) on port 25: a new (network, sender, recipient) is deferred with 451
+    4.7.1 until greylist.delay has passed; the retry gets through and allows its network; users,
+    trusted networks and clients on a DNS allow list are never greylisted. Each test sends from
+    a loopback /24 of its own (127.0.N.1), since a network that got mail through is allowed."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dns = FakeDns(Zone({f"{reversed_ip(HOST)}.wl.example": [("A", "127.0.10.2")]}, negative_ttl=60))
+        cls.mx, cls.submission = free_port(), free_port()
+        cls.instance = Instance(sections={
+            "smtpd": {"listen": [f"{HOST}:{cls.mx}"], "submission_listen": [f"{HOST}:{cls.submission}"],
+                      "allow_plaintext_auth": True, "dns_lists": ["wl.example*-1"]},
+            "server": {"hostname": "mail.example.test"},
+            "dns": {"servers": [f"127.0.0.1:{cls.dns.port}"], "timeout": "1s"},
+            "greylist": {"enabled": True, "delay": "2s"},
+        })
+        cls.instance.admin("domain", "add", "example.test")
+        cls.instance.admin("user", "add", "alice@example.test", "--password-stdin", stdin=PASSWORD + "\n")
+        cls.daemon = Daemon([str(SMTPD), "-c", str(cls.instance.config)], cls.instance.dir / "smtpd.log")
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.daemon.stop_cleanly()
+        finally:
+            cls.dns.close()
+            cls.instance.cleanup()
+
+    def attempt(self, source, sender, subject):
+        """One delivery attempt from `source`: the RCPT reply, then (if 250) the end of DATA's."""
+        with smtplib.SMTP(HOST, self.mx, local_hostname="client.example", timeout=30,
+                          source_address=(source, 0)) as s:
+            s.ehlo()
+            self.assertEqual(s.mail(sender)[0], 250)
+            code, text = s.rcpt("alice@example.test")
+            if code != 250:
+                return code, text.decode()
+            return s.data(f"From: <{sender}>\r\nSubject: {subject}\r\n\r\nHello\r\n".encode())[0], ""
+
+    def test_a_new_sender_is_deferred_until_the_delay_then_passes(self):
+        code, text = self.attempt("127.0.1.1", "joe@sender.example", "greylisted")
+        self.assertEqual((code, text), (451, "4.7.1 Greylisted, try again in 2 seconds"))
+        code, text = self.attempt("127.0.1.1", "joe@sender.example", "greylisted")
+        self.assertEqual(code, 451, text)  # too early
+        time.sleep(2.1)
+        # Retried from another address of the same /24, as a large sender's pool does.
+        self.assertEqual(self.attempt("127.0.1.2", "joe@sender.example", "greylisted")[0], 250)
+        # The network got mail through: another sender from it is not greylisted.
+        self.assertEqual(self.attempt("127.0.1.1", "ann@other.example", "allowed network")[0], 250)
+        # Another network still is.
+        self.assertEqual(self.attempt("127.0.2.1", "ann@other.example", "other network")[0], 451)
+        log = self.daemon.log()
+        self.assertIn('event=greylisted network=127.0.1.0/24 sender="joe@sender.example"', log)
+
+    def test_a_client_on_a_dns_allow_list_is_not_greylisted(self):
+        self.assertEqual(self.attempt(HOST, "fresh@sender.example", "allow listed")[0], 250)
+
+    def test_users_are_not_greylisted(self):
+        with smtplib.SMTP(HOST, self.submission, timeout=30, source_address=("127.0.3.1", 0)) as s:
+            s.ehlo("laptop.example")
+            s.login("alice@example.test", PASSWORD)
+            s.sendmail("alice@example.test", ["alice@example.test"],
+                       b"From: <alice@example.test>\r\nSubject: own\r\n\r\nHi\r\n")
+
+
+class GreylistFloodTest(unittest.TestCase):
+    """A stranger who makes up a new sender for every RCPT writes a triplet each time: at
+    greylist.max_entries the table stops growing (new triplets then pass ungreylisted) and
+    another session's commands are not held up meanwhile."""
+
+    def test_made_up_senders_fill_the_table_to_its_bound(self):
+        mx = free_port()
+        instance = Instance(sections={
+            "smtpd": {"listen": [f"{HOST}:{mx}"], "max_junk_commands": 100000},
+            "greylist": {"enabled": True, "max_entries": 100},
+        })
+        try:
+            instance.admin("domain", "add", "example.test")
+            instance.admin("user", "add", "alice@example.test", "--password-stdin", stdin=PASSWORD + "\n")
+            daemon = Daemon([str(SMTPD), "-c", str(instance.config)], instance.dir / "smtpd.log")
+            try:
+                waiter = smtp_waiter(mx)
+                waiter.start()
+                codes = []
+                start = time.monotonic()
+                with smtplib.SMTP(HOST, mx, local_hostname="flood.example", timeout=30,
+                                  source_address=("127.0.4.1", 0)) as s:
+                    s.ehlo()
+                    for i in range(150):
+                        s.mail(f"made-up-{i}@spam.example")
+                        codes.append(s.rcpt("alice@example.test")[0])
+                        s.rset()
+                elapsed = time.monotonic() - start
+                self.assertTrue(waiter.is_alive())
+                waiter.stop.set()
+                waiter.join()
+                print(f"\n150 made-up senders: {codes.count(451)} greylisted, then {codes.count(250)} let "
+                      f"through at max_entries 100, in {elapsed:.2f} s; another session's NOOP waited at most "
+                      f"{waiter.longest * 1000:.0f} ms over {waiter.round_trips} round trips")
+                self.assertEqual(codes[:100], [451] * 100)
+                self.assertEqual(codes[100:], [250] * 50)
+                self.assertIn("event=greylist_full", daemon.log())
+                self.assertLess(waiter.longest, 1.0)
+            finally:
+                daemon.stop_cleanly()
+        finally:
+            instance.cleanup()
