@@ -3,7 +3,11 @@
 //
 // usage: mailstead-smtpd [-c FILE]   (start-up order: session/daemon.hpp)
 
+#include <openssl/rand.h>
+
+#include <array>
 #include <memory>
+#include <stdexcept>
 
 #include "common/config/cidr.hpp"
 #include "common/dns/resolver.hpp"
@@ -12,6 +16,7 @@
 #include "smtpd/outbound/runner.hpp"
 #include "smtpd/proto/reply.hpp"
 #include "smtpd/session.hpp"
+#include "storage/secrets.hpp"
 
 using namespace mailstead;
 
@@ -27,6 +32,20 @@ std::string refusal(net::Refusal r) {
       break;
   }
   return smtp::reply(smtp::status::kClosingPolicy, "Too many connections, try later").serialize();
+}
+
+// The SRS key: made once (32 random bytes) and kept in the store, so that bounces to addresses
+// rewritten before a restart, or by another node, still check.
+std::string srs_secret(const session::Services& services) {
+  if (!services.config.srs.enabled) return {};
+  std::array<unsigned char, 32> candidate{};
+  if (RAND_bytes(candidate.data(), static_cast<int>(candidate.size())) != 1)
+    throw std::runtime_error("no random bytes for the SRS secret");
+  auto txn = services.store.write();
+  auto secret = storage::server_secret(
+      txn, "srs", std::string_view(reinterpret_cast<const char*>(candidate.data()), candidate.size()));
+  txn.commit();
+  return secret;
 }
 
 }  // namespace
@@ -63,7 +82,7 @@ int main(int argc, char** argv) {
     server.on_shutdown([resolver] { resolver->cancel(); });
     context = std::make_unique<smtp::SmtpContext>(
         smtp::SmtpContext{services, std::move(trusted), [queue] { queue->wake(); },
-                          std::make_shared<smtp::DkimSigning>(services.config.dkim), resolver});
+                          std::make_shared<smtp::DkimSigning>(services.config.dkim), resolver, srs_secret(services)});
     server.on_shutdown([queue] { queue->stop(); });
     runner->start();
     maintenance = std::make_unique<session::StoreMaintenance>(services, server.io());

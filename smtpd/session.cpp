@@ -30,6 +30,7 @@
 #include "common/net/connection_limiter.hpp"
 #include "common/overloaded.hpp"
 #include "common/sasl/sasl.hpp"
+#include "common/srs/srs.hpp"
 #include "common/version.hpp"
 #include "session/commit.hpp"
 #include "session/conversation.hpp"
@@ -59,6 +60,7 @@ struct AcceptedRecipient {
   Rcpt rcpt;
   std::vector<storage::UserId> users;
   std::vector<std::string> remote;
+  bool forwarded = false;  // `remote` came from one of our addresses (an alias, an SRS bounce address)
 };
 
 struct Transaction {
@@ -485,6 +487,27 @@ class Session {
   }
   milter::Macros message_macros() const { return {{"i", talk_.id()}}; }
 
+  // --- forwarding (SRS) --------------------------------------------------------------------
+
+  bool is_local(std::string_view domain) const {
+    auto normalized = storage::normalize_domain(domain);
+    return normalized && storage::is_local_domain(ctx_.services.store.read(), *normalized);
+  }
+
+  // The envelope sender that mail to `r` leaves with: for mail an alias of ours forwards from
+  // another domain's sender, an SRS address of the alias's domain, so that SPF at the
+  // destination sees a domain that sent it (RFC 7208 §1.1.3 leaves forwarders this). Bounces
+  // (null sender) and senders of our own domains go as they are.
+  std::string envelope_sender(const AcceptedRecipient& r, const std::string& sender) const {
+    if (!r.forwarded || sender.empty() || ctx_.srs_secret.empty()) return sender;
+    auto at = sender.rfind('@');
+    if (at == std::string::npos || is_local(std::string_view(sender).substr(at + 1))) return sender;
+    auto forwarder = storage::normalize_domain(r.rcpt.recipient.domain);
+    auto rewritten = forwarder ? srs::forward(sender, *forwarder, ctx_.srs_secret, std::time(nullptr)) : std::nullopt;
+    if (!rewritten) return sender;  // too long to rewrite: sent as it came
+    return *rewritten;
+  }
+
   // SMFIR_DELRCPT and SMFIR_ADDRCPT: a filter's word on the envelope, as Postfix takes it. An
   // added recipient is routed like any other (a local user, an alias, another domain), without
   // the relay check: the filter is the operator's.
@@ -548,6 +571,17 @@ class Session {
     auto decision =
         decide_recipient(ctx_.services.store.read(), mailbox, may_relay(), transaction.mail.size.value_or(0));
     auto address = rcpt.recipient.to_string();
+    if (decision.verdict == RecipientVerdict::unknown_user && srs::is_srs(mailbox.local) && !ctx_.srs_secret.empty()) {
+      // A bounce to an address we rewrote (or anything claiming to be one): only ours pass.
+      auto reversed = srs::reverse(mailbox.local, ctx_.srs_secret, std::time(nullptr),
+                                   static_cast<unsigned>(cfg_.srs.max_age.count() / 86400));
+      if (auto* why = std::get_if<srs::Error>(&reversed)) {
+        log::info(talk_.id(), "srs_refused", "address={} reason={}", log::quoted(address, 300), srs::to_string(*why));
+        co_return error(reply(status::kNoSuchUser, fmt::format("<{}>: Invalid or expired SRS address", address)));
+      }
+      decision = {RecipientVerdict::accepted, {}, {std::get<std::string>(reversed)}};
+    }
+    bool forwarded = !decision.remote.empty() && is_local(mailbox.domain);
     switch (decision.verdict) {
       case RecipientVerdict::accepted:
         if (auto deferred = co_await greylist(transaction, rcpt)) {
@@ -561,7 +595,7 @@ class Session {
           if (filtered.refused()) co_return error(filtered.reply);
           if (filtered.kind == FilterVerdict::Kind::discard) transaction.discard = true;
         }
-        transaction.recipients.push_back({rcpt, std::move(decision.users), std::move(decision.remote)});
+        transaction.recipients.push_back({rcpt, std::move(decision.users), std::move(decision.remote), forwarded});
         answer(reply(status::kRecipientOk, "Recipient OK"));
         co_return true;
       case RecipientVerdict::relay_denied:
@@ -891,14 +925,21 @@ class Session {
         traced = signatures + traced;
     }
     std::vector<storage::UserId> local;
-    std::vector<storage::QueuedRecipient> remote;
+    std::string sender = t.mail.sender ? t.mail.sender->to_string() : "";
+    // One queue entry per envelope sender: forwarded mail may leave with an SRS one.
+    std::vector<std::pair<std::string, std::vector<storage::QueuedRecipient>>> outgoing;
+    std::size_t remote = 0;
     for (const auto& r : recipients) {
       for (auto id : r.users)
         if (std::find(local.begin(), local.end(), id) == local.end()) local.push_back(id);
+      if (r.remote.empty()) continue;
+      auto via = envelope_sender(r, sender);
+      auto group = std::find_if(outgoing.begin(), outgoing.end(), [&](const auto& g) { return g.first == via; });
+      if (group == outgoing.end()) group = outgoing.insert(outgoing.end(), {via, {}});
       for (const auto& address : r.remote)
-        remote.push_back({address, storage::RecipientState::pending, 0, 0, "", r.rcpt.orcpt, r.rcpt.notify});
+        group->second.push_back({address, storage::RecipientState::pending, 0, 0, "", r.rcpt.orcpt, r.rcpt.notify});
+      remote += r.remote.size();
     }
-    std::string sender = t.mail.sender ? t.mail.sender->to_string() : "";
     // Parsed here, not under the store's single writer (storage/messages.hpp).
     std::optional<storage::PreparedMessage> local_copy;
     if (!local.empty()) {
@@ -924,11 +965,11 @@ class Session {
           throw session::Refused(o.result.error().detail);  // all or nothing
         }
       }
-      if (!remote.empty()) {
+      if (remote > 0) {
         std::int64_t not_before = 0;
         if (user_) {  // what leaves for other domains counts against the user's sending limits
           auto sent =
-              storage::count_sent_message(txn, user_->id, std::time(nullptr), static_cast<std::uint32_t>(remote.size()),
+              storage::count_sent_message(txn, user_->id, std::time(nullptr), static_cast<std::uint32_t>(remote),
                                           limits, cfg_.smtpd.hold_over_limit);
           if (sent.refused) {
             limit_reopens = sent.reopens_at;
@@ -936,10 +977,12 @@ class Session {
           }
           not_before = sent.not_before;
         }
-        storage::NewQueueEntry entry{sender,    remote, user_ ? user_->id : 0, t.mail.envid, t.mail.ret == Ret::full,
-                                     not_before};
-        auto queued = storage::enqueue(txn, traced, entry);
-        if (!queued) throw session::Refused(queued.error().detail);
+        for (const auto& [via, group] : outgoing) {
+          storage::NewQueueEntry entry{via,       group, user_ ? user_->id : 0, t.mail.envid, t.mail.ret == Ret::full,
+                                       not_before};
+          auto queued = storage::enqueue(txn, traced, entry);
+          if (!queued) throw session::Refused(queued.error().detail);
+        }
       }
     };
     auto written = co_await talk_.commit("delivery", std::move(work));
@@ -964,9 +1007,9 @@ class Session {
                    "Temporary failure storing the message, try again later"));
       co_return true;
     }
-    if (!remote.empty() && ctx_.queued) ctx_.queued();
+    if (remote > 0 && ctx_.queued) ctx_.queued();
     log::info(talk_.id(), "accepted", "from={} local={} remote={} size={}", log::quoted(sender, 300), local.size(),
-              remote.size(), traced.size());
+              remote, traced.size());
     junk_ = 0;
     answer(reply(status::kOk, fmt::format("OK, queued as {}", talk_.id())));
     co_return true;

@@ -29,6 +29,7 @@ struct SmtpContext {
   std::function<void()> queued;              // mail for other domains was queued: wake the queue runner
   std::shared_ptr<const DkimSigning> dkim;   // null: nothing is signed
   std::shared_ptr<dns::SharedResolver> dns;  // null: no check that needs DNS is made
+  std::string srs_secret;                    // the store's; empty: no sender rewriting
 };
 
 net::awaitable<void> serve_smtp(net::Connection& connection, const SmtpContext& context, Port port);

@@ -158,6 +158,12 @@ struct MilterConfig {
   std::vector<std::string> junk_headers;  // "X-Spam: Yes": a filter that adds one files the mail as junk
 };
 
+// The Sender Rewriting Scheme for mail that aliases forward to other domains.
+struct SrsConfig {
+  bool enabled = true;
+  std::chrono::seconds max_age{};  // a bounce address older than this is refused
+};
+
 // Greylisting (RFC 6647) of mail from other servers, off by default.
 struct GreylistConfig {
   bool enabled = false;
@@ -230,6 +236,7 @@ struct Config {
   DmarcConfig dmarc;
   MilterConfig milter;
   GreylistConfig greylist;
+  SrsConfig srs;
   Pop3dConfig pop3d;
   ImapdConfig imapd;
 };

@@ -604,6 +604,17 @@ std::vector<Section> build_schema() {
              "p=quarantine delivers it to the recipient's Junk mailbox. false: only record it.",
              [](Config& c) -> bool& { return c.dmarc.apply_policy; })}});
   sections.push_back(
+      {"srs",
+       "The Sender Rewriting Scheme: mail that an alias forwards to another domain leaves with an\n"
+       "envelope sender of the alias's domain (SRS0=...@alias-domain), so that it passes SPF at the\n"
+       "destination; a bounce to that address is checked (its hash, under a secret kept in the\n"
+       "store) and sent back to the original sender.",
+       {flag("enabled", "true", "Rewrite the sender of forwarded mail, and route bounces to SRS addresses.",
+             [](Config& c) -> bool& { return c.srs.enabled; }),
+        duration(
+            "max_age", R"("21d")", "How long a rewritten address takes bounces; older ones are refused.",
+            [](Config& c) -> seconds& { return c.srs.max_age; }, seconds(86400), seconds(1000 * 86400))}});
+  sections.push_back(
       {"greylist",
        "Greylisting (RFC 6647) of mail from other servers: a client network, sender and recipient\n"
        "never seen together get 451 4.7.1 once; a real mail server tries again after the delay and\n"

@@ -457,3 +457,63 @@ class OutboundTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class SrsTest(unittest.TestCase):
+    """An alias that forwards to another domain: the mail leaves with an SRS0 sender of the
+    alias's domain, a bounce to that address goes back to the original sender, and a forged one
+    is refused. A local user's own address is not rewritten."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.inst = Outbound(Zone({"remote.example": [("MX", (10, "mx.remote.example"))],
+                                  "mx.remote.example": [("A", "127.0.0.2")],
+                                  "sender.example": [("MX", (10, "mx.sender.example"))],
+                                  "mx.sender.example": [("A", "127.0.0.3")]}),
+                            sinks={"127.0.0.2": Behaviour(), "127.0.0.3": Behaviour()})
+        cls.inst.admin("alias", "add", "fwd@example.test", "someone@remote.example")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.inst.close()
+
+    def from_outside(self, sender, rcpt, subject):
+        with smtplib.SMTP(HOST, self.inst.mx, local_hostname="client.example", timeout=30,
+                          source_address=(HOST, 0)) as s:
+            s.ehlo()
+            self.assertEqual(s.mail(sender)[0], 250)
+            code, text = s.rcpt(rcpt)
+            if code != 250:
+                return code, text.decode()
+            return s.data(f"From: <{sender or 'mailer-daemon@sender.example'}>\r\nSubject: {subject}\r\n\r\n"
+                          f"Hello\r\n".encode())
+
+    def delivered(self, sink, subject):
+        def find():
+            return [m for m in self.inst.sinks[sink].messages if f"Subject: {subject}".encode() in m["data"]]
+        return self.inst.wait(find, what=f"{subject!r} at {sink}")[0]
+
+    def test_forwarded_mail_and_its_bounce(self):
+        self.assertEqual(self.from_outside("joe@sender.example", "fwd@example.test", "forward me")[0], 250)
+        got = self.delivered("127.0.0.2", "forward me")
+        self.assertEqual(got["recipients"], ["someone@remote.example"])
+        srs = got["sender"]
+        self.assertRegex(srs, r"^SRS0=[A-Za-z0-9+/]{6}=[A-Z2-7]{2}=sender\.example=joe@example\.test$")
+        # The remote server bounces to the SRS address: it goes back to joe, as a bounce.
+        self.assertEqual(self.from_outside("", srs, "bounce of forward me")[0], 250)
+        bounce = self.delivered("127.0.0.3", "bounce of forward me")
+        self.assertEqual(bounce["recipients"], ["joe@sender.example"])
+        self.assertEqual(bounce["sender"], "")
+        self.assertIn("event=accepted", self.inst.smtpd.log())
+
+    def test_forged_srs_address_is_refused(self):
+        code, text = self.from_outside("", "SRS0=AAAAAA=AB=victim.example=eve@example.test", "forged")
+        self.assertEqual((code, text), (550, "5.1.1 <SRS0=AAAAAA=AB=victim.example=eve@example.test>: "
+                                             "Invalid or expired SRS address"))
+        self.assertIn("event=srs_refused", self.inst.smtpd.log())
+
+    def test_local_senders_are_not_rewritten(self):
+        self.inst.send(["fwd@example.test"], body="from alice\r\n")
+        got = self.inst.wait(lambda: [m for m in self.inst.sinks["127.0.0.2"].messages
+                                      if b"from alice" in m["data"]], what="alice's forwarded mail")[0]
+        self.assertEqual(got["sender"], ALICE)

@@ -25,6 +25,7 @@ LAYERS = [
     ("common/spf/", "spf"),
     ("common/dmarc/", "dmarc"),
     ("common/milter/", "milter"),
+    ("common/srs/", "srs"),
     ("common/", "base"),
     ("storage/detail/", "storage-internals"),
     ("storage/", "storage"),
@@ -39,7 +40,8 @@ LAYERS = [
     ("sendmail/", "sendmail"),
 ]
 
-_DAEMON_SUPPORT = {"base", "net", "dkim", "dns", "spf", "dmarc", "milter", "asio", "openssl", "storage", "session"}
+_DAEMON_SUPPORT = {"base", "net", "dkim", "dns", "spf", "dmarc", "milter", "srs", "asio", "openssl", "storage",
+                   "session"}
 
 # Group of a file, by the first prefix its path starts with, and the layers it may include.
 GROUPS = [
@@ -54,6 +56,8 @@ GROUPS = [
     ("common/dmarc/", "dmarc", {"base", "dmarc"}),
     # The milter protocol (pure) and one connection to a filter on the event loop.
     ("common/milter/", "milter", {"base", "milter", "net", "asio"}),
+    # SRS: address rewriting, pure but for libcrypto's HMAC.
+    ("common/srs/", "srs", {"base", "srs", "openssl"}),
     # mailstead_base: parsers and readers, testable and fuzzable without a socket.
     ("common/", "base", {"base"}),
     # Only storage/ knows LMDB; its libcrypto use is SHA-256 of message bytes.
@@ -69,7 +73,8 @@ GROUPS = [
     ("admin/", "admin", _DAEMON_SUPPORT | {"admin"}),
     # A client of smtpd's local socket: it never opens the store.
     ("sendmail/", "sendmail", {"base", "smtp-proto", "sendmail"}),
-    ("fuzz/", "fuzz", {"base", "dkim", "dns", "spf", "dmarc", "milter", "smtp-proto", "pop3-proto", "imap-proto"}),
+    ("fuzz/", "fuzz", {"base", "dkim", "dns", "spf", "dmarc", "milter", "srs", "smtp-proto", "pop3-proto",
+                       "imap-proto"}),
     ("bench/", "bench", {"base", "storage"}),
     # Tests may use every layer, storage's record layouts included, but never LMDB itself:
     # the storage tests reach the backend through storage/testing.hpp.

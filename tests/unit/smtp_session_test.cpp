@@ -66,8 +66,8 @@ class SmtpSessionTest : public storage::testing::StoreTest, public ::testing::Wi
     }));
     committer_ = std::make_unique<storage::GroupCommitter>(store());
     passwords_ = std::make_unique<net::PasswordPool>(1);
-    context_ = std::make_unique<smtp::SmtpContext>(
-        smtp::SmtpContext{session::Services{*config_, store(), *committer_, *passwords_}, {}, [] {}, nullptr, nullptr});
+    context_ = std::make_unique<smtp::SmtpContext>(smtp::SmtpContext{
+        session::Services{*config_, store(), *committer_, *passwords_}, {}, [] {}, nullptr, nullptr, ""});
     io_thread_ = std::thread([this] { io_.run(); });
   }
 
