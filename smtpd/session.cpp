@@ -309,8 +309,7 @@ class Session {
     }
     std::optional<SpfCheck> spf;
     if (from_outside() && ctx_.dns && cfg_.spf.check) {
-      spf = co_await check_spf(*ctx_.dns, connection().remote().address(), mail, hello().domain, cfg_.server.hostname,
-                               cfg_.spf.max_time);
+      spf = co_await spf_of(mail);
       log::info(talk_.id(), "spf", "identity={} domain={} result={} reason={}", spf->helo ? "helo" : "mailfrom",
                 log::quoted(spf->domain), spf::to_string(spf->outcome.result), log::quoted(spf->outcome.reason));
       // RFC 7208 §8.4: a fail may be refused at once; RFC 7372 §3.2 gives it 5.7.23.
@@ -335,6 +334,27 @@ class Session {
                                 Transaction{mail, {}, {}, false, false, std::move(spf), discard, {}});
     answer(reply(status::kSenderOk, "Sender OK"));
     co_return true;
+  }
+
+  // SPF of a transaction's sender (RFC 7208). A client that repeats MAIL FROM (RSET between)
+  // cannot make us repeat the lookups: a sender checked before in the session gets its earlier
+  // result, and past spf.max_checks_per_session distinct senders the result is temperror.
+  net::awaitable<SpfCheck> spf_of(const Mail& mail) {
+    auto key = fmt::format("{}\n{}", mail.sender ? storage::lower_ascii(mail.sender->to_string()) : "",
+                           storage::lower_ascii(hello().domain));
+    for (const auto& [checked, result] : spf_checked_)
+      if (checked == key) co_return result;
+    if (spf_checked_.size() >= cfg_.spf.max_checks_per_session) {
+      SpfCheck limited;
+      limited.helo = !mail.sender;
+      limited.domain = mail.sender ? mail.sender->domain : hello().domain;
+      limited.outcome = {spf::Result::temperror, "too many SPF checks in one session", ""};
+      co_return limited;
+    }
+    auto result = co_await check_spf(*ctx_.dns, connection().remote().address(), mail, hello().domain,
+                                     cfg_.server.hostname, cfg_.spf.max_time);
+    spf_checked_.emplace_back(std::move(key), result);
+    co_return result;
   }
 
   // Before the greeting on port 25: the client must wait for it (RFC 5321 §3.1), and its
@@ -1024,7 +1044,8 @@ class Session {
   std::optional<IprevCheck> iprev_;    // port 25 from outside: the client's reverse DNS, checked forward
   std::optional<Milters> milters_;     // the session's content filters, when it is filtered
   int dns_list_score_ = 0;             // below 0: the client is on a DNS allow list
-  unsigned junk_ = 0;                  // junk commands since the last accepted message
+  std::vector<std::pair<std::string, SpfCheck>> spf_checked_;  // sender and HELO -> result, this session
+  unsigned junk_ = 0;                                          // junk commands since the last accepted message
 };
 
 }  // namespace

@@ -177,8 +177,9 @@ struct GreylistConfig {
 enum class SpfFail { mark, reject };
 struct SpfConfig {
   bool check = true;
-  SpfFail on_fail = SpfFail::mark;  // reject: 550 5.7.23 at MAIL FROM
-  std::chrono::seconds max_time{};  // one check, all its lookups
+  SpfFail on_fail = SpfFail::mark;      // reject: 550 5.7.23 at MAIL FROM
+  std::chrono::seconds max_time{};      // one check, all its lookups
+  unsigned max_checks_per_session = 0;  // distinct senders checked in one SMTP session
 };
 
 // DMARC (RFC 7489) of mail from other servers.

@@ -591,7 +591,13 @@ std::vector<Section> build_schema() {
                         {{"mark", SpfFail::mark}, {"reject", SpfFail::reject}}),
         duration(
             "max_time", R"("20s")", "One check with all its DNS lookups (RFC 7208 §4.6.4: at least 20 s).",
-            [](Config& c) -> seconds& { return c.spf.max_time; }, seconds(1), seconds(300))}});
+            [](Config& c) -> seconds& { return c.spf.max_time; }, seconds(1), seconds(300)),
+        count(
+            "max_checks_per_session", "10",
+            "Distinct senders checked in one SMTP session. A client that sends MAIL FROM again and\n"
+            "again (RSET between) gets a sender's earlier result, and past this many senders SPF\n"
+            "temperror, instead of another round of lookups each time.",
+            [](Config& c) -> unsigned& { return c.spf.max_checks_per_session; }, 1, 1000)}});
   sections.push_back(
       {"dmarc",
        "DMARC (RFC 7489) of mail from other servers: is the domain of the From field, the one a\n"

@@ -423,6 +423,7 @@ worker "rspamd_proxy" {{
   upstream "local" {{ default = yes; self_scan = yes; }}
   spam_header = "X-Spam";
   reject_message = "Spam message rejected";
+  quarantine_on_reject = {quarantine};
 }}
 multimap {{
   TEST_SPAM_SUBJECT {{ type = "header"; header = "Subject"; regexp = true; map = "{dir}/spam_subjects.map"; score = 8.0; }}
@@ -432,6 +433,50 @@ modules {{ path = "${{PLUGINSDIR}}"; }}
 """
 
 
+class Rspamd:
+    """rspamd started here on loopback with RSPAMD_CONF, stopped by its PID."""
+
+    def __init__(self, quarantine_on_reject=False):
+        self.tmp = tempfile.TemporaryDirectory()
+        d = pathlib.Path(self.tmp.name)
+        (d / "spam_subjects.map").write_text("/buy cheap watches/i\n")
+        (d / "grey_subjects.map").write_text("/somewhat suspicious/i\n")
+        self.port = free_port()
+        # DNS goes to a loopback port where nothing answers: rspamd sends nothing off this machine.
+        (d / "rspamd.conf").write_text(RSPAMD_CONF.format(
+            dir=d, host=HOST, port=self.port, dns=f"{HOST}:{free_port()}",
+            quarantine="true" if quarantine_on_reject else "false"))
+        user = subprocess.run(["id", "-un"], capture_output=True, text=True).stdout.strip()
+        group = subprocess.run(["id", "-gn"], capture_output=True, text=True).stdout.strip()
+        # -i: as root (CI), rspamd keeps running as the given root user instead of refusing.
+        self.proc = subprocess.Popen(["rspamd", "-f", "-i", "-c", str(d / "rspamd.conf"), "-u", user, "-g", group],
+                                     stdout=subprocess.DEVNULL, stderr=open(d / "stderr.log", "wb"))
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection((HOST, self.port), timeout=1).close()
+                break
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    log = (d / "stderr.log").read_text(errors="replace")
+                    self.stop()
+                    raise RuntimeError(f"rspamd did not start:\n{log[-3000:]}")
+                time.sleep(0.1)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, 15)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, 9)
+                self.proc.wait()
+
+    def close(self):
+        self.stop()
+        self.tmp.cleanup()
+
+
 class RspamdTest(unittest.TestCase):
     """rspamd 3.4 from Debian: GTUBE is refused (its reject action), a message scoring over
     soft_reject is deferred, over add_header goes to Junk with rspamd's X-Spam: Yes, a clean one
@@ -439,43 +484,15 @@ class RspamdTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory()
-        d = pathlib.Path(cls.tmp.name)
-        (d / "spam_subjects.map").write_text("/buy cheap watches/i\n")
-        (d / "grey_subjects.map").write_text("/somewhat suspicious/i\n")
-        cls.port = free_port()
-        # DNS goes to a loopback port where nothing answers: rspamd sends nothing off this machine.
-        (d / "rspamd.conf").write_text(RSPAMD_CONF.format(dir=d, host=HOST, port=cls.port, dns=f"{HOST}:{free_port()}"))
-        user = subprocess.run(["id", "-un"], capture_output=True, text=True).stdout.strip()
-        group = subprocess.run(["id", "-gn"], capture_output=True, text=True).stdout.strip()
-        # -i: as root (CI), rspamd keeps running as the given root user instead of refusing.
-        cls.rspamd = subprocess.Popen(["rspamd", "-f", "-i", "-c", str(d / "rspamd.conf"), "-u", user, "-g", group],
-                                      stdout=subprocess.DEVNULL, stderr=open(d / "stderr.log", "wb"))
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection((HOST, cls.port), timeout=1).close()
-                break
-            except OSError:
-                if cls.rspamd.poll() is not None or time.monotonic() > deadline:
-                    log = (d / "stderr.log").read_text(errors="replace")
-                    raise RuntimeError(f"rspamd did not start:\n{log[-3000:]}")
-                time.sleep(0.1)
-        cls.mailstead = Mailstead({"servers": [f"inet:{HOST}:{cls.port}"], "content_timeout": "30s"})
+        cls.rspamd = Rspamd()
+        cls.mailstead = Mailstead({"servers": [f"inet:{HOST}:{cls.rspamd.port}"], "content_timeout": "30s"})
 
     @classmethod
     def tearDownClass(cls):
         try:
             cls.mailstead.close()
         finally:
-            if cls.rspamd.poll() is None:
-                os.kill(cls.rspamd.pid, 15)
-                try:
-                    cls.rspamd.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    os.kill(cls.rspamd.pid, 9)
-                    cls.rspamd.wait()
-            cls.tmp.cleanup()
+            cls.rspamd.close()
 
     def test_gtube_is_rejected(self):
         code, text = self.mailstead.send(message("gtube", body=f"{GTUBE}\r\n"))
@@ -505,6 +522,34 @@ class RspamdTest(unittest.TestCase):
         data = self.mailstead.stored("a quiet note")
         self.assertIsNotNone(data)
         self.assertNotIn(b"X-Spam: Yes", data)
+
+
+class RspamdQuarantineTest(unittest.TestCase):
+    """rspamd told to quarantine what it would reject (quarantine_on_reject): GTUBE goes to Junk.
+    Then rspamd is stopped: the mail waits (451 4.7.1), or with milter.on_failure = "accept"
+    passes unfiltered."""
+
+    def test_gtube_quarantined_then_rspamd_stopped(self):
+        rspamd = Rspamd(quarantine_on_reject=True)
+        try:
+            mailstead = Mailstead({"servers": [f"inet:{HOST}:{rspamd.port}"]})
+            accepting = Mailstead({"servers": [f"inet:{HOST}:{rspamd.port}"], "on_failure": "accept"})
+            try:
+                code, text = mailstead.send(message("gtube quarantined", body=f"{GTUBE}\r\n"))
+                self.assertEqual(code, 250, text)
+                self.assertIsNone(mailstead.stored("gtube quarantined"))
+                self.assertIsNotNone(mailstead.stored("gtube quarantined", "Junk"))
+                rspamd.stop()
+                code, text = mailstead.send(message("while rspamd is down"))
+                self.assertEqual((code, text), (451, "4.7.1 Content filter unavailable, try again later"))
+                code, text = accepting.send(message("unfiltered while rspamd is down"))
+                self.assertEqual(code, 250, text)
+                self.assertIsNotNone(accepting.stored("unfiltered while rspamd is down"))
+            finally:
+                mailstead.close()
+                accepting.close()
+        finally:
+            rspamd.close()
 
 
 if __name__ == "__main__":

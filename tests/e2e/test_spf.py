@@ -34,6 +34,8 @@ def zone():
         "client.example": [("A", HOST)],
         # Ten MX hosts whose addresses never come: each address lookup waits its whole deadline.
         "slow.example": [("TXT", "v=spf1 mx -all")] + [("MX", (10, f"mx{n}.silent.example")) for n in range(10)],
+        # Twelve senders for one session's repeated MAIL FROM.
+        **{f"s{n}.example": [("TXT", f"v=spf1 ip4:{HOST} -all")] for n in range(12)},
     }, servfail=["temp.example"], negative_ttl=60, silent=[f"mx{n}.silent.example" for n in range(10)])
 
 
@@ -92,6 +94,23 @@ class SpfMarkTest(unittest.TestCase):
         self.assertRegex(self.spf("joe@temp.example"), r"^spf=temperror ")
         self.assertRegex(self.spf("joe@perm.example"), r"^spf=permerror \(include:nothing\.example: ")
         self.assertRegex(self.spf("joe@two.example"), r"^spf=permerror \(2 SPF records at two\.example\)")
+
+    def test_one_session_checks_at_most_ten_senders(self):
+        """MAIL FROM again and again (RSET between), each a new sender domain: the first ten are
+        looked up, the rest not (spf.max_checks_per_session); a sender seen before is not asked
+        again."""
+        from fake_dns import TYPES
+        queries = self.server.dns.zone.queries
+        with smtplib.SMTP(HOST, self.server.mx, local_hostname="client.example", timeout=30,
+                          source_address=(HOST, 0)) as s:
+            s.ehlo()
+            for n in list(range(12)) + [0, 1]:
+                self.assertEqual(s.mail(f"joe@s{n}.example")[0], 250)
+                s.rset()
+        asked = [sum(1 for q in queries if q == (f"s{n}.example", TYPES["TXT"])) for n in range(12)]
+        self.assertEqual(asked, [1] * 10 + [0, 0])
+        self.assertIn('domain="s11.example" result=temperror reason="too many SPF checks in one session"',
+                      self.server.smtpd.log())
 
     def test_include_and_mx_mechanisms_over_dns(self):
         self.assertRegex(self.spf("joe@include.example"), r"^spf=pass \(matched at include\.example\)")
