@@ -52,8 +52,9 @@ port=$(free_port)
 bench_config "listen = [\"127.0.0.1:$port\"]
 submission_listen = []
 submissions_listen = []
-trusted_networks = [\"127.0.0.1/32\"]" "" "[outbound]
-resolvers = [\"127.0.0.1:$(cat "$dns_port_file")\"]
+trusted_networks = [\"127.0.0.1/32\"]" "" "[dns]
+servers = [\"127.0.0.1:$(cat "$dns_port_file")\"]
+[outbound]
 port = $sink_port"
 admin domain add "$DOMAIN" >/dev/null
 start_mailstead "$build/smtpd/mailstead-smtpd" "$work/ms/mailstead.toml"

@@ -4,20 +4,15 @@
 #include "common/log/log.hpp"
 #include "common/mime/mime.hpp"
 #include "common/text/ascii.hpp"
+#include "smtpd/message_edit.hpp"
 #include "storage/dkim_keys.hpp"
 
 namespace mailstead::smtp {
 
 std::optional<std::string> author_domain(std::string_view message) {
-  mime::FieldReader fields(message.substr(0, mime::header_end(message)));
-  std::string_view name, value;
-  while (fields.next(name, value)) {
-    if (!text::iequals_ascii(name, "from")) continue;
-    for (const auto& a : mime::parse_address_list(mime::unfold(value)))
-      if (!a.host.empty()) return text::lower_ascii(a.host);
-    return std::nullopt;
-  }
-  return std::nullopt;
+  auto domains = author_domains(message, 1);
+  if (domains.empty()) return std::nullopt;
+  return std::move(domains.front());
 }
 
 // Domains whose keys are kept at most; past it the cache starts again (domains removed while

@@ -9,6 +9,7 @@
 #include "common/net/address.hpp"
 #include "common/text/ascii.hpp"
 #include "common/text/idn.hpp"
+#include "smtpd/message_edit.hpp"
 
 namespace mailstead::smtp {
 namespace {
@@ -131,24 +132,6 @@ net::awaitable<std::vector<DkimCheck>> check_dkim(dns::SharedResolver& dns, std:
 
 namespace {
 
-// The distinct domains of the From field, A-labels, lower case, in order.
-std::vector<std::string> author_domains(std::string_view message) {
-  std::vector<std::string> out;
-  mime::FieldReader fields(message.substr(0, mime::header_end(message)));
-  std::string_view name, value;
-  while (fields.next(name, value)) {
-    if (!text::iequals_ascii(name, "from")) continue;
-    for (const auto& a : mime::parse_address_list(mime::unfold(value))) {
-      if (a.host.empty()) continue;
-      auto ascii = text::domain_to_ascii(a.host);
-      auto domain = text::lower_ascii(ascii ? *ascii : a.host);
-      if (std::find(out.begin(), out.end(), domain) == out.end() && out.size() < kMaxAuthorDomains)
-        out.push_back(std::move(domain));
-    }
-  }
-  return out;
-}
-
 // §6.6.3 steps 1-3: the one DMARC record among a name's TXT records. nullopt: none (zero, or
 // more than one, or none that reads).
 std::optional<dmarc::Record> one_record(const dns::Answer& answer) {
@@ -174,7 +157,7 @@ net::awaitable<std::vector<DmarcCheck>> check_dmarc(dns::SharedResolver& dns, st
   for (const auto& c : dkim)
     if (c.verdict.result == dkim::Result::pass) evidence.dkim_domains.push_back(c.domain);
   std::vector<DmarcCheck> out;
-  auto domains = author_domains(message);
+  auto domains = author_domains(message, kMaxAuthorDomains);
   // Every author domain's record at once, then the organisational domains' where needed.
   std::vector<dns::SharedResolver::Question> questions;
   for (const auto& d : domains) questions.push_back({"_dmarc." + d, dns::Type::txt});

@@ -2,7 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "common/mime/mime.hpp"
+#include "common/text/ascii.hpp"
+#include "common/text/idn.hpp"
 
 namespace mailstead::smtp {
 
@@ -59,6 +63,22 @@ HeaderMeasure measure_header(std::string_view message) {
     m.message_id += same_name(field, "message-id");
   }
   return m;
+}
+
+std::vector<std::string> author_domains(std::string_view message, std::size_t max) {
+  std::vector<std::string> out;
+  mime::FieldReader fields(message.substr(0, mime::header_end(message)));
+  std::string_view name, value;
+  while (fields.next(name, value)) {
+    if (!text::iequals_ascii(name, "from")) continue;
+    for (const auto& a : mime::parse_address_list(mime::unfold(value))) {
+      if (a.host.empty()) continue;  // group markers
+      auto ascii = text::domain_to_ascii(a.host);
+      auto domain = text::lower_ascii(ascii ? *ascii : a.host);
+      if (std::find(out.begin(), out.end(), domain) == out.end() && out.size() < max) out.push_back(std::move(domain));
+    }
+  }
+  return out;
 }
 
 }  // namespace mailstead::smtp

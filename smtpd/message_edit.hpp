@@ -1,12 +1,14 @@
 #pragma once
 // What smtpd adds to a message before storing it: trace fields (RFC 5321 §4.4) and, for
-// submissions, the Date: and Message-ID: a client left out (RFC 6409 §8). Pure functions.
+// submissions, the Date: and Message-ID: a client left out (RFC 6409 §8); and what it reads of
+// one (its header's measure, its author domains). Pure functions.
 
 #include <cstddef>
 #include <ctime>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mailstead::smtp {
 
@@ -39,5 +41,9 @@ struct HeaderMeasure {
   std::size_t message_id = 0;
 };
 HeaderMeasure measure_header(std::string_view message);
+
+// The distinct domains of the From field (RFC 5322 §3.6.2: the authors), A-labels in lower
+// case, in order, at most `max`: the domain DKIM signs for and DMARC checks.
+std::vector<std::string> author_domains(std::string_view message, std::size_t max);
 
 }  // namespace mailstead::smtp

@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include "common/config/config.hpp"
+#include "smtpd/dkim_signing.hpp"
 #include "smtpd/inbound_checks.hpp"
+#include "smtpd/message_edit.hpp"
 
 namespace mailstead::smtp {
 namespace {
@@ -60,6 +62,18 @@ TEST(AuthResults, RemovesOnlyFieldsClaimingOurId) {
   std::string header_only = "From: a@b\r\nAuthentication-Results: mx.example.test; none\r\n";
   EXPECT_EQ(strip_our_results(header_only, "mx.example.test"), 1u);
   EXPECT_EQ(header_only, "From: a@b\r\n");
+}
+
+TEST(AuthorDomains, DistinctALabelsInOrderWithinTheBound) {
+  auto message = std::string(
+      "Subject: x\r\nFrom: Ann <ann@Example.ORG>, team: bo@b\u00fccher.example, ann2@example.org;,\r\n"
+      " c@third.example\r\n\r\nbody\r\n");
+  EXPECT_EQ(author_domains(message, 5),
+            (std::vector<std::string>{"example.org", "xn--bcher-kva.example", "third.example"}));
+  EXPECT_EQ(author_domains(message, 1), std::vector<std::string>{"example.org"});
+  EXPECT_TRUE(author_domains("Subject: no author\r\n\r\n", 5).empty());
+  // DKIM signs for the first.
+  EXPECT_EQ(author_domain(message), "example.org");
 }
 
 TEST(DnsLists, NamesListingsAndConfig) {
