@@ -268,11 +268,17 @@ Verdict verify(const Message& message, std::size_t field_index, const Signature&
   if (key.algorithm == Algorithm::rsa_sha256 && *bits < kMinRsaBits)
     return {Result::permerror, fmt::format("key of {} bits is too weak (RFC 8301)", *bits)};
   // §6.1.3: the body hash first; a message changed below the header fails here.
-  Sha256 hash;
-  auto total = canonical_body(
-      message.body, sig.body_canon, [&](std::string_view piece) { hash.update(piece); }, sig.length);
+  auto cached = std::find_if(message.body_hashes.begin(), message.body_hashes.end(),
+                             [&](const auto& h) { return h.canon == sig.body_canon && h.length == sig.length; });
+  if (cached == message.body_hashes.end()) {
+    Sha256 hash;
+    auto bytes = canonical_body(
+        message.body, sig.body_canon, [&](std::string_view piece) { hash.update(piece); }, sig.length);
+    cached = message.body_hashes.insert(message.body_hashes.end(), {sig.body_canon, sig.length, hash.finish(), bytes});
+  }
+  auto total = cached->total;
   if (sig.length && *sig.length > total) return {Result::fail, "l= is longer than the body"};
-  if (hash.finish() != sig.body_hash) return {Result::fail, "body hash did not verify"};
+  if (cached->digest != sig.body_hash) return {Result::fail, "body hash did not verify"};
   auto data = signed_data(message.fields, sig.headers, message.fields[field_index], sig.header_canon);
   if (!verify_signature(sig.algorithm, key.public_key, data, sig.signature, kMinRsaBits))
     return {Result::fail, "signature did not verify"};

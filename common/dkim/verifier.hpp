@@ -71,6 +71,15 @@ struct Message {
   explicit Message(std::string_view message);
   std::vector<Field> fields;
   std::string_view body;
+  // Body hashes computed so far, by canonicalisation and l=: the signatures of one message
+  // (an author's and a list's, both relaxed; RFC 8463's dual signing) cost one pass over it.
+  struct BodyHash {
+    Canon canon;
+    std::optional<std::uint64_t> length;
+    std::string digest;
+    std::uint64_t total = 0;  // canonical body bytes
+  };
+  mutable std::vector<BodyHash> body_hashes;
 };
 
 // §6.1.3: one signature (the field at `field_index` of message.fields, parsed as `signature`)

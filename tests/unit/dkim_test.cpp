@@ -243,6 +243,18 @@ TEST(DkimVerify, Rfc8463SignaturesVerify) {
   EXPECT_EQ(parsed.headers, kRfcNames);  // "from : to" read with its spaces
 }
 
+TEST(DkimVerify, SignaturesOfOneMessageShareItsBodyHash) {
+  auto message = rfc8463_message();
+  Message m(message);
+  auto ed = std::get<Signature>(parse_signature(m.fields[0].raw));
+  auto rsa = std::get<Signature>(parse_signature(m.fields[1].raw));
+  auto ed_key = std::get<KeyRecord>(choose_key({std::string(kEd25519Record)}));
+  auto rsa_key = std::get<KeyRecord>(choose_key({rsa_record()}));
+  EXPECT_EQ(verify(m, 0, ed, ed_key, 1528637909).result, Result::pass);
+  EXPECT_EQ(verify(m, 1, rsa, rsa_key, 1528637909).result, Result::pass);
+  EXPECT_EQ(m.body_hashes.size(), 1u);  // both relaxed, no l=: one pass over the body
+}
+
 TEST(DkimVerify, ChangesToTheSignedPartsFail) {
   auto message = rfc8463_message();
   auto body_changed = message;
