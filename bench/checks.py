@@ -6,7 +6,8 @@ dominates a login per message) signed with an RSA-2048 key, then with RSA and Ed
 each beside the same load with the feature off. DNS is a local server (tests/e2e/fake_dns.py) holding the
 sender's SPF, DKIM and DMARC records and the client's reverse name.
 
-One message of 4 KiB per connection, CONNECTIONS at a time, MESSAGES per run, median of RUNS.
+One message of 4 KiB per connection, CONNECTIONS at a time, MESSAGES per run, median of RUNS;
+every case's smtpd runs from the start and the runs take the cases in turn.
 CPU per message is the daemon's user + system time (/proc/PID/stat) over the run divided by
 the messages; smtpd runs one I/O thread (server.threads = 1), as in bench/smtp.sh.
 
@@ -86,7 +87,8 @@ class Case:
             name, sections, sender, data, keys, trusted)
 
 
-def run_case(case, dns_port):
+def start(case, dns_port):
+    """An instance for `case`, its smtpd started; returns (instance, daemon, port)."""
     mx = free_port()
     sections = {
         "server": {"hostname": "mail.example.test", "threads": 1},
@@ -101,27 +103,19 @@ def run_case(case, dns_port):
     for name, keys in case.sections.items():
         sections.setdefault(name, {}).update(keys)
     instance = Instance(sections=sections)
-    try:
-        instance.admin("domain", "add", "example.test")
-        instance.admin("user", "add", USER, "--password-stdin", stdin=PASSWORD + "\n")
-        for algorithm in case.keys:
-            instance.admin("dkim", "keygen", "example.test", "--algorithm", algorithm, "--selector", algorithm)
-        smtpd = Daemon([str(SMTPD), "-c", str(instance.config)], instance.dir / "smtpd.log")
-        try:
-            port = mx
-            rates, cpu = [], []
-            load(port, case.sender, case.data)  # warm-up: caches, page cache
-            for _ in range(RUNS):
-                before = cpu_seconds(smtpd.proc.pid)
-                took = load(port, case.sender, case.data)
-                used = cpu_seconds(smtpd.proc.pid) - before
-                rates.append(MESSAGES / took)
-                cpu.append(used / MESSAGES * 1000)
-            return statistics.median(rates), statistics.median(cpu)
-        finally:
-            smtpd.stop_cleanly()
-    finally:
-        instance.cleanup()
+    instance.admin("domain", "add", "example.test")
+    instance.admin("user", "add", USER, "--password-stdin", stdin=PASSWORD + "\n")
+    for algorithm in case.keys:
+        instance.admin("dkim", "keygen", "example.test", "--algorithm", algorithm, "--selector", algorithm)
+    daemon = Daemon([str(SMTPD), "-c", str(instance.config)], instance.dir / "smtpd.log")
+    return instance, daemon, mx
+
+
+def measure(case, daemon, port):
+    """One run: (messages/s, CPU ms per message)."""
+    before = cpu_seconds(daemon.proc.pid)
+    took = load(port, case.sender, case.data)
+    return MESSAGES / took, (cpu_seconds(daemon.proc.pid) - before) / MESSAGES * 1000
 
 
 def main():
@@ -166,9 +160,29 @@ def main():
               f"{os.uname().release}; {MESSAGES} messages of 4 KiB per run, one per connection, "
               f"{CONNECTIONS} at a time, median of {RUNS} runs; smtpd threads = 1")
         print(f"{'case':<46} {'messages/s':>11} {'CPU ms/msg':>11} {'cost':>10}")
+        # Every case's smtpd runs from the start, and the runs take the cases in turn, so that a
+        # slow spell of the machine falls on all of them alike.
+        started = []
+        try:
+            for _, case in cases:
+                started.append(start(case, dns.port))
+            for (_, case), (_, daemon, port) in zip(cases, started):
+                load(port, case.sender, case.data)  # warm-up: caches, page cache
+            results = [([], []) for _ in cases]
+            for _ in range(RUNS):
+                for i, ((_, case), (_, daemon, port)) in enumerate(zip(cases, started)):
+                    rate, cpu = measure(case, daemon, port)
+                    results[i][0].append(rate)
+                    results[i][1].append(cpu)
+        finally:
+            for instance, daemon, _ in started:
+                try:
+                    daemon.stop_cleanly()
+                finally:
+                    instance.cleanup()
         base = {}
-        for label, case in cases:
-            rate, cpu = run_case(case, dns.port)
+        for (label, case), (rates, cpus) in zip(cases, results):
+            rate, cpu = statistics.median(rates), statistics.median(cpus)
             first = case.trusted not in base
             reference = base.setdefault(case.trusted, cpu)
             cost = "" if first else f"{cpu - reference:+.3f} ms"

@@ -84,7 +84,11 @@ class ScriptedFilterTest(unittest.TestCase):
         cls.filter_port = free_port()
         cls.filter = Daemon(["/usr/bin/python3", str(SCRIPTED), HOST, str(cls.filter_port), str(cls.events_path)],
                             pathlib.Path(cls.tmp.name) / "milter.log")
-        cls.mailstead = Mailstead({"servers": [f"inet:{HOST}:{cls.filter_port}"]})
+        try:
+            cls.mailstead = Mailstead({"servers": [f"inet:{HOST}:{cls.filter_port}"]})
+        except BaseException:  # tearDownClass does not run when setUpClass fails
+            cls.filter.stop()
+            raise
 
     @classmethod
     def tearDownClass(cls):
@@ -485,7 +489,11 @@ class RspamdTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.rspamd = Rspamd()
-        cls.mailstead = Mailstead({"servers": [f"inet:{HOST}:{cls.rspamd.port}"], "content_timeout": "30s"})
+        try:
+            cls.mailstead = Mailstead({"servers": [f"inet:{HOST}:{cls.rspamd.port}"], "content_timeout": "30s"})
+        except BaseException:  # tearDownClass does not run when setUpClass fails
+            cls.rspamd.close()
+            raise
 
     @classmethod
     def tearDownClass(cls):
