@@ -70,6 +70,7 @@ struct Transaction {
   bool chunking = false;                   // a BDAT was accepted: DATA is no longer allowed
   bool too_big = false;                    // the chunks passed the size limit; the rest is discarded
   std::optional<SpfCheck> spf;             // mail from other servers, when checked
+  std::optional<SpfCheck> helo_spf;        // and the HELO identity's, for a non-null sender
   bool discard = false;                    // a content filter said: accept it, deliver nothing
   std::vector<storage::Triplet> greylist;  // checked and let through: marked passed with the message
 };
@@ -307,7 +308,7 @@ class Session {
       if (!mail.sender || !address_belongs_to(txn, mail.sender->to_string(), user_->id))
         co_return error(reply(status::kNotYours, fmt::format("Sender address is not yours, {}", user_->address)));
     }
-    std::optional<SpfCheck> spf;
+    std::optional<SpfCheck> spf, helo_spf;
     if (from_outside() && ctx_.dns && cfg_.spf.check) {
       spf = co_await spf_of(mail);
       log::info(talk_.id(), "spf", "identity={} domain={} result={} reason={}", spf->helo ? "helo" : "mailfrom",
@@ -320,6 +321,15 @@ class Session {
                        : spf->outcome.explanation;
         co_return error(reply(status::kSpfFail, why));
       }
+      // RFC 7208 §2.3: the HELO identity too (checked once per session: spf_of keeps it),
+      // recorded beside MAIL FROM's; a HELO that is not a domain name is not checked.
+      const auto& helo = hello().domain;
+      if (mail.sender && helo.find('.') != std::string::npos && !helo.starts_with('[')) {
+        Mail helo_only;
+        helo_spf = co_await spf_of(helo_only);
+        log::info(talk_.id(), "spf", "identity=helo domain={} result={} reason={}", log::quoted(helo_spf->domain),
+                  spf::to_string(helo_spf->outcome.result), log::quoted(helo_spf->outcome.reason));
+      }
     }
     bool discard = false;
     if (milters_) {
@@ -330,8 +340,8 @@ class Session {
       discard = filtered.kind == FilterVerdict::Kind::discard;
     }
     auto greeting = hello();
-    state_.enter<InTransaction>(std::move(greeting),
-                                Transaction{mail, {}, {}, false, false, std::move(spf), discard, {}});
+    state_.enter<InTransaction>(
+        std::move(greeting), Transaction{mail, {}, {}, false, false, std::move(spf), std::move(helo_spf), discard, {}});
     answer(reply(status::kSenderOk, "Sender OK"));
     co_return true;
   }
@@ -864,7 +874,8 @@ class Session {
     std::string dmarc_domain;  // the author domain whose policy decided
   };
 
-  net::awaitable<Checked> authenticate(std::string message, const std::optional<SpfCheck>& spf) {
+  net::awaitable<Checked> authenticate(std::string message, const std::optional<SpfCheck>& spf,
+                                       const std::optional<SpfCheck>& helo_spf) {
     Checked out;
     const auto& authserv_id = cfg_.server.hostname;
     if (auto removed = strip_our_results(message, authserv_id))
@@ -876,6 +887,7 @@ class Session {
     std::vector<MethodResult> results;
     if (iprev_) results.push_back(iprev_result(*iprev_, connection().remote().address()));
     if (spf) results.push_back(spf_result(*spf));
+    if (helo_spf) results.push_back(spf_result(*helo_spf));
     std::vector<DkimCheck> dkim_checks;
     if (ctx_.dns && cfg_.dkim.verify) {
       dkim_checks = co_await check_dkim(*ctx_.dns, message, std::time(nullptr), cfg_.dkim.verify_max_signatures);
@@ -903,7 +915,7 @@ class Session {
   }
 
   net::awaitable<bool> deliver(const Transaction& t, std::string message, const HeaderMeasure& header) {
-    auto checked = co_await authenticate(std::move(message), t.spf);
+    auto checked = co_await authenticate(std::move(message), t.spf, t.helo_spf);
     auto into = storage::SpecialUse::none;
     if (cfg_.dmarc.apply_policy && checked.disposition == dmarc::Policy::reject) {
       // RFC 7489 §6.7 / §10.3: a reject policy is applied by refusing the message at the end of

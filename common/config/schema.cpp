@@ -594,9 +594,9 @@ std::vector<Section> build_schema() {
             [](Config& c) -> seconds& { return c.spf.max_time; }, seconds(1), seconds(300)),
         count(
             "max_checks_per_session", "10",
-            "Distinct senders checked in one SMTP session. A client that sends MAIL FROM again and\n"
-            "again (RSET between) gets a sender's earlier result, and past this many senders SPF\n"
-            "temperror, instead of another round of lookups each time.",
+            "Identities (senders, and the HELO name) checked in one SMTP session. A client that sends\n"
+            "MAIL FROM again and again (RSET between) gets a sender's earlier result, and past this\n"
+            "many SPF temperror, instead of another round of lookups each time.",
             [](Config& c) -> unsigned& { return c.spf.max_checks_per_session; }, 1, 1000)}});
   sections.push_back(
       {"dmarc",

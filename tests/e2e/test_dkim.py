@@ -282,7 +282,7 @@ class DkimVerificationTest(unittest.TestCase):
     def deliver(self, message):
         """Sends `message` to alice over port 25 and returns it as stored."""
         before = len(self.instance.messages(ALICE))
-        with smtplib.SMTP(HOST, self.mx, timeout=30, source_address=(HOST, 0)) as s:
+        with smtplib.SMTP(HOST, self.mx, local_hostname="client.example", timeout=30, source_address=(HOST, 0)) as s:
             s.sendmail("joe@example.org", [ALICE], message)
         uid = self.instance.messages(ALICE)[before]["uid"]
         return self.instance.message_bytes(ALICE, uid)
@@ -354,7 +354,8 @@ class DkimVerificationTest(unittest.TestCase):
         self.assertEqual(len(ours), 1)
         # No PTR for the test's address in this DNS: iprev is a permerror.
         self.assertEqual(ours[0], f"Authentication-Results: mail.example.test; iprev=permerror policy.iprev={HOST}; "
-                                  "spf=none (no SPF record at example.org) smtp.mailfrom=example.org; dkim=none; "
+                                  "spf=none (no SPF record at example.org) smtp.mailfrom=example.org; "
+                                  "spf=none (no SPF record at client.example) smtp.helo=client.example; dkim=none; "
                                   "dmarc=none (no DMARC record) header.from=example.org")
         self.assertEqual(names.count("Authentication-Results"), 2)  # ours, and other.example's
         self.assertIn(b"Authentication-Results: other.example; dkim=pass", stored)

@@ -96,9 +96,9 @@ class SpfMarkTest(unittest.TestCase):
         self.assertRegex(self.spf("joe@two.example"), r"^spf=permerror \(2 SPF records at two\.example\)")
 
     def test_one_session_checks_at_most_ten_senders(self):
-        """MAIL FROM again and again (RSET between), each a new sender domain: the first ten are
-        looked up, the rest not (spf.max_checks_per_session); a sender seen before is not asked
-        again."""
+        """MAIL FROM again and again (RSET between), each a new sender domain: ten identities are
+        looked up, the HELO name's among them, the rest not (spf.max_checks_per_session); a sender
+        seen before is not asked again."""
         from fake_dns import TYPES
         queries = self.server.dns.zone.queries
         with smtplib.SMTP(HOST, self.server.mx, local_hostname="client.example", timeout=30,
@@ -108,7 +108,7 @@ class SpfMarkTest(unittest.TestCase):
                 self.assertEqual(s.mail(f"joe@s{n}.example")[0], 250)
                 s.rset()
         asked = [sum(1 for q in queries if q == (f"s{n}.example", TYPES["TXT"])) for n in range(12)]
-        self.assertEqual(asked, [1] * 10 + [0, 0])
+        self.assertEqual(asked, [1] * 9 + [0, 0, 0])
         self.assertIn('domain="s11.example" result=temperror reason="too many SPF checks in one session"',
                       self.server.smtpd.log())
 
@@ -121,6 +121,15 @@ class SpfMarkTest(unittest.TestCase):
         self.assertRegex(self.spf("", helo="helo.example"), r"^spf=pass \(matched at helo\.example\) "
                                                             r"smtp\.helo=helo\.example$")
         self.assertRegex(self.spf("", helo="fail.example"), r"^spf=fail .* smtp\.helo=fail\.example$")
+
+    def test_the_helo_name_is_checked_beside_mail_from(self):
+        # RFC 7208 §2.3: both identities, each in its own result.
+        field = self.server.send("joe@pass.example", helo="helo.example")
+        self.assertIn("spf=pass (matched at pass.example) smtp.mailfrom=pass.example; "
+                      "spf=pass (matched at helo.example) smtp.helo=helo.example", field)
+        # An address literal is not a name to check.
+        field = self.server.send("joe@pass.example", helo=f"[{HOST}]")
+        self.assertNotIn("smtp.helo=", field)
 
     def test_a_fail_is_only_marked(self):
         with smtplib.SMTP(HOST, self.server.mx, timeout=30, source_address=(HOST, 0)) as s:
