@@ -329,8 +329,10 @@ class HostileImapTest(HostileTest):
         self.assertLess(took, 10.0)
         self.assertGreater(waiter.round_trips, 10)
         self.assertLess(waiter.longest, 1.0)  # a message is matched without a break: 32 x 1 MiB
-        # A search that fits is answered in full, and the session goes on.
-        typ, data = m.search(None, "BODY aaaa SUBJECT hay")
+        # A search that fits is answered in full, and the session goes on. (A header key: one BODY
+        # key over the 160 MiB needs about 1 s itself under AddressSanitizer on a loaded machine,
+        # too near the limit to say "fits" — seen once in a full run.)
+        typ, data = m.search(None, "SUBJECT hay")
         self.assertEqual(typ, "OK")
         self.assertEqual(len(data[0].split()), 160)
 
