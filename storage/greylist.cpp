@@ -85,10 +85,13 @@ void greylist_passed(WriteTxn& txn, const std::vector<Triplet>& triplets, std::i
   auto& t = txn.state();
   for (const auto& triplet : triplets) {
     auto key = key_of(triplet);
-    auto bytes = t.get(t.dbs().greylist, key);
-    Record record = bytes ? decode(*bytes) : Record{now, 0};
-    record.passed = now;
-    t.put(t.dbs().greylist, key, encode(record));
+    // A triplet let through because its network is allowed was never recorded and needs no
+    // record: the network's allowance covers it, and the table stays within max_entries.
+    if (auto bytes = t.get(t.dbs().greylist, key)) {
+      auto record = decode(*bytes);
+      record.passed = now;
+      t.put(t.dbs().greylist, key, encode(record));
+    }
     t.put(t.dbs().greylist_nets, triplet.network,
           codec::Writer(kFormat).u64(static_cast<std::uint64_t>(now + policy.allow_for)).take());
   }

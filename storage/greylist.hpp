@@ -55,7 +55,8 @@ GreylistCheck check_greylist(const ReadTxn& txn, const Triplet& triplet, std::in
                              const GreylistPolicy& policy);
 // An unseen triplet is recorded as first seen now.
 void record_greylist(WriteTxn& txn, const Triplet& triplet, std::int64_t now);
-// A message got through: its triplets passed, and their network is allowed until now + allow_for.
+// A message got through: its recorded triplets passed, and their network is allowed until
+// now + allow_for (triplets of an allowed network are not recorded).
 void greylist_passed(WriteTxn& txn, const std::vector<Triplet>& triplets, std::int64_t now,
                      const GreylistPolicy& policy);
 // Store maintenance: forgets at most `max` expired triplets and allowances; returns how many.

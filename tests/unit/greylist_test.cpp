@@ -60,6 +60,16 @@ TEST_F(GreylistTest, ANetworkThatGotMailThroughIsAllowed) {
   EXPECT_EQ(check(b_, 1300 + 3024000).verdict, GreylistVerdict::unseen);
 }
 
+TEST_F(GreylistTest, MailFromAnAllowedNetworkRecordsNoTriplets) {
+  record(a_, 1000);
+  passed(a_, 1300);
+  // b_ passes on the network's allowance; its message renews the allowance, adds no entry.
+  ASSERT_EQ(check(b_, 2000).verdict, GreylistVerdict::pass);
+  passed(b_, 2000);
+  EXPECT_EQ(greylist_entries(store().read()), 1u);
+  EXPECT_EQ(check(b_, 2000 + 3024000 - 1).verdict, GreylistVerdict::pass);
+}
+
 TEST_F(GreylistTest, ATripletNotRetriedInTimeIsForgotten) {
   record(a_, 1000);
   EXPECT_EQ(check(a_, 1000 + 172800).verdict, GreylistVerdict::retried);
@@ -69,6 +79,7 @@ TEST_F(GreylistTest, ATripletNotRetriedInTimeIsForgotten) {
 TEST_F(GreylistTest, ExpiryRemovesStaleTripletsAndAllowances) {
   record(a_, 1000);
   record(b_, 100000);
+  record(c_, 2000);
   passed(c_, 2000);
   EXPECT_EQ(greylist_entries(store().read()), 3u);
   EXPECT_EQ(expire(1000 + 172801), 1u);  // a: never retried
