@@ -283,18 +283,19 @@ int mailbox_list(const Invocation& inv) {
   auto user = find_user(txn, inv.args[0]);
   if (!user) return report(user.error());
   auto boxes = list_mailboxes(txn, user->id);
+  auto subscribed = [&txn, &user](const Mailbox& m) { return is_subscribed(txn, user->id, m.name); };
   if (inv.has("--json")) {
-    print_json_list(boxes, [](const Mailbox& m) {
+    print_json_list(boxes, [&subscribed](const Mailbox& m) {
       return fmt::format(
           R"({{"name":{},"special_use":{},"subscribed":{},"uid_validity":{},"uid_next":{},"messages":{},"bytes":{}}})",
-          json_string(m.name), json_string(to_imap_attribute(m.special_use)), m.subscribed ? "true" : "false",
+          json_string(m.name), json_string(to_imap_attribute(m.special_use)), subscribed(m) ? "true" : "false",
           m.uid_validity, m.uid_next, m.messages, m.bytes);
     });
     return kExitOk;
   }
   for (const auto& m : boxes)
     fmt::print("{:<30} {:<9} messages={:<7} bytes={:<10} {}\n", m.name, to_imap_attribute(m.special_use), m.messages,
-               m.bytes, m.subscribed ? "subscribed" : "");
+               m.bytes, subscribed(m) ? "subscribed" : "");
   return kExitOk;
 }
 

@@ -10,11 +10,12 @@
 #   - a mixed load: CLIENTS clients each looping a whole mail-client session (login, LIST,
 #     STATUS, SELECT, FETCH flags, envelopes and a body, STORE, SEARCH, APPEND, LOGOUT) on
 #     50-message INBOXes for SECONDS_PER_RUN: sessions/s and commands/s
+#   - APPEND_COUNT 2 KiB messages APPENDed one by one by Python's imaplib, Nagle on: appends/s
 #   - memory (PSS of the server's process tree) per idle authenticated connection in IDLE,
 #     with IDLE_COUNTS plain connections (Dovecot: the first count only; each of its
 #     connections is a process), and with TLS_IDLE_COUNT connections over implicit TLS (993)
 # usage (as root): bench/imap.sh [BUILD_DIR]
-#   RUNS=5 CLIENTS=10 SECONDS_PER_RUN=10 IDLE_COUNTS="1000 10000" TLS_IDLE_COUNT=1000
+#   RUNS=5 CLIENTS=10 SECONDS_PER_RUN=10 IDLE_COUNTS="1000 10000" TLS_IDLE_COUNT=1000 APPEND_COUNT=500
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${1:-$here/../build}" && pwd)
@@ -87,6 +88,17 @@ for key in sessions_per_s commands_per_s; do
   report "mixed load, $clients clients: $key" "$(field "$key" < "$work/ms.mixed" | median)" \
     "$(field "$key" < "$work/dc.mixed" | median)"
 done
+
+# APPEND from Python's imaplib as it comes (Nagle on, each literal's CRLF written apart): a
+# migration script's pace. user2's INBOX is not touched (a new mailbox, deleted afterwards).
+appends() { load append "$HOST" "$1" "user2@$DOMAIN" "$PASS" "$APPEND_COUNT"; }
+APPEND_COUNT=${APPEND_COUNT:-500}
+appends "$port" >/dev/null
+appends "$IMAP_PORT" >/dev/null
+for _ in $(seq "$runs"); do appends "$port"; done > "$work/ms.append"
+for _ in $(seq "$runs"); do appends "$IMAP_PORT"; done > "$work/dc.append"
+report "imaplib APPEND, $APPEND_COUNT x 2 KiB: appends_per_s" "$(field appends_per_s < "$work/ms.append" | median)" \
+  "$(field appends_per_s < "$work/dc.append" | median)"
 
 dovecot_pid=$(cat "$RUN/dovecot/run/master.pid")
 # Each memory figure from a fresh mailstead-imapd: memory freed by an earlier measurement's

@@ -19,8 +19,13 @@
       FETCH 1:* (FLAGS UID), FETCH of the last 10 messages' ENVELOPE and one BODY.PEEK[],
       STORE +FLAGS \\Seen on one, UID SEARCH UNSEEN, APPEND to Drafts, LOGOUT. Prints sessions/s
       and commands/s.
+  imap_load.py append HOST PORT USER PASSWORD COUNT
+      COUNT 2 KiB messages APPENDed one after another to a new mailbox by Python's imaplib as
+      it comes (Nagle's algorithm on, the literal and its CRLF written apart, as migration
+      scripts do): appends_per_s. Deletes the mailbox afterwards.
 """
 
+import imaplib
 import os
 import resource
 import socket
@@ -234,12 +239,35 @@ def mixed(host, port, user, password, clients, seconds, first):
           f"commands_per_s={sum(commands) / elapsed:.1f}")
 
 
+def append(host, port, user, password, count):
+    imap = imaplib.IMAP4(host, int(port))
+    imap.login(user, password)
+    box = "bench-append-%d" % os.getpid()
+    imap.create(box)
+    body = ("x" * 76 + "\r\n") * 26
+    start = time.perf_counter()
+    for i in range(count):
+        message = ("From: bench@example.test\r\nSubject: append %d\r\n\r\n%s" % (i, body)).encode()
+        typ, _ = imap.append(box, None, None, message)
+        if typ != "OK":
+            raise RuntimeError("APPEND failed")
+    elapsed = time.perf_counter() - start
+    typ, data = imap.status(box, "(MESSAGES)")
+    if b"MESSAGES %d" % count not in data[0]:
+        raise RuntimeError("mailbox holds %r" % data)
+    imap.delete(box)
+    imap.logout()
+    print("appends_per_s=%.1f ms_per_append=%.2f" % (count / elapsed, 1000 * elapsed / count))
+
+
 def main():
     mode = sys.argv[1]
     if mode == "big":
         big(*sys.argv[2:6])
     elif mode == "reselect":
         reselect(*sys.argv[2:6])
+    elif mode == "append":
+        append(*sys.argv[2:6], int(sys.argv[6]))
     elif mode == "mixed":
         mixed(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6]), float(sys.argv[7]), int(sys.argv[8]))
     elif mode == "idle":

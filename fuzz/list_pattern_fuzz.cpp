@@ -1,11 +1,15 @@
 // libFuzzer target: IMAP LIST pattern matching (imapd/proto/list_match) answers every name and
 // pattern within one pass over the name per pattern step, and agrees with the plain
-// backtracking definition where that is cheap enough to run. Input: name NUL pattern.
+// backtracking definition where that is cheap enough to run. Input: name NUL pattern. The
+// name's lines are also taken as mailboxes and subscriptions for the selection LIST and LSUB
+// answer with: each name answered matches the pattern, once, in order.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "imapd/proto/list_match.hpp"
 
@@ -38,5 +42,26 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto wildcards = std::count_if(pattern.begin(), pattern.end(), [](char c) { return c == '*' || c == '%'; });
   bool small = name.size() <= 10 && pattern.size() <= 10 && wildcards <= 4;
   if (small && !inbox && matched != reference_match(name, pattern)) std::abort();
+
+  std::vector<std::string> mailboxes, subscriptions;
+  std::size_t at = 0;
+  for (std::size_t i = 0; at <= name.size() && i < 64; ++i) {
+    auto end = std::min(name.find('\n', at), name.size());
+    (i % 2 ? subscriptions : mailboxes).emplace_back(name.substr(at, end - at));
+    at = end + 1;
+  }
+  std::sort(mailboxes.begin(), mailboxes.end());
+  std::sort(subscriptions.begin(), subscriptions.end());
+  std::vector<std::string> patterns{std::string(pattern.substr(0, 64))};
+  for (bool subscribed : {false, true})
+    for (bool recursive : {false, true}) {
+      mailstead::imap::ListSelection selection{.subscribed_only = subscribed, .recursive_match = recursive};
+      auto listed = mailstead::imap::select_names(mailboxes, subscriptions, patterns, selection, '/');
+      for (std::size_t k = 0; k < listed.size(); ++k) {
+        if (!mailstead::imap::matches_pattern(listed[k].name, patterns[0], '/')) std::abort();
+        if (k > 0 && listed[k].name == listed[k - 1].name) std::abort();
+        if (!subscribed && !listed[k].mailbox) std::abort();
+      }
+    }
   return 0;
 }

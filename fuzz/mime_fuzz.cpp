@@ -1,11 +1,14 @@
 // libFuzzer target: the MIME parser must return a structure for any bytes, with every span
 // inside the message and children inside their parent, and no more parts than its limits
-// allow (max_parts, plus one opaque remainder per level it is reached at).
+// allow (max_parts, plus one opaque remainder per level it is reached at). The same bytes go
+// through the quoted-printable decoder (never longer than its input) and the address-list
+// parser (IMAP ENVELOPE, SEARCH FROM).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
 
+#include "common/mime/decode.hpp"
 #include "common/mime/mime.hpp"
 
 namespace {
@@ -42,5 +45,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       bytes,
       Limits{
           .max_parts = 8, .max_depth = 3, .max_header_fields = 4, .max_header_size = 256, .max_structure_size = 2048});
+  if (mailstead::mime::decode_quoted_printable(bytes).size() > bytes.size()) std::abort();
+  for (const auto& address : mailstead::mime::parse_address_list(bytes))
+    if (address.mailbox.size() + address.host.size() + address.name.size() > 2 * bytes.size() + 32) std::abort();
   return 0;
 }

@@ -50,6 +50,18 @@ std::optional<std::string> Session::mailbox_name(const std::string& wire) const 
   return text::decode_mutf7(wire);
 }
 
+bool Session::no_such_mailbox(const Command& command) {
+  tagged(command, "NO", "[NONEXISTENT] No such mailbox");
+  return true;
+}
+
+bool Session::cannot_name(const Command& command) {
+  tagged(command, "NO",
+         enabled_.utf8 ? "[CANNOT] The mailbox name is not valid UTF-8"
+                       : "[CANNOT] The mailbox name is not valid modified UTF-7 (RFC 3501 §5.1.3); write & as &-");
+  return true;
+}
+
 std::string Session::wire_name(std::string_view name) const {
   return enabled_.utf8 ? std::string(name) : text::encode_mutf7(name);
 }
@@ -68,59 +80,52 @@ bool Session::on_list(const Command& command, const List& list) {
     tagged(command, "OK", "LIST completed");
     return true;
   }
+  // A reference or pattern that is no valid name matches no mailbox (see mailbox_name()).
   auto reference = mailbox_name(list.reference);
   std::vector<std::string> patterns;
   for (const auto& p : list.patterns) {
     auto decoded = mailbox_name(p);
-    if (!decoded || !reference) return bad(command.tag, "Malformed mailbox name");
-    patterns.push_back(list_pattern(*reference, *decoded, separator));
+    if (decoded && reference) patterns.push_back(list_pattern(*reference, *decoded, separator));
   }
   auto txn = ctx_.services.store.read();
   auto mailboxes = storage::list_mailboxes(txn, account().id);
-  auto has_children = [&](std::size_t i) {
-    const auto& name = mailboxes[i].name;
-    return i + 1 < mailboxes.size() && mailboxes[i + 1].name.size() > name.size() &&
-           mailboxes[i + 1].name.compare(0, name.size(), name) == 0 && mailboxes[i + 1].name[name.size()] == separator;
-  };
-  auto has_subscribed_child = [&](std::size_t i) {
-    const auto& name = mailboxes[i].name;
-    for (std::size_t j = i + 1; j < mailboxes.size(); ++j) {
-      const auto& child = mailboxes[j].name;
-      if (child.size() <= name.size() || child.compare(0, name.size(), name) != 0 || child[name.size()] != separator)
-        break;
-      if (mailboxes[j].subscribed) return true;
-    }
-    return false;
-  };
-  const bool subscribed_only = list.lsub || list.select_subscribed;
-  for (std::size_t i = 0; i < mailboxes.size(); ++i) {
-    const auto& mailbox = mailboxes[i];
-    bool matched = std::any_of(patterns.begin(), patterns.end(),
-                               [&](const std::string& p) { return matches_pattern(mailbox.name, p, separator); });
-    if (!matched) continue;
-    bool child_info = false;
-    if (subscribed_only && !mailbox.subscribed) {
-      if (!list.recursive_match || !has_subscribed_child(i)) continue;
-      child_info = true;
-    }
-    if (list.select_special_use && mailbox.special_use == storage::SpecialUse::none) continue;
+  auto subscriptions = storage::subscribed(txn, account().id);
+  std::vector<std::string> mailbox_names;
+  mailbox_names.reserve(mailboxes.size());
+  for (const auto& m : mailboxes) mailbox_names.push_back(m.name);
+  const ListSelection selection{.subscribed_only = list.lsub || list.select_subscribed,
+                                .recursive_match = list.recursive_match,
+                                .lsub = list.lsub};
+  for (const auto& listed : select_names(mailbox_names, subscriptions, patterns, selection, separator)) {
+    const storage::Mailbox* mailbox = listed.mailbox ? &mailboxes[*listed.mailbox] : nullptr;
+    if (list.select_special_use && (!mailbox || mailbox->special_use == storage::SpecialUse::none)) continue;
     std::vector<std::string_view> attributes;
-    if (mailbox.noselect) attributes.push_back("\\Noselect");
-    if (!list.lsub) attributes.push_back(has_children(i) ? "\\HasChildren" : "\\HasNoChildren");
-    if ((list.select_subscribed || list.return_subscribed) && mailbox.subscribed) attributes.push_back("\\Subscribed");
-    if (!list.lsub && mailbox.special_use != storage::SpecialUse::none)
-      attributes.push_back(storage::to_imap_attribute(mailbox.special_use));
+    if (list.lsub) {
+      // RFC 3501 §6.3.9: a parent listed for its subscribed child, or a subscription whose
+      // mailbox is gone, cannot be selected.
+      if (!mailbox || mailbox->noselect || !listed.subscribed) attributes.push_back("\\Noselect");
+    } else {
+      // RFC 5258 §3.4: \NonExistent implies \Noselect.
+      if (!mailbox)
+        attributes.push_back("\\NonExistent");
+      else if (mailbox->noselect)
+        attributes.push_back("\\Noselect");
+      attributes.push_back(listed.has_children ? "\\HasChildren" : "\\HasNoChildren");
+      if ((list.select_subscribed || list.return_subscribed) && listed.subscribed) attributes.push_back("\\Subscribed");
+      if (mailbox && mailbox->special_use != storage::SpecialUse::none)
+        attributes.push_back(storage::to_imap_attribute(mailbox->special_use));
+    }
     std::string line = list.lsub ? "* LSUB (" : "* LIST (";
     for (std::size_t a = 0; a < attributes.size(); ++a) {
       if (a) line += ' ';
       line += attributes[a];
     }
     fmt::format_to(std::back_inserter(line), ") \"{}\" ", separator);
-    append_astring(line, wire_name(mailbox.name), enabled_.utf8);
-    if (child_info) line += " (\"CHILDINFO\" (\"SUBSCRIBED\"))";
+    append_astring(line, wire_name(listed.name), enabled_.utf8);
+    if (list.recursive_match && listed.subscribed_below) line += " (\"CHILDINFO\" (\"SUBSCRIBED\"))";
     talk_.out() += line;
     talk_.out() += "\r\n";
-    if (!list.return_status.empty() && !mailbox.noselect) append_status(txn, mailbox, list.return_status);
+    if (!list.return_status.empty() && mailbox && !mailbox->noselect) append_status(txn, *mailbox, list.return_status);
   }
   tagged(command, "OK", list.lsub ? "LSUB completed" : "LIST completed");
   return true;
@@ -184,7 +189,7 @@ void Session::append_quota(const storage::ReadTxn& txn) {
 // RFC 9208 §4.3.
 bool Session::on_getquotaroot(const Command& command, const GetQuotaRoot& request) {
   auto name = mailbox_name(request.mailbox);
-  if (!name) return bad(command.tag, "Malformed mailbox name");
+  if (!name) return no_such_mailbox(command);
   auto txn = ctx_.services.store.read();
   auto mailbox = storage::find_mailbox(txn, account().id, *name);
   if (!mailbox) {
@@ -217,7 +222,7 @@ bool Session::on_getquota(const Command& command, const GetQuota& request) {
 // RFC 9051 §6.3.11 (SIZE: RFC 8438).
 bool Session::on_status(const Command& command, const Status& status) {
   auto name = mailbox_name(status.mailbox);
-  if (!name) return bad(command.tag, "Malformed mailbox name");
+  if (!name) return no_such_mailbox(command);
   if (selected()) sync_changes();
   auto txn = ctx_.services.store.read();
   auto mailbox = storage::find_mailbox(txn, account().id, *name);
@@ -247,7 +252,7 @@ bool Session::on_namespace(const Command& command, const Namespace&) {
 // RFC 9051 §6.3.4 (USE: RFC 6154 CREATE-SPECIAL-USE).
 net::awaitable<bool> Session::on_create(const Command& command, const Create& create) {
   auto name = mailbox_name(create.mailbox);
-  if (!name) co_return bad(command.tag, "Malformed mailbox name");
+  if (!name) co_return cannot_name(command);
   const char separator = ctx_.services.store.options().hierarchy_separator;
   // A trailing separator only says the client means to create children (RFC 9051 §6.3.4).
   if (name->size() > 1 && name->back() == separator) name->pop_back();
@@ -272,7 +277,7 @@ net::awaitable<bool> Session::on_create(const Command& command, const Create& cr
 // RFC 9051 §6.3.5.
 net::awaitable<bool> Session::on_delete(const Command& command, const Delete& del) {
   auto name = mailbox_name(del.mailbox);
-  if (!name) co_return bad(command.tag, "Malformed mailbox name");
+  if (!name) co_return no_such_mailbox(command);
   // A name the store refuses (DELETE "") is not the selected one; the store answers it NO.
   auto normalized = storage::normalize_mailbox_name(*name, ctx_.services.store.options().hierarchy_separator);
   if (selected() && normalized && *normalized == selected()->mailbox.name) {
@@ -289,7 +294,8 @@ net::awaitable<bool> Session::on_delete(const Command& command, const Delete& de
 net::awaitable<bool> Session::on_rename(const Command& command, const Rename& rename) {
   auto from = mailbox_name(rename.from);
   auto to = mailbox_name(rename.to);
-  if (!from || !to) co_return bad(command.tag, "Malformed mailbox name");
+  if (!from) co_return no_such_mailbox(command);
+  if (!to) co_return cannot_name(command);
   auto user = account().id;
   MailboxChange change = [&](storage::WriteTxn& txn) { return storage::rename_mailbox(txn, user, *from, *to); };
   co_await change_mailboxes(command, std::move(change));
@@ -304,7 +310,7 @@ net::awaitable<bool> Session::on_rename(const Command& command, const Rename& re
 // RFC 9051 §6.3.7 (and UNSUBSCRIBE, §6.3.8).
 net::awaitable<bool> Session::on_subscribe(const Command& command, const Subscribe& subscribe) {
   auto name = mailbox_name(subscribe.mailbox);
-  if (!name) co_return bad(command.tag, "Malformed mailbox name");
+  if (!name) co_return cannot_name(command);
   auto user = account().id;
   MailboxChange change = [&](storage::WriteTxn& txn) {
     return storage::set_subscribed(txn, user, *name, subscribe.subscribe);
@@ -341,7 +347,7 @@ net::awaitable<void> Session::change_mailboxes(const Command& command, MailboxCh
 // RFC 9051 §6.3.12, RFC 3502 MULTIAPPEND, RFC 4315 APPENDUID.
 net::awaitable<bool> Session::on_append(const Command& command, const Append& append) {
   auto name = mailbox_name(append.mailbox);
-  if (!name) co_return bad(command.tag, "Malformed mailbox name");
+  if (!name) co_return cannot_name(command);
   std::vector<storage::AppendOptions> options(append.messages.size());
   for (std::size_t i = 0; i < append.messages.size(); ++i) {
     const auto& message = append.messages[i];

@@ -341,7 +341,7 @@ net::awaitable<bool> Session::on_move(const Command& command, const Move& move) 
 // RFC 9051 §6.4.7 (COPYUID: RFC 4315); MOVE shares it.
 net::awaitable<bool> Session::on_copy(const Command& command, const Copy& copy) {
   auto name = mailbox_name(copy.mailbox);
-  if (!name) co_return bad(command.tag, "Malformed mailbox name");
+  if (!name) co_return cannot_name(command);
   if (copy.move && selected()->read_only) {
     tagged(command, "NO", "[READ-ONLY] The mailbox is open read-only");
     co_return true;
@@ -427,9 +427,9 @@ net::awaitable<bool> Session::on_search(const Command& command, const Search& se
   prepare_search(key, scope);
   const bool report_modseq = uses_modseq(key);
   if (report_modseq) enabled_.condstore = true;
-  std::uint64_t highest_modseq = 0;
   std::vector<std::uint32_t> seqs;
   std::vector<storage::Uid> uids;
+  std::vector<std::uint64_t> modseqs;     // of each match, when a MODSEQ key asks for them
   const storage::ReadTxn* txn = nullptr;  // the current slice's view
   std::optional<mime::Part> structure;
   const storage::Message* record = nullptr;  // the message being matched
@@ -475,7 +475,7 @@ net::awaitable<bool> Session::on_search(const Command& command, const Search& se
       if (matches(key, m, scope, load)) {
         seqs.push_back(*n);
         uids.push_back(current.uid);
-        highest_modseq = std::max(highest_modseq, current.modseq);
+        if (report_modseq) modseqs.push_back(current.modseq);
       }
       scratch_fields = std::move(m.fields);
       return true;
@@ -503,6 +503,19 @@ net::awaitable<bool> Session::on_search(const Command& command, const Search& se
   }
   const auto& result = command.uid ? uids : seqs;
   if (request.returns & SearchRequest::kSave) saved_search_ = uids;
+  // RFC 7162 §3.1.5 with RFC 4731: the highest MODSEQ of the messages the answer names, so MIN
+  // and MAX alone name only those (one or two), ALL and COUNT every match.
+  std::uint64_t highest_modseq = 0;
+  const bool only_ends = request.extended && !(request.returns & (SearchRequest::kAll | SearchRequest::kCount)) &&
+                         (request.returns & (SearchRequest::kMin | SearchRequest::kMax));
+  if (report_modseq && !modseqs.empty()) {
+    if (!only_ends) {
+      highest_modseq = *std::max_element(modseqs.begin(), modseqs.end());
+    } else {
+      if (request.returns & SearchRequest::kMin) highest_modseq = modseqs.front();
+      if (request.returns & SearchRequest::kMax) highest_modseq = std::max(highest_modseq, modseqs.back());
+    }
+  }
   if (!request.extended) {
     talk_.out() += "* SEARCH";
     for (auto n : result) fmt::format_to(std::back_inserter(talk_.out()), " {}", n);

@@ -35,7 +35,7 @@ net::awaitable<bool> Session::select_mailbox(const Command& command, const Selec
   deselect();
   if (had_selection) talk_.out() += "* OK [CLOSED] Previous mailbox closed\r\n";
   auto name = mailbox_name(select.mailbox);
-  if (!name) co_return bad(command.tag, "Malformed mailbox name");
+  if (!name) co_return no_such_mailbox(command);
   storage::Mailbox mailbox;
   {
     auto txn = ctx_.services.store.read();

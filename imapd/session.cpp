@@ -160,6 +160,9 @@ net::awaitable<std::optional<std::string>> Session::read_command() {
       connection().input().consume(n);
       remaining -= n;
     }
+    // The rest of the line has not come: the client may be holding it back until the literal
+    // is acknowledged (Nagle's algorithm; imaplib writes the literal and its CRLF apart).
+    if (connection().input().buffered().empty()) connection().acknowledge_now();
   }
 }
 

@@ -135,7 +135,13 @@ class Session {
   void append_flags_fetch(const storage::Message& message, std::uint32_t seq, bool with_uid, bool with_flags = true);
 
   // --- mailbox_commands.cpp ---
-  std::optional<std::string> mailbox_name(const std::string& wire) const;  // nullopt: malformed
+  // A name as the client sends it, as stored (UTF-8); nullopt when it is not valid modified
+  // UTF-7 (or, after ENABLE UTF8=ACCEPT, UTF-8). Such a name is still an astring, so it is
+  // answered NO, not BAD: it names no mailbox (every stored name has a valid wire form), and
+  // none can be made with it (no_such_mailbox(), cannot_name()).
+  std::optional<std::string> mailbox_name(const std::string& wire) const;
+  bool no_such_mailbox(const Command& command);
+  bool cannot_name(const Command& command);
   std::string wire_name(std::string_view name) const;
   bool on_list(const Command& command, const List& list);
   bool on_lsub(const Command& command, const Lsub& lsub);

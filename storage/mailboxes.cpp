@@ -10,16 +10,20 @@
 #include "storage/changes.hpp"
 #include "storage/detail/codec.hpp"
 #include "storage/detail/lmdb.hpp"
+#include "storage/detail/subscriptions.hpp"
 #include "storage/import_ledger.hpp"
 #include "storage/messages.hpp"
 
 namespace mailstead::storage {
 namespace {
 
-constexpr std::uint8_t kMailboxFormat = 1;
+// Format 2 dropped the subscription flag: subscriptions are names of their own (subscribed()),
+// since a subscription outlives its mailbox (RFC 9051 §6.3.7).
+constexpr std::uint8_t kMailboxFormat = 2;
 // A name is part of its index key (user id + name), and LMDB keys hold at most 511 bytes: a
 // longer name would fail deep in a write instead of being refused here. Cyrus allows 490.
 constexpr std::size_t kMaxMailboxName = 500;
+constexpr std::size_t kMaxSubscriptions = 10000;
 
 std::string encode(const Mailbox& m) {
   return codec::Writer(kMailboxFormat)
@@ -29,7 +33,6 @@ std::string encode(const Mailbox& m) {
       .u64(m.uid_next)
       .u64(m.highest_modseq)
       .u64(static_cast<std::uint64_t>(m.special_use))
-      .boolean(m.subscribed)
       .boolean(m.noselect)
       .u64(m.messages)
       .u64(m.bytes)
@@ -37,7 +40,8 @@ std::string encode(const Mailbox& m) {
       .take();
 }
 
-Mailbox decode(MailboxId id, std::string_view bytes) {
+// `legacy_subscribed`: a format 1 record's subscription flag, for the store's upgrade.
+Mailbox decode(MailboxId id, std::string_view bytes, bool* legacy_subscribed = nullptr) {
   codec::Reader r(bytes, "mailbox");
   Mailbox m;
   m.id = id;
@@ -49,7 +53,10 @@ Mailbox decode(MailboxId id, std::string_view bytes) {
   auto use = r.u64();
   m.special_use =
       use <= static_cast<std::uint64_t>(SpecialUse::archive) ? static_cast<SpecialUse>(use) : SpecialUse::none;
-  m.subscribed = r.boolean();
+  if (r.format() == 1) {
+    bool subscribed = r.boolean();
+    if (legacy_subscribed) *legacy_subscribed = subscribed;
+  }
   m.noselect = r.boolean();
   m.messages = r.u64();
   m.bytes = r.u64();
@@ -62,6 +69,10 @@ std::string index_key(UserId user, std::string_view name) {
   auto key = codec::key_u32(user);
   key += name;
   return key;
+}
+
+void subscribe(detail::TxnState& t, UserId user, std::string_view name) {
+  t.put(t.dbs().subscriptions, index_key(user, name), "");
 }
 
 std::uint32_t next_uid_validity(detail::TxnState& t) {
@@ -79,9 +90,9 @@ Mailbox insert(WriteTxn& txn, UserId user, const std::string& name, SpecialUse u
   m.name = name;
   m.uid_validity = next_uid_validity(t);
   m.special_use = use;
-  m.subscribed = subscribed;
   save_mailbox(txn, m);
   t.put(t.dbs().mailbox_index, index_key(user, name), codec::key_u32(m.id));
+  if (subscribed) subscribe(t, user, name);
   return m;
 }
 
@@ -207,11 +218,40 @@ std::vector<Mailbox> list_mailboxes(const ReadTxn& txn, UserId user) {
 }
 
 Result<void> set_subscribed(WriteTxn& txn, UserId user, std::string_view name, bool subscribed) {
-  auto mailbox = find_mailbox(txn, user, name);
-  if (!mailbox) return mailbox.error();
-  mailbox->subscribed = subscribed;
-  save_mailbox(txn, *mailbox);
+  auto& t = txn.state();
+  auto normalized = normalize_mailbox_name(name, t.options().hierarchy_separator);
+  if (!normalized) return normalized.error();
+  if (subscribed) {
+    if (t.get(t.dbs().subscriptions, index_key(user, *normalized))) return {};
+    // Names need no mailbox, so nothing else bounds them: a client that subscribes in a loop
+    // would make every LSUB slower for ever.
+    std::size_t held = 0;
+    t.scan(t.dbs().subscriptions, codec::key_u32(user),
+           [&held](std::string_view, std::string_view) { return ++held < kMaxSubscriptions; });
+    if (held >= kMaxSubscriptions)
+      return fail(Errc::limit, fmt::format("a user holds at most {} subscriptions", kMaxSubscriptions));
+    subscribe(t, user, *normalized);
+    return {};
+  }
+  if (!t.erase(t.dbs().subscriptions, index_key(user, *normalized)))
+    return fail(Errc::not_found, fmt::format("\"{}\" is not subscribed", *normalized));
   return {};
+}
+
+std::vector<std::string> subscribed(const ReadTxn& txn, UserId user) {
+  std::vector<std::string> out;
+  const auto& t = txn.state();
+  auto prefix = codec::key_u32(user);
+  t.scan(t.dbs().subscriptions, prefix, [&](std::string_view key, std::string_view) {
+    out.emplace_back(key.substr(prefix.size()));
+    return true;
+  });
+  return out;
+}
+
+bool is_subscribed(const ReadTxn& txn, UserId user, std::string_view name) {
+  const auto& t = txn.state();
+  return t.get(t.dbs().subscriptions, index_key(user, name)).has_value();
 }
 
 Result<void> rename_mailbox(WriteTxn& txn, UserId user, std::string_view from, std::string_view to) {
@@ -225,19 +265,24 @@ Result<void> rename_mailbox(WriteTxn& txn, UserId user, std::string_view from, s
     return fail(Errc::already_exists, fmt::format("mailbox \"{}\" already exists", *target_name));
   if (target_name->starts_with(source->name + separator))
     return fail(Errc::invalid_argument, "a mailbox cannot be moved below itself");
+  const bool source_subscribed = is_subscribed(txn, user, source->name);
   if (source->name == "INBOX") {
-    auto target = create_mailbox(txn, user, *target_name, SpecialUse::none, source->subscribed);
+    auto target = create_mailbox(txn, user, *target_name, SpecialUse::none, source_subscribed);
     if (!target) return target.error();
     auto moved = move_messages(txn, source->id, list_uids(txn, source->id), *target);
     if (!moved) return moved.error();
     return {};
   }
-  create_parents(txn, user, *target_name, source->subscribed);
+  create_parents(txn, user, *target_name, source_subscribed);
+  // Subscriptions move with their mailboxes, as clients expect (RFC 9051 §6.3.6 leaves it to
+  // the server); one to a name below the old one that has no mailbox stays where it is.
   for (auto m : subtree(txn, user, source->name)) {
+    auto old_name = m.name;
     t.erase(t.dbs().mailbox_index, index_key(user, m.name));
     m.name = *target_name + m.name.substr(source->name.size());
     t.put(t.dbs().mailbox_index, index_key(user, m.name), codec::key_u32(m.id));
     save_mailbox(txn, m);
+    if (t.erase(t.dbs().subscriptions, index_key(user, old_name))) subscribe(t, user, m.name);
   }
   return {};
 }
@@ -278,6 +323,7 @@ Result<void> create_default_mailboxes(WriteTxn& txn, UserId user) {
 
 void remove_all_mailboxes(WriteTxn& txn, UserId user) {
   auto& t = txn.state();
+  for (const auto& name : subscribed(txn, user)) t.erase(t.dbs().subscriptions, index_key(user, name));
   for (const auto& m : list_mailboxes(txn, user)) {
     expunge_messages(txn, m.id, list_uids(txn, m.id));
     detail::record_change(txn, user, m.id, 0, ChangeKind::mailbox_deleted);
@@ -286,5 +332,26 @@ void remove_all_mailboxes(WriteTxn& txn, UserId user) {
     t.erase(t.dbs().mailboxes, codec::key_u32(m.id));
   }
 }
+
+namespace detail {
+
+void move_subscriptions_out_of_mailboxes(TxnState& t) {
+  std::vector<std::pair<MailboxId, Mailbox>> records;  // read first: no writes during the scan
+  std::vector<bool> subscribed_flags;
+  t.scan(t.dbs().mailboxes, "", [&](std::string_view key, std::string_view value) {
+    bool flag = false;
+    auto id = codec::get_u32be(key);
+    records.emplace_back(id, decode(id, value, &flag));
+    subscribed_flags.push_back(flag);
+    return true;
+  });
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const auto& m = records[i].second;
+    t.put(t.dbs().mailboxes, codec::key_u32(m.id), encode(m));
+    if (subscribed_flags[i]) subscribe(t, m.user, m.name);
+  }
+}
+
+}  // namespace detail
 
 }  // namespace mailstead::storage

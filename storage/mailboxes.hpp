@@ -1,7 +1,8 @@
 #pragma once
 // Mailboxes of a user: a hierarchy of names split by the store's separator ("/" or "."), each
-// with a fixed id, UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, a special-use attribute (RFC 6154)
-// and a subscription flag.
+// with a fixed id, UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ and a special-use attribute (RFC 6154),
+// and the user's subscriptions: names of their own, which outlive their mailboxes (RFC 9051
+// §6.3.7: a server never drops a subscription by itself) and follow them through a RENAME.
 //
 // - INBOX is matched case-insensitively and always stored as "INBOX" (RFC 3501 §5.1).
 // - Names are valid UTF-8 without control characters, with no empty level and no leading or
@@ -34,7 +35,6 @@ struct Mailbox {
   std::uint32_t uid_next = 1;
   std::uint64_t highest_modseq = 1;
   SpecialUse special_use = SpecialUse::none;
-  bool subscribed = false;
   bool noselect = false;       // a deleted mailbox kept because it has children (RFC 3501 §6.3.4)
   std::uint64_t messages = 0;  // kept current by every append and expunge
   std::uint64_t bytes = 0;
@@ -46,19 +46,24 @@ struct Mailbox {
 // The canonical form of a mailbox name, or why it cannot be one.
 Result<std::string> normalize_mailbox_name(std::string_view name, char separator);
 
-// Creates `name` and any missing parent levels (RFC 3501 §6.3.3). already_exists if `name` is there.
+// Creates `name` and any missing parent levels (RFC 3501 §6.3.3), subscribing to each if
+// `subscribed`. already_exists if `name` is there.
 Result<Mailbox> create_mailbox(WriteTxn& txn, UserId user, std::string_view name,
                                SpecialUse special_use = SpecialUse::none, bool subscribed = false);
 Result<Mailbox> find_mailbox(const ReadTxn& txn, UserId user, std::string_view name);
 Result<Mailbox> mailbox_by_id(const ReadTxn& txn, MailboxId id);
 std::vector<Mailbox> list_mailboxes(const ReadTxn& txn, UserId user);  // by name
+// SUBSCRIBE takes any valid name, a mailbox's or not (at most 10,000 a user: limit);
+// UNSUBSCRIBE answers not_found for a name that is not subscribed.
 Result<void> set_subscribed(WriteTxn& txn, UserId user, std::string_view name, bool subscribed);
+std::vector<std::string> subscribed(const ReadTxn& txn, UserId user);  // by name
+bool is_subscribed(const ReadTxn& txn, UserId user, std::string_view name);
 
 // Renames a mailbox and its children, keeping ids and UIDs (RFC 3501 §6.3.5). Renaming INBOX
 // moves its messages into a new mailbox of that name and leaves INBOX empty; its children stay.
 Result<void> rename_mailbox(WriteTxn& txn, UserId user, std::string_view from, std::string_view to);
-// Deletes a mailbox with its messages. One that has children becomes \Noselect instead
-// (RFC 3501 §6.3.4); INBOX cannot be deleted.
+// Deletes a mailbox with its messages, not its subscription. One that has children becomes
+// \Noselect instead (RFC 3501 §6.3.4); INBOX cannot be deleted.
 Result<void> delete_mailbox(WriteTxn& txn, UserId user, std::string_view name);
 
 // Hands the messages not yet announced as \Recent to the caller's session, once: returns

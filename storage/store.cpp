@@ -16,6 +16,7 @@
 #include "storage/detail/blobs.hpp"
 #include "storage/detail/codec.hpp"
 #include "storage/detail/lmdb.hpp"
+#include "storage/detail/subscriptions.hpp"
 
 namespace mailstead::storage {
 
@@ -163,6 +164,8 @@ void write_schema_version(TxnState& t) {
   t.put(t.dbs().meta, "schema_version", v);
 }
 
+// Each step takes a store from its format to the next, in the transaction that opens it: an
+// upgrade is whole or not at all.
 void upgrade_from_format_1(TxnState& t) {
   MDB_dbi blob_meta;
   if (int rc = mdb_dbi_open(t.txn, "blob_meta", 0, &blob_meta); rc == 0) {
@@ -171,8 +174,10 @@ void upgrade_from_format_1(TxnState& t) {
   } else if (rc != MDB_NOTFOUND) {
     throw_lmdb(rc, "open blob_meta");
   }
-  write_schema_version(t);
-  log::info("-", "store_upgraded", "format=1 to={} dir={}", kSchemaVersion, t.options().dir.string());
+}
+
+void upgrade_from_format_2(TxnState& t) {
+  detail::move_subscriptions_out_of_mailboxes(t);
 }
 
 // First open of a new store writes its format; later opens check it.
@@ -185,9 +190,18 @@ void initialize_or_check(TxnState& t) {
     return;
   }
   auto found = codec::get_u32be(*version);
-  if (found == 1) {
-    upgrade_from_format_1(t);
-    found = kSchemaVersion;
+  if (found < kSchemaVersion && found >= 1) {
+    const auto from = found;
+    if (found == 1) {
+      upgrade_from_format_1(t);
+      found = 2;
+    }
+    if (found == 2) {
+      upgrade_from_format_2(t);
+      found = 3;
+    }
+    write_schema_version(t);
+    log::info("-", "store_upgraded", "format={} to={} dir={}", from, found, t.options().dir.string());
   }
   if (found != kSchemaVersion)
     throw StorageError(Errc::version_mismatch,
@@ -292,6 +306,7 @@ std::unique_ptr<Store> Store::open(const StoreOptions& options) {
     d.aliases = open_db("aliases");
     d.mailboxes = open_db("mailboxes");
     d.mailbox_index = open_db("mailbox_index");
+    d.subscriptions = open_db("subscriptions");
     d.messages = open_db("messages");
     d.message_meta = open_db("message_meta");
     d.blob_refs = open_db("blob_refs");

@@ -51,9 +51,9 @@ struct StoreOptions {
 
 StoreOptions store_options(const config::Config& config);
 
-// 2: MIME structure records per message instead of per blob (format 1 stores are converted
-// when first opened).
-inline constexpr std::uint32_t kSchemaVersion = 2;
+// 2: MIME structure records per message instead of per blob. 3: subscriptions apart from
+// mailbox records. Older stores are converted when first opened.
+inline constexpr std::uint32_t kSchemaVersion = 3;
 
 class ReadTxn {
  public:

@@ -5,6 +5,7 @@
 
 #include "storage/detail/codec.hpp"
 #include "storage/detail/lmdb.hpp"
+#include "storage/mailboxes.hpp"
 
 namespace mailstead::storage::testing {
 
@@ -41,6 +42,33 @@ void downgrade_to_format_1(WriteTxn& txn) {
   if (mdb_drop(state.txn, state.dbs().message_meta, 0) != 0)
     throw StorageError(Errc::io_error, "cannot empty message_meta");
   set_schema_version(txn, 1);
+}
+
+void downgrade_to_format_2(WriteTxn& txn) {
+  auto& state = txn.state();
+  std::vector<std::pair<std::string, std::string>> records;
+  state.scan(state.dbs().mailboxes, "", [&](std::string_view key, std::string_view) {
+    auto m = mailbox_by_id(txn, codec::get_u32be(key));
+    if (!m) throw StorageError(Errc::corrupt, "a mailbox record that does not decode");
+    records.emplace_back(std::string(key), codec::Writer(1)
+                                               .u64(m->user)
+                                               .str(m->name)
+                                               .u64(m->uid_validity)
+                                               .u64(m->uid_next)
+                                               .u64(m->highest_modseq)
+                                               .u64(static_cast<std::uint64_t>(m->special_use))
+                                               .boolean(is_subscribed(txn, m->user, m->name))
+                                               .boolean(m->noselect)
+                                               .u64(m->messages)
+                                               .u64(m->bytes)
+                                               .u64(m->recent_floor)
+                                               .take());
+    return true;
+  });
+  for (const auto& [key, record] : records) state.put(state.dbs().mailboxes, key, record);
+  if (mdb_drop(state.txn, state.dbs().subscriptions, 0) != 0)
+    throw StorageError(Errc::io_error, "cannot empty subscriptions");
+  set_schema_version(txn, 2);
 }
 
 void damage_structure(WriteTxn& txn, MailboxId mailbox, Uid uid) {

@@ -23,6 +23,10 @@ bool has_table(const ReadTxn& txn, std::string_view name);
 // instead of one per message; schema version 1.
 void downgrade_to_format_1(WriteTxn& txn);
 
+// Rewrites the store as format 2 wrote it: each mailbox record with its own subscription
+// flag, no subscription table (a subscription without a mailbox is lost); schema version 2.
+void downgrade_to_format_2(WriteTxn& txn);
+
 // Overwrites a message's structure record with bytes that do not decode, as a damaged store
 // would have it: reading it throws StorageError (corrupt).
 void damage_structure(WriteTxn& txn, MailboxId mailbox, Uid uid);

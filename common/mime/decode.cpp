@@ -99,30 +99,33 @@ std::string decode_base64(std::string_view text) {
   return out;
 }
 
+// RFC 2045 §6.7, line by line: white space at the end of a line was added in transport and
+// goes (rule 3); "=" at the end of a line, after that, is a soft line break (rule 5) and joins
+// the line to the next; a line break that is not soft is kept as it was written (CRLF or LF).
 std::string decode_quoted_printable(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c != '=') {
-      out += c;
-      continue;
+  while (!text.empty()) {
+    auto lf = text.find('\n');
+    auto line = text.substr(0, lf);
+    text.remove_prefix(lf == std::string_view::npos ? text.size() : lf + 1);
+    std::string_view line_break;
+    if (lf != std::string_view::npos) line_break = !line.empty() && line.back() == '\r' ? "\r\n" : "\n";
+    if (line_break.size() == 2) line.remove_suffix(1);
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
+    // A final "=" cannot be part of an "=XX" escape: hex digits end those.
+    bool soft = !line.empty() && line.back() == '=';
+    if (soft) line.remove_suffix(1);
+    for (std::size_t i = 0; i < line.size(); ++i) {
+      char c = line[i];
+      if (c == '=' && i + 2 < line.size() && hex_value(line[i + 1]) >= 0 && hex_value(line[i + 2]) >= 0) {
+        out += static_cast<char>(hex_value(line[i + 1]) * 16 + hex_value(line[i + 2]));
+        i += 2;
+        continue;
+      }
+      out += c;  // a malformed "=" is kept as written (§6.7, note 1)
     }
-    if (i + 2 < text.size() && hex_value(text[i + 1]) >= 0 && hex_value(text[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
-      i += 2;
-      continue;
-    }
-    // A soft line break: "=" then optional trailing white space, then CRLF or LF.
-    std::size_t j = i + 1;
-    while (j < text.size() && (text[j] == ' ' || text[j] == '\t')) ++j;
-    if (j < text.size() && text[j] == '\r') ++j;
-    if (j < text.size() && text[j] == '\n') {
-      i = j;
-      continue;
-    }
-    if (j == text.size()) break;
-    out += c;
+    if (!soft) out += line_break;
   }
   return out;
 }

@@ -261,7 +261,8 @@ class AddressParser {
       out_.push_back({last_comment(domain_start, pos_), "", local, raw(domain_start, pos_)});
       return;
     }
-    if (pos_ > start) out_.push_back({"", "", raw(start, pos_), "MISSING_DOMAIN"});
+    // Words without "@": a local part alone. Comments alone ("group: (foo) ;") are no address.
+    if (auto mailbox = raw(start, pos_); !mailbox.empty()) out_.push_back({"", "", mailbox, "MISSING_DOMAIN"});
   }
 
   // <[@route,@route:]local@domain>

@@ -1,5 +1,7 @@
 #include "common/net/connection.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -52,6 +54,14 @@ Connection::Connection(StreamSocket socket, std::shared_ptr<ssl::context> tls, s
     if (::getsockopt(socket_.native_handle(), SOL_SOCKET, SO_PEERCRED, &credentials, &size) == 0)
       local_peer_ = LocalPeer{credentials.uid, credentials.gid, credentials.pid};
   }
+}
+
+void Connection::acknowledge_now() {
+  if (local_peer_) return;  // a Unix-domain socket
+  int on = 1;
+  // Fails harmlessly where there is no TCP (a socketpair in tests); the flag is not sticky,
+  // the kernel drops it again by itself, so it is set each time.
+  ::setsockopt(socket_.native_handle(), IPPROTO_TCP, TCP_QUICKACK, &on, sizeof on);
 }
 
 std::string Connection::tls_description() const {

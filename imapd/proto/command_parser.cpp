@@ -472,8 +472,11 @@ class CommandParser {
       key.number = r_.number64();
       return key;
     }
-    if (name == "FROM" || name == "TO" || name == "CC" || name == "BCC" || name == "SUBJECT")
-      return string_arg(K::header, name);
+    if (name == "FROM" || name == "TO" || name == "CC" || name == "BCC" || name == "SUBJECT") {
+      auto header = string_arg(K::header, name);
+      header.addresses = name != "SUBJECT";
+      return header;
+    }
     if (name == "HEADER") {
       r_.space();
       key.kind = K::header;

@@ -1,6 +1,7 @@
 #include "imapd/proto/list_match.hpp"
 
 #include <algorithm>
+#include <map>
 #include <vector>
 
 #include "common/text/ascii.hpp"
@@ -68,6 +69,59 @@ bool matches_pattern(std::string_view name, std::string_view pattern, char separ
     reachable.swap(next);
   }
   return reachable[name.size()] != 0;
+}
+
+namespace {
+
+bool any_pattern(std::string_view name, std::span<const std::string> patterns, char separator) {
+  return std::any_of(patterns.begin(), patterns.end(),
+                     [&](const std::string& p) { return matches_pattern(name, p, separator); });
+}
+
+struct InboxFirst {
+  bool operator()(const std::string& a, const std::string& b) const {
+    bool a_inbox = a == "INBOX", b_inbox = b == "INBOX";
+    return a_inbox != b_inbox ? a_inbox : a < b;
+  }
+};
+
+}  // namespace
+
+std::vector<ListedName> select_names(std::span<const std::string> mailboxes, std::span<const std::string> subscriptions,
+                                     std::span<const std::string> patterns, const ListSelection& selection,
+                                     char separator) {
+  std::map<std::string, ListedName, InboxFirst> names;
+  auto entry = [&](const std::string& name) -> ListedName& {
+    auto [at, added] = names.try_emplace(name);
+    if (added) at->second.name = name;
+    return at->second;
+  };
+  for (std::size_t i = 0; i < mailboxes.size(); ++i) entry(mailboxes[i]).mailbox = i;
+  for (const auto& name : subscriptions) entry(name).subscribed = true;
+  // A mailbox's parents exist (the store creates them); a subscription's may not, and LSUB or
+  // RECURSIVEMATCH may have to name one.
+  for (const auto& name : subscriptions) {
+    bool below_pattern = !any_pattern(name, patterns, separator);
+    for (auto at = name.find(separator); at != std::string::npos; at = name.find(separator, at + 1)) {
+      auto& parent = entry(name.substr(0, at));
+      if (below_pattern) parent.subscribed_below = true;
+    }
+  }
+  for (const auto& name : mailboxes)
+    for (auto at = name.find(separator); at != std::string::npos; at = name.find(separator, at + 1))
+      entry(name.substr(0, at)).has_children = true;
+
+  std::vector<ListedName> out;
+  for (auto& [name, listed] : names) {
+    if (!any_pattern(name, patterns, separator)) continue;
+    if (!selection.subscribed_only) {
+      if (listed.mailbox) out.push_back(std::move(listed));
+      continue;
+    }
+    bool parent_of_subscribed = listed.subscribed_below && (selection.lsub || selection.recursive_match);
+    if (listed.subscribed || parent_of_subscribed) out.push_back(std::move(listed));
+  }
+  return out;
 }
 
 }  // namespace mailstead::imap

@@ -87,10 +87,26 @@ bool value_contains(std::string_view value, std::string_view folded_needle) {
   return contains_folded(mime::decode_header_value(value), folded_needle);
 }
 
-bool header_matches(const SearchMessage& m, std::string_view field, std::string_view folded_needle) {
+// An address field as its addresses read without comments, routes or folding:
+// "Name <local@domain>, other@domain" (RFC 9051 §6.4.4 leaves address matching to the
+// server; imaptest, Dovecot and Cyrus find "user@domain.org" in
+// "<user (comment)@ (comment) domain.org>").
+std::string plain_addresses(std::string_view value) {
+  std::string out;
+  for (const auto& a : mime::parse_address_list(value)) {
+    if (a.group_start() || a.group_end()) continue;
+    if (!out.empty()) out += ", ";
+    if (!a.name.empty()) out += mime::decode_header_value(a.name) + " ";
+    out += '<' + a.mailbox + '@' + a.host + '>';
+  }
+  return out;
+}
+
+bool header_matches(const SearchMessage& m, const SearchKey& key) {
   for (const auto& [name, value] : m.fields) {
-    if (!text::iequals_ascii(name, field)) continue;
-    if (folded_needle.empty() || value_contains(value, folded_needle)) return true;
+    if (!text::iequals_ascii(name, key.field)) continue;
+    if (key.value.empty() || value_contains(value, key.value)) return true;
+    if (key.addresses && contains_folded(plain_addresses(value), key.value)) return true;
   }
   return false;
 }
@@ -299,7 +315,7 @@ bool matches(const SearchKey& key, SearchMessage& m, const SearchScope& scope, c
     case K::smaller:
       return r.size < key.number;
     case K::header:
-      return fields() && header_matches(m, key.field, key.value);
+      return fields() && header_matches(m, key);
     case K::body:
       return content() && body_matches(m.bytes, *m.structure, key.value);
     case K::text: {

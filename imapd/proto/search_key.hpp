@@ -41,6 +41,7 @@ struct SearchKey {
   Kind kind = Kind::all;
   std::uint32_t flag = 0;           // flag_set / flag_unset
   std::string field;                // header: the field name
+  bool addresses = false;           // FROM, TO, CC, BCC: the field also read as an address list
   std::string value;                // keyword, header/body/text substring
   std::int64_t day = 0;             // dates: days since the epoch
   std::uint64_t number = 0;         // larger / smaller / modseq

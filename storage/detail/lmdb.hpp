@@ -24,6 +24,7 @@ struct Dbs {
   MDB_dbi aliases;        // address key ("@domain" for a catch-all) -> Alias record
   MDB_dbi mailboxes;      // u32 mailbox id -> Mailbox record
   MDB_dbi mailbox_index;  // u32 user id, name -> u32 mailbox id
+  MDB_dbi subscriptions;  // u32 user id, name -> empty (mailboxes.hpp)
   MDB_dbi messages;       // u32 mailbox id, u32 uid -> Message record
   MDB_dbi message_meta;   // u32 mailbox id, u32 uid -> MIME structure (structure_codec.hpp)
   MDB_dbi blob_refs;      // 32-byte SHA-256 -> BlobRef record (reference count, size)

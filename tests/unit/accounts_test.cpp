@@ -108,7 +108,7 @@ TEST_F(AccountsTest, NewUsersGetTheStandardMailboxes) {
   std::vector<std::pair<std::string, std::string_view>> seen;
   for (const auto& m : boxes) {
     seen.emplace_back(m.name, to_imap_attribute(m.special_use));
-    EXPECT_TRUE(m.subscribed);
+    EXPECT_TRUE(is_subscribed(store().read(), id, m.name));
     EXPECT_EQ(m.uid_next, 1u);
   }
   EXPECT_EQ(seen, (std::vector<std::pair<std::string, std::string_view>>{{"INBOX", ""},

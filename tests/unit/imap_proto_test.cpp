@@ -109,6 +109,41 @@ TEST(ImapList, PatternsAgreeWithTheDefinition) {
   }
 }
 
+// Names LIST and LSUB answer with, rendered "name[flags]": s subscribed, m a mailbox,
+// c CHILDINFO / a subscribed name below that the pattern does not reach.
+std::vector<std::string> selected(const std::vector<std::string>& mailboxes, const std::vector<std::string>& subs,
+                                  const std::string& pattern, ListSelection selection) {
+  std::vector<std::string> out;
+  std::vector<std::string> patterns{pattern};
+  for (const auto& n : select_names(mailboxes, subs, patterns, selection, '/'))
+    out.push_back(n.name + "[" + (n.subscribed ? "s" : "") + (n.mailbox ? "m" : "") + (n.subscribed_below ? "c" : "") +
+                  "]");
+  return out;
+}
+
+TEST(ImapList, SubscriptionsSelection) {
+  // "Gone" was deleted while subscribed; "Foo" is not subscribed, "Foo/Bar" is; "Top/Mid/Leaf"
+  // is subscribed and none of its parents is a mailbox or subscribed.
+  std::vector<std::string> mailboxes{"INBOX", "Foo", "Foo/Bar", "Foo/Baz", "Plain"};
+  std::vector<std::string> subs{"Foo/Bar", "Gone", "INBOX", "Top/Mid/Leaf"};
+  using V = std::vector<std::string>;
+  EXPECT_EQ(selected(mailboxes, subs, "*", {}), (V{"INBOX[sm]", "Foo[m]", "Foo/Bar[sm]", "Foo/Baz[m]", "Plain[m]"}));
+  // RFC 5258 §3: LIST (SUBSCRIBED) names subscriptions, whether their mailbox exists or not.
+  EXPECT_EQ(selected(mailboxes, subs, "*", {.subscribed_only = true}),
+            (V{"INBOX[sm]", "Foo/Bar[sm]", "Gone[s]", "Top/Mid/Leaf[s]"}));
+  EXPECT_EQ(selected(mailboxes, subs, "%", {.subscribed_only = true}), (V{"INBOX[sm]", "Gone[s]"}));
+  // RECURSIVEMATCH adds parents whose subscribed children the pattern does not reach, and no
+  // parent of a child that is listed itself.
+  EXPECT_EQ(selected(mailboxes, subs, "%", {.subscribed_only = true, .recursive_match = true}),
+            (V{"INBOX[sm]", "Foo[mc]", "Gone[s]", "Top[c]"}));
+  EXPECT_EQ(selected(mailboxes, subs, "*", {.subscribed_only = true, .recursive_match = true}),
+            (V{"INBOX[sm]", "Foo/Bar[sm]", "Gone[s]", "Top/Mid/Leaf[s]"}));
+  EXPECT_EQ(selected(mailboxes, subs, "Top/%", {.subscribed_only = true, .recursive_match = true}), (V{"Top/Mid[c]"}));
+  // RFC 3501 §6.3.9: LSUB "%" names the unsubscribed parent of a subscribed child instead.
+  EXPECT_EQ(selected(mailboxes, subs, "%", {.subscribed_only = true, .lsub = true}),
+            (V{"INBOX[sm]", "Foo[mc]", "Gone[s]", "Top[c]"}));
+}
+
 TEST(ImapList, HostilePatternsCostOnePassPerStep) {
   // 200,000 wildcards are one step; a pattern with more plain characters than the name has
   // bytes is refused before any walk (issue 16: this took 9 s on one long name).
@@ -446,6 +481,13 @@ TEST(ImapSearch, StringsOfAnotherCharsetAreConvertedFirst) {
 TEST(ImapDecode, TransferEncodingsAndEncodedWords) {
   EXPECT_EQ(mime::decode_base64("aGVs\r\nbG8="), "hello");
   EXPECT_EQ(mime::decode_quoted_printable("a=3Db=\r\nc =ZZ"), "a=bc =ZZ");
+  // RFC 2045 §6.7: trailing white space goes (white space before a soft break stays: the "="
+  // protects it); hard line breaks stay as written; "=" at the very end is a soft break.
+  EXPECT_EQ(mime::decode_quoted_printable("one  \r\ntwo\t=  \r\nthree=\r\n"), "one\r\ntwo\tthree");
+  EXPECT_EQ(mime::decode_quoted_printable("lf only \nnext=\nline"), "lf only\nnextline");
+  EXPECT_EQ(mime::decode_quoted_printable("=3d=C3=A9=\r\n=20\r\n"), "=\xC3\xA9 \r\n");
+  EXPECT_EQ(mime::decode_quoted_printable("end="), "end");
+  EXPECT_EQ(mime::decode_quoted_printable("=4"), "=4");
   EXPECT_FALSE(mime::decode_transfer_encoding("x-uuencode", "x"));
   EXPECT_EQ(mime::decode_header_value("=?UTF-8?B?Y2Fmw6k=?= =?UTF-8?Q?_au_lait?= ok"), "café au lait ok");
   EXPECT_EQ(mime::to_utf8("iso-8859-1", "\xe9"), "\xc3\xa9");

@@ -100,6 +100,22 @@ TEST(MimeAddresses, Groups) {
   EXPECT_EQ(team[4], (Address{"", "", "c", "y.test"}));
 }
 
+// imaptest's fetch-envelope message: groups side by side, an empty one, one holding a comment.
+TEST(MimeAddresses, GroupsWithCommentsAndEmptyGroups) {
+  auto to = parse_address_list("group: g1@d1.org, g2@d2.org;, group2: g3@d3.org;");
+  EXPECT_EQ(to, (std::vector<Address>{{"", "", "group", ""},
+                                      {"", "", "g1", "d1.org"},
+                                      {"", "", "g2", "d2.org"},
+                                      {"", "", "", ""},
+                                      {"", "", "group2", ""},
+                                      {"", "", "g3", "d3.org"},
+                                      {"", "", "", ""}}));
+  auto cc = parse_address_list("group:;, group2: (foo) ;");
+  EXPECT_EQ(cc,
+            (std::vector<Address>{{"", "", "group", ""}, {"", "", "", ""}, {"", "", "group2", ""}, {"", "", "", ""}}));
+  EXPECT_TRUE(parse_address_list("(only a comment)").empty());
+}
+
 TEST(MimeAddresses, Malformed) {
   EXPECT_TRUE(parse_address_list("").empty());
   EXPECT_TRUE(parse_address_list(" , ,").empty());

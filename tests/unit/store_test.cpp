@@ -84,11 +84,72 @@ TEST_F(MailboxTest, UidValidityNeverRepeats) {
 
 TEST_F(MailboxTest, Subscription) {
   ok(store().update([&](WriteTxn& t) { return create_mailbox(t, user_, "Lists"); }));
-  EXPECT_FALSE(ok(find_mailbox(store().read(), user_, "Lists")).subscribed);
+  EXPECT_FALSE(is_subscribed(store().read(), user_, "Lists"));
   ok(store().update([&](WriteTxn& t) { return set_subscribed(t, user_, "Lists", true); }));
-  EXPECT_TRUE(ok(find_mailbox(store().read(), user_, "Lists")).subscribed);
+  EXPECT_TRUE(is_subscribed(store().read(), user_, "Lists"));
+  // A name without a mailbox may be subscribed (RFC 9051 §6.3.7), in its canonical form.
+  ok(store().update([&](WriteTxn& t) { return set_subscribed(t, user_, "inbox/Later", true); }));
+  // Beside the standard mailboxes a new user is subscribed to, in byte order.
+  EXPECT_EQ(subscribed(store().read(), user_),
+            (std::vector<std::string>{"Archive", "Drafts", "INBOX", "INBOX/Later", "Junk", "Lists", "Sent", "Trash"}));
   auto t = store().write();
-  EXPECT_EQ(error_of(set_subscribed(t, user_, "Nope", true)), Errc::not_found);
+  EXPECT_EQ(error_of(set_subscribed(t, user_, "Nope", false)), Errc::not_found);
+  EXPECT_EQ(error_of(set_subscribed(t, user_, "a//b", true)), Errc::invalid_argument);
+}
+
+// RFC 9051 §6.3.7: the server never drops a subscription by itself; a RENAME takes the
+// subscriptions of the mailboxes it moves along.
+TEST_F(MailboxTest, SubscriptionsOutliveDeleteAndFollowRename) {
+  ok(store().update([&](WriteTxn& t) -> Result<void> {
+    ok(create_mailbox(t, user_, "Work/Old", SpecialUse::none, true));
+    ok(create_mailbox(t, user_, "Gone", SpecialUse::none, true));
+    return {};
+  }));
+  auto mine = [&]() {  // apart from the standard mailboxes
+    auto all = subscribed(store().read(), user_);
+    std::erase_if(all, [](const std::string& n) {
+      return n == "INBOX" || n == "Sent" || n == "Drafts" || n == "Trash" || n == "Junk" || n == "Archive";
+    });
+    return all;
+  };
+  EXPECT_EQ(mine(), (std::vector<std::string>{"Gone", "Work", "Work/Old"}));
+  ok(store().update([&](WriteTxn& t) { return delete_mailbox(t, user_, "Gone"); }));
+  ok(store().update([&](WriteTxn& t) { return rename_mailbox(t, user_, "Work", "Jobs"); }));
+  EXPECT_EQ(mine(), (std::vector<std::string>{"Gone", "Jobs", "Jobs/Old"}));
+  ok(store().update([&](WriteTxn& t) {
+    remove_all_mailboxes(t, user_);
+    return Result<void>{};
+  }));
+  EXPECT_TRUE(subscribed(store().read(), user_).empty());
+}
+
+// Format 2 kept subscriptions as a flag in each mailbox record; opening such a store moves them
+// to their own table and rewrites the records, in the opening transaction.
+TEST_F(MailboxTest, AFormat2StoreKeepsItsSubscriptionsWhenUpgraded) {
+  ok(store().update([&](WriteTxn& t) -> Result<void> {
+    ok(create_mailbox(t, user_, "Lists/Rust", SpecialUse::none, true));
+    ok(create_mailbox(t, user_, "Quiet"));
+    ok(set_subscribed(t, user_, "Junk", false));
+    return {};
+  }));
+  auto before = subscribed(store().read(), user_);
+  auto boxes_before = list_mailboxes(store().read(), user_);
+  {
+    auto t = store().write();
+    testing::downgrade_to_format_2(t);
+    t.commit();
+  }
+  EXPECT_TRUE(subscribed(store().read(), user_).empty());
+  store_.reset();
+  EXPECT_EQ(subscribed(store().read(), user_), before);
+  EXPECT_EQ(testing::schema_version(store().read()), kSchemaVersion);
+  auto boxes_after = list_mailboxes(store().read(), user_);
+  ASSERT_EQ(boxes_after.size(), boxes_before.size());
+  for (std::size_t i = 0; i < boxes_after.size(); ++i) {
+    EXPECT_EQ(boxes_after[i].name, boxes_before[i].name);
+    EXPECT_EQ(boxes_after[i].uid_validity, boxes_before[i].uid_validity);
+    EXPECT_EQ(boxes_after[i].special_use, boxes_before[i].special_use);
+  }
 }
 
 TEST_F(MailboxTest, DotSeparator) {
