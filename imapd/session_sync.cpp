@@ -46,7 +46,7 @@ void Session::apply_logged_changes(const storage::ReadTxn& txn, const storage::M
         s.view.appended(change.uid, recent_for_arrival(mailbox, change.uid));
         break;
       case storage::ChangeKind::expunged:
-        s.view.expunged(change.uid);
+        s.view.expunged(change.uid, change.modseq);
         break;
       case storage::ChangeKind::mailbox_deleted:
         break;  // seen above, as the mailbox record
@@ -59,7 +59,7 @@ void Session::apply_logged_changes(const storage::ReadTxn& txn, const storage::M
 
 void Session::sync_without_log(const storage::ReadTxn& txn, const storage::Mailbox& mailbox) {
   auto& s = *selected();
-  for (auto uid : s.view.reconcile(storage::list_uids(txn, mailbox.id)))
+  for (auto uid : s.view.reconcile(storage::list_uids(txn, mailbox.id), s.seen_modseq))
     s.view.appended(uid, recent_for_arrival(mailbox, uid));
   storage::for_each_message(txn, mailbox.id, [&](const storage::Message& m) {
     if (m.modseq > s.seen_modseq && !own_modseqs_.count(m.modseq)) s.view.flags_changed(m.uid);
@@ -98,13 +98,20 @@ void Session::report_updates(bool allow_expunge, bool with_flags) {
     fmt::format_to(std::back_inserter(talk_.out()), "* {} EXISTS\r\n", *updates.exists);
     if (!enabled_.imap4rev2) fmt::format_to(std::back_inserter(talk_.out()), "* {} RECENT\r\n", *updates.recent);
   }
-  if (updates.flags.empty()) return;
-  auto txn = ctx_.services.store.read();
-  for (auto uid : updates.flags) {
-    auto seq = s.view.seq_of(uid);
-    auto message = storage::find_message(txn, s.mailbox.id, uid);
-    if (seq && message) append_flags_fetch(*message, *seq, true);
+  if (!updates.flags.empty()) {
+    auto txn = ctx_.services.store.read();
+    for (auto uid : updates.flags) {
+      auto seq = s.view.seq_of(uid);
+      auto message = storage::find_message(txn, s.mailbox.id, uid);
+      if (seq && message) append_flags_fetch(*message, *seq, true);
+    }
   }
+  // RFC 7162 §3.2.10 (RFC 5162 erratum 1810): an expunge held back while this command's
+  // answers carried later MODSEQs must not be skipped by a client that resynchronises from
+  // the highest MODSEQ it saw.
+  if (auto held = s.view.pending_expunge_modseq(); held && enabled_.condstore)
+    fmt::format_to(std::back_inserter(talk_.out()), "* OK [HIGHESTMODSEQ {}] Expunges are still to come\r\n",
+                   std::max<std::uint64_t>(*held, 1) - 1);
 }
 
 }  // namespace mailstead::imap

@@ -46,8 +46,9 @@ void MailboxView::appended(Uid uid, bool recent) {
   if (recent) recent_.insert(uid);
 }
 
-void MailboxView::expunged(Uid uid) {
+void MailboxView::expunged(Uid uid, std::uint64_t modseq) {
   if (seq_of(uid)) {
+    if (pending_expunged_.empty() || modseq < earliest_expunge_) earliest_expunge_ = modseq;
     pending_expunged_.insert(uid);
     pending_flags_.erase(uid);
     return;
@@ -58,12 +59,12 @@ void MailboxView::expunged(Uid uid) {
   recent_.erase(uid);
 }
 
-std::vector<Uid> MailboxView::reconcile(const std::vector<Uid>& in_store) {
+std::vector<Uid> MailboxView::reconcile(const std::vector<Uid>& in_store, std::uint64_t known_modseq) {
   auto present = [&in_store](Uid uid) { return std::binary_search(in_store.begin(), in_store.end(), uid); };
   for (auto uid : uids_)
-    if (!present(uid)) expunged(uid);
+    if (!present(uid)) expunged(uid, known_modseq + 1);
   for (auto uid : std::vector<Uid>(pending_new_))
-    if (!present(uid)) expunged(uid);
+    if (!present(uid)) expunged(uid, known_modseq + 1);
   return {std::upper_bound(in_store.begin(), in_store.end(), last_known()), in_store.end()};
 }
 

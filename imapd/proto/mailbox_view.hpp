@@ -41,6 +41,12 @@ class MailboxView {
   bool is_recent(Uid uid) const { return recent_.count(uid) != 0; }
   std::uint32_t recent_count() const { return static_cast<std::uint32_t>(recent_.size()); }
   bool is_expunged(Uid uid) const { return pending_expunged_.count(uid) != 0; }
+  // The earliest mod-sequence of an expunge not told yet (nullopt: none). While one is held
+  // back, FETCH answers may carry later MODSEQs, so the session must tell a CONDSTORE client
+  // a HIGHESTMODSEQ below it (RFC 7162 §3.2.10, erratum 1810 of RFC 5162).
+  std::optional<std::uint64_t> pending_expunge_modseq() const {
+    return pending_expunged_.empty() ? std::nullopt : std::optional(earliest_expunge_);
+  }
 
   // The (seq, uid) pairs a sequence set or UID set names, ascending.
   struct Member {
@@ -55,12 +61,14 @@ class MailboxView {
   void mark_recent(Uid from, Uid to);
   // Changes learned from the change log (or made by this session).
   void appended(Uid uid, bool recent);
-  void expunged(Uid uid);
+  // `modseq`: the expunge's place in the change log (0: not known; see pending_expunge_modseq).
+  void expunged(Uid uid, std::uint64_t modseq = 0);
   void flags_changed(Uid uid);
   // Without the change log (it was trimmed past this session's position): what the client
   // knows or is about to hear of and `in_store` (ascending) no longer holds is expunged; the
   // UIDs of `in_store` above all of those are returned, ascending, for appended().
-  std::vector<Uid> reconcile(const std::vector<Uid>& in_store);
+  // `known_modseq`: how far the session had read the log; expunges found here happened after.
+  std::vector<Uid> reconcile(const std::vector<Uid>& in_store, std::uint64_t known_modseq = 0);
   // The client was just sent this message's FLAGS (a FETCH or STORE answer): nothing pending.
   void flags_reported(Uid uid) { pending_flags_.erase(uid); }
 
@@ -71,9 +79,10 @@ class MailboxView {
  private:
   Uid last_known() const { return pending_new_.empty() ? largest_uid() : pending_new_.back(); }
 
-  std::vector<Uid> uids_;           // what the client knows, ascending
-  std::set<Uid> pending_expunged_;  // still in uids_
-  std::vector<Uid> pending_new_;    // not yet in uids_, ascending
+  std::vector<Uid> uids_;               // what the client knows, ascending
+  std::set<Uid> pending_expunged_;      // still in uids_
+  std::uint64_t earliest_expunge_ = 0;  // of pending_expunged_
+  std::vector<Uid> pending_new_;        // not yet in uids_, ascending
   std::set<Uid> pending_flags_;
   std::set<Uid> recent_;
 };

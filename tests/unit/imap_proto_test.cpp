@@ -556,6 +556,24 @@ TEST(ImapSequence, MissingUidsWithinASet) {
             "4294967295");
 }
 
+TEST(ImapView, EarliestHeldBackExpunge) {
+  MailboxView view({1, 2, 3});
+  EXPECT_FALSE(view.pending_expunge_modseq());
+  view.expunged(3, 40);
+  view.expunged(1, 35);
+  view.expunged(9, 20);  // not in the view: not held back
+  EXPECT_EQ(view.pending_expunge_modseq(), 35u);
+  view.take_updates(false);  // FETCH: expunges stay
+  EXPECT_EQ(view.pending_expunge_modseq(), 35u);
+  view.take_updates(true);
+  EXPECT_FALSE(view.pending_expunge_modseq());
+  view.expunged(2, 50);
+  EXPECT_EQ(view.pending_expunge_modseq(), 50u);  // the earlier ones were told
+  MailboxView trimmed({4, 5});
+  trimmed.reconcile({5}, 70);  // the log was gone: after what the session had read
+  EXPECT_EQ(trimmed.pending_expunge_modseq(), 71u);
+}
+
 TEST(ImapView, FlagsCanStayPendingWhileExpungesGo) {
   MailboxView view({1, 2, 3});
   view.expunged(1);
