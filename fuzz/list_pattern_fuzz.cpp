@@ -43,16 +43,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   bool small = name.size() <= 10 && pattern.size() <= 10 && wildcards <= 4;
   if (small && !inbox && matched != reference_match(name, pattern)) std::abort();
 
+  // The selection on small inputs only: it matches every name and parent (a few hundred
+  // pattern walks) four times over.
+  if (name.size() > 64) return 0;
   std::vector<std::string> mailboxes, subscriptions;
   std::size_t at = 0;
-  for (std::size_t i = 0; at <= name.size() && i < 64; ++i) {
+  for (std::size_t i = 0; at <= name.size() && i < 8; ++i) {
     auto end = std::min(name.find('\n', at), name.size());
     (i % 2 ? subscriptions : mailboxes).emplace_back(name.substr(at, end - at));
     at = end + 1;
   }
   std::sort(mailboxes.begin(), mailboxes.end());
   std::sort(subscriptions.begin(), subscriptions.end());
-  std::vector<std::string> patterns{std::string(pattern.substr(0, 64))};
+  std::vector<std::string> patterns{std::string(pattern.substr(0, 16))};
   for (bool subscribed : {false, true})
     for (bool recursive : {false, true}) {
       mailstead::imap::ListSelection selection{.subscribed_only = subscribed, .recursive_match = recursive};

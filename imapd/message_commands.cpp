@@ -8,6 +8,7 @@
 
 #include "common/log/log.hpp"
 #include "common/mime/decode.hpp"
+#include "common/text/ascii.hpp"
 #include "imapd/proto/response.hpp"
 #include "imapd/proto/search.hpp"
 #include "imapd/proto/sections.hpp"
@@ -402,34 +403,38 @@ net::awaitable<bool> Session::on_copy(const Command& command, const Copy& copy) 
   co_return true;
 }
 
-// RFC 9051 §6.4.4, RFC 4731 ESEARCH, RFC 5182 SEARCHRES. Matching runs in slices of at most
-// kSearchSlice, each over its own read view, with other sessions served between them; all the
-// slices together may take imapd.max_search_time. A message expunged by another session
-// meanwhile is simply not matched; one delivered meanwhile is not in this session's view yet.
-net::awaitable<bool> Session::on_search(const Command& command, const Search& search) {
-  const auto& charset = search.request.charset;
-  auto key = search.request.key;
+// The messages of the selected mailbox a SEARCH, SORT or THREAD's criteria match, in UID
+// order; nullopt when the command was answered NO (charset, limits). Matching runs in slices
+// of at most kSearchSlice, each over its own read view, with other sessions served between
+// them; all the slices together may take imapd.max_search_time. A message expunged by another
+// session meanwhile is simply not matched; one delivered meanwhile is not in this session's
+// view yet.
+net::awaitable<std::optional<SearchMatches>> Session::find_matches(const Command& command,
+                                                                   const SearchRequest& request) {
+  const auto& charset = request.charset;
+  auto key = request.key;
   if (!charset.empty() && !convert_search_strings(key, charset)) {
     tagged(command, "NO", "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset");
-    co_return true;
+    co_return std::nullopt;
   }
   const auto& limits = ctx_.services.config.imapd;
   if (auto keys = count_text_keys(key); keys > limits.max_search_text_keys) {
     tagged(command, "NO",
            fmt::format("[LIMIT] {} text keys are more than the {} one search may hold", keys,
                        limits.max_search_text_keys));
-    co_return true;
+    co_return std::nullopt;
   }
   sync_changes();
   auto& view = selected()->view;
   const auto mailbox_id = selected()->mailbox.id;
   SearchScope scope{view.exists(), view.largest_uid(), saved_search_};
   prepare_search(key, scope);
-  const bool report_modseq = uses_modseq(key);
-  if (report_modseq) enabled_.condstore = true;
-  std::vector<std::uint32_t> seqs;
-  std::vector<storage::Uid> uids;
-  std::vector<std::uint64_t> modseqs;     // of each match, when a MODSEQ key asks for them
+  SearchMatches found;
+  found.report_modseq = uses_modseq(key);
+  if (found.report_modseq) enabled_.condstore = true;
+  auto& seqs = found.seqs;
+  auto& uids = found.uids;
+  auto& modseqs = found.modseqs;
   const storage::ReadTxn* txn = nullptr;  // the current slice's view
   std::optional<mime::Part> structure;
   const storage::Message* record = nullptr;  // the message being matched
@@ -475,7 +480,7 @@ net::awaitable<bool> Session::on_search(const Command& command, const Search& se
       if (matches(key, m, scope, load)) {
         seqs.push_back(*n);
         uids.push_back(current.uid);
-        if (report_modseq) modseqs.push_back(current.modseq);
+        modseqs.push_back(current.modseq);
       }
       scratch_fields = std::move(m.fields);
       return true;
@@ -494,8 +499,19 @@ net::awaitable<bool> Session::on_search(const Command& command, const Search& se
               limits.max_search_time.count());
     tagged(command, "NO",
            fmt::format("[LIMIT] The search ran past its limit of {} s; narrow it", limits.max_search_time.count()));
-    co_return true;
+    co_return std::nullopt;
   }
+  co_return found;
+}
+
+// RFC 9051 §6.4.4 (ESEARCH: RFC 4731; SEARCHRES: RFC 5182; MODSEQ: RFC 7162 §3.1.5).
+net::awaitable<bool> Session::on_search(const Command& command, const Search& search) {
+  auto matches = co_await find_matches(command, search.request);
+  if (!matches) co_return true;
+  const auto& seqs = matches->seqs;
+  const auto& uids = matches->uids;
+  const auto& modseqs = matches->modseqs;
+  const bool report_modseq = matches->report_modseq;
   auto request = search.request;
   if (enabled_.imap4rev2 && !request.extended) {  // RFC 9051 §6.4.4: IMAP4rev2 answers with ESEARCH
     request.extended = true;
@@ -535,6 +551,105 @@ net::awaitable<bool> Session::on_search(const Command& command, const Search& se
     if (report_modseq && !result.empty()) fmt::format_to(std::back_inserter(talk_.out()), " MODSEQ {}", highest_modseq);
     talk_.out() += "\r\n";
   }
+  report_updates(command.uid);
+  tagged(command, "OK", fmt::format("{} completed", command.name));
+  co_return true;
+}
+
+// What SORT and THREAD read of the matched messages (envelope, and References for
+// THREAD=REFERENCES), in slices as the search itself: nullopt when a message is gone (it was
+// expunged meanwhile; it is left out).
+net::awaitable<std::vector<SortMessage>> Session::sort_messages(const SearchMatches& matches, bool references) {
+  std::vector<SortMessage> out;
+  out.reserve(matches.uids.size());
+  const auto mailbox_id = selected()->mailbox.id;
+  std::size_t i = 0;
+  while (i < matches.uids.size()) {
+    {
+      auto txn = ctx_.services.store.read();
+      const auto slice_end = std::chrono::steady_clock::now() + kSearchSlice;
+      for (; i < matches.uids.size() && std::chrono::steady_clock::now() < slice_end; ++i) {
+        auto record = storage::find_message(txn, mailbox_id, matches.uids[i]);
+        if (!record) continue;
+        auto envelope = storage::message_envelope(txn, *record);
+        if (!envelope) continue;
+        SortMessage m;
+        m.seq = matches.seqs[i];
+        m.uid = record->uid;
+        m.internal_date = record->internal_date;
+        m.size = record->size;
+        m.subject = std::move(envelope->subject);
+        m.date = std::move(envelope->date);
+        m.message_id = std::move(envelope->message_id);
+        m.in_reply_to = std::move(envelope->in_reply_to);
+        m.from = std::move(envelope->from);
+        m.to = std::move(envelope->to);
+        m.cc = std::move(envelope->cc);
+        if (references)
+          storage::for_each_header_field(txn, *record, [&m](std::string_view name, std::string_view value) {
+            if (!text::iequals_ascii(name, "References")) return true;
+            m.references = std::string(value);
+            return false;
+          });
+        out.push_back(std::move(m));
+      }
+    }
+    if (i < matches.uids.size()) co_await net::yield_to_others();
+  }
+  co_return out;
+}
+
+// RFC 5256 §3 SORT (SORT=DISPLAY: RFC 5957; RETURN: RFC 5267 ESORT; MODSEQ: RFC 7162 §3.1.5).
+net::awaitable<bool> Session::on_sort(const Command& command, const Sort& sort) {
+  auto matches = co_await find_matches(command, sort.request);
+  if (!matches) co_return true;
+  auto messages = co_await sort_messages(*matches, false);
+  auto order = sort_order(messages, sort.criteria);
+  std::vector<std::uint32_t> result;
+  result.reserve(order.size());
+  for (auto i : order) result.push_back(command.uid ? messages[i].uid : messages[i].seq);
+  const auto& modseqs = matches->modseqs;
+  const auto highest_modseq = modseqs.empty() ? 0 : *std::max_element(modseqs.begin(), modseqs.end());
+  auto& out = talk_.out();
+  if (!sort.request.extended) {
+    out += "* SORT";
+    for (auto n : result) fmt::format_to(std::back_inserter(out), " {}", n);
+    if (matches->report_modseq && !result.empty())
+      fmt::format_to(std::back_inserter(out), " (MODSEQ {})", highest_modseq);
+    out += "\r\n";
+  } else {
+    // RFC 5267 §3.2: MIN and MAX are the first and last in sort order, ALL the sort order.
+    const auto returns = sort.request.returns;
+    fmt::format_to(std::back_inserter(out), "* ESEARCH (TAG \"{}\"){}", command.tag, command.uid ? " UID" : "");
+    if ((returns & SearchRequest::kMin) && !result.empty())
+      fmt::format_to(std::back_inserter(out), " MIN {}", result.front());
+    if ((returns & SearchRequest::kMax) && !result.empty())
+      fmt::format_to(std::back_inserter(out), " MAX {}", result.back());
+    if ((returns & SearchRequest::kAll) && !result.empty())
+      fmt::format_to(std::back_inserter(out), " ALL {}", format_set(result));
+    if (returns & SearchRequest::kCount) fmt::format_to(std::back_inserter(out), " COUNT {}", result.size());
+    if (matches->report_modseq && !result.empty())
+      fmt::format_to(std::back_inserter(out), " MODSEQ {}", highest_modseq);
+    out += "\r\n";
+  }
+  report_updates(command.uid);
+  tagged(command, "OK", fmt::format("{} completed", command.name));
+  co_return true;
+}
+
+// RFC 5256 §3 THREAD, ORDEREDSUBJECT and REFERENCES (§4).
+net::awaitable<bool> Session::on_thread(const Command& command, const Thread& thread) {
+  auto matches = co_await find_matches(command, thread.request);
+  if (!matches) co_return true;
+  auto messages = co_await sort_messages(*matches, thread.algorithm == ThreadAlgorithm::references);
+  auto threads = thread_messages(messages, thread.algorithm);
+  auto& out = talk_.out();
+  out += "* THREAD";
+  if (!threads.empty()) {
+    out += ' ';
+    out += format_threads(threads, messages, command.uid);
+  }
+  out += "\r\n";
   report_updates(command.uid);
   tagged(command, "OK", fmt::format("{} completed", command.name));
   co_return true;

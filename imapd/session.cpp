@@ -63,7 +63,7 @@ std::string Session::capabilities() const {
   caps +=
       " SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN LIST-EXTENDED LIST-STATUS"
       " SPECIAL-USE CREATE-SPECIAL-USE ESEARCH SEARCHRES STATUS=SIZE BINARY UTF8=ACCEPT CONDSTORE QRESYNC MULTIAPPEND"
-      " QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE";
+      " QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES";
   fmt::format_to(std::back_inserter(caps), " APPENDLIMIT={}", cfg_.imapd.max_message_size);
   return caps;
 }
@@ -234,6 +234,8 @@ net::awaitable<bool> Session::handle(const Command& command) {
                         [&](const Unselect& x) { return finished(on_unselect(c, x)); },
                         [&](const Expunge& x) { return on_expunge(c, x); },
                         [&](const Search& x) { return on_search(c, x); },
+                        [&](const Sort& x) { return on_sort(c, x); },
+                        [&](const Thread& x) { return on_thread(c, x); },
                         [&](const Fetch& x) { return on_fetch(c, x); },
                         [&](const Store& x) { return on_store(c, x); },
                         [&](const Copy& x) { return on_copy(c, x); },

@@ -48,6 +48,14 @@ namespace mailstead::imap {
 inline constexpr std::size_t kFlushAt = std::size_t{256} * 1024;
 // Longest a command works before other sessions on its thread get their turn (SEARCH).
 inline constexpr std::chrono::milliseconds kSearchSlice{20};
+
+// What a search matched, in UID order: sequence numbers, UIDs and MODSEQs side by side.
+struct SearchMatches {
+  std::vector<std::uint32_t> seqs;
+  std::vector<storage::Uid> uids;
+  std::vector<std::uint64_t> modseqs;
+  bool report_modseq = false;  // a MODSEQ key was given: the answer carries one (RFC 7162 §3.1.5)
+};
 // Said before the session ends because another session deleted the selected mailbox.
 inline constexpr std::string_view kMailboxDeleted = "* BYE Selected mailbox was deleted, have to disconnect\r\n";
 
@@ -184,6 +192,10 @@ class Session {
   net::awaitable<bool> on_copy(const Command& command, const Copy& copy);
   net::awaitable<bool> on_move(const Command& command, const Move& move);
   net::awaitable<bool> on_search(const Command& command, const Search& search);
+  net::awaitable<bool> on_sort(const Command& command, const Sort& sort);
+  net::awaitable<bool> on_thread(const Command& command, const Thread& thread);
+  net::awaitable<std::optional<SearchMatches>> find_matches(const Command& command, const SearchRequest& request);
+  net::awaitable<std::vector<SortMessage>> sort_messages(const SearchMatches& matches, bool references);
   net::awaitable<bool> on_expunge(const Command& command, const Expunge& expunge);
   net::awaitable<bool> on_close(const Command& command, const Close&);
   bool on_unselect(const Command& command, const Unselect&);

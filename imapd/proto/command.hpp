@@ -17,6 +17,7 @@
 #include "imapd/proto/fetch_items.hpp"
 #include "imapd/proto/search_key.hpp"
 #include "imapd/proto/sequence.hpp"
+#include "imapd/proto/sort.hpp"
 
 namespace mailstead::imap {
 
@@ -106,6 +107,16 @@ struct Expunge {
 struct Search {
   SearchRequest request;
 };
+// RFC 5256 SORT (with RFC 5957 DISPLAYFROM/DISPLAYTO; RETURN: RFC 5267 ESORT): the charset is
+// not optional here.
+struct Sort {
+  std::vector<SortCriterion> criteria;
+  SearchRequest request;
+};
+struct Thread {
+  ThreadAlgorithm algorithm = ThreadAlgorithm::references;
+  SearchRequest request;
+};
 struct Fetch {
   SequenceSet set;
   FetchRequest request;
@@ -143,7 +154,7 @@ struct SetQuota {
 using Arguments =
     std::variant<Capability, Noop, Logout, StartTls, Authenticate, Login, Enable, Select, Examine, Create, Delete,
                  Rename, Subscribe, Unsubscribe, List, Lsub, Namespace, Status, Append, Idle, Check, Close, Unselect,
-                 Expunge, Search, Fetch, Store, Copy, Move, Id, GetQuota, GetQuotaRoot, SetQuota>;
+                 Expunge, Search, Sort, Thread, Fetch, Store, Copy, Move, Id, GetQuota, GetQuotaRoot, SetQuota>;
 
 struct Command {
   std::string tag;

@@ -352,40 +352,104 @@ class CommandParser {
   Search search() {
     Search search;
     auto& request = search.request;
-    if (r_.word("RETURN")) {
-      request.extended = true;
-      r_.space();
-      r_.expect('(', "return options");
-      while (!r_.skip(')')) {
-        auto option = r_.upper_atom();
-        if (option == "MIN")
-          request.returns |= SearchRequest::kMin;
-        else if (option == "MAX")
-          request.returns |= SearchRequest::kMax;
-        else if (option == "ALL")
-          request.returns |= SearchRequest::kAll;
-        else if (option == "COUNT")
-          request.returns |= SearchRequest::kCount;
-        else if (option == "SAVE")
-          request.returns |= SearchRequest::kSave;
-        else
-          Reader::fail("Unknown SEARCH return option " + option);
-        if (r_.peek() != ')') r_.space();
-      }
-      if (request.returns == 0) request.returns = SearchRequest::kAll;  // RFC 4731 §3.1
-      r_.space();
-    }
+    return_options(request, "SEARCH");
     if (r_.word("CHARSET")) {
       r_.space();
       request.charset = text::upper_ascii(r_.astring());
       r_.space();
     }
+    search_criteria(request);
+    return search;
+  }
+
+  // "RETURN (...) " of ESEARCH (RFC 4731), SEARCHRES (RFC 5182) and ESORT (RFC 5267).
+  void return_options(SearchRequest& request, std::string_view command) {
+    if (!r_.word("RETURN")) return;
+    request.extended = true;
+    r_.space();
+    r_.expect('(', "return options");
+    while (!r_.skip(')')) {
+      auto option = r_.upper_atom();
+      if (option == "MIN")
+        request.returns |= SearchRequest::kMin;
+      else if (option == "MAX")
+        request.returns |= SearchRequest::kMax;
+      else if (option == "ALL")
+        request.returns |= SearchRequest::kAll;
+      else if (option == "COUNT")
+        request.returns |= SearchRequest::kCount;
+      else if (option == "SAVE" && command == "SEARCH")
+        request.returns |= SearchRequest::kSave;
+      else
+        Reader::fail("Unknown " + std::string(command) + " return option " + option);
+      if (r_.peek() != ')') r_.space();
+    }
+    if (request.returns == 0) request.returns = SearchRequest::kAll;  // RFC 4731 §3.1
+    r_.space();
+  }
+
+  void search_criteria(SearchRequest& request) {
     request.key.kind = SearchKey::Kind::and_;
     for (;;) {
       request.key.children.push_back(search_key());
       if (!r_.skip(' ')) break;
     }
-    return search;
+  }
+
+  // RFC 5256 §3: SORT (criteria) charset criteria...
+  Sort sort() {
+    using Key = SortCriterion::Key;
+    Sort sort;
+    return_options(sort.request, "SORT");
+    r_.expect('(', "sort criteria");
+    for (;;) {
+      SortCriterion criterion;
+      auto name = r_.upper_atom();
+      if (name == "REVERSE") {
+        criterion.reverse = true;
+        r_.space();
+        name = r_.upper_atom();
+      }
+      static const std::pair<std::string_view, Key> kKeys[] = {{"ARRIVAL", Key::arrival},
+                                                               {"CC", Key::cc},
+                                                               {"DATE", Key::date},
+                                                               {"FROM", Key::from},
+                                                               {"SIZE", Key::size},
+                                                               {"SUBJECT", Key::subject},
+                                                               {"TO", Key::to},
+                                                               {"DISPLAYFROM", Key::display_from},
+                                                               {"DISPLAYTO", Key::display_to}};
+      auto known = std::find_if(std::begin(kKeys), std::end(kKeys), [&](const auto& k) { return k.first == name; });
+      if (known == std::end(kKeys)) Reader::fail("Unknown sort criterion " + name);
+      criterion.key = known->second;
+      sort.criteria.push_back(criterion);
+      if (r_.skip(')')) break;
+      r_.space();
+      if (sort.criteria.size() > 16) Reader::fail("Too many sort criteria");
+    }
+    r_.space();
+    sort.request.charset = text::upper_ascii(r_.astring());
+    r_.space();
+    search_criteria(sort.request);
+    return sort;
+  }
+  Arguments sort_command() { return sort(); }
+
+  // RFC 5256 §3: THREAD algorithm charset criteria...
+  Arguments thread() {
+    Thread thread;
+    auto algorithm = r_.upper_atom();
+    if (algorithm == "ORDEREDSUBJECT")
+      thread.algorithm = ThreadAlgorithm::ordered_subject;
+    else if (algorithm == "REFERENCES")
+      thread.algorithm = ThreadAlgorithm::references;
+    else
+      Reader::fail("Unknown threading algorithm " + algorithm);
+    r_.space();
+    thread.request.charset = text::upper_ascii(r_.astring());
+    r_.space();
+    search_criteria(thread.request);
+    return thread;
   }
 
   std::int64_t search_date() {
@@ -800,6 +864,8 @@ constexpr std::array kCommands{
     row<Unselect>("UNSELECT", kSelected, 0, &CommandParser::none<Unselect>),  // RFC 3691
     row<Expunge>("EXPUNGE", kSelected, kUidForm, &CommandParser::expunge),
     row<Search>("SEARCH", kSelected, kArguments | kUidForm, &CommandParser::search_command),
+    row<Sort>("SORT", kSelected, kArguments | kUidForm, &CommandParser::sort_command),  // RFC 5256
+    row<Thread>("THREAD", kSelected, kArguments | kUidForm, &CommandParser::thread),    // RFC 5256
     row<Fetch>("FETCH", kSelected, kArguments | kUidForm, &CommandParser::fetch_command),
     row<Store>("STORE", kSelected, kArguments | kUidForm, &CommandParser::store_command),
     row<Copy>("COPY", kSelected, kArguments | kUidForm, &CommandParser::copy_command),

@@ -40,7 +40,9 @@ bool contains(const std::vector<Interval>& intervals, std::uint32_t n);
 // request for a message that does not exist (RFC 9051 §6.4.4: tagged BAD).
 bool exceeds(const SequenceSet& set, std::uint32_t largest);
 
-// The compact form of ascending unique numbers: "1:3,7" (for COPYUID, APPENDUID, ESEARCH).
+// The compact form of unique numbers: "1:3,7" (for COPYUID, APPENDUID, ESEARCH). Their order
+// is kept, and only runs that go up by one become ranges, so ESORT's sort order survives
+// (RFC 5267 §3.2).
 std::string format_set(const std::vector<std::uint32_t>& ascending);
 
 // The numbers of 1..largest that `present` (ascending) lacks and `within` (resolve()'s form)

@@ -183,6 +183,30 @@ class ImapTest(unittest.TestCase):
         self.assertEqual(m.search(None, "DELETED"), ("OK", [b""]))
         m.logout()
 
+    def test_sort_and_thread_with_imaplib(self):
+        """imaplib's sort() and thread() (RFC 5256) over a short conversation delivered by SMTP."""
+        first = (b"From: Ann <ann@example.org>\r\nSubject: plans\r\nDate: Mon, 5 Jan 2026 10:00:00 +0000\r\n"
+                 b"Message-ID: <p1@example.org>\r\n\r\nfirst\r\n")
+        reply = (b"From: bob@example.org\r\nSubject: Re: plans\r\nDate: Mon, 5 Jan 2026 11:00:00 +0000\r\n"
+                 b"Message-ID: <p2@example.org>\r\nIn-Reply-To: <p1@example.org>\r\n"
+                 b"References: <p1@example.org>\r\n\r\nsecond\r\n")
+        other = (b"From: carol@example.org\r\nSubject: Another topic\r\nDate: Sun, 4 Jan 2026 10:00:00 +0000\r\n"
+                 b"Message-ID: <o1@example.org>\r\n\r\nthird\r\n")
+        for message in (reply, other, first):
+            self.inst.deliver(message)
+        m = self.inst.login()
+        caps = m.capabilities
+        for cap in ("SORT", "SORT=DISPLAY", "ESORT", "THREAD=REFERENCES", "THREAD=ORDEREDSUBJECT"):
+            self.assertIn(cap, caps)
+        m.select("INBOX")
+        self.assertEqual(m.sort("(SUBJECT)", "UTF-8", "ALL"), ("OK", [b"2 1 3"]))
+        self.assertEqual(m.sort("(REVERSE DATE)", "UTF-8", "ALL"), ("OK", [b"1 3 2"]))
+        self.assertEqual(m.sort("(DISPLAYFROM)", "UTF-8", "ALL"), ("OK", [b"3 1 2"]))
+        self.assertEqual(m.thread("REFERENCES", "UTF-8", "ALL"), ("OK", [b"(2)(3 1)"]))
+        self.assertEqual(m.thread("ORDEREDSUBJECT", "UTF-8", "NOT", "FROM", "carol"), ("OK", [b"(3 1)"]))
+        self.assertEqual(m.uid("SORT", "(SIZE)", "UTF-8", "ALL")[0], "OK")
+        m.logout()
+
     def test_store_append_copy_move_expunge(self):
         self.inst.deliver()
         self.inst.deliver()

@@ -583,3 +583,107 @@ TEST(ImapView, FlagsCanStayPendingWhileExpungesGo) {
   EXPECT_TRUE(first.flags.empty());
   EXPECT_EQ(view.take_updates(true).flags, std::vector<Uid>{3});
 }
+
+namespace mailstead::imap {
+namespace {
+
+TEST(ImapSort, BaseSubject) {
+  bool reply = false;
+  EXPECT_EQ(base_subject("Re: dinner", &reply), "dinner");
+  EXPECT_TRUE(reply);
+  EXPECT_EQ(base_subject("dinner", &reply), "dinner");
+  EXPECT_FALSE(reply);
+  EXPECT_EQ(base_subject("[club] Fwd: dinner"), "dinner");
+  EXPECT_EQ(base_subject("RE: [list] re [2]:  FW:  dinner  (fwd) (FWD)  "), "dinner");
+  EXPECT_EQ(base_subject("[fwd: Re: dinner]", &reply), "dinner");
+  EXPECT_TRUE(reply);
+  EXPECT_EQ(base_subject("Lunch (fwd)", &reply), "Lunch");
+  EXPECT_TRUE(reply);
+  // A blob alone is the subject (step 4 keeps it when nothing would be left).
+  EXPECT_EQ(base_subject("[only a blob]"), "[only a blob]");
+  EXPECT_EQ(base_subject("=?UTF-8?Q?Re:_caf=C3=A9?=\t\r\n  au   lait"), "café au lait");
+  EXPECT_EQ(base_subject("Remarks"), "Remarks");  // "re" must end in ":"
+  EXPECT_EQ(base_subject(""), "");
+  EXPECT_EQ(base_subject(std::string(100000, '[')), std::string(100000, '['));
+}
+
+TEST(ImapSort, SentTime) {
+  EXPECT_EQ(parse_sent_time("Thu, 1 Jan 2026 11:00:00 +0100"), 1767261600);
+  EXPECT_EQ(parse_sent_time("1 Jan 2026 10:00 GMT"), 1767261600);
+  EXPECT_EQ(parse_sent_time("Thu, 01 Jan 2026 05:00:00 EST"), 1767261600);
+  EXPECT_EQ(parse_sent_time("Thu, 1 Jan 26 10:00:00 +0000 (UTC)"), 1767261600);
+  EXPECT_FALSE(parse_sent_time("yesterday"));
+  EXPECT_FALSE(parse_sent_time("1 Jan 2026 25:00:00 +0000"));
+}
+
+SortMessage message(std::uint32_t seq, std::string subject, std::string date, std::string id,
+                    std::string references = "") {
+  SortMessage m;
+  m.seq = m.uid = seq;
+  m.subject = std::move(subject);
+  m.date = std::move(date);
+  m.message_id = std::move(id);
+  if (!references.empty()) m.references = std::move(references);
+  return m;
+}
+
+TEST(ImapThread, References) {
+  std::vector<SortMessage> corpus{
+      message(1, "script", "Mon, 7 Dec 2026 10:00:00 +0000", ""),
+      message(2, "Re: dinner", "Fri, 2 Jan 2026 10:00:00 +0000", "<b@x>"),
+      message(3, "dinner", "Thu, 1 Jan 2026 10:00:00 +0000", "<a@x>"),
+      message(4, "[club] Fwd: dinner", "3 Jan 2026 10:00 GMT", "<c@x>", "<a@x>\r\n <b@x>"),
+      message(5, "Lunch (fwd)", "1 Jan 2026 04:00:00 EST", "<d@x>"),
+      message(6, "lunch", "5 Jan 2026 10:00:00 +0000", "<e@x>"),
+      message(7, "orphan reply", "4 Jan 2026 10:00:00 +0000", "<f@x>", "<missing@x>"),
+      message(8, "Re: orphan reply", "6 Jan 2026 10:00:00 +0000", "<g@x>", "<missing@x>"),
+  };
+  corpus[1].in_reply_to = "<a@x>";
+  EXPECT_EQ(format_threads(thread_messages(corpus, ThreadAlgorithm::references), corpus, false),
+            "(3 2 4)((7)(8))(6 5)(1)");
+  EXPECT_EQ(format_threads(thread_messages(corpus, ThreadAlgorithm::ordered_subject), corpus, false),
+            "(5 6)(3 (2)(4))(7 8)(1)");
+}
+
+TEST(ImapThread, LoopsAndDuplicatesAreHarmless) {
+  // Each names the other as its parent; a third repeats the first's Message-ID.
+  std::vector<SortMessage> corpus{
+      message(1, "a", "1 Jan 2026 10:00 +0000", "<x@y>", "<z@y>"),
+      message(2, "b", "2 Jan 2026 10:00 +0000", "<z@y>", "<x@y>"),
+      message(3, "c", "3 Jan 2026 10:00 +0000", "<x@y>"),
+  };
+  auto threads = format_threads(thread_messages(corpus, ThreadAlgorithm::references), corpus, false);
+  for (char n : {'1', '2', '3'}) EXPECT_EQ(std::count(threads.begin(), threads.end(), n), 1) << threads;
+}
+
+// Hostile headers: a chain of 20,000 replies (each message's parent is the one before) and
+// messages naming 5,000 references each. Threading stays within its bounds (depth, references
+// followed, loop walk) and every message is in the answer once.
+TEST(ImapThread, DeepChainsAndLongReferenceListsAreBounded) {
+  std::vector<SortMessage> corpus;
+  for (std::uint32_t i = 1; i <= 20000; ++i)
+    corpus.push_back(message(i, "chain", "1 Jan 2026 10:00 +0000", fmt::format("<{}@chain>", i),
+                             i > 1 ? fmt::format("<{}@chain>", i - 1) : ""));
+  std::string many;
+  for (int r = 0; r < 5000; ++r) many += fmt::format("<r{}@refs> ", r);
+  for (std::uint32_t i = 20001; i <= 20200; ++i)
+    corpus.push_back(message(i, "refs", "2 Jan 2026 10:00 +0000", fmt::format("<{}@refs>", i), many));
+  auto threads = thread_messages(corpus, ThreadAlgorithm::references);
+  std::vector<int> seen(corpus.size() + 1, 0);
+  std::size_t deepest = 0;
+  std::vector<std::pair<const ThreadNode*, std::size_t>> pending;
+  for (const auto& t : threads) pending.emplace_back(&t, 1);
+  while (!pending.empty()) {
+    auto [n, depth] = pending.back();
+    pending.pop_back();
+    deepest = std::max(deepest, depth);
+    if (n->message) ++seen[corpus[*n->message].seq];
+    for (const auto& c : n->children) pending.emplace_back(&c, depth + 1);
+  }
+  EXPECT_LE(deepest, 201u);
+  EXPECT_EQ(std::count(seen.begin() + 1, seen.end(), 1), static_cast<long>(corpus.size()));
+  EXPECT_FALSE(format_threads(threads, corpus, true).empty());
+}
+
+}  // namespace
+}  // namespace mailstead::imap
