@@ -13,7 +13,8 @@
 #   - APPEND_COUNT 2 KiB messages APPENDed one by one by Python's imaplib, Nagle on: appends/s
 #   - memory (PSS of the server's process tree) per idle authenticated connection in IDLE,
 #     with IDLE_COUNTS plain connections (Dovecot: the first count only; each of its
-#     connections is a process), and with TLS_IDLE_COUNT connections over implicit TLS (993)
+#     connections is a process), with TLS_IDLE_COUNT connections over implicit TLS (993), and
+#     with as many after COMPRESS=DEFLATE (mailstead only)
 # usage (as root): bench/imap.sh [BUILD_DIR]
 #   RUNS=5 CLIENTS=10 SECONDS_PER_RUN=10 IDLE_COUNTS="1000 10000" TLS_IDLE_COUNT=1000 APPEND_COUNT=500
 set -euo pipefail
@@ -131,3 +132,8 @@ restart_imapd
 m=$(load idle "$HOST" "$tls_port" "user%d@$DOMAIN" "$PASS" "$tls_idle_count" "$imapd_pid" "$idle_users" tls | field kib_per_connection)
 d=$(load idle "$HOST" "$IMAPS_PORT" "user%d@$DOMAIN" "$PASS" "$tls_idle_count" "$dovecot_pid" "$idle_users" tls | field kib_per_connection)
 report "KiB PSS per idle TLS connection, $tls_idle_count (lower is better)" "$m" "$d"
+# COMPRESS=DEFLATE (RFC 4978): Dovecot's needs its imap_zlib plugin, which the reference stack
+# does not load, so mailstead alone.
+restart_imapd
+m=$(load idle "$HOST" "$port" "user%d@$DOMAIN" "$PASS" "$tls_idle_count" "$imapd_pid" "$idle_users" compress | field kib_per_connection)
+printf '%-52s %12s %12s %8s\n' "KiB PSS per idle COMPRESS connection, $tls_idle_count" "$m" "-" "-"

@@ -9,10 +9,11 @@
   imap_load.py reselect HOST PORT USER PASSWORD
       The big INBOX selected, closed, a message appended to it by a second session, and
       SELECT timed again: select_after_new_mail_ms (leaves the INBOX one message bigger).
-  imap_load.py idle HOST PORT USER PASSWORD COUNT PIDS USERS [tls]
+  imap_load.py idle HOST PORT USER PASSWORD COUNT PIDS USERS [tls|compress|tls+compress]
       COUNT authenticated connections ("%d" in USER cycles over users 2..USERS+1), each SELECTs
-      INBOX and then sits in IDLE; prints the proportional set size (PSS) of the server's
-      processes before and after, and per connection.
+      INBOX (after COMPRESS=DEFLATE with "compress") and then sits in IDLE; prints the
+      proportional set size (PSS) of the server's processes before and after, and per
+      connection.
   imap_load.py mixed HOST PORT USER PASSWORD CLIENTS SECONDS FIRST
       CLIENTS parallel clients ("%d" in USER becomes FIRST, FIRST+1, ...), each looping a whole
       session as a mail client would run it: LOGIN, LIST, STATUS INBOX, SELECT INBOX,
@@ -32,6 +33,30 @@ import socket
 import ssl
 import sys
 import time
+import zlib
+
+
+class DeflateSocket:
+    """A socket after COMPRESS=DEFLATE (RFC 4978): raw DEFLATE both ways."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.deflate = zlib.compressobj(6, zlib.DEFLATED, -15)
+        self.inflate = zlib.decompressobj(-15)
+
+    def sendall(self, data):
+        self.sock.sendall(self.deflate.compress(data) + self.deflate.flush(zlib.Z_SYNC_FLUSH))
+
+    def recv(self, size):
+        while True:
+            chunk = self.sock.recv(size)
+            if not chunk:
+                return b""
+            if out := self.inflate.decompress(chunk):
+                return out
+
+    def close(self):
+        self.sock.close()
 
 
 class Client:
@@ -164,7 +189,8 @@ def tree(root_pids):
     return out
 
 
-def idle(host, port, user, password, count, roots, users, tls=False):
+def idle(host, port, user, password, count, roots, users, mode=""):
+    tls = "tls" in mode
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, count + 1000), hard))
     roots = [int(p) for p in roots.split(",")]
@@ -173,6 +199,9 @@ def idle(host, port, user, password, count, roots, users, tls=False):
     for i in range(count):
         c = Client(host, port, tls)
         c.login(user.replace("%d", str(i % users + 2)), password)
+        if "compress" in mode:
+            c.command("COMPRESS DEFLATE")
+            c.sock = DeflateSocket(c.sock)
         c.command("SELECT INBOX")
         c.tag += 1
         c.sock.sendall(b"i IDLE\r\n")
@@ -181,7 +210,8 @@ def idle(host, port, user, password, count, roots, users, tls=False):
         clients.append(c)
     time.sleep(2)
     after = pss_kib(tree(roots))
-    print(f"connections={count} tls={'yes' if tls else 'no'} pss_before_kib={before} pss_after_kib={after} "
+    print(f"connections={count} tls={'yes' if tls else 'no'} compress={'yes' if 'compress' in mode else 'no'} "
+          f"pss_before_kib={before} pss_after_kib={after} "
           f"kib_per_connection={(after - before) / count:.1f}")
     for c in clients:
         c.sock.close()
@@ -272,7 +302,7 @@ def main():
         mixed(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6]), float(sys.argv[7]), int(sys.argv[8]))
     elif mode == "idle":
         idle(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6]), sys.argv[7], int(sys.argv[8]),
-             len(sys.argv) > 9 and sys.argv[9] == "tls")
+             sys.argv[9] if len(sys.argv) > 9 else "")
     else:
         sys.exit(__doc__)
 

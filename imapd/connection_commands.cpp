@@ -1,6 +1,6 @@
 // The commands of any state (RFC 9051 §6.1: CAPABILITY, NOOP, LOGOUT; ID, RFC 2971; ENABLE,
-// RFC 5161, after login) and of the not-authenticated state (§6.2: STARTTLS, AUTHENTICATE,
-// LOGIN).
+// RFC 5161, and COMPRESS, RFC 4978, after login) and of the not-authenticated state (§6.2:
+// STARTTLS, AUTHENTICATE, LOGIN).
 
 #include <fmt/format.h>
 
@@ -42,6 +42,19 @@ bool Session::on_id(const Command& command, const Id& id) {
   log::info(talk_.id(), "client_id", "{}", fields);
   talk_.send("* ID (\"name\" \"mailstead\")\r\n");
   tagged(command, "OK", "ID completed");
+  return true;
+}
+
+// RFC 4978 (after login: the command table). The OK goes out uncompressed, and everything
+// after it, both ways, is DEFLATE: the command loop turns it on once the OK is written.
+bool Session::on_compress(const Command& command, const Compress& compress) {
+  if (compress.mechanism != "DEFLATE") return bad(command.tag, "Unknown compression mechanism");
+  if (connection().compressing() || compress_next_) {
+    tagged(command, "NO", "[COMPRESSIONACTIVE] DEFLATE is already on");
+    return true;
+  }
+  tagged(command, "OK", "DEFLATE active");
+  compress_next_ = true;
   return true;
 }
 

@@ -65,6 +65,7 @@ std::string Session::capabilities() const {
       " SPECIAL-USE CREATE-SPECIAL-USE ESEARCH SEARCHRES STATUS=SIZE BINARY UTF8=ACCEPT CONDSTORE QRESYNC MULTIAPPEND"
       " QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES";
   fmt::format_to(std::back_inserter(caps), " APPENDLIMIT={}", cfg_.imapd.max_message_size);
+  if (!state_.is<NotAuthenticated>() && !connection().compressing()) caps += " COMPRESS=DEFLATE";
   return caps;
 }
 
@@ -81,6 +82,11 @@ net::awaitable<void> Session::run() {
       continue;
     }
     if (!co_await dispatch(std::move(std::get<Command>(parsed)))) break;
+    if (compress_next_) {  // RFC 4978 §3: after the OK, not before
+      compress_next_ = false;
+      if (!co_await talk_.flush()) break;
+      connection().start_compression();
+    }
     if (mailbox_deleted_) {
       talk_.send(kMailboxDeleted);
       break;
@@ -244,6 +250,7 @@ net::awaitable<bool> Session::handle(const Command& command) {
                         [&](const GetQuota& x) { return finished(on_getquota(c, x)); },
                         [&](const GetQuotaRoot& x) { return finished(on_getquotaroot(c, x)); },
                         [&](const SetQuota& x) { return finished(on_setquota(c, x)); },
+                        [&](const Compress& x) { return finished(on_compress(c, x)); },
                     },
                     command.arguments);
 }

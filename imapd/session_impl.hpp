@@ -193,6 +193,7 @@ class Session {
   net::awaitable<bool> on_move(const Command& command, const Move& move);
   net::awaitable<bool> on_search(const Command& command, const Search& search);
   net::awaitable<bool> on_sort(const Command& command, const Sort& sort);
+  bool on_compress(const Command& command, const Compress& compress);
   net::awaitable<bool> on_thread(const Command& command, const Thread& thread);
   net::awaitable<std::optional<SearchMatches>> find_matches(const Command& command, const SearchRequest& request);
   net::awaitable<std::vector<SortMessage>> sort_messages(const SearchMatches& matches, bool references);
@@ -207,6 +208,7 @@ class Session {
   session::StateMachine<NotAuthenticated, Authenticated, Selected> state_;
   Enabled enabled_;
   bool mailbox_deleted_ = false;            // by another session, while selected here: the session ends
+  bool compress_next_ = false;              // COMPRESS answered OK: compress once that is written
   std::vector<storage::Uid> saved_search_;  // SEARCHRES "$"
   std::set<std::uint64_t> own_modseqs_;     // this session's flag changes: not echoed back
   std::shared_ptr<Doorbell> bell_;

@@ -13,6 +13,8 @@ packages=(
   # libraries (see docs/ARCHITECTURE.md, "Dependencies")
   libboost1.81-dev libssl-dev libc-ares-dev liblmdb-dev libfmt-dev libgtest-dev
   libtomlplusplus-dev libcrypt-dev libidn2-dev
+  # IMAP COMPRESS=DEFLATE (RFC 4978)
+  zlib1g-dev
   # DMARC's organisational domains: libpsl with Debian's Public Suffix List (publicsuffix)
   libpsl-dev publicsuffix
   # run and test: certificates, the end-to-end clients

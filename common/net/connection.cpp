@@ -8,6 +8,7 @@
 #include <boost/asio/write.hpp>
 #include <cstring>
 
+#include "common/log/log.hpp"
 #include "common/net/tls.hpp"
 
 namespace mailstead::net {
@@ -128,23 +129,52 @@ awaitable<bool> Connection::talks_within(std::chrono::milliseconds span) {
 
 awaitable<ReadStatus> Connection::receive_more(std::chrono::seconds idle) {
   if (closed_) co_return ReadStatus::closed;
-  auto space = input_.prepare();
-  set_deadline(read_deadline_, Clock::now() + idle);
-  auto buffer = asio::buffer(space.data(), space.size());
-  error_code ec;
-  std::size_t n = 0;
-  if (tls_active_) {
-    auto result = co_await tls_->read_some(space);
-    ec = result.first;
-    n = result.second;
-  } else {
-    auto [read_ec, read_n] = co_await socket_.async_read_some(buffer, use_tuple);
-    ec = read_ec;
-    n = read_n;
+  for (;;) {
+    // Compressed input: inflated only as far as input() has room, so a small stream that
+    // inflates to gigabytes is held back by the same limits as plain input.
+    if (inflater_ && !compressed_input_.empty()) {
+      auto progress = inflater_->inflate(compressed_input_, input_.prepare());
+      if (!progress) {
+        log::info(session_id_, "compression_error", "reason=\"the client's input is not DEFLATE\"");
+        close();
+        co_return ReadStatus::error;
+      }
+      input_.commit(progress->produced);
+      compressed_input_.erase(0, progress->consumed);
+      if (compressed_input_.empty()) std::string().swap(compressed_input_);  // an idle connection keeps none
+      if (progress->produced > 0 || progress->consumed == 0) co_return ReadStatus::ok;
+    }
+    // Received into the free space of input(); when compressed, moved from there to
+    // compressed_input_, and the inflated bytes take the space.
+    auto space = input_.prepare();
+    set_deadline(read_deadline_, Clock::now() + idle);
+    auto buffer = asio::buffer(space.data(), space.size());
+    error_code ec;
+    std::size_t n = 0;
+    if (tls_active_) {
+      auto result = co_await tls_->read_some(space);
+      ec = result.first;
+      n = result.second;
+    } else {
+      auto [read_ec, read_n] = co_await socket_.async_read_some(buffer, use_tuple);
+      ec = read_ec;
+      n = read_n;
+    }
+    set_deadline(read_deadline_, Clock::time_point::max());
+    if (!inflater_) {
+      input_.commit(n);
+      co_return status_of(ec);
+    }
+    if (ec) co_return status_of(ec);
+    compressed_input_.append(space.data(), n);
   }
-  set_deadline(read_deadline_, Clock::time_point::max());
-  input_.commit(n);
-  co_return status_of(ec);
+}
+
+void Connection::start_compression() {
+  auto pending = input_.buffered();
+  compressed_input_.assign(pending.data(), pending.size());
+  input_.discard_buffered();
+  inflater_ = std::make_unique<io::Inflater>();
 }
 
 awaitable<LineResult> Connection::read_line(std::chrono::seconds idle) {
@@ -162,6 +192,11 @@ awaitable<LineResult> Connection::read_line(std::chrono::seconds idle) {
 
 awaitable<bool> Connection::write(std::string_view data, std::chrono::seconds timeout) {
   if (closed_) co_return false;
+  std::string compressed;
+  if (inflater_) {
+    compressed = io::deflate_batch(data);
+    data = compressed;
+  }
   set_deadline(write_deadline_, Clock::now() + timeout);
   auto buffer = asio::buffer(data.data(), data.size());
   error_code ec;

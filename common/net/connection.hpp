@@ -21,10 +21,12 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
 
+#include "common/io/deflate.hpp"
 #include "common/io/line_reader.hpp"
 #include "common/net/asio.hpp"
 #include "common/net/tls_stream.hpp"
@@ -86,6 +88,13 @@ class Connection {
   // that ~40 ms each time (an IMAP literal's closing CRLF). Does nothing on other sockets.
   void acknowledge_now();
 
+  // From now on both directions are raw DEFLATE (IMAP COMPRESS, RFC 4978), over TLS if that
+  // is on: what is written is compressed batch by batch, what arrives is inflated into
+  // input(). Input already buffered is taken as compressed (a client that pipelined past the
+  // command sent it so).
+  void start_compression();
+  bool compressing() const { return inflater_ != nullptr; }
+
   // TLS handshake as server (implicit TLS, or after the STARTTLS reply). Discards buffered
   // input first. On failure (the error is returned) the connection is unusable.
   awaitable<error_code> start_tls(std::chrono::seconds timeout);
@@ -104,7 +113,9 @@ class Connection {
 
   std::shared_ptr<ssl::context> tls_context_;  // outlives tls_
   StreamSocket socket_;
-  std::unique_ptr<TlsStream> tls_;  // from start_tls() on
+  std::unique_ptr<TlsStream> tls_;          // from start_tls() on
+  std::unique_ptr<io::Inflater> inflater_;  // from start_compression() on
+  std::string compressed_input_;            // received, not yet inflated
   asio::steady_timer watchdog_timer_;
   Clock::time_point deadline_ = Clock::time_point::max();  // the earlier of the two below
   Clock::time_point read_deadline_ = Clock::time_point::max();

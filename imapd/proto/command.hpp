@@ -84,6 +84,10 @@ struct List {
 // RFC 3501 §6.3.9 (kept by RFC 9051 as a LIST form): patterns over subscriptions.
 struct Lsub : List {};
 struct Namespace {};
+// RFC 4978: the mechanism, upper-case ("DEFLATE" is the only one there is).
+struct Compress {
+  std::string mechanism;
+};
 struct Status {
   std::string mailbox;
   std::vector<std::string> items;  // upper-case
@@ -151,10 +155,10 @@ struct SetQuota {
   std::vector<std::pair<std::string, std::uint64_t>> limits;  // resource names upper-case
 };
 
-using Arguments =
-    std::variant<Capability, Noop, Logout, StartTls, Authenticate, Login, Enable, Select, Examine, Create, Delete,
-                 Rename, Subscribe, Unsubscribe, List, Lsub, Namespace, Status, Append, Idle, Check, Close, Unselect,
-                 Expunge, Search, Sort, Thread, Fetch, Store, Copy, Move, Id, GetQuota, GetQuotaRoot, SetQuota>;
+using Arguments = std::variant<Capability, Noop, Logout, StartTls, Authenticate, Login, Enable, Select, Examine, Create,
+                               Delete, Rename, Subscribe, Unsubscribe, List, Lsub, Namespace, Status, Append, Idle,
+                               Check, Close, Unselect, Expunge, Search, Sort, Thread, Fetch, Store, Copy, Move, Id,
+                               GetQuota, GetQuotaRoot, SetQuota, Compress>;
 
 struct Command {
   std::string tag;

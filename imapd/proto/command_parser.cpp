@@ -435,6 +435,8 @@ class CommandParser {
   }
   Arguments sort_command() { return sort(); }
 
+  Arguments compress() { return Compress{r_.upper_atom()}; }
+
   // RFC 5256 §3: THREAD algorithm charset criteria...
   Arguments thread() {
     Thread thread;
@@ -869,7 +871,8 @@ constexpr std::array kCommands{
     row<Fetch>("FETCH", kSelected, kArguments | kUidForm, &CommandParser::fetch_command),
     row<Store>("STORE", kSelected, kArguments | kUidForm, &CommandParser::store_command),
     row<Copy>("COPY", kSelected, kArguments | kUidForm, &CommandParser::copy_command),
-    row<Move>("MOVE", kSelected, kArguments | kUidForm, &CommandParser::move),  // RFC 6851
+    row<Move>("MOVE", kSelected, kArguments | kUidForm, &CommandParser::move),        // RFC 6851
+    row<Compress>("COMPRESS", kAuthenticated, kArguments, &CommandParser::compress),  // RFC 4978
 };
 static_assert(command_table::describes_every_command(kCommands, std::variant_size_v<Arguments>));
 

@@ -11,8 +11,10 @@ import socket
 import threading
 import time
 import unittest
+import zlib
 
-from harness import HOST, IMAPD, SMTPD, Daemon, Instance, LineClient, Waiter, client_context, free_port, smtp_waiter
+from harness import (HOST, IMAPD, SMTPD, CompressingIMAP4, Daemon, Instance, LineClient, Waiter, client_context, free_port,
+                     smtp_waiter)
 
 ALICE, ALICE_PASSWORD = "alice@example.test", "alice's long password"
 BOB, BOB_PASSWORD = "bob@example.test", "bob's long password"
@@ -255,6 +257,41 @@ class HostileImapTest(HostileTest):
         self.assertTrue(c.line().startswith("+"))
         c.send_raw(big + b"\r\n")
         self.assertTrue(self.tagged(c, "d").startswith("d OK"))
+
+    def test_a_compressed_bomb_inflates_no_further_than_the_line_limit(self):
+        # COMPRESS=DEFLATE (RFC 4978): 256 MiB without a line end compress to 250 KiB. The
+        # server inflates only as far as its line reader has room, drops the over-long line
+        # and goes on; other sessions are served meanwhile.
+        pid = self.h.imapd.proc.pid
+        m = CompressingIMAP4(HOST, self.h.imap, timeout=60)
+        self.addCleanup(m.shutdown)
+        m.login(ALICE, ALICE_PASSWORD)
+        self.assertEqual(m.compress()[0], "OK")
+        deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
+        chunk = deflate.compress(b"a" * (16 * MIB))  # made before the clock starts
+        waiter = self.imap_waiter()
+        waiter.start()
+        time.sleep(0.1)
+        reset_peak_rss(pid)
+        before = peak_rss_kib(pid)
+        start = time.monotonic()
+        m.send_raw_compressed(deflate.compress(b"x NOOP ") + chunk)
+        for _ in range(15):
+            m.send_raw_compressed(deflate.compress(b"a" * (16 * MIB)))
+        m.send_raw_compressed(deflate.compress(b"\r\nb NOOP\r\n") + deflate.flush(zlib.Z_SYNC_FLUSH))
+        lines = [m.readline(), m.readline()]
+        took = time.monotonic() - start
+        waiter.stop.set()
+        waiter.join(30)
+        grew = peak_rss_kib(pid) - before
+        print(f"\n  COMPRESS bomb ({m.bytes_out // 1024} KiB inflating to 256 MiB): {took:.2f} s, imapd peak RSS "
+              f"+{grew} KiB; other session's longest NOOP wait {waiter.longest * 1000:.1f} ms over "
+              f"{waiter.round_trips} round trips")
+        self.assertEqual(lines, [b"* BAD Line too long\r\n", b"b OK NOOP completed\r\n"])
+        self.assertLess(m.bytes_out, 1 * MIB)
+        self.assertLess(grew, 8 * 1024)
+        self.assertGreater(waiter.round_trips, 0)
+        self.assertLess(waiter.longest, 2.0)
 
     def test_a_long_line_before_login_is_refused_and_the_session_goes_on(self):
         c = self.connect()

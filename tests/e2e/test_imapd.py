@@ -13,7 +13,8 @@ import time
 import unittest
 from pathlib import Path
 
-from harness import HOST, IMAPD, SMTPD, Daemon, Instance, LineClient, client_context, free_port
+from harness import (HOST, IMAPD, SMTPD, CompressingIMAP4, CompressingIMAP4_SSL, Daemon, Instance, LineClient,
+                     client_context, free_port)
 from imap_sexp import fetch_items
 
 PASSWORD = "alice's long password"
@@ -206,6 +207,38 @@ class ImapTest(unittest.TestCase):
         self.assertEqual(m.thread("ORDEREDSUBJECT", "UTF-8", "NOT", "FROM", "carol"), ("OK", [b"(3 1)"]))
         self.assertEqual(m.uid("SORT", "(SIZE)", "UTF-8", "ALL")[0], "OK")
         m.logout()
+
+    def test_compress_deflate_both_ways_plain_and_over_tls(self):
+        """RFC 4978 with Python's zlib as the client's side: commands, a synchronising literal
+        and a whole message through DEFLATE, on port 143 and over implicit TLS."""
+        self.inst.deliver()
+        big = b"Subject: compressed\r\n\r\n" + b"the same line again and again\r\n" * 4000
+        for m in (CompressingIMAP4(HOST, self.inst.imap, timeout=10),
+                  CompressingIMAP4_SSL(HOST, self.inst.imaps, ssl_context=client_context(), timeout=10)):
+            self.assertNotIn("COMPRESS=DEFLATE", m.capabilities)  # not before login
+            m.login(ALICE, PASSWORD)
+            self.assertIn(b"COMPRESS=DEFLATE", m.capability()[1][0])
+            self.assertEqual(m.compress(), ("OK", [b"DEFLATE active"]))
+            self.assertNotIn(b"COMPRESS=DEFLATE", m.capability()[1][0])
+            typ, data = m.compress()
+            self.assertEqual(typ, "NO")
+            self.assertIn(b"[COMPRESSIONACTIVE]", data[0])
+            m.select("INBOX")
+            typ, data = m.fetch("1", "(BODY.PEEK[])")
+            self.assertTrue(data[0][1].endswith(MESSAGE))
+            self.assertEqual(m.append("Drafts", None, None, big)[0], "OK")  # waits for "+" on the way
+            m.select("Drafts")
+            typ, data = m.fetch("1", "(BODY.PEEK[])")
+            self.assertEqual(data[0][1], big)
+            self.assertEqual(m.uid("EXPUNGE", "1:*")[0], "OK")
+            m.store("1:*", "+FLAGS", "(\\Deleted)")
+            m.expunge()
+            # The 128 KB message went out and came back as a few KB each way.
+            print(f"\n  COMPRESS ({type(m).__name__}): {m.bytes_out} bytes sent, {m.bytes_in} received "
+                  f"for two copies of {len(big)} bytes")
+            self.assertLess(m.bytes_out, len(big) / 10)
+            self.assertLess(m.bytes_in, len(big) / 10)
+            m.logout()
 
     def test_store_append_copy_move_expunge(self):
         self.inst.deliver()
