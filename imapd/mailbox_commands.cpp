@@ -164,7 +164,10 @@ void Session::append_status(const storage::ReadTxn& txn, const storage::Mailbox&
       value = mailbox.bytes;
     else if (item == "HIGHESTMODSEQ")
       value = mailbox.highest_modseq;
-    else if (item == "RECENT")
+    if (item == "MAILBOXID") {  // RFC 8474 §4.3
+      fmt::format_to(std::back_inserter(talk_.out()), "MAILBOXID ({})", mailbox_id_of(mailbox));
+      continue;
+    } else if (item == "RECENT")
       value = storage::count_messages_from(txn, mailbox.id, ctx_.recent.floor(mailbox.id, mailbox.recent_floor));
     fmt::format_to(std::back_inserter(talk_.out()), "{} {}", item, value);
   }
@@ -265,12 +268,14 @@ net::awaitable<bool> Session::on_create(const Command& command, const Create& cr
     }
   }
   auto user = account().id;
+  std::string code;  // RFC 8474 §4.1: the tagged OK names the new mailbox's MAILBOXID
   MailboxChange change = [&](storage::WriteTxn& txn) -> storage::Result<void> {
     auto created = storage::create_mailbox(txn, user, *name, use, false);
     if (!created) return created.error();
+    code = fmt::format("[MAILBOXID ({})] ", mailbox_id_of(*created));
     return {};
   };
-  co_await change_mailboxes(command, std::move(change));
+  co_await change_mailboxes(command, std::move(change), &code);
   co_return true;
 }
 
@@ -326,7 +331,8 @@ net::awaitable<bool> Session::on_unsubscribe(const Command& command, const Unsub
 
 // One change to the user's mailboxes, in a nested transaction so that a refusal leaves
 // nothing behind; answered OK, or NO with the store's reason.
-net::awaitable<void> Session::change_mailboxes(const Command& command, MailboxChange change) {
+net::awaitable<void> Session::change_mailboxes(const Command& command, MailboxChange change,
+                                               const std::string* ok_code) {
   std::optional<storage::Failure> failure;
   auto ok = co_await commit(command.name.c_str(), [&](storage::WriteTxn& txn) {
     auto child = txn.nested();
@@ -341,7 +347,7 @@ net::awaitable<void> Session::change_mailboxes(const Command& command, MailboxCh
   else if (failure)
     tagged(command, "NO", fmt::format("{}{}", response_code(failure->code), failure->detail));
   else
-    tagged(command, "OK", fmt::format("{} completed", command.name));
+    tagged(command, "OK", fmt::format("{}{} completed", ok_code ? *ok_code : "", command.name));
 }
 
 // RFC 9051 §6.3.12, RFC 3502 MULTIAPPEND, RFC 4315 APPENDUID.

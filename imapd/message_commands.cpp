@@ -196,6 +196,12 @@ net::awaitable<bool> Session::on_fetch(const Command& command, const Fetch& fetc
           if (!modseq_sent) add(fmt::format("MODSEQ ({})", record->modseq));
           modseq_sent = true;
           break;
+        case K::email_id:  // RFC 8474 §5.1
+          add(fmt::format("EMAILID ({})", email_id_of(record->blob.bytes)));
+          break;
+        case K::thread_id:  // RFC 8474 §5.2: NIL where the server keeps no threads
+          add("THREADID NIL");
+          break;
         case K::envelope:
           add("ENVELOPE ");
           append_envelope(line, *envelope);
@@ -431,6 +437,8 @@ net::awaitable<std::optional<SearchMatches>> Session::find_matches(const Command
   prepare_search(key, scope);
   SearchMatches found;
   found.report_modseq = uses_modseq(key);
+  const bool wants_email_id = uses_email_id(key);
+  std::string email_id;
   if (found.report_modseq) enabled_.condstore = true;
   auto& seqs = found.seqs;
   auto& uids = found.uids;
@@ -477,6 +485,10 @@ net::awaitable<std::optional<SearchMatches>> Session::find_matches(const Command
       m.facts = facts_of(current);
       m.recent = view.is_recent(current.uid);
       m.fields = std::move(scratch_fields);  // its capacity, reused from message to message
+      if (wants_email_id) {
+        email_id = email_id_of(current.blob.bytes);
+        m.facts.email_id = email_id;
+      }
       if (matches(key, m, scope, load)) {
         seqs.push_back(*n);
         uids.push_back(current.uid);

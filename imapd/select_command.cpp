@@ -83,6 +83,8 @@ net::awaitable<bool> Session::select_mailbox(const Command& command, const Selec
   fmt::format_to(std::back_inserter(talk_.out()), "* OK [UIDVALIDITY {}] UIDs valid\r\n", mailbox.uid_validity);
   fmt::format_to(std::back_inserter(talk_.out()), "* OK [UIDNEXT {}] Predicted next UID\r\n", mailbox.uid_next);
   fmt::format_to(std::back_inserter(talk_.out()), "* OK [HIGHESTMODSEQ {}] Highest\r\n", mailbox.highest_modseq);
+  fmt::format_to(std::back_inserter(talk_.out()), "* OK [MAILBOXID ({})] Ok\r\n",
+                 mailbox_id_of(mailbox));  // RFC 8474 §4.2
   if (enabled_.imap4rev2) {
     talk_.out() += "* LIST () \"";
     talk_.out() += ctx_.services.store.options().hierarchy_separator;

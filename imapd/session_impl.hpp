@@ -169,7 +169,9 @@ class Session {
   net::awaitable<bool> on_unsubscribe(const Command& command, const Unsubscribe& unsubscribe);
   net::awaitable<bool> on_append(const Command& command, const Append& append);
   using MailboxChange = std::function<storage::Result<void>(storage::WriteTxn&)>;
-  net::awaitable<void> change_mailboxes(const Command& command, MailboxChange change);
+  // `ok_code`: a response code the change leaves for the tagged OK ("[MAILBOXID (F7)] ").
+  net::awaitable<void> change_mailboxes(const Command& command, MailboxChange change,
+                                        const std::string* ok_code = nullptr);
 
   // --- select_command.cpp ---
   void deselect();

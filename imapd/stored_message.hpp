@@ -23,9 +23,15 @@ inline std::uint32_t stored_flags(std::uint32_t imap) {
   return imap & storage::kAllFlags;
 }
 
+// RFC 8474 §4: a mailbox's MAILBOXID, from its id, which the store never gives twice and a
+// RENAME keeps.
+inline std::string mailbox_id_of(const storage::Mailbox& mailbox) {
+  return "F" + std::to_string(mailbox.id);
+}
+
 // A view: valid while `record` is.
 inline MessageFacts facts_of(const storage::Message& record) {
-  return {record.uid, imap_flags(record.flags), record.keywords, record.internal_date, record.size, record.modseq};
+  return {record.uid, imap_flags(record.flags), record.keywords, record.internal_date, record.size, record.modseq, {}};
 }
 
 }  // namespace mailstead::imap

@@ -298,7 +298,7 @@ class CommandParser {
     for (;;) {
       auto item = r_.upper_atom();
       if (item != "MESSAGES" && item != "RECENT" && item != "UIDNEXT" && item != "UIDVALIDITY" && item != "UNSEEN" &&
-          item != "SIZE" && item != "DELETED" && item != "HIGHESTMODSEQ")
+          item != "SIZE" && item != "DELETED" && item != "HIGHESTMODSEQ" && item != "MAILBOXID")
         Reader::fail("Unknown STATUS item " + item);
       items.push_back(item);
       if (r_.skip(')')) return items;
@@ -577,6 +577,12 @@ class CommandParser {
       r_.leave();
       return key;
     }
+    if (name == "EMAILID" || name == "THREADID") {  // RFC 8474 §6
+      r_.space();
+      key.kind = name == "EMAILID" ? K::email_id : K::thread_id;
+      key.value = r_.atom();
+      return key;
+    }
     if (name == "MODSEQ") {
       r_.space();
       if (r_.peek() == '"') {  // optional entry name and type (RFC 7162 §3.1.5)
@@ -659,6 +665,8 @@ class CommandParser {
     if (name == "BODYSTRUCTURE") return item.kind = K::body_structure, item;
     if (name == "UID") return item.kind = K::uid, item;
     if (name == "MODSEQ") return item.kind = K::modseq, item;
+    if (name == "EMAILID") return item.kind = K::email_id, item;  // RFC 8474 §5
+    if (name == "THREADID") return item.kind = K::thread_id, item;
     if (name == "RFC822" || name == "RFC822.HEADER" || name == "RFC822.TEXT") {
       item.kind = K::body_section;
       item.legacy_name = name;

@@ -34,6 +34,8 @@ struct FetchItem {
     body_section,  // BODY[...] / BODY.PEEK[...] and the RFC822 forms
     binary,        // BINARY[...] / BINARY.PEEK[...]
     binary_size,
+    email_id,  // RFC 8474 OBJECTID
+    thread_id,
   };
   Kind kind = Kind::flags;
   bool peek = false;  // does not set \Seen

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 
 namespace mailstead::imap {
 
@@ -25,6 +26,20 @@ struct MessageFacts {
   std::int64_t internal_date = 0;         // seconds since the epoch
   std::uint64_t size = 0;                 // octets
   std::uint64_t modseq = 0;
+  std::string_view email_id;  // RFC 8474 EMAILID; a view into the caller's buffer
 };
+
+// RFC 8474 §5.1: a message's EMAILID, from the SHA-256 of its content (`hash`, 32 bytes): the
+// same for every copy of the same message (COPY, MOVE, delivery to several recipients), never
+// another message's. "M" and the first 96 bits in hex: objectid = 1*255(ALPHA / DIGIT / "_" / "-").
+inline std::string email_id_of(std::span<const std::uint8_t> hash) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "M";
+  for (std::size_t i = 0; i < 12 && i < hash.size(); ++i) {
+    out += kHex[hash[i] >> 4];
+    out += kHex[hash[i] & 15];
+  }
+  return out;
+}
 
 }  // namespace mailstead::imap

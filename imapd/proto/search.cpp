@@ -241,6 +241,11 @@ bool uses_modseq(const SearchKey& key) {
          std::any_of(key.children.begin(), key.children.end(), [](const SearchKey& c) { return uses_modseq(c); });
 }
 
+bool uses_email_id(const SearchKey& key) {
+  return key.kind == K::email_id ||
+         std::any_of(key.children.begin(), key.children.end(), [](const SearchKey& c) { return uses_email_id(c); });
+}
+
 std::size_t count_text_keys(const SearchKey& key) {
   std::size_t n = key.kind == K::header || key.kind == K::body || key.kind == K::text;
   for (const auto& child : key.children) n += count_text_keys(child);
@@ -329,6 +334,10 @@ bool matches(const SearchKey& key, SearchMessage& m, const SearchScope& scope, c
       return key.set.saved ? saved() : contains(key.resolved, r.uid);
     case K::modseq:
       return r.modseq >= key.number;
+    case K::email_id:
+      return r.email_id == key.value;
+    case K::thread_id:
+      return false;
   }
   return false;
 }

@@ -54,6 +54,8 @@ bool convert_search_strings(SearchKey& key, std::string_view charset);
 void prepare_search(SearchKey& key, const SearchScope& scope);
 // A MODSEQ key is in the criteria: the answer carries the highest MODSEQ (RFC 7162 §3.1.5).
 bool uses_modseq(const SearchKey& key);
+// An EMAILID key is in the criteria: the caller fills MessageFacts::email_id.
+bool uses_email_id(const SearchKey& key);
 // How many substring keys (header, BODY, TEXT) the criteria hold: each may read a whole message.
 std::size_t count_text_keys(const SearchKey& key);
 bool matches(const SearchKey& key, SearchMessage& message, const SearchScope& scope, const SearchLoader& load);

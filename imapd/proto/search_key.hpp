@@ -37,6 +37,8 @@ struct SearchKey {
     sequence,
     uid,
     modseq,
+    email_id,   // RFC 8474 §6: EMAILID objectid
+    thread_id,  // THREADID objectid: no thread has one here, so it matches nothing
   };
   Kind kind = Kind::all;
   std::uint32_t flag = 0;           // flag_set / flag_unset

@@ -240,6 +240,35 @@ class ImapTest(unittest.TestCase):
             self.assertLess(m.bytes_in, len(big) / 10)
             m.logout()
 
+    def test_objectid(self):
+        """RFC 8474: EMAILID the same for every copy of a message and for nothing else, MAILBOXID
+        kept through RENAME and new for a new mailbox of an old name, THREADID NIL."""
+        self.inst.deliver()
+        self.inst.deliver(MULTIPART)
+        raw = self.inst.raw_login()
+        self.assertIn(" OBJECTID", raw.command("c CAPABILITY")[0][0])
+        _, ok = raw.command("d CREATE Projects")
+        created = re.match(r"d OK \[MAILBOXID \((F\d+)\)\] CREATE completed", ok).group(1)
+        self.assertEqual(raw.command("e STATUS Projects (MAILBOXID MESSAGES)")[0],
+                         [f"* STATUS Projects (MAILBOXID ({created}) MESSAGES 0)"])
+        untagged, _ = raw.command("f SELECT INBOX")
+        self.assertEqual(len([u for u in untagged if re.fullmatch(r"\* OK \[MAILBOXID \(F\d+\)\] Ok", u)]), 1)
+        untagged, _ = raw.command("g FETCH 1:2 (EMAILID THREADID)")
+        ids = [re.search(r"EMAILID \((M[0-9a-f]{24})\) THREADID NIL", u).group(1) for u in untagged]
+        self.assertNotEqual(ids[0], ids[1])
+        raw.command("h COPY 1 Projects")
+        raw.command("i RENAME Projects Archive/Projects")
+        self.assertEqual(raw.command("j STATUS Archive/Projects (MAILBOXID)")[0],
+                         [f"* STATUS Archive/Projects (MAILBOXID ({created}))"])
+        raw.command("k SELECT Archive/Projects")
+        self.assertIn(f"EMAILID ({ids[0]})", raw.command("l FETCH 1 EMAILID")[0][0])
+        self.assertEqual(raw.command(f"m SEARCH EMAILID {ids[0]}")[0], ["* SEARCH 1"])
+        self.assertEqual(raw.command(f"n SEARCH EMAILID {ids[1]}")[0], ["* SEARCH"])
+        self.assertEqual(raw.command("o SEARCH THREADID T1")[0], ["* SEARCH"])
+        raw.command("p DELETE Archive/Projects")
+        _, ok = raw.command("q CREATE Archive/Projects")
+        self.assertNotIn(f"({created})", ok)
+
     def test_store_append_copy_move_expunge(self):
         self.inst.deliver()
         self.inst.deliver()
@@ -493,7 +522,7 @@ class ImapTest(unittest.TestCase):
         raw.command("b3 SELECT INBOX")
         self.assertEqual(raw.command("b4 UID SEARCH ALL")[0], ['* ESEARCH (TAG "b4") UID ALL 1'])
         _, ok = raw.command('c CREATE "Entwürfe"')
-        self.assertEqual(ok, "c OK CREATE completed")
+        self.assertRegex(ok, r"^c OK \[MAILBOXID \(F\d+\)\] CREATE completed$")
         untagged, _ = raw.command('d LIST "" "Entw*"')
         self.assertEqual(untagged, ['* LIST (\\HasNoChildren) "/" "Entwürfe"'])
 
