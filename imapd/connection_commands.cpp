@@ -58,6 +58,22 @@ bool Session::on_compress(const Command& command, const Compress& compress) {
   return true;
 }
 
+// RFC 8437 (after login: the command table): the session is as a new connection's, but for
+// TLS and COMPRESS, which stay. The selected mailbox is closed as by UNSELECT (nothing is
+// expunged), ENABLEd extensions are off again, the next login is checked as the first was.
+// The line limit a login raised stays raised (the reader's limit only grows); literals are
+// limited by state, so a stranger's are the pre-login size again.
+bool Session::on_unauthenticate(const Command& command, const Unauthenticate&) {
+  deselect();
+  log::info(talk_.id(), "unauthenticate", "user={}", log::quoted(account().address));
+  state_.enter<NotAuthenticated>();
+  enabled_ = {};
+  saved_search_.clear();
+  own_modseqs_.clear();
+  tagged(command, "OK", "UNAUTHENTICATE completed");
+  return true;
+}
+
 // RFC 5161 (after login: the command table).
 bool Session::on_enable(const Command& command, const Enable& enable) {
   std::string names;

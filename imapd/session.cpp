@@ -65,6 +65,7 @@ std::string Session::capabilities() const {
       " SPECIAL-USE CREATE-SPECIAL-USE ESEARCH SEARCHRES STATUS=SIZE BINARY UTF8=ACCEPT CONDSTORE QRESYNC MULTIAPPEND"
       " QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES"
       " OBJECTID";
+  if (!state_.is<NotAuthenticated>()) caps += " UNAUTHENTICATE";
   fmt::format_to(std::back_inserter(caps), " APPENDLIMIT={}", cfg_.imapd.max_message_size);
   if (!state_.is<NotAuthenticated>() && !connection().compressing()) caps += " COMPRESS=DEFLATE";
   return caps;
@@ -252,6 +253,7 @@ net::awaitable<bool> Session::handle(const Command& command) {
                         [&](const GetQuotaRoot& x) { return finished(on_getquotaroot(c, x)); },
                         [&](const SetQuota& x) { return finished(on_setquota(c, x)); },
                         [&](const Compress& x) { return finished(on_compress(c, x)); },
+                        [&](const Unauthenticate& x) { return finished(on_unauthenticate(c, x)); },
                     },
                     command.arguments);
 }

@@ -196,6 +196,7 @@ class Session {
   net::awaitable<bool> on_search(const Command& command, const Search& search);
   net::awaitable<bool> on_sort(const Command& command, const Sort& sort);
   bool on_compress(const Command& command, const Compress& compress);
+  bool on_unauthenticate(const Command& command, const Unauthenticate& unauthenticate);
   net::awaitable<bool> on_thread(const Command& command, const Thread& thread);
   net::awaitable<std::optional<SearchMatches>> find_matches(const Command& command, const SearchRequest& request);
   net::awaitable<std::vector<SortMessage>> sort_messages(const SearchMatches& matches, bool references);

@@ -84,6 +84,8 @@ struct List {
 // RFC 3501 §6.3.9 (kept by RFC 9051 as a LIST form): patterns over subscriptions.
 struct Lsub : List {};
 struct Namespace {};
+// RFC 8437: back to the not-authenticated state.
+struct Unauthenticate {};
 // RFC 4978: the mechanism, upper-case ("DEFLATE" is the only one there is).
 struct Compress {
   std::string mechanism;
@@ -158,7 +160,7 @@ struct SetQuota {
 using Arguments = std::variant<Capability, Noop, Logout, StartTls, Authenticate, Login, Enable, Select, Examine, Create,
                                Delete, Rename, Subscribe, Unsubscribe, List, Lsub, Namespace, Status, Append, Idle,
                                Check, Close, Unselect, Expunge, Search, Sort, Thread, Fetch, Store, Copy, Move, Id,
-                               GetQuota, GetQuotaRoot, SetQuota, Compress>;
+                               GetQuota, GetQuotaRoot, SetQuota, Compress, Unauthenticate>;
 
 struct Command {
   std::string tag;

@@ -879,8 +879,9 @@ constexpr std::array kCommands{
     row<Fetch>("FETCH", kSelected, kArguments | kUidForm, &CommandParser::fetch_command),
     row<Store>("STORE", kSelected, kArguments | kUidForm, &CommandParser::store_command),
     row<Copy>("COPY", kSelected, kArguments | kUidForm, &CommandParser::copy_command),
-    row<Move>("MOVE", kSelected, kArguments | kUidForm, &CommandParser::move),        // RFC 6851
-    row<Compress>("COMPRESS", kAuthenticated, kArguments, &CommandParser::compress),  // RFC 4978
+    row<Move>("MOVE", kSelected, kArguments | kUidForm, &CommandParser::move),                       // RFC 6851
+    row<Compress>("COMPRESS", kAuthenticated, kArguments, &CommandParser::compress),                 // RFC 4978
+    row<Unauthenticate>("UNAUTHENTICATE", kAuthenticated, 0, &CommandParser::none<Unauthenticate>),  // RFC 8437
 };
 static_assert(command_table::describes_every_command(kCommands, std::variant_size_v<Arguments>));
 
