@@ -464,6 +464,8 @@ net::awaitable<std::optional<SearchMatches>> Session::find_matches(const Command
   decltype(SearchMessage::fields) scratch_fields;
   const auto deadline = std::chrono::steady_clock::now() + limits.max_search_time;
   std::optional<storage::Uid> next = 1;  // where the next slice starts; none when all is done
+  std::uint32_t examined = 0;
+  auto next_progress = std::chrono::steady_clock::now() + kProgressEvery;
   bool over_time = false;
   while (next) {
     auto slice = ctx_.services.store.read();
@@ -480,6 +482,7 @@ net::awaitable<std::optional<SearchMatches>> Session::find_matches(const Command
       // Messages the client does not know yet (or no longer) are not in its numbering.
       auto n = view.seq_of(current.uid);
       if (!n) return true;
+      ++examined;
       SearchMessage m;
       m.seq = *n;
       m.facts = facts_of(current);
@@ -503,6 +506,14 @@ net::awaitable<std::optional<SearchMatches>> Session::find_matches(const Command
     if (std::chrono::steady_clock::now() >= deadline) {
       over_time = true;
       break;
+    }
+    // RFC 9585: a search that takes a while says how far it is, once a second, so that the
+    // client (and its user) can tell it from a hung server.
+    if (auto now = std::chrono::steady_clock::now(); now >= next_progress) {
+      next_progress = now + kProgressEvery;
+      fmt::format_to(std::back_inserter(talk_.out()), "* OK [INPROGRESS (\"{}\" {} {})] Searching\r\n", command.tag,
+                     examined, view.exists());
+      if (!co_await talk_.flush()) co_return std::nullopt;
     }
     co_await net::yield_to_others();
   }

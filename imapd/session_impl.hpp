@@ -48,6 +48,8 @@ namespace mailstead::imap {
 inline constexpr std::size_t kFlushAt = std::size_t{256} * 1024;
 // Longest a command works before other sessions on its thread get their turn (SEARCH).
 inline constexpr std::chrono::milliseconds kSearchSlice{20};
+// How often a long SEARCH, SORT or THREAD reports its progress (RFC 9585 INPROGRESS).
+inline constexpr std::chrono::seconds kProgressEvery{1};
 
 // What a search matched, in UID order: sequence numbers, UIDs and MODSEQs side by side.
 struct SearchMatches {

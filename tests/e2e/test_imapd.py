@@ -269,6 +269,34 @@ class ImapTest(unittest.TestCase):
         _, ok = raw.command("q CREATE Archive/Projects")
         self.assertNotIn(f"({created})", ok)
 
+    def test_a_long_search_reports_its_progress(self):
+        """RFC 9585: a SEARCH running for more than a second says how far it is, once a second."""
+        inst = ImapInstance(max_search_time="5m")
+        self.addCleanup(inst.close)
+        m = inst.login()
+        body = ("Subject: big\r\n\r\n" + "résumé of nothing in particular, over and over again\r\n" * 40000).encode()
+        for _ in range(10):
+            self.assertEqual(m.append("INBOX", None, None, body)[0], "OK")
+        m.logout()
+        raw = inst.raw_login()
+        raw.command("b SELECT INBOX")
+        # Needles that are not ASCII have every body case-folded once per key, and NOT keeps
+        # each key from cutting the others short: 32 keys over 20 MB take seconds.
+        keys = b"".join(b' NOT TEXT {%d+}\r\n' % len(f"zz{i}ü".encode()) + f"zz{i}ü".encode() for i in range(32))
+        started = time.monotonic()
+        raw.send_raw(b"c SEARCH CHARSET UTF-8" + keys + b"\r\n")
+        untagged = []
+        while not (line := raw.line()).startswith("c "):
+            untagged.append(line)
+        took = time.monotonic() - started
+        progress = [u for u in untagged if "INPROGRESS" in u]
+        print(f"\n  SEARCH of 32 TEXT keys over 10 x 2 MB: {took:.1f} s, {len(progress)} INPROGRESS notices")
+        self.assertEqual(line, "c OK SEARCH completed")
+        self.assertGreater(took, 1.5)  # long enough to be reported on
+        self.assertGreaterEqual(len(progress), int(took) - 1)
+        self.assertRegex(progress[0], r'^\* OK \[INPROGRESS \("c" \d+ 10\)\] Searching$')
+        self.assertEqual(untagged[-1], "* SEARCH 1 2 3 4 5 6 7 8 9 10")
+
     def test_store_append_copy_move_expunge(self):
         self.inst.deliver()
         self.inst.deliver()
