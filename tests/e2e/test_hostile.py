@@ -13,8 +13,8 @@ import time
 import unittest
 import zlib
 
-from harness import (HOST, IMAPD, SMTPD, CompressingIMAP4, Daemon, Instance, LineClient, Waiter, client_context, free_port,
-                     smtp_waiter)
+from harness import (HOST, IMAPD, SANITIZED, SMTPD, CompressingIMAP4, Daemon, Instance, LineClient, Waiter, client_context,
+                     free_port, smtp_waiter)
 
 ALICE, ALICE_PASSWORD = "alice@example.test", "alice's long password"
 BOB, BOB_PASSWORD = "bob@example.test", "bob's long password"
@@ -289,7 +289,8 @@ class HostileImapTest(HostileTest):
               f"{waiter.round_trips} round trips")
         self.assertEqual(lines, [b"* BAD Line too long\r\n", b"b OK NOOP completed\r\n"])
         self.assertLess(m.bytes_out, 1 * MIB)
-        self.assertLess(grew, 8 * 1024)
+        if not SANITIZED:  # ASan's quarantine keeps freed memory on purpose: RSS says nothing there
+            self.assertLess(grew, 8 * 1024)
         self.assertGreater(waiter.round_trips, 0)
         self.assertLess(waiter.longest, 2.0)
 

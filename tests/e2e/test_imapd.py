@@ -293,7 +293,10 @@ class ImapTest(unittest.TestCase):
         print(f"\n  SEARCH of 32 TEXT keys over 10 x 2 MB: {took:.1f} s, {len(progress)} INPROGRESS notices")
         self.assertEqual(line, "c OK SEARCH completed")
         self.assertGreater(took, 1.5)  # long enough to be reported on
-        self.assertGreaterEqual(len(progress), int(took) - 1)
+        # One notice per second at most, between slices (under a sanitizer one message with 32
+        # keys can be a slice of its own longer than a second).
+        self.assertGreater(len(progress), 0)
+        self.assertLessEqual(len(progress), took + 1)
         self.assertRegex(progress[0], r'^\* OK \[INPROGRESS \("c" \d+ 10\)\] Searching$')
         self.assertEqual(untagged[-1], "* SEARCH 1 2 3 4 5 6 7 8 9 10")
 
