@@ -462,7 +462,11 @@ class ReferenceThreader {
       auto current = at->second;
       if ((!dummy(current) && dummy(r)) || (subject_of(current).reply && !s.reply)) at->second = r;
     }
-    std::vector<char> gone(containers_.size() + roots.size(), 0);  // (B)
+    std::vector<char> gone(containers_.size(), 0);  // (B)
+    // Where each root stands in `roots`: a merge that puts a placeholder in a root's place finds
+    // it at once (a search of the list would make many subjects cost their square).
+    std::map<std::size_t, std::size_t> position;
+    for (std::size_t i = 0; i < roots.size(); ++i) position[roots[i]] = i;
     for (std::size_t i = 0; i < roots.size(); ++i) {
       auto r = roots[i];
       if (gone[r]) continue;
@@ -486,7 +490,8 @@ class ReferenceThreader {
       } else {
         auto holder = fresh();
         gone.resize(containers_.size(), 0);
-        std::replace(roots.begin(), roots.end(), t, holder);
+        roots[position.at(t)] = holder;
+        position[holder] = position.at(t);
         adopt(holder, t);
         adopt(holder, r);
         gone[r] = 1;
