@@ -580,8 +580,8 @@ net::awaitable<bool> Session::on_search(const Command& command, const Search& se
 }
 
 // What SORT and THREAD read of the matched messages (envelope, and References for
-// THREAD=REFERENCES), in slices as the search itself: nullopt when a message is gone (it was
-// expunged meanwhile; it is left out).
+// THREAD=REFERENCES), in slices as the search itself. A message expunged meanwhile is left
+// out.
 net::awaitable<std::vector<SortMessage>> Session::sort_messages(const SearchMatches& matches, bool references) {
   std::vector<SortMessage> out;
   out.reserve(matches.uids.size());
