@@ -17,3 +17,31 @@ function(mailstead_target target)
   endif()
   target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR} ${CMAKE_BINARY_DIR}/generated)
 endfunction()
+
+# Precompiled headers. A file that talks to the network spent about 3 s of its compile in Asio,
+# fmt and the standard library before it read a line of ours, a unit test file as long in
+# GoogleTest, and the test command compiles three configurations on two cores. Two header sets,
+# each compiled once per configuration by the target that owns it and reused by the targets
+# listed after it, which must have the same flags and definitions (GCC refuses a header compiled
+# otherwise, and -Winvalid-pch with -Werror makes that an error rather than a slow build):
+#   "base": fmt and the standard library, owned by mailstead_storage (not mailstead_base, whose
+#           toml++ definitions would make the header unusable for the others);
+#   "net":  that and Asio with OpenSSL (common/net/asio.hpp), owned by mailstead_net.
+# Every file still includes what it uses (tests/layers/check_layers.py reads the includes); the
+# header sets only make including it cheap. Measured on the normal build, two cores: the
+# libraries' compile time went from 965 s to 539 s of CPU.
+set(MAILSTEAD_PCH_BASE <algorithm> <chrono> <cstdint> <functional> <map> <memory> <optional> <span>
+                       <string> <string_view> <utility> <variant> <vector> <fmt/format.h>)
+function(mailstead_precompile target set)
+  if(set STREQUAL "base" AND NOT target STREQUAL "mailstead_storage")
+    target_precompile_headers(${target} REUSE_FROM mailstead_storage)
+  elseif(set STREQUAL "net" AND NOT target STREQUAL "mailstead_net")
+    target_precompile_headers(${target} REUSE_FROM mailstead_net)
+  elseif(set STREQUAL "base")
+    target_precompile_headers(${target} PRIVATE ${MAILSTEAD_PCH_BASE})
+  elseif(set STREQUAL "net")
+    target_precompile_headers(${target} PRIVATE ${MAILSTEAD_PCH_BASE} "${PROJECT_SOURCE_DIR}/common/net/asio.hpp")
+  else()
+    message(FATAL_ERROR "mailstead_precompile: no header set ${set}")
+  endif()
+endfunction()

@@ -50,7 +50,7 @@ std::string deflate_batch(std::string_view data) {
     deflateEnd(&z);
     throw std::runtime_error("deflate: the output did not fit its bound");
   }
-  out.resize(out.size() - z.avail_out);
+  out.erase(out.size() - z.avail_out);  // only ever shrinks
   deflateEnd(&z);
   return out;
 }
