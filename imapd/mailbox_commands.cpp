@@ -350,27 +350,29 @@ net::awaitable<void> Session::change_mailboxes(const Command& command, MailboxCh
     tagged(command, "OK", fmt::format("{}{} completed", ok_code ? *ok_code : "", command.name));
 }
 
+std::optional<std::string> Session::read_append_options(const AppendMessage& message, storage::AppendOptions& options) {
+  for (const auto& flag : message.flags) {
+    if (auto bit = system_flag(flag))
+      options.flags |= stored_flags(bit);
+    else if (storage::valid_keyword(flag))
+      options.keywords.push_back(flag);
+    else
+      return fmt::format("Invalid flag {}", flag);
+  }
+  std::sort(options.keywords.begin(), options.keywords.end());
+  options.keywords.erase(std::unique(options.keywords.begin(), options.keywords.end()), options.keywords.end());
+  if (message.date) options.internal_date = *parse_date_time(*message.date);
+  if (message.message.empty()) return "Empty message";
+  return std::nullopt;
+}
+
 // RFC 9051 §6.3.12, RFC 3502 MULTIAPPEND, RFC 4315 APPENDUID.
 net::awaitable<bool> Session::on_append(const Command& command, const Append& append) {
   auto name = mailbox_name(append.mailbox);
   if (!name) co_return cannot_name(command);
   std::vector<storage::AppendOptions> options(append.messages.size());
-  for (std::size_t i = 0; i < append.messages.size(); ++i) {
-    const auto& message = append.messages[i];
-    auto& o = options[i];
-    for (const auto& flag : message.flags) {
-      if (auto bit = system_flag(flag))
-        o.flags |= stored_flags(bit);
-      else if (storage::valid_keyword(flag))
-        o.keywords.push_back(flag);
-      else
-        co_return bad(command.tag, fmt::format("Invalid flag {}", flag));
-    }
-    std::sort(o.keywords.begin(), o.keywords.end());
-    o.keywords.erase(std::unique(o.keywords.begin(), o.keywords.end()), o.keywords.end());
-    if (message.date) o.internal_date = *parse_date_time(*message.date);
-    if (message.message.empty()) co_return bad(command.tag, "Empty message");
-  }
+  for (std::size_t i = 0; i < append.messages.size(); ++i)
+    if (auto error = read_append_options(append.messages[i], options[i])) co_return bad(command.tag, *error);
   // Parsed here, not under the store's single writer (storage/messages.hpp).
   std::vector<storage::PreparedMessage> prepared;
   for (const auto& message : append.messages) {

@@ -409,6 +409,82 @@ net::awaitable<bool> Session::on_copy(const Command& command, const Copy& copy) 
   co_return true;
 }
 
+// RFC 8508 §3: the new message is appended to the named mailbox and the one it replaces
+// expunged from the selected mailbox, in one transaction: when the append fails (no such
+// mailbox, over quota) the old message stays (§3.3). The old one goes first inside the
+// transaction, so that a draft saved again is measured against the quota without its previous
+// version; nothing of either is visible until both are done.
+net::awaitable<bool> Session::on_replace(const Command& command, const Replace& replace) {
+  auto name = mailbox_name(replace.mailbox);
+  if (!name) co_return cannot_name(command);
+  // Expunging needs a read-write mailbox (RFC 8508 §3.3, as EXPUNGE: RFC 9051 §6.4.3).
+  if (selected()->read_only) {
+    tagged(command, "NO", "[READ-ONLY] The mailbox is open read-only");
+    co_return true;
+  }
+  storage::AppendOptions options;
+  if (auto error = read_append_options(replace.replacement, options)) co_return bad(command.tag, *error);
+  sync_changes();
+  bool invalid = false;
+  const SequenceSet one{{SeqRange{replace.message, replace.message}}};
+  auto old = members(command, one, invalid);
+  if (invalid) co_return bad(command.tag, "Invalid message sequence number");
+  if (old.empty()) {  // UID REPLACE of a UID this mailbox does not hold (or no longer does)
+    tagged(command, "NO", fmt::format("[NONEXISTENT] No message with UID {} in this mailbox", replace.message));
+    co_return true;
+  }
+  const auto old_uid = old.front().uid;
+  auto prepared = storage::prepare_borrowed(replace.replacement.message, cfg_.limits.message);
+  const auto source = selected()->mailbox.id;
+  auto user = account().id;
+  std::optional<storage::Failure> failure;
+  bool gone = false;  // another session expunged it after this one last looked
+  storage::Mailbox target;
+  storage::Uid stored = 0;
+  auto ok = co_await commit("REPLACE", [&](storage::WriteTxn& txn) {
+    failure.reset();
+    gone = false;
+    auto child = txn.nested();
+    if (storage::expunge_messages(child, source, {old_uid}).empty()) {
+      gone = true;
+      return;
+    }
+    auto mailbox = storage::find_mailbox(child, user, *name);
+    if (!mailbox || mailbox->noselect) {
+      failure = storage::fail(storage::Errc::not_found, "No such mailbox");
+      return;
+    }
+    auto result = storage::append_message(child, *mailbox, prepared, options);
+    if (!result) {
+      failure = result.error();
+      return;
+    }
+    target = *mailbox;
+    stored = result->uid;
+    child.commit();
+  });
+  if (!ok) {
+    tagged(command, "NO", not_written(ok, "Could not store the message"));
+  } else if (failure && failure->code == storage::Errc::not_found) {
+    tagged(command, "NO", "[TRYCREATE] No such mailbox");
+  } else if (gone) {
+    sync_changes();
+    report_updates(true);
+    tagged(command, "NO", "[EXPUNGEISSUED] The message was expunged meanwhile; nothing was stored");
+  } else if (failure) {
+    tagged(command, "NO", fmt::format("{}{}", response_code(failure->code), failure->detail));
+  } else {
+    // The new message's UID comes first, in an untagged OK (RFC 8508 §3.1, APPENDUID: RFC 4315).
+    fmt::format_to(std::back_inserter(talk_.out()), "* OK [APPENDUID {} {}] Replacement stored\r\n",
+                   target.uid_validity, stored);
+    selected()->view.expunged(old_uid);
+    sync_changes();
+    report_updates(true);
+    tagged(command, "OK", "REPLACE completed");
+  }
+  co_return true;
+}
+
 // The messages of the selected mailbox a SEARCH, SORT or THREAD's criteria match, in UID
 // order; nullopt when the command was answered NO (charset, limits). Matching runs in slices
 // of at most kSearchSlice, each over its own read view, with other sessions served between

@@ -64,7 +64,7 @@ std::string Session::capabilities() const {
       " SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN LIST-EXTENDED LIST-STATUS"
       " SPECIAL-USE CREATE-SPECIAL-USE ESEARCH SEARCHRES STATUS=SIZE BINARY UTF8=ACCEPT CONDSTORE QRESYNC MULTIAPPEND"
       " QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES"
-      " OBJECTID";
+      " OBJECTID REPLACE";
   if (!state_.is<NotAuthenticated>()) caps += " UNAUTHENTICATE";
   fmt::format_to(std::back_inserter(caps), " APPENDLIMIT={}", cfg_.imapd.max_message_size);
   if (!state_.is<NotAuthenticated>() && !connection().compressing()) caps += " COMPRESS=DEFLATE";
@@ -248,6 +248,7 @@ net::awaitable<bool> Session::handle(const Command& command) {
                         [&](const Store& x) { return on_store(c, x); },
                         [&](const Copy& x) { return on_copy(c, x); },
                         [&](const Move& x) { return on_move(c, x); },
+                        [&](const Replace& x) { return on_replace(c, x); },
                         [&](const Id& x) { return finished(on_id(c, x)); },
                         [&](const GetQuota& x) { return finished(on_getquota(c, x)); },
                         [&](const GetQuotaRoot& x) { return finished(on_getquotaroot(c, x)); },

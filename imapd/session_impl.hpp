@@ -170,6 +170,9 @@ class Session {
   net::awaitable<bool> on_subscribe(const Command& command, const Subscribe& subscribe);
   net::awaitable<bool> on_unsubscribe(const Command& command, const Unsubscribe& unsubscribe);
   net::awaitable<bool> on_append(const Command& command, const Append& append);
+  // The flags and date an APPEND or REPLACE gives a message; the text of a BAD when one is not
+  // valid.
+  static std::optional<std::string> read_append_options(const AppendMessage& message, storage::AppendOptions& options);
   using MailboxChange = std::function<storage::Result<void>(storage::WriteTxn&)>;
   // `ok_code`: a response code the change leaves for the tagged OK ("[MAILBOXID (F7)] ").
   net::awaitable<void> change_mailboxes(const Command& command, MailboxChange change,
@@ -195,6 +198,7 @@ class Session {
   net::awaitable<bool> on_store(const Command& command, const Store& store);
   net::awaitable<bool> on_copy(const Command& command, const Copy& copy);
   net::awaitable<bool> on_move(const Command& command, const Move& move);
+  net::awaitable<bool> on_replace(const Command& command, const Replace& replace);
   net::awaitable<bool> on_search(const Command& command, const Search& search);
   net::awaitable<bool> on_sort(const Command& command, const Sort& sort);
   bool on_compress(const Command& command, const Compress& compress);

@@ -103,6 +103,12 @@ struct Append {
   std::string mailbox;
   std::vector<AppendMessage> messages;  // more than one: MULTIAPPEND (RFC 3502)
 };
+// RFC 8508: REPLACE seq-number mailbox append-message; UID REPLACE names a UID.
+struct Replace {
+  std::uint32_t message = 0;
+  std::string mailbox;
+  AppendMessage replacement;
+};
 struct Idle {};
 struct Check {};
 struct Close {};
@@ -159,8 +165,8 @@ struct SetQuota {
 
 using Arguments = std::variant<Capability, Noop, Logout, StartTls, Authenticate, Login, Enable, Select, Examine, Create,
                                Delete, Rename, Subscribe, Unsubscribe, List, Lsub, Namespace, Status, Append, Idle,
-                               Check, Close, Unselect, Expunge, Search, Sort, Thread, Fetch, Store, Copy, Move, Id,
-                               GetQuota, GetQuotaRoot, SetQuota, Compress, Unauthenticate>;
+                               Check, Close, Unselect, Expunge, Search, Sort, Thread, Fetch, Store, Copy, Move, Replace,
+                               Id, GetQuota, GetQuotaRoot, SetQuota, Compress, Unauthenticate>;
 
 struct Command {
   std::string tag;

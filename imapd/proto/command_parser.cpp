@@ -136,6 +136,15 @@ class CommandParser {
     static_cast<Copy&>(move) = copy(true);
     return move;
   }
+  Arguments replace() {
+    Replace replace;
+    replace.message = r_.nz_number();
+    r_.space();
+    replace.mailbox = r_.astring();
+    r_.space();
+    replace.replacement = append_message();
+    return replace;
+  }
   // EXPUNGE takes no arguments; UID EXPUNGE a set of UIDs (RFC 4315 §2.1).
   Arguments expunge() { return uid_ ? Expunge{r_.sequence_set()} : Expunge{}; }
   Arguments authenticate_command() { return authenticate(); }
@@ -880,6 +889,7 @@ constexpr std::array kCommands{
     row<Store>("STORE", kSelected, kArguments | kUidForm, &CommandParser::store_command),
     row<Copy>("COPY", kSelected, kArguments | kUidForm, &CommandParser::copy_command),
     row<Move>("MOVE", kSelected, kArguments | kUidForm, &CommandParser::move),                       // RFC 6851
+    row<Replace>("REPLACE", kSelected, kArguments | kUidForm, &CommandParser::replace),              // RFC 8508
     row<Compress>("COMPRESS", kAuthenticated, kArguments, &CommandParser::compress),                 // RFC 4978
     row<Unauthenticate>("UNAUTHENTICATE", kAuthenticated, 0, &CommandParser::none<Unauthenticate>),  // RFC 8437
 };

@@ -269,6 +269,42 @@ class ImapTest(unittest.TestCase):
         _, ok = raw.command("q CREATE Archive/Projects")
         self.assertNotIn(f"({created})", ok)
 
+    def test_replace_saves_a_draft_again(self):
+        """RFC 8508 with imaplib: a draft saved five times is one message in Drafts, its last
+        version, which a second session on Drafts sees too; UID REPLACE then files it in Sent."""
+        imaplib.Commands.setdefault("REPLACE", ("SELECTED",))
+        m = self.inst.login()
+        self.assertIn("REPLACE", m.capabilities)
+        watcher = self.inst.login()
+
+        def draft(n):
+            return f"From: {ALICE}\r\nSubject: draft {n}\r\n\r\n{'words ' * n}\r\n".encode()
+
+        self.assertEqual(m.append("Drafts", r"(\Draft)", None, draft(1))[0], "OK")
+        m.select("Drafts")
+        watcher.select("Drafts")
+        for n in range(2, 6):
+            m.literal = draft(n)
+            typ, data = m._simple_command("REPLACE", "1", "Drafts", r"(\Draft)")
+            self.assertEqual(typ, "OK", data)
+            self.assertRegex(m.response("APPENDUID")[1][0].decode(), rf"^\d+ {n}$")
+        _, data = m.uid("FETCH", "1:*", "(FLAGS BODY.PEEK[TEXT])")
+        self.assertEqual(len([d for d in data if isinstance(d, tuple)]), 1)
+        self.assertIn(b"UID 5", data[0][0])
+        self.assertEqual(data[0][1], b"words " * 5 + b"\r\n")
+        watcher.noop()
+        self.assertEqual(watcher.uid("SEARCH", "ALL")[1], [b"5"])
+
+        m.literal = draft(6)
+        typ, data = m.uid("REPLACE", "5", "Sent", r"(\Seen)")
+        self.assertEqual(typ, "OK", data)
+        self.assertEqual(m.uid("SEARCH", "ALL")[1], [b""])
+        self.assertEqual(m.status("Sent", "(MESSAGES UNSEEN)")[1], [b"Sent (MESSAGES 1 UNSEEN 0)"])
+        watcher.noop()
+        self.assertEqual(watcher.uid("SEARCH", "ALL")[1], [b""])
+        m.logout()
+        watcher.logout()
+
     def test_a_long_search_reports_its_progress(self):
         """RFC 9585: a SEARCH running for more than a second says how far it is, once a second."""
         inst = ImapInstance(max_search_time="5m")
