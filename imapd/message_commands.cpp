@@ -202,6 +202,9 @@ net::awaitable<bool> Session::on_fetch(const Command& command, const Fetch& fetc
         case K::thread_id:  // RFC 8474 §5.2: NIL where the server keeps no threads
           add("THREADID NIL");
           break;
+        case K::save_date:  // RFC 8514 §4.2
+          add(fmt::format("SAVEDATE \"{}\"", format_internal_date(save_date_of(*record))));
+          break;
         case K::envelope:
           add("ENVELOPE ");
           append_envelope(line, *envelope);

@@ -29,9 +29,17 @@ inline std::string mailbox_id_of(const storage::Mailbox& mailbox) {
   return "F" + std::to_string(mailbox.id);
 }
 
+// RFC 8514's save date. A message stored before the store kept one (format 4) has its internal
+// date instead: the time it was delivered, which is when it was saved unless it was APPENDed
+// with a date or copied since.
+inline std::int64_t save_date_of(const storage::Message& record) {
+  return record.saved != 0 ? record.saved : record.internal_date;
+}
+
 // A view: valid while `record` is.
 inline MessageFacts facts_of(const storage::Message& record) {
-  return {record.uid, imap_flags(record.flags), record.keywords, record.internal_date, record.size, record.modseq, {}};
+  return {record.uid, imap_flags(record.flags), record.keywords, record.internal_date, record.size, record.modseq,
+          {},         save_date_of(record)};
 }
 
 }  // namespace mailstead::imap

@@ -17,7 +17,7 @@
 namespace mailstead::storage {
 namespace {
 
-constexpr std::uint8_t kMessageFormat = 1;
+constexpr std::uint8_t kMessageFormat = 2;  // 2: the save date at the end
 constexpr std::uint8_t kBlobRefFormat = 1;
 constexpr std::uint8_t kUsageFormat = 1;
 
@@ -36,7 +36,7 @@ std::string encode(const Message& m) {
   codec::Writer w(kMessageFormat);
   w.u64(m.flags).u64(m.keywords.size());
   for (const auto& k : m.keywords) w.str(k);
-  w.u64(zigzag(m.internal_date)).u64(m.size).u64(m.modseq).str(blob_key(m.blob));
+  w.u64(zigzag(m.internal_date)).u64(m.size).u64(m.modseq).str(blob_key(m.blob)).u64(zigzag(m.saved));
   return w.take();
 }
 
@@ -54,6 +54,7 @@ Message decode(MailboxId mailbox, Uid uid, std::string_view bytes) {
   auto blob = r.str();
   if (blob.size() != m.blob.bytes.size()) throw StorageError(Errc::corrupt, "corrupt message record");
   std::copy(blob.begin(), blob.end(), m.blob.bytes.begin());
+  if (r.format() >= 2) m.saved = unzigzag(r.u64());
   return m;
 }
 
@@ -166,6 +167,7 @@ Message insert_message(WriteTxn& txn, Mailbox& mailbox, const BlobId& blob, std:
   m.internal_date = internal_date;
   m.size = size;
   m.blob = blob;
+  m.saved = now_seconds();
   m.modseq = detail::record_change(txn, mailbox.user, mailbox.id, m.uid, ChangeKind::appended);
   put_message(txn, m);
   txn.state().put(txn.state().dbs().message_meta, codec::key_u32_u32(m.mailbox, m.uid), structure);

@@ -60,6 +60,9 @@ struct Message {
   std::uint64_t size = 0;             // octets
   std::uint64_t modseq = 0;
   BlobId blob;
+  // When the message was put in this mailbox (delivery, APPEND, COPY, MOVE; RFC 8514's save
+  // date), seconds since the epoch; 0 for a message stored before store format 4.
+  std::int64_t saved = 0;
 };
 
 struct Usage {

@@ -180,6 +180,11 @@ void upgrade_from_format_2(TxnState& t) {
   detail::move_subscriptions_out_of_mailboxes(t);
 }
 
+// Nothing to rewrite: message records of format 1 stay as they are and read as having no save
+// date (storage::Message::saved); the new number keeps a mailstead of format 3 away from the
+// records of format 2 that are written from now on.
+void upgrade_from_format_3(TxnState&) {}
+
 // First open of a new store writes its format; later opens check it.
 void initialize_or_check(TxnState& t) {
   const auto& dbs = t.dbs();
@@ -199,6 +204,10 @@ void initialize_or_check(TxnState& t) {
     if (found == 2) {
       upgrade_from_format_2(t);
       found = 3;
+    }
+    if (found == 3) {
+      upgrade_from_format_3(t);
+      found = 4;
     }
     write_schema_version(t);
     log::info("-", "store_upgraded", "format={} to={} dir={}", from, found, t.options().dir.string());

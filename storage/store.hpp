@@ -52,8 +52,9 @@ struct StoreOptions {
 StoreOptions store_options(const config::Config& config);
 
 // 2: MIME structure records per message instead of per blob. 3: subscriptions apart from
-// mailbox records. Older stores are converted when first opened.
-inline constexpr std::uint32_t kSchemaVersion = 3;
+// mailbox records. 4: message records may carry a save date (their format 2), which a
+// mailstead of format 3 could not read. Older stores are converted when first opened.
+inline constexpr std::uint32_t kSchemaVersion = 4;
 
 class ReadTxn {
  public:

@@ -26,7 +26,31 @@ bool has_table(const ReadTxn& txn, std::string_view name) {
   return mdb_dbi_open(txn.state().txn, std::string(name).c_str(), 0, &dbi) == 0;
 }
 
+void downgrade_to_format_3(WriteTxn& txn) {
+  auto& state = txn.state();
+  auto zigzag = [](std::int64_t v) {
+    return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
+  };
+  std::vector<std::pair<std::string, std::string>> records;
+  state.scan(state.dbs().messages, "", [&](std::string_view key, std::string_view) {
+    auto m = find_message(txn, codec::get_u32be(key, 0), codec::get_u32be(key, 4));
+    if (!m) throw StorageError(Errc::corrupt, "a message record that does not decode");
+    codec::Writer w(1);
+    w.u64(m->flags).u64(m->keywords.size());
+    for (const auto& k : m->keywords) w.str(k);
+    w.u64(zigzag(m->internal_date))
+        .u64(m->size)
+        .u64(m->modseq)
+        .str(std::string_view(reinterpret_cast<const char*>(m->blob.bytes.data()), m->blob.bytes.size()));
+    records.emplace_back(std::string(key), w.take());
+    return true;
+  });
+  for (const auto& [key, record] : records) state.put(state.dbs().messages, key, record);
+  set_schema_version(txn, 3);
+}
+
 void downgrade_to_format_1(WriteTxn& txn) {
+  downgrade_to_format_3(txn);
   auto& state = txn.state();
   MDB_dbi blob_meta;
   if (mdb_dbi_open(state.txn, "blob_meta", MDB_CREATE, &blob_meta) != 0)
@@ -45,6 +69,7 @@ void downgrade_to_format_1(WriteTxn& txn) {
 }
 
 void downgrade_to_format_2(WriteTxn& txn) {
+  downgrade_to_format_3(txn);
   auto& state = txn.state();
   std::vector<std::pair<std::string, std::string>> records;
   state.scan(state.dbs().mailboxes, "", [&](std::string_view key, std::string_view) {

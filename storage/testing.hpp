@@ -19,6 +19,10 @@ void set_schema_version(WriteTxn& txn, std::uint32_t version);
 // Whether the environment has a named table (a database that an upgrade should have dropped).
 bool has_table(const ReadTxn& txn, std::string_view name);
 
+// Rewrites every message record as store format 3 wrote it, without a save date (message
+// record format 1); schema version 3.
+void downgrade_to_format_3(WriteTxn& txn);
+
 // Rewrites the store as format 1 wrote it: one structure record per blob, in `blob_meta`,
 // instead of one per message; schema version 1.
 void downgrade_to_format_1(WriteTxn& txn);

@@ -541,6 +541,10 @@ class CommandParser {
     if (name == "SENTBEFORE") return date_arg(K::sent_before);
     if (name == "SENTON") return date_arg(K::sent_on);
     if (name == "SENTSINCE") return date_arg(K::sent_since);
+    if (name == "SAVEDBEFORE") return date_arg(K::saved_before);  // RFC 8514 §4.3
+    if (name == "SAVEDON") return date_arg(K::saved_on);
+    if (name == "SAVEDSINCE") return date_arg(K::saved_since);
+    if (name == "SAVEDATESUPPORTED") return key.kind = K::saved_date_supported, key;
     if (name == "LARGER" || name == "SMALLER") {
       r_.space();
       key.kind = name == "LARGER" ? K::larger : K::smaller;
@@ -674,7 +678,8 @@ class CommandParser {
     if (name == "BODYSTRUCTURE") return item.kind = K::body_structure, item;
     if (name == "UID") return item.kind = K::uid, item;
     if (name == "MODSEQ") return item.kind = K::modseq, item;
-    if (name == "EMAILID") return item.kind = K::email_id, item;  // RFC 8474 §5
+    if (name == "EMAILID") return item.kind = K::email_id, item;    // RFC 8474 §5
+    if (name == "SAVEDATE") return item.kind = K::save_date, item;  // RFC 8514 §4.2
     if (name == "THREADID") return item.kind = K::thread_id, item;
     if (name == "RFC822" || name == "RFC822.HEADER" || name == "RFC822.TEXT") {
       item.kind = K::body_section;

@@ -36,6 +36,7 @@ struct FetchItem {
     binary_size,
     email_id,  // RFC 8474 OBJECTID
     thread_id,
+    save_date,  // RFC 8514
   };
   Kind kind = Kind::flags;
   bool peek = false;  // does not set \Seen

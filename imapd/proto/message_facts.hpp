@@ -26,7 +26,8 @@ struct MessageFacts {
   std::int64_t internal_date = 0;         // seconds since the epoch
   std::uint64_t size = 0;                 // octets
   std::uint64_t modseq = 0;
-  std::string_view email_id;  // RFC 8474 EMAILID; a view into the caller's buffer
+  std::string_view email_id;    // RFC 8474 EMAILID; a view into the caller's buffer
+  std::int64_t saved_date = 0;  // RFC 8514 save date, seconds since the epoch
 };
 
 // RFC 8474 §5.1: a message's EMAILID, from the SHA-256 of its content (`hash`, 32 bytes): the

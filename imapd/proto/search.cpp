@@ -274,7 +274,8 @@ bool matches(const SearchKey& key, SearchMessage& m, const SearchScope& scope, c
                        [name](const std::string& k) { return text::iequals_ascii(k, name); });
   };
   auto saved = [&scope, &r]() { return std::binary_search(scope.saved_uids.begin(), scope.saved_uids.end(), r.uid); };
-  std::int64_t internal_day = r.internal_date >= 0 ? r.internal_date / 86400 : (r.internal_date - 86399) / 86400;
+  auto day_of = [](std::int64_t seconds) { return seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400; };
+  const std::int64_t internal_day = day_of(r.internal_date);
   switch (key.kind) {
     case K::all:
       return true;
@@ -305,6 +306,14 @@ bool matches(const SearchKey& key, SearchMessage& m, const SearchScope& scope, c
       return internal_day == key.day;
     case K::since:
       return internal_day >= key.day;
+    case K::saved_before:
+      return day_of(r.saved_date) < key.day;
+    case K::saved_on:
+      return day_of(r.saved_date) == key.day;
+    case K::saved_since:
+      return day_of(r.saved_date) >= key.day;
+    case K::saved_date_supported:
+      return true;
     case K::sent_before:
     case K::sent_on:
     case K::sent_since: {

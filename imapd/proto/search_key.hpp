@@ -39,6 +39,10 @@ struct SearchKey {
     modseq,
     email_id,   // RFC 8474 §6: EMAILID objectid
     thread_id,  // THREADID objectid: no thread has one here, so it matches nothing
+    saved_before,
+    saved_on,
+    saved_since,           // RFC 8514 §4.3: save date, day granularity
+    saved_date_supported,  // every mailbox here keeps save dates: matches every message
   };
   Kind kind = Kind::all;
   std::uint32_t flag = 0;           // flag_set / flag_unset

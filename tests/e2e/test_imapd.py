@@ -305,6 +305,26 @@ class ImapTest(unittest.TestCase):
         m.logout()
         watcher.logout()
 
+    def test_savedate_with_imaplib(self):
+        """RFC 8514: a message APPENDed with an old date is saved today; its copy too, keeping the
+        old INTERNALDATE; SAVEDSINCE finds both, BEFORE only by the internal date."""
+        m = self.inst.login()
+        self.assertIn("SAVEDATE", m.capabilities)
+        m.append("INBOX", None, '"01-Jan-2020 12:00:00 +0000"', b"Subject: old\r\n\r\nold\r\n")
+        m.select("INBOX")
+        m.copy("1", "Archive")
+        today = time.strftime("%d-%b-%Y", time.gmtime())
+        for box in ("INBOX", "Archive"):
+            m.select(box)
+            _, data = m.fetch("1", "(INTERNALDATE SAVEDATE)")
+            self.assertRegex(data[0].decode(), r'INTERNALDATE "01-Jan-2020 12:00:00 \+0000" SAVEDATE "\d\d-\w{3}-\d{4} ')
+            saved = re.search(r'SAVEDATE "([^ ]+) ', data[0].decode()).group(1)
+            self.assertIn(saved, (today, time.strftime("%d-%b-%Y", time.gmtime(time.time() - 60))))
+            self.assertEqual(m.search(None, "SAVEDSINCE", today)[1], [b"1"])
+            self.assertEqual(m.search(None, "BEFORE", "1-Jan-2021")[1], [b"1"])
+            self.assertEqual(m.search(None, "SAVEDBEFORE", "1-Jan-2021")[1], [b""])
+        m.logout()
+
     def test_a_long_search_reports_its_progress(self):
         """RFC 9585: a SEARCH running for more than a second says how far it is, once a second."""
         inst = ImapInstance(max_search_time="5m")

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <ctime>
 #include <map>
 #include <random>
 
@@ -210,6 +211,37 @@ TEST_F(MessagesTest, CopyAndMoveKeepFlagsAndShareTheBlob) {
   EXPECT_EQ(usage_of(after, alice_).messages, 3u);
   EXPECT_EQ(usage_of(after, bob_).messages, 1u);
   EXPECT_EQ(blob_refcount(after, a.blob), 2u);
+}
+
+// RFC 8514's save date: when a message came into its mailbox, whatever its internal date says;
+// a copy's is the time of the copy. A store of format 3 keeps its message records, which read
+// as having none (imapd then shows the internal date), until a change rewrites them.
+TEST_F(MessagesTest, SaveDatesAreWhenAMessageCameIntoItsMailbox) {
+  const std::int64_t before = std::time(nullptr);
+  auto a = append(alice_, "INBOX", kMessage, {0, {}, 1600000000});
+  EXPECT_EQ(a.internal_date, 1600000000);
+  EXPECT_GE(a.saved, before);
+  EXPECT_LE(a.saved, std::time(nullptr));
+  auto archive = box(alice_, "Archive");
+  ok(store().update([&](WriteTxn& t) { return copy_messages(t, a.mailbox, {a.uid}, archive); }));
+  auto copy = *find_message(store().read(), archive.id, 1);
+  EXPECT_EQ(copy.internal_date, 1600000000);
+  EXPECT_GE(copy.saved, a.saved);
+  EXPECT_EQ(find_message(store().read(), a.mailbox, a.uid)->saved, a.saved);  // read back as written
+
+  {
+    auto t = store().write();
+    testing::downgrade_to_format_3(t);
+    t.commit();
+  }
+  reopen();
+  auto r = store().read();
+  EXPECT_EQ(testing::schema_version(r), kSchemaVersion);
+  auto old = *find_message(r, a.mailbox, a.uid);
+  EXPECT_EQ(old.saved, 0);
+  EXPECT_EQ(old.internal_date, 1600000000);
+  EXPECT_EQ(old.blob, a.blob);
+  EXPECT_EQ(old.modseq, a.modseq);
 }
 
 TEST_F(MessagesTest, CopyOverQuotaCopiesNothing) {
