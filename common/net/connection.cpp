@@ -131,9 +131,13 @@ awaitable<ReadStatus> Connection::receive_more(std::chrono::seconds idle) {
   if (closed_) co_return ReadStatus::closed;
   for (;;) {
     // Compressed input: inflated only as far as input() has room, so a small stream that
-    // inflates to gigabytes is held back by the same limits as plain input.
-    if (inflater_ && !compressed_input_.empty()) {
-      auto progress = inflater_->inflate(compressed_input_, input_.prepare());
+    // inflates to gigabytes is held back by the same limits as plain input. When that room
+    // ran out, zlib may still hold inflated bytes whose input it has already taken (the rest of
+    // a long match): they are asked for before anything more is read, or a client that sent
+    // its last command would wait for an answer to bytes the server never looked at.
+    if (inflater_ && (!compressed_input_.empty() || inflated_pending_)) {
+      auto room = input_.prepare();
+      auto progress = inflater_->inflate(compressed_input_, room);
       if (!progress) {
         log::info(session_id_, "compression_error", "reason=\"the client's input is not DEFLATE\"");
         close();
@@ -142,7 +146,10 @@ awaitable<ReadStatus> Connection::receive_more(std::chrono::seconds idle) {
       input_.commit(progress->produced);
       compressed_input_.erase(0, progress->consumed);
       if (compressed_input_.empty()) std::string().swap(compressed_input_);  // an idle connection keeps none
-      if (progress->produced > 0 || progress->consumed == 0) co_return ReadStatus::ok;
+      if (!room.empty()) inflated_pending_ = progress->produced == room.size();
+      // No room: the caller must take some input first. (With room, zlib always takes or
+      // gives something unless the stream is bad, which was answered above.)
+      if (progress->produced > 0 || room.empty()) co_return ReadStatus::ok;
     }
     // Received into the free space of input(); when compressed, moved from there to
     // compressed_input_, and the inflated bytes take the space.

@@ -116,6 +116,7 @@ class Connection {
   std::unique_ptr<TlsStream> tls_;          // from start_tls() on
   std::unique_ptr<io::Inflater> inflater_;  // from start_compression() on
   std::string compressed_input_;            // received, not yet inflated
+  bool inflated_pending_ = false;           // zlib may hold inflated bytes input() had no room for
   asio::steady_timer watchdog_timer_;
   Clock::time_point deadline_ = Clock::time_point::max();  // the earlier of the two below
   Clock::time_point read_deadline_ = Clock::time_point::max();

@@ -325,6 +325,37 @@ class ImapTest(unittest.TestCase):
             self.assertEqual(m.search(None, "SAVEDBEFORE", "1-Jan-2021")[1], [b""])
         m.logout()
 
+    def test_compressed_bursts_are_answered_to_the_end(self):
+        """RFC 4978: bursts of pipelined commands that compress to long back-references, so that
+        the last bytes of a burst inflate to more than the session has room for at once: every
+        command is answered (none left inside the decompressor while the server waits for more
+        input), in the order sent."""
+        import zlib
+        sock = socket.create_connection((HOST, self.inst.imap), timeout=5)
+        self.addCleanup(sock.close)
+        reader = sock.makefile("rb")
+        reader.readline()
+        sock.sendall(f"a LOGIN {ALICE} {json.dumps(PASSWORD)}\r\nc COMPRESS DEFLATE\r\n".encode())
+        while not reader.readline().startswith(b"c OK"):
+            pass
+        compressor, decompressor = zlib.compressobj(9, zlib.DEFLATED, -15), zlib.decompressobj(-15)
+        inflated = b""
+        # Every length up to a few times the session's initial buffer, so that some burst ends in
+        # a back-reference that crosses the end of the room the session offers.
+        for n in range(1, 1200, 3):
+            burst = b"x NOOP\r\n" * n
+            # Z_PARTIAL_FLUSH (what some clients flush with) ends a burst with an empty block
+            # that zlib may take into its bit buffer before it has written out the match ahead
+            # of it.
+            flush = zlib.Z_PARTIAL_FLUSH if n % 2 else zlib.Z_SYNC_FLUSH
+            sock.sendall(compressor.compress(burst) + compressor.flush(flush))
+            while inflated.count(b"x OK") < n:
+                chunk = sock.recv(65536)  # a timeout fails the test: answers are missing
+                self.assertTrue(chunk, f"closed after {inflated.count(b'x OK')} of {n} answers")
+                inflated += decompressor.decompress(chunk)
+            self.assertEqual(inflated.count(b"x OK"), n)
+            inflated = b""
+
     def test_a_long_search_reports_its_progress(self):
         """RFC 9585: a SEARCH running for more than a second says how far it is, once a second."""
         inst = ImapInstance(max_search_time="5m")
