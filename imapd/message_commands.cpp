@@ -431,9 +431,11 @@ net::awaitable<bool> Session::on_replace(const Command& command, const Replace& 
   bool invalid = false;
   const SequenceSet one{{SeqRange{replace.message, replace.message}}};
   auto old = members(command, one, invalid);
-  if (invalid) co_return bad(command.tag, "Invalid message sequence number");
+  // "*" in an empty mailbox names no message either.
+  if (invalid || (old.empty() && !command.uid)) co_return bad(command.tag, "Invalid message sequence number");
   if (old.empty()) {  // UID REPLACE of a UID this mailbox does not hold (or no longer does)
-    tagged(command, "NO", fmt::format("[NONEXISTENT] No message with UID {} in this mailbox", replace.message));
+    auto uid = replace.message != 0 ? std::to_string(replace.message) : std::string("*");
+    tagged(command, "NO", fmt::format("[NONEXISTENT] No message with UID {} in this mailbox", uid));
     co_return true;
   }
   const auto old_uid = old.front().uid;

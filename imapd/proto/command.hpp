@@ -105,7 +105,7 @@ struct Append {
 };
 // RFC 8508: REPLACE seq-number mailbox append-message; UID REPLACE names a UID.
 struct Replace {
-  std::uint32_t message = 0;
+  std::uint32_t message = 0;  // 0: "*", the last message (seq-number, RFC 9051 §9)
   std::string mailbox;
   AppendMessage replacement;
 };

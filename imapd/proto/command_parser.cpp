@@ -138,7 +138,10 @@ class CommandParser {
   }
   Arguments replace() {
     Replace replace;
-    replace.message = r_.nz_number();
+    if (r_.peek() == '*')
+      r_.expect('*', "\"*\"");  // message stays 0
+    else
+      replace.message = r_.nz_number();
     r_.space();
     replace.mailbox = r_.astring();
     r_.space();
