@@ -5,9 +5,9 @@
 
 #include <algorithm>
 
-#include "common/sasl/sasl.hpp"
 #include "common/text/ascii.hpp"
 #include "common/text/mutf7.hpp"
+#include "common/text/utf8.hpp"
 #include "imapd/proto/list_match.hpp"
 #include "imapd/proto/response.hpp"
 #include "imapd/session_impl.hpp"
@@ -45,7 +45,7 @@ std::string_view response_code(storage::Errc code) {
 }
 
 std::optional<std::string> Session::mailbox_name(const std::string& wire) const {
-  if (enabled_.utf8) return sasl::valid_utf8(wire) ? std::optional(wire) : std::nullopt;
+  if (enabled_.utf8) return text::valid_utf8(wire) ? std::optional(wire) : std::nullopt;
   // Without UTF8=ACCEPT, 8-bit names are not allowed and "&" starts modified UTF-7.
   return text::decode_mutf7(wire);
 }

@@ -8,6 +8,7 @@
 
 #include "common/log/log.hpp"
 #include "common/mime/decode.hpp"
+#include "common/mime/preview.hpp"
 #include "common/text/ascii.hpp"
 #include "imapd/proto/response.hpp"
 #include "imapd/proto/search.hpp"
@@ -34,6 +35,19 @@ bool needs_structure(const FetchRequest& request) {
 bool needs_envelope(const FetchRequest& request) {
   return std::any_of(request.items.begin(), request.items.end(),
                      [](const FetchItem& i) { return i.kind == FetchItem::Kind::envelope; });
+}
+
+// RFC 8970 §3: the preview made when the message was stored; for a message stored before
+// previews were, made now from its bytes unless the client said LAZY (§4: NIL then, and the
+// client asks again without it when it wants the work done).
+std::optional<std::string> preview_of(const storage::ReadTxn& txn, const storage::Message& record, bool lazy,
+                                      const mime::Limits& limits) {
+  if (auto stored = storage::stored_preview(txn, record)) return stored;
+  if (lazy) return std::nullopt;
+  auto bytes = storage::read_blob(txn, record.blob);
+  auto structure = storage::message_structure(txn, record);
+  if (!bytes || !structure) return std::string();
+  return mime::make_preview(*bytes, *structure, limits);
 }
 
 // "BODY[1.TEXT]<0>" and friends: the name of a section item in the response.
@@ -205,6 +219,15 @@ net::awaitable<bool> Session::on_fetch(const Command& command, const Fetch& fetc
         case K::save_date:  // RFC 8514 §4.2
           add(fmt::format("SAVEDATE \"{}\"", format_internal_date(save_date_of(*record))));
           break;
+        case K::preview: {  // RFC 8970 §5
+          add("PREVIEW ");
+          auto preview = preview_of(txn, *record, item.lazy, cfg_.limits.message);
+          if (preview)
+            append_string(line, *preview, enabled_.utf8);
+          else
+            line += "NIL";
+          break;
+        }
         case K::envelope:
           add("ENVELOPE ");
           append_envelope(line, *envelope);

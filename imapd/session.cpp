@@ -64,7 +64,7 @@ std::string Session::capabilities() const {
       " SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN LIST-EXTENDED LIST-STATUS"
       " SPECIAL-USE CREATE-SPECIAL-USE ESEARCH SEARCHRES STATUS=SIZE BINARY UTF8=ACCEPT CONDSTORE QRESYNC MULTIAPPEND"
       " QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES"
-      " OBJECTID REPLACE SAVEDATE";
+      " OBJECTID REPLACE SAVEDATE PREVIEW";
   if (!state_.is<NotAuthenticated>()) caps += " UNAUTHENTICATE";
   fmt::format_to(std::back_inserter(caps), " APPENDLIMIT={}", cfg_.imapd.max_message_size);
   if (!state_.is<NotAuthenticated>() && !connection().compressing()) caps += " COMPRESS=DEFLATE";

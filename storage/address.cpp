@@ -1,7 +1,7 @@
 #include "storage/address.hpp"
 
-#include "common/sasl/sasl.hpp"
 #include "common/text/idn.hpp"
+#include "common/text/utf8.hpp"
 
 namespace mailstead::storage {
 
@@ -20,7 +20,7 @@ std::string lower_ascii(std::string_view text) {
 
 std::optional<std::string> normalize_domain(std::string_view domain) {
   if (domain.ends_with('.')) domain.remove_suffix(1);
-  if (domain.empty() || domain.size() > 253 || !sasl::valid_utf8(domain)) return std::nullopt;
+  if (domain.empty() || domain.size() > 253 || !text::valid_utf8(domain)) return std::nullopt;
   std::string out = lower_ascii(domain);
   std::size_t label_start = 0;
   for (std::size_t i = 0; i <= out.size(); ++i) {
@@ -43,7 +43,7 @@ std::optional<std::string> normalize_domain(std::string_view domain) {
 std::optional<std::string> local_part_problem(std::string_view local) {
   if (local.empty()) return "the local part is empty";
   if (local.size() > 64) return "the local part is longer than 64 bytes";
-  if (!sasl::valid_utf8(local)) return "the local part is not valid UTF-8";
+  if (!text::valid_utf8(local)) return "the local part is not valid UTF-8";
   if (local.front() == '.' || local.back() == '.' || local.find("..") != std::string_view::npos)
     return "the local part may not start or end with a dot or hold two dots in a row";
   for (char c : local) {

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include "common/sasl/sasl.hpp"
+#include "common/text/utf8.hpp"
 #include "storage/address.hpp"
 #include "storage/changes.hpp"
 #include "storage/detail/codec.hpp"
@@ -137,7 +137,7 @@ std::string_view to_imap_attribute(SpecialUse use) {
 Result<std::string> normalize_mailbox_name(std::string_view name, char separator) {
   if (name.empty()) return fail(Errc::invalid_argument, "a mailbox name cannot be empty");
   if (name.size() > kMaxMailboxName) return fail(Errc::invalid_argument, "the mailbox name is too long");
-  if (!sasl::valid_utf8(name)) return fail(Errc::invalid_argument, "the mailbox name is not valid UTF-8");
+  if (!text::valid_utf8(name)) return fail(Errc::invalid_argument, "the mailbox name is not valid UTF-8");
   for (char c : name) {
     auto u = static_cast<unsigned char>(c);
     if (u < 0x20 || u == 0x7f) return fail(Errc::invalid_argument, "the mailbox name holds a control character");

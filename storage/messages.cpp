@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "common/mime/preview.hpp"
 #include "common/text/line_ends.hpp"
 #include "storage/address.hpp"
 #include "storage/changes.hpp"
@@ -227,7 +228,8 @@ Usage usage_of(const ReadTxn& txn, UserId user) {
 
 void PreparedMessage::finish(const mime::Limits& limits) {
   blob_ = detail::hash_blob(bytes());
-  structure_ = codec::encode_structure(mime::parse_message(bytes(), limits, &stats_));
+  auto structure = mime::parse_message(bytes(), limits, &stats_);
+  structure_ = codec::encode_structure(structure, mime::make_preview(bytes(), structure, limits));
 }
 
 PreparedMessage prepare_message(std::string bytes, const mime::Limits& limits) {
@@ -355,6 +357,12 @@ std::optional<mime::Part> message_structure(const ReadTxn& txn, const Message& m
   auto bytes = structure_record(txn, message.mailbox, message.uid);
   if (!bytes) return std::nullopt;
   return codec::decode_structure(*bytes);
+}
+
+std::optional<std::string> stored_preview(const ReadTxn& txn, const Message& message) {
+  auto bytes = structure_record(txn, message.mailbox, message.uid);
+  if (!bytes) return std::nullopt;
+  return codec::decode_preview(*bytes);
 }
 
 std::optional<mime::Envelope> message_envelope(const ReadTxn& txn, const Message& message) {

@@ -9,8 +9,8 @@
 //   message record and its blob are committed by the same transaction: no record can point at
 //   a missing blob and no blob can be orphaned, whatever crashes.
 // - The MIME structure (header fields, ENVELOPE and BODYSTRUCTURE material) is parsed once when
-//   a message is stored and kept with the message, not with the blob: a mailbox's records then
-//   lie together in UID order, which is the order SEARCH and FETCH walk them in.
+//   a message is stored, its preview text made from it, and both kept with the message, not with the blob: a mailbox's
+//   records then lie together in UID order, which is the order SEARCH and FETCH walk them in.
 // - Every change (append, flag change, expunge) takes the next value of the store-wide modseq
 //   counter, recorded on the message, as the mailbox's HIGHESTMODSEQ, and in the change log
 //   (changes.hpp), which is how other sessions and processes learn about it.
@@ -139,6 +139,10 @@ std::uint32_t blob_refcount(const ReadTxn& txn, const BlobId& blob);  // 0 if ab
 // The MIME structure computed when the message was stored (ENVELOPE, BODYSTRUCTURE,
 // sections); nullopt if the message is gone.
 std::optional<mime::Part> message_structure(const ReadTxn& txn, const Message& message);
+// Its preview (RFC 8970, common/mime/preview.hpp), made when it was stored; nullopt if the
+// message is gone or was stored before previews were (make_preview over its bytes and
+// structure then gives what would have been stored).
+std::optional<std::string> stored_preview(const ReadTxn& txn, const Message& message);
 // Only its ENVELOPE (empty if it has none), from the same record; nullopt if the message is
 // gone. Much cheaper than the whole structure.
 std::optional<mime::Envelope> message_envelope(const ReadTxn& txn, const Message& message);

@@ -5,6 +5,7 @@
 
 #include "storage/detail/codec.hpp"
 #include "storage/detail/lmdb.hpp"
+#include "storage/detail/structure_codec.hpp"
 #include "storage/mailboxes.hpp"
 
 namespace mailstead::storage::testing {
@@ -98,6 +99,19 @@ void downgrade_to_format_2(WriteTxn& txn) {
 
 void damage_structure(WriteTxn& txn, MailboxId mailbox, Uid uid) {
   txn.state().put(txn.state().dbs().message_meta, codec::key_u32_u32(mailbox, uid), std::string_view("\x01\xff", 2));
+}
+
+void strip_preview(WriteTxn& txn, MailboxId mailbox, Uid uid) {
+  auto& state = txn.state();
+  auto key = codec::key_u32_u32(mailbox, uid);
+  auto record = state.get(state.dbs().message_meta, key);
+  if (!record) return;
+  // Format 1 is format 2 without the preview string at its end: the tree encoded again with
+  // an empty preview (one length byte) and that byte cut off.
+  auto format_1 = codec::encode_structure(codec::decode_structure(*record), "");
+  format_1.pop_back();
+  format_1[0] = 1;
+  state.put(state.dbs().message_meta, key, format_1);
 }
 
 void put_send_counts_format_1(WriteTxn& txn, UserId user, std::int64_t hour_start, std::uint64_t hour_count,

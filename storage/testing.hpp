@@ -35,6 +35,9 @@ void downgrade_to_format_2(WriteTxn& txn);
 // would have it: reading it throws StorageError (corrupt).
 void damage_structure(WriteTxn& txn, MailboxId mailbox, Uid uid);
 
+// Rewrites a message's structure record as structure format 1 wrote it: without a preview.
+void strip_preview(WriteTxn& txn, MailboxId mailbox, Uid uid);
+
 // A user's send counts as format 1 wrote them: the message windows alone.
 void put_send_counts_format_1(WriteTxn& txn, UserId user, std::int64_t hour_start, std::uint64_t hour_count,
                               std::int64_t day_start, std::uint64_t day_count);

@@ -372,7 +372,13 @@ std::vector<Section> build_schema() {
             "Size of a message's parsed structure (its index, stored with it); parts beyond it are\n"
             "one opaque part.",
             [](Config& c) -> std::uint64_t& { return c.limits.message.max_structure_size; }, 64 * 1024,
-            256 * 1024 * 1024)}});
+            256 * 1024 * 1024),
+        bounded_size(
+            "max_preview_read", R"("256K")",
+            "Bytes of a message's first text part read to make its preview (IMAP PREVIEW, made\n"
+            "when the message is stored); text past it is not in the preview.",
+            [](Config& c) -> std::uint64_t& { return c.limits.message.max_preview_read; }, 4 * 1024,
+            64 * 1024 * 1024)}});
   sections.push_back(
       {"auth",
        "Password checks, and the slow-down and lockout of addresses that guess passwords.",

@@ -18,6 +18,7 @@ struct Limits {
   unsigned max_header_fields = 1000;               // fields indexed per header block
   std::uint64_t max_header_size = 1024 * 1024;     // bytes of one header block that are indexed
   std::uint64_t max_structure_size = 1024 * 1024;  // the parsed structure, about as stored
+  std::uint64_t max_preview_read = 256 * 1024;     // bytes of the text part a preview is made from
 };
 
 }  // namespace mailstead::mime

@@ -4,12 +4,13 @@
 
 #include "common/sasl/base64.hpp"
 #include "common/text/ascii.hpp"
+#include "common/text/utf8.hpp"
 
 namespace mailstead::sasl {
 namespace {
 
 bool acceptable_field(std::string_view field) {
-  return field.size() <= kMaxField && field.find('\0') == std::string_view::npos && valid_utf8(field);
+  return field.size() <= kMaxField && field.find('\0') == std::string_view::npos && text::valid_utf8(field);
 }
 
 }  // namespace
@@ -77,39 +78,6 @@ Step ServerExchange::receive_login(std::string message) {
     return Challenge{base64_encode("Password:")};
   }
   return Success{Credentials{"", std::move(login_user_), Secret(std::move(message))}};
-}
-
-// RFC 3629 §4: no overlong forms, no surrogates, nothing above U+10FFFF.
-bool valid_utf8(std::string_view text) {
-  std::size_t i = 0;
-  while (i < text.size()) {
-    auto c = static_cast<unsigned char>(text[i]);
-    std::size_t extra = 0;
-    unsigned char low = 0x80, high = 0xbf;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if (c >= 0xc2 && c <= 0xdf) {
-      extra = 1;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      extra = 2;
-      if (c == 0xe0) low = 0xa0;
-      if (c == 0xed) high = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      extra = 3;
-      if (c == 0xf0) low = 0x90;
-      if (c == 0xf4) high = 0x8f;
-    } else {
-      return false;
-    }
-    if (i + extra >= text.size()) return false;  // truncated sequence
-    for (std::size_t k = 1; k <= extra; ++k) {
-      auto b = static_cast<unsigned char>(text[i + k]);
-      if (k == 1 ? (b < low || b > high) : (b < 0x80 || b > 0xbf)) return false;
-    }
-    i += extra + 1;
-  }
-  return true;
 }
 
 }  // namespace mailstead::sasl

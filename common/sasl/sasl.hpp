@@ -68,6 +68,4 @@ class ServerExchange {
   std::string login_user_;
 };
 
-bool valid_utf8(std::string_view text);
-
 }  // namespace mailstead::sasl

@@ -684,6 +684,7 @@ class CommandParser {
     if (name == "EMAILID") return item.kind = K::email_id, item;    // RFC 8474 §5
     if (name == "SAVEDATE") return item.kind = K::save_date, item;  // RFC 8514 §4.2
     if (name == "THREADID") return item.kind = K::thread_id, item;
+    if (name == "PREVIEW") return preview_item();  // RFC 8970 §5
     if (name == "RFC822" || name == "RFC822.HEADER" || name == "RFC822.TEXT") {
       item.kind = K::body_section;
       item.legacy_name = name;
@@ -709,6 +710,24 @@ class CommandParser {
       return item;
     }
     Reader::fail("Unknown fetch item " + name);
+  }
+
+  // "PREVIEW" [SP "(" preview-mod *(SP preview-mod) ")"], preview-mod = "LAZY" (RFC 8970 §7).
+  // The space before "(" tells the modifiers from the next item of a list.
+  FetchItem preview_item() {
+    FetchItem item;
+    item.kind = FetchItem::Kind::preview;
+    if (!r_.rest().starts_with(" (")) return item;
+    r_.space();
+    r_.expect('(', "preview modifiers");
+    for (;;) {
+      auto modifier = r_.upper_atom();
+      if (modifier != "LAZY") Reader::fail("Unknown PREVIEW modifier " + modifier);
+      item.lazy = true;
+      if (r_.skip(')')) break;
+      r_.space();
+    }
+    return item;
   }
 
   Section section() {

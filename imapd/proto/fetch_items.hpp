@@ -1,6 +1,6 @@
 #pragma once
 // What FETCH asks for (RFC 9051 §6.4.5, RFC 3501 for the RFC822 forms, RFC 3516 BINARY,
-// RFC 7162 MODSEQ), as parsed from the command.
+// RFC 7162 MODSEQ, RFC 8970 PREVIEW), as parsed from the command.
 
 #include <cstdint>
 #include <optional>
@@ -37,9 +37,11 @@ struct FetchItem {
     email_id,  // RFC 8474 OBJECTID
     thread_id,
     save_date,  // RFC 8514
+    preview,    // RFC 8970
   };
   Kind kind = Kind::flags;
   bool peek = false;  // does not set \Seen
+  bool lazy = false;  // PREVIEW (LAZY): NIL rather than work to make a preview not stored
   Section section;
   std::optional<Partial> partial;
   // For the RFC822, RFC822.HEADER and RFC822.TEXT forms: the name the reply must use.

@@ -11,6 +11,7 @@
 
 #include "common/mime/decode.hpp"
 #include "common/text/ascii.hpp"
+#include "common/text/utf8.hpp"
 #include "imapd/proto/command.hpp"
 
 namespace mailstead::imap {
@@ -150,38 +151,6 @@ locale_t unicode_ctype() {
   return tables;
 }
 
-// One UTF-8 sequence at the start of `text`: its code point and length (0: not well formed).
-std::pair<char32_t, std::size_t> decode_utf8(std::string_view text) {
-  auto lead = static_cast<unsigned char>(text[0]);
-  std::size_t length = lead >= 0xF8 ? 0 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC2 ? 2 : 0;
-  if (length == 0 || length > text.size()) return {0, 0};
-  char32_t code = lead & (0x7F >> length);
-  for (std::size_t k = 1; k < length; ++k) {
-    auto next = static_cast<unsigned char>(text[k]);
-    if ((next & 0xC0) != 0x80) return {0, 0};
-    code = code << 6 | (next & 0x3F);
-  }
-  return {code, length};
-}
-
-void append_utf8(std::string& out, char32_t code) {
-  if (code < 0x80) {
-    out += static_cast<char>(code);
-  } else if (code < 0x800) {
-    out += static_cast<char>(0xC0 | code >> 6);
-    out += static_cast<char>(0x80 | (code & 0x3F));
-  } else if (code < 0x10000) {
-    out += static_cast<char>(0xE0 | code >> 12);
-    out += static_cast<char>(0x80 | (code >> 6 & 0x3F));
-    out += static_cast<char>(0x80 | (code & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | code >> 18);
-    out += static_cast<char>(0x80 | (code >> 12 & 0x3F));
-    out += static_cast<char>(0x80 | (code >> 6 & 0x3F));
-    out += static_cast<char>(0x80 | (code & 0x3F));
-  }
-}
-
 }  // namespace
 
 std::string fold_case(std::string_view text) {
@@ -194,12 +163,12 @@ std::string fold_case(std::string_view text) {
       out += text::ascii_lower(text[i++]);
       continue;
     }
-    auto [code, length] = decode_utf8(text.substr(i));
+    auto [code, length] = text::decode_utf8(text.substr(i));
     if (length == 0 || unicode == nullptr) {  // not UTF-8 (or no tables): compare as written
       out += text[i++];
       continue;
     }
-    append_utf8(out, static_cast<char32_t>(towlower_l(static_cast<wint_t>(code), unicode)));
+    text::append_utf8(out, static_cast<char32_t>(towlower_l(static_cast<wint_t>(code), unicode)));
     i += length;
   }
   return out;

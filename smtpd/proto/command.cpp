@@ -4,8 +4,8 @@
 #include <charconv>
 
 #include "common/command_table.hpp"
-#include "common/sasl/sasl.hpp"
 #include "common/text/ascii.hpp"
+#include "common/text/utf8.hpp"
 
 namespace mailstead::smtp {
 namespace {
@@ -394,7 +394,7 @@ std::optional<Mailbox> parse_mailbox(std::string_view text) {
   auto local = text.substr(0, at);
   auto domain = text.substr(at + 1);
   if (local.size() > std::size_t{64} * 4 || !valid_domain_or_literal(domain)) return std::nullopt;
-  if (!sasl::valid_utf8(text)) return std::nullopt;
+  if (!text::valid_utf8(text)) return std::nullopt;
   bool utf8 = false;
   for (char c : text) utf8 = utf8 || is_non_ascii(c);
   return Mailbox{std::string(local), std::string(domain), utf8};

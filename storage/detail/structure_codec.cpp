@@ -6,7 +6,9 @@
 namespace mailstead::storage::codec {
 namespace {
 
-constexpr std::uint8_t kStructureFormat = 1;
+// 1: the part tree; 2: the part tree, then the preview text (RFC 8970). A reader of format 1
+// stops after the tree, so records of both formats are read by every version.
+constexpr std::uint8_t kStructureFormat = 2;
 constexpr int kMaxDecodeDepth = mime::kMaxDepth + 2;
 
 void put_optional(Writer& w, const std::optional<std::string>& s) {
@@ -129,11 +131,42 @@ mime::Part get_part(Reader& r, int depth) {
   return p;
 }
 
+void skip_envelope(Reader& r) {
+  for (int i = 0; i < 4; ++i) skip_optional(r);  // date, subject, in-reply-to, message-id
+  for (int list = 0; list < 6; ++list)
+    for (auto n = r.u64(); n > 0; --n)
+      for (int i = 0; i < 4; ++i) r.view();  // name, route, mailbox, host
+}
+
+// put_part's fields before the envelope, read past without building anything.
+void skip_to_envelope(Reader& r) {
+  for (int i = 0; i < 4; ++i) r.u64();  // the header and body spans
+  skip_params(r);                       // the header fields: name, value pairs
+  r.view();                             // type
+  r.view();                             // subtype
+  skip_params(r);
+  for (int i = 0; i < 4; ++i) skip_optional(r);  // id, description, md5, location
+  r.view();                                      // encoding
+  skip_optional(r);                              // disposition
+  skip_params(r);
+  for (auto n = r.u64(); n > 0; --n) r.view();  // language
+  r.u64();                                      // body lines
+}
+
+// get_part's reading without building anything.
+void skip_part(Reader& r, int depth) {
+  if (depth > kMaxDecodeDepth) throw StorageError(Errc::corrupt, "corrupt structure record: too deep");
+  skip_to_envelope(r);
+  if (r.boolean()) skip_envelope(r);
+  for (auto n = r.u64(); n > 0; --n) skip_part(r, depth + 1);
+}
+
 }  // namespace
 
-std::string encode_structure(const mime::Part& part) {
+std::string encode_structure(const mime::Part& part, std::string_view preview) {
   Writer w(kStructureFormat);
   put_part(w, part);
+  w.str(preview);
   return w.take();
 }
 
@@ -142,20 +175,16 @@ mime::Part decode_structure(std::string_view bytes) {
   return get_part(r, 0);
 }
 
-mime::Envelope decode_envelope(std::string_view bytes) {
-  // put_part's order, up to the envelope.
+std::optional<std::string> decode_preview(std::string_view bytes) {
   Reader r(bytes, "structure");
-  for (int i = 0; i < 4; ++i) r.u64();
-  skip_params(r);  // the header fields: name, value pairs
-  r.view();        // type
-  r.view();        // subtype
-  skip_params(r);
-  for (int i = 0; i < 4; ++i) skip_optional(r);  // id, description, md5, location
-  r.view();                                      // encoding
-  skip_optional(r);                              // disposition
-  skip_params(r);
-  for (auto n = r.u64(); n > 0; --n) r.view();  // language
-  r.u64();                                      // body lines
+  if (r.format() < 2) return std::nullopt;
+  skip_part(r, 0);
+  return r.str();
+}
+
+mime::Envelope decode_envelope(std::string_view bytes) {
+  Reader r(bytes, "structure");
+  skip_to_envelope(r);
   return r.boolean() ? get_envelope(r) : mime::Envelope{};
 }
 

@@ -325,6 +325,34 @@ class ImapTest(unittest.TestCase):
             self.assertEqual(m.search(None, "SAVEDBEFORE", "1-Jan-2021")[1], [b""])
         m.logout()
 
+    def test_preview_of_delivered_mail(self):
+        """RFC 8970: a newsletter delivered over SMTP (multipart/alternative, its plain part
+        quoted-printable in ISO-8859-1 behind a reply's quoted lines) previews as its decoded
+        first words; an HTML-only one as its visible text; PREVIEW (LAZY) gets the same, stored
+        when the message was."""
+        plain = ("Bonjour,\r\n\r\nle caf=E9 ouvre =E0 8h.\r\n> ancienne citation\r\n-- \r\nLa direction\r\n")
+        self.inst.deliver(
+            "From: bob@example.org\r\nSubject: news\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: multipart/alternative; boundary=x\r\n\r\n--x\r\n"
+            "Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+            + plain + "--x\r\nContent-Type: text/html\r\n\r\n<p>HTML version</p>\r\n--x--\r\n")
+        self.inst.deliver(
+            "From: bob@example.org\r\nSubject: html\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+            "<html><head><style>p {}</style></head><body><p>Sale&nbsp;&zwnj;ends <b>today</b></p>"
+            "<script>x()</script></body></html>\r\n")
+        m = self.inst.login()
+        self.assertIn("PREVIEW", m.capabilities)
+        m.select("INBOX")
+        for items in ("(PREVIEW)", "(PREVIEW (LAZY))"):
+            _, data = m.fetch("1:2", items)
+            texts = [part[1].decode() if isinstance(part, tuple) else part.decode() for part in data]
+            joined = " | ".join(texts)
+            self.assertIn("Bonjour, le caf\u00e9 ouvre \u00e0 8h.", joined)
+            self.assertNotIn("citation", joined)
+            self.assertNotIn("direction", joined)
+            self.assertIn('PREVIEW "Sale ends today"', joined)
+        m.logout()
+
     def test_compressed_bursts_are_answered_to_the_end(self):
         """RFC 4978: bursts of pipelined commands that compress to long back-references, so that
         the last bytes of a burst inflate to more than the session has room for at once: every

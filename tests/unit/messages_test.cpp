@@ -244,6 +244,34 @@ TEST_F(MessagesTest, SaveDatesAreWhenAMessageCameIntoItsMailbox) {
   EXPECT_EQ(old.modseq, a.modseq);
 }
 
+// RFC 8970: the preview is made once, when the message is stored, and travels with each copy;
+// a record stored before previews were has none (imapd then makes it from the bytes).
+TEST_F(MessagesTest, PreviewsAreMadeWhenAMessageIsStored) {
+  auto a = append(alice_, "INBOX",
+                  "From: bob@example.org\r\nContent-Type: text/html\r\n\r\n<p>See <b>you</b>\r\nat noon</p>\r\n");
+  EXPECT_EQ(stored_preview(store().read(), a), "See you at noon");
+  auto archive = box(alice_, "Archive");
+  ok(store().update([&](WriteTxn& t) { return copy_messages(t, a.mailbox, {a.uid}, archive); }));
+  auto copy = *find_message(store().read(), archive.id, 1);
+  EXPECT_EQ(stored_preview(store().read(), copy), "See you at noon");
+  auto empty = append(alice_, "INBOX", "Subject: nothing to read\r\n\r\n");
+  EXPECT_EQ(stored_preview(store().read(), empty), "");
+
+  {
+    auto t = store().write();
+    testing::strip_preview(t, a.mailbox, a.uid);
+    t.commit();
+  }
+  auto r = store().read();
+  EXPECT_EQ(stored_preview(r, a), std::nullopt);
+  auto structure = message_structure(r, a);  // the rest of the record reads as before
+  ASSERT_TRUE(structure);
+  EXPECT_EQ(structure->subtype, "html");
+  EXPECT_EQ(message_envelope(r, a)->from.at(0).mailbox, "bob");
+  ok(store().update([&](WriteTxn& t) { return copy_messages(t, a.mailbox, {a.uid}, archive); }));
+  EXPECT_EQ(stored_preview(store().read(), *find_message(store().read(), archive.id, 2)), std::nullopt);
+}
+
 TEST_F(MessagesTest, CopyOverQuotaCopiesNothing) {
   auto tiny = add("tiny@example.test", Quota{0, 1});
   auto a = append(alice_, "INBOX");

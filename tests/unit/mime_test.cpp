@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "common/mime/preview.hpp"
+#include "common/text/utf8.hpp"
+
 namespace mailstead::mime {
 namespace {
 
@@ -395,6 +398,143 @@ TEST(MimeLimits, DepthFollowsTheConfiguredLimit) {
   for (const Part* p = &m; !p->children.empty(); p = &p->children[0]) ++depth;
   EXPECT_EQ(depth, 3);
   EXPECT_TRUE(stats.summarised);
+}
+
+std::string preview(std::string_view lf_message, std::size_t max_chars = kMaxPreviewChars, const Limits& limits = {}) {
+  auto message = crlf(lf_message);
+  return make_preview(message, parse_message(message), limits, max_chars);
+}
+
+std::size_t code_points(std::string_view text) {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < text.size(); i += text::decode_utf8(text.substr(i)).length) ++n;
+  return n;
+}
+
+TEST(Preview, PlainTextWithItsWhiteSpaceCondensed) {
+  EXPECT_EQ(preview("Subject: x\n\nHello Bob,\n\n  the  meeting\tmoved\nto Tuesday.\n"),
+            "Hello Bob, the meeting moved to Tuesday.");
+  EXPECT_EQ(preview("Subject: empty\n\n"), "");
+  EXPECT_EQ(preview("Subject: no body"), "");
+}
+
+TEST(Preview, LeavesOutQuotedLinesAndTheSignature) {
+  EXPECT_EQ(preview("Subject: Re: x\n\nYes, see you then.\n\nOn Monday Bob wrote:\n> Shall we meet?\n>> Earlier\n"
+                    "   > indented quote\n\n-- \nAlice\nAlice's phone: 555\n"),
+            "Yes, see you then. On Monday Bob wrote:");
+  EXPECT_EQ(preview("Subject: x\n\n-- \nonly a signature\n"), "");
+}
+
+TEST(Preview, DecodesTransferEncodingAndCharset) {
+  EXPECT_EQ(preview("Content-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable\n\n"
+                    "Caf=E9 cr=E8me, soft=\n break.\n"),
+            "Caf\xc3\xa9 cr\xc3\xa8me, soft break.");
+  EXPECT_EQ(preview("Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64\n\n"
+                    "R3LDvMOfZSBhdXMgS8O2bG4=\n"),
+            "Gr\xc3\xbc\xc3\x9f"
+            "e aus K\xc3\xb6ln");
+}
+
+TEST(Preview, PrefersPlainTextAmongAlternatives) {
+  auto message =
+      "Content-Type: multipart/alternative; boundary=b\n\n--b\nContent-Type: text/plain\n\nThe plain one.\n"
+      "--b\nContent-Type: text/html\n\n<p>The <b>HTML</b> one.</p>\n--b--\n";
+  EXPECT_EQ(preview(message), "The plain one.");
+  auto html_only =
+      "Content-Type: multipart/alternative; boundary=b\n\n--b\nContent-Type: text/html\n\n<p>Only <b>HTML</b>.</p>\n"
+      "--b--\n";
+  EXPECT_EQ(preview(html_only), "Only HTML.");
+}
+
+TEST(Preview, SkipsAttachmentsAndEncryptedMail) {
+  auto attached_first =
+      "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\nContent-Disposition: attachment; "
+      "filename=notes.txt\n\nattached notes\n--b\nContent-Type: text/plain\n\nThe letter.\n--b--\n";
+  EXPECT_EQ(preview(attached_first), "The letter.");
+  auto only_a_picture =
+      "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: image/png\nContent-Transfer-Encoding: base64\n\n"
+      "iVBORw0KGgo=\n--b--\n";
+  EXPECT_EQ(preview(only_a_picture), "");
+  auto encrypted =
+      "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=b\n\n--b\n"
+      "Content-Type: application/pgp-encrypted\n\nVersion: 1\n--b\nContent-Type: text/plain\n\n"
+      "-----BEGIN PGP MESSAGE-----\n--b--\n";
+  EXPECT_EQ(preview(encrypted), "");
+  auto forwarded = "Content-Type: message/rfc822\n\nSubject: inner\nContent-Type: text/plain\n\nThe forwarded text.\n";
+  EXPECT_EQ(preview(forwarded), "The forwarded text.");
+}
+
+TEST(Preview, NewsletterPaddingAndHiddenHtmlLeaveTheText) {
+  std::string html =
+      "Content-Type: text/html; charset=utf-8\n\n<!DOCTYPE html><html><head><title>Weekly</title>"
+      "<style>p { color: red; } /* </p> */</style></head><body><!-- comment <b> -->"
+      "<div style=\"display:none\">Sale&nbsp;&#847;&zwnj;&nbsp;&#847;&zwnj;&nbsp;ends</div>"
+      "<script type=\"text/javascript\">var a = '<p>';</script>"
+      "<table><tr><td>Tom&amp;Jerry</td><td>&lt;3&gt;</td></tr></table>"
+      "<p title='a > b'>5 &euro; &#x1F600; &#128512;</p></body></html>\n";
+  EXPECT_EQ(preview(html), "Sale ends Tom&Jerry <3> 5 \xe2\x82\xac \xf0\x9f\x98\x80 \xf0\x9f\x98\x80");
+}
+
+TEST(Preview, HtmlQuotesAndSignaturesLeftOut) {
+  auto html = "Content-Type: text/html\n\n<div>Thanks!</div><div>-- </div><div>Alice</div>\n";
+  EXPECT_EQ(preview(html), "Thanks!");
+  auto quoted =
+      "Content-Type: text/html\n\n<p>Agreed.</p><blockquote><p>Shall we <b>meet</b>?</p>"
+      "<blockquote>older</blockquote><p>still quoted</p></blockquote><p>After.</p>\n";
+  EXPECT_EQ(preview(quoted), "Agreed. After.");
+}
+
+TEST(Preview, AtMostTheCharactersAskedForOnCharacterBoundaries) {
+  std::string body;
+  for (int i = 0; i < 400; ++i) body += "\xc3\xa9 ";  // "é é é ..."
+  auto text = preview("Content-Type: text/plain; charset=utf-8\n\n" + body + "\n");
+  // 256 at most; here 255, since the 256th would be a space before nothing.
+  EXPECT_EQ(code_points(text), kMaxPreviewChars - 1);
+  EXPECT_TRUE(text::valid_utf8(text));
+  EXPECT_NE(text.back(), ' ');
+  EXPECT_EQ(preview("Subject: x\n\nabc def\n", 5), "abc d");
+  EXPECT_EQ(preview("Subject: x\n\nabc def\n", 0), "");
+}
+
+TEST(Preview, ControlCharactersAndBrokenUtf8NeverReachTheClient) {
+  auto text =
+      preview(std::string("Content-Type: text/plain; charset=utf-8\n\na\x01"
+                          "b\x7f"
+                          "c\xc3 d\xff\xfe"
+                          "e\x1b[31m\n"));
+  EXPECT_EQ(text, "a b c de [31m");
+  EXPECT_TRUE(text::valid_utf8(text));
+}
+
+TEST(HtmlToText, BlocksBreakLinesAndOutputIsBounded) {
+  EXPECT_EQ(html_to_text("a<br>b<p>c</p>d", 100), "a\nb\nc\nd");
+  EXPECT_EQ(html_to_text("x < y and <unclosed", 100), "x < y and ");
+  EXPECT_EQ(html_to_text("&unknown; &amp &#xZZ; &#99999999;", 100), "&unknown; &amp &#xZZ; &#99999999;");
+  EXPECT_EQ(html_to_text("\xe2\x82\xac\xe2\x82\xac", 4), "\xe2\x82\xac");  // never half a character
+  std::string wall(1 << 20, 'a');
+  EXPECT_EQ(html_to_text(wall, 1000).size(), 1000u);
+}
+
+// What a stranger can send: the preview reads a bounded prefix of one part (max_preview_read),
+// so a 20 MB HTML part of unclosed tags, or 100,000 nested blockquotes, is read no further
+// than that: what lies past it never shows, what lies just before it does.
+TEST(Preview, HostileHtmlIsReadOnlyToItsBound) {
+  std::string tags = "Content-Type: text/html\n\n";
+  for (int i = 0; i < 2'000'000; ++i) tags += "<a href='";
+  EXPECT_EQ(preview(tags), "");
+  std::string nested = "Content-Type: text/html\n\n";
+  for (int i = 0; i < 100'000; ++i) nested += "<blockquote>";
+  EXPECT_EQ(preview(nested + "deep"), "");
+  auto styled = [](std::size_t style_bytes) {
+    std::string body = "<style>" + std::string(style_bytes, 'x') + "</style>visible";
+    return "Content-Type: text/html\n\n" + body;
+  };
+  const auto bound = Limits{}.max_preview_read;
+  EXPECT_EQ(preview(styled(bound - 100)), "visible");
+  EXPECT_EQ(preview(styled(bound)), "");
+  const Limits small{.max_preview_read = 4096};
+  EXPECT_EQ(preview(styled(4000), kMaxPreviewChars, small), "visible");
+  EXPECT_EQ(preview(styled(4096), kMaxPreviewChars, small), "");
 }
 
 }  // namespace

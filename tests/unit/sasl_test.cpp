@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/sasl/base64.hpp"
+#include "common/text/utf8.hpp"
 
 namespace mailstead::sasl {
 namespace {
@@ -147,17 +148,17 @@ TEST(Login, CancelAndMalformed) {
 }
 
 TEST(Utf8, Validation) {
-  EXPECT_TRUE(valid_utf8(""));
-  EXPECT_TRUE(valid_utf8("plain ascii"));
-  EXPECT_TRUE(valid_utf8("\xc3\xa4\xe2\x82\xac\xf0\x9f\x93\xa7"));  // ä € 📧
-  EXPECT_FALSE(valid_utf8("\xc3"));                                 // truncated
-  EXPECT_FALSE(valid_utf8("\xe2\x82"));                             // truncated
-  EXPECT_FALSE(valid_utf8("\xc0\xaf"));                             // overlong
-  EXPECT_FALSE(valid_utf8("\xe0\x80\xaf"));                         // overlong
-  EXPECT_FALSE(valid_utf8("\xed\xa0\x80"));                         // surrogate
-  EXPECT_FALSE(valid_utf8("\xf4\x90\x80\x80"));                     // above U+10FFFF
-  EXPECT_FALSE(valid_utf8("\xff"));
-  EXPECT_FALSE(valid_utf8("\x80"));
+  EXPECT_TRUE(text::valid_utf8(""));
+  EXPECT_TRUE(text::valid_utf8("plain ascii"));
+  EXPECT_TRUE(text::valid_utf8("\xc3\xa4\xe2\x82\xac\xf0\x9f\x93\xa7"));  // ä € 📧
+  EXPECT_FALSE(text::valid_utf8("\xc3"));                                 // truncated
+  EXPECT_FALSE(text::valid_utf8("\xe2\x82"));                             // truncated
+  EXPECT_FALSE(text::valid_utf8("\xc0\xaf"));                             // overlong
+  EXPECT_FALSE(text::valid_utf8("\xe0\x80\xaf"));                         // overlong
+  EXPECT_FALSE(text::valid_utf8("\xed\xa0\x80"));                         // surrogate
+  EXPECT_FALSE(text::valid_utf8("\xf4\x90\x80\x80"));                     // above U+10FFFF
+  EXPECT_FALSE(text::valid_utf8("\xff"));
+  EXPECT_FALSE(text::valid_utf8("\x80"));
 }
 
 }  // namespace
