@@ -19,6 +19,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto parsed = mailstead::imap::parse_command(bytes);
   if (auto* command = std::get_if<mailstead::imap::Command>(&parsed)) {
     if (command->tag.empty() || !bytes.ends_with("\r\n")) std::abort();
+    // UIDONLY's check walks the whole search tree (RFC 9586).
+    if (!command->uid && std::holds_alternative<mailstead::imap::Fetch>(command->arguments) &&
+        !mailstead::imap::uses_sequence_numbers(*command))
+      std::abort();
   }
   auto first_line = bytes.substr(0, bytes.find('\n'));
   if (mailstead::imap::trailing_literal(first_line) && !first_line.ends_with("}")) std::abort();

@@ -90,6 +90,9 @@ bool Session::on_enable(const Command& command, const Enable& enable) {
     } else if (capability == "IMAP4REV2" && !enabled_.imap4rev2) {
       enabled_.imap4rev2 = true;
       names += " IMAP4rev2";
+    } else if (capability == "UIDONLY" && !enabled_.uidonly) {
+      enabled_.uidonly = true;  // RFC 9586 §3
+      names += " UIDONLY";
     }
   }
   talk_.send(fmt::format("* ENABLED{}\r\n", names));

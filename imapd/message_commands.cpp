@@ -176,7 +176,7 @@ net::awaitable<bool> Session::on_fetch(const Command& command, const Fetch& fetc
     }
     if (structure && want_envelope) envelope = structure->envelope ? *structure->envelope : mime::Envelope{};
     std::string& line = talk_.out();  // written in place: a big FETCH makes no second copy of each line
-    fmt::format_to(std::back_inserter(line), "* {} FETCH (", target.seq);
+    append_fetch_start(line, target.seq, record->uid);
     auto add = [&line](std::string_view text) {
       if (line.back() != '(') line += ' ';
       line += text;
@@ -184,7 +184,8 @@ net::awaitable<bool> Session::on_fetch(const Command& command, const Fetch& fetc
     bool uid_sent = false;
     bool flags_sent = false;
     bool modseq_sent = false;
-    if (command.uid) {
+    // A UIDFETCH response leads with the UID (RFC 9586 §3.3): the UID item only if asked for.
+    if (command.uid && !enabled_.uidonly) {
       add(fmt::format("UID {}", record->uid));
       uid_sent = true;
     }

@@ -64,7 +64,7 @@ std::string Session::capabilities() const {
       " SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN LIST-EXTENDED LIST-STATUS"
       " SPECIAL-USE CREATE-SPECIAL-USE ESEARCH SEARCHRES STATUS=SIZE BINARY UTF8=ACCEPT CONDSTORE QRESYNC MULTIAPPEND"
       " QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES"
-      " OBJECTID REPLACE SAVEDATE PREVIEW";
+      " OBJECTID REPLACE SAVEDATE PREVIEW UIDONLY";
   if (!state_.is<NotAuthenticated>()) caps += " UNAUTHENTICATE";
   fmt::format_to(std::back_inserter(caps), " APPENDLIMIT={}", cfg_.imapd.max_message_size);
   if (!state_.is<NotAuthenticated>() && !connection().compressing()) caps += " COMPRESS=DEFLATE";
@@ -201,6 +201,9 @@ net::awaitable<bool> Session::dispatch(Command command) {
                                : before_login_only(command.arguments) ? "Already logged in"
                                                                       : "Select a mailbox first");
   }
+  // RFC 9586 §3: once UIDONLY is on, a command that names messages by number is refused.
+  if (enabled_.uidonly && uses_sequence_numbers(command))
+    co_return bad(command.tag, "[UIDREQUIRED] Message sequence numbers are not used once UIDONLY is enabled");
   std::exception_ptr failure;
   try {
     co_return co_await handle(command);

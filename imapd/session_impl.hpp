@@ -96,6 +96,7 @@ struct Enabled {
   bool imap4rev2 = false;  // RFC 9051
   bool condstore = false;  // RFC 7162 §3.1: FETCH responses carry MODSEQ
   bool qresync = false;    // RFC 7162 §3.2.3: VANISHED instead of EXPUNGE
+  bool uidonly = false;    // RFC 9586: UIDs only, in commands and in responses
 };
 
 class Session {
@@ -143,6 +144,8 @@ class Session {
   void report_updates(bool allow_expunge, bool with_flags = true);
   // `* n FETCH (UID u FLAGS (...) MODSEQ (m))`; flags left out for a CONDSTORE STORE .SILENT.
   void append_flags_fetch(const storage::Message& message, std::uint32_t seq, bool with_uid, bool with_flags = true);
+  // "* seq FETCH (", or "* uid UIDFETCH (" once UIDONLY is on (RFC 9586 §3.3).
+  void append_fetch_start(std::string& out, std::uint32_t seq, storage::Uid uid) const;
 
   // --- mailbox_commands.cpp ---
   // A name as the client sends it, as stored (UTF-8); nullopt when it is not valid modified

@@ -67,10 +67,17 @@ void Session::sync_without_log(const storage::ReadTxn& txn, const storage::Mailb
   });
 }
 
+void Session::append_fetch_start(std::string& out, std::uint32_t seq, storage::Uid uid) const {
+  if (enabled_.uidonly)
+    fmt::format_to(std::back_inserter(out), "* {} UIDFETCH (", uid);  // RFC 9586 §3.3
+  else
+    fmt::format_to(std::back_inserter(out), "* {} FETCH (", seq);
+}
+
 void Session::append_flags_fetch(const storage::Message& message, std::uint32_t seq, bool with_uid, bool with_flags) {
   auto& s = *selected();
   std::string items;
-  if (with_uid) items += fmt::format("UID {}", message.uid);
+  if (with_uid && !enabled_.uidonly) items += fmt::format("UID {}", message.uid);  // UIDFETCH leads with it
   if (with_flags) {
     if (!items.empty()) items += ' ';
     items += "FLAGS ";
@@ -81,14 +88,18 @@ void Session::append_flags_fetch(const storage::Message& message, std::uint32_t 
     if (!items.empty()) items += ' ';
     items += fmt::format("MODSEQ ({})", message.modseq);
   }
-  fmt::format_to(std::back_inserter(talk_.out()), "* {} FETCH ({})\r\n", seq, items);
+  auto& out = talk_.out();
+  append_fetch_start(out, seq, message.uid);
+  out += items;
+  out += ")\r\n";
 }
 
 void Session::report_updates(bool allow_expunge, bool with_flags) {
   auto& s = *selected();
   auto updates = s.view.take_updates(allow_expunge, with_flags);
-  if (enabled_.qresync) {
-    // RFC 7162 §3.2.10: once QRESYNC is on, VANISHED replaces EXPUNGE (same timing rules).
+  if (enabled_.qresync || enabled_.uidonly) {
+    // RFC 7162 §3.2.10: once QRESYNC is on, VANISHED replaces EXPUNGE (same timing rules);
+    // RFC 9586 §3.4 the same for UIDONLY.
     if (!updates.expunged_uids.empty())
       fmt::format_to(std::back_inserter(talk_.out()), "* VANISHED {}\r\n", format_set(updates.expunged_uids));
   } else {

@@ -193,6 +193,12 @@ bool allowed(State state, const Arguments& arguments);
 // Accepted only before authentication: STARTTLS, AUTHENTICATE, LOGIN.
 bool before_login_only(const Arguments& arguments);
 
+// Whether the command names messages by sequence number (RFC 9586 §3: refused with
+// [UIDREQUIRED] once UIDONLY is enabled): the non-UID forms of FETCH, STORE, COPY, MOVE,
+// SEARCH, SORT, THREAD and REPLACE, and any search criteria with a sequence set ("$", the
+// saved result, holds UIDs and is not one).
+bool uses_sequence_numbers(const Command& command);
+
 // The tag of a command line, for refusing a command before it is complete; empty if none.
 std::string_view peek_tag(std::string_view line);
 

@@ -1,5 +1,6 @@
 // The command grammar of RFC 9051 §9 (and RFC 3501's where rev1 differs) over a Reader.
 
+#include <algorithm>
 #include <array>
 #include <ctime>
 
@@ -971,6 +972,27 @@ bool sets_seen(const FetchRequest& request) {
 
 ParseResult parse_command(std::string_view bytes) {
   return CommandParser(bytes).parse();
+}
+
+namespace {
+
+bool has_sequence_key(const SearchKey& key) {
+  if (key.kind == SearchKey::Kind::sequence && !key.set.saved) return true;
+  return std::any_of(key.children.begin(), key.children.end(), has_sequence_key);
+}
+
+}  // namespace
+
+bool uses_sequence_numbers(const Command& command) {
+  const auto& a = command.arguments;
+  const SearchRequest* search = std::get_if<Search>(&a) != nullptr   ? &std::get<Search>(a).request
+                                : std::get_if<Sort>(&a) != nullptr   ? &std::get<Sort>(a).request
+                                : std::get_if<Thread>(&a) != nullptr ? &std::get<Thread>(a).request
+                                                                     : nullptr;
+  if (search != nullptr && has_sequence_key(search->key)) return true;
+  if (command.uid) return false;
+  return search != nullptr || std::holds_alternative<Fetch>(a) || std::holds_alternative<Store>(a) ||
+         std::holds_alternative<Copy>(a) || std::holds_alternative<Move>(a) || std::holds_alternative<Replace>(a);
 }
 
 bool allowed(State state, const Arguments& arguments) {

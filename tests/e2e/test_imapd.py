@@ -353,6 +353,34 @@ class ImapTest(unittest.TestCase):
             self.assertIn('PREVIEW "Sale ends today"', joined)
         m.logout()
 
+    def test_uidonly_with_imaplib(self):
+        """RFC 9586 with Python's imaplib: after ENABLE UIDONLY, UID FETCH data comes as
+        UIDFETCH keyed by UID, a sequence-number FETCH is refused with [UIDREQUIRED], and a
+        message another session expunges is reported as VANISHED by its UID."""
+        for _ in range(3):
+            self.inst.deliver()
+        m = self.inst.login()
+        self.assertIn("UIDONLY", m.capabilities)
+        m.enable("UIDONLY")
+        m.select("INBOX")
+        typ, _ = m._simple_command("UID", "FETCH", "2:3", "(FLAGS RFC822.SIZE)")
+        self.assertEqual(typ, "OK")
+        fetched = m.untagged_responses.pop("UIDFETCH")
+        self.assertEqual([line.split(b" ")[0] for line in fetched], [b"2", b"3"])
+        self.assertNotIn("FETCH", m.untagged_responses)
+        with self.assertRaises(imaplib.IMAP4.error) as refused:
+            m.fetch("1", "(FLAGS)")
+        self.assertIn("UIDREQUIRED", str(refused.exception))
+        other = self.inst.login()
+        other.select("INBOX")
+        other.store("2", "+FLAGS", "(\\Deleted)")
+        other.expunge()
+        other.logout()
+        m.noop()
+        self.assertEqual(m.untagged_responses.pop("VANISHED"), [b"2"])
+        self.assertNotIn("EXPUNGE", m.untagged_responses)
+        m.logout()
+
     def test_compressed_bursts_are_answered_to_the_end(self):
         """RFC 4978: bursts of pipelined commands that compress to long back-references, so that
         the last bytes of a burst inflate to more than the session has room for at once: every
