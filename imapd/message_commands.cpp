@@ -66,12 +66,6 @@ std::string_view apply_partial(std::string_view bytes, const std::optional<Parti
   return bytes.substr(partial->offset, partial->length);
 }
 
-void append_literal(std::string& out, std::string_view bytes, bool binary) {
-  bool nul = binary && bytes.find('\0') != std::string_view::npos;
-  fmt::format_to(std::back_inserter(out), "{}{{{}}}\r\n", nul ? "~" : "", bytes.size());
-  out += bytes;
-}
-
 // The decoded bytes of a BINARY section; nullopt when the part's encoding is unknown.
 std::optional<std::string> binary_bytes(std::string_view message, const mime::Part& root, const Section& section) {
   const mime::Part* part = find_part(root, section.part);

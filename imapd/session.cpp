@@ -64,7 +64,7 @@ std::string Session::capabilities() const {
       " SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN LIST-EXTENDED LIST-STATUS"
       " SPECIAL-USE CREATE-SPECIAL-USE ESEARCH SEARCHRES STATUS=SIZE BINARY UTF8=ACCEPT CONDSTORE QRESYNC MULTIAPPEND"
       " QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES"
-      " OBJECTID REPLACE SAVEDATE PREVIEW UIDONLY";
+      " OBJECTID REPLACE SAVEDATE PREVIEW UIDONLY METADATA";
   if (!state_.is<NotAuthenticated>()) caps += " UNAUTHENTICATE";
   fmt::format_to(std::back_inserter(caps), " APPENDLIMIT={}", cfg_.imapd.max_message_size);
   if (!state_.is<NotAuthenticated>() && !connection().compressing()) caps += " COMPRESS=DEFLATE";
@@ -106,7 +106,10 @@ net::awaitable<std::optional<std::string>> Session::read_command() {
   // few KiB: enough for a password, not for a message (the line limit is the same until
   // login raises it, imapd/main.cpp).
   const bool stranger = state_.is<NotAuthenticated>();
-  const std::uint64_t max_literal = stranger ? cfg_.imapd.max_preauth_length : cfg_.imapd.max_message_size;
+  // After login a command's literals are a message's size only where they carry messages;
+  // elsewhere (a SEARCH string, a mailbox name, an annotation) its text and one annotation value.
+  std::uint64_t max_literal = stranger ? cfg_.imapd.max_preauth_length : cfg_.imapd.max_message_size;
+  const std::uint64_t max_other_literals = cfg_.imapd.max_line_length + cfg_.imapd.max_metadata_size;
   // The lines of one command, literals apart: a MULTIAPPEND has one line per message.
   const std::uint64_t max_text =
       stranger ? cfg_.imapd.max_preauth_length : 16 * cfg_.imapd.max_message_size / 1024 + std::uint64_t{1024} * 1024;
@@ -133,6 +136,7 @@ net::awaitable<std::optional<std::string>> Session::read_command() {
     command += "\r\n";
     auto literal = trailing_literal(line);
     if (!literal) co_return command;
+    if (literals == 0 && !stranger && !carries_messages(line)) max_literal = std::min(max_literal, max_other_literals);
     if (literals + literal->size > max_literal) {
       auto tag = std::string(peek_tag(command));
       auto what = literals == 0 ? fmt::format("Literal of {} octets is", literal->size)
@@ -258,6 +262,8 @@ net::awaitable<bool> Session::handle(const Command& command) {
                         [&](const SetQuota& x) { return finished(on_setquota(c, x)); },
                         [&](const Compress& x) { return finished(on_compress(c, x)); },
                         [&](const Unauthenticate& x) { return finished(on_unauthenticate(c, x)); },
+                        [&](const GetMetadata& x) { return finished(on_getmetadata(c, x)); },
+                        [&](const SetMetadata& x) { return on_setmetadata(c, x); },
                     },
                     command.arguments);
 }

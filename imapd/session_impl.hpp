@@ -166,6 +166,9 @@ class Session {
   bool on_getquotaroot(const Command& command, const GetQuotaRoot& request);
   bool on_getquota(const Command& command, const GetQuota& request);
   bool on_setquota(const Command& command, const SetQuota&);
+  bool on_getmetadata(const Command& command, const GetMetadata& request);
+  net::awaitable<bool> on_setmetadata(const Command& command, const SetMetadata& request);
+  std::optional<storage::MailboxId> metadata_target(const storage::ReadTxn& txn, const std::string& wire);
   void append_quota(const storage::ReadTxn& txn);  // `* QUOTA "" (...)`; nothing without limits
   net::awaitable<bool> on_create(const Command& command, const Create& create);
   net::awaitable<bool> on_delete(const Command& command, const Delete& del);

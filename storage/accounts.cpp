@@ -8,6 +8,7 @@
 #include "storage/address.hpp"
 #include "storage/detail/codec.hpp"
 #include "storage/detail/lmdb.hpp"
+#include "storage/detail/metadata.hpp"
 #include "storage/dkim_keys.hpp"
 #include "storage/mailboxes.hpp"
 
@@ -221,6 +222,7 @@ Result<void> remove_user(WriteTxn& txn, UserId id) {
   t.erase(t.dbs().user_index, address_key(parts->local, parts->domain, t.options().addresses));
   t.erase(t.dbs().users, codec::key_u32(id));
   t.erase(t.dbs().send_counts, codec::key_u32(id));
+  detail::remove_server_metadata(t, id);
   remove_all_mailboxes(txn, id);
   return {};
 }

@@ -10,6 +10,7 @@
 #include "storage/changes.hpp"
 #include "storage/detail/codec.hpp"
 #include "storage/detail/lmdb.hpp"
+#include "storage/detail/metadata.hpp"
 #include "storage/detail/subscriptions.hpp"
 #include "storage/import_ledger.hpp"
 #include "storage/messages.hpp"
@@ -269,6 +270,7 @@ Result<void> rename_mailbox(WriteTxn& txn, UserId user, std::string_view from, s
   if (source->name == "INBOX") {
     auto target = create_mailbox(txn, user, *target_name, SpecialUse::none, source_subscribed);
     if (!target) return target.error();
+    detail::copy_metadata(t, source->id, target->id);  // RFC 5464 §4.1: INBOX keeps its own too
     auto moved = move_messages(txn, source->id, list_uids(txn, source->id), *target);
     if (!moved) return moved.error();
     return {};
@@ -298,6 +300,7 @@ Result<void> delete_mailbox(WriteTxn& txn, UserId user, std::string_view name) {
   // Sessions that have it selected must hear of it even when it held no messages.
   detail::record_change(txn, user, mailbox->id, 0, ChangeKind::mailbox_deleted);
   auto& t = txn.state();
+  detail::remove_metadata(t, mailbox->id);  // RFC 5464 §4.1: a new mailbox of the name starts bare
   if (has_children) {
     auto emptied = mailbox_by_id(txn, mailbox->id);
     emptied->noselect = true;
@@ -327,6 +330,7 @@ void remove_all_mailboxes(WriteTxn& txn, UserId user) {
   for (const auto& m : list_mailboxes(txn, user)) {
     expunge_messages(txn, m.id, list_uids(txn, m.id));
     detail::record_change(txn, user, m.id, 0, ChangeKind::mailbox_deleted);
+    detail::remove_metadata(t, m.id);
     forget_imports(txn, m.id);
     t.erase(t.dbs().mailbox_index, index_key(user, m.name));
     t.erase(t.dbs().mailboxes, codec::key_u32(m.id));

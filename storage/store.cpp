@@ -330,6 +330,7 @@ std::unique_ptr<Store> Store::open(const StoreOptions& options) {
     d.dkim_keys = open_db("dkim_keys");
     d.greylist = open_db("greylist");
     d.greylist_nets = open_db("greylist_networks");
+    d.metadata = open_db("metadata");
     try {
       initialize_or_check(*state);
       check(mdb_txn_commit(std::exchange(state->txn, nullptr)), "commit");

@@ -782,50 +782,60 @@ std::vector<Section> build_schema() {
                             "Let a second session open a maildrop that is already open (RFC 1939 wants it refused\n"
                             "with [IN-USE]; two clients deleting from one INBOX surprise their users).",
                             [](Config& c) -> bool& { return c.pop3d.allow_concurrent_sessions; })}});
-  sections.push_back({"imapd",
-                      "mailstead-imapd: IMAP4rev1 and IMAP4rev2 (143 with STARTTLS, 993 over TLS).",
-                      {endpoints("listen", R"(["0.0.0.0:143", "[::]:143"])", "IMAP with STARTTLS.",
-                                 [](Config& c) -> std::vector<Endpoint>& { return c.imapd.listen; }),
-                       endpoints("tls_listen", R"(["0.0.0.0:993", "[::]:993"])", "IMAP over implicit TLS.",
-                                 [](Config& c) -> std::vector<Endpoint>& { return c.imapd.tls_listen; }),
-                       duration(
-                           "idle_timeout", R"("30m")",
-                           "A session idle this long is logged out. RFC 9051 asks for at least 30 minutes, and\n"
-                           "clients in IDLE renew their command before then; shorter only for tests.",
-                           [](Config& c) -> seconds& { return c.imapd.idle_timeout; }, seconds(1), seconds(86400)),
-                       count(
-                           "max_errors", "20", "Bad commands a client may send before it is disconnected.",
-                           [](Config& c) -> unsigned& { return c.imapd.max_errors; }, 1, 1000),
-                       count(
-                           "max_line_length", "65536",
-                           "Longest command line after login, CRLF included (RFC 7162 asks for at least 8192);\n"
-                           "a longer one is answered BAD and dropped.",
-                           [](Config& c) -> unsigned& { return c.imapd.max_line_length; }, 8192, 1048576),
-                       count(
-                           "max_preauth_length", "8192",
-                           "Longest line, and largest literal, a client may send before it has logged in\n"
-                           "(a literal over it is refused before it is sent: NO [TOOBIG]).",
-                           [](Config& c) -> unsigned& { return c.imapd.max_preauth_length; }, 1024, 65536),
-                       duration(
-                           "max_search_time", R"("1m")",
-                           "Longest one SEARCH may spend matching (it runs in short slices, so other\n"
-                           "sessions are served meanwhile); past it the command ends NO [LIMIT].",
-                           [](Config& c) -> seconds& { return c.imapd.max_search_time; }, seconds(1), seconds(3600)),
-                       count(
-                           "max_search_text_keys", "32",
-                           "Most substring keys (FROM, SUBJECT, HEADER, BODY, TEXT, ...) in one SEARCH: each\n"
-                           "may read a whole message, and a message is matched without a break (NO [LIMIT]).",
-                           [](Config& c) -> unsigned& { return c.imapd.max_search_text_keys; }, 1, 1000),
-                       flag("allow_plaintext_auth", "false",
-                            "Allow LOGIN and AUTHENTICATE before STARTTLS (LOGINDISABLED otherwise). Passwords\n"
-                            "would cross the network in clear: for tests only.",
-                            [](Config& c) -> bool& { return c.imapd.allow_plaintext_auth; }),
-                       size(
-                           "max_message_size", R"("50M")",
-                           "Largest message APPEND accepts (announced as APPENDLIMIT), and the most the literals of\n"
-                           "one command may carry together (a MULTIAPPEND); a bigger literal is refused before it\n"
-                           "is sent.",
-                           [](Config& c) -> std::uint64_t& { return c.imapd.max_message_size; }, 1024)}});
+  sections.push_back(
+      {"imapd",
+       "mailstead-imapd: IMAP4rev1 and IMAP4rev2 (143 with STARTTLS, 993 over TLS).",
+       {endpoints("listen", R"(["0.0.0.0:143", "[::]:143"])", "IMAP with STARTTLS.",
+                  [](Config& c) -> std::vector<Endpoint>& { return c.imapd.listen; }),
+        endpoints("tls_listen", R"(["0.0.0.0:993", "[::]:993"])", "IMAP over implicit TLS.",
+                  [](Config& c) -> std::vector<Endpoint>& { return c.imapd.tls_listen; }),
+        duration(
+            "idle_timeout", R"("30m")",
+            "A session idle this long is logged out. RFC 9051 asks for at least 30 minutes, and\n"
+            "clients in IDLE renew their command before then; shorter only for tests.",
+            [](Config& c) -> seconds& { return c.imapd.idle_timeout; }, seconds(1), seconds(86400)),
+        count(
+            "max_errors", "20", "Bad commands a client may send before it is disconnected.",
+            [](Config& c) -> unsigned& { return c.imapd.max_errors; }, 1, 1000),
+        count(
+            "max_line_length", "65536",
+            "Longest command line after login, CRLF included (RFC 7162 asks for at least 8192);\n"
+            "a longer one is answered BAD and dropped.",
+            [](Config& c) -> unsigned& { return c.imapd.max_line_length; }, 8192, 1048576),
+        count(
+            "max_preauth_length", "8192",
+            "Longest line, and largest literal, a client may send before it has logged in\n"
+            "(a literal over it is refused before it is sent: NO [TOOBIG]).",
+            [](Config& c) -> unsigned& { return c.imapd.max_preauth_length; }, 1024, 65536),
+        duration(
+            "max_search_time", R"("1m")",
+            "Longest one SEARCH may spend matching (it runs in short slices, so other\n"
+            "sessions are served meanwhile); past it the command ends NO [LIMIT].",
+            [](Config& c) -> seconds& { return c.imapd.max_search_time; }, seconds(1), seconds(3600)),
+        count(
+            "max_search_text_keys", "32",
+            "Most substring keys (FROM, SUBJECT, HEADER, BODY, TEXT, ...) in one SEARCH: each\n"
+            "may read a whole message, and a message is matched without a break (NO [LIMIT]).",
+            [](Config& c) -> unsigned& { return c.imapd.max_search_text_keys; }, 1, 1000),
+        count(
+            "max_metadata_entries", "200",
+            "Annotations (IMAP METADATA) one user may hold, on all their mailboxes and the\n"
+            "server together; past it SETMETADATA answers NO [METADATA TOOMANY].",
+            [](Config& c) -> unsigned& { return c.imapd.max_metadata_entries; }, 10, 100000),
+        bounded_size(
+            "max_metadata_size", R"("64K")",
+            "Size of one annotation's value; a longer one is refused with NO [METADATA MAXSIZE].",
+            [](Config& c) -> std::uint64_t& { return c.imapd.max_metadata_size; }, 1024, 16 * 1024 * 1024),
+        flag("allow_plaintext_auth", "false",
+             "Allow LOGIN and AUTHENTICATE before STARTTLS (LOGINDISABLED otherwise). Passwords\n"
+             "would cross the network in clear: for tests only.",
+             [](Config& c) -> bool& { return c.imapd.allow_plaintext_auth; }),
+        size(
+            "max_message_size", R"("50M")",
+            "Largest message APPEND accepts (announced as APPENDLIMIT), and the most the literals of\n"
+            "one command may carry together (a MULTIAPPEND); a bigger literal is refused before it\n"
+            "is sent.",
+            [](Config& c) -> std::uint64_t& { return c.imapd.max_message_size; }, 1024)}});
   return sections;
 }
 

@@ -163,10 +163,25 @@ struct SetQuota {
   std::vector<std::pair<std::string, std::uint64_t>> limits;  // resource names upper-case
 };
 
-using Arguments = std::variant<Capability, Noop, Logout, StartTls, Authenticate, Login, Enable, Select, Examine, Create,
-                               Delete, Rename, Subscribe, Unsubscribe, List, Lsub, Namespace, Status, Append, Idle,
-                               Check, Close, Unselect, Expunge, Search, Sort, Thread, Fetch, Store, Copy, Move, Replace,
-                               Id, GetQuota, GetQuotaRoot, SetQuota, Compress, Unauthenticate>;
+// RFC 5464 METADATA. Entry names are checked by the parser (valid_metadata_entry); the
+// mailbox is "" for server entries.
+struct GetMetadata {
+  enum class Depth { zero, one, infinity };
+  std::string mailbox;
+  std::vector<std::string> entries;
+  std::optional<std::uint64_t> max_size;
+  Depth depth = Depth::zero;
+};
+struct SetMetadata {
+  std::string mailbox;
+  std::vector<std::pair<std::string, std::optional<std::string>>> entries;  // NIL: remove
+};
+
+using Arguments =
+    std::variant<Capability, Noop, Logout, StartTls, Authenticate, Login, Enable, Select, Examine, Create, Delete,
+                 Rename, Subscribe, Unsubscribe, List, Lsub, Namespace, Status, Append, Idle, Check, Close, Unselect,
+                 Expunge, Search, Sort, Thread, Fetch, Store, Copy, Move, Replace, Id, GetQuota, GetQuotaRoot, SetQuota,
+                 Compress, Unauthenticate, GetMetadata, SetMetadata>;
 
 struct Command {
   std::string tag;
@@ -192,6 +207,12 @@ enum class State { not_authenticated, authenticated, selected };
 bool allowed(State state, const Arguments& arguments);
 // Accepted only before authentication: STARTTLS, AUTHENTICATE, LOGIN.
 bool before_login_only(const Arguments& arguments);
+
+// RFC 5464 §3.2: "/private/" or "/shared/" and at least one more component (a vendor token
+// after ".../vendor"), no "//", no "/" at the end, no "*" or "%", printable ASCII only; at most
+// kMaxMetadataEntryName bytes.
+inline constexpr std::size_t kMaxMetadataEntryName = 1024;
+bool valid_metadata_entry(std::string_view name);
 
 // Whether the command names messages by sequence number (RFC 9586 §3: refused with
 // [UIDREQUIRED] once UIDONLY is enabled): the non-UID forms of FETCH, STORE, COPY, MOVE,

@@ -13,6 +13,11 @@
 namespace mailstead::imap {
 namespace {
 
+// An option list (GETMETADATA) starts with a letter, where an entry list starts with "/" or a string.
+bool is_option_start(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
 constexpr std::array<std::string_view, 12> kMonths = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN",
                                                       "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"};
 
@@ -154,6 +159,92 @@ class CommandParser {
   Arguments authenticate_command() { return authenticate(); }
   Arguments id_command() { return id(); }
   Arguments get_quota() { return GetQuota{r_.astring()}; }
+
+  // --- METADATA (RFC 5464 §5) ---------------------------------------------------------------
+
+  std::string metadata_entry() {
+    auto name = r_.astring();
+    if (!valid_metadata_entry(name)) Reader::fail("Invalid metadata entry name");
+    return name;
+  }
+
+  // "GETMETADATA" [SP "(" option *(SP option) ")"] SP mailbox SP (entry / "(" entry *(SP entry) ")")
+  // (§5). The RFC's own examples put the options after the mailbox, and clients copied them:
+  // that order is read too (an option list starts with a letter, an entry list with "/" or a
+  // string).
+  Arguments get_metadata() {
+    GetMetadata g;
+    if (r_.peek() == '(') {
+      metadata_options(g);
+      r_.space();
+    }
+    g.mailbox = r_.astring();
+    r_.space();
+    if (r_.rest().size() > 1 && r_.peek() == '(' && is_option_start(r_.rest()[1])) {
+      metadata_options(g);
+      r_.space();
+    }
+    if (r_.skip('(')) {
+      for (;;) {
+        g.entries.push_back(metadata_entry());
+        if (r_.skip(')')) break;
+        r_.space();
+      }
+    } else {
+      g.entries.push_back(metadata_entry());
+    }
+    return g;
+  }
+
+  // "(" ("MAXSIZE" SP number / "DEPTH" SP ("0" / "1" / "infinity")) *(SP ...) ")"
+  void metadata_options(GetMetadata& g) {
+    r_.expect('(', "\"(\"");
+    for (;;) {
+      auto option = r_.upper_atom();
+      r_.space();
+      if (option == "MAXSIZE") {
+        g.max_size = r_.number64();
+      } else if (option == "DEPTH") {
+        auto depth = r_.upper_atom();
+        if (depth == "0")
+          g.depth = GetMetadata::Depth::zero;
+        else if (depth == "1")
+          g.depth = GetMetadata::Depth::one;
+        else if (depth == "INFINITY")
+          g.depth = GetMetadata::Depth::infinity;
+        else
+          Reader::fail("DEPTH is 0, 1 or infinity");
+      } else {
+        Reader::fail("Unknown GETMETADATA option " + option);
+      }
+      if (r_.skip(')')) break;
+      r_.space();
+    }
+  }
+
+  // "SETMETADATA" SP mailbox SP "(" entry SP value *(SP entry SP value) ")", value = nstring / literal8
+  Arguments set_metadata() {
+    SetMetadata m;
+    m.mailbox = r_.astring();
+    r_.space();
+    r_.expect('(', "\"(\"");
+    for (;;) {
+      auto name = metadata_entry();
+      r_.space();
+      std::optional<std::string> value;
+      if (r_.peek() == '~') {
+        value = r_.literal(true);
+      } else {
+        bool nil = false;
+        auto text = r_.nstring_or_string(nil);
+        if (!nil) value = std::move(text);
+      }
+      m.entries.emplace_back(std::move(name), std::move(value));
+      if (r_.skip(')')) break;
+      r_.space();
+    }
+    return m;
+  }
   Arguments get_quota_root() { return GetQuotaRoot{r_.astring()}; }
   Arguments set_quota_command() { return set_quota(); }
 
@@ -906,6 +997,8 @@ constexpr std::array kCommands{
     row<GetQuota>("GETQUOTA", kAuthenticated, kArguments, &CommandParser::get_quota),  // RFC 9208
     row<GetQuotaRoot>("GETQUOTAROOT", kAuthenticated, kArguments, &CommandParser::get_quota_root),
     row<SetQuota>("SETQUOTA", kAuthenticated, kArguments, &CommandParser::set_quota_command),
+    row<GetMetadata>("GETMETADATA", kAuthenticated, kArguments, &CommandParser::get_metadata),  // RFC 5464
+    row<SetMetadata>("SETMETADATA", kAuthenticated, kArguments, &CommandParser::set_metadata),
     row<Check>("CHECK", kSelected, 0, &CommandParser::none<Check>),
     row<Close>("CLOSE", kSelected, 0, &CommandParser::none<Close>),
     row<Unselect>("UNSELECT", kSelected, 0, &CommandParser::none<Unselect>),  // RFC 3691
@@ -972,6 +1065,23 @@ bool sets_seen(const FetchRequest& request) {
 
 ParseResult parse_command(std::string_view bytes) {
   return CommandParser(bytes).parse();
+}
+
+bool valid_metadata_entry(std::string_view name) {
+  if (name.empty() || name.size() > kMaxMetadataEntryName || name.back() == '/') return false;
+  if (name.find("//") != std::string_view::npos) return false;
+  for (char c : name)
+    if (c < 0x20 || c >= 0x7f || c == '*' || c == '%') return false;  // §3.2 (0x7f: not printable either)
+  auto lower = text::lower_ascii(name);
+  std::string_view rest = lower;
+  if (rest.starts_with("/private/"))
+    rest.remove_prefix(9);
+  else if (rest.starts_with("/shared/"))
+    rest.remove_prefix(8);
+  else
+    return false;
+  // Vendor entries name their vendor: /shared/vendor/<vendor-token>[/...] (§3.2.1).
+  return rest != "vendor";
 }
 
 namespace {

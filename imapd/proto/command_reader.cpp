@@ -1,5 +1,7 @@
 #include "imapd/proto/command_reader.hpp"
 
+#include "common/text/ascii.hpp"
+
 namespace mailstead::imap {
 
 std::optional<LiteralAnnouncement> trailing_literal(std::string_view line) {
@@ -22,6 +24,19 @@ std::optional<LiteralAnnouncement> trailing_literal(std::string_view line) {
   }
   announced.size = size;
   return announced;
+}
+
+bool carries_messages(std::string_view first_line) {
+  auto next_word = [&first_line]() {
+    auto space = first_line.find(' ');
+    auto word = first_line.substr(0, space);
+    first_line.remove_prefix(space == std::string_view::npos ? first_line.size() : space + 1);
+    return word;
+  };
+  next_word();  // the tag
+  auto name = next_word();
+  if (text::iequals_ascii(name, "UID")) name = next_word();
+  return text::iequals_ascii(name, "APPEND") || text::iequals_ascii(name, "REPLACE");
 }
 
 }  // namespace mailstead::imap

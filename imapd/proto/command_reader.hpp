@@ -17,4 +17,9 @@ struct LiteralAnnouncement {
 // `line` without its CRLF. nullopt when the line does not end in a literal announcement.
 std::optional<LiteralAnnouncement> trailing_literal(std::string_view line);
 
+// Whether the command whose first line this is carries messages in its literals (APPEND,
+// REPLACE, UID REPLACE): those may be as big as a message, any other command's only as big as
+// its text and one annotation value.
+bool carries_messages(std::string_view first_line);
+
 }  // namespace mailstead::imap

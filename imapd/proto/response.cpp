@@ -97,6 +97,12 @@ void append_string(std::string& out, std::string_view text, bool utf8) {
   out += text;
 }
 
+void append_literal(std::string& out, std::string_view bytes, bool binary) {
+  bool nul = binary && bytes.find('\0') != std::string_view::npos;
+  fmt::format_to(std::back_inserter(out), "{}{{{}}}\r\n", nul ? "~" : "", bytes.size());
+  out += bytes;
+}
+
 void append_nstring(std::string& out, const std::optional<std::string>& text) {
   if (text)
     append_string(out, *text);

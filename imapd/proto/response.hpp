@@ -18,6 +18,8 @@ namespace mailstead::imap {
 // With `utf8` (UTF8=ACCEPT enabled, RFC 9755 §3) a quoted string may hold UTF-8.
 void append_string(std::string& out, std::string_view text, bool utf8 = false);
 void append_nstring(std::string& out, const std::optional<std::string>& text);
+// A literal; with `binary`, one that holds a NUL is a literal8 (RFC 3516 §4.2: BINARY[], METADATA values).
+void append_literal(std::string& out, std::string_view bytes, bool binary);
 // An atom when the text is one (and not NIL), else a string: for mailbox names.
 void append_astring(std::string& out, std::string_view text, bool utf8 = false);
 

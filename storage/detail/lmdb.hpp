@@ -39,6 +39,7 @@ struct Dbs {
   MDB_dbi dkim_keys;      // lower(domain) NUL selector -> DkimKey record (dkim_keys.hpp)
   MDB_dbi greylist;       // network NUL sender NUL recipient -> first seen, passed (greylist.hpp)
   MDB_dbi greylist_nets;  // network -> allowed until (greylist.hpp)
+  MDB_dbi metadata;       // u32 mailbox id, u32 user id (0: shared), lower(name) -> name, value (metadata.hpp)
 };
 
 // Thrown for MDB_MAP_FULL: Store::update grows the map and retries.

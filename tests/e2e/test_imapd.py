@@ -381,6 +381,50 @@ class ImapTest(unittest.TestCase):
         self.assertNotIn("EXPUNGE", m.untagged_responses)
         m.logout()
 
+    def test_metadata_with_imaplib(self):
+        """RFC 5464: a mailbox comment set with a literal on one connection is read through
+        Python's imaplib on another, after a RENAME too; a private server entry is per user; a
+        value over imapd.max_metadata_size is refused and nothing of its command stored; DELETE
+        takes the entries."""
+        for name in ("GETMETADATA", "SETMETADATA"):  # imaplib knows commands by name and state
+            imaplib.Commands.setdefault(name, ("AUTH", "SELECTED"))
+        raw = self.inst.raw_login()
+        comment = b"Project mail,\r\nkept for 5 years"
+        raw.send_raw(b"s1 SETMETADATA Archive (/private/comment \"mine\" /shared/comment {%d+}\r\n%s)\r\n"
+                     % (len(comment), comment))
+        self.assertIn(b"s1 OK", raw.raw_response(b"s1"))
+        big = b"y" * (64 * 1024 + 1)
+        raw.send_raw(b"s2 SETMETADATA Archive (/private/comment \"lost\" /private/big {%d+}\r\n%s)\r\n"
+                     % (len(big), big))
+        self.assertIn(b"s2 NO [METADATA MAXSIZE 65536]", raw.raw_response(b"s2"))
+        raw.send("s3 SETMETADATA \"\" (/private/vendor/vendor.test/theme \"dark\")")
+        self.assertIn(b"s3 OK", raw.raw_response(b"s3"))
+
+        m = self.inst.login()
+        self.assertIn("METADATA", m.capabilities)
+        m.rename("Archive", "Old")
+        typ, _ = m._simple_command("GETMETADATA", "Old", "(/shared/comment /private/comment /private/big)")
+        self.assertEqual(typ, "OK")
+        got = m.untagged_responses.pop("METADATA")
+        # In the order asked for; the comment as a literal, since it holds a line break.
+        self.assertEqual(got[0], (b"Old (/shared/comment {%d}" % len(comment), comment))
+        self.assertEqual(got[1], b' /private/comment "mine")')
+        typ, _ = m._simple_command("GETMETADATA", '""', "(DEPTH infinity)", "/private/vendor/vendor.test")
+        self.assertEqual(typ, "OK")
+        self.assertEqual(m.untagged_responses.pop("METADATA"), [b'"" (/private/vendor/vendor.test/theme "dark")'])
+        bob = imaplib.IMAP4(HOST, self.inst.imap, timeout=10)
+        bob.login("bob@example.test", "bob's long password")
+        typ, _ = bob._simple_command("GETMETADATA", '""', "(DEPTH infinity)", "/private/vendor/vendor.test")
+        self.assertEqual(typ, "OK")
+        self.assertNotIn("METADATA", bob.untagged_responses)
+        bob.logout()
+        m.delete("Old")
+        m.create("Old")
+        typ, _ = m._simple_command("GETMETADATA", "Old", "(/shared/comment /private/comment)")
+        self.assertEqual(typ, "OK")
+        self.assertNotIn("METADATA", m.untagged_responses)
+        m.logout()
+
     def test_compressed_bursts_are_answered_to_the_end(self):
         """RFC 4978: bursts of pipelined commands that compress to long back-references, so that
         the last bytes of a burst inflate to more than the session has room for at once: every

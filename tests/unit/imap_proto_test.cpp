@@ -16,6 +16,7 @@
 
 using namespace mailstead;
 using namespace mailstead::imap;
+using namespace std::string_literals;
 
 namespace {
 
@@ -192,6 +193,54 @@ TEST(ImapParser, QuotaCommands) {
   parse_bad("a SETQUOTA \"\" (STORAGE)\r\n");
   parse_bad("a SETQUOTA \"\" STORAGE 5\r\n");
   parse_bad("a GETQUOTAROOT\r\n");
+}
+
+TEST(ImapParser, MetadataCommands) {
+  auto get = std::get<GetMetadata>(
+      parse_ok("a GETMETADATA (MAXSIZE 1024 DEPTH infinity) \"\" (/shared/comment /Private/Vendor/vendor.x)\r\n")
+          .arguments);
+  EXPECT_EQ(get.mailbox, "");
+  EXPECT_EQ(get.max_size, 1024u);
+  EXPECT_EQ(get.depth, GetMetadata::Depth::infinity);
+  EXPECT_EQ(get.entries, (std::vector<std::string>{"/shared/comment", "/Private/Vendor/vendor.x"}));
+  // The order of RFC 5464's examples: options after the mailbox.
+  auto after = std::get<GetMetadata>(parse_ok("a GETMETADATA INBOX (DEPTH 1) (/private/comment)\r\n").arguments);
+  EXPECT_EQ(after.depth, GetMetadata::Depth::one);
+  EXPECT_EQ(after.entries, std::vector<std::string>{"/private/comment"});
+  auto set = std::get<SetMetadata>(
+      parse_ok("a SETMETADATA INBOX (/private/comment \"x\" /shared/comment NIL /shared/bin ~{3}\r\na\0b)\r\n"s)
+          .arguments);
+  ASSERT_EQ(set.entries.size(), 3u);
+  EXPECT_EQ(set.entries[0].second, "x");
+  EXPECT_EQ(set.entries[1].second, std::nullopt);
+  EXPECT_EQ(set.entries[2].second, "a\0b"s);
+  parse_bad("a GETMETADATA (DEPTH 2) INBOX /private/comment\r\n");
+  parse_bad("a GETMETADATA (COLOUR 1) INBOX /private/comment\r\n");
+  parse_bad("a SETMETADATA INBOX /private/comment \"x\"\r\n");
+  parse_bad("a SETMETADATA INBOX (/private/comment)\r\n");
+}
+
+TEST(ImapCommandReader, CommandsThatCarryMessages) {
+  EXPECT_TRUE(carries_messages("a APPEND INBOX {5}"));
+  EXPECT_TRUE(carries_messages("a append INBOX (\\Seen) {5}"));
+  EXPECT_TRUE(carries_messages("a UID REPLACE 4 Drafts {5}"));
+  EXPECT_TRUE(carries_messages("a REPLACE 4 Drafts {5}"));
+  EXPECT_FALSE(carries_messages("a SETMETADATA INBOX (/private/x {5}"));
+  EXPECT_FALSE(carries_messages("a UID SEARCH SUBJECT {5}"));
+  EXPECT_FALSE(carries_messages("a LOGIN {5}"));
+  EXPECT_FALSE(carries_messages("APPEND"));
+  EXPECT_FALSE(carries_messages(""));
+}
+
+TEST(ImapParser, MetadataEntryNames) {
+  for (auto good : {"/private/comment", "/shared/comment", "/SHARED/Comment", "/private/vendor/vendor.dovecot/a/b",
+                    "/shared/vendor/x", "/private/a-b_c.d"})
+    EXPECT_TRUE(valid_metadata_entry(good)) << good;
+  for (auto bad : {"", "/comment", "/private", "/private/", "/private//x", "/private/x/", "/private/a*", "/shared/50%",
+                   "/private/vendor", "/other/x", "private/x", "/private/caf\xc3\xa9", "/private/a\x01"})
+    EXPECT_FALSE(valid_metadata_entry(bad)) << bad;
+  EXPECT_TRUE(valid_metadata_entry("/private/" + std::string(kMaxMetadataEntryName - 9, 'a')));
+  EXPECT_FALSE(valid_metadata_entry("/private/" + std::string(kMaxMetadataEntryName - 8, 'a')));
 }
 
 TEST(ImapParser, SelectWithQresyncParameters) {

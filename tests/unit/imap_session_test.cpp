@@ -58,8 +58,11 @@ class ImapSessionTest : public storage::testing::StoreTest, public ::testing::Wi
  protected:
   void SetUp() override {
     StoreTest::SetUp();
-    config_ = testing::test_config(
-        dir_, "[imapd]\nlisten = []\ntls_listen = []\nallow_plaintext_auth = true\n[auth]\nfailure_delay = \"0s\"\n");
+    // METADATA limits at their smallest, so that scripts reach them.
+    config_ = testing::test_config(dir_,
+                                   "[imapd]\nlisten = []\ntls_listen = []\nallow_plaintext_auth = true\n"
+                                   "max_metadata_entries = 10\nmax_metadata_size = \"1K\"\n"
+                                   "[auth]\nfailure_delay = \"0s\"\n");
     ASSERT_TRUE(config_);
     auto hash = auth::hash_password(kPassword);
     ok(store().update([&](storage::WriteTxn& t) -> storage::Result<void> {
