@@ -208,8 +208,11 @@ net::awaitable<bool> Session::on_fetch(const Command& command, const Fetch& fetc
         case K::email_id:  // RFC 8474 §5.1
           add(fmt::format("EMAILID ({})", email_id_of(record->blob.bytes)));
           break;
-        case K::thread_id:  // RFC 8474 §5.2: NIL where the server keeps no threads
-          add("THREADID NIL");
+        case K::thread_id:  // RFC 8474 §5.2: NIL for a message stored before threads were
+          if (record->thread != 0)
+            add(fmt::format("THREADID ({})", thread_id_of(record->thread)));
+          else
+            add("THREADID NIL");
           break;
         case K::save_date:  // RFC 8514 §4.2
           add(fmt::format("SAVEDATE \"{}\"", format_internal_date(save_date_of(*record))));

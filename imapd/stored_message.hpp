@@ -39,7 +39,7 @@ inline std::int64_t save_date_of(const storage::Message& record) {
 // A view: valid while `record` is.
 inline MessageFacts facts_of(const storage::Message& record) {
   return {record.uid, imap_flags(record.flags), record.keywords, record.internal_date, record.size, record.modseq,
-          {},         save_date_of(record)};
+          {},         save_date_of(record),     record.thread};
 }
 
 }  // namespace mailstead::imap

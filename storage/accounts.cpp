@@ -9,6 +9,7 @@
 #include "storage/detail/codec.hpp"
 #include "storage/detail/lmdb.hpp"
 #include "storage/detail/metadata.hpp"
+#include "storage/detail/threads.hpp"
 #include "storage/dkim_keys.hpp"
 #include "storage/mailboxes.hpp"
 
@@ -223,6 +224,7 @@ Result<void> remove_user(WriteTxn& txn, UserId id) {
   t.erase(t.dbs().users, codec::key_u32(id));
   t.erase(t.dbs().send_counts, codec::key_u32(id));
   detail::remove_server_metadata(t, id);
+  detail::remove_threads(t, id);
   remove_all_mailboxes(txn, id);
   return {};
 }

@@ -14,11 +14,14 @@
 #include "storage/detail/codec.hpp"
 #include "storage/detail/lmdb.hpp"
 #include "storage/detail/structure_codec.hpp"
+#include "storage/detail/threads.hpp"
 
 namespace mailstead::storage {
 namespace {
 
-constexpr std::uint8_t kMessageFormat = 2;  // 2: the save date at the end
+// 2: the save date at the end; 3: then the thread id. A reader of an older format stops before
+// what it does not know, so every format reads every record.
+constexpr std::uint8_t kMessageFormat = 3;
 constexpr std::uint8_t kBlobRefFormat = 1;
 constexpr std::uint8_t kUsageFormat = 1;
 
@@ -37,7 +40,7 @@ std::string encode(const Message& m) {
   codec::Writer w(kMessageFormat);
   w.u64(m.flags).u64(m.keywords.size());
   for (const auto& k : m.keywords) w.str(k);
-  w.u64(zigzag(m.internal_date)).u64(m.size).u64(m.modseq).str(blob_key(m.blob)).u64(zigzag(m.saved));
+  w.u64(zigzag(m.internal_date)).u64(m.size).u64(m.modseq).str(blob_key(m.blob)).u64(zigzag(m.saved)).u64(m.thread);
   return w.take();
 }
 
@@ -56,6 +59,7 @@ Message decode(MailboxId mailbox, Uid uid, std::string_view bytes) {
   if (blob.size() != m.blob.bytes.size()) throw StorageError(Errc::corrupt, "corrupt message record");
   std::copy(blob.begin(), blob.end(), m.blob.bytes.begin());
   if (r.format() >= 2) m.saved = unzigzag(r.u64());
+  if (r.format() >= 3) m.thread = r.u64();
   return m;
 }
 
@@ -159,8 +163,9 @@ std::optional<std::string_view> structure_record(const ReadTxn& txn, MailboxId m
 // Adds a message whose blob is already referenced; updates the mailbox, usage and change log.
 Message insert_message(WriteTxn& txn, Mailbox& mailbox, const BlobId& blob, std::string_view structure,
                        std::uint64_t size, std::uint32_t flags, std::vector<std::string> keywords,
-                       std::int64_t internal_date) {
+                       std::int64_t internal_date, std::uint64_t thread) {
   Message m;
+  m.thread = thread;
   m.mailbox = mailbox.id;
   m.uid = mailbox.uid_next++;
   m.flags = flags & kAllFlags;
@@ -230,6 +235,9 @@ void PreparedMessage::finish(const mime::Limits& limits) {
   blob_ = detail::hash_blob(bytes());
   auto structure = mime::parse_message(bytes(), limits, &stats_);
   structure_ = codec::encode_structure(structure, mime::make_preview(bytes(), structure, limits));
+  auto keys = detail::thread_keys(structure);
+  thread_own_ = std::move(keys.own);
+  thread_parents_ = std::move(keys.parents);
 }
 
 PreparedMessage prepare_message(std::string bytes, const mime::Limits& limits) {
@@ -259,9 +267,10 @@ Result<Message> append_message(WriteTxn& txn, const Mailbox& target, const Prepa
   if (auto ok = check_target(*mailbox, 1); !ok) return ok.error();
   if (auto ok = check_quota(txn, mailbox->user, message.size(), 1); !ok) return ok.error();
   reference_blob(txn.state(), message.blob_, message.bytes());
+  auto thread = detail::assign_thread(txn.state(), mailbox->user, {message.thread_own_, message.thread_parents_});
   auto stored = insert_message(txn, *mailbox, message.blob_, message.structure_, message.size(), options.flags,
                                canonical_keywords(options.keywords),
-                               options.internal_date ? options.internal_date : now_seconds());
+                               options.internal_date ? options.internal_date : now_seconds(), thread);
   save_mailbox(txn, *mailbox);
   return stored;
 }
@@ -298,7 +307,8 @@ std::vector<DeliveryOutcome> deliver_message(WriteTxn& txn, const PreparedMessag
       continue;
     }
     reference_blob(txn.state(), message.blob_, message.bytes());
-    auto stored = insert_message(txn, *inbox, message.blob_, message.structure_, message.size(), 0, {}, date);
+    auto thread = detail::assign_thread(txn.state(), user, {message.thread_own_, message.thread_parents_});
+    auto stored = insert_message(txn, *inbox, message.blob_, message.structure_, message.size(), 0, {}, date, thread);
     save_mailbox(txn, *inbox);
     outcomes.push_back({user, stored});
   }
@@ -463,7 +473,7 @@ Result<CopyResult> copy_messages(WriteTxn& txn, MailboxId source, const std::vec
                                                     original.mailbox));
     std::string structure_copy(*structure);  // the writes below may move the page it points into
     auto copy = insert_message(txn, *target, original.blob, structure_copy, original.size, original.flags,
-                               original.keywords, original.internal_date);
+                               original.keywords, original.internal_date, original.thread);
     result.source_uids.push_back(original.uid);
     result.target_uids.push_back(copy.uid);
   }

@@ -63,6 +63,9 @@ struct Message {
   // When the message was put in this mailbox (delivery, APPEND, COPY, MOVE; RFC 8514's save
   // date), seconds since the epoch; 0 for a message stored before store format 4.
   std::int64_t saved = 0;
+  // Its thread of conversation (RFC 8474 THREADID; storage/detail/threads.hpp): the same for
+  // its copies and for the replies the same user has; 0 for a message stored before threads were.
+  std::uint64_t thread = 0;
 };
 
 struct Usage {
@@ -103,6 +106,8 @@ class PreparedMessage {
   std::optional<std::string_view> borrowed_;
   BlobId blob_;
   std::string structure_;
+  std::optional<std::string> thread_own_;  // detail::ThreadKeys, kept here without the detail header
+  std::vector<std::string> thread_parents_;
   mime::ParseStats stats_;
 };
 

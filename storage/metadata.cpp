@@ -86,21 +86,9 @@ Result<void> set_metadata(WriteTxn& txn, UserId user, UserId owner, MailboxId ma
 }
 
 namespace detail {
-namespace {
-
-void erase_under(TxnState& t, const std::string& prefix) {
-  std::vector<std::string> keys;  // collected first: no writes during the scan
-  t.scan(t.dbs().metadata, prefix, [&keys](std::string_view key, std::string_view) {
-    keys.emplace_back(key);
-    return true;
-  });
-  for (const auto& key : keys) t.erase(t.dbs().metadata, key);
-}
-
-}  // namespace
 
 void remove_metadata(TxnState& t, MailboxId mailbox) {
-  erase_under(t, codec::key_u32(mailbox));
+  t.erase_under(t.dbs().metadata, codec::key_u32(mailbox));
 }
 
 void copy_metadata(TxnState& t, MailboxId from, MailboxId to) {
@@ -114,7 +102,7 @@ void copy_metadata(TxnState& t, MailboxId from, MailboxId to) {
 }
 
 void remove_server_metadata(TxnState& t, UserId user) {
-  erase_under(t, codec::key_u32_u32(kServerMetadata, user));
+  t.erase_under(t.dbs().metadata, codec::key_u32_u32(kServerMetadata, user));
 }
 
 }  // namespace detail

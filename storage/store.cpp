@@ -98,6 +98,15 @@ bool TxnState::erase(MDB_dbi dbi, std::string_view key) {
   return true;
 }
 
+void TxnState::erase_under(MDB_dbi dbi, std::string_view prefix) {
+  std::vector<std::string> keys;  // collected first: no writes during the scan
+  scan(dbi, prefix, [&keys](std::string_view key, std::string_view) {
+    keys.emplace_back(key);
+    return true;
+  });
+  for (const auto& key : keys) erase(dbi, key);
+}
+
 MDB_cursor* TxnState::open_cursor(MDB_dbi dbi) const {
   MDB_cursor* cursor = nullptr;
   if (int rc = mdb_cursor_open(txn, dbi, &cursor); rc != 0) throw_lmdb(rc, "cursor");
@@ -331,6 +340,7 @@ std::unique_ptr<Store> Store::open(const StoreOptions& options) {
     d.greylist = open_db("greylist");
     d.greylist_nets = open_db("greylist_networks");
     d.metadata = open_db("metadata");
+    d.threads = open_db("threads");
     try {
       initialize_or_check(*state);
       check(mdb_txn_commit(std::exchange(state->txn, nullptr)), "commit");

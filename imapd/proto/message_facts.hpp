@@ -28,6 +28,7 @@ struct MessageFacts {
   std::uint64_t modseq = 0;
   std::string_view email_id;    // RFC 8474 EMAILID; a view into the caller's buffer
   std::int64_t saved_date = 0;  // RFC 8514 save date, seconds since the epoch
+  std::uint64_t thread = 0;     // RFC 8474 thread (0: none known)
 };
 
 // RFC 8474 §5.1: a message's EMAILID, from the SHA-256 of its content (`hash`, 32 bytes): the
@@ -41,6 +42,17 @@ inline std::string email_id_of(std::span<const std::uint8_t> hash) {
     out += kHex[hash[i] & 15];
   }
   return out;
+}
+
+// RFC 8474 §5.2: a thread's THREADID, "T" and its number in hex.
+inline std::string thread_id_of(std::uint64_t thread) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string digits;
+  do {
+    digits.insert(digits.begin(), kHex[thread & 15]);
+    thread >>= 4;
+  } while (thread != 0);
+  return "T" + digits;
 }
 
 }  // namespace mailstead::imap

@@ -315,7 +315,7 @@ bool matches(const SearchKey& key, SearchMessage& m, const SearchScope& scope, c
     case K::email_id:
       return r.email_id == key.value;
     case K::thread_id:
-      return false;
+      return r.thread != 0 && thread_id_of(r.thread) == key.value;
   }
   return false;
 }

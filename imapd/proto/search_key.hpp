@@ -38,7 +38,7 @@ struct SearchKey {
     uid,
     modseq,
     email_id,   // RFC 8474 §6: EMAILID objectid
-    thread_id,  // THREADID objectid: no thread has one here, so it matches nothing
+    thread_id,  // THREADID objectid (storage/detail/threads.hpp)
     saved_before,
     saved_on,
     saved_since,           // RFC 8514 §4.3: save date, day granularity

@@ -39,6 +39,7 @@ struct Dbs {
   MDB_dbi dkim_keys;      // lower(domain) NUL selector -> DkimKey record (dkim_keys.hpp)
   MDB_dbi greylist;       // network NUL sender NUL recipient -> first seen, passed (greylist.hpp)
   MDB_dbi greylist_nets;  // network -> allowed until (greylist.hpp)
+  MDB_dbi threads;        // u32 user id, 16-byte SHA-256 of a Message-ID -> u64 thread id (detail/threads.hpp)
   MDB_dbi metadata;       // u32 mailbox id, u32 user id (0: shared), lower(name) -> name, value (metadata.hpp)
 };
 
@@ -77,6 +78,7 @@ struct TxnState {
   void put(MDB_dbi dbi, std::string_view key, std::string_view value);
   bool insert(MDB_dbi dbi, std::string_view key, std::string_view value);  // false if the key exists
   bool erase(MDB_dbi dbi, std::string_view key);
+  void erase_under(MDB_dbi dbi, std::string_view prefix);  // every key that starts with it
 
   // Calls fn(key, value) for each entry whose key starts with `prefix`, in key order, while fn
   // returns true.

@@ -242,7 +242,9 @@ class ImapTest(unittest.TestCase):
 
     def test_objectid(self):
         """RFC 8474: EMAILID the same for every copy of a message and for nothing else, MAILBOXID
-        kept through RENAME and new for a new mailbox of an old name, THREADID NIL."""
+        kept through RENAME and new for a new mailbox of an old name; THREADID one per
+        conversation: a reply (delivered by SMTP) in the thread of what it answers, a copy in
+        its original's, an unrelated message in its own."""
         self.inst.deliver()
         self.inst.deliver(MULTIPART)
         raw = self.inst.raw_login()
@@ -254,8 +256,16 @@ class ImapTest(unittest.TestCase):
         untagged, _ = raw.command("f SELECT INBOX")
         self.assertEqual(len([u for u in untagged if re.fullmatch(r"\* OK \[MAILBOXID \(F\d+\)\] Ok", u)]), 1)
         untagged, _ = raw.command("g FETCH 1:2 (EMAILID THREADID)")
-        ids = [re.search(r"EMAILID \((M[0-9a-f]{24})\) THREADID NIL", u).group(1) for u in untagged]
+        found = [re.search(r"EMAILID \((M[0-9a-f]{24})\) THREADID \((T[0-9a-f]+)\)", u) for u in untagged]
+        ids = [f.group(1) for f in found]
+        threads = [f.group(2) for f in found]
         self.assertNotEqual(ids[0], ids[1])
+        self.assertNotEqual(threads[0], threads[1])
+        self.inst.deliver(b"From: carol@example.org\r\nSubject: Re: news\r\nMessage-ID: <2@example.org>\r\n"
+                          b"In-Reply-To: <1@example.org>\r\nReferences: <0@example.org> <1@example.org>\r\n\r\nyes\r\n")
+        raw.command("g2 NOOP")
+        self.assertIn(f"THREADID ({threads[0]})", raw.command("g3 FETCH 3 THREADID")[0][0])
+        self.assertEqual(raw.command(f"g4 SEARCH THREADID {threads[0]}")[0], ["* SEARCH 1 3"])
         raw.command("h COPY 1 Projects")
         raw.command("i RENAME Projects Archive/Projects")
         self.assertEqual(raw.command("j STATUS Archive/Projects (MAILBOXID)")[0],
@@ -264,7 +274,9 @@ class ImapTest(unittest.TestCase):
         self.assertIn(f"EMAILID ({ids[0]})", raw.command("l FETCH 1 EMAILID")[0][0])
         self.assertEqual(raw.command(f"m SEARCH EMAILID {ids[0]}")[0], ["* SEARCH 1"])
         self.assertEqual(raw.command(f"n SEARCH EMAILID {ids[1]}")[0], ["* SEARCH"])
-        self.assertEqual(raw.command("o SEARCH THREADID T1")[0], ["* SEARCH"])
+        self.assertIn(f"THREADID ({threads[0]})", raw.command("n2 FETCH 1 THREADID")[0][0])
+        self.assertEqual(raw.command(f"o SEARCH THREADID {threads[0]}")[0], ["* SEARCH 1"])
+        self.assertEqual(raw.command("o2 SEARCH THREADID Tffffffffff")[0], ["* SEARCH"])
         raw.command("p DELETE Archive/Projects")
         _, ok = raw.command("q CREATE Archive/Projects")
         self.assertNotIn(f"({created})", ok)

@@ -239,6 +239,7 @@ TEST_F(MessagesTest, SaveDatesAreWhenAMessageCameIntoItsMailbox) {
   EXPECT_EQ(testing::schema_version(r), kSchemaVersion);
   auto old = *find_message(r, a.mailbox, a.uid);
   EXPECT_EQ(old.saved, 0);
+  EXPECT_EQ(old.thread, 0u);  // nor a thread
   EXPECT_EQ(old.internal_date, 1600000000);
   EXPECT_EQ(old.blob, a.blob);
   EXPECT_EQ(old.modseq, a.modseq);
@@ -270,6 +271,35 @@ TEST_F(MessagesTest, PreviewsAreMadeWhenAMessageIsStored) {
   EXPECT_EQ(message_envelope(r, a)->from.at(0).mailbox, "bob");
   ok(store().update([&](WriteTxn& t) { return copy_messages(t, a.mailbox, {a.uid}, archive); }));
   EXPECT_EQ(stored_preview(store().read(), *find_message(store().read(), archive.id, 2)), std::nullopt);
+}
+
+// RFC 8474 THREADID: a reply joins the thread of what it names, whichever came first; a copy
+// keeps its thread; another user's messages have threads of their own.
+TEST_F(MessagesTest, RepliesShareTheirThread) {
+  auto message = [](std::string_view id, std::string_view headers) {
+    return fmt::format("Message-ID: <{}>\r\n{}Subject: x\r\n\r\nbody {}\r\n", id, headers, id);
+  };
+  auto root = append(alice_, "INBOX", message("root@x", ""));
+  auto reply = append(alice_, "INBOX", message("reply@x", "In-Reply-To: <root@x>\r\n"));
+  auto other = append(alice_, "INBOX", message("other@x", ""));
+  EXPECT_NE(root.thread, 0u);
+  EXPECT_EQ(reply.thread, root.thread);
+  EXPECT_NE(other.thread, root.thread);
+  // A reply deep in References, delivered before the message it answers: the late one joins it.
+  auto early = append(alice_, "INBOX", message("early@x", "References: <root@x> <late@x>\r\n"));
+  EXPECT_EQ(early.thread, root.thread);
+  auto late = append(alice_, "Archive", message("late@x", ""));
+  EXPECT_EQ(late.thread, root.thread);
+  auto orphan_reply = append(alice_, "INBOX", message("r2@x", "References: <gone@x>\r\n"));
+  auto orphan_parent = append(alice_, "INBOX", message("gone@x", ""));
+  EXPECT_EQ(orphan_parent.thread, orphan_reply.thread);
+  EXPECT_NE(orphan_reply.thread, root.thread);
+  auto archive = box(alice_, "Archive");
+  ok(store().update([&](WriteTxn& t) { return copy_messages(t, other.mailbox, {other.uid}, archive); }));
+  EXPECT_EQ(find_message(store().read(), archive.id, 2)->thread, other.thread);
+  auto bobs = append(bob_, "INBOX", message("reply2@x", "In-Reply-To: <root@x>\r\n"));
+  EXPECT_NE(bobs.thread, root.thread);  // bob has not got the root: his reply starts his thread
+  EXPECT_NE(bobs.thread, 0u);
 }
 
 TEST_F(MessagesTest, CopyOverQuotaCopiesNothing) {
