@@ -350,6 +350,16 @@ net::awaitable<void> Session::change_mailboxes(const Command& command, MailboxCh
     tagged(command, "OK", fmt::format("{}{} completed", ok_code ? *ok_code : "", command.name));
 }
 
+// A message to store, parsed here rather than under the store's single writer
+// (storage/messages.hpp); a structure past [limits] is logged, since its index is summarised.
+storage::PreparedMessage Session::prepare(const AppendMessage& message) const {
+  auto prepared = storage::prepare_borrowed(message.message, cfg_.limits.message);
+  if (prepared.stats().summarised)
+    log::info(talk_.id(), "structure_summarised", "parts={} structure_size={}", prepared.stats().parts,
+              prepared.stats().structure_size);
+  return prepared;
+}
+
 std::optional<std::string> Session::read_append_options(const AppendMessage& message, storage::AppendOptions& options) {
   for (const auto& flag : message.flags) {
     if (auto bit = system_flag(flag))
@@ -375,12 +385,7 @@ net::awaitable<bool> Session::on_append(const Command& command, const Append& ap
     if (auto error = read_append_options(append.messages[i], options[i])) co_return bad(command.tag, *error);
   // Parsed here, not under the store's single writer (storage/messages.hpp).
   std::vector<storage::PreparedMessage> prepared;
-  for (const auto& message : append.messages) {
-    prepared.push_back(storage::prepare_borrowed(message.message, cfg_.limits.message));
-    if (prepared.back().stats().summarised)
-      log::info(talk_.id(), "structure_summarised", "parts={} structure_size={}", prepared.back().stats().parts,
-                prepared.back().stats().structure_size);
-  }
+  for (const auto& message : append.messages) prepared.push_back(prepare(message));
   std::optional<storage::Failure> failure;
   std::vector<storage::Uid> stored;
   storage::Mailbox target;

@@ -460,7 +460,7 @@ net::awaitable<bool> Session::on_replace(const Command& command, const Replace& 
     co_return true;
   }
   const auto old_uid = old.front().uid;
-  auto prepared = storage::prepare_borrowed(replace.replacement.message, cfg_.limits.message);
+  auto prepared = prepare(replace.replacement);
   const auto source = selected()->mailbox.id;
   auto user = account().id;
   std::optional<storage::Failure> failure;

@@ -178,6 +178,7 @@ class Session {
   net::awaitable<bool> on_append(const Command& command, const Append& append);
   // The flags and date an APPEND or REPLACE gives a message; the text of a BAD when one is not
   // valid.
+  storage::PreparedMessage prepare(const AppendMessage& message) const;
   static std::optional<std::string> read_append_options(const AppendMessage& message, storage::AppendOptions& options);
   using MailboxChange = std::function<storage::Result<void>(storage::WriteTxn&)>;
   // `ok_code`: a response code the change leaves for the tagged OK ("[MAILBOXID (F7)] ").
