@@ -7,6 +7,10 @@
 //   mailstead-storage-bench DIR fetch MESSAGES
 //       appends MESSAGES messages to one mailbox, then times reading all their metadata
 //       (flags, size, date, modseq) in one read transaction.
+//   mailstead-storage-bench - prepare REPEAT
+//       what making a message ready to store costs (parse, preview, hash; storage::prepare_message,
+//       outside the store's writer), per message, for a 4 KiB letter, a 60 KiB HTML newsletter
+//       and a 1 MiB message with an attachment: the whole, and the preview alone.
 // One line of "key=value" output per run; bench/storage.sh runs it repeatedly and reports
 // medians.
 
@@ -20,6 +24,8 @@
 #include <thread>
 #include <vector>
 
+#include "common/mime/mime.hpp"
+#include "common/mime/preview.hpp"
 #include "storage/accounts.hpp"
 #include "storage/group_commit.hpp"
 #include "storage/mailboxes.hpp"
@@ -113,6 +119,49 @@ int fetch(const char* dir, long messages) {
   return 0;
 }
 
+std::string newsletter_60k() {
+  std::string html = "<!DOCTYPE html><html><head><style>";
+  for (int i = 0; i < 300; ++i) html += fmt::format(".c{} {{ color: #{:06x}; padding: 0 4px; }}\r\n", i, i * 977);
+  html += "</style></head><body><div style=\"display:none\">This week&nbsp;&zwnj;&nbsp;&zwnj;</div>";
+  for (int i = 0; html.size() < 60000; ++i)
+    html += fmt::format(
+        "<table><tr><td class=\"c{}\"><p>Item {} &mdash; read <a href=\"https://example.org/{}\">"
+        "more</a> about it.</p></td></tr></table>\r\n",
+        i % 300, i, i);
+  html += "</body></html>\r\n";
+  return "From: news@example.org\r\nTo: user@example.test\r\nSubject: weekly\r\nMessage-ID: <n@example.org>\r\n"
+         "MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\n"
+         "Content-Type: text/html; charset=utf-8\r\n\r\n" +
+         html + "--b--\r\n";
+}
+
+std::string attachment_1m() {
+  std::string m =
+      "From: a@example.org\r\nTo: user@example.test\r\nSubject: report\r\nMessage-ID: <r@example.org>\r\n"
+      "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+      "Content-Type: text/plain\r\n\r\nThe report is attached.\r\n--b\r\n"
+      "Content-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n";
+  while (m.size() < 1024 * 1024) m += std::string(76, 'Q') + "\r\n";
+  return m + "--b--\r\n";
+}
+
+int prepare(long repeat) {
+  const std::pair<const char*, std::string> samples[] = {
+      {"letter_4k", message_4k(1)}, {"newsletter_60k", newsletter_60k()}, {"attachment_1m", attachment_1m()}};
+  for (const auto& [name, bytes] : samples) {
+    std::size_t sink = 0;
+    auto started = Clock::now();
+    for (long i = 0; i < repeat; ++i) sink += prepare_message(bytes).size();
+    double whole = std::chrono::duration<double, std::micro>(Clock::now() - started).count() / repeat;
+    auto structure = mailstead::mime::parse_message(bytes);
+    started = Clock::now();
+    for (long i = 0; i < repeat; ++i) sink += mailstead::mime::make_preview(bytes, structure).size();
+    double preview = std::chrono::duration<double, std::micro>(Clock::now() - started).count() / repeat;
+    std::printf("%s prepare_us=%.1f preview_us=%.1f (%zu)\n", name, whole, preview, sink % 10);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -120,6 +169,9 @@ int main(int argc, char** argv) {
   if (mode == "deliver" && argc == 6)
     return deliver(argv[1], std::stoi(argv[3]), std::stoi(argv[4]), std::stoi(argv[5]));
   if (mode == "fetch" && argc == 4) return fetch(argv[1], std::stol(argv[3]));
-  std::fprintf(stderr, "usage: mailstead-storage-bench DIR deliver RECIPIENTS WRITERS SECONDS | DIR fetch MESSAGES\n");
+  if (mode == "prepare" && argc == 4) return prepare(std::stol(argv[3]));
+  std::fprintf(stderr,
+               "usage: mailstead-storage-bench DIR deliver RECIPIENTS WRITERS SECONDS | DIR fetch MESSAGES"
+               " | - prepare REPEAT\n");
   return 2;
 }

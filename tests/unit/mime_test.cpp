@@ -484,6 +484,14 @@ TEST(Preview, HtmlQuotesAndSignaturesLeftOut) {
   EXPECT_EQ(preview(quoted), "Agreed. After.");
 }
 
+// The first round converts only the start of a page; text after a long quote still counts.
+TEST(Preview, TextAfterALongQuoteIsFound) {
+  std::string quote;
+  for (int i = 0; i < 10'000; ++i) quote += "<p>quoted words</p>";
+  EXPECT_EQ(preview("Content-Type: text/html\n\n<blockquote>" + quote + "</blockquote><p>Reply at the end</p>\n"),
+            "Reply at the end");
+}
+
 TEST(Preview, AtMostTheCharactersAskedForOnCharacterBoundaries) {
   std::string body;
   for (int i = 0; i < 400; ++i) body += "\xc3\xa9 ";  // "é é é ..."
