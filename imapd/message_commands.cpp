@@ -716,6 +716,7 @@ net::awaitable<std::vector<SortMessage>> Session::sort_messages(const SearchMatc
             m.references = std::string(value);
             return false;
           });
+        trim_for_sorting(m);
         out.push_back(std::move(m));
       }
     }

@@ -67,6 +67,20 @@ const mime::Address* first_address(const std::vector<mime::Address>& list) {
   return nullptr;
 }
 
+void keep_first_address(std::vector<mime::Address>& list) {
+  const auto* first = first_address(list);
+  if (first == nullptr) {
+    list.clear();
+    return;
+  }
+  auto kept = *first;
+  list.assign(1, std::move(kept));
+}
+
+void cap(std::optional<std::string>& text, std::size_t max) {
+  if (text && text->size() > max) text->resize(max);
+}
+
 std::int64_t zone_offset(std::string_view zone) {
   if (zone.size() == 5 && (zone[0] == '+' || zone[0] == '-') &&
       std::all_of(zone.begin() + 1, zone.end(), [](char c) { return c >= '0' && c <= '9'; })) {
@@ -185,6 +199,20 @@ std::optional<std::int64_t> parse_sent_time(std::string_view value) {
   if (n < 2 || parts[0] > 23 || parts[1] > 59 || parts[2] > 60) return std::nullopt;
   std::int64_t offset = tokens.size() > 4 ? zone_offset(tokens[4]) : 0;
   return *day * 86400 + std::int64_t{parts[0]} * 3600 + std::int64_t{parts[1]} * 60 + parts[2] - offset;
+}
+
+void trim_for_sorting(SortMessage& message) {
+  keep_first_address(message.from);
+  keep_first_address(message.to);
+  keep_first_address(message.cc);
+  for (auto* text : {&message.subject, &message.date, &message.message_id, &message.in_reply_to})
+    cap(*text, kMaxSortText);
+  auto& references = message.references;
+  if (references && references->size() > 4 * kMaxSortText) {
+    // The last references, from a "<" on: the parent is the last of them.
+    auto from = references->find('<', references->size() - 4 * kMaxSortText);
+    references->erase(0, from == std::string::npos ? references->size() : from);
+  }
 }
 
 std::vector<std::size_t> sort_order(const std::vector<SortMessage>& messages,

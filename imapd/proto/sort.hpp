@@ -33,6 +33,14 @@ struct SortMessage {
   std::vector<mime::Address> from, to, cc;
 };
 
+// What sorting and threading read of one message's header, and no more: the first mailbox of
+// From, To and Cc (RFC 5256 §3 sorts by it), at most kMaxSortText bytes of the subject, date
+// and ids, the last kMaxSortText * 4 bytes of References (threading follows its last
+// references). A mailbox of strangers' mail can hold headers of a megabyte and To fields of
+// thousands of addresses; SORT and THREAD then hold what they compare, not what was sent.
+inline constexpr std::size_t kMaxSortText = 4096;
+void trim_for_sorting(SortMessage& message);
+
 // RFC 5256 §2.1: the subject without "Re:", "Fwd:", "[list]" prefixes, "(fwd)" trailers and
 // "[fwd: ...]" wrapping, encoded words decoded, white space collapsed. `reply_or_forward` is
 // set when any of those were taken off (THREAD=REFERENCES step 6).

@@ -694,6 +694,35 @@ TEST(ImapThread, References) {
             "(5 6)(3 (2)(4))(7 8)(1)");
 }
 
+// What SORT and THREAD hold of a stranger's header: the first mailbox of each address field,
+// 4 KiB of the subject, the last references; orders and threads come out as from the whole.
+TEST(ImapSort, KeepsOnlyWhatItCompares) {
+  auto huge = message(1, "Re: " + std::string(1 << 20, 'z'), "1 Jan 2026 10:00 +0000", "<big@x>");
+  huge.to.push_back({"", "", "group", ""});  // a group start, then 10,000 members
+  for (int i = 0; i < 10'000; ++i) huge.to.push_back({"", "", "user" + std::to_string(i), "example.org"});
+  std::string references;
+  for (int i = 0; i < 20'000; ++i) references += "<r" + std::to_string(i) + "@x> ";
+  huge.references = references + "<parent@x>";
+  auto small = message(2, "zz", "1 Jan 2026 11:00 +0000", "<small@x>");
+  small.to.push_back({"", "", "user0", "example.org"});
+  auto parent = message(3, "parent", "1 Jan 2026 09:00 +0000", "<parent@x>");
+  std::vector<SortMessage> whole{huge, small, parent};
+  for (auto& m : std::vector<SortMessage*>{&huge, &small, &parent}) trim_for_sorting(*m);
+  EXPECT_EQ(huge.to.size(), 1u);
+  EXPECT_EQ(huge.to[0].mailbox, "user0");
+  EXPECT_EQ(huge.subject->size(), kMaxSortText);
+  EXPECT_LE(huge.references->size(), 4 * kMaxSortText);
+  EXPECT_EQ(huge.references->front(), '<');
+  EXPECT_TRUE(huge.references->ends_with("<parent@x>"));
+  std::vector<SortMessage> trimmed{huge, small, parent};
+  for (auto key : {SortCriterion::Key::subject, SortCriterion::Key::to, SortCriterion::Key::date}) {
+    std::vector<SortCriterion> criteria{{key, false}};
+    EXPECT_EQ(sort_order(trimmed, criteria), sort_order(whole, criteria));
+  }
+  EXPECT_EQ(format_threads(thread_messages(trimmed, ThreadAlgorithm::references), trimmed, false),
+            format_threads(thread_messages(whole, ThreadAlgorithm::references), whole, false));
+}
+
 TEST(ImapThread, LoopsAndDuplicatesAreHarmless) {
   // Each names the other as its parent; a third repeats the first's Message-ID.
   std::vector<SortMessage> corpus{
