@@ -182,7 +182,13 @@ class Daemon:
         status = self.stop()
         log = self.log()
         if status != 0 or "Sanitizer" in log:
-            raise AssertionError(f"{self.proc.args[0]} exited with {status}:\n{log[-4000:]}")
+            # A sanitizer report says where first ("WARNING: ThreadSanitizer: data race ...", the
+            # two stacks): from its start, not the log's last lines, which hold only its tail.
+            starts = [at for at in (log.find(mark) for mark in (
+                "WARNING: ThreadSanitizer", "ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"))
+                if at >= 0]
+            shown = log[max(min(starts) - 200, 0):][:12000] if starts else log[-4000:]
+            raise AssertionError(f"{self.proc.args[0]} exited with {status}:\n{shown}")
 
 
 class LineClient:
