@@ -9,6 +9,7 @@
   configured timeouts, and other sessions are not held up."""
 
 import contextlib
+import email.utils
 import json
 import os
 import pathlib
@@ -30,8 +31,11 @@ GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
 
 
 def message(subject, body="Hello\r\n", sender="joe@sender.example"):
+    # Dated now: rspamd scores a Date more than a day old (DATE_IN_PAST, +1), which moved the
+    # soft-reject case (5 points) into add_header (6) once a fixed date had aged.
+    date = email.utils.formatdate(usegmt=True)
     return (f"From: <{sender}>\r\nTo: <{ALICE}>\r\nSubject: {subject}\r\nMessage-ID: <{time.time()}@x>\r\n"
-            f"Date: Sun, 06 Dec 2026 10:00:00 +0000\r\n\r\n{body}").encode()
+            f"Date: {date}\r\n\r\n{body}").encode()
 
 
 class Mailstead:
