@@ -88,7 +88,7 @@ net::awaitable<bool> Session::on_setmetadata(const Command& command, const SetMe
              fmt::format("[METADATA MAXSIZE {}] The value of {} is too long", cfg_.imapd.max_metadata_size, name));
       co_return true;
     }
-    if (request.mailbox.empty() && !text::iequals_ascii(name.substr(0, 9), "/private/")) {
+    if (request.mailbox.empty() && !storage::is_private_entry(name)) {
       tagged(command, "NO", "[NOPERM] Shared server entries are set by the administrator");
       co_return true;
     }

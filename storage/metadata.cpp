@@ -17,12 +17,8 @@ namespace {
 // as first written, then the value.
 constexpr UserId kShared = 0;
 
-bool is_private(std::string_view name) {
-  return name.size() >= 9 && text::iequals_ascii(name.substr(0, 9), "/private/");
-}
-
 std::string entry_key(MailboxId mailbox, UserId user, std::string_view name) {
-  return codec::key_u32_u32(mailbox, is_private(name) ? user : kShared) + text::lower_ascii(name);
+  return codec::key_u32_u32(mailbox, is_private_entry(name) ? user : kShared) + text::lower_ascii(name);
 }
 
 MetadataEntry decode_entry(std::string_view record) {
@@ -40,6 +36,10 @@ std::size_t count_under(const detail::TxnState& t, const std::string& prefix) {
 }
 
 }  // namespace
+
+bool is_private_entry(std::string_view name) {
+  return name.size() >= 9 && text::iequals_ascii(name.substr(0, 9), "/private/");
+}
 
 std::vector<MetadataEntry> metadata_of(const ReadTxn& txn, UserId user, MailboxId mailbox) {
   const auto& t = txn.state();

@@ -41,6 +41,9 @@ struct MetadataLimits {
   unsigned max_entries = 200;  // per user
 };
 
+// Whether an entry is a user's own ("/private/...") rather than the mailbox's (RFC 5464 §3.2).
+bool is_private_entry(std::string_view name);
+
 // The entries `user` sees on `mailbox` (or the server): its shared entries and the user's
 // private ones, in order of their lower-cased names.
 std::vector<MetadataEntry> metadata_of(const ReadTxn& txn, UserId user, MailboxId mailbox);

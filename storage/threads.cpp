@@ -12,19 +12,6 @@ namespace {
 
 constexpr std::size_t kKeyBytes = 16;  // of the SHA-256 of a Message-ID: collisions need 2^64 ids
 
-// The msg-ids of a header value ("<a@b> <c@d>"), in order; junk between them is skipped.
-std::vector<std::string_view> message_ids(std::string_view value) {
-  std::vector<std::string_view> out;
-  for (auto open = value.find('<'); open != std::string_view::npos; open = value.find('<', open + 1)) {
-    auto close = value.find('>', open + 1);
-    if (close == std::string_view::npos) break;
-    auto id = value.substr(open + 1, close - open - 1);
-    if (!id.empty() && id.size() <= 998 && id.find('<') == std::string_view::npos) out.push_back(id);
-    open = close;
-  }
-  return out;
-}
-
 std::string key_of(std::string_view id) {
   auto hash = hash_blob(id);
   return std::string(reinterpret_cast<const char*>(hash.bytes.data()), kKeyBytes);
@@ -44,12 +31,12 @@ ThreadKeys thread_keys(const mime::Part& message) {
     if (text::iequals_ascii(field.name, "In-Reply-To") && in_reply_to.empty()) in_reply_to = field.value;
     if (text::iequals_ascii(field.name, "References") && references.empty()) references = field.value;
   }
-  auto own_ids = message_ids(own);
+  auto own_ids = mime::message_ids(own);
   if (!own_ids.empty()) keys.own = key_of(own_ids.front());
   std::vector<std::string_view> parents;
-  auto replied = message_ids(in_reply_to);
+  auto replied = mime::message_ids(in_reply_to);
   if (!replied.empty()) parents.push_back(replied.front());
-  auto referenced = message_ids(references);
+  auto referenced = mime::message_ids(references);
   for (auto it = referenced.rbegin(); it != referenced.rend() && parents.size() < kMaxThreadParents; ++it)
     if (std::find(parents.begin(), parents.end(), *it) == parents.end()) parents.push_back(*it);
   for (auto id : parents) {

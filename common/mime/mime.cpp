@@ -623,4 +623,18 @@ Part parse_message(std::string_view bytes, const Limits& limits, ParseStats* sta
   return root;
 }
 
+std::vector<std::string_view> message_ids(std::string_view value) {
+  std::vector<std::string_view> out;
+  for (std::size_t pos = 0;;) {
+    auto open = value.find('<', pos);
+    if (open == std::string_view::npos) break;
+    auto close = value.find('>', open + 1);
+    if (close == std::string_view::npos) break;
+    auto id = value.substr(open, close - open + 1);
+    if (id.size() > 2 && id.substr(1).find_first_of(" \t\r\n<") == std::string_view::npos) out.push_back(id);
+    pos = close + 1;
+  }
+  return out;
+}
+
 }  // namespace mailstead::mime

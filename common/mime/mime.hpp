@@ -121,6 +121,11 @@ void parse_content_type(std::string_view value, std::string& type, std::string& 
 // RFC 5322 address-list (lenient: comments, obsolete routes, groups, unquoted junk).
 std::vector<Address> parse_address_list(std::string_view value);
 
+// The msg-ids of a Message-ID, In-Reply-To or References value ("<a@b> <c@d>"), each with its
+// angle brackets, in order; junk between them and ids holding white space are skipped. Views
+// into `value`.
+std::vector<std::string_view> message_ids(std::string_view value);
+
 // Where the header block ends: the offset after the blank line, or the end of the bytes.
 std::size_t header_end(std::string_view bytes);
 

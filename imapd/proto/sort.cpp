@@ -296,17 +296,8 @@ constexpr std::size_t kMaxThreadDepth = 200;
 
 // Message-IDs of a References or In-Reply-To value: each "<...>" in turn.
 std::vector<std::string> message_ids(std::string_view value) {
-  std::vector<std::string> out;
-  for (std::size_t pos = 0;;) {
-    auto open = value.find('<', pos);
-    if (open == std::string_view::npos) break;
-    auto close = value.find('>', open + 1);
-    if (close == std::string_view::npos) break;
-    auto id = value.substr(open, close - open + 1);
-    if (id.size() > 2 && id.substr(1).find_first_of(" \t\r\n<") == std::string_view::npos) out.emplace_back(id);
-    pos = close + 1;
-  }
-  return out;
+  auto ids = mime::message_ids(value);
+  return {ids.begin(), ids.end()};
 }
 
 // RFC 5256 §4, REFERENCES: JWZ's algorithm as the RFC writes it, steps numbered as there.
