@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "imapd/session.hpp"
+#include "imapd/text_indexer.hpp"
 #include "imapd/watcher.hpp"
 #include "session/daemon.hpp"
 
@@ -28,6 +29,7 @@ std::string refusal(net::Refusal r) {
 
 int main(int argc, char** argv) {
   std::unique_ptr<imap::ChangeWatcher> watcher;
+  std::unique_ptr<imap::TextIndexer> indexer;
   imap::SnapshotCache snapshots;
   imap::RecentClaims recent;
   std::unique_ptr<imap::ImapContext> context;  // set by `ready`, before the first connection
@@ -41,15 +43,24 @@ int main(int argc, char** argv) {
     for (const auto& e : cfg.imapd.listen) server.listen({"imap", e, false, line, handler, refusal});
     for (const auto& e : cfg.imapd.tls_listen) server.listen({"imaps", e, true, line, handler, refusal});
   };
-  spec.ready = [&context, &watcher, &snapshots, &recent](const session::Services& services, net::Server& server) {
+  spec.ready = [&context, &watcher, &indexer, &snapshots, &recent](const session::Services& services,
+                                                                   net::Server& server) {
     watcher = std::make_unique<imap::ChangeWatcher>(server.io(), services.store);
+    if (services.config.imapd.text_index) {
+      indexer = std::make_unique<imap::TextIndexer>(server.io(), services);
+      watcher->listen_for_appends({[i = indexer.get()](const auto& mailboxes) { i->appended(mailboxes); },
+                                   [i = indexer.get()] { i->look_everywhere(); }});
+      indexer->start();
+      server.on_shutdown([i = indexer.get()] { i->stop(); });
+    }
     watcher->start();
     server.on_shutdown([w = watcher.get()] { w->stop(); });
     context = std::make_unique<imap::ImapContext>(imap::ImapContext{services, *watcher, snapshots, recent});
   };
-  spec.finished = [&context, &watcher] {
+  spec.finished = [&context, &watcher, &indexer] {
     context.reset();
     watcher.reset();
+    indexer.reset();
   };
   return session::run_daemon(argc, argv, spec);
 }

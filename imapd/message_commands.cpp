@@ -13,7 +13,9 @@
 #include "imapd/proto/response.hpp"
 #include "imapd/proto/search.hpp"
 #include "imapd/proto/sections.hpp"
+#include "imapd/proto/text_index.hpp"
 #include "imapd/session_impl.hpp"
+#include "storage/text_index.hpp"
 
 namespace mailstead::imap {
 namespace {
@@ -548,7 +550,9 @@ net::awaitable<std::optional<SearchMatches>> Session::find_matches(const Command
   const storage::ReadTxn* txn = nullptr;  // the current slice's view
   std::optional<mime::Part> structure;
   const storage::Message* record = nullptr;  // the message being matched
+  std::uint32_t read = 0;                    // messages whose header or content was read
   SearchLoader load = [&](SearchMessage& m, SearchNeed need) {
+    if (!m.fields_loaded && !m.bytes_loaded) ++read;
     if (need == SearchNeed::fields) {
       m.fields.clear();
       return storage::for_each_header_field(*txn, *record, [&m](std::string_view name, std::string_view value) {
@@ -564,7 +568,12 @@ net::awaitable<std::optional<SearchMatches>> Session::find_matches(const Command
     return true;
   };
   decltype(SearchMessage::fields) scratch_fields;
-  const auto deadline = std::chrono::steady_clock::now() + limits.max_search_time;
+  // The text index answers for the messages it has reached: those it excludes are not read.
+  std::optional<text_index::SearchFilter> index;
+  if (limits.text_index) index.emplace(key);
+  if (index && index->empty()) index.reset();
+  const auto started = std::chrono::steady_clock::now();
+  const auto deadline = started + limits.max_search_time;
   std::optional<storage::Uid> next = 1;  // where the next slice starts; none when all is done
   std::uint32_t examined = 0;
   auto next_progress = std::chrono::steady_clock::now() + kProgressEvery;
@@ -575,6 +584,12 @@ net::awaitable<std::optional<SearchMatches>> Session::find_matches(const Command
     const auto slice_end = std::min(std::chrono::steady_clock::now() + kSearchSlice, deadline);
     auto first = *next;
     next.reset();
+    std::optional<text_index::SegmentCursor> indexed;
+    if (index) {
+      std::vector<text_index::SegmentCursor::Stored> segments;
+      for (const auto& s : storage::text_index_segments(slice, mailbox_id)) segments.push_back({s.first, s.bytes});
+      indexed.emplace(*index, std::move(segments), storage::text_index_through(slice, mailbox_id));
+    }
     storage::for_each_message_from(slice, mailbox_id, first, [&](const storage::Message& current) {
       if (std::chrono::steady_clock::now() >= slice_end) {  // the rest in the next slice
         next = current.uid;
@@ -589,6 +604,7 @@ net::awaitable<std::optional<SearchMatches>> Session::find_matches(const Command
       m.seq = *n;
       m.facts = facts_of(current);
       m.recent = view.is_recent(current.uid);
+      if (indexed) m.index = indexed->at(current.uid);
       m.fields = std::move(scratch_fields);  // its capacity, reused from message to message
       if (wants_email_id) {
         email_id = email_id_of(current.blob.bytes);
@@ -626,6 +642,9 @@ net::awaitable<std::optional<SearchMatches>> Session::find_matches(const Command
            fmt::format("[LIMIT] The search ran past its limit of {} s; narrow it", limits.max_search_time.count()));
     co_return std::nullopt;
   }
+  log::debug(talk_.id(), "search", "mailbox={} examined={} read={} matched={} ms={}",
+             log::quoted(selected()->mailbox.name), examined, read, uids.size(),
+             std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
   co_return found;
 }
 

@@ -82,6 +82,7 @@ net::awaitable<void> ChangeWatcher::loop() {
     if (stopping_) break;
     try {
       std::vector<storage::MailboxId> touched;
+      std::vector<storage::MailboxId> appended;
       {
         auto txn = store_.read();
         auto last = storage::last_modseq(txn);
@@ -91,16 +92,20 @@ net::awaitable<void> ChangeWatcher::loop() {
           // session looks for itself.
           seen_ = last;
           ring_all();
+          if (listener_.lost) listener_.lost();
           continue;
         }
         for (const auto& change : storage::changes_since(txn, seen_, 100000)) {
           touched.push_back(change.mailbox);
+          if (change.kind == storage::ChangeKind::appended && (appended.empty() || appended.back() != change.mailbox))
+            appended.push_back(change.mailbox);
           seen_ = change.modseq;
         }
       }
       std::sort(touched.begin(), touched.end());
       touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
       ring_for(touched);
+      if (listener_.appended && !appended.empty()) listener_.appended(appended);
     } catch (const std::exception& e) {
       log::error("-", "watcher_failed", "error={}", log::quoted(e.what()));
     }

@@ -10,6 +10,7 @@
 // that cancels the session's wait timer, so a session's timer is only touched on its strand.
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -47,6 +48,14 @@ class ChangeWatcher {
   void start();
   void stop();  // from any thread
 
+  // Told which mailboxes got messages, and when the log could no longer say (it was trimmed
+  // past what the watcher read); set before start(). Called on the watcher's strand.
+  struct AppendListener {
+    std::function<void(const std::vector<storage::MailboxId>&)> appended;
+    std::function<void()> lost;
+  };
+  void listen_for_appends(AppendListener listener) { listener_ = std::move(listener); }
+
   // A session that selected `mailbox` (replacing what it watched before); unwatch when done.
   void watch(const std::shared_ptr<Doorbell>& bell, storage::MailboxId mailbox);
   void unwatch(const Doorbell* bell);
@@ -60,6 +69,7 @@ class ChangeWatcher {
   net::asio::steady_timer timer_;
   storage::Store& store_;
   std::uint64_t seen_ = 0;
+  AppendListener listener_;
   bool stopping_ = false;  // on strand_
 
   std::mutex mutex_;

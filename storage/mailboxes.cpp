@@ -12,6 +12,7 @@
 #include "storage/detail/lmdb.hpp"
 #include "storage/detail/metadata.hpp"
 #include "storage/detail/subscriptions.hpp"
+#include "storage/detail/text_index.hpp"
 #include "storage/import_ledger.hpp"
 #include "storage/messages.hpp"
 
@@ -255,6 +256,12 @@ bool is_subscribed(const ReadTxn& txn, UserId user, std::string_view name) {
   return t.get(t.dbs().subscriptions, index_key(user, name)).has_value();
 }
 
+void for_each_mailbox(const ReadTxn& txn, const std::function<bool(const Mailbox&)>& fn) {
+  const auto& t = txn.state();
+  t.scan(t.dbs().mailboxes, "",
+         [&fn](std::string_view key, std::string_view value) { return fn(decode(codec::get_u32be(key), value)); });
+}
+
 Result<void> rename_mailbox(WriteTxn& txn, UserId user, std::string_view from, std::string_view to) {
   auto& t = txn.state();
   char separator = t.options().hierarchy_separator;
@@ -301,6 +308,7 @@ Result<void> delete_mailbox(WriteTxn& txn, UserId user, std::string_view name) {
   detail::record_change(txn, user, mailbox->id, 0, ChangeKind::mailbox_deleted);
   auto& t = txn.state();
   detail::remove_metadata(t, mailbox->id);  // RFC 5464 §4.1: a new mailbox of the name starts bare
+  detail::remove_text_index(t, mailbox->id);
   if (has_children) {
     auto emptied = mailbox_by_id(txn, mailbox->id);
     emptied->noselect = true;
@@ -331,6 +339,7 @@ void remove_all_mailboxes(WriteTxn& txn, UserId user) {
     expunge_messages(txn, m.id, list_uids(txn, m.id));
     detail::record_change(txn, user, m.id, 0, ChangeKind::mailbox_deleted);
     detail::remove_metadata(t, m.id);
+    detail::remove_text_index(t, m.id);
     forget_imports(txn, m.id);
     t.erase(t.dbs().mailbox_index, index_key(user, m.name));
     t.erase(t.dbs().mailboxes, codec::key_u32(m.id));

@@ -12,6 +12,7 @@
 // - A new user gets INBOX, Sent, Drafts, Trash, Junk and Archive, all subscribed.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,6 +54,8 @@ Result<Mailbox> create_mailbox(WriteTxn& txn, UserId user, std::string_view name
 Result<Mailbox> find_mailbox(const ReadTxn& txn, UserId user, std::string_view name);
 Result<Mailbox> mailbox_by_id(const ReadTxn& txn, MailboxId id);
 std::vector<Mailbox> list_mailboxes(const ReadTxn& txn, UserId user);  // by name
+// Every mailbox of every user, by id, until `fn` returns false.
+void for_each_mailbox(const ReadTxn& txn, const std::function<bool(const Mailbox&)>& fn);
 // SUBSCRIBE takes any valid name, a mailbox's or not (at most 10,000 a user: limit);
 // UNSUBSCRIBE answers not_found for a name that is not subscribed.
 Result<void> set_subscribed(WriteTxn& txn, UserId user, std::string_view name, bool subscribed);

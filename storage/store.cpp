@@ -341,6 +341,7 @@ std::unique_ptr<Store> Store::open(const StoreOptions& options) {
     d.greylist_nets = open_db("greylist_networks");
     d.metadata = open_db("metadata");
     d.threads = open_db("threads");
+    d.text_index = open_db("text_index");
     try {
       initialize_or_check(*state);
       check(mdb_txn_commit(std::exchange(state->txn, nullptr)), "commit");

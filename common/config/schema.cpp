@@ -817,6 +817,12 @@ std::vector<Section> build_schema() {
             "Most substring keys (FROM, SUBJECT, HEADER, BODY, TEXT, ...) in one SEARCH: each\n"
             "may read a whole message, and a message is matched without a break (NO [LIMIT]).",
             [](Config& c) -> unsigned& { return c.imapd.max_search_text_keys; }, 1, 1000),
+        flag("text_index", "true",
+             "Keep a text index of every mailbox (trigrams of the decoded text, about half a\n"
+             "byte per distinct trigram of a message), so that SEARCH BODY, TEXT, FROM, TO,\n"
+             "SUBJECT and the like read only the messages that may match. Off: every such\n"
+             "search reads every message, and the index stops where it is.",
+             [](Config& c) -> bool& { return c.imapd.text_index; }),
         count(
             "max_metadata_entries", "200",
             "Annotations (IMAP METADATA) one user may hold, on all their mailboxes and the\n"

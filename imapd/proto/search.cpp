@@ -80,12 +80,10 @@ bool contains_folded(std::string_view haystack, std::string_view folded_needle) 
   return find_folded(folded, folded_needle, false, [](char c) { return c; });
 }
 
-namespace {
-
 // A header value as a reader sees it: encoded words decoded (only if it has any).
-bool value_contains(std::string_view value, std::string_view folded_needle) {
-  if (value.find("=?") == std::string_view::npos) return contains_folded(value, folded_needle);
-  return contains_folded(mime::decode_header_value(value), folded_needle);
+bool with_searched_value(std::string_view value, const TextVisitor& visit) {
+  if (value.find("=?") == std::string_view::npos) return visit(value);
+  return visit(mime::decode_header_value(value));
 }
 
 // An address field as its addresses read without comments, routes or folding:
@@ -103,6 +101,41 @@ std::string plain_addresses(std::string_view value) {
   return out;
 }
 
+namespace {
+
+std::string_view charset_of(const mime::Part& part) {
+  for (const auto& [name, value] : part.parameters)
+    if (name == "charset") return value;
+  return {};
+}
+
+}  // namespace
+
+// Every text part's decoded text, message/rfc822 parts' headers and bodies included.
+bool for_each_body_text(std::string_view bytes, const mime::Part& part, const TextVisitor& visit) {
+  if (part.is_multipart()) {
+    for (const auto& child : part.children)
+      if (for_each_body_text(bytes, child, visit)) return true;
+    return false;
+  }
+  if (part.is_message() && !part.children.empty()) {
+    const auto& inner = part.children.front();
+    for (const auto& f : inner.fields)
+      if (with_searched_value(f.value, visit)) return true;
+    return for_each_body_text(bytes, inner, visit);
+  }
+  if (part.type != "text") return false;
+  auto decoded = mime::decode_transfer_encoding(part.encoding, part.body.of(bytes));
+  if (!decoded) return visit(part.body.of(bytes));
+  return visit(mime::to_utf8(charset_of(part), *decoded));
+}
+
+namespace {
+
+bool value_contains(std::string_view value, std::string_view folded_needle) {
+  return with_searched_value(value, [folded_needle](std::string_view v) { return contains_folded(v, folded_needle); });
+}
+
 bool header_matches(const SearchMessage& m, const SearchKey& key) {
   for (const auto& [name, value] : m.fields) {
     if (!text::iequals_ascii(name, key.field)) continue;
@@ -112,29 +145,9 @@ bool header_matches(const SearchMessage& m, const SearchKey& key) {
   return false;
 }
 
-std::string_view charset_of(const mime::Part& part) {
-  for (const auto& [name, value] : part.parameters)
-    if (name == "charset") return value;
-  return {};
-}
-
-// Every text part's decoded text, message/rfc822 parts' headers and bodies included.
 bool body_matches(std::string_view bytes, const mime::Part& part, std::string_view folded_needle) {
-  if (part.is_multipart()) {
-    for (const auto& child : part.children)
-      if (body_matches(bytes, child, folded_needle)) return true;
-    return false;
-  }
-  if (part.is_message() && !part.children.empty()) {
-    const auto& inner = part.children.front();
-    for (const auto& f : inner.fields)
-      if (value_contains(f.value, folded_needle)) return true;
-    return body_matches(bytes, inner, folded_needle);
-  }
-  if (part.type != "text") return false;
-  auto decoded = mime::decode_transfer_encoding(part.encoding, part.body.of(bytes));
-  if (!decoded) return contains_folded(part.body.of(bytes), folded_needle);
-  return contains_folded(mime::to_utf8(charset_of(part), *decoded), folded_needle);
+  return for_each_body_text(bytes, part,
+                            [folded_needle](std::string_view text) { return contains_folded(text, folded_needle); });
 }
 
 std::optional<std::int64_t> sent_day_of(const SearchMessage& m) {
@@ -298,10 +311,13 @@ bool matches(const SearchKey& key, SearchMessage& m, const SearchScope& scope, c
     case K::smaller:
       return r.size < key.number;
     case K::header:
+      if (m.index && !m.index->may_match(key)) return false;
       return fields() && header_matches(m, key);
     case K::body:
+      if (m.index && !m.index->may_match(key)) return false;
       return content() && body_matches(m.bytes, *m.structure, key.value);
     case K::text: {
+      if (m.index && !m.index->may_match(key)) return false;
       if (!content()) return false;
       if (value_contains(m.structure->header.of(m.bytes), key.value)) return true;
       return body_matches(m.bytes, *m.structure, key.value);

@@ -21,10 +21,19 @@
 
 namespace mailstead::imap {
 
+// What is known of a message's text without reading it: the text index (text_index.hpp) says
+// which substring keys it cannot match. It never says "cannot" of a message that matches.
+class TextKeyFilter {
+ public:
+  virtual ~TextKeyFilter() = default;
+  virtual bool may_match(const SearchKey& key) const = 0;
+};
+
 struct SearchMessage {
   std::uint32_t seq = 0;
   MessageFacts facts;
   bool recent = false;
+  const TextKeyFilter* index = nullptr;  // null: nothing is known; substring keys read the message
   // Filled by the loader on first need:
   std::vector<std::pair<std::string_view, std::string_view>> fields;  // top-level header
   const mime::Part* structure = nullptr;
@@ -71,5 +80,17 @@ std::string fold_case(std::string_view text);
 // without case. Linear in the haystack whatever either holds (a hostile needle such as
 // "baaa…a" over "aaa…" included).
 bool contains_folded(std::string_view haystack, std::string_view folded_needle);
+
+// The texts substring keys compare, in the form they compare them; the matcher above and the
+// text index read a message through these same functions, so that the index holds every text
+// a key may find. A visitor returns true to stop; each function returns whether one did.
+using TextVisitor = std::function<bool(std::string_view text)>;
+// BODY (and TEXT after the header): each text part decoded from its transfer encoding and
+// charset (as stored when it does not decode), and the header values of attached messages.
+bool for_each_body_text(std::string_view bytes, const mime::Part& part, const TextVisitor& visit);
+// A header value: with its RFC 2047 encoded words decoded if it has any, else as written.
+bool with_searched_value(std::string_view value, const TextVisitor& visit);
+// An address field (FROM, TO, CC, BCC) also read as its addresses: "Name <local@domain>, ...".
+std::string plain_addresses(std::string_view value);
 
 }  // namespace mailstead::imap

@@ -41,6 +41,7 @@ struct Dbs {
   MDB_dbi greylist_nets;  // network -> allowed until (greylist.hpp)
   MDB_dbi threads;        // u32 user id, 16-byte SHA-256 of a Message-ID -> u64 thread id (detail/threads.hpp)
   MDB_dbi metadata;       // u32 mailbox id, u32 user id (0: shared), lower(name) -> name, value (metadata.hpp)
+  MDB_dbi text_index;     // u32 mailbox id, u32 0 -> how far; u32 mailbox id, u32 first UID -> segment (text_index.hpp)
 };
 
 // Thrown for MDB_MAP_FULL: Store::update grows the map and retries.

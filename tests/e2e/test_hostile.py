@@ -343,8 +343,9 @@ class HostileImapTest(HostileTest):
         self.addCleanup(m.logout)
         m.login(ALICE, ALICE_PASSWORD)
         m.create("Haystack")
-        # A needle that is all but found at every position ("b" and then a's, in a body of a's)
-        # costs the most per byte.
+        # A needle the text index cannot rule out (every trigram of it is in every message: a
+        # line's worth of a's and more, where lines are shorter) and that is all but found at
+        # every position costs the most per byte.
         message = b"Subject: hay\r\n\r\n" + (b"a" * 1022 + b"\r\n") * 1024  # 1 MiB of text
         for _ in range(160):
             m.append("Haystack", None, None, message)
@@ -360,7 +361,7 @@ class HostileImapTest(HostileTest):
         waiter.start()
         time.sleep(0.1)
         start = time.monotonic()
-        needle = "b" + "a" * 23
+        needle = "a" * 1100
         typ, data = m.search(None, " ".join([f"OR BODY {needle} BODY {needle}"] * 16))
         took = time.monotonic() - start
         waiter.stop.set()

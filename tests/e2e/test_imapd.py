@@ -3,6 +3,7 @@ on mail delivered through mailstead-smtpd: what a mail client sees after login, 
 bodies, FETCH sections, SEARCH, STORE, APPEND, COPY/MOVE with UIDPLUS, EXPUNGE, two sessions
 on one mailbox, IDLE woken by SMTP delivery, STARTTLS/LOGINDISABLED, and hostile input."""
 
+import base64
 import imaplib
 import json
 import re
@@ -32,7 +33,7 @@ MULTIPART = (b"From: carol@example.org\r\nTo: alice@example.test\r\nSubject: par
 class ImapInstance:
     """smtpd (for delivery) and imapd on one store, with alice and bob."""
 
-    def __init__(self, auth=None, **imapd_options):
+    def __init__(self, auth=None, log_level="info", **imapd_options):
         self.mx = free_port()
         # mbsync checks the certificate's name (localhost), so implicit TLS is on 127.0.0.1 too.
         self.imaps, self.imaps_localhost = free_port(), free_port("127.0.0.1")
@@ -40,7 +41,7 @@ class ImapInstance:
                  "tls_listen": [f"{HOST}:{self.imaps}", f"127.0.0.1:{self.imaps_localhost}"]}
         imapd.update(imapd_options)
         self.instance = Instance(sections={"smtpd": {"listen": [f"{HOST}:{self.mx}"]}, "imapd": imapd,
-                                           "auth": auth or {"failure_delay": "0s"}})
+                                           "auth": auth or {"failure_delay": "0s"}, "log": {"level": log_level}})
         self.imap = self.instance.plain_port
         self.instance.admin("domain", "add", "example.test")
         self.instance.admin("user", "add", ALICE, "--password-stdin", stdin=PASSWORD + "\n")
@@ -107,6 +108,113 @@ class Raw(LineClient):
         while not (reply := self.line()).startswith(tag + " "):
             untagged.append(reply)
         return untagged, reply
+
+
+def search_log(imapd):
+    """(examined, read, matched) of each SEARCH imapd logged (at debug level), in order."""
+    return [tuple(int(x) for x in m) for m in
+            re.findall(r"event=search .*?examined=(\d+) read=(\d+) matched=(\d+)", imapd.log())]
+
+
+class TextIndexTest(unittest.TestCase):
+    """SEARCH with the text index, against the same SEARCH reading every message."""
+
+    def setUp(self):
+        self.inst = ImapInstance(log_level="debug")
+        self.addCleanup(self.inst.close)
+
+    def indexed_through(self):
+        return max([int(t) for t in re.findall(r"event=text_indexed .*?through=(\d+)", self.inst.imapd.log())],
+                   default=0)
+
+    def test_search_reads_only_what_may_match(self):
+        """300 messages APPENDed (plain; quoted-printable ISO-8859-1 with encoded words; base64
+        UTF-8 beside an attachment): once indexed, SEARCH BODY/TEXT/FROM/SUBJECT of a rare
+        string reads a message or two instead of 300 and answers as the scan does; a message
+        the index has not reached yet is found; restarted with the index off, imapd reads
+        every message and gives the same answers."""
+        m = self.inst.login()
+        m.select("INBOX")
+        for i in range(300):
+            if i % 3 == 0:
+                msg = (f"From: Sender {i} <sender{i}@example.org>\r\nSubject: plain {i:04}\r\n\r\n"
+                       f"body word token{i:04} and more text\r\n")
+            elif i % 3 == 1:
+                msg = (f"From: =?ISO-8859-1?Q?J=FCrgen_{i}?= <juergen{i}@example.de>\r\n"
+                       f"Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe_{i:04}?=\r\nContent-Type: text/plain; charset=iso-8859-1\r\n"
+                       f"Content-Transfer-Encoding: quoted-printable\r\n\r\nZ=DCRICH token{i:04} soft=\r\nbreak\r\n")
+            else:
+                text = base64.b64encode(f"Greek \u03a3\u039f\u03a6\u038a\u0391 token{i:04}\r\n".encode()).decode()
+                msg = (f"From: carol{i}@example.net\r\nSubject: mixed {i:04}\r\n"
+                       "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+                       "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+                       f"{text}\r\n--b\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n"
+                       "\r\nJVBERi0xLjQ=\r\n--b--\r\n")
+            self.assertEqual(m.append("INBOX", None, None, msg.encode())[0], "OK")
+        deadline = time.monotonic() + 30
+        while self.indexed_through() < 300:
+            self.assertLess(time.monotonic(), deadline, "the index did not reach the last message")
+            time.sleep(0.1)
+
+        def search(client, criteria):
+            *atoms, last = criteria
+            if last.isascii():
+                typ, data = client.uid("SEARCH", "CHARSET", "UTF-8", *criteria)
+            else:  # imaplib sends a literal as the command's last argument
+                client.literal = last.encode()
+                typ, data = client.uid("SEARCH", "CHARSET", "UTF-8", *atoms)
+            self.assertEqual(typ, "OK", criteria)
+            return [int(x) for x in data[0].split()]
+
+        qp = [i + 1 for i in range(300) if i % 3 == 1]
+        cases = [
+            (("BODY", "token0042"), [43]),
+            (("BODY", "TOKEN0101"), [102]),  # base64 UTF-8
+            (("TEXT", "\"plain 0123\""), [124]),
+            (("FROM", "sender9@"), [10]),
+            (("FROM", "j\u00fcrgen 4"), [u for u in qp if str(u - 1).startswith("4")]),  # decoded words
+            (("SUBJECT", "gr\u00fc\u00dfe 0100"), [101]),
+            (("BODY", "z\u00fcrich token0007"), [8]),  # ISO-8859-1, quoted-printable, case folded
+            (("BODY", "\u03c3\u03bf\u03c6\u03af\u03b1 token0032"), [33]),
+            (("BODY", "softbreak"), qp),  # joined by the soft line break
+            (("BODY", "nowhere-at-all"), []),
+            (("BODY", "JVBERi0"), []),  # an attachment is not text
+            (("NOT", "BODY", "token0042"), [u for u in range(1, 301) if u != 43]),
+        ]
+        before = len(search_log(self.inst.imapd))
+        for criteria, expected in cases:
+            self.assertEqual(search(m, criteria), expected, criteria)
+        logged = search_log(self.inst.imapd)[before:]
+        self.assertEqual(len(logged), len(cases))
+        narrow = [(criteria, expected, read) for (criteria, expected), (examined, read, matched) in zip(cases, logged)
+                  if len(expected) < 10 and criteria[0] != "NOT"]
+        for (criteria, expected), (examined, read, matched) in zip(cases, logged):
+            self.assertEqual((examined, matched), (300, len(expected)), criteria)
+        # A needle whose trigrams are all rare is read where it is; one that differs from its
+        # neighbours by a single trigram ("jürgen 4" beside "jürgen 7") lets a few more by.
+        for criteria, expected, read in narrow:
+            self.assertLess(read, len(expected) + 40, criteria)
+        self.assertLessEqual(sum(read for _, _, read in narrow), sum(len(e) for _, e, _ in narrow) + 40)
+        self.assertEqual([read for c, e, read in narrow if "token" in c[-1].lower()], [1, 1, 1, 1])
+
+        # A message the index has not reached is found all the same.
+        m.append("INBOX", None, None, b"Subject: late\r\n\r\nfreshly appended token9999\r\n")
+        self.assertEqual(search(m, ("BODY", "token9999")), [301])
+        m.logout()
+
+        # With the index off: every message read, the same answers.
+        self.inst.imapd.stop_cleanly()
+        config = self.inst.instance.config
+        config.write_text(config.read_text().replace("[imapd]\n", "[imapd]\ntext_index = false\n", 1))
+        self.inst.imapd = Daemon([str(IMAPD), "-c", str(config)], self.inst.instance.dir / "imapd-scan.log")
+        m = self.inst.login()
+        m.select("INBOX")
+        for criteria, expected in cases:
+            late = [301] if criteria[0] == "NOT" else []
+            self.assertEqual(search(m, criteria), expected + late, criteria)
+        self.assertEqual([read for _, read, _ in search_log(self.inst.imapd)], [301] * len(cases))
+        self.assertNotIn("text_indexed", self.inst.imapd.log())
+        m.logout()
 
 
 class ImapTest(unittest.TestCase):
@@ -484,8 +592,10 @@ class ImapTest(unittest.TestCase):
         raw.sock.settimeout(120)
         raw.command("b SELECT INBOX")
         # Needles that are not ASCII have every body case-folded once per key, and NOT keeps
-        # each key from cutting the others short: 32 keys over 20 MB take seconds.
-        keys = b"".join(b' NOT TEXT {%d+}\r\n' % len(f"zz{i}ü".encode()) + f"zz{i}ü".encode() for i in range(32))
+        # each key from cutting the others short: 32 keys over 20 MB take seconds. Each needle
+        # is made of the text's own trigrams, so the text index cannot rule a message out.
+        needles = [("résumé of nothing in particular, over and over" + " and over" * (i + 1)).encode() for i in range(32)]
+        keys = b"".join(b' NOT TEXT {%d+}\r\n' % len(n) + n for n in needles)
         started = time.monotonic()
         raw.send_raw(b"c SEARCH CHARSET UTF-8" + keys + b"\r\n")
         untagged = []

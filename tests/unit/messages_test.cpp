@@ -12,6 +12,7 @@
 #include "storage/changes.hpp"
 #include "storage/check.hpp"
 #include "storage/testing.hpp"
+#include "storage/text_index.hpp"
 #include "storage_fixture.hpp"
 
 namespace mailstead::storage {
@@ -691,6 +692,49 @@ TEST_F(MessagesTest, CheckFindsTheStoreConsistentAndReportsDamage) {
   verdict = check_store(store().read());
   ASSERT_EQ(verdict.problems.size(), 1u);
   EXPECT_NE(verdict.problems[0].find(fmt::format("message {}/1", inbox.id)), std::string::npos) << verdict.problems[0];
+}
+
+TEST_F(MessagesTest, TheTextIndexMovesForwardOnceAndGoesWithItsMailbox) {
+  ok(store().update([this](WriteTxn& t) { return create_mailbox(t, alice_, "Lists"); }));
+  auto lists = box(alice_, "Lists");
+  auto inbox = box(alice_, "INBOX");
+  for (int i = 0; i < 3; ++i) append(alice_, "Lists");
+  append(alice_, "INBOX");
+  {
+    auto txn = store().read();
+    EXPECT_EQ(text_index_through(txn, lists.id), 0u);
+    auto lag = text_index_lag(txn);
+    ASSERT_EQ(lag.size(), 2u);
+    EXPECT_EQ(lag[0].mailbox, inbox.id);  // fewest behind first
+    EXPECT_EQ(lag[1].behind, 3u);
+  }
+  auto extend = [&](Uid expected, Uid through, std::vector<std::pair<Uid, std::string>> segments) {
+    bool done = false;
+    ok(store().update([&](WriteTxn& t) -> Result<void> {
+      done = extend_text_index(t, lists.id, expected, through, segments);
+      return {};
+    }));
+    return done;
+  };
+  EXPECT_TRUE(extend(0, 2, {{1, "first two"}}));
+  EXPECT_FALSE(extend(0, 3, {{1, "again"}}));  // another indexer got there first: nothing written
+  EXPECT_TRUE(extend(2, 3, {{1, "first three"}}));
+  {
+    auto txn = store().read();
+    EXPECT_EQ(text_index_through(txn, lists.id), 3u);
+    auto segments = text_index_segments(txn, lists.id);
+    ASSERT_EQ(segments.size(), 1u);
+    EXPECT_EQ(segments[0].first, 1u);
+    EXPECT_EQ(segments[0].bytes, "first three");
+    EXPECT_EQ(last_text_index_segment(txn, lists.id)->bytes, "first three");
+    EXPECT_FALSE(last_text_index_segment(txn, inbox.id));
+    ASSERT_EQ(text_index_lag(txn).size(), 1u);  // Lists is caught up
+  }
+  ok(store().update([this](WriteTxn& t) { return delete_mailbox(t, alice_, "Lists"); }));
+  auto txn = store().read();
+  EXPECT_EQ(text_index_through(txn, lists.id), 0u);
+  EXPECT_TRUE(text_index_segments(txn, lists.id).empty());
+  EXPECT_FALSE(extend(0, 1, {}));  // the mailbox is gone
 }
 
 }  // namespace

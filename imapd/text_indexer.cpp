@@ -1,0 +1,192 @@
+#include "imapd/text_indexer.hpp"
+
+#include "common/log/log.hpp"
+#include "common/net/supervise.hpp"
+#include "imapd/proto/text_index.hpp"
+#include "session/commit.hpp"
+#include "storage/messages.hpp"
+#include "storage/text_index.hpp"
+
+namespace mailstead::imap {
+
+namespace asio = net::asio;
+
+namespace {
+
+// What the index keeps of one stored message; a message that cannot be read may match
+// anything.
+text_index::Document document_of(const storage::ReadTxn& txn, const storage::Message& message,
+                                 std::vector<std::pair<std::string_view, std::string_view>>& fields) {
+  text_index::Document doc;
+  fields.clear();
+  auto structure = storage::message_structure(txn, message);
+  auto bytes = storage::read_blob(txn, message.blob);
+  bool have_fields =
+      storage::for_each_header_field(txn, message, [&fields](std::string_view name, std::string_view value) {
+        fields.emplace_back(name, value);
+        return true;
+      });
+  if (!structure || !bytes || !have_fields) {
+    doc.saturate();
+    return doc;
+  }
+  text_index::add_message(doc, fields, *structure, *bytes);
+  return doc;
+}
+
+// One batch: the segments to write and how far they reach.
+struct Batch {
+  storage::Uid from = 0;     // the index was here
+  storage::Uid through = 0;  // and reaches here once written
+  std::vector<std::pair<storage::Uid, std::string>> segments;
+  std::size_t messages = 0;
+  bool more = false;  // stopped before the end of the mailbox
+};
+
+Batch read_batch(const storage::ReadTxn& txn, storage::MailboxId mailbox) {
+  Batch batch;
+  auto box = storage::mailbox_by_id(txn, mailbox);
+  if (!box) return batch;
+  batch.from = batch.through = storage::text_index_through(txn, mailbox);
+  std::optional<text_index::SegmentWriter> writer;
+  storage::Uid writer_first = 0;
+  if (auto last = storage::last_text_index_segment(txn, mailbox)) {
+    writer = text_index::SegmentWriter::resume(last->bytes);
+    if (writer && writer->full()) writer.reset();
+    if (writer) writer_first = last->first;
+  }
+  std::vector<std::pair<std::string_view, std::string_view>> fields;
+  const auto slice_end = std::chrono::steady_clock::now() + kIndexSlice;
+  storage::for_each_message_from(txn, mailbox, batch.through + 1, [&](const storage::Message& m) {
+    if (batch.messages > 0 && (batch.messages >= kIndexBatch || std::chrono::steady_clock::now() >= slice_end)) {
+      batch.more = true;
+      return false;
+    }
+    auto doc = document_of(txn, m, fields);
+    if (!writer || !writer->fits(doc)) {
+      if (writer) batch.segments.emplace_back(writer_first, writer->encode());
+      writer.emplace(doc);
+      writer_first = m.uid;
+    }
+    writer->add(m.uid, doc);
+    batch.through = m.uid;
+    ++batch.messages;
+    return true;
+  });
+  if (writer && writer->size() > 0 && batch.messages > 0) batch.segments.emplace_back(writer_first, writer->encode());
+  // Past the last message there is nothing more to index below UIDNEXT.
+  if (!batch.more) batch.through = std::max(batch.through, box->uid_next - 1);
+  return batch;
+}
+
+}  // namespace
+
+TextIndexer::TextIndexer(asio::io_context& io, const session::Services& services)
+    : strand_(asio::make_strand(io)), timer_(strand_), services_(services) {}
+
+void TextIndexer::start() {
+  net::supervise(strand_, "text_indexer", [this] { return loop(); });
+}
+
+void TextIndexer::stop() {
+  asio::post(strand_, [this] {
+    stopping_ = true;
+    timer_.cancel();
+  });
+}
+
+void TextIndexer::appended(const std::vector<storage::MailboxId>& mailboxes) {
+  if (mailboxes.empty()) return;
+  {
+    std::lock_guard lock(mutex_);
+    pending_.insert(mailboxes.begin(), mailboxes.end());
+  }
+  asio::post(strand_, [this] { timer_.cancel(); });
+}
+
+void TextIndexer::look_everywhere() {
+  {
+    std::lock_guard lock(mutex_);
+    everywhere_ = true;
+  }
+  asio::post(strand_, [this] { timer_.cancel(); });
+}
+
+net::awaitable<void> TextIndexer::loop() {
+  while (!stopping_) {
+    bool idle = false;
+    {
+      std::lock_guard lock(mutex_);
+      idle = pending_.empty() && !everywhere_;
+    }
+    if (idle) {
+      timer_.expires_at(asio::steady_timer::time_point::max());
+      co_await timer_.async_wait(net::use_tuple);
+      if (stopping_) break;
+      // A burst of appends makes one batch.
+      timer_.expires_after(kIndexDelay);
+      co_await timer_.async_wait(net::use_tuple);
+      if (stopping_) break;
+    }
+    std::set<storage::MailboxId> work;
+    bool everywhere = false;
+    {
+      std::lock_guard lock(mutex_);
+      work.swap(pending_);
+      everywhere = std::exchange(everywhere_, false);
+    }
+    bool failed = false;
+    try {
+      if (everywhere) {
+        auto txn = services_.store.read();
+        for (const auto& lag : storage::text_index_lag(txn)) work.insert(lag.mailbox);
+      }
+      for (auto mailbox : work)
+        if (!co_await catch_up(mailbox)) co_return;
+    } catch (const std::exception& e) {
+      log::error("-", "text_index_failed", "error={}", log::quoted(e.what()));
+      failed = true;
+    }
+    if (failed) {  // the store's trouble (a full disk?): try again later, everywhere
+      {
+        std::lock_guard lock(mutex_);
+        everywhere_ = true;
+      }
+      timer_.expires_after(std::chrono::seconds(10));
+      co_await timer_.async_wait(net::use_tuple);
+    }
+  }
+}
+
+net::awaitable<bool> TextIndexer::catch_up(storage::MailboxId mailbox) {
+  const auto started = std::chrono::steady_clock::now();
+  std::size_t indexed = 0;
+  storage::Uid through = 0;
+  for (;;) {
+    if (stopping_) co_return false;
+    Batch batch;
+    {
+      auto txn = services_.store.read();
+      batch = read_batch(txn, mailbox);
+    }
+    if (batch.through == batch.from) break;
+    bool written = false;
+    storage::GroupCommitter::Work write = [&batch, &written, mailbox](storage::WriteTxn& t) {
+      written = storage::extend_text_index(t, mailbox, batch.from, batch.through, batch.segments);
+    };
+    auto outcome = co_await session::commit(services_.committer, std::move(write));
+    if (outcome.error) std::rethrow_exception(outcome.error);
+    if (!written) break;  // another process got there first, or the mailbox is gone
+    indexed += batch.messages;
+    through = batch.through;
+    if (!batch.more) break;
+    co_await net::yield_to_others();
+  }
+  if (indexed > 0) {
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    log::debug("-", "text_indexed", "mailbox={} through={} messages={} ms={}", mailbox, through, indexed, ms.count());
+  }
+  co_return true;
+}
+
+}  // namespace mailstead::imap

@@ -1,0 +1,57 @@
+#pragma once
+// Keeps each mailbox's text index (imapd/proto/text_index.hpp) up with what is appended, in
+// the background, so that a SEARCH of BODY, TEXT or an address or subject reads only the
+// messages that may match. One per imapd process, on its own strand: the change watcher tells
+// it which mailboxes got messages; it waits a moment so that a burst (a delivery to a list, an
+// import, a client's MULTIAPPEND) makes one batch, then reads the new messages in slices of
+// at most kIndexSlice, each over its own read view, with the process's sessions served
+// between them, and writes each batch through the group committer. A mailbox's index only
+// ever covers every message up to a UID, and a write checks that no one moved it meanwhile,
+// so two processes indexing the same mailbox cost work, never correctness; messages it has not
+// reached yet are read by SEARCH as before.
+
+#include <chrono>
+#include <mutex>
+#include <set>
+#include <vector>
+
+#include "common/net/asio.hpp"
+#include "session/services.hpp"
+#include "storage/mailboxes.hpp"
+
+namespace mailstead::imap {
+
+inline constexpr std::chrono::milliseconds kIndexSlice{20};
+inline constexpr std::chrono::milliseconds kIndexDelay{500};
+// Messages per written batch: a batch is one write transaction.
+inline constexpr std::size_t kIndexBatch = 512;
+
+class TextIndexer {
+ public:
+  TextIndexer(net::asio::io_context& io, const session::Services& services);
+
+  void start();
+  void stop();  // from any thread
+
+  // Messages were appended to these mailboxes (from any thread).
+  void appended(const std::vector<storage::MailboxId>& mailboxes);
+  // Something may have been missed (the change log was trimmed past what the watcher read):
+  // look at every mailbox.
+  void look_everywhere();
+
+ private:
+  net::awaitable<void> loop();
+  // Indexes what `mailbox` has above its index; false if that was cut short by stop().
+  net::awaitable<bool> catch_up(storage::MailboxId mailbox);
+
+  net::asio::strand<net::asio::io_context::executor_type> strand_;
+  net::asio::steady_timer timer_;
+  session::Services services_;  // references to what the daemon holds
+  bool stopping_ = false;       // on strand_
+
+  std::mutex mutex_;
+  std::set<storage::MailboxId> pending_;
+  bool everywhere_ = true;  // the first round looks at every mailbox
+};
+
+}  // namespace mailstead::imap
