@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
                                                                    net::Server& server) {
     watcher = std::make_unique<imap::ChangeWatcher>(server.io(), services.store);
     if (services.config.imapd.text_index) {
-      indexer = std::make_unique<imap::TextIndexer>(server.io(), services);
+      indexer = std::make_unique<imap::TextIndexer>(services);
       watcher->listen_for_appends({[i = indexer.get()](const auto& mailboxes) { i->appended(mailboxes); },
                                    [i = indexer.get()] { i->look_everywhere(); }});
       indexer->start();

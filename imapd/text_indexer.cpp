@@ -1,5 +1,11 @@
 #include "imapd/text_indexer.hpp"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "common/log/log.hpp"
 #include "common/net/supervise.hpp"
 #include "imapd/proto/text_index.hpp"
@@ -81,15 +87,27 @@ Batch read_batch(const storage::ReadTxn& txn, storage::MailboxId mailbox) {
 
 }  // namespace
 
-TextIndexer::TextIndexer(asio::io_context& io, const session::Services& services)
-    : strand_(asio::make_strand(io)), timer_(strand_), services_(services) {}
+TextIndexer::TextIndexer(const session::Services& services) : services_(services) {}
+
+TextIndexer::~TextIndexer() {
+  stop();
+  work_.reset();
+  if (thread_.joinable()) thread_.join();
+}
 
 void TextIndexer::start() {
-  net::supervise(strand_, "text_indexer", [this] { return loop(); });
+  work_.emplace(io_.get_executor());
+  net::supervise(io_.get_executor(), "text_indexer", [this] { return loop(); });
+  thread_ = std::thread([this] {
+    // Linux gives each thread a nice value of its own: indexing yields to the sessions.
+    if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10) != 0)
+      log::warn("-", "text_index_priority", "error={}", log::quoted(std::strerror(errno)));
+    io_.run();
+  });
 }
 
 void TextIndexer::stop() {
-  asio::post(strand_, [this] {
+  asio::post(io_, [this] {
     stopping_ = true;
     timer_.cancel();
   });
@@ -101,7 +119,7 @@ void TextIndexer::appended(const std::vector<storage::MailboxId>& mailboxes) {
     std::lock_guard lock(mutex_);
     pending_.insert(mailboxes.begin(), mailboxes.end());
   }
-  asio::post(strand_, [this] { timer_.cancel(); });
+  asio::post(io_, [this] { timer_.cancel(); });
 }
 
 void TextIndexer::look_everywhere() {
@@ -109,7 +127,7 @@ void TextIndexer::look_everywhere() {
     std::lock_guard lock(mutex_);
     everywhere_ = true;
   }
-  asio::post(strand_, [this] { timer_.cancel(); });
+  asio::post(io_, [this] { timer_.cancel(); });
 }
 
 net::awaitable<void> TextIndexer::loop() {

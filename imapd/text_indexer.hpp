@@ -4,15 +4,19 @@
 // messages that may match. One per imapd process, on its own strand: the change watcher tells
 // it which mailboxes got messages; it waits a moment so that a burst (a delivery to a list, an
 // import, a client's MULTIAPPEND) makes one batch, then reads the new messages in slices of
-// at most kIndexSlice, each over its own read view, with the process's sessions served
-// between them, and writes each batch through the group committer. A mailbox's index only
+// at most kIndexSlice, each over its own read view, and writes each batch through the group
+// committer. It runs on a thread of its own at a lower priority (nice 10): the sessions'
+// threads never wait for it, however large a message it reads, and on a busy machine it takes
+// what CPU they leave. A mailbox's index only
 // ever covers every message up to a UID, and a write checks that no one moved it meanwhile,
 // so two processes indexing the same mailbox cost work, never correctness; messages it has not
 // reached yet are read by SEARCH as before.
 
 #include <chrono>
 #include <mutex>
+#include <optional>
 #include <set>
+#include <thread>
 #include <vector>
 
 #include "common/net/asio.hpp"
@@ -28,7 +32,8 @@ inline constexpr std::size_t kIndexBatch = 512;
 
 class TextIndexer {
  public:
-  TextIndexer(net::asio::io_context& io, const session::Services& services);
+  explicit TextIndexer(const session::Services& services);
+  ~TextIndexer();  // waits for the batch in hand, if any
 
   void start();
   void stop();  // from any thread
@@ -44,10 +49,12 @@ class TextIndexer {
   // Indexes what `mailbox` has above its index; false if that was cut short by stop().
   net::awaitable<bool> catch_up(storage::MailboxId mailbox);
 
-  net::asio::strand<net::asio::io_context::executor_type> strand_;
-  net::asio::steady_timer timer_;
+  net::asio::io_context io_{1};
+  std::optional<net::asio::executor_work_guard<net::asio::io_context::executor_type>> work_;
+  std::thread thread_;
+  net::asio::steady_timer timer_{io_};
   session::Services services_;  // references to what the daemon holds
-  bool stopping_ = false;       // on strand_
+  bool stopping_ = false;       // on thread_
 
   std::mutex mutex_;
   std::set<storage::MailboxId> pending_;

@@ -11,6 +11,7 @@ namespace mailstead::imap::text_index {
 namespace {
 
 constexpr std::uint8_t kFormat = 1;
+constexpr std::size_t kFoldPiece = 64 * 1024;
 
 // A trigram and where it was found, as 32 bits.
 std::uint32_t gram_of(Source source, unsigned char a, unsigned char b, unsigned char c) {
@@ -101,10 +102,21 @@ void Document::add_text(Source source, std::string_view text) {
                      static_cast<unsigned char>(text::ascii_lower(text[i + 2]))));
   if (is_ascii(text)) return;
   // Any other needle, with every letter of the text lower-cased (which may change lengths).
-  auto folded = fold_case(text);
-  for (std::size_t i = 0; i + 3 <= folded.size(); ++i)
-    add_gram(gram_of(source, static_cast<unsigned char>(folded[i]), static_cast<unsigned char>(folded[i + 1]),
-                     static_cast<unsigned char>(folded[i + 2])));
+  // Folded a piece at a time, so that a message's text is not held twice over: a piece ends
+  // before a byte that cannot continue a character (folding is per character, so the pieces
+  // fold to what the whole would), and keeps the last two bytes of the one before it.
+  std::string folded;
+  for (std::size_t at = 0; at < text.size();) {
+    std::size_t end = std::min(text.size(), at + kFoldPiece);
+    for (int step = 0; step < 3 && end < text.size() && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80; ++step)
+      ++end;
+    folded.erase(0, folded.size() >= 2 ? folded.size() - 2 : 0);
+    folded += fold_case(text.substr(at, end - at));
+    for (std::size_t i = 0; i + 3 <= folded.size(); ++i)
+      add_gram(gram_of(source, static_cast<unsigned char>(folded[i]), static_cast<unsigned char>(folded[i + 1]),
+                       static_cast<unsigned char>(folded[i + 2])));
+    at = end;
+  }
 }
 
 std::size_t Document::weight() const {

@@ -300,5 +300,58 @@ TEST(TextIndex, MalformedSegmentsAreRefused) {
   EXPECT_FALSE(Segment::parse(std::string("\x01\x10\x01\xff\xff\xff\xff\xff", 8)));  // a UID past 32 bits
 }
 
+// Text that is not ASCII is case-folded a piece at a time: a needle across the join of two
+// pieces, and one across a character cut by the nominal join, are still found.
+TEST(TextIndex, LongTextsAreFoldedInPiecesWithoutLosingAJoin) {
+  std::string body = std::string(65533, 'x') + "ÜBERGANG " + std::string(200, 'y') + "é";  // Ü at 65533
+  body += std::string(65536 - 3, 'z') + "ÉTÉ";  // a character across the second join
+  auto docs = index_all({"Subject: s\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + body});
+  SegmentWriter writer(docs.front().doc);
+  writer.add(1, docs.front().doc);
+  auto bytes = writer.encode();
+  auto segment = Segment::parse(bytes);
+  ASSERT_TRUE(segment);
+  for (const char* needle : {"übergang", "zzété", "yé"}) {
+    auto key = text_key(K::body, needle);
+    SearchScope scope{1, 1, {}};
+    prepare_search(key, scope);
+    ASSERT_TRUE(scan_matches(key, docs.front(), nullptr, &key)) << needle;
+    SearchFilter filter(key);
+    filter.enter(*segment);
+    filter.at(0);
+    EXPECT_TRUE(filter.may_match(key.children[0])) << needle;
+  }
+}
+
+TEST(TextIndex, TheCursorAnswersOnlyForMessagesInItsSegments) {
+  auto docs = index_all({"Subject: a\r\n\r\nalpha words\r\n", "Subject: b\r\n\r\nbravo words\r\n"});
+  auto segment_of = [&](std::vector<std::uint32_t> uids) {
+    SegmentWriter w(docs[0].doc);
+    for (std::size_t i = 0; i < uids.size(); ++i) w.add(uids[i], docs[i % 2].doc);
+    return w.encode();
+  };
+  auto first = segment_of({2, 4, 6});
+  auto second = segment_of({8, 9});
+  auto key = text_key(K::body, "alpha");
+  SearchScope scope{1, 1, {}};
+  prepare_search(key, scope);
+  SearchFilter filter(key);
+  SegmentCursor cursor(filter, {{2, first}, {7, "not a segment"}, {8, second}}, 9);
+  const auto& alpha = key.children[0];
+  auto says = [&](std::uint32_t uid) -> int {  // -1: no answer, 0: cannot match, 1: may
+    auto* f = cursor.at(uid);
+    return f ? f->may_match(alpha) : -1;
+  };
+  EXPECT_EQ(says(1), -1);  // before the first segment
+  EXPECT_EQ(says(2), 1);   // "alpha"
+  EXPECT_EQ(says(3), -1);  // not in the segment (expunged before it was indexed)
+  EXPECT_EQ(says(4), 0);   // "bravo"
+  EXPECT_EQ(says(6), 1);
+  EXPECT_EQ(says(7), -1);  // in a segment that does not read
+  EXPECT_EQ(says(8), 1);
+  EXPECT_EQ(says(9), 0);
+  EXPECT_EQ(says(10), -1);  // above how far the index reaches
+}
+
 }  // namespace
 }  // namespace mailstead::imap::text_index
