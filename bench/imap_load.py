@@ -141,6 +141,20 @@ def big(host, port, user, password):
           f"search_header_ms={header_ms:.1f} search_body_ms={body_ms:.1f}")
 
 
+def searches(host, port, user, password, criteria):
+    """Each criteria as a UID SEARCH of the INBOX, one after the other: ms and matches each."""
+    c = Client(host, port)
+    c.login(user, password)
+    c.command("SELECT INBOX")
+    out = []
+    for i, text in enumerate(criteria):
+        ms, (_, lines) = timed(lambda: c.command(f"UID SEARCH {text}"))
+        found = next((len(l.split()) - 2 for l in lines if l.startswith(b"* SEARCH")), 0)
+        out.append(f"case{i}_ms={ms:.1f} case{i}_matches={found}")
+    c.command("LOGOUT")
+    print(" ".join(out))
+
+
 def reselect(host, port, user, password):
     """The folder opened again after new mail came into it (another session's APPEND)."""
     c = Client(host, port)
@@ -294,6 +308,8 @@ def main():
     mode = sys.argv[1]
     if mode == "big":
         big(*sys.argv[2:6])
+    elif mode == "searches":
+        searches(*sys.argv[2:6], sys.argv[6:])
     elif mode == "reselect":
         reselect(*sys.argv[2:6])
     elif mode == "append":

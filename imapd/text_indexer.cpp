@@ -40,7 +40,7 @@ text_index::Document document_of(const storage::ReadTxn& txn, const storage::Mes
   return doc;
 }
 
-// One batch: the segments to write and how far they reach.
+// One batch: whole segments of the messages above the index, and how far they reach.
 struct Batch {
   storage::Uid from = 0;     // the index was here
   storage::Uid through = 0;  // and reaches here once written
@@ -51,38 +51,34 @@ struct Batch {
 
 Batch read_batch(const storage::ReadTxn& txn, storage::MailboxId mailbox) {
   Batch batch;
-  auto box = storage::mailbox_by_id(txn, mailbox);
-  if (!box) return batch;
+  if (!storage::mailbox_by_id(txn, mailbox)) return batch;
   batch.from = batch.through = storage::text_index_through(txn, mailbox);
-  std::optional<text_index::SegmentWriter> writer;
-  storage::Uid writer_first = 0;
-  if (auto last = storage::last_text_index_segment(txn, mailbox)) {
-    writer = text_index::SegmentWriter::resume(last->bytes);
-    if (writer && writer->full()) writer.reset();
-    if (writer) writer_first = last->first;
-  }
+  // Segments are written whole: with fewer messages above the index than a segment holds,
+  // nothing is read (a search reads those few itself).
+  std::size_t above = 0;
+  storage::for_each_message_from(txn, mailbox, batch.through + 1,
+                                 [&above](const storage::Message&) { return ++above < text_index::kMaxDocuments; });
+  if (above < text_index::kMaxDocuments) return batch;
+  std::vector<std::pair<storage::Uid, text_index::Document>> docs;
+  docs.reserve(text_index::kMaxDocuments);
   std::vector<std::pair<std::string_view, std::string_view>> fields;
   const auto slice_end = std::chrono::steady_clock::now() + kIndexSlice;
   storage::for_each_message_from(txn, mailbox, batch.through + 1, [&](const storage::Message& m) {
-    if (batch.messages > 0 && (batch.messages >= kIndexBatch || std::chrono::steady_clock::now() >= slice_end)) {
-      batch.more = true;
-      return false;
-    }
-    auto doc = document_of(txn, m, fields);
-    if (!writer || !writer->fits(doc)) {
-      if (writer) batch.segments.emplace_back(writer_first, writer->encode());
-      writer.emplace(doc);
-      writer_first = m.uid;
-    }
-    writer->add(m.uid, doc);
-    batch.through = m.uid;
-    ++batch.messages;
-    return true;
+    docs.emplace_back(m.uid, document_of(txn, m, fields));
+    if (docs.size() < text_index::kMaxDocuments) return true;
+    std::vector<const text_index::Document*> all;
+    for (const auto& [uid, doc] : docs) all.push_back(&doc);
+    text_index::SegmentWriter writer(text_index::SegmentWriter::buckets_for(all));
+    for (const auto& [uid, doc] : docs) writer.add(uid, doc);
+    batch.segments.emplace_back(docs.front().first, writer.encode());
+    batch.through = docs.back().first;
+    batch.messages += docs.size();
+    docs.clear();
+    if (batch.segments.size() < kIndexBatch && std::chrono::steady_clock::now() < slice_end) return true;
+    batch.more = true;
+    return false;
   });
-  if (writer && writer->size() > 0 && batch.messages > 0) batch.segments.emplace_back(writer_first, writer->encode());
-  // Past the last message there is nothing more to index below UIDNEXT.
-  if (!batch.more) batch.through = std::max(batch.through, box->uid_next - 1);
-  return batch;
+  return batch;  // the messages left over, fewer than a segment, wait for more
 }
 
 }  // namespace

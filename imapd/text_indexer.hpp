@@ -5,12 +5,12 @@
 // it which mailboxes got messages; it waits a moment so that a burst (a delivery to a list, an
 // import, a client's MULTIAPPEND) makes one batch, then reads the new messages in slices of
 // at most kIndexSlice, each over its own read view, and writes each batch through the group
-// committer. It runs on a thread of its own at a lower priority (nice 10): the sessions'
-// threads never wait for it, however large a message it reads, and on a busy machine it takes
-// what CPU they leave. A mailbox's index only
-// ever covers every message up to a UID, and a write checks that no one moved it meanwhile,
-// so two processes indexing the same mailbox cost work, never correctness; messages it has not
-// reached yet are read by SEARCH as before.
+// committer. It indexes 64 messages at a time (text_index::SegmentWriter): a mailbox's last
+// few messages wait for more, and a search reads them. It runs on a thread of its own at a lower priority (nice 10):
+// the sessions' threads never wait for it, however large a message it reads, and on a busy machine it takes what CPU
+// they leave. A mailbox's index only ever covers every message up to a UID, and a write checks that no one moved it
+// meanwhile, so two processes indexing the same mailbox cost work, never correctness; messages it has not reached yet
+// are read by SEARCH as before.
 
 #include <chrono>
 #include <mutex>
@@ -27,8 +27,8 @@ namespace mailstead::imap {
 
 inline constexpr std::chrono::milliseconds kIndexSlice{20};
 inline constexpr std::chrono::milliseconds kIndexDelay{500};
-// Messages per written batch: a batch is one write transaction.
-inline constexpr std::size_t kIndexBatch = 512;
+// Segments (of 64 messages) per written batch: a batch is one write transaction.
+inline constexpr std::size_t kIndexBatch = 8;
 
 class TextIndexer {
  public:

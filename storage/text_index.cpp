@@ -34,12 +34,6 @@ std::vector<TextIndexSegment> text_index_segments(const ReadTxn& txn, MailboxId 
   return out;
 }
 
-std::optional<TextIndexSegment> last_text_index_segment(const ReadTxn& txn, MailboxId mailbox) {
-  auto segments = text_index_segments(txn, mailbox);
-  if (segments.empty()) return std::nullopt;
-  return segments.back();
-}
-
 bool extend_text_index(WriteTxn& txn, MailboxId mailbox, Uid expected, Uid through,
                        const std::vector<std::pair<Uid, std::string>>& segments) {
   if (!mailbox_by_id(txn, mailbox) || text_index_through(txn, mailbox) != expected) return false;

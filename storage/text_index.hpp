@@ -28,7 +28,6 @@ struct TextIndexSegment {
 Uid text_index_through(const ReadTxn& txn, MailboxId mailbox);
 // The segments, in UID order.
 std::vector<TextIndexSegment> text_index_segments(const ReadTxn& txn, MailboxId mailbox);
-std::optional<TextIndexSegment> last_text_index_segment(const ReadTxn& txn, MailboxId mailbox);
 
 // Writes `segments` (a segment of the same first UID is replaced) and moves the index of
 // `mailbox` to `through`. Writes nothing and returns false if the mailbox is gone or its index

@@ -148,14 +148,17 @@ void add_message(Document& doc, const std::vector<std::pair<std::string_view, st
   for_each_body_text(bytes, structure, into(Source::body));
 }
 
-SegmentWriter::SegmentWriter(const Document& first) {
-  auto wanted = (8 * first.weight() + 63) / 64 * 64;
-  words_.assign(std::clamp<std::size_t>(wanted, kMinBuckets, kMaxBuckets), 0);
-}
+SegmentWriter::SegmentWriter(std::uint32_t buckets) : words_(buckets, 0) {}
 
-bool SegmentWriter::fits(const Document& doc) const {
-  if (full()) return false;
-  return words_.size() == kMaxBuckets || doc.saturated() || 5 * doc.weight() <= words_.size();
+std::uint32_t SegmentWriter::buckets_for(const std::vector<const Document*>& docs) {
+  if (docs.empty()) return kMinBuckets;
+  std::vector<std::size_t> weights;
+  weights.reserve(docs.size());
+  for (const auto* doc : docs) weights.push_back(doc->saturated() ? 0 : doc->weight());
+  auto quartile = weights.begin() + static_cast<std::ptrdiff_t>(weights.size() * 3 / 4);
+  std::nth_element(weights.begin(), quartile, weights.end());
+  auto wanted = (8 * *quartile + 63) / 64 * 64;
+  return static_cast<std::uint32_t>(std::clamp<std::size_t>(wanted, kMinBuckets, kMaxBuckets));
 }
 
 void SegmentWriter::add(std::uint32_t uid, const Document& doc) {
@@ -192,16 +195,6 @@ std::string SegmentWriter::encode() const {
   for (auto w : words_)
     for (unsigned b = 0; b < width; ++b) out += static_cast<char>((w >> (8 * b)) & 0xFF);
   return out;
-}
-
-std::optional<SegmentWriter> SegmentWriter::resume(std::string_view bytes) {
-  auto stored = Segment::parse(bytes);
-  if (!stored) return std::nullopt;
-  SegmentWriter w;
-  w.uids_ = stored->uids();
-  w.words_.resize(stored->buckets());
-  for (std::uint32_t b = 0; b < w.words_.size(); ++b) w.words_[b] = stored->word(b);
-  return w;
 }
 
 std::optional<Segment> Segment::parse(std::string_view bytes) {

@@ -14,12 +14,12 @@
 // bitmap of B buckets, a Bloom filter; up to 64 messages make a segment, stored bucket by
 // bucket, so that word b holds bucket b of every message in it. A needle with t trigrams reads
 // t × kProbes words of each segment and ANDs them: the messages left are the candidates. A
-// segment's B is chosen for its first message (eight buckets per distinct trigram: a trigram a
+// segment's B is chosen for its messages (eight buckets per distinct trigram: a trigram a
 // message lacks then passes for present about 3% of the time, and a needle's rare trigrams
 // together hardly ever do), so the index costs about a byte per distinct trigram of a message
 // whatever the text (base64 signatures and message ids included, which would swell a
-// dictionary of trigrams), and a segment is written once per batch of new messages instead of
-// a posting list being touched per trigram per delivery.
+// dictionary of trigrams), and a segment is written once, when its 64 messages are there,
+// instead of a posting list being touched per trigram per delivery.
 //
 // Everything here is pure: storage keeps the segments as opaque bytes (storage/text_index.hpp),
 // imapd's indexer makes them and SEARCH reads them.
@@ -89,27 +89,25 @@ class Document {
 void add_message(Document& doc, const std::vector<std::pair<std::string_view, std::string_view>>& fields,
                  const mime::Part& structure, std::string_view bytes);
 
-// A segment being written: the last one of a mailbox that is not full gets the next
-// messages; a message whose trigrams would fill more than its share of the buckets starts a
-// new one, sized for it.
+// A segment being written. Segments are written whole, once: the indexer waits until a mailbox
+// has kMaxDocuments messages above its index (a search reads those few itself), so that each
+// segment is sized for its own messages and never rewritten.
 class SegmentWriter {
  public:
-  // A new segment sized for `first`.
-  explicit SegmentWriter(const Document& first);
-  // The stored segment, to add to; nullopt if the bytes are not a segment.
-  static std::optional<SegmentWriter> resume(std::string_view bytes);
+  // `buckets`: a multiple of 64 from kMinBuckets to kMaxBuckets.
+  explicit SegmentWriter(std::uint32_t buckets);
+  // What suits these messages: eight buckets per distinct trigram of the message at the third
+  // quartile (a smaller message then takes fewer than its share, a larger one more: its false
+  // candidates are more, but they are a quarter of the messages).
+  static std::uint32_t buckets_for(const std::vector<const Document*>& docs);
 
   bool full() const { return uids_.size() >= kMaxDocuments; }
-  // Whether `doc` may go in with five buckets or more per trigram (or the segment is as large
-  // as segments get).
-  bool fits(const Document& doc) const;
   void add(std::uint32_t uid, const Document& doc);
   std::uint32_t first_uid() const { return uids_.front(); }
   std::size_t size() const { return uids_.size(); }
   std::string encode() const;
 
  private:
-  SegmentWriter() = default;
   std::vector<std::uint32_t> uids_;
   std::vector<std::uint64_t> words_;  // B of them
 };

@@ -128,14 +128,15 @@ class TextIndexTest(unittest.TestCase):
                    default=0)
 
     def test_search_reads_only_what_may_match(self):
-        """300 messages APPENDed (plain; quoted-printable ISO-8859-1 with encoded words; base64
-        UTF-8 beside an attachment): once indexed, SEARCH BODY/TEXT/FROM/SUBJECT of a rare
-        string reads a message or two instead of 300 and answers as the scan does; a message
-        the index has not reached yet is found; restarted with the index off, imapd reads
-        every message and gives the same answers."""
+        """320 messages APPENDed (plain; quoted-printable ISO-8859-1 with encoded words; base64
+        UTF-8 beside an attachment): once indexed (five segments of 64), SEARCH
+        BODY/TEXT/FROM/SUBJECT of a rare string reads a message or two instead of 320 and
+        answers as the scan does; a message the index has not reached yet is found;
+        restarted with the index off, imapd reads every message and gives the same answers."""
+        N = 320
         m = self.inst.login()
         m.select("INBOX")
-        for i in range(300):
+        for i in range(N):
             if i % 3 == 0:
                 msg = (f"From: Sender {i} <sender{i}@example.org>\r\nSubject: plain {i:04}\r\n\r\n"
                        f"body word token{i:04} and more text\r\n")
@@ -152,7 +153,7 @@ class TextIndexTest(unittest.TestCase):
                        "\r\nJVBERi0xLjQ=\r\n--b--\r\n")
             self.assertEqual(m.append("INBOX", None, None, msg.encode())[0], "OK")
         deadline = time.monotonic() + 30
-        while self.indexed_through() < 300:
+        while self.indexed_through() < N:
             self.assertLess(time.monotonic(), deadline, "the index did not reach the last message")
             time.sleep(0.1)
 
@@ -166,7 +167,7 @@ class TextIndexTest(unittest.TestCase):
             self.assertEqual(typ, "OK", criteria)
             return [int(x) for x in data[0].split()]
 
-        qp = [i + 1 for i in range(300) if i % 3 == 1]
+        qp = [i + 1 for i in range(N) if i % 3 == 1]
         cases = [
             (("BODY", "token0042"), [43]),
             (("BODY", "TOKEN0101"), [102]),  # base64 UTF-8
@@ -179,7 +180,7 @@ class TextIndexTest(unittest.TestCase):
             (("BODY", "softbreak"), qp),  # joined by the soft line break
             (("BODY", "nowhere-at-all"), []),
             (("BODY", "JVBERi0"), []),  # an attachment is not text
-            (("NOT", "BODY", "token0042"), [u for u in range(1, 301) if u != 43]),
+            (("NOT", "BODY", "token0042"), [u for u in range(1, N + 1) if u != 43]),
         ]
         before = len(search_log(self.inst.imapd))
         for criteria, expected in cases:
@@ -189,7 +190,7 @@ class TextIndexTest(unittest.TestCase):
         narrow = [(criteria, expected, read) for (criteria, expected), (examined, read, matched) in zip(cases, logged)
                   if len(expected) < 10 and criteria[0] != "NOT"]
         for (criteria, expected), (examined, read, matched) in zip(cases, logged):
-            self.assertEqual((examined, matched), (300, len(expected)), criteria)
+            self.assertEqual((examined, matched), (N, len(expected)), criteria)
         # A needle whose trigrams are all rare is read where it is; one that differs from its
         # neighbours by a single trigram ("jürgen 4" beside "jürgen 7") lets a few more by.
         for criteria, expected, read in narrow:
@@ -199,7 +200,7 @@ class TextIndexTest(unittest.TestCase):
 
         # A message the index has not reached is found all the same.
         m.append("INBOX", None, None, b"Subject: late\r\n\r\nfreshly appended token9999\r\n")
-        self.assertEqual(search(m, ("BODY", "token9999")), [301])
+        self.assertEqual(search(m, ("BODY", "token9999")), [N + 1])
         m.logout()
 
         # With the index off: every message read, the same answers.
@@ -210,9 +211,9 @@ class TextIndexTest(unittest.TestCase):
         m = self.inst.login()
         m.select("INBOX")
         for criteria, expected in cases:
-            late = [301] if criteria[0] == "NOT" else []
+            late = [N + 1] if criteria[0] == "NOT" else []
             self.assertEqual(search(m, criteria), expected + late, criteria)
-        self.assertEqual([read for _, read, _ in search_log(self.inst.imapd)], [301] * len(cases))
+        self.assertEqual([read for _, read, _ in search_log(self.inst.imapd)], [N + 1] * len(cases))
         self.assertNotIn("text_indexed", self.inst.imapd.log())
         m.logout()
 

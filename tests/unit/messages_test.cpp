@@ -726,8 +726,7 @@ TEST_F(MessagesTest, TheTextIndexMovesForwardOnceAndGoesWithItsMailbox) {
     ASSERT_EQ(segments.size(), 1u);
     EXPECT_EQ(segments[0].first, 1u);
     EXPECT_EQ(segments[0].bytes, "first three");
-    EXPECT_EQ(last_text_index_segment(txn, lists.id)->bytes, "first three");
-    EXPECT_FALSE(last_text_index_segment(txn, inbox.id));
+    EXPECT_TRUE(text_index_segments(txn, inbox.id).empty());
     ASSERT_EQ(text_index_lag(txn).size(), 1u);  // Lists is caught up
   }
   ok(store().update([this](WriteTxn& t) { return delete_mailbox(t, alice_, "Lists"); }));

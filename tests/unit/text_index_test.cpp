@@ -23,6 +23,10 @@ struct Indexed {
   Document doc;
 };
 
+SegmentWriter writer_for(const std::vector<const Document*>& docs) {
+  return SegmentWriter(SegmentWriter::buckets_for(docs));
+}
+
 std::vector<Indexed> index_all(const std::vector<std::string>& messages) {
   std::vector<Indexed> out;
   out.reserve(messages.size());
@@ -112,7 +116,9 @@ std::vector<std::string> texts_of(Indexed& x) {
 
 TEST(TextIndex, NeverExcludesAMessageTheMatcherMatches) {
   auto docs = index_all(corpus());
-  SegmentWriter writer(docs.front().doc);
+  std::vector<const Document*> all;
+  for (const auto& x : docs) all.push_back(&x.doc);
+  auto writer = writer_for(all);
   for (std::size_t i = 0; i < docs.size(); ++i) writer.add(static_cast<std::uint32_t>(10 + i), docs[i].doc);
   auto bytes = writer.encode();
   auto segment = Segment::parse(bytes);
@@ -201,11 +207,10 @@ TEST(TextIndex, NeedlesInNoMessageExcludeNearlyAll) {
                        "\r\n\r\n" + body);
   }
   auto docs = index_all(messages);
-  SegmentWriter writer(docs.front().doc);
-  for (std::size_t i = 0; i < docs.size(); ++i) {
-    ASSERT_TRUE(writer.fits(docs[i].doc));
-    writer.add(static_cast<std::uint32_t>(i + 1), docs[i].doc);
-  }
+  std::vector<const Document*> all;
+  for (const auto& x : docs) all.push_back(&x.doc);
+  auto writer = writer_for(all);
+  for (std::size_t i = 0; i < docs.size(); ++i) writer.add(static_cast<std::uint32_t>(i + 1), docs[i].doc);
   EXPECT_TRUE(writer.full());
   auto bytes = writer.encode();
   auto segment = Segment::parse(bytes);
@@ -233,10 +238,10 @@ TEST(TextIndex, NeedlesInNoMessageExcludeNearlyAll) {
   EXPECT_EQ(candidates(K::header, "user42@", "X-No"), 64);  // a field without a source of its own
 }
 
-TEST(TextIndex, SegmentsAreStoredAsFewBytesAsTheirMessagesNeed) {
+TEST(TextIndex, SegmentsAreSizedForTheirMessages) {
   auto docs = index_all({"Subject: a\r\n\r\nhello there\r\n"});
   const auto& small = docs.front().doc;
-  SegmentWriter writer(small);
+  auto writer = writer_for({&small});
   writer.add(5, small);
   auto one = writer.encode();
   auto parsed = Segment::parse(one);
@@ -244,40 +249,44 @@ TEST(TextIndex, SegmentsAreStoredAsFewBytesAsTheirMessagesNeed) {
   EXPECT_EQ(parsed->buckets(), kMinBuckets);
   EXPECT_EQ(parsed->uids(), std::vector<std::uint32_t>{5});
   EXPECT_EQ(one.size(), 4u + kMinBuckets);  // one byte per bucket for up to 8 messages
-  // Resumed and added to, it keeps what it had.
-  auto resumed = SegmentWriter::resume(one);
-  ASSERT_TRUE(resumed);
-  for (std::uint32_t uid = 6; uid < 6 + 63; ++uid) resumed->add(uid * 1000, small);
-  EXPECT_TRUE(resumed->full());
-  auto full = resumed->encode();
-  auto reparsed = Segment::parse(full);
+  // Full, the same document in every column.
+  auto full = writer_for({&small});
+  for (std::uint32_t uid = 1; uid <= kMaxDocuments; ++uid) full.add(uid * 1000, small);
+  EXPECT_TRUE(full.full());
+  auto bytes = full.encode();
+  auto reparsed = Segment::parse(bytes);
   ASSERT_TRUE(reparsed);
   EXPECT_EQ(reparsed->uids().size(), 64u);
-  EXPECT_EQ(reparsed->uids()[1], 6000u);
-  for (std::uint32_t b = 0; b < kMinBuckets; ++b) {
-    auto before = parsed->word(b) & 1;
-    EXPECT_EQ(reparsed->word(b) & 1, before);
-    EXPECT_EQ(reparsed->word(b) >> 63, before);  // the same document, added last
-  }
-  // A message with far more trigrams does not fit: it starts a segment of its own, larger.
+  EXPECT_EQ(reparsed->uids()[1], 2000u);
+  for (std::uint32_t b = 0; b < kMinBuckets; ++b)
+    EXPECT_EQ(reparsed->word(b), (parsed->word(b) & 1) ? ~0ULL : 0ULL) << b;
+  // Eight buckets per trigram of the message at the third quartile: a few large messages do
+  // not size a segment of small ones, and the other way round.
   std::string long_body;
   std::mt19937 random(5);
   for (int i = 0; i < 20000; ++i) long_body += static_cast<char>('!' + random() % 90);
   auto big = index_all({"Subject: b\r\n\r\n" + long_body});
-  EXPECT_FALSE(SegmentWriter(small).fits(big.front().doc));
-  SegmentWriter own(big.front().doc);
-  own.add(1, big.front().doc);
-  auto sized = Segment::parse(own.encode());
-  ASSERT_TRUE(sized);
-  EXPECT_GT(sized->buckets(), 4 * kMinBuckets);
+  const auto& large = big.front().doc;
+  EXPECT_GT(large.weight(), 15000u);
+  std::vector<const Document*> mostly_small(56, &small), mostly_large(48, &large);
+  mostly_small.insert(mostly_small.end(), 8, &large);
+  mostly_large.insert(mostly_large.end(), 16, &small);
+  EXPECT_EQ(SegmentWriter::buckets_for(mostly_small), kMinBuckets);
+  EXPECT_EQ(SegmentWriter::buckets_for(mostly_large), kMaxBuckets);
   Document unreadable;
   unreadable.saturate();
-  EXPECT_TRUE(SegmentWriter(small).fits(unreadable));
+  EXPECT_EQ(SegmentWriter::buckets_for({&unreadable, &small}), kMinBuckets);  // it sets every bit anyway
+  auto with_unreadable = writer_for({&small});
+  with_unreadable.add(1, unreadable);
+  auto unreadable_bytes = with_unreadable.encode();
+  auto stored = Segment::parse(unreadable_bytes);
+  ASSERT_TRUE(stored);
+  for (std::uint32_t b = 0; b < kMinBuckets; ++b) ASSERT_EQ(stored->word(b), 1u);
 }
 
 TEST(TextIndex, MalformedSegmentsAreRefused) {
   auto docs = index_all({"Subject: a\r\n\r\nhello\r\n"});
-  SegmentWriter writer(docs.front().doc);
+  auto writer = writer_for({&docs.front().doc});
   writer.add(1, docs.front().doc);
   writer.add(2, docs.front().doc);
   auto good = writer.encode();
@@ -306,7 +315,7 @@ TEST(TextIndex, LongTextsAreFoldedInPiecesWithoutLosingAJoin) {
   std::string body = std::string(65533, 'x') + "ÜBERGANG " + std::string(200, 'y') + "é";  // Ü at 65533
   body += std::string(65536 - 3, 'z') + "ÉTÉ";  // a character across the second join
   auto docs = index_all({"Subject: s\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + body});
-  SegmentWriter writer(docs.front().doc);
+  auto writer = writer_for({&docs.front().doc});
   writer.add(1, docs.front().doc);
   auto bytes = writer.encode();
   auto segment = Segment::parse(bytes);
@@ -326,7 +335,7 @@ TEST(TextIndex, LongTextsAreFoldedInPiecesWithoutLosingAJoin) {
 TEST(TextIndex, TheCursorAnswersOnlyForMessagesInItsSegments) {
   auto docs = index_all({"Subject: a\r\n\r\nalpha words\r\n", "Subject: b\r\n\r\nbravo words\r\n"});
   auto segment_of = [&](std::vector<std::uint32_t> uids) {
-    SegmentWriter w(docs[0].doc);
+    auto w = writer_for({&docs[0].doc, &docs[1].doc});
     for (std::size_t i = 0; i < uids.size(); ++i) w.add(uids[i], docs[i % 2].doc);
     return w.encode();
   };
