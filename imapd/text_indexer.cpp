@@ -198,7 +198,7 @@ net::awaitable<bool> TextIndexer::catch_up(storage::MailboxId mailbox) {
   }
   if (indexed > 0) {
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
-    log::debug("-", "text_indexed", "mailbox={} through={} messages={} ms={}", mailbox, through, indexed, ms.count());
+    log::info("-", "text_indexed", "mailbox={} through={} messages={} ms={}", mailbox, through, indexed, ms.count());
   }
   co_return true;
 }

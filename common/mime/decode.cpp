@@ -26,11 +26,6 @@ int hex_value(char c) {
   return -1;
 }
 
-bool is_utf8_name(std::string_view charset) {
-  return text::iequals_ascii(charset, "utf-8") || text::iequals_ascii(charset, "utf8") ||
-         text::iequals_ascii(charset, "us-ascii") || text::iequals_ascii(charset, "ascii") || charset.empty();
-}
-
 // RFC 2047 "Q": quoted-printable where "_" is a space.
 std::string decode_q(std::string_view text) {
   std::string out;
@@ -72,6 +67,11 @@ std::optional<std::pair<std::string, std::size_t>> encoded_word(std::string_view
 }
 
 }  // namespace
+
+bool is_utf8_charset(std::string_view charset) {
+  return text::iequals_ascii(charset, "utf-8") || text::iequals_ascii(charset, "utf8") ||
+         text::iequals_ascii(charset, "us-ascii") || text::iequals_ascii(charset, "ascii") || charset.empty();
+}
 
 std::string decode_base64(std::string_view text) {
   std::string out;
@@ -130,17 +130,20 @@ std::string decode_quoted_printable(std::string_view text) {
   return out;
 }
 
+bool is_identity_encoding(std::string_view encoding) {
+  return encoding.empty() || text::iequals_ascii(encoding, "7bit") || text::iequals_ascii(encoding, "8bit") ||
+         text::iequals_ascii(encoding, "binary");
+}
+
 std::optional<std::string> decode_transfer_encoding(std::string_view encoding, std::string_view body) {
-  if (encoding.empty() || text::iequals_ascii(encoding, "7bit") || text::iequals_ascii(encoding, "8bit") ||
-      text::iequals_ascii(encoding, "binary"))
-    return std::string(body);
+  if (is_identity_encoding(encoding)) return std::string(body);
   if (text::iequals_ascii(encoding, "base64")) return decode_base64(body);
   if (text::iequals_ascii(encoding, "quoted-printable")) return decode_quoted_printable(body);
   return std::nullopt;
 }
 
 bool known_charset(std::string_view charset) {
-  if (is_utf8_name(charset)) return true;
+  if (is_utf8_charset(charset)) return true;
   iconv_t cd = iconv_open("UTF-8", std::string(charset).c_str());
   if (cd == reinterpret_cast<iconv_t>(-1)) return false;  // NOLINT(performance-no-int-to-ptr): iconv's failure value
   iconv_close(cd);
@@ -148,7 +151,7 @@ bool known_charset(std::string_view charset) {
 }
 
 std::string to_utf8(std::string_view charset, std::string_view bytes) {
-  if (is_utf8_name(charset)) return std::string(bytes);
+  if (is_utf8_charset(charset)) return std::string(bytes);
   std::string name(charset);
   iconv_t cd = iconv_open("UTF-8", name.c_str());
   if (cd == reinterpret_cast<iconv_t>(-1)) return std::string(bytes);  // NOLINT(performance-no-int-to-ptr): as above

@@ -6,6 +6,8 @@ against the seconds the finding measured). docs/SECURITY.md has the limits and t
 
 import imaplib
 import json
+import os
+import re
 import smtplib
 import socket
 import threading
@@ -232,6 +234,53 @@ class HostileImapTest(HostileTest):
             self.tagged(c, "w")
             return c
         return Waiter(connect, "w NOOP", lambda line: line.startswith("w "))
+
+    def test_a_huge_message_is_indexed_off_the_sessions_threads_in_bounded_memory(self):
+        # The text index reads every message a stranger sends: 30 MiB of random text (every
+        # trigram there is, so its signature is all ones) is read on the indexer's own thread
+        # (other sessions' NOOPs answered meanwhile), costs imapd the pages of the message it
+        # maps (plain 8bit text is read in place: it cost three times that when the text was
+        # copied to be decoded and again to be converted), and a substring from its middle is
+        # still found.
+        m = imaplib.IMAP4(HOST, self.h.imap, timeout=120)
+        self.addCleanup(m.logout)
+        m.login(ALICE, ALICE_PASSWORD)
+        m.create("Indexed")
+        alphabet = bytes(c for c in range(0x21, 0x7f) if c not in b'"\\')
+        table = bytes(alphabet[i % len(alphabet)] for i in range(256))
+        line = 998
+        noise = os.urandom(30 * MIB).translate(table)
+        text = b"\r\n".join(noise[i:i + line] for i in range(0, len(noise), line))
+        big = b"From: stranger@example.org\r\nSubject: noise\r\n\r\n" + text + b"\r\n"
+        self.assertEqual(m.append("Indexed", None, None, big)[0], "OK")
+        for i in range(63):  # a segment is written once it has 64 messages
+            m.append("Indexed", None, None, f"Subject: small {i}\r\n\r\nsmall body {i}\r\n".encode())
+        pid = self.h.imapd.proc.pid
+        reset_peak_rss(pid)
+        before = peak_rss_kib(pid)
+        waiter = self.imap_waiter()
+        waiter.start()
+        started = time.monotonic()
+        while not re.search(r"event=text_indexed mailbox=\d+ through=64 ", self.h.imapd.log()):
+            self.assertLess(time.monotonic() - started, 120, "the index did not reach the 64th message")
+            time.sleep(0.05)
+        took = time.monotonic() - started
+        waiter.stop.set()
+        waiter.join(30)
+        grew = peak_rss_kib(pid) - before
+        print(f"\n  text index of a 30 MiB message of noise: {took:.1f} s, imapd peak RSS +{grew / 1024:.1f} MiB; "
+              f"other session's longest NOOP wait {waiter.longest * 1000:.1f} ms over {waiter.round_trips} round trips")
+        self.assertGreater(waiter.round_trips, 5)
+        self.assertLess(waiter.longest, 1.0)
+        self.assertLess(grew, 45 * 1024)  # the mapped message, not copies of it
+        m.select("Indexed", readonly=True)
+        needle = noise[15 * MIB:15 * MIB + 40].decode()
+        typ, data = m.uid("SEARCH", "BODY", f'"{needle}"')
+        self.assertEqual((typ, data), ("OK", [b"1"]))
+        # A needle of 60,000 octets asks the index for 32 of its trigrams, not 60,000.
+        m.literal = ("small body 7 " + "x" * 59987).encode()
+        typ, data = m.uid("SEARCH", "CHARSET", "UTF-8", "BODY")
+        self.assertEqual((typ, data), ("OK", [b""]))
 
     def test_a_stranger_cannot_send_a_big_literal(self):
         # Found: `a LOGIN {1048576}` was invited (+), and up to imapd.max_message_size reserved.
