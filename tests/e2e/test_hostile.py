@@ -272,7 +272,8 @@ class HostileImapTest(HostileTest):
               f"other session's longest NOOP wait {waiter.longest * 1000:.1f} ms over {waiter.round_trips} round trips")
         self.assertGreater(waiter.round_trips, 5)
         self.assertLess(waiter.longest, 1.0)
-        self.assertLess(grew, 45 * 1024)  # the mapped message, not copies of it
+        if not SANITIZED:  # a sanitizer's shadow memory grows with what the process touches
+            self.assertLess(grew, 45 * 1024)  # the mapped message, not copies of it
         m.select("Indexed", readonly=True)
         needle = noise[15 * MIB:15 * MIB + 40].decode()
         typ, data = m.uid("SEARCH", "BODY", f'"{needle}"')
