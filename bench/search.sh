@@ -5,7 +5,7 @@
 # same without it (imapd.text_index = false: every message read), and Dovecot's imap (the
 # reference stack, Maildir, no FTS plugin: Debian's default) when it is installed. Also how
 # long the index took to build after the import and what it added to the store.
-# Milliseconds, median of RUNS runs after a warm-up run.
+# Milliseconds, median of RUNS runs after a warm-up run, the three servers taking turns.
 # usage (as root): bench/search.sh [BUILD_DIR]     COUNT=100000 RUNS=5
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -49,7 +49,7 @@ allow_plaintext_auth = true"
 sed -i -e 's/^level = "warn"/level = "debug"/' -e "s|^certificate = .*|certificate = \"$work/tls/cert.pem\"|" \
   -e "s|^private_key = .*|private_key = \"$work/tls/key.pem\"|" "$work/ms/mailstead.toml"
 admin domain add "$DOMAIN" >/dev/null
-python3 -c 'import crypt, sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_SHA512)))' "$PASS" > "$work/hash"
+openssl passwd -6 "$PASS" > "$work/hash"
 admin user add "user1@$DOMAIN" --password-hash-file "$work/hash" >/dev/null
 admin import "user1@$DOMAIN" "$work/corpus" >/dev/null
 store="$work/ms/data/data.mdb"
@@ -64,21 +64,24 @@ until [ "$(indexed)" = "$(( count / 64 * 64 ))" ]; do sleep 0.2; done
 index_s=$(awk -v a="$started" -v b="$(now)" 'BEGIN {printf "%.1f", b - a}')
 after=$(stat -c %s "$store")
 
+# The same store searched without the index, by a second imapd beside the first, so that the
+# runs alternate and a machine that slows down or speeds up meanwhile touches both alike.
+scan_port=$(free_port)
+sed -e 's/^\[imapd\]$/[imapd]\ntext_index = false/' -e "s/127.0.0.1:$port/127.0.0.1:$scan_port/" \
+  "$work/ms/mailstead.toml" > "$work/ms/scan.toml"
+ln -s "$build/imapd/mailstead-imapd" "$work/mailstead-imapd-scan"
+start_mailstead "$work/mailstead-imapd-scan" "$work/ms/scan.toml"
+
 load() { python3 "$here/imap_load.py" searches "$HOST" "$1" "user1@$DOMAIN" "$PASS" "${criteria[@]}"; }
 load "$port" >/dev/null
-for _ in $(seq "$runs"); do load "$port"; done > "$work/index"
+load "$scan_port" >/dev/null
+if [ "$dovecot" = yes ]; then load "$IMAP_PORT" >/dev/null; fi
+for _ in $(seq "$runs"); do
+  load "$port" >> "$work/index"
+  load "$scan_port" >> "$work/scan"
+  if [ "$dovecot" = yes ]; then load "$IMAP_PORT" >> "$work/dovecot"; fi
+done
 reads=$(grep -o 'event=search .*read=[0-9]*' "$log" | sed 's/.*read=//' | tail -"${#criteria[@]}")
-
-kill "${bench_pids[-1]}"
-wait "${bench_pids[-1]}" 2>/dev/null || true
-sed -i 's/^\[imapd\]$/[imapd]\ntext_index = false/' "$work/ms/mailstead.toml"
-start_mailstead "$build/imapd/mailstead-imapd" "$work/ms/mailstead.toml"
-load "$port" >/dev/null
-for _ in $(seq "$runs"); do load "$port"; done > "$work/scan"
-if [ "$dovecot" = yes ]; then
-  load "$IMAP_PORT" >/dev/null
-  for _ in $(seq "$runs"); do load "$IMAP_PORT"; done > "$work/dovecot"
-fi
 
 echo "# $(date -u +%FT%TZ) $(nproc) cores, $(uname -r); $count messages ($(du -sm "$work/corpus" | cut -f1) MB); median of $runs runs after a warm-up"
 echo "# index built in $index_s s after imapd started; the store grew by $(( (after - before) / 1048576 )) MiB ($(( (after - before) / count )) bytes a message)"
@@ -88,7 +91,7 @@ for name in "${names[@]}"; do
   m=$(field "case${i}_ms" < "$work/index" | median)
   s=$(field "case${i}_ms" < "$work/scan" | median)
   d=-
-  [ "$dovecot" = yes ] && d=$(field "case${i}_ms" < "$work/dovecot" | median)
+  if [ "$dovecot" = yes ]; then d=$(field "case${i}_ms" < "$work/dovecot" | median); fi
   matches=$(field "case${i}_matches" < "$work/index" | head -1)
   read=$(echo "$reads" | sed -n "$((i + 1))p")
   printf '%-32s %8s %8s %10s %10s %8s %8s\n' "$name" "$matches" "$read" "$m" "$s" "$d" "$(ratio "$m" "$s")"

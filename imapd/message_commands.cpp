@@ -588,7 +588,8 @@ net::awaitable<std::optional<SearchMatches>> Session::find_matches(const Command
     if (index) {
       std::vector<text_index::SegmentCursor::Stored> segments;
       for (const auto& s : storage::text_index_segments(slice, mailbox_id)) segments.push_back({s.first, s.bytes});
-      indexed.emplace(*index, std::move(segments), storage::text_index_through(slice, mailbox_id));
+      auto state = storage::text_index_state(slice, mailbox_id);
+      indexed.emplace(*index, std::move(segments), state.version == text_index::kVersion ? state.through : 0);
     }
     storage::for_each_message_from(slice, mailbox_id, first, [&](const storage::Message& current) {
       if (std::chrono::steady_clock::now() >= slice_end) {  // the rest in the next slice

@@ -42,8 +42,8 @@ text_index::Document document_of(const storage::ReadTxn& txn, const storage::Mes
 
 // One batch: whole segments of the messages above the index, and how far they reach.
 struct Batch {
-  storage::Uid from = 0;     // the index was here
-  storage::Uid through = 0;  // and reaches here once written
+  storage::TextIndexState from;  // the index as read
+  storage::Uid through = 0;      // where it reaches once written
   std::vector<std::pair<storage::Uid, std::string>> segments;
   std::size_t messages = 0;
   bool more = false;  // stopped before the end of the mailbox
@@ -52,7 +52,9 @@ struct Batch {
 Batch read_batch(const storage::ReadTxn& txn, storage::MailboxId mailbox) {
   Batch batch;
   if (!storage::mailbox_by_id(txn, mailbox)) return batch;
-  batch.from = batch.through = storage::text_index_through(txn, mailbox);
+  batch.from = storage::text_index_state(txn, mailbox);
+  // An index of another version is made again from the first message.
+  batch.through = batch.from.version == text_index::kVersion ? batch.from.through : 0;
   // Segments are written whole: with fewer messages above the index than a segment holds,
   // nothing is read (a search reads those few itself).
   std::size_t above = 0;
@@ -153,7 +155,7 @@ net::awaitable<void> TextIndexer::loop() {
     try {
       if (everywhere) {
         auto txn = services_.store.read();
-        for (const auto& lag : storage::text_index_lag(txn)) work.insert(lag.mailbox);
+        for (const auto& lag : storage::text_index_lag(txn, text_index::kVersion)) work.insert(lag.mailbox);
       }
       for (auto mailbox : work)
         if (!co_await catch_up(mailbox)) co_return;
@@ -183,10 +185,11 @@ net::awaitable<bool> TextIndexer::catch_up(storage::MailboxId mailbox) {
       auto txn = services_.store.read();
       batch = read_batch(txn, mailbox);
     }
-    if (batch.through == batch.from) break;
+    if (batch.messages == 0) break;
     bool written = false;
     storage::GroupCommitter::Work write = [&batch, &written, mailbox](storage::WriteTxn& t) {
-      written = storage::extend_text_index(t, mailbox, batch.from, batch.through, batch.segments);
+      written =
+          storage::extend_text_index(t, mailbox, batch.from, {batch.through, text_index::kVersion}, batch.segments);
     };
     auto outcome = co_await session::commit(services_.committer, std::move(write));
     if (outcome.error) std::rethrow_exception(outcome.error);

@@ -24,23 +24,29 @@ struct TextIndexSegment {
   std::string_view bytes;  // borrowed from the transaction
 };
 
-// Every message of `mailbox` up to this UID is in the index (0: none is).
-Uid text_index_through(const ReadTxn& txn, MailboxId mailbox);
+// How far the index of a mailbox reaches, and the version of what its segments hold (the
+// reader's to define; an index of another version is to be made again).
+struct TextIndexState {
+  Uid through = 0;  // every message up to this UID is in the index (0: none is)
+  std::uint32_t version = 0;
+};
+TextIndexState text_index_state(const ReadTxn& txn, MailboxId mailbox);
 // The segments, in UID order.
 std::vector<TextIndexSegment> text_index_segments(const ReadTxn& txn, MailboxId mailbox);
 
 // Writes `segments` (a segment of the same first UID is replaced) and moves the index of
-// `mailbox` to `through`. Writes nothing and returns false if the mailbox is gone or its index
-// is no longer at `expected` (another indexer got there first).
-bool extend_text_index(WriteTxn& txn, MailboxId mailbox, Uid expected, Uid through,
+// `mailbox` to `next`; when `next` is of another version than the index, the old segments go
+// first. Writes nothing and returns false if the mailbox is gone or its index is no longer as
+// `expected` (another indexer got there first).
+bool extend_text_index(WriteTxn& txn, MailboxId mailbox, const TextIndexState& expected, const TextIndexState& next,
                        const std::vector<std::pair<Uid, std::string>>& segments);
 
 struct TextIndexLag {
   MailboxId mailbox = 0;
-  Uid through = 0;           // where its index is
+  Uid through = 0;           // where its index of `version` is
   std::uint64_t behind = 0;  // messages it may not have reached (UIDs up to UIDNEXT)
 };
-// Mailboxes with messages above their index, fewest behind first.
-std::vector<TextIndexLag> text_index_lag(const ReadTxn& txn);
+// Mailboxes with messages above their index of `version`, fewest behind first.
+std::vector<TextIndexLag> text_index_lag(const ReadTxn& txn, std::uint32_t version);
 
 }  // namespace mailstead::storage

@@ -36,6 +36,9 @@
 
 namespace mailstead::imap::text_index {
 
+// What segments hold: raised whenever that changes (the texts read, their folding, the hash,
+// the layout), so that indexes made before are neither used nor kept but made again.
+inline constexpr std::uint32_t kVersion = 1;
 inline constexpr unsigned kMaxDocuments = 64;           // per segment: one machine word per bucket
 inline constexpr unsigned kProbes = 3;                  // bits per trigram
 inline constexpr std::uint32_t kFineBuckets = 1 << 16;  // documents are gathered at this resolution

@@ -702,38 +702,50 @@ TEST_F(MessagesTest, TheTextIndexMovesForwardOnceAndGoesWithItsMailbox) {
   append(alice_, "INBOX");
   {
     auto txn = store().read();
-    EXPECT_EQ(text_index_through(txn, lists.id), 0u);
-    auto lag = text_index_lag(txn);
+    EXPECT_EQ(text_index_state(txn, lists.id).through, 0u);
+    auto lag = text_index_lag(txn, 1);
     ASSERT_EQ(lag.size(), 2u);
     EXPECT_EQ(lag[0].mailbox, inbox.id);  // fewest behind first
     EXPECT_EQ(lag[1].behind, 3u);
   }
-  auto extend = [&](Uid expected, Uid through, std::vector<std::pair<Uid, std::string>> segments) {
+  auto extend = [&](TextIndexState expected, TextIndexState next, std::vector<std::pair<Uid, std::string>> segments) {
     bool done = false;
     ok(store().update([&](WriteTxn& t) -> Result<void> {
-      done = extend_text_index(t, lists.id, expected, through, segments);
+      done = extend_text_index(t, lists.id, expected, next, segments);
       return {};
     }));
     return done;
   };
-  EXPECT_TRUE(extend(0, 2, {{1, "first two"}}));
-  EXPECT_FALSE(extend(0, 3, {{1, "again"}}));  // another indexer got there first: nothing written
-  EXPECT_TRUE(extend(2, 3, {{1, "first three"}}));
+  EXPECT_TRUE(extend({0, 0}, {2, 1}, {{1, "first two"}}));
+  EXPECT_FALSE(extend({0, 0}, {3, 1}, {{1, "again"}}));  // another indexer got there first: nothing written
+  EXPECT_TRUE(extend({2, 1}, {3, 1}, {{1, "first three"}, {3, "third"}}));
   {
     auto txn = store().read();
-    EXPECT_EQ(text_index_through(txn, lists.id), 3u);
+    auto state = text_index_state(txn, lists.id);
+    EXPECT_EQ(state.through, 3u);
+    EXPECT_EQ(state.version, 1u);
     auto segments = text_index_segments(txn, lists.id);
-    ASSERT_EQ(segments.size(), 1u);
+    ASSERT_EQ(segments.size(), 2u);
     EXPECT_EQ(segments[0].first, 1u);
     EXPECT_EQ(segments[0].bytes, "first three");
     EXPECT_TRUE(text_index_segments(txn, inbox.id).empty());
-    ASSERT_EQ(text_index_lag(txn).size(), 1u);  // Lists is caught up
+    ASSERT_EQ(text_index_lag(txn, 1).size(), 1u);  // Lists is caught up
+    ASSERT_EQ(text_index_lag(txn, 2).size(), 2u);  // but not for a reader of another version
+  }
+  // A new version starts over: what the old one wrote goes.
+  EXPECT_TRUE(extend({3, 1}, {1, 2}, {{1, "version two"}}));
+  {
+    auto txn = store().read();
+    auto segments = text_index_segments(txn, lists.id);
+    ASSERT_EQ(segments.size(), 1u);
+    EXPECT_EQ(segments[0].bytes, "version two");
+    EXPECT_EQ(text_index_state(txn, lists.id).version, 2u);
   }
   ok(store().update([this](WriteTxn& t) { return delete_mailbox(t, alice_, "Lists"); }));
   auto txn = store().read();
-  EXPECT_EQ(text_index_through(txn, lists.id), 0u);
+  EXPECT_EQ(text_index_state(txn, lists.id).through, 0u);
   EXPECT_TRUE(text_index_segments(txn, lists.id).empty());
-  EXPECT_FALSE(extend(0, 1, {}));  // the mailbox is gone
+  EXPECT_FALSE(extend({0, 0}, {1, 2}, {}));  // the mailbox is gone
 }
 
 }  // namespace
