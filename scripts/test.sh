@@ -21,7 +21,7 @@ fi
 CCACHE_DIR="${CCACHE_DIR:-$PWD/.cache/ccache}" cmake --build build-fuzz -j "$(nproc)" \
   --target smtp_command_fuzz dot_data_fuzz mime_fuzz line_reader_fuzz pop3_command_fuzz imap_command_fuzz \
   list_pattern_fuzz config_fuzz dkim_fuzz dns_fuzz spf_fuzz dmarc_fuzz milter_fuzz srs_fuzz thread_fuzz inflate_fuzz \
-  preview_fuzz
+  preview_fuzz text_index_fuzz
 
 echo "== fuzz smoke runs (libFuzzer, ASan + UBSan)"
 ctest --test-dir build-fuzz --output-on-failure --timeout 300 -j "$(nproc)"
