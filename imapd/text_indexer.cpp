@@ -49,38 +49,55 @@ struct Batch {
   bool more = false;  // stopped before the end of the mailbox
 };
 
-Batch read_batch(const storage::ReadTxn& txn, storage::MailboxId mailbox) {
+// Reads each message over a read view of its own: a view held while a whole segment is read
+// would keep the pages freed meanwhile from reuse, and on a nearly full disk make writers fail
+// that would otherwise have found room.
+Batch read_batch(storage::Store& store, storage::MailboxId mailbox) {
   Batch batch;
-  if (!storage::mailbox_by_id(txn, mailbox)) return batch;
-  batch.from = storage::text_index_state(txn, mailbox);
-  // An index of another version is made again from the first message.
-  batch.through = batch.from.version == text_index::kVersion ? batch.from.through : 0;
-  // Segments are written whole: with fewer messages above the index than a segment holds,
-  // nothing is read (a search reads those few itself).
-  std::size_t above = 0;
-  storage::for_each_message_from(txn, mailbox, batch.through + 1,
-                                 [&above](const storage::Message&) { return ++above < text_index::kMaxDocuments; });
-  if (above < text_index::kMaxDocuments) return batch;
+  std::vector<storage::Uid> uids;  // the next messages above the index, whole segments of them
+  {
+    auto txn = store.read();
+    if (!storage::mailbox_by_id(txn, mailbox)) return batch;
+    batch.from = storage::text_index_state(txn, mailbox);
+    // An index of another version is made again from the first message.
+    batch.through = batch.from.version == text_index::kVersion ? batch.from.through : 0;
+    storage::for_each_message_from(txn, mailbox, batch.through + 1, [&uids](const storage::Message& m) {
+      uids.push_back(m.uid);
+      return uids.size() < kIndexBatch * text_index::kMaxDocuments;
+    });
+  }
+  // Segments are written whole: the messages left over, fewer than a segment, wait for more
+  // (a search reads those few itself).
+  uids.resize(uids.size() / text_index::kMaxDocuments * text_index::kMaxDocuments);
   std::vector<std::pair<storage::Uid, text_index::Document>> docs;
   docs.reserve(text_index::kMaxDocuments);
   std::vector<std::pair<std::string_view, std::string_view>> fields;
   const auto slice_end = std::chrono::steady_clock::now() + kIndexSlice;
-  storage::for_each_message_from(txn, mailbox, batch.through + 1, [&](const storage::Message& m) {
-    docs.emplace_back(m.uid, document_of(txn, m, fields));
-    if (docs.size() < text_index::kMaxDocuments) return true;
-    std::vector<const text_index::Document*> all;
-    for (const auto& [uid, doc] : docs) all.push_back(&doc);
-    text_index::SegmentWriter writer(text_index::SegmentWriter::buckets_for(all));
-    for (const auto& [uid, doc] : docs) writer.add(uid, doc);
-    batch.segments.emplace_back(docs.front().first, writer.encode());
-    batch.through = docs.back().first;
-    batch.messages += docs.size();
+  for (std::size_t i = 0; i < uids.size(); ++i) {
+    {
+      auto txn = store.read();
+      // One expunged since it was listed has no place in the segment; its UID is passed all the same.
+      if (auto m = storage::find_message(txn, mailbox, uids[i]))
+        docs.emplace_back(m->uid, document_of(txn, *m, fields));
+    }
+    if ((i + 1) % text_index::kMaxDocuments != 0) continue;
+    if (!docs.empty()) {
+      std::vector<const text_index::Document*> all;
+      for (const auto& [uid, doc] : docs) all.push_back(&doc);
+      text_index::SegmentWriter writer(text_index::SegmentWriter::buckets_for(all));
+      for (const auto& [uid, doc] : docs) writer.add(uid, doc);
+      batch.segments.emplace_back(docs.front().first, writer.encode());
+    }
+    batch.through = uids[i];
+    batch.messages += text_index::kMaxDocuments;
     docs.clear();
-    if (batch.segments.size() < kIndexBatch && std::chrono::steady_clock::now() < slice_end) return true;
-    batch.more = true;
-    return false;
-  });
-  return batch;  // the messages left over, fewer than a segment, wait for more
+    if (i + 1 < uids.size() && std::chrono::steady_clock::now() >= slice_end) {
+      batch.more = true;
+      break;
+    }
+  }
+  if (!batch.more && uids.size() == kIndexBatch * text_index::kMaxDocuments) batch.more = true;
+  return batch;
 }
 
 }  // namespace
@@ -180,11 +197,7 @@ net::awaitable<bool> TextIndexer::catch_up(storage::MailboxId mailbox) {
   storage::Uid through = 0;
   for (;;) {
     if (stopping_) co_return false;
-    Batch batch;
-    {
-      auto txn = services_.store.read();
-      batch = read_batch(txn, mailbox);
-    }
+    auto batch = read_batch(services_.store, mailbox);
     if (batch.messages == 0) break;
     bool written = false;
     storage::GroupCommitter::Work write = [&batch, &written, mailbox](storage::WriteTxn& t) {

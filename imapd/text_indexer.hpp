@@ -1,16 +1,18 @@
 #pragma once
 // Keeps each mailbox's text index (imapd/proto/text_index.hpp) up with what is appended, in
 // the background, so that a SEARCH of BODY, TEXT or an address or subject reads only the
-// messages that may match. One per imapd process, on its own strand: the change watcher tells
-// it which mailboxes got messages; it waits a moment so that a burst (a delivery to a list, an
-// import, a client's MULTIAPPEND) makes one batch, then reads the new messages in slices of
-// at most kIndexSlice, each over its own read view, and writes each batch through the group
-// committer. It indexes 64 messages at a time (text_index::SegmentWriter): a mailbox's last
-// few messages wait for more, and a search reads them. It runs on a thread of its own at a lower priority (nice 10):
-// the sessions' threads never wait for it, however large a message it reads, and on a busy machine it takes what CPU
-// they leave. A mailbox's index only ever covers every message up to a UID, and a write checks that no one moved it
-// meanwhile, so two processes indexing the same mailbox cost work, never correctness; messages it has not reached yet
-// are read by SEARCH as before.
+// messages that may match. One per imapd process, on a thread of its own at a lower priority
+// (nice 10): the sessions' threads never wait for it, however large a message it reads, and
+// on a busy machine it takes what CPU they leave. The change watcher tells it which mailboxes
+// got messages; it waits a moment so that a burst (a delivery to a list, an import, a
+// client's MULTIAPPEND) makes one batch, reads each new message over a read view of its own
+// (a view held longer would keep freed pages from reuse) and writes a batch (up to
+// kIndexBatch segments, or what kIndexSlice of reading gave) through the group committer. It
+// indexes 64 messages at a time (text_index::SegmentWriter): a mailbox's last few messages
+// wait for more, and a search reads them. A mailbox's index only ever covers every message up
+// to a UID, and a write checks that no one moved it meanwhile, so two processes indexing the
+// same mailbox cost work, never correctness; messages it has not reached are read by SEARCH
+// as before.
 
 #include <chrono>
 #include <mutex>
