@@ -21,6 +21,10 @@ constexpr bool iequals_ascii(std::string_view a, std::string_view b) {
                     [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
 }
 
+inline bool is_ascii(std::string_view text) {
+  return std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+}
+
 inline std::string lower_ascii(std::string_view text) {
   std::string out(text);
   for (auto& c : out) c = ascii_lower(c);

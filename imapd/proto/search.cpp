@@ -19,10 +19,6 @@ namespace {
 
 using K = SearchKey::Kind;
 
-bool is_ascii(std::string_view text) {
-  return std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-}
-
 // Knuth-Morris-Pratt from `from` on: linear in the haystack whatever the needle.
 template <class Fold>
 bool find_kmp(std::string_view haystack, std::size_t from, std::string_view needle, Fold fold) {
@@ -75,7 +71,7 @@ bool find_folded(std::string_view haystack, std::string_view needle, bool ascii_
 bool contains_folded(std::string_view haystack, std::string_view folded_needle) {
   if (folded_needle.empty()) return true;
   if (folded_needle.size() > haystack.size()) return false;
-  if (is_ascii(folded_needle)) return find_folded(haystack, folded_needle, true, text::ascii_lower);
+  if (text::is_ascii(folded_needle)) return find_folded(haystack, folded_needle, true, text::ascii_lower);
   auto folded = fold_case(haystack);
   return find_folded(folded, folded_needle, false, [](char c) { return c; });
 }

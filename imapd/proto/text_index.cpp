@@ -35,10 +35,6 @@ std::uint32_t coarse(std::uint32_t fine, std::uint32_t buckets) {
   return (fine * buckets) >> 16;
 }
 
-bool is_ascii(std::string_view text) {
-  return std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-}
-
 // Bytes a stored word takes: enough for the segment's messages.
 unsigned width_for(std::size_t documents) {
   if (documents <= 8) return 1;
@@ -100,7 +96,7 @@ void Document::add_text(Source source, std::string_view text) {
     add_gram(gram_of(source, static_cast<unsigned char>(text::ascii_lower(text[i])),
                      static_cast<unsigned char>(text::ascii_lower(text[i + 1])),
                      static_cast<unsigned char>(text::ascii_lower(text[i + 2]))));
-  if (is_ascii(text)) return;
+  if (text::is_ascii(text)) return;
   // Any other needle, with every letter of the text lower-cased (which may change lengths).
   // Folded a piece at a time, so that a message's text is not held twice over: a piece ends
   // before a byte that cannot continue a character (folding is per character, so the pieces
