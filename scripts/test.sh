@@ -1,17 +1,48 @@
 #!/usr/bin/env bash
-# The README's test command, and what CI runs: installs dependencies, builds the normal, the
-# AddressSanitizer (+ UBSan) and the ThreadSanitizer configuration once each; runs every test in
-# the first two, and in the third the unit tests and the e2e suites labelled "threads" with
-# every daemon at server.threads = 4; builds the libFuzzer harnesses with clang and runs each
-# one briefly over its seed corpus; then packages what the normal build compiled as a .deb and
-# a container image, installs each and runs the smoke test against them (packaging/test-deb.sh,
-# test-systemd.sh, test-docker.sh; as root). Tests run two at a time (-j2: CI has two cores);
-# the e2e suites that measure waits and memory run alone (RUN_SERIAL).
+# The README's test command, and what CI runs: installs dependencies; builds the normal, the
+# AddressSanitizer (+ UBSan) and the ThreadSanitizer configuration once each, and the libFuzzer
+# harnesses with clang; packages what the normal build compiled as a .deb and a container image,
+# installs each and runs the smoke test against them (packaging/test-deb.sh, test-systemd.sh,
+# test-docker.sh; as root); and runs every configuration's tests in one ctest invocation: every
+# test of the normal and the ASan build, in the TSan build the unit tests that start threads
+# and the e2e suites labelled "threads" with every daemon at server.threads = 4, and each fuzz
+# harness briefly over its seed corpus.
+#
+# Where the time goes on two cores (CI's): compiling is most of it and keeps both cores busy;
+# the packaging tests mostly wait on dpkg, apt and the container tools, so they run while the
+# sanitizer builds compile; the tests of all configurations share one ctest run (-j2) so that
+# a suite waiting on its daemons leaves its core to another, while the suites that measure
+# memory and waits (RUN_SERIAL) still run alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+as_root=()
+[ "$(id -u)" -eq 0 ] || as_root=(sudo)
+
 scripts/install-deps.sh
+
+# The packaging tests' Debian base file system comes from the mirror: fetched while the
+# normal build compiles.
+mkdir -p build-tests
+"${as_root[@]}" packaging/base-rootfs.sh >build-tests/base-rootfs.log 2>&1 &
+rootfs_pid=$!
 scripts/build.sh build
+wait "$rootfs_pid" || { cat build-tests/base-rootfs.log; exit 1; }
+
+echo "== packaging (from build/, in the background while the other configurations compile)"
+(
+  set -e
+  echo "== packaging: the .deb (built from build/, installed, smoke-tested, purged)"
+  "${as_root[@]}" packaging/test-deb.sh build
+  echo "== packaging: the .deb under systemd (a booted Debian 12 container)"
+  "${as_root[@]}" packaging/test-systemd.sh build
+  echo "== packaging: the container image (from that .deb, smoke-tested with buildah)"
+  "${as_root[@]}" packaging/test-docker.sh build
+) >build-tests/packaging.log 2>&1 &
+packaging_pid=$!
+# A failed build below ends the script only once the packaging tests have cleaned up.
+trap 'wait "$packaging_pid" 2>/dev/null' EXIT
+
 scripts/build.sh build-asan -DMAILSTEAD_SANITIZE=ON
 scripts/build.sh build-tsan -DMAILSTEAD_TSAN=ON
 if [ ! -f build-fuzz/build.ninja ]; then
@@ -23,30 +54,21 @@ CCACHE_DIR="${CCACHE_DIR:-$PWD/.cache/ccache}" cmake --build build-fuzz -j "$(np
   list_pattern_fuzz config_fuzz dkim_fuzz dns_fuzz spf_fuzz dmarc_fuzz milter_fuzz srs_fuzz thread_fuzz inflate_fuzz \
   preview_fuzz text_index_fuzz
 
-echo "== fuzz smoke runs (libFuzzer, ASan + UBSan)"
-ctest --test-dir build-fuzz --output-on-failure --timeout 300 -j "$(nproc)"
+# The packaging tests end before the tests start: the suites that measure must run alone.
+packaging=0
+wait "$packaging_pid" || packaging=$?
+trap - EXIT
+cat build-tests/packaging.log
+[ "$packaging" -eq 0 ] || echo "== packaging: FAILED (status $packaging); the tests run all the same"
 
-echo "== tests: RelWithDebInfo build"
-ctest --test-dir build --output-on-failure --timeout 600 -j 2
+echo "== tests: normal build, asan.* (AddressSanitizer + UBSan), tsan.* (ThreadSanitizer), fuzz.* (libFuzzer)"
+# One test directory that holds the four builds' tests (names: see tests/CMakeLists.txt).
+{
+  echo "# Made by scripts/test.sh: every configuration's tests in one ctest run."
+  for dir in build build-asan build-tsan build-fuzz; do echo "subdirs(\"$PWD/$dir\")"; done
+} >build-tests/CTestTestfile.cmake
+tests=0
+ctest --test-dir build-tests --output-on-failure --timeout 900 -j 2 || tests=$?
 
-echo "== tests: AddressSanitizer + UndefinedBehaviorSanitizer build"
-ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1 \
-UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan --output-on-failure --timeout 900 -j 2
-
-echo "== tests: ThreadSanitizer build, server.threads = 4 (unit tests and the \"threads\" e2e suites)"
-# Without address-space randomisation: kernels with more mmap randomness than TSan's shadow
-# layout allows make every instrumented process abort at start.
-TSAN_OPTIONS=second_deadlock_stack=1 \
-  setarch "$(uname -m)" -R ctest --test-dir build-tsan --output-on-failure --timeout 900 -j 2 -L 'unit|threads'
-
-echo "== packaging: the .deb (built from build/, installed, smoke-tested, purged)"
-as_root=()
-[ "$(id -u)" -eq 0 ] || as_root=(sudo)
-"${as_root[@]}" packaging/test-deb.sh build
-
-echo "== packaging: the .deb under systemd (a booted Debian 12 container)"
-"${as_root[@]}" packaging/test-systemd.sh build
-
-echo "== packaging: the container image (from that .deb, smoke-tested with buildah)"
-"${as_root[@]}" packaging/test-docker.sh build
+[ "$packaging" -eq 0 ] || echo "== packaging FAILED: see its output above the tests" >&2
+[ "$tests" -eq 0 ] && [ "$packaging" -eq 0 ]
