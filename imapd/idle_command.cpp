@@ -56,7 +56,11 @@ net::awaitable<bool> Session::on_idle(const Command& command, const Idle&) {
 net::awaitable<void> Session::idle_notifier() {
   while (idling_) {
     // g++ 12 miscompiles a discarded co_await result here (SIGILL): keep it named.
-    bool rung = co_await bell_->wait(std::chrono::hours(24));
+    bool rung = true;
+    if (selected() && contexts_pending())
+      co_await net::yield_to_others();  // RFC 5267: updates left from the last slice, now
+    else
+      rung = co_await bell_->wait(std::chrono::hours(24));
     if (!idling_) break;
     if (!rung) continue;
     if (!selected()) continue;

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <numeric>
+#include <optional>
 
 #include "common/log/log.hpp"
 #include "common/mime/decode.hpp"
@@ -318,9 +320,11 @@ net::awaitable<bool> Session::on_store(const Command& command, const Store& stor
   std::vector<std::uint32_t> modified;  // failed UNCHANGEDSINCE: seqs, or UIDs for UID STORE
   bool some_gone = false;
   std::vector<std::uint64_t> modseqs;  // filled on the committer's thread, used after
+  std::vector<storage::Uid> changed;
   auto ok = co_await commit("STORE", [&](storage::WriteTxn& txn) {
     results.clear();
     modseqs.clear();
+    changed.clear();
     modified.clear();
     some_gone = false;
     for (const auto& target : targets) {
@@ -334,7 +338,10 @@ net::awaitable<bool> Session::on_store(const Command& command, const Store& stor
         continue;
       }
       results.emplace_back(target.seq, change->message);
-      if (change->changed) modseqs.push_back(change->message.modseq);
+      if (change->changed) {
+        modseqs.push_back(change->message.modseq);
+        changed.push_back(target.uid);
+      }
     }
   });
   own_modseqs_.insert(modseqs.begin(), modseqs.end());
@@ -342,6 +349,7 @@ net::awaitable<bool> Session::on_store(const Command& command, const Store& stor
     tagged(command, "NO", not_written(ok, "Could not change the flags"));
     co_return true;
   }
+  flags_changed_for_contexts(changed);  // this session's own changes are not in its view's log
   // With CONDSTORE even .SILENT reports each message's new MODSEQ (RFC 7162 §3.1.3).
   if (!store.silent || enabled_.condstore)
     for (const auto& [seq, message] : results) {
@@ -547,26 +555,8 @@ net::awaitable<std::optional<SearchMatches>> Session::find_matches(const Command
   auto& seqs = found.seqs;
   auto& uids = found.uids;
   auto& modseqs = found.modseqs;
-  const storage::ReadTxn* txn = nullptr;  // the current slice's view
-  std::optional<mime::Part> structure;
-  const storage::Message* record = nullptr;  // the message being matched
-  std::uint32_t read = 0;                    // messages whose header or content was read
-  SearchLoader load = [&](SearchMessage& m, SearchNeed need) {
-    if (!m.fields_loaded && !m.bytes_loaded) ++read;
-    if (need == SearchNeed::fields) {
-      m.fields.clear();
-      return storage::for_each_header_field(*txn, *record, [&m](std::string_view name, std::string_view value) {
-        m.fields.emplace_back(name, value);
-        return true;
-      });
-    }
-    structure = storage::message_structure(*txn, *record);
-    auto bytes = storage::read_blob(*txn, record->blob);
-    if (!structure || !bytes) return false;
-    m.structure = &*structure;
-    m.bytes = *bytes;
-    return true;
-  };
+  StoredMessageSource source;  // the current slice's view and the message being matched
+  SearchLoader load = source.loader();
   decltype(SearchMessage::fields) scratch_fields;
   // The text index answers for the messages it has reached: those it excludes are not read.
   std::optional<text_index::SearchFilter> index;
@@ -580,7 +570,7 @@ net::awaitable<std::optional<SearchMatches>> Session::find_matches(const Command
   bool over_time = false;
   while (next) {
     auto slice = ctx_.services.store.read();
-    txn = &slice;
+    source.txn = &slice;
     const auto slice_end = std::min(std::chrono::steady_clock::now() + kSearchSlice, deadline);
     auto first = *next;
     next.reset();
@@ -596,7 +586,7 @@ net::awaitable<std::optional<SearchMatches>> Session::find_matches(const Command
         next = current.uid;
         return false;
       }
-      record = &current;
+      source.record = &current;
       // Messages the client does not know yet (or no longer) are not in its numbering.
       auto n = view.seq_of(current.uid);
       if (!n) return true;
@@ -619,8 +609,8 @@ net::awaitable<std::optional<SearchMatches>> Session::find_matches(const Command
       scratch_fields = std::move(m.fields);
       return true;
     });
-    txn = nullptr;
-    structure.reset();  // its views were into the slice's pages
+    source.txn = nullptr;
+    source.structure.reset();  // its views were into the slice's pages
     if (!next) break;
     if (std::chrono::steady_clock::now() >= deadline) {
       over_time = true;
@@ -644,13 +634,69 @@ net::awaitable<std::optional<SearchMatches>> Session::find_matches(const Command
     co_return std::nullopt;
   }
   log::debug(talk_.id(), "search", "mailbox={} examined={} read={} matched={} ms={}",
-             log::quoted(selected()->mailbox.name), examined, read, uids.size(),
+             log::quoted(selected()->mailbox.name), examined, source.read, uids.size(),
              std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
+  index.reset();  // it holds the key's strings
+  found.key = std::move(key);
+  found.scope = std::move(scope);
   co_return found;
 }
 
-// RFC 9051 §6.4.4 (ESEARCH: RFC 4731; SEARCHRES: RFC 5182; MODSEQ: RFC 7162 §3.1.5).
+namespace {
+
+// The highest MODSEQ of the messages an ESEARCH answer names (RFC 7162 §3.1.5 with RFC 4731):
+// MIN, MAX and PARTIAL alone name only those, ALL and COUNT (or nothing) every match.
+// `modseqs` are in the order of `order` (indexes into them, the requested order).
+std::uint64_t highest_named_modseq(const SearchRequest& request, const std::vector<std::uint64_t>& modseqs,
+                                   const std::vector<std::size_t>& order) {
+  if (order.empty()) return 0;
+  const auto returns = request.returns;
+  const bool some = request.extended && !(returns & (SearchRequest::kAll | SearchRequest::kCount)) &&
+                    (returns & (SearchRequest::kMin | SearchRequest::kMax | SearchRequest::kPartial));
+  std::uint64_t highest = 0;
+  auto name = [&](std::size_t i) { highest = std::max(highest, modseqs[order[i]]); };
+  if (!some) {
+    for (std::size_t i = 0; i < order.size(); ++i) name(i);
+    return highest;
+  }
+  if (returns & SearchRequest::kMin) name(0);
+  if (returns & SearchRequest::kMax) name(order.size() - 1);
+  if (returns & SearchRequest::kPartial)
+    for (auto i = std::size_t{request.partial_first} - 1; i < request.partial_last && i < order.size(); ++i) name(i);
+  return highest;
+}
+
+// `* ESEARCH (TAG "t") [UID] ...` of a SEARCH or SORT (RFC 4731 §3.1, RFC 5267 §3.1, §4.4):
+// `result` is in the requested order.
+void append_esearch(std::string& out, const Command& command, const SearchRequest& request,
+                    const std::vector<std::uint32_t>& result, std::optional<std::uint64_t> modseq) {
+  const auto returns = request.returns;
+  fmt::format_to(std::back_inserter(out), "* ESEARCH (TAG \"{}\"){}", command.tag, command.uid ? " UID" : "");
+  if ((returns & SearchRequest::kMin) && !result.empty())
+    fmt::format_to(std::back_inserter(out), " MIN {}", result.front());
+  if ((returns & SearchRequest::kMax) && !result.empty())
+    fmt::format_to(std::back_inserter(out), " MAX {}", result.back());
+  if ((returns & SearchRequest::kAll) && !result.empty())
+    fmt::format_to(std::back_inserter(out), " ALL {}", format_set(result));
+  if (returns & SearchRequest::kCount) fmt::format_to(std::back_inserter(out), " COUNT {}", result.size());
+  if (returns & SearchRequest::kPartial) out += partial_data(result, request.partial_first, request.partial_last);
+  if (modseq && !result.empty()) fmt::format_to(std::back_inserter(out), " MODSEQ {}", *modseq);
+  out += "\r\n";
+}
+
+}  // namespace
+
+// RFC 5267 §4.3: a searching command may not reuse the tag of one whose updates continue.
+bool Session::refuses_reused_tag(const Command& command, const SearchRequest& request) {
+  if (!(request.returns & SearchRequest::kUpdate) || !context_tag_in_use(command.tag)) return false;
+  bad(command.tag, "Tag reuse: updates of a search with this tag continue (CANCELUPDATE it)");
+  return true;
+}
+
+// RFC 9051 §6.4.4 (ESEARCH: RFC 4731; SEARCHRES: RFC 5182; MODSEQ: RFC 7162 §3.1.5; CONTEXT,
+// UPDATE, PARTIAL: RFC 5267 §4).
 net::awaitable<bool> Session::on_search(const Command& command, const Search& search) {
+  if (refuses_reused_tag(command, search.request)) co_return true;
   auto matches = co_await find_matches(command, search.request);
   if (!matches) co_return true;
   const auto& seqs = matches->seqs;
@@ -664,38 +710,19 @@ net::awaitable<bool> Session::on_search(const Command& command, const Search& se
   }
   const auto& result = command.uid ? uids : seqs;
   if (request.returns & SearchRequest::kSave) saved_search_ = uids;
-  // RFC 7162 §3.1.5 with RFC 4731: the highest MODSEQ of the messages the answer names, so MIN
-  // and MAX alone name only those (one or two), ALL and COUNT every match.
-  std::uint64_t highest_modseq = 0;
-  const bool only_ends = request.extended && !(request.returns & (SearchRequest::kAll | SearchRequest::kCount)) &&
-                         (request.returns & (SearchRequest::kMin | SearchRequest::kMax));
-  if (report_modseq && !modseqs.empty()) {
-    if (!only_ends) {
-      highest_modseq = *std::max_element(modseqs.begin(), modseqs.end());
-    } else {
-      if (request.returns & SearchRequest::kMin) highest_modseq = modseqs.front();
-      if (request.returns & SearchRequest::kMax) highest_modseq = std::max(highest_modseq, modseqs.back());
-    }
-  }
+  std::vector<std::size_t> order(result.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  const auto highest_modseq = highest_named_modseq(request, modseqs, order);
   if (!request.extended) {
     talk_.out() += "* SEARCH";
     for (auto n : result) fmt::format_to(std::back_inserter(talk_.out()), " {}", n);
     if (report_modseq && !result.empty())
       fmt::format_to(std::back_inserter(talk_.out()), " (MODSEQ {})", highest_modseq);
     talk_.out() += "\r\n";
-  } else if (request.returns != SearchRequest::kSave) {
-    fmt::format_to(std::back_inserter(talk_.out()), "* ESEARCH (TAG \"{}\"){}", command.tag, command.uid ? " UID" : "");
-    if ((request.returns & SearchRequest::kMin) && !result.empty())
-      fmt::format_to(std::back_inserter(talk_.out()), " MIN {}", result.front());
-    if ((request.returns & SearchRequest::kMax) && !result.empty())
-      fmt::format_to(std::back_inserter(talk_.out()), " MAX {}", result.back());
-    if ((request.returns & SearchRequest::kAll) && !result.empty())
-      fmt::format_to(std::back_inserter(talk_.out()), " ALL {}", format_set(result));
-    if (request.returns & SearchRequest::kCount)
-      fmt::format_to(std::back_inserter(talk_.out()), " COUNT {}", result.size());
-    if (report_modseq && !result.empty()) fmt::format_to(std::back_inserter(talk_.out()), " MODSEQ {}", highest_modseq);
-    talk_.out() += "\r\n";
+  } else if (request.returns != SearchRequest::kSave) {  // RFC 5182 §2.4: SAVE alone answers nothing
+    append_esearch(talk_.out(), command, request, result, report_modseq ? std::optional(highest_modseq) : std::nullopt);
   }
+  if (request.returns & SearchRequest::kUpdate) start_updating(command, *matches, uids, {});
   report_updates(command.uid);
   tagged(command, "OK", fmt::format("{} completed", command.name));
   co_return true;
@@ -716,28 +743,10 @@ net::awaitable<std::vector<SortMessage>> Session::sort_messages(const SearchMatc
       for (; i < matches.uids.size() && std::chrono::steady_clock::now() < slice_end; ++i) {
         auto record = storage::find_message(txn, mailbox_id, matches.uids[i]);
         if (!record) continue;
-        auto envelope = storage::message_envelope(txn, *record);
-        if (!envelope) continue;
-        SortMessage m;
-        m.seq = matches.seqs[i];
-        m.uid = record->uid;
-        m.internal_date = record->internal_date;
-        m.size = record->size;
-        m.subject = std::move(envelope->subject);
-        m.date = std::move(envelope->date);
-        m.message_id = std::move(envelope->message_id);
-        m.in_reply_to = std::move(envelope->in_reply_to);
-        m.from = std::move(envelope->from);
-        m.to = std::move(envelope->to);
-        m.cc = std::move(envelope->cc);
-        if (references)
-          storage::for_each_header_field(txn, *record, [&m](std::string_view name, std::string_view value) {
-            if (!text::iequals_ascii(name, "References")) return true;
-            m.references = std::string(value);
-            return false;
-          });
-        trim_for_sorting(m);
-        out.push_back(std::move(m));
+        auto m = sort_message_of(txn, *record, references);
+        if (!m) continue;
+        m->seq = matches.seqs[i];
+        out.push_back(std::move(*m));
       }
     }
     if (i < matches.uids.size()) co_await net::yield_to_others();
@@ -745,8 +754,10 @@ net::awaitable<std::vector<SortMessage>> Session::sort_messages(const SearchMatc
   co_return out;
 }
 
-// RFC 5256 §3 SORT (SORT=DISPLAY: RFC 5957; RETURN: RFC 5267 ESORT; MODSEQ: RFC 7162 §3.1.5).
+// RFC 5256 §3 SORT (SORT=DISPLAY: RFC 5957; RETURN: RFC 5267 ESORT, CONTEXT=SORT; MODSEQ:
+// RFC 7162 §3.1.5).
 net::awaitable<bool> Session::on_sort(const Command& command, const Sort& sort) {
+  if (refuses_reused_tag(command, sort.request)) co_return true;
   auto matches = co_await find_matches(command, sort.request);
   if (!matches) co_return true;
   auto messages = co_await sort_messages(*matches, false);
@@ -754,8 +765,15 @@ net::awaitable<bool> Session::on_sort(const Command& command, const Sort& sort) 
   std::vector<std::uint32_t> result;
   result.reserve(order.size());
   for (auto i : order) result.push_back(command.uid ? messages[i].uid : messages[i].seq);
-  const auto& modseqs = matches->modseqs;
-  const auto highest_modseq = modseqs.empty() ? 0 : *std::max_element(modseqs.begin(), modseqs.end());
+  // Each sorted message's MODSEQ (the matches are in UID order; a message expunged meanwhile
+  // is not among the sorted).
+  std::vector<std::uint64_t> modseqs;
+  modseqs.reserve(messages.size());
+  for (const auto& m : messages) {
+    auto at = std::lower_bound(matches->uids.begin(), matches->uids.end(), m.uid) - matches->uids.begin();
+    modseqs.push_back(matches->modseqs[static_cast<std::size_t>(at)]);
+  }
+  const auto highest_modseq = highest_named_modseq(sort.request, modseqs, order);
   auto& out = talk_.out();
   if (!sort.request.extended) {
     out += "* SORT";
@@ -764,19 +782,16 @@ net::awaitable<bool> Session::on_sort(const Command& command, const Sort& sort) 
       fmt::format_to(std::back_inserter(out), " (MODSEQ {})", highest_modseq);
     out += "\r\n";
   } else {
-    // RFC 5267 §3.2: MIN and MAX are the first and last in sort order, ALL the sort order.
-    const auto returns = sort.request.returns;
-    fmt::format_to(std::back_inserter(out), "* ESEARCH (TAG \"{}\"){}", command.tag, command.uid ? " UID" : "");
-    if ((returns & SearchRequest::kMin) && !result.empty())
-      fmt::format_to(std::back_inserter(out), " MIN {}", result.front());
-    if ((returns & SearchRequest::kMax) && !result.empty())
-      fmt::format_to(std::back_inserter(out), " MAX {}", result.back());
-    if ((returns & SearchRequest::kAll) && !result.empty())
-      fmt::format_to(std::back_inserter(out), " ALL {}", format_set(result));
-    if (returns & SearchRequest::kCount) fmt::format_to(std::back_inserter(out), " COUNT {}", result.size());
-    if (matches->report_modseq && !result.empty())
-      fmt::format_to(std::back_inserter(out), " MODSEQ {}", highest_modseq);
-    out += "\r\n";
+    // RFC 5267 §3.1: MIN and MAX are the first and last in sort order, ALL (and PARTIAL) the
+    // sort order.
+    append_esearch(out, command, sort.request, result,
+                   matches->report_modseq ? std::optional(highest_modseq) : std::nullopt);
+  }
+  if (sort.request.returns & SearchRequest::kUpdate) {
+    std::vector<storage::Uid> sorted;
+    sorted.reserve(order.size());
+    for (auto i : order) sorted.push_back(messages[i].uid);
+    start_updating(command, *matches, std::move(sorted), sort.criteria);
   }
   report_updates(command.uid);
   tagged(command, "OK", fmt::format("{} completed", command.name));

@@ -16,6 +16,7 @@ void Session::deselect() {
   auto user = std::move(selected->user);
   state_.enter<Authenticated>(std::move(user));
   saved_search_.clear();
+  contexts_.clear();  // RFC 5267 §4.3: updates cease when the mailbox is no longer selected
 }
 
 // RFC 9051 §6.3.2 (and RFC 7162 §3.1.8 CONDSTORE, §3.2.5 QRESYNC parameters).

@@ -63,7 +63,8 @@ std::string Session::capabilities() const {
   caps +=
       " SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN LIST-EXTENDED LIST-STATUS"
       " SPECIAL-USE CREATE-SPECIAL-USE ESEARCH SEARCHRES STATUS=SIZE BINARY UTF8=ACCEPT CONDSTORE QRESYNC MULTIAPPEND"
-      " QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES"
+      " QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE SORT SORT=DISPLAY ESORT CONTEXT=SEARCH CONTEXT=SORT "
+      "THREAD=ORDEREDSUBJECT THREAD=REFERENCES"
       " OBJECTID REPLACE SAVEDATE PREVIEW UIDONLY METADATA";
   if (!state_.is<NotAuthenticated>()) caps += " UNAUTHENTICATE";
   fmt::format_to(std::back_inserter(caps), " APPENDLIMIT={}", cfg_.imapd.max_message_size);
@@ -264,6 +265,7 @@ net::awaitable<bool> Session::handle(const Command& command) {
                         [&](const Unauthenticate& x) { return finished(on_unauthenticate(c, x)); },
                         [&](const GetMetadata& x) { return finished(on_getmetadata(c, x)); },
                         [&](const SetMetadata& x) { return on_setmetadata(c, x); },
+                        [&](const CancelUpdate& x) { return finished(on_cancelupdate(c, x)); },
                     },
                     command.arguments);
 }

@@ -8,6 +8,7 @@
 //   mailbox_commands.cpp    LIST, LSUB, NAMESPACE, STATUS, CREATE, DELETE, RENAME, SUBSCRIBE,
 //                           UNSUBSCRIBE, APPEND, GETQUOTA, GETQUOTAROOT, SETQUOTA
 //   message_commands.cpp    CHECK, CLOSE, UNSELECT, EXPUNGE, SEARCH, FETCH, STORE, COPY, MOVE
+//   search_contexts.cpp     searches kept up to date (RFC 5267 UPDATE), CANCELUPDATE
 //
 // Implementation notes
 // - State (RFC 9051 §3) is a StateMachine: NotAuthenticated -> Authenticated (the user) ->
@@ -34,6 +35,7 @@
 #include "common/sasl/sasl.hpp"
 #include "imapd/proto/command.hpp"
 #include "imapd/proto/mailbox_view.hpp"
+#include "imapd/proto/search_context.hpp"
 #include "imapd/session.hpp"
 #include "imapd/stored_message.hpp"
 #include "session/conversation.hpp"
@@ -57,7 +59,23 @@ struct SearchMatches {
   std::vector<storage::Uid> uids;
   std::vector<std::uint64_t> modseqs;
   bool report_modseq = false;  // a MODSEQ key was given: the answer carries one (RFC 7162 §3.1.5)
+  SearchKey key;               // as matched: converted to UTF-8 and prepared
+  SearchScope scope;
 };
+// RFC 5267 §4.3: a SEARCH or SORT whose result the client is kept told of (RETURN (UPDATE)),
+// until CANCELUPDATE or the mailbox is no longer selected.
+struct UpdateContext {
+  std::string tag;
+  bool uid = false;  // UID SEARCH / UID SORT: changes name UIDs, else sequence numbers
+  SearchKey key;     // prepared, its sequence numbers pinned to the messages they named
+  SearchScope scope;
+  bool reads_flags = false;         // a flag change may move a message in or out
+  bool email_id = false;            // the key asks for EMAILID
+  std::vector<SortCriterion> sort;  // empty: a SEARCH, in mailbox order
+  UpdatingResult result;
+  std::set<storage::Uid> pending;  // messages to match again
+};
+
 // Said before the session ends because another session deleted the selected mailbox.
 inline constexpr std::string_view kMailboxDeleted = "* BYE Selected mailbox was deleted, have to disconnect\r\n";
 
@@ -147,6 +165,25 @@ class Session {
   // "* seq FETCH (", or "* uid UIDFETCH (" once UIDONLY is on (RFC 9586 §3.3).
   void append_fetch_start(std::string& out, std::uint32_t seq, storage::Uid uid) const;
 
+  // --- search_contexts.cpp: RETURN (UPDATE) and CANCELUPDATE (RFC 5267 §4.3) ---
+  bool context_tag_in_use(const std::string& tag) const;
+  // After the searching command's ESEARCH: keeps `matches` (in the requested order: `order`)
+  // up to date, or says NOUPDATE when this session keeps as many as it may.
+  void start_updating(const Command& command, SearchMatches& matches, std::vector<storage::Uid> order,
+                      std::vector<SortCriterion> sort);
+  // Messages whose flags this session or another changed: matched again where that can tell.
+  void flags_changed_for_contexts(const std::vector<storage::Uid>& uids);
+  // Before the EXPUNGE (or VANISHED) responses: REMOVEFROM of the expunged messages, numbered
+  // as they were (RFC 5267 §4.3.4).
+  void report_context_expunges(const ViewUpdates& updates);
+  // New and changed messages matched again, for at most kSearchSlice; ADDTO and REMOVEFROM.
+  void update_contexts();
+  bool contexts_pending() const;
+  bool context_matches(const storage::ReadTxn& txn, const storage::Message& record, const UpdateContext& context);
+  std::optional<SortKeys> context_sort_keys(const storage::ReadTxn& txn, storage::Uid uid,
+                                            const std::vector<SortCriterion>& criteria);
+  bool on_cancelupdate(const Command& command, const CancelUpdate& cancel);
+
   // --- mailbox_commands.cpp ---
   // A name as the client sends it, as stored (UTF-8); nullopt when it is not valid modified
   // UTF-7 (or, after ENABLE UTF8=ACCEPT, UTF-8). Such a name is still an astring, so it is
@@ -206,6 +243,7 @@ class Session {
   net::awaitable<bool> on_copy(const Command& command, const Copy& copy);
   net::awaitable<bool> on_move(const Command& command, const Move& move);
   net::awaitable<bool> on_replace(const Command& command, const Replace& replace);
+  bool refuses_reused_tag(const Command& command, const SearchRequest& request);  // answered BAD
   net::awaitable<bool> on_search(const Command& command, const Search& search);
   net::awaitable<bool> on_sort(const Command& command, const Sort& sort);
   bool on_compress(const Command& command, const Compress& compress);
@@ -226,6 +264,7 @@ class Session {
   bool mailbox_deleted_ = false;            // by another session, while selected here: the session ends
   bool compress_next_ = false;              // COMPRESS answered OK: compress once that is written
   std::vector<storage::Uid> saved_search_;  // SEARCHRES "$"
+  std::vector<UpdateContext> contexts_;     // RETURN (UPDATE), while a mailbox is selected
   std::set<std::uint64_t> own_modseqs_;     // this session's flag changes: not echoed back
   std::shared_ptr<Doorbell> bell_;
   // IDLE: the notifier coroutine runs beside the read of DONE.

@@ -96,7 +96,9 @@ void Session::append_flags_fetch(const storage::Message& message, std::uint32_t 
 
 void Session::report_updates(bool allow_expunge, bool with_flags) {
   auto& s = *selected();
+  const auto known = s.view.exists();
   auto updates = s.view.take_updates(allow_expunge, with_flags);
+  report_context_expunges(updates);  // RFC 5267 §4.3.4: REMOVEFROM before the EXPUNGE
   if (enabled_.qresync || enabled_.uidonly) {
     // RFC 7162 §3.2.10: once QRESYNC is on, VANISHED replaces EXPUNGE (same timing rules);
     // RFC 9586 §3.4 the same for UIDONLY.
@@ -116,6 +118,16 @@ void Session::report_updates(bool allow_expunge, bool with_flags) {
       auto message = storage::find_message(txn, s.mailbox.id, uid);
       if (seq && message) append_flags_fetch(*message, *seq, true);
     }
+  }
+  // RFC 5267 §4.3.3: ADDTO after the EXISTS that numbers the new messages; flag changes with
+  // the FETCH that carries them.
+  if (!contexts_.empty()) {
+    std::vector<storage::Uid> arrived;
+    for (auto seq = known - static_cast<std::uint32_t>(updates.expunged.size()) + 1; seq <= s.view.exists(); ++seq)
+      arrived.push_back(s.view.uid_at(seq));
+    for (auto& context : contexts_) context.pending.insert(arrived.begin(), arrived.end());
+    flags_changed_for_contexts(updates.flags);
+    update_contexts();
   }
   // RFC 7162 §3.2.10 (RFC 5162 erratum 1810): an expunge held back while this command's
   // answers carried later MODSEQs must not be skipped by a client that resynchronises from

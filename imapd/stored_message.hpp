@@ -4,7 +4,12 @@
 // the same numbers (checked here), so each conversion is a copy; they are spelt out so that
 // neither side can come to depend on the other.
 
+#include <optional>
+
+#include "common/mime/mime.hpp"
 #include "imapd/proto/message_facts.hpp"
+#include "imapd/proto/search.hpp"
+#include "imapd/proto/sort.hpp"
 #include "storage/messages.hpp"
 
 namespace mailstead::imap {
@@ -41,5 +46,26 @@ inline MessageFacts facts_of(const storage::Message& record) {
   return {record.uid, imap_flags(record.flags), record.keywords, record.internal_date, record.size, record.modseq,
           {},         save_date_of(record),     record.thread};
 }
+
+// What the SEARCH matcher reads of a stored message (search.hpp's SearchLoader): its header
+// fields, or its structure and bytes, from `txn` as `record`. Both are read at each load, so
+// that a search moves them from message to message and from read view to read view; the
+// structure is kept here, and its views are into `txn`'s pages.
+struct StoredMessageSource {
+  const storage::ReadTxn* txn = nullptr;
+  const storage::Message* record = nullptr;
+  std::optional<mime::Part> structure;
+  std::uint32_t read = 0;  // messages whose header or content was read
+
+  bool load(SearchMessage& message, SearchNeed need);
+  SearchLoader loader() {
+    return [this](SearchMessage& message, SearchNeed need) { return load(message, need); };
+  }
+};
+
+// What SORT and THREAD compare of a stored message (its envelope; References when
+// `references`), trimmed as sort.hpp asks; nullopt if its envelope cannot be read.
+std::optional<SortMessage> sort_message_of(const storage::ReadTxn& txn, const storage::Message& record,
+                                           bool references);
 
 }  // namespace mailstead::imap

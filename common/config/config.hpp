@@ -219,6 +219,7 @@ struct ImapdConfig {
   std::uint64_t max_message_size = 0;      // APPEND literal limit (APPENDLIMIT)
   std::chrono::seconds max_search_time{};  // one SEARCH's matching, all its slices together
   unsigned max_search_text_keys = 0;       // header, BODY and TEXT keys in one SEARCH
+  unsigned max_update_contexts = 0;        // RETURN (UPDATE) searches one session keeps (RFC 5267)
   bool text_index = true;                  // keep and use each mailbox's text index
   unsigned max_metadata_entries = 0;       // METADATA entries one user holds (RFC 5464)
   std::uint64_t max_metadata_size = 0;     // one METADATA value

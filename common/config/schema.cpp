@@ -817,6 +817,11 @@ std::vector<Section> build_schema() {
             "Most substring keys (FROM, SUBJECT, HEADER, BODY, TEXT, ...) in one SEARCH: each\n"
             "may read a whole message, and a message is matched without a break (NO [LIMIT]).",
             [](Config& c) -> unsigned& { return c.imapd.max_search_text_keys; }, 1, 1000),
+        count(
+            "max_update_contexts", "10",
+            "Most searches one session keeps up to date for its client (SEARCH or SORT\n"
+            "RETURN (UPDATE), RFC 5267); past it the result comes without updates, NO [NOUPDATE].",
+            [](Config& c) -> unsigned& { return c.imapd.max_update_contexts; }, 1, 1000),
         flag("text_index", "true",
              "Keep a text index of every mailbox (trigrams of the decoded text, about half a\n"
              "byte per distinct trigram of a message), so that SEARCH BODY, TEXT, FROM, TO,\n"

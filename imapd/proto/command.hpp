@@ -129,6 +129,10 @@ struct Thread {
   ThreadAlgorithm algorithm = ThreadAlgorithm::references;
   SearchRequest request;
 };
+// RFC 5267 §4.3.5: CANCELUPDATE 1*(SP quoted), the tags of searches whose updates to stop.
+struct CancelUpdate {
+  std::vector<std::string> tags;
+};
 struct Fetch {
   SequenceSet set;
   FetchRequest request;
@@ -181,7 +185,7 @@ using Arguments =
     std::variant<Capability, Noop, Logout, StartTls, Authenticate, Login, Enable, Select, Examine, Create, Delete,
                  Rename, Subscribe, Unsubscribe, List, Lsub, Namespace, Status, Append, Idle, Check, Close, Unselect,
                  Expunge, Search, Sort, Thread, Fetch, Store, Copy, Move, Replace, Id, GetQuota, GetQuotaRoot, SetQuota,
-                 Compress, Unauthenticate, GetMetadata, SetMetadata>;
+                 Compress, Unauthenticate, GetMetadata, SetMetadata, CancelUpdate>;
 
 struct Command {
   std::string tag;

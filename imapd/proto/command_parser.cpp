@@ -466,7 +466,8 @@ class CommandParser {
     return search;
   }
 
-  // "RETURN (...) " of ESEARCH (RFC 4731), SEARCHRES (RFC 5182) and ESORT (RFC 5267).
+  // "RETURN (...) " of ESEARCH (RFC 4731), SEARCHRES (RFC 5182), ESORT and CONTEXT (RFC 5267
+  // §3, §5).
   void return_options(SearchRequest& request, std::string_view command) {
     if (!r_.word("RETURN")) return;
     request.extended = true;
@@ -484,12 +485,33 @@ class CommandParser {
         request.returns |= SearchRequest::kCount;
       else if (option == "SAVE" && command == "SEARCH")
         request.returns |= SearchRequest::kSave;
+      else if (option == "CONTEXT")
+        request.returns |= SearchRequest::kContext;
+      else if (option == "UPDATE")
+        request.returns |= SearchRequest::kUpdate;
+      else if (option == "PARTIAL")
+        partial_range(request);
       else
         Reader::fail("Unknown " + std::string(command) + " return option " + option);
       if (r_.peek() != ')') r_.space();
     }
+    // RFC 5267 §4.4: one PARTIAL or one ALL, not both.
+    if ((request.returns & SearchRequest::kPartial) && (request.returns & SearchRequest::kAll))
+      Reader::fail("PARTIAL and ALL cannot be asked for together");
     if (request.returns == 0) request.returns = SearchRequest::kAll;  // RFC 4731 §3.1
     r_.space();
+  }
+
+  // RFC 5267 §5: "PARTIAL" SP nz-number ":" nz-number; 500:400 is 400:500.
+  void partial_range(SearchRequest& request) {
+    if (request.returns & SearchRequest::kPartial) Reader::fail("PARTIAL may be given once");
+    r_.space();
+    auto first = r_.nz_number();
+    r_.expect(':', "\":\" of a PARTIAL range");
+    auto last = r_.nz_number();
+    request.returns |= SearchRequest::kPartial;
+    request.partial_first = std::min(first, last);
+    request.partial_last = std::max(first, last);
   }
 
   void search_criteria(SearchRequest& request) {
@@ -540,6 +562,17 @@ class CommandParser {
   Arguments sort_command() { return sort(); }
 
   Arguments compress() { return Compress{r_.upper_atom()}; }
+
+  // RFC 5267 §5: "CANCELUPDATE" 1*(SP quoted). A tag is at most a line long, and so is the
+  // list: the command reader bounds the line.
+  Arguments cancel_update() {
+    CancelUpdate cancel;
+    for (;;) {
+      cancel.tags.push_back(r_.quoted());
+      if (!r_.skip(' ')) break;
+    }
+    return cancel;
+  }
 
   // RFC 5256 §3: THREAD algorithm charset criteria...
   Arguments thread() {
@@ -1004,8 +1037,9 @@ constexpr std::array kCommands{
     row<Unselect>("UNSELECT", kSelected, 0, &CommandParser::none<Unselect>),  // RFC 3691
     row<Expunge>("EXPUNGE", kSelected, kUidForm, &CommandParser::expunge),
     row<Search>("SEARCH", kSelected, kArguments | kUidForm, &CommandParser::search_command),
-    row<Sort>("SORT", kSelected, kArguments | kUidForm, &CommandParser::sort_command),  // RFC 5256
-    row<Thread>("THREAD", kSelected, kArguments | kUidForm, &CommandParser::thread),    // RFC 5256
+    row<Sort>("SORT", kSelected, kArguments | kUidForm, &CommandParser::sort_command),        // RFC 5256
+    row<Thread>("THREAD", kSelected, kArguments | kUidForm, &CommandParser::thread),          // RFC 5256
+    row<CancelUpdate>("CANCELUPDATE", kSelected, kArguments, &CommandParser::cancel_update),  // RFC 5267
     row<Fetch>("FETCH", kSelected, kArguments | kUidForm, &CommandParser::fetch_command),
     row<Store>("STORE", kSelected, kArguments | kUidForm, &CommandParser::store_command),
     row<Copy>("COPY", kSelected, kArguments | kUidForm, &CommandParser::copy_command),

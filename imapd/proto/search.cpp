@@ -231,6 +231,40 @@ bool uses_email_id(const SearchKey& key) {
          std::any_of(key.children.begin(), key.children.end(), [](const SearchKey& c) { return uses_email_id(c); });
 }
 
+bool reads_flags(const SearchKey& key) {
+  switch (key.kind) {
+    case K::flag_set:
+    case K::flag_unset:
+    case K::keyword:
+    case K::unkeyword:
+    case K::new_:  // \Recent without \Seen
+    case K::modseq:
+      return true;
+    default:
+      return std::any_of(key.children.begin(), key.children.end(), [](const SearchKey& c) { return reads_flags(c); });
+  }
+}
+
+void pin_sequence_numbers(SearchKey& key, std::uint32_t exists,
+                          const std::function<std::uint32_t(std::uint32_t)>& uid_at) {
+  if (key.kind == K::sequence && !key.set.saved) {
+    std::vector<Interval> uids;
+    for (const auto& range : key.resolved) {
+      for (auto seq = range.low; seq <= range.high && seq <= exists && seq != 0; ++seq) {
+        auto uid = uid_at(seq);
+        if (!uids.empty() && uids.back().high + 1 == uid)
+          uids.back().high = uid;
+        else
+          uids.push_back({uid, uid});
+        if (seq == range.high) break;  // high may be the largest number there is
+      }
+    }
+    key.kind = K::uid;
+    key.resolved = std::move(uids);
+  }
+  for (auto& child : key.children) pin_sequence_numbers(child, exists, uid_at);
+}
+
 std::size_t count_text_keys(const SearchKey& key) {
   std::size_t n = key.kind == K::header || key.kind == K::body || key.kind == K::text;
   for (const auto& child : key.children) n += count_text_keys(child);

@@ -65,6 +65,13 @@ void prepare_search(SearchKey& key, const SearchScope& scope);
 bool uses_modseq(const SearchKey& key);
 // An EMAILID key is in the criteria: the caller fills MessageFacts::email_id.
 bool uses_email_id(const SearchKey& key);
+// Whether a flag change may change what the criteria match (flags, keywords, NEW, MODSEQ).
+bool reads_flags(const SearchKey& key);
+// RFC 5267 §4.3: sequence numbers in criteria kept up to date name the messages they named
+// when the command came, whatever their numbers later: after prepare_search(), each sequence
+// key becomes a UID key of those messages. `uid_at(n)` is the UID of message n <= exists.
+void pin_sequence_numbers(SearchKey& key, std::uint32_t exists,
+                          const std::function<std::uint32_t(std::uint32_t)>& uid_at);
 // How many substring keys (header, BODY, TEXT) the criteria hold: each may read a whole message.
 std::size_t count_text_keys(const SearchKey& key);
 bool matches(const SearchKey& key, SearchMessage& message, const SearchScope& scope, const SearchLoader& load);

@@ -57,11 +57,23 @@ struct SearchKey {
 };
 
 struct SearchRequest {
-  enum Return : unsigned { kMin = 1, kMax = 2, kAll = 4, kCount = 8, kSave = 16 };
+  // ESEARCH (RFC 4731), SEARCHRES (RFC 5182) and CONTEXT (RFC 5267 §4: CONTEXT is a hint this
+  // server takes as nothing more; UPDATE keeps the result up to date; PARTIAL a window of it).
+  enum Return : unsigned {
+    kMin = 1,
+    kMax = 2,
+    kAll = 4,
+    kCount = 8,
+    kSave = 16,
+    kContext = 32,
+    kUpdate = 64,
+    kPartial = 128
+  };
   bool extended = false;  // RETURN (...) given: answer with ESEARCH
   unsigned returns = 0;
-  std::string charset;  // empty: US-ASCII / UTF-8
-  SearchKey key;        // an and_ of the criteria
+  std::uint32_t partial_first = 0, partial_last = 0;  // PARTIAL first:last, first <= last, from 1
+  std::string charset;                                // empty: US-ASCII / UTF-8
+  SearchKey key;                                      // an and_ of the criteria
 };
 
 }  // namespace mailstead::imap

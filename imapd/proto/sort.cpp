@@ -215,71 +215,75 @@ void trim_for_sorting(SortMessage& message) {
   }
 }
 
+SortKeys sort_keys(const SortMessage& m, const std::vector<SortCriterion>& criteria) {
+  using Key = SortCriterion::Key;
+  SortKeys keys;
+  keys.seq = m.seq;
+  for (const auto& c : criteria) {
+    SortKeys::Value v;
+    auto mailbox = [&v](const std::vector<mime::Address>& list) {
+      if (const auto* a = first_address(list)) v.text = ascii_casemap(a->mailbox);
+    };
+    auto display = [&v](const std::vector<mime::Address>& list) {
+      const auto* a = first_address(list);
+      if (!a) return;
+      auto name = mime::decode_header_value(a->name);
+      v.text = fold_case(name.empty() ? a->mailbox + "@" + a->host : name);
+    };
+    switch (c.key) {
+      case Key::arrival:
+        v.number = m.internal_date;
+        break;
+      case Key::date:
+        v.number = sent_or_internal(m);
+        break;
+      case Key::size:
+        v.number = static_cast<std::int64_t>(m.size);
+        break;
+      case Key::subject:
+        v.text = ascii_casemap(base_subject(m.subject.value_or("")));
+        break;
+      case Key::from:
+        mailbox(m.from);
+        break;
+      case Key::to:
+        mailbox(m.to);
+        break;
+      case Key::cc:
+        mailbox(m.cc);
+        break;
+      case Key::display_from:
+        display(m.from);
+        break;
+      case Key::display_to:
+        display(m.to);
+        break;
+    }
+    keys.values.push_back(std::move(v));
+  }
+  return keys;
+}
+
+bool sorts_before(const SortKeys& a, const SortKeys& b, const std::vector<SortCriterion>& criteria) {
+  for (std::size_t k = 0; k < criteria.size(); ++k) {
+    const auto& x = a.values[k];
+    const auto& y = b.values[k];
+    int cmp = x.number < y.number ? -1 : x.number > y.number ? 1 : x.text.compare(y.text);
+    if (cmp != 0) return criteria[k].reverse ? cmp > 0 : cmp < 0;
+  }
+  return a.seq < b.seq;
+}
+
 std::vector<std::size_t> sort_order(const std::vector<SortMessage>& messages,
                                     const std::vector<SortCriterion>& criteria) {
-  using Key = SortCriterion::Key;
-  struct Value {
-    std::int64_t number = 0;
-    std::string text;
-  };
   // Each message's keys once, not once per comparison.
-  std::vector<std::vector<Value>> keys(messages.size());
-  for (std::size_t i = 0; i < messages.size(); ++i) {
-    const auto& m = messages[i];
-    for (const auto& c : criteria) {
-      Value v;
-      auto mailbox = [&v](const std::vector<mime::Address>& list) {
-        if (const auto* a = first_address(list)) v.text = ascii_casemap(a->mailbox);
-      };
-      auto display = [&v](const std::vector<mime::Address>& list) {
-        const auto* a = first_address(list);
-        if (!a) return;
-        auto name = mime::decode_header_value(a->name);
-        v.text = fold_case(name.empty() ? a->mailbox + "@" + a->host : name);
-      };
-      switch (c.key) {
-        case Key::arrival:
-          v.number = m.internal_date;
-          break;
-        case Key::date:
-          v.number = sent_or_internal(m);
-          break;
-        case Key::size:
-          v.number = static_cast<std::int64_t>(m.size);
-          break;
-        case Key::subject:
-          v.text = ascii_casemap(base_subject(m.subject.value_or("")));
-          break;
-        case Key::from:
-          mailbox(m.from);
-          break;
-        case Key::to:
-          mailbox(m.to);
-          break;
-        case Key::cc:
-          mailbox(m.cc);
-          break;
-        case Key::display_from:
-          display(m.from);
-          break;
-        case Key::display_to:
-          display(m.to);
-          break;
-      }
-      keys[i].push_back(std::move(v));
-    }
-  }
+  std::vector<SortKeys> keys;
+  keys.reserve(messages.size());
+  for (const auto& m : messages) keys.push_back(sort_keys(m, criteria));
   std::vector<std::size_t> order(messages.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    for (std::size_t k = 0; k < criteria.size(); ++k) {
-      const auto& x = keys[a][k];
-      const auto& y = keys[b][k];
-      int cmp = x.number < y.number ? -1 : x.number > y.number ? 1 : x.text.compare(y.text);
-      if (cmp != 0) return criteria[k].reverse ? cmp > 0 : cmp < 0;
-    }
-    return messages[a].seq < messages[b].seq;
-  });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return sorts_before(keys[a], keys[b], criteria); });
   return order;
 }
 

@@ -50,6 +50,19 @@ std::string base_subject(std::string_view subject, bool* reply_or_forward = null
 // cannot be read.
 std::optional<std::int64_t> parse_sent_time(std::string_view value);
 
+// What a message sorts by under some criteria, computed once: a value per criterion, and the
+// sequence number (or, where the order is of UIDs, the UID) that breaks ties.
+struct SortKeys {
+  struct Value {
+    std::int64_t number = 0;
+    std::string text;
+  };
+  std::vector<Value> values;
+  std::uint32_t seq = 0;
+};
+SortKeys sort_keys(const SortMessage& message, const std::vector<SortCriterion>& criteria);
+bool sorts_before(const SortKeys& a, const SortKeys& b, const std::vector<SortCriterion>& criteria);
+
 // The messages' indexes in the order the criteria give.
 std::vector<std::size_t> sort_order(const std::vector<SortMessage>& messages,
                                     const std::vector<SortCriterion>& criteria);

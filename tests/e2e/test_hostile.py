@@ -85,6 +85,22 @@ class HostileTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.h.close()
 
+    @staticmethod
+    def tagged(client, tag):
+        while True:
+            line = client.line()
+            if line.startswith(tag + " "):
+                return line
+
+    def imap_waiter(self):
+        def connect():
+            c = LineClient(self.h.imap, timeout=60)
+            c.line()
+            c.send(f'w LOGIN {BOB} "{BOB_PASSWORD}"')
+            self.tagged(c, "w")
+            return c
+        return Waiter(connect, "w NOOP", lambda line: line.startswith("w "))
+
 
 class HostileMessagesTest(HostileTest):
     def smtp_waiter(self):
@@ -219,21 +235,6 @@ class HostileImapTest(HostileTest):
             self.assertTrue(self.tagged(c, "l").startswith("l OK"))
         return c
 
-    @staticmethod
-    def tagged(client, tag):
-        while True:
-            line = client.line()
-            if line.startswith(tag + " "):
-                return line
-
-    def imap_waiter(self):
-        def connect():
-            c = LineClient(self.h.imap, timeout=60)
-            c.line()
-            c.send(f'w LOGIN {BOB} "{BOB_PASSWORD}"')
-            self.tagged(c, "w")
-            return c
-        return Waiter(connect, "w NOOP", lambda line: line.startswith("w "))
 
     def test_a_huge_message_is_indexed_off_the_sessions_threads_in_bounded_memory(self):
         # The text index reads every message a stranger sends: 30 MiB of random text (every
@@ -476,6 +477,77 @@ class HostileImapTest(HostileTest):
             received += chunk
         self.assertIn(b"\r\nc OK FETCH completed", received)
         self.assertEqual(received.count(b"Subject: big"), 12)
+
+
+class HostileUpdateTest(HostileTest):
+    """On an instance of its own: the text indexer reading this test's mailbox would be
+    measured by the other classes' tests of memory, store growth and waits."""
+
+    def test_a_body_search_kept_up_to_date_over_a_mass_flag_change_stalls_no_one(self):
+        # RFC 5267 UPDATE: a search of flags and text kept up to date is matched again, message
+        # by message, when another client flags the whole mailbox. Each match reads a whole
+        # message (no text index for single messages); it is done in slices with other sessions
+        # served between them, and the updates still all arrive (the IDLE session comes back
+        # for what one slice left).
+        count = 60 if SANITIZED else 240
+        m = imaplib.IMAP4(HOST, self.h.imap, timeout=120)
+        self.addCleanup(m.logout)
+        m.login(ALICE, ALICE_PASSWORD)
+        m.create("Watched")
+        message = b"Subject: watched\r\n\r\n" + (b"a" * 1022 + b"\r\n") * 256 + b"zzzz-end\r\n"  # 256 KiB
+        for _ in range(count):
+            m.append("Watched", None, None, message)
+        watcher = LineClient(self.h.imap, timeout=120)
+        self.addCleanup(watcher.close)
+        watcher.line()
+        watcher.send(f'a LOGIN {ALICE} "{ALICE_PASSWORD}"')
+        self.tagged(watcher, "a")
+        watcher.send("b SELECT Watched")
+        self.tagged(watcher, "b")
+        watcher.send("c UID SEARCH RETURN (UPDATE COUNT) UNSEEN BODY zzzz-end")
+        self.assertEqual(watcher.line(), f'* ESEARCH (TAG "c") UID COUNT {count}')
+        self.tagged(watcher, "c")
+        watcher.send("i IDLE")
+        self.assertTrue(watcher.line().startswith("+ "))
+
+        def changes_until(item, total):
+            """Reads IDLE output until `item` (ADDTO or REMOVEFROM) has named `total` UIDs;
+            the number of ESEARCH responses that took."""
+            named = responses = 0
+            while named < total:
+                line = watcher.line()
+                found = re.match(r'\* ESEARCH \(TAG "c"\) UID (\w+) \(0 ([0-9:,]+)\)$', line)
+                if not found:
+                    continue
+                self.assertEqual(found.group(1), item, line)
+                responses += 1
+                for part in found.group(2).split(","):
+                    low, _, high = part.partition(":")
+                    named += int(high or low) - int(low) + 1
+            self.assertEqual(named, total)
+            return responses
+
+        m.select("Watched")
+        m.store("1:*", "+FLAGS", "(\\Seen)")  # no message is unseen: the criteria need no text
+        changes_until("REMOVEFROM", count)
+        waiter = self.imap_waiter()
+        waiter.start()
+        time.sleep(0.1)
+        start = time.monotonic()
+        m.store("1:*", "-FLAGS", "(\\Seen)")  # every message is read again, to its last line
+        responses = changes_until("ADDTO", count)
+        took = time.monotonic() - start
+        waiter.stop.set()
+        waiter.join(30)
+        print(f"\n  {count} x 256 KiB matched again after a flag change: all ADDTO in {took:.2f} s, "
+              f"{responses} responses; other session's longest NOOP wait {waiter.longest * 1000:.1f} ms over "
+              f"{waiter.round_trips} round trips")
+        # More work than one slice holds (20 ms): told in several pieces, not in one stall.
+        self.assertGreater(responses, 1)
+        self.assertGreater(waiter.round_trips, 5)
+        self.assertLess(waiter.longest, 1.0)
+        watcher.send("DONE")
+        self.tagged(watcher, "i")
 
 
 if __name__ == "__main__":

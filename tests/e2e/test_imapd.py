@@ -218,6 +218,59 @@ class TextIndexTest(unittest.TestCase):
         m.logout()
 
 
+class ContextUpdateTest(unittest.TestCase):
+    """CONTEXT=SEARCH and CONTEXT=SORT (RFC 5267 §4.3): a search and a sort kept up to date
+    for a client in IDLE while SMTP delivers and another client (imaplib) flags and expunges."""
+
+    def setUp(self):
+        self.inst = ImapInstance()
+        self.addCleanup(self.inst.close)
+
+    def test_results_follow_deliveries_flags_and_expunges_in_idle(self):
+        def message(n):  # each longer than the one before: REVERSE SIZE is newest first
+            return MESSAGE.replace(b"Hello world", f"message {str(n) * n}".encode())
+
+        for n in (1, 2):
+            self.inst.deliver(message(n))
+        raw = self.inst.raw_login()
+        raw.command("b SELECT INBOX")
+        self.assertEqual(raw.command("s1 UID SEARCH RETURN (UPDATE COUNT) UNSEEN"),
+                         (['* ESEARCH (TAG "s1") UID COUNT 2'], "s1 OK UID SEARCH completed"))
+        self.assertEqual(raw.command("s2 UID SORT RETURN (UPDATE ALL) (REVERSE SIZE) UTF-8 ALL"),
+                         (['* ESEARCH (TAG "s2") UID ALL 2,1'], "s2 OK UID SORT completed"))
+        raw.send("i IDLE")
+        self.assertTrue(raw.line().startswith("+ "))
+        started = time.monotonic()
+        self.inst.deliver(message(3))
+        self.assertEqual(raw.line(), "* 3 EXISTS")
+        self.assertEqual(raw.line(), "* 3 RECENT")
+        self.assertEqual(raw.line(), '* ESEARCH (TAG "s1") UID ADDTO (0 3)')
+        self.assertEqual(raw.line(), '* ESEARCH (TAG "s2") UID ADDTO (1 3)')  # newest first
+        self.assertLess(time.monotonic() - started, 2)
+        other = self.inst.login()
+        other.select("INBOX")
+        other.store("1", "+FLAGS", "(\\Seen)")
+        self.assertEqual(raw.line(), "* 1 FETCH (UID 1 FLAGS (\\Seen \\Recent))")
+        self.assertEqual(raw.line(), '* ESEARCH (TAG "s1") UID REMOVEFROM (0 1)')
+        other.store("2", "+FLAGS", "(\\Deleted)")
+        self.assertEqual(raw.line(), "* 2 FETCH (UID 2 FLAGS (\\Deleted \\Recent))")
+        other.expunge()
+        # Before the EXPUNGE: the sorted result [3, 2, 1] loses its second.
+        self.assertEqual(raw.line(), '* ESEARCH (TAG "s1") UID REMOVEFROM (0 2)')
+        self.assertEqual(raw.line(), '* ESEARCH (TAG "s2") UID REMOVEFROM (2 2)')
+        self.assertEqual(raw.line(), "* 2 EXPUNGE")
+        raw.send("DONE")
+        self.assertEqual(raw.line(), "i OK IDLE terminated")
+        # What the client holds now is what a new search answers.
+        self.assertEqual(raw.command("s3 UID SEARCH RETURN (ALL) UNSEEN")[0], ['* ESEARCH (TAG "s3") UID ALL 3'])
+        self.assertEqual(raw.command("s4 UID SORT RETURN (ALL) (REVERSE SIZE) UTF-8 ALL")[0],
+                         ['* ESEARCH (TAG "s4") UID ALL 3,1'])
+        self.assertEqual(raw.command('c CANCELUPDATE "s1" "s2"'), ([], "c OK CANCELUPDATE completed"))
+        other.uid("STORE", "3", "+FLAGS", "(\\Seen)")
+        self.assertEqual(raw.command("n NOOP"), (["* 2 FETCH (UID 3 FLAGS (\\Seen \\Recent))"], "n OK NOOP completed"))
+        other.logout()
+
+
 class ImapTest(unittest.TestCase):
     def setUp(self):
         self.inst = ImapInstance()
