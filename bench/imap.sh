@@ -8,7 +8,9 @@
 #     out — bench/search.sh measures searches with and without it) — milliseconds, median of
 #     RUNS runs after a warm-up run (which also lets Dovecot build its index); then, measured
 #     after all of those, SELECT again after another session appended a message (for
-#     Dovecot's Maildir, a sync of the folder)
+#     Dovecot's Maildir, a sync of the folder); then a client's resync after another client
+#     changed the flags of 100 messages and expunged 10, with QRESYNC and without (a full
+#     UID FETCH 1:* (FLAGS)): milliseconds and octets sent
 #   - a mixed load: CLIENTS clients each looping a whole mail-client session (login, LIST,
 #     STATUS, SELECT, FETCH flags, envelopes and a body, STORE, SEARCH, APPEND, LOGOUT) on
 #     50-message INBOXes for SECONDS_PER_RUN: sessions/s and commands/s
@@ -84,6 +86,19 @@ for _ in $(seq "$runs"); do load reselect "$HOST" "$IMAP_PORT" "user1@$DOMAIN" "
 report "100,000 messages: select_after_new_mail_ms (lower is better)" \
   "$(field select_after_new_mail_ms < "$work/ms.reselect" | median)" \
   "$(field select_after_new_mail_ms < "$work/dc.reselect" | median)"
+
+# QRESYNC (RFC 7162) against a full flag resync; each run changes 100 messages' flags and
+# expunges 10 of user1's INBOX first.
+for mode in qresync full; do
+  load resync "$HOST" "$port" "user1@$DOMAIN" "$PASS" "$mode" >/dev/null
+  load resync "$HOST" "$IMAP_PORT" "user1@$DOMAIN" "$PASS" "$mode" >/dev/null
+  for _ in $(seq "$runs"); do load resync "$HOST" "$port" "user1@$DOMAIN" "$PASS" "$mode"; done > "$work/ms.resync"
+  for _ in $(seq "$runs"); do load resync "$HOST" "$IMAP_PORT" "user1@$DOMAIN" "$PASS" "$mode"; done > "$work/dc.resync"
+  for key in resync_ms resync_octets; do
+    report "100 changes + 10 expunges, $mode: $key (lower is better)" "$(field "$key" < "$work/ms.resync" | median)" \
+      "$(field "$key" < "$work/dc.resync" | median)"
+  done
+done
 
 mixed() { load mixed "$HOST" "$1" "user%d@$DOMAIN" "$PASS" "$clients" "$seconds" 2; }
 mixed "$port" >/dev/null

@@ -20,6 +20,13 @@
       FETCH 1:* (FLAGS UID), FETCH of the last 10 messages' ENVELOPE and one BODY.PEEK[],
       STORE +FLAGS \\Seen on one, UID SEARCH UNSEEN, APPEND to Drafts, LOGOUT. Prints sessions/s
       and commands/s.
+  imap_load.py resync HOST PORT USER PASSWORD qresync|full
+      A client that had the big INBOX open comes back after another session changed the
+      flags of 100 messages (a keyword of its own each run) and expunged 10: with QRESYNC
+      (RFC 7162: SELECT INBOX (QRESYNC (uidvalidity modseq)), VANISHED (EARLIER) and the
+      changed messages' FETCH) or without (SELECT, then UID FETCH 1:* (FLAGS), what a client
+      without CONDSTORE does). Checks that the answer names the changes; prints resync_ms
+      and resync_octets (what the server sent for the resync). Leaves the INBOX 10 smaller.
   imap_load.py append HOST PORT USER PASSWORD COUNT
       COUNT 2 KiB messages APPENDed one after another to a new mailbox by Python's imaplib as
       it comes (Nagle's algorithm on, the literal and its CRLF written apart, as migration
@@ -171,6 +178,50 @@ def reselect(host, port, user, password):
     print(f"select_after_new_mail_ms={reselect_ms:.1f}")
 
 
+def resync(host, port, user, password, mode):
+    before = Client(host, port)
+    before.login(user, password)
+    before.command("ENABLE QRESYNC")
+    _, untagged = before.command("SELECT INBOX")
+    code = lambda name: next(int(l.split(b"[" + name + b" ")[1].split(b"]")[0]) for l in untagged
+                             if b"[" + name + b" " in l)
+    uidvalidity, modseq = code(b"UIDVALIDITY"), code(b"HIGHESTMODSEQ")
+    exists = next(int(l.split()[1]) for l in untagged if l.endswith(b" EXISTS"))
+    before.command("LOGOUT")
+    # Meanwhile, on another client: 100 flag changes spread over the mailbox, 10 expunges.
+    other = Client(host, port)
+    other.login(user, password)
+    other.command("SELECT INBOX")
+    step = exists // 100
+    keyword = f"Run{int(time.time() * 1000) % 100000000}"
+    other.command(f"STORE {','.join(str(1 + i * step) for i in range(100))} +FLAGS.SILENT ({keyword})")
+    other.command(f"STORE {','.join(str(2 + i * step * 10) for i in range(10))} +FLAGS.SILENT (\\Deleted)")
+    other.command("EXPUNGE")
+    other.command("LOGOUT")
+    c = Client(host, port)
+    c.login(user, password)
+    start = time.perf_counter()
+    if mode == "qresync":
+        octets, lines = c.command("ENABLE QRESYNC")
+        more, untagged = c.command(f"SELECT INBOX (QRESYNC ({uidvalidity} {modseq}))")
+        octets += more
+        lines += untagged
+        changed = sum(1 for l in lines if keyword.encode() in l and b" FETCH " in l)
+        vanished = sum(1 for l in lines if l.startswith(b"* VANISHED (EARLIER) "))
+        if changed < 90 or vanished != 1:
+            raise RuntimeError(f"QRESYNC answered {changed} changed messages and {vanished} VANISHED")
+    else:
+        octets, _ = c.command("SELECT INBOX")
+        more, lines = c.command("UID FETCH 1:* (FLAGS)")
+        octets += more
+        changed = sum(1 for l in lines if keyword.encode() in l)
+        if changed < 90 or len(lines) != exists - 10:
+            raise RuntimeError(f"FETCH answered {len(lines)} messages, {changed} changed")
+    ms = (time.perf_counter() - start) * 1000
+    c.command("LOGOUT")
+    print(f"resync_ms={ms:.1f} resync_octets={octets}")
+
+
 def pss_kib(pids):
     total = 0
     for pid in pids:
@@ -312,6 +363,8 @@ def main():
         searches(*sys.argv[2:6], sys.argv[6:])
     elif mode == "reselect":
         reselect(*sys.argv[2:6])
+    elif mode == "resync":
+        resync(*sys.argv[2:7])
     elif mode == "append":
         append(*sys.argv[2:6], int(sys.argv[6]))
     elif mode == "mixed":
