@@ -14,13 +14,15 @@
 #   - a mixed load: CLIENTS clients each looping a whole mail-client session (login, LIST,
 #     STATUS, SELECT, FETCH flags, envelopes and a body, STORE, SEARCH, APPEND, LOGOUT) on
 #     50-message INBOXes for SECONDS_PER_RUN: sessions/s and commands/s
-#   - APPEND_COUNT 2 KiB messages APPENDed one by one by Python's imaplib, Nagle on: appends/s
+#   - APPEND_COUNT 2 KiB messages APPENDed one by one by Python's imaplib, Nagle on: appends/s;
+#     MBSYNC_COUNT 2 KiB messages of a Maildir pushed by mbsync over implicit TLS: messages/s
 #   - memory (PSS of the server's process tree) per idle authenticated connection in IDLE,
 #     with IDLE_COUNTS plain connections (Dovecot: the first count only; each of its
 #     connections is a process), with TLS_IDLE_COUNT connections over implicit TLS (993), and
 #     with as many after COMPRESS=DEFLATE (mailstead only)
 # usage (as root): bench/imap.sh [BUILD_DIR]
 #   RUNS=5 CLIENTS=10 SECONDS_PER_RUN=10 IDLE_COUNTS="1000 10000" TLS_IDLE_COUNT=1000 APPEND_COUNT=500
+#   MBSYNC_COUNT=1000
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${1:-$here/../build}" && pwd)
@@ -120,6 +122,18 @@ for _ in $(seq "$runs"); do appends "$port"; done > "$work/ms.append"
 for _ in $(seq "$runs"); do appends "$IMAP_PORT"; done > "$work/dc.append"
 report "imaplib APPEND, $APPEND_COUNT x 2 KiB: appends_per_s" "$(field appends_per_s < "$work/ms.append" | median)" \
   "$(field appends_per_s < "$work/dc.append" | median)"
+
+# isync's mbsync pushing a Maildir into a new mailbox over implicit TLS, as a migration with
+# it does (user2's INBOX is not touched).
+mbsync_count=${MBSYNC_COUNT:-1000}
+python3 "$here/make_maildir.py" "$work/maildir-push" "$mbsync_count" --size 2048
+pushes() { load mbsync "$HOST" "$1" "user2@$DOMAIN" "$PASS" "$work/maildir-push" "$RUN/dovecot/ssl/cert.pem"; }
+pushes "$tls_port" >/dev/null
+pushes "$IMAPS_PORT" >/dev/null
+for _ in $(seq "$runs"); do pushes "$tls_port"; done > "$work/ms.mbsync"
+for _ in $(seq "$runs"); do pushes "$IMAPS_PORT"; done > "$work/dc.mbsync"
+report "mbsync push, $mbsync_count x 2 KiB: messages_per_s" "$(field mbsync_messages_per_s < "$work/ms.mbsync" | median)" \
+  "$(field mbsync_messages_per_s < "$work/dc.mbsync" | median)"
 
 dovecot_pid=$(cat "$RUN/dovecot/run/master.pid")
 # Each memory figure from a fresh mailstead-imapd: memory freed by an earlier measurement's

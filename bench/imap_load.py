@@ -31,6 +31,10 @@
       COUNT 2 KiB messages APPENDed one after another to a new mailbox by Python's imaplib as
       it comes (Nagle's algorithm on, the literal and its CRLF written apart, as migration
       scripts do): appends_per_s. Deletes the mailbox afterwards.
+  imap_load.py mbsync HOST TLS_PORT USER PASSWORD MAILDIR CAFILE
+      isync's mbsync pushes a copy of MAILDIR's messages into a new mailbox over implicit TLS
+      (host name "localhost", the certificate checked against CAFILE), as a migration with it
+      does: mbsync_messages_per_s. Checks the count, deletes the mailbox afterwards.
 """
 
 import imaplib
@@ -355,6 +359,54 @@ def append(host, port, user, password, count):
     print("appends_per_s=%.1f ms_per_append=%.2f" % (count / elapsed, 1000 * elapsed / count))
 
 
+def mbsync(host, port, user, password, maildir, cafile):
+    import shutil
+    import subprocess
+    import tempfile
+    with tempfile.TemporaryDirectory() as work:
+        near = os.path.join(work, "near")
+        shutil.copytree(maildir, os.path.join(near, "INBOX"))
+        count = len(os.listdir(os.path.join(near, "INBOX", "cur")))
+        box = "bench-mbsync-%d" % os.getpid()
+        config = os.path.join(work, "mbsyncrc")
+        with open(config, "w") as f:
+            f.write(f"""IMAPAccount far
+Host localhost
+Port {port}
+User {user}
+Pass "{password}"
+SSLType IMAPS
+CertificateFile {cafile}
+
+IMAPStore far
+Account far
+
+MaildirStore near
+Path {near}/
+Inbox {near}/INBOX
+
+Channel push
+Far :far:{box}
+Near :near:INBOX
+Create Far
+Sync Push
+SyncState *
+""")
+        start = time.perf_counter()
+        run = subprocess.run(["mbsync", "-q", "-c", config, "push"], capture_output=True, text=True, timeout=3600)
+        elapsed = time.perf_counter() - start
+        if run.returncode != 0:
+            raise RuntimeError(f"mbsync: {run.stderr[-500:]}")
+    imap = imaplib.IMAP4_SSL(host, int(port), ssl_context=ssl._create_unverified_context())
+    imap.login(user, password)
+    typ, data = imap.status(box, "(MESSAGES)")
+    if b"MESSAGES %d" % count not in data[0]:
+        raise RuntimeError("mailbox holds %r, not %d messages" % (data, count))
+    imap.delete(box)
+    imap.logout()
+    print("mbsync_messages_per_s=%.1f messages=%d" % (count / elapsed, count))
+
+
 def main():
     mode = sys.argv[1]
     if mode == "big":
@@ -367,6 +419,8 @@ def main():
         resync(*sys.argv[2:7])
     elif mode == "append":
         append(*sys.argv[2:6], int(sys.argv[6]))
+    elif mode == "mbsync":
+        mbsync(*sys.argv[2:8])
     elif mode == "mixed":
         mixed(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6]), float(sys.argv[7]), int(sys.argv[8]))
     elif mode == "idle":
